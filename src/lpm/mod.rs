@@ -1,0 +1,1 @@
+//! Longest-prefix-match routing table engine (no netlink dependency).
