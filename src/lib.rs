@@ -1,5 +1,45 @@
-//! netplumb: synchronous, typed Linux network primitives over rtnetlink, and a fast
-//! longest-prefix-match routing table engine.
+//! # netplumb
+//!
+//! Synchronous, typed Linux network primitives over rtnetlink — network namespaces, veth pairs,
+//! bridges, addresses — and a pure-Rust longest-prefix-match routing table engine ([`lpm`]).
+//!
+//! Everything that talks to the kernel is a method of [`Handle`], one rtnetlink socket bound to
+//! one network namespace. Every method's documentation names its iproute2 equivalent.
+//!
+//! ```no_run
+//! use netplumb::{Handle, NetNs, link::Veth};
+//!
+//! // ip netns add pod
+//! let pod = NetNs::create("pod")?;
+//! let host = Handle::new()?;
+//! // ip link add veth-pod type veth peer name eth0 netns pod
+//! let mut veth = Veth::new("veth-pod", "eth0");
+//! veth.peer.netns = Some(&pod);
+//! host.add_veth(&veth)?;
+//! // ip -n pod addr add 10.0.0.2/24 dev eth0; ip -n pod link set eth0 up
+//! let inside = Handle::new_in(&pod)?;
+//! inside.add_address("eth0", &"10.0.0.2/24".parse()?)?;
+//! inside.set_link_up("eth0")?;
+//! # Ok::<(), netplumb::Error>(())
+//! ```
+//!
+//! Operations need `CAP_NET_ADMIN` (root) in the namespace they change. Errors are one
+//! [`Error`] type that keeps the kernel's errno and its extended-ack explanation.
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
 
+pub mod addr;
+mod error;
+mod handle;
+pub mod link;
 pub mod lpm;
+pub mod netns;
+mod types;
+mod wire;
+
+pub use error::{Error, Result};
+pub use handle::Handle;
+pub use link::{Link, LinkRef};
+pub use netns::NetNs;
+pub use types::{IfIndex, IpFamily, MacAddr, VlanId, IFNAMSIZ};

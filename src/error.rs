@@ -1,0 +1,227 @@
+//! The crate's one error type.
+
+use std::fmt;
+use std::io;
+
+use nix::errno::Errno;
+
+/// A specialized [`Result`](std::result::Result) for netplumb operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a netplumb operation.
+///
+/// Callers branch on the variant or on the helpers ([`is_not_found`](Error::is_not_found),
+/// [`is_exists`](Error::is_exists), [`errno`](Error::errno)); the text of `Display` is for
+/// people, not for matching.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The kernel refused a request.
+    #[error("{op}: {}{}", errno_text(*.errno), ext_ack(.message))]
+    Kernel {
+        /// What was asked, e.g. `"add link"`.
+        op: &'static str,
+        /// The errno the kernel answered with.
+        errno: Errno,
+        /// The kernel's extended-ack explanation (`NLMSGERR_ATTR_MSG`), when it gave one.
+        message: Option<String>,
+    },
+    /// The kernel does not support what was asked (it answered `EOPNOTSUPP`), typically
+    /// because a feature or module is missing.
+    #[error("{op}: {hint}: {}{}", errno_text(*.errno), ext_ack(.message))]
+    Unsupported {
+        /// What was asked.
+        op: &'static str,
+        /// What is probably missing, e.g. `"the kernel has no vrf support"`.
+        hint: String,
+        /// The errno the kernel answered with (usually `EOPNOTSUPP`).
+        errno: Errno,
+        /// The kernel's extended-ack explanation, when it gave one.
+        message: Option<String>,
+    },
+    /// An object looked up by netplumb itself (not by the kernel) does not exist.
+    #[error("{what} not found")]
+    NotFound {
+        /// What was looked for, e.g. `link "veth0"`.
+        what: String,
+    },
+    /// An argument was rejected before anything was sent to the kernel.
+    #[error("invalid {arg}: {reason}")]
+    InvalidInput {
+        /// Which argument.
+        arg: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// A dump was interrupted by concurrent changes (`NLM_F_DUMP_INTR`) on every attempt.
+    #[error("{op}: dump interrupted by concurrent changes {attempts} times in a row")]
+    DumpInterrupted {
+        /// What was dumped.
+        op: &'static str,
+        /// How many attempts were made.
+        attempts: u32,
+    },
+    /// The kernel sent something netplumb could not decode.
+    #[error("{op}: malformed reply from the kernel: {reason}")]
+    Malformed {
+        /// What was asked.
+        op: &'static str,
+        /// What was wrong with the reply.
+        reason: String,
+    },
+    /// A system call failed (socket, namespace or file operation).
+    #[error("{op}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+fn errno_text(errno: Errno) -> String {
+    format!("{} ({})", errno.desc(), errno as i32)
+}
+
+fn ext_ack(message: &Option<String>) -> ExtAck<'_> {
+    ExtAck(message.as_deref())
+}
+
+struct ExtAck<'a>(Option<&'a str>);
+
+impl fmt::Display for ExtAck<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(m) => write!(f, ": {m}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Error {
+    /// The errno behind this error, when there is one (a kernel answer or a failed system call).
+    pub fn errno(&self) -> Option<Errno> {
+        match self {
+            Error::Kernel { errno, .. } | Error::Unsupported { errno, .. } => Some(*errno),
+            Error::Io { source, .. } => source.raw_os_error().map(Errno::from_raw),
+            _ => None,
+        }
+    }
+
+    /// The kernel's extended-ack text, when it explained its refusal.
+    pub fn kernel_message(&self) -> Option<&str> {
+        match self {
+            Error::Kernel { message, .. } | Error::Unsupported { message, .. } => {
+                message.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    /// True when the object does not exist: a lookup that found nothing, or a kernel answer of
+    /// `ENODEV`, `ENOENT`, `ESRCH` or `EADDRNOTAVAIL` (the kernel's "no such address").
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            Error::NotFound { .. } => true,
+            _ => matches!(
+                self.errno(),
+                Some(Errno::ENODEV | Errno::ENOENT | Errno::ESRCH | Errno::EADDRNOTAVAIL)
+            ),
+        }
+    }
+
+    /// True when the object already exists (`EEXIST`).
+    pub fn is_exists(&self) -> bool {
+        self.errno() == Some(Errno::EEXIST)
+    }
+
+    /// True when the kernel lacks the feature that was asked for.
+    pub fn is_unsupported(&self) -> bool {
+        matches!(self, Error::Unsupported { .. })
+    }
+
+    pub(crate) fn invalid(arg: &'static str, reason: impl Into<String>) -> Error {
+        Error::InvalidInput {
+            arg,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn io(op: &'static str, source: impl Into<io::Error>) -> Error {
+        Error::Io {
+            op,
+            source: source.into(),
+        }
+    }
+
+    pub(crate) fn malformed(op: &'static str, reason: impl Into<String>) -> Error {
+        Error::Malformed {
+            op,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        let kind = match &e {
+            Error::Io { source, .. } => source.kind(),
+            Error::InvalidInput { .. } => io::ErrorKind::InvalidInput,
+            Error::Unsupported { .. } => io::ErrorKind::Unsupported,
+            Error::Malformed { .. } => io::ErrorKind::InvalidData,
+            _ if e.is_not_found() => io::ErrorKind::NotFound,
+            _ if e.is_exists() => io::ErrorKind::AlreadyExists,
+            Error::Kernel { errno, .. } => io::Error::from_raw_os_error(*errno as i32).kind(),
+            _ => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_carries_ext_ack_text() {
+        let e = Error::Kernel {
+            op: "set link mtu",
+            errno: Errno::EINVAL,
+            message: Some("mtu greater than device maximum".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "set link mtu: Invalid argument (22): mtu greater than device maximum"
+        );
+        assert_eq!(e.errno(), Some(Errno::EINVAL));
+        assert_eq!(e.kernel_message(), Some("mtu greater than device maximum"));
+    }
+
+    #[test]
+    fn helpers_classify() {
+        let exists = Error::Kernel {
+            op: "add link",
+            errno: Errno::EEXIST,
+            message: None,
+        };
+        assert!(exists.is_exists() && !exists.is_not_found());
+        assert_eq!(exists.to_string(), "add link: File exists (17)");
+        let nodev = Error::Kernel {
+            op: "delete link",
+            errno: Errno::ENODEV,
+            message: None,
+        };
+        assert!(nodev.is_not_found() && !nodev.is_exists());
+        let io: io::Error = nodev.into();
+        assert_eq!(io.kind(), io::ErrorKind::NotFound);
+        let nf = Error::NotFound {
+            what: "link \"x\"".into(),
+        };
+        assert!(nf.is_not_found());
+        assert_eq!(nf.errno(), None);
+        let inv: io::Error = Error::invalid("name", "too long").into();
+        assert_eq!(inv.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(inv.to_string(), "invalid name: too long");
+    }
+}

@@ -1,0 +1,206 @@
+//! Linux bridges (`ip link add … type bridge …`).
+
+use std::time::Duration;
+
+use netlink_packet_route::link::{BridgeStpState, InfoBridge, InfoData, InfoKind};
+
+use super::new_link_message;
+use crate::types::check_ifname;
+use crate::{Error, Handle, MacAddr, Result, VlanId};
+
+/// A bridge to create. Fields left `None` take the kernel's defaults.
+///
+/// Ports are enslaved afterwards with [`Handle::set_link_master`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use netplumb::{Handle, link::Bridge};
+///
+/// let h = Handle::new()?;
+/// h.add_bridge(&Bridge {
+///     stp: Some(false),
+///     ageing_time: Some(Duration::from_secs(120)),
+///     ..Bridge::new("br0")
+/// })?;
+/// h.set_link_master("veth0", "br0")?;   // ip link set veth0 master br0
+/// # Ok::<(), netplumb::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bridge {
+    /// Bridge name.
+    pub name: String,
+    /// MTU of the bridge device.
+    pub mtu: Option<u32>,
+    /// Hardware address of the bridge device.
+    pub mac: Option<MacAddr>,
+    /// Run the kernel's spanning tree protocol (`stp_state 1`) or not (`stp_state 0`).
+    pub stp: Option<bool>,
+    /// STP forward delay (`forward_delay`, 2–30 s while STP runs), in centisecond steps.
+    pub forward_delay: Option<Duration>,
+    /// STP hello time (`hello_time`, 1–10 s), in centisecond steps.
+    pub hello_time: Option<Duration>,
+    /// STP maximum message age (`max_age`, 6–40 s), in centisecond steps.
+    pub max_age: Option<Duration>,
+    /// How long learned FDB entries live (`ageing_time`), in centisecond steps.
+    pub ageing_time: Option<Duration>,
+    /// STP bridge priority (`priority`).
+    pub priority: Option<u16>,
+    /// Filter frames by VLAN (`vlan_filtering 1`). Needs a kernel built with
+    /// `CONFIG_BRIDGE_VLAN_FILTERING`.
+    pub vlan_filtering: Option<bool>,
+    /// The VLAN given to untagged frames on new ports (`vlan_default_pvid`).
+    pub default_pvid: Option<VlanId>,
+    /// IGMP/MLD snooping (`mcast_snooping`).
+    pub multicast_snooping: Option<bool>,
+}
+
+impl Bridge {
+    /// A bridge named `name` with the kernel's defaults.
+    pub fn new(name: &str) -> Bridge {
+        Bridge {
+            name: name.to_string(),
+            ..Bridge::default()
+        }
+    }
+}
+
+/// Whether and how a bridge runs the spanning tree protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StpState {
+    /// No STP.
+    Disabled,
+    /// The kernel's own STP.
+    Kernel,
+    /// STP run by a user-space daemon (mstpd).
+    User,
+    /// A value this version does not know.
+    Other(u32),
+}
+
+/// A bridge's settings as the kernel reports them (`ip -d link show type bridge`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BridgeInfo {
+    /// Spanning tree state.
+    pub stp_state: Option<StpState>,
+    /// STP forward delay.
+    pub forward_delay: Option<Duration>,
+    /// STP hello time.
+    pub hello_time: Option<Duration>,
+    /// STP maximum message age.
+    pub max_age: Option<Duration>,
+    /// FDB ageing time.
+    pub ageing_time: Option<Duration>,
+    /// STP bridge priority.
+    pub priority: Option<u16>,
+    /// VLAN filtering on.
+    pub vlan_filtering: Option<bool>,
+    /// Default port VLAN id (0: none).
+    pub default_pvid: Option<u16>,
+    /// Multicast snooping on.
+    pub multicast_snooping: Option<bool>,
+}
+
+/// The kernel counts bridge timers in USER_HZ (100 per second) ticks.
+fn to_ticks(arg: &'static str, d: Duration) -> Result<u32> {
+    u32::try_from(d.as_millis() / 10)
+        .map_err(|_| Error::invalid(arg, format!("{d:?} is too long for the kernel's timer")))
+}
+
+fn from_ticks(t: u32) -> Duration {
+    Duration::from_millis(u64::from(t) * 10)
+}
+
+impl BridgeInfo {
+    pub(crate) fn from_nlas(nlas: Vec<InfoBridge>) -> BridgeInfo {
+        let mut info = BridgeInfo::default();
+        for nla in nlas {
+            match nla {
+                InfoBridge::StpState(s) => {
+                    info.stp_state = Some(match s {
+                        BridgeStpState::Disabled => StpState::Disabled,
+                        BridgeStpState::KernelStp => StpState::Kernel,
+                        BridgeStpState::UserStp => StpState::User,
+                        other => StpState::Other(u32::from(other)),
+                    })
+                }
+                InfoBridge::ForwardDelay(t) => info.forward_delay = Some(from_ticks(t)),
+                InfoBridge::HelloTime(t) => info.hello_time = Some(from_ticks(t)),
+                InfoBridge::MaxAge(t) => info.max_age = Some(from_ticks(t)),
+                InfoBridge::AgeingTime(t) => info.ageing_time = Some(from_ticks(t)),
+                InfoBridge::Priority(p) => info.priority = Some(p),
+                InfoBridge::VlanFiltering(v) => info.vlan_filtering = Some(v),
+                InfoBridge::VlanDefaultPvid(p) => info.default_pvid = Some(p),
+                InfoBridge::MulticastSnooping(v) => info.multicast_snooping = Some(v),
+                _ => {}
+            }
+        }
+        info
+    }
+}
+
+impl Handle {
+    /// Creates a bridge. Equivalent to
+    /// `ip link add NAME type bridge [stp_state 0|1] [forward_delay …] [hello_time …]
+    /// [max_age …] [ageing_time …] [priority …] [vlan_filtering 0|1] [vlan_default_pvid …]
+    /// [mcast_snooping 0|1]`.
+    pub fn add_bridge(&self, bridge: &Bridge) -> Result<()> {
+        check_ifname("bridge name", &bridge.name)?;
+        let mut nlas = Vec::new();
+        if let Some(stp) = bridge.stp {
+            nlas.push(InfoBridge::StpState(if stp {
+                BridgeStpState::KernelStp
+            } else {
+                BridgeStpState::Disabled
+            }));
+        }
+        let timers = [
+            (
+                "forward_delay",
+                bridge.forward_delay,
+                InfoBridge::ForwardDelay as fn(u32) -> InfoBridge,
+            ),
+            ("hello_time", bridge.hello_time, InfoBridge::HelloTime),
+            ("max_age", bridge.max_age, InfoBridge::MaxAge),
+            ("ageing_time", bridge.ageing_time, InfoBridge::AgeingTime),
+        ];
+        for (arg, value, make) in timers {
+            if let Some(d) = value {
+                nlas.push(make(to_ticks(arg, d)?));
+            }
+        }
+        if let Some(p) = bridge.priority {
+            nlas.push(InfoBridge::Priority(p));
+        }
+        if let Some(v) = bridge.vlan_filtering {
+            nlas.push(InfoBridge::VlanFiltering(v));
+        }
+        if let Some(p) = bridge.default_pvid {
+            nlas.push(InfoBridge::VlanDefaultPvid(p.get()));
+        }
+        if let Some(v) = bridge.multicast_snooping {
+            nlas.push(InfoBridge::MulticastSnooping(v));
+        }
+        let data = (!nlas.is_empty()).then_some(InfoData::Bridge(nlas));
+        let msg = new_link_message(&bridge.name, bridge.mtu, bridge.mac, InfoKind::Bridge, data);
+        let feature = if bridge.vlan_filtering == Some(true) {
+            "VLAN-filtering bridge"
+        } else {
+            "bridge"
+        };
+        self.create_link(feature, msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_round_trip_in_centiseconds() {
+        assert_eq!(to_ticks("t", Duration::from_secs(15)).unwrap(), 1500);
+        assert_eq!(from_ticks(1500), Duration::from_secs(15));
+        assert!(to_ticks("t", Duration::from_secs(u64::MAX / 1000)).is_err());
+    }
+}

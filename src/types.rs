@@ -1,0 +1,240 @@
+//! Identity newtypes shared by every module.
+
+use std::fmt;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+
+use crate::{Error, Result};
+
+/// The kernel's index of a network interface (`ifindex`), never zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IfIndex(NonZeroU32);
+
+impl IfIndex {
+    /// Wraps a raw interface index; `None` for 0, which names no interface.
+    pub const fn new(index: u32) -> Option<IfIndex> {
+        match NonZeroU32::new(index) {
+            Some(n) => Some(IfIndex(n)),
+            None => None,
+        }
+    }
+
+    /// The raw index.
+    pub const fn get(self) -> u32 {
+        self.0.get()
+    }
+}
+
+impl fmt::Display for IfIndex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An Ethernet (EUI-48) hardware address, written `aa:bb:cc:dd:ee:ff`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl MacAddr {
+    /// The all-zero address, used by FDB flood entries.
+    pub const ZERO: MacAddr = MacAddr([0; 6]);
+    /// The broadcast address `ff:ff:ff:ff:ff:ff`.
+    pub const BROADCAST: MacAddr = MacAddr([0xff; 6]);
+
+    /// The six bytes.
+    pub const fn octets(self) -> [u8; 6] {
+        self.0
+    }
+
+    /// True for a multicast (group) address: the low bit of the first byte is set.
+    pub const fn is_multicast(self) -> bool {
+        self.0[0] & 1 == 1
+    }
+
+    /// True for a locally administered address.
+    pub const fn is_local(self) -> bool {
+        self.0[0] & 2 == 2
+    }
+
+    /// Builds an address from a byte slice, which must be exactly six bytes long.
+    pub fn from_slice(bytes: &[u8]) -> Result<MacAddr> {
+        <[u8; 6]>::try_from(bytes).map(MacAddr).map_err(|_| {
+            Error::invalid(
+                "MAC address",
+                format!("{} bytes given, an Ethernet address has 6", bytes.len()),
+            )
+        })
+    }
+}
+
+impl From<[u8; 6]> for MacAddr {
+    fn from(b: [u8; 6]) -> MacAddr {
+        MacAddr(b)
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            b[0], b[1], b[2], b[3], b[4], b[5]
+        )
+    }
+}
+
+impl FromStr for MacAddr {
+    type Err = Error;
+
+    /// Parses `aa:bb:cc:dd:ee:ff` (or with `-` separators), upper or lower case.
+    fn from_str(s: &str) -> Result<MacAddr> {
+        let bad = || {
+            Error::invalid(
+                "MAC address",
+                format!("{s:?} is not of the form aa:bb:cc:dd:ee:ff"),
+            )
+        };
+        let mut out = [0u8; 6];
+        let mut parts = s.split([':', '-']);
+        for byte in &mut out {
+            let part = parts.next().ok_or_else(bad)?;
+            if part.is_empty() || part.len() > 2 {
+                return Err(bad());
+            }
+            *byte = u8::from_str_radix(part, 16).map_err(|_| bad())?;
+        }
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(MacAddr(out))
+    }
+}
+
+/// An IEEE 802.1Q VLAN id, 1–4094 (0 and 4095 are reserved).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VlanId(u16);
+
+impl VlanId {
+    /// Checks that `id` is a usable VLAN id (1–4094).
+    pub fn new(id: u16) -> Result<VlanId> {
+        if (1..=4094).contains(&id) {
+            Ok(VlanId(id))
+        } else {
+            Err(Error::invalid(
+                "VLAN id",
+                format!("{id} is outside 1-4094 (0 and 4095 are reserved)"),
+            ))
+        }
+    }
+
+    /// The raw id.
+    pub const fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for VlanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An IP address family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IpFamily {
+    /// IPv4 (`AF_INET`).
+    V4,
+    /// IPv6 (`AF_INET6`).
+    V6,
+}
+
+impl IpFamily {
+    /// The family of an address.
+    pub fn of(addr: std::net::IpAddr) -> IpFamily {
+        match addr {
+            std::net::IpAddr::V4(_) => IpFamily::V4,
+            std::net::IpAddr::V6(_) => IpFamily::V6,
+        }
+    }
+
+    /// The longest prefix length of this family (32 or 128).
+    pub const fn max_prefix_len(self) -> u8 {
+        match self {
+            IpFamily::V4 => 32,
+            IpFamily::V6 => 128,
+        }
+    }
+}
+
+/// The kernel's limit on interface names: `IFNAMSIZ` (16) bytes including the terminating NUL.
+pub const IFNAMSIZ: usize = 16;
+
+/// Checks an interface name as the kernel would (`dev_valid_name`), before anything is sent.
+pub(crate) fn check_ifname(arg: &'static str, name: &str) -> Result<()> {
+    let reason = if name.is_empty() {
+        "an interface name cannot be empty".to_string()
+    } else if name.len() >= IFNAMSIZ {
+        format!(
+            "{name:?} is {} bytes long; interface names are at most {} bytes",
+            name.len(),
+            IFNAMSIZ - 1
+        )
+    } else if name == "." || name == ".." {
+        format!("{name:?} is not a valid interface name")
+    } else if name.contains(['/', ':', '\0']) || name.chars().any(char::is_whitespace) {
+        format!("{name:?} contains '/', ':', NUL or whitespace, which interface names cannot")
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidInput { arg, reason })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mac_round_trip() {
+        let m: MacAddr = "02:AB:cd:00:11:ff".parse().unwrap();
+        assert_eq!(m.0, [0x02, 0xab, 0xcd, 0x00, 0x11, 0xff]);
+        assert_eq!(m.to_string(), "02:ab:cd:00:11:ff");
+        assert!(m.is_local() && !m.is_multicast());
+        assert_eq!("02-ab-cd-00-11-ff".parse::<MacAddr>().unwrap(), m);
+        for bad in [
+            "",
+            "02:ab:cd:00:11",
+            "02:ab:cd:00:11:ff:00",
+            "02:ab:cd:00:11:fg",
+            "002:ab:cd:00:11:ff",
+        ] {
+            assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
+        }
+        assert!(MacAddr::from_slice(&[1, 2, 3]).is_err());
+        assert_eq!(
+            MacAddr::from_slice(&[1, 2, 3, 4, 5, 6]).unwrap().0,
+            [1, 2, 3, 4, 5, 6]
+        );
+    }
+
+    #[test]
+    fn vlan_bounds() {
+        assert!(VlanId::new(0).is_err());
+        assert!(VlanId::new(4095).is_err());
+        assert_eq!(VlanId::new(1).unwrap().get(), 1);
+        assert_eq!(VlanId::new(4094).unwrap().get(), 4094);
+    }
+
+    #[test]
+    fn ifname_rules() {
+        assert!(check_ifname("name", "veth0").is_ok());
+        assert!(check_ifname("name", "fifteen-bytes-x").is_ok());
+        let e = check_ifname("name", "sixteen-bytes-xx").unwrap_err();
+        assert!(e.to_string().contains("at most 15 bytes"), "{e}");
+        for bad in ["", ".", "..", "a/b", "a:b", "a b"] {
+            assert!(check_ifname("name", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(IfIndex::new(0), None);
+        assert_eq!(IfIndex::new(7).unwrap().get(), 7);
+    }
+}

@@ -1,0 +1,236 @@
+//! Netlink framing: the only module (with the per-object conversion code it serves) that knows
+//! the byte layout of netlink messages. Everything here is crate-private.
+
+use netlink_packet_core::{NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::RouteNetlinkMessage;
+
+pub(crate) use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+};
+
+pub(crate) const NLMSG_NOOP: u16 = 1;
+pub(crate) const NLMSG_ERROR: u16 = 2;
+pub(crate) const NLMSG_DONE: u16 = 3;
+pub(crate) const NLMSG_OVERRUN: u16 = 4;
+
+pub(crate) const NLM_F_DUMP_INTR: u16 = 0x10;
+const NLM_F_CAPPED: u16 = 0x100;
+const NLM_F_ACK_TLVS: u16 = 0x200;
+
+const NLMSGERR_ATTR_MSG: u16 = 1;
+
+pub(crate) const HEADER_LEN: usize = 16;
+
+/// One netlink message inside a received datagram.
+pub(crate) struct Frame<'a> {
+    pub ty: u16,
+    pub flags: u16,
+    pub seq: u32,
+    pub port: u32,
+    /// The bytes after the 16-byte header.
+    pub payload: &'a [u8],
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_ne_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+const fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+/// Splits a datagram into messages, checking every length against the buffer.
+pub(crate) fn frames(mut buf: &[u8]) -> impl Iterator<Item = Result<Frame<'_>, String>> {
+    std::iter::from_fn(move || {
+        if buf.is_empty() {
+            return None;
+        }
+        if buf.len() < HEADER_LEN {
+            let n = buf.len();
+            buf = &[];
+            return Some(Err(format!("{n} stray bytes after the last message")));
+        }
+        let len = u32_at(buf, 0) as usize;
+        if len < HEADER_LEN || len > buf.len() {
+            let n = buf.len();
+            buf = &[];
+            return Some(Err(format!(
+                "message length {len} does not fit the {n} bytes received"
+            )));
+        }
+        let frame = Frame {
+            ty: u16_at(buf, 4),
+            flags: u16_at(buf, 6),
+            seq: u32_at(buf, 8),
+            port: u32_at(buf, 12),
+            payload: &buf[HEADER_LEN..len],
+        };
+        buf = &buf[align4(len).min(buf.len())..];
+        Some(Ok(frame))
+    })
+}
+
+/// The error code and extended-ack text of an `NLMSG_ERROR` or `NLMSG_DONE` frame.
+///
+/// The code is 0 for a positive acknowledgement and a negative errno otherwise.
+pub(crate) fn error_of(frame: &Frame<'_>) -> Result<(i32, Option<String>), String> {
+    let p = frame.payload;
+    if p.len() < 4 {
+        // A DONE without a payload is an old kernel's plain end of dump.
+        if frame.ty == NLMSG_DONE {
+            return Ok((0, None));
+        }
+        return Err("error message shorter than its code".into());
+    }
+    let code = i32::from_ne_bytes([p[0], p[1], p[2], p[3]]);
+    if frame.flags & NLM_F_ACK_TLVS == 0 {
+        return Ok((code, None));
+    }
+    let tlv_start = if frame.ty == NLMSG_DONE {
+        4
+    } else {
+        // The request's header (and, unless capped, its payload) is echoed after the code.
+        if p.len() < 4 + HEADER_LEN {
+            return Err("error message too short for the echoed request".into());
+        }
+        let orig_len = u32_at(p, 4) as usize;
+        if frame.flags & NLM_F_CAPPED != 0 {
+            4 + HEADER_LEN
+        } else {
+            4 + align4(orig_len.max(HEADER_LEN))
+        }
+    };
+    let mut tlvs = p.get(tlv_start..).unwrap_or(&[]);
+    let mut message = None;
+    while tlvs.len() >= 4 {
+        let len = u16_at(tlvs, 0) as usize;
+        let ty = u16_at(tlvs, 2) & 0x3fff;
+        if len < 4 || len > tlvs.len() {
+            break;
+        }
+        if ty == NLMSGERR_ATTR_MSG {
+            let text = &tlvs[4..len];
+            let text = text.split(|b| *b == 0).next().unwrap_or(&[]);
+            let text = String::from_utf8_lossy(text).trim().to_string();
+            if !text.is_empty() {
+                message = Some(text);
+            }
+        }
+        tlvs = &tlvs[align4(len).min(tlvs.len())..];
+    }
+    Ok((code, message))
+}
+
+/// Appends one request message to `out`.
+pub(crate) fn encode(msg: RouteNetlinkMessage, flags: u16, seq: u32, out: &mut Vec<u8>) {
+    let mut header = NetlinkHeader::default();
+    header.flags = flags;
+    header.sequence_number = seq;
+    header.message_type = msg.message_type();
+    let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
+    packet.finalize();
+    let start = out.len();
+    let len = packet.buffer_len();
+    out.resize(start + align4(len), 0);
+    packet.serialize(&mut out[start..start + len]);
+}
+
+/// Decodes a data frame (neither error nor done) into the route message it carries.
+pub(crate) fn decode(frame: &Frame<'_>) -> Result<RouteNetlinkMessage, String> {
+    let mut header = NetlinkHeader::default();
+    header.length = (frame.payload.len() + HEADER_LEN) as u32;
+    header.message_type = frame.ty;
+    header.flags = frame.flags;
+    header.sequence_number = frame.seq;
+    header.port_number = frame.port;
+    RouteNetlinkMessage::deserialize(&header, frame.payload).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame_bytes(ty: u16, flags: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&((HEADER_LEN + payload.len()) as u32).to_ne_bytes());
+        v.extend_from_slice(&ty.to_ne_bytes());
+        v.extend_from_slice(&flags.to_ne_bytes());
+        v.extend_from_slice(&seq.to_ne_bytes());
+        v.extend_from_slice(&0u32.to_ne_bytes());
+        v.extend_from_slice(payload);
+        while v.len() % 4 != 0 {
+            v.push(0);
+        }
+        v
+    }
+
+    fn tlv(ty: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&((4 + data.len()) as u16).to_ne_bytes());
+        v.extend_from_slice(&ty.to_ne_bytes());
+        v.extend_from_slice(data);
+        while v.len() % 4 != 0 {
+            v.push(0);
+        }
+        v
+    }
+
+    #[test]
+    fn ext_ack_message_is_parsed_from_capped_error() {
+        let mut payload = (-22i32).to_ne_bytes().to_vec();
+        // The echoed request header: says 40 bytes, but capped to the header.
+        payload.extend_from_slice(&frame_bytes(16, 5, 9, &[0; 24])[..HEADER_LEN]);
+        payload.extend_from_slice(&tlv(2, &32u32.to_ne_bytes()));
+        payload.extend_from_slice(&tlv(1, b"mtu greater than device maximum\0"));
+        let bytes = frame_bytes(NLMSG_ERROR, NLM_F_CAPPED | NLM_F_ACK_TLVS, 9, &payload);
+        let frames: Vec<_> = frames(&bytes).collect::<Result<_, _>>().unwrap();
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].seq, 9);
+        let (code, msg) = error_of(&frames[0]).unwrap();
+        assert_eq!(code, -22);
+        assert_eq!(msg.as_deref(), Some("mtu greater than device maximum"));
+    }
+
+    #[test]
+    fn ext_ack_message_after_uncapped_request_and_done() {
+        let mut payload = (-1i32).to_ne_bytes().to_vec();
+        payload.extend_from_slice(&frame_bytes(16, 5, 3, &[7; 6]));
+        payload.extend_from_slice(&tlv(1, b"Permission\0"));
+        let mut bytes = frame_bytes(NLMSG_ERROR, NLM_F_ACK_TLVS, 3, &payload);
+        bytes.extend(frame_bytes(NLMSG_DONE, 0, 4, &0i32.to_ne_bytes()));
+        let frames: Vec<_> = frames(&bytes).collect::<Result<_, _>>().unwrap();
+        assert_eq!(frames.len(), 2);
+        assert_eq!(
+            error_of(&frames[0]).unwrap(),
+            (-1, Some("Permission".into()))
+        );
+        assert_eq!(error_of(&frames[1]).unwrap(), (0, None));
+    }
+
+    #[test]
+    fn truncated_input_is_an_error_not_a_panic() {
+        let bytes = frame_bytes(NLMSG_ERROR, 0, 1, &[0; 8]);
+        for cut in 0..bytes.len() {
+            for f in frames(&bytes[..cut]) {
+                if let Ok(f) = f {
+                    let _ = error_of(&f);
+                }
+            }
+        }
+        let mut lying = bytes.clone();
+        lying[0] = 200;
+        assert!(frames(&lying).next().unwrap().is_err());
+        // An ACK_TLVS error whose echoed header claims a huge length must not panic.
+        let mut payload = (-5i32).to_ne_bytes().to_vec();
+        let mut hdr = frame_bytes(16, 5, 3, &[]);
+        hdr[0..4].copy_from_slice(&u32::MAX.to_ne_bytes());
+        payload.extend_from_slice(&hdr);
+        let bytes = frame_bytes(NLMSG_ERROR, NLM_F_ACK_TLVS, 3, &payload);
+        let f = frames(&bytes).next().unwrap().unwrap();
+        assert_eq!(error_of(&f).unwrap(), (-5, None));
+    }
+}
