@@ -1,0 +1,171 @@
+//! Shared harness for the root tests: a fresh unnamed network namespace per test, a skip
+//! mechanism that says why, and iproute2's JSON output as an independent oracle.
+#![allow(dead_code)]
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::process::Command;
+
+use netplumb::{Error, Handle, NetNs};
+use serde_json::Value;
+
+/// Reports a skipped test where people (and CI) see it: straight to the process's stderr,
+/// bypassing libtest's output capture, and to the file named by `NETPLUMB_SKIP_LOG` if set.
+pub fn report_skip(test: &str, reason: &str) {
+    let line = format!("skipped: {test}: {reason}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Ok(path) = std::env::var("NETPLUMB_SKIP_LOG") {
+        if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(path) {
+            let _ = f.write_all(line.as_bytes());
+        }
+    }
+}
+
+/// The name of the current test, for skip reports.
+pub fn test_name() -> String {
+    std::thread::current().name().unwrap_or("?").to_string()
+}
+
+/// Why root tests cannot run here, if they cannot.
+pub fn root_unavailable() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("needs root (CAP_NET_ADMIN); run the tests as root".into());
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        return Some("iproute2's `ip` is not installed (the tests' oracle)".into());
+    }
+    None
+}
+
+/// Returns early from a root test, printing why, when it cannot run here.
+#[macro_export]
+macro_rules! require_root {
+    () => {
+        if let Some(reason) = $crate::common::root_unavailable() {
+            $crate::common::report_skip(&$crate::common::test_name(), &reason);
+            return;
+        }
+    };
+}
+
+/// Evaluates a netplumb result; when the kernel lacks the feature, reports a skip and returns.
+#[macro_export]
+macro_rules! skip_if_unsupported {
+    ($e:expr) => {
+        match $e {
+            Err(e) if e.is_unsupported() => {
+                $crate::common::report_skip(&$crate::common::test_name(), &e.to_string());
+                return;
+            }
+            other => other,
+        }
+    };
+}
+
+/// A fresh, unnamed namespace for one test, with a handle in it. Dropping it removes the
+/// namespace and everything in it.
+pub struct TestNs {
+    pub handle: Handle,
+    pub ns: NetNs,
+}
+
+impl TestNs {
+    pub fn new() -> TestNs {
+        let ns = NetNs::new_unnamed().expect("create test namespace");
+        let handle = Handle::new_in(&ns).expect("open handle in test namespace");
+        TestNs { handle, ns }
+    }
+
+    /// Runs `ip ARGS…` inside this namespace and parses its JSON output.
+    pub fn ip(&self, args: &[&str]) -> Value {
+        run_json(&self.ns, "ip", args)
+    }
+
+    /// Runs `bridge ARGS…` inside this namespace and parses its JSON output.
+    pub fn bridge(&self, args: &[&str]) -> Value {
+        run_json(&self.ns, "bridge", args)
+    }
+
+    /// `ip -j -d link show dev NAME` as one object, or `None` when the link does not exist.
+    pub fn ip_link(&self, name: &str) -> Option<Value> {
+        let out = self
+            .ns
+            .run(|| {
+                Command::new("ip")
+                    .args(["-j", "-d", "link", "show", "dev", name])
+                    .output()
+            })
+            .unwrap()
+            .unwrap();
+        if !out.status.success() {
+            return None;
+        }
+        let v: Value = serde_json::from_slice(&out.stdout).expect("ip -j output is JSON");
+        v.as_array().and_then(|a| a.first().cloned())
+    }
+
+    /// The names of every link, from `ip -j link`.
+    pub fn ip_link_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .ip(&["-j", "link", "show"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["ifname"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Runs a shell-free command inside the namespace and asserts it succeeded.
+    pub fn sh(&self, program: &str, args: &[&str]) {
+        let out = self
+            .ns
+            .run(|| Command::new(program).args(args).output())
+            .unwrap()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{program} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+pub fn run_json(ns: &NetNs, program: &str, args: &[&str]) -> Value {
+    let out = ns
+        .run(|| Command::new(program).args(args).output())
+        .expect("enter namespace")
+        .unwrap_or_else(|e| panic!("run {program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.stdout.iter().all(u8::is_ascii_whitespace) {
+        return Value::Array(vec![]);
+    }
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{program} {args:?}: not JSON ({e})"))
+}
+
+/// A name unique to this process and call, for named namespaces that tests must create.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Asserts that an operation failed with invalid input naming `arg`.
+pub fn assert_invalid<T: std::fmt::Debug>(r: Result<T, Error>, arg: &str) {
+    match r {
+        Err(Error::InvalidInput { arg: a, reason }) => {
+            assert_eq!(a, arg, "wrong argument blamed ({reason})")
+        }
+        other => panic!("expected invalid {arg}, got {other:?}"),
+    }
+}

@@ -1,0 +1,266 @@
+//! Root tests for links: veth, bridge, and link changes, checked against `ip -j -d link`.
+
+mod common;
+
+use common::TestNs;
+use netplumb::link::{Bridge, LinkFlags, LinkKind, StpState, Veth};
+use netplumb::{IfIndex, MacAddr, NetNs};
+use std::time::Duration;
+
+#[test]
+fn veth_pair_across_two_namespaces() {
+    require_root!();
+    let a = TestNs::new();
+    let b = TestNs::new();
+    let mut veth = Veth::new("va", "vb");
+    veth.peer.netns = Some(&b.ns);
+    veth.mtu = Some(1400);
+    veth.peer.mac = Some("02:00:00:00:0b:01".parse().unwrap());
+    a.handle.add_veth(&veth).unwrap();
+
+    let va = a.handle.link("va").unwrap();
+    let vb = b.handle.link("vb").unwrap();
+    assert_eq!(va.kind, Some(LinkKind::Veth));
+    assert_eq!(vb.kind, Some(LinkKind::Veth));
+    assert_eq!(va.mtu, 1400);
+    assert_eq!(vb.mac, Some("02:00:00:00:0b:01".parse().unwrap()));
+    // Each end's IFLA_LINK is the other's index, in the other namespace.
+    assert_eq!(va.link, Some(vb.index));
+    assert_eq!(vb.link, Some(va.index));
+    assert!(va.link_netnsid.is_some() && vb.link_netnsid.is_some());
+    assert!(a.handle.link("vb").unwrap_err().is_not_found());
+    assert!(b.handle.link("va").unwrap_err().is_not_found());
+
+    // The oracle: iproute2 in each namespace.
+    let ip_va = a.ip_link("va").expect("ip sees va");
+    let ip_vb = b.ip_link("vb").expect("ip sees vb");
+    assert_eq!(ip_va["ifindex"], va.index.get());
+    assert_eq!(ip_vb["ifindex"], vb.index.get());
+    assert_eq!(ip_va["link_index"], vb.index.get());
+    assert_eq!(ip_vb["link_index"], va.index.get());
+    assert_eq!(ip_va["link_netnsid"], va.link_netnsid.unwrap());
+    assert_eq!(ip_vb["link_netnsid"], vb.link_netnsid.unwrap());
+    assert_eq!(ip_va["linkinfo"]["info_kind"], "veth");
+    assert_eq!(ip_va["mtu"], 1400);
+    assert_eq!(ip_vb["address"], "02:00:00:00:0b:01");
+    assert_eq!(ip_va["address"], va.mac.unwrap().to_string());
+
+    // Deleting one end removes both.
+    a.handle.delete_link("va").unwrap();
+    assert!(b.ip_link("vb").is_none());
+}
+
+#[test]
+fn veth_pair_in_one_namespace_and_listing() {
+    require_root!();
+    let t = TestNs::new();
+    t.handle.add_veth(&Veth::new("v0", "v1")).unwrap();
+    let links = t.handle.links().unwrap();
+    let mut names: Vec<_> = links.iter().map(|l| l.name.clone()).collect();
+    names.sort();
+    assert_eq!(names, t.ip_link_names());
+    let v0 = links.iter().find(|l| l.name == "v0").unwrap();
+    let v1 = links.iter().find(|l| l.name == "v1").unwrap();
+    assert_eq!(v0.link, Some(v1.index));
+    assert_eq!(v0.link_netnsid, None);
+    let lo = links.iter().find(|l| l.name == "lo").unwrap();
+    assert_eq!(lo.kind, None);
+    assert!(lo.flags.contains(LinkFlags::LOOPBACK));
+    // By index and by name agree.
+    assert_eq!(t.handle.link(v0.index).unwrap().name, "v0");
+    assert_eq!(t.handle.link_index("v1").unwrap(), v1.index);
+}
+
+#[test]
+fn bridge_with_options_enslave_and_release() {
+    require_root!();
+    let t = TestNs::new();
+    let br = Bridge {
+        stp: Some(false),
+        ageing_time: Some(Duration::from_secs(120)),
+        forward_delay: Some(Duration::from_secs(4)),
+        hello_time: Some(Duration::from_secs(3)),
+        max_age: Some(Duration::from_secs(12)),
+        priority: Some(4096),
+        multicast_snooping: Some(false),
+        mtu: Some(1450),
+        ..Bridge::new("br0")
+    };
+    t.handle.add_bridge(&br).unwrap();
+    // Checked before ports join: the kernel then lowers a bridge's MTU to its ports' minimum.
+    assert_eq!(t.handle.link("br0").unwrap().mtu, 1450);
+    assert_eq!(t.ip_link("br0").unwrap()["mtu"], 1450);
+    t.handle.add_veth(&Veth::new("p0", "p0b")).unwrap();
+    t.handle.add_veth(&Veth::new("p1", "p1b")).unwrap();
+    t.handle.set_link_master("p0", "br0").unwrap();
+    let p1 = t.handle.link("p1").unwrap();
+    t.handle.set_link_master(&p1, "br0").unwrap();
+
+    let bridge = t.handle.link("br0").unwrap();
+    let LinkKind::Bridge(info) = bridge.kind.clone().unwrap() else {
+        panic!("br0 is not a bridge: {:?}", bridge.kind);
+    };
+    assert_eq!(info.stp_state, Some(StpState::Disabled));
+    assert_eq!(info.ageing_time, Some(Duration::from_secs(120)));
+    assert_eq!(info.forward_delay, Some(Duration::from_secs(4)));
+    assert_eq!(info.hello_time, Some(Duration::from_secs(3)));
+    assert_eq!(info.max_age, Some(Duration::from_secs(12)));
+    assert_eq!(info.priority, Some(4096));
+    assert_eq!(info.multicast_snooping, Some(false));
+
+    let ip_br = t.ip_link("br0").unwrap();
+    let data = &ip_br["linkinfo"]["info_data"];
+    assert_eq!(ip_br["linkinfo"]["info_kind"], "bridge");
+    assert_eq!(data["stp_state"], 0);
+    assert_eq!(data["ageing_time"], 12000);
+    assert_eq!(data["forward_delay"], 400);
+    assert_eq!(data["hello_time"], 300);
+    assert_eq!(data["max_age"], 1200);
+    assert_eq!(data["priority"], 4096);
+    assert_eq!(data["mcast_snooping"], 0);
+
+    for port in ["p0", "p1"] {
+        assert_eq!(t.handle.link(port).unwrap().master, Some(bridge.index));
+        assert_eq!(t.ip_link(port).unwrap()["master"], "br0");
+    }
+    assert_eq!(t.handle.link("p0b").unwrap().master, None);
+
+    t.handle.set_link_nomaster("p0").unwrap();
+    assert_eq!(t.handle.link("p0").unwrap().master, None);
+    assert!(t.ip_link("p0").unwrap().get("master").is_none());
+    assert_eq!(t.ip_link("p1").unwrap()["master"], "br0");
+}
+
+#[test]
+fn vlan_filtering_bridge_reports_missing_support() {
+    require_root!();
+    let t = TestNs::new();
+    let br = Bridge {
+        vlan_filtering: Some(true),
+        default_pvid: Some(netplumb::VlanId::new(10).unwrap()),
+        ..Bridge::new("brv")
+    };
+    let created = skip_if_unsupported!(t.handle.add_bridge(&br));
+    created.unwrap();
+    let LinkKind::Bridge(info) = t.handle.link("brv").unwrap().kind.unwrap() else {
+        panic!("not a bridge")
+    };
+    assert_eq!(info.vlan_filtering, Some(true));
+    assert_eq!(info.default_pvid, Some(10));
+    let ip_br = t.ip_link("brv").unwrap();
+    assert_eq!(ip_br["linkinfo"]["info_data"]["vlan_filtering"], 1);
+    assert_eq!(ip_br["linkinfo"]["info_data"]["vlan_default_pvid"], 10);
+}
+
+#[test]
+fn up_down_mtu_rename_mac_alias_txqlen() {
+    require_root!();
+    let t = TestNs::new();
+    t.handle.add_veth(&Veth::new("e0", "e1")).unwrap();
+
+    t.handle.set_link_up("e0").unwrap();
+    t.handle.set_link_up("e1").unwrap();
+    let e0 = t.handle.link("e0").unwrap();
+    assert!(e0.flags.contains(LinkFlags::UP));
+    let flags = t.ip_link("e0").unwrap()["flags"].clone();
+    assert!(flags.as_array().unwrap().iter().any(|f| f == "UP"), "{flags}");
+
+    t.handle.set_link_mtu("e0", 9000).unwrap();
+    assert_eq!(t.handle.link("e0").unwrap().mtu, 9000);
+    assert_eq!(t.ip_link("e0").unwrap()["mtu"], 9000);
+
+    let mac: MacAddr = "02:12:34:56:78:9a".parse().unwrap();
+    t.handle.set_link_mac("e0", mac).unwrap();
+    assert_eq!(t.handle.link("e0").unwrap().mac, Some(mac));
+    assert_eq!(t.ip_link("e0").unwrap()["address"], "02:12:34:56:78:9a");
+
+    t.handle.set_link_alias("e0", "uplink to pod").unwrap();
+    t.handle.set_link_txqlen("e0", 500).unwrap();
+    let e0 = t.handle.link("e0").unwrap();
+    assert_eq!(e0.alias.as_deref(), Some("uplink to pod"));
+    assert_eq!(e0.txqlen, Some(500));
+    let ip_e0 = t.ip_link("e0").unwrap();
+    assert_eq!(ip_e0["ifalias"], "uplink to pod");
+    assert_eq!(ip_e0["txqlen"], 500);
+
+    t.handle.set_link_down("e0").unwrap();
+    assert!(!t.handle.link("e0").unwrap().flags.contains(LinkFlags::UP));
+    let flags = t.ip_link("e0").unwrap()["flags"].clone();
+    assert!(!flags.as_array().unwrap().iter().any(|f| f == "UP"), "{flags}");
+
+    t.handle.rename_link("e0", "renamed0").unwrap();
+    assert!(t.ip_link("e0").is_none());
+    let renamed = t.handle.link("renamed0").unwrap();
+    assert_eq!(renamed.index, e0.index);
+    assert_eq!(t.ip_link("renamed0").unwrap()["ifindex"], e0.index.get());
+}
+
+#[test]
+fn move_link_to_another_namespace() {
+    require_root!();
+    let t = TestNs::new();
+    let other = TestNs::new();
+    t.handle.add_veth(&Veth::new("m0", "m1")).unwrap();
+    t.handle.move_link_to_netns("m1", &other.ns).unwrap();
+    assert!(t.handle.link("m1").unwrap_err().is_not_found());
+    assert!(t.ip_link("m1").is_none());
+    let moved = other.handle.link("m1").unwrap();
+    assert_eq!(other.ip_link("m1").unwrap()["ifindex"], moved.index.get());
+    // The pair is now split across namespaces.
+    assert!(moved.link_netnsid.is_some());
+    assert!(t.handle.link("m0").unwrap().link_netnsid.is_some());
+}
+
+#[test]
+fn counters_follow_traffic() {
+    require_root!();
+    let a = TestNs::new();
+    let b = TestNs::new();
+    let mut veth = Veth::new("ca", "cb");
+    veth.peer.netns = Some(&b.ns);
+    a.handle.add_veth(&veth).unwrap();
+    a.handle.add_address("ca", &"10.77.0.1/24".parse().unwrap()).unwrap();
+    b.handle.add_address("cb", &"10.77.0.2/24".parse().unwrap()).unwrap();
+    a.handle.set_link_up("ca").unwrap();
+    b.handle.set_link_up("cb").unwrap();
+    let before = b.handle.link("cb").unwrap().stats.unwrap();
+
+    let receiver = b.ns.run(|| std::net::UdpSocket::bind("10.77.0.2:5000")).unwrap().unwrap();
+    receiver.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    a.ns.run(|| {
+        let s = std::net::UdpSocket::bind("10.77.0.1:0").unwrap();
+        for _ in 0..10 {
+            s.send_to(b"counted", "10.77.0.2:5000").unwrap();
+        }
+    })
+    .unwrap();
+    let mut buf = [0u8; 16];
+    for _ in 0..10 {
+        let (n, _) = receiver.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"counted");
+    }
+    let after = b.handle.link("cb").unwrap().stats.unwrap();
+    assert!(after.rx_packets >= before.rx_packets + 10, "{before:?} -> {after:?}");
+    let ip_stats = &b.ip(&["-j", "-s", "link", "show", "dev", "cb"])[0]["stats64"]["rx"];
+    assert!(ip_stats["packets"].as_u64().unwrap() >= after.rx_packets);
+    assert!(ip_stats["bytes"].as_u64().unwrap() >= after.rx_bytes);
+}
+
+#[test]
+fn handle_in_other_namespace_leaves_caller_alone() {
+    require_root!();
+    let here = NetNs::current().unwrap().inode().unwrap();
+    let t = TestNs::new();
+    assert_ne!(t.ns.inode().unwrap(), here);
+    t.handle.add_veth(&Veth::new("h0", "h1")).unwrap();
+    assert_eq!(NetNs::current().unwrap().inode().unwrap(), here);
+    // The handle keeps working from this thread and from others.
+    std::thread::scope(|s| {
+        s.spawn(|| assert!(t.handle.link("h0").is_ok()));
+    });
+    assert_eq!(
+        t.ns.run(|| NetNs::current().unwrap().inode().unwrap()).unwrap(),
+        t.ns.inode().unwrap()
+    );
+    let _ = IfIndex::new(1);
+}
