@@ -163,7 +163,10 @@ fn up_down_mtu_rename_mac_alias_txqlen() {
     let e0 = t.handle.link("e0").unwrap();
     assert!(e0.flags.contains(LinkFlags::UP));
     let flags = t.ip_link("e0").unwrap()["flags"].clone();
-    assert!(flags.as_array().unwrap().iter().any(|f| f == "UP"), "{flags}");
+    assert!(
+        flags.as_array().unwrap().iter().any(|f| f == "UP"),
+        "{flags}"
+    );
 
     t.handle.set_link_mtu("e0", 9000).unwrap();
     assert_eq!(t.handle.link("e0").unwrap().mtu, 9000);
@@ -186,7 +189,10 @@ fn up_down_mtu_rename_mac_alias_txqlen() {
     t.handle.set_link_down("e0").unwrap();
     assert!(!t.handle.link("e0").unwrap().flags.contains(LinkFlags::UP));
     let flags = t.ip_link("e0").unwrap()["flags"].clone();
-    assert!(!flags.as_array().unwrap().iter().any(|f| f == "UP"), "{flags}");
+    assert!(
+        !flags.as_array().unwrap().iter().any(|f| f == "UP"),
+        "{flags}"
+    );
 
     t.handle.rename_link("e0", "renamed0").unwrap();
     assert!(t.ip_link("e0").is_none());
@@ -219,14 +225,23 @@ fn counters_follow_traffic() {
     let mut veth = Veth::new("ca", "cb");
     veth.peer.netns = Some(&b.ns);
     a.handle.add_veth(&veth).unwrap();
-    a.handle.add_address("ca", &"10.77.0.1/24".parse().unwrap()).unwrap();
-    b.handle.add_address("cb", &"10.77.0.2/24".parse().unwrap()).unwrap();
+    a.handle
+        .add_address("ca", &"10.77.0.1/24".parse().unwrap())
+        .unwrap();
+    b.handle
+        .add_address("cb", &"10.77.0.2/24".parse().unwrap())
+        .unwrap();
     a.handle.set_link_up("ca").unwrap();
     b.handle.set_link_up("cb").unwrap();
     let before = b.handle.link("cb").unwrap().stats.unwrap();
 
-    let receiver = b.ns.run(|| std::net::UdpSocket::bind("10.77.0.2:5000")).unwrap().unwrap();
-    receiver.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let receiver =
+        b.ns.run(|| std::net::UdpSocket::bind("10.77.0.2:5000"))
+            .unwrap()
+            .unwrap();
+    receiver
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     a.ns.run(|| {
         let s = std::net::UdpSocket::bind("10.77.0.1:0").unwrap();
         for _ in 0..10 {
@@ -240,7 +255,10 @@ fn counters_follow_traffic() {
         assert_eq!(&buf[..n], b"counted");
     }
     let after = b.handle.link("cb").unwrap().stats.unwrap();
-    assert!(after.rx_packets >= before.rx_packets + 10, "{before:?} -> {after:?}");
+    assert!(
+        after.rx_packets >= before.rx_packets + 10,
+        "{before:?} -> {after:?}"
+    );
     let ip_stats = &b.ip(&["-j", "-s", "link", "show", "dev", "cb"])[0]["stats64"]["rx"];
     assert!(ip_stats["packets"].as_u64().unwrap() >= after.rx_packets);
     assert!(ip_stats["bytes"].as_u64().unwrap() >= after.rx_bytes);
@@ -259,7 +277,8 @@ fn handle_in_other_namespace_leaves_caller_alone() {
         s.spawn(|| assert!(t.handle.link("h0").is_ok()));
     });
     assert_eq!(
-        t.ns.run(|| NetNs::current().unwrap().inode().unwrap()).unwrap(),
+        t.ns.run(|| NetNs::current().unwrap().inode().unwrap())
+            .unwrap(),
         t.ns.inode().unwrap()
     );
     let _ = IfIndex::new(1);
