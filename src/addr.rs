@@ -262,7 +262,7 @@ impl Handle {
         link: impl Into<LinkRef<'a>>,
         address: &NewAddress,
     ) -> Result<()> {
-        let msg = self.address_message(link.into(), address)?;
+        let msg = address_message(address, || self.link_index(link))?;
         self.ack(
             "add address",
             RouteNetlinkMessage::NewAddress(msg),
@@ -276,7 +276,7 @@ impl Handle {
         link: impl Into<LinkRef<'a>>,
         address: &NewAddress,
     ) -> Result<()> {
-        let msg = self.address_message(link.into(), address)?;
+        let msg = address_message(address, || self.link_index(link))?;
         self.ack(
             "replace address",
             RouteNetlinkMessage::NewAddress(msg),
@@ -329,84 +329,89 @@ impl Handle {
             },
         )
     }
+}
 
-    fn address_message(&self, link: LinkRef<'_>, a: &NewAddress) -> Result<AddressMessage> {
-        let family = IpFamily::of(a.address.ip());
-        if let Some(peer) = a.peer {
-            if IpFamily::of(peer) != family {
-                return Err(Error::invalid(
-                    "peer",
-                    format!("{peer} is not of the same family as {}", a.address),
-                ));
-            }
-        }
-        if a.broadcast.is_some() && family == IpFamily::V6 {
+/// The `RTM_NEWADDR` request for `a`; `index` resolves the link once the input is known good.
+pub(crate) fn address_message(
+    a: &NewAddress,
+    index: impl FnOnce() -> Result<IfIndex>,
+) -> Result<AddressMessage> {
+    let family = IpFamily::of(a.address.ip());
+    if let Some(peer) = a.peer {
+        if IpFamily::of(peer) != family {
             return Err(Error::invalid(
-                "broadcast",
-                "IPv6 has no broadcast addresses",
+                "peer",
+                format!("{peer} is not of the same family as {}", a.address),
             ));
         }
-        if let Some(label) = &a.label {
-            if label.is_empty() || label.len() >= IFNAMSIZ || label.contains('\0') {
-                return Err(Error::invalid(
-                    "label",
-                    format!("{label:?}: a label is 1 to {} bytes", IFNAMSIZ - 1),
-                ));
-            }
-            if family == IpFamily::V6 {
-                return Err(Error::invalid(
-                    "label",
-                    "labels exist for IPv4 addresses only",
-                ));
-            }
-        }
-        let valid = lifetime_secs("valid lifetime", a.valid_lifetime)?;
-        let preferred = lifetime_secs("preferred lifetime", a.preferred_lifetime)?;
-        if preferred > valid {
-            return Err(Error::invalid(
-                "preferred lifetime",
-                "the preferred lifetime cannot exceed the valid lifetime",
-            ));
-        }
-        let index = self.link_index(link)?;
-        let mut msg = AddressMessage::default();
-        msg.header.family = family_of(family);
-        msg.header.prefix_len = a.address.prefix();
-        msg.header.index = index.get();
-        msg.header.flags = AddressHeaderFlags::from_bits_retain((a.flags.bits() & 0xff) as u8);
-        if let Some(scope) = a.scope {
-            msg.header.scope = NlScope::from(u8::from(scope));
-        }
-        let local = a.address.ip();
-        msg.attributes.push(AddressAttribute::Local(local));
-        msg.attributes
-            .push(AddressAttribute::Address(a.peer.unwrap_or(local)));
-        if let Some(b) = a.broadcast {
-            msg.attributes.push(AddressAttribute::Broadcast(b));
-        }
-        if let Some(label) = &a.label {
-            msg.attributes.push(AddressAttribute::Label(label.clone()));
-        }
-        if !a.flags.is_empty() {
-            msg.attributes
-                .push(AddressAttribute::Flags(NlAddressFlags::from_bits_retain(
-                    a.flags.bits(),
-                )));
-        }
-        if valid != FOREVER || preferred != FOREVER {
-            // struct ifa_cacheinfo { preferred, valid, cstamp, tstamp }
-            let mut raw = [0u8; 16];
-            raw[0..4].copy_from_slice(&preferred.to_ne_bytes());
-            raw[4..8].copy_from_slice(&valid.to_ne_bytes());
-            let info = CacheInfo::parse(&raw)
-                .map_err(|e| Error::malformed("add address", e.to_string()))?;
-            msg.attributes.push(AddressAttribute::CacheInfo(info));
-        }
-        if let Some(m) = a.metric {
-            msg.attributes.push(AddressAttribute::RoutePriority(m));
-        }
-        Ok(msg)
     }
+    if a.broadcast.is_some() && family == IpFamily::V6 {
+        return Err(Error::invalid(
+            "broadcast",
+            "IPv6 has no broadcast addresses",
+        ));
+    }
+    if let Some(label) = &a.label {
+        if label.is_empty() || label.len() >= IFNAMSIZ || label.contains('\0') {
+            return Err(Error::invalid(
+                "label",
+                format!("{label:?}: a label is 1 to {} bytes", IFNAMSIZ - 1),
+            ));
+        }
+        if family == IpFamily::V6 {
+            return Err(Error::invalid(
+                "label",
+                "labels exist for IPv4 addresses only",
+            ));
+        }
+    }
+    let valid = lifetime_secs("valid lifetime", a.valid_lifetime)?;
+    let preferred = lifetime_secs("preferred lifetime", a.preferred_lifetime)?;
+    if preferred > valid {
+        return Err(Error::invalid(
+            "preferred lifetime",
+            "the preferred lifetime cannot exceed the valid lifetime",
+        ));
+    }
+    let index = index()?;
+    let mut msg = AddressMessage::default();
+    msg.header.family = family_of(family);
+    msg.header.prefix_len = a.address.prefix();
+    msg.header.index = index.get();
+    msg.header.flags = AddressHeaderFlags::from_bits_retain((a.flags.bits() & 0xff) as u8);
+    if let Some(scope) = a.scope {
+        msg.header.scope = NlScope::from(u8::from(scope));
+    }
+    let local = a.address.ip();
+    msg.attributes.push(AddressAttribute::Local(local));
+    msg.attributes
+        .push(AddressAttribute::Address(a.peer.unwrap_or(local)));
+    if let Some(b) = a.broadcast {
+        msg.attributes.push(AddressAttribute::Broadcast(b));
+    }
+    if let Some(label) = &a.label {
+        msg.attributes.push(AddressAttribute::Label(label.clone()));
+    }
+    // Flags beyond the header's 8 bits travel in IFA_FLAGS, as iproute2 sends them.
+    if a.flags.bits() > 0xff {
+        msg.attributes
+            .push(AddressAttribute::Flags(NlAddressFlags::from_bits_retain(
+                a.flags.bits(),
+            )));
+    }
+    if valid != FOREVER || preferred != FOREVER {
+        // struct ifa_cacheinfo { preferred, valid, cstamp, tstamp }
+        let mut raw = [0u8; 16];
+        raw[0..4].copy_from_slice(&preferred.to_ne_bytes());
+        raw[4..8].copy_from_slice(&valid.to_ne_bytes());
+        let info =
+            CacheInfo::parse(&raw).map_err(|e| Error::malformed("add address", e.to_string()))?;
+        msg.attributes.push(AddressAttribute::CacheInfo(info));
+    }
+    if let Some(m) = a.metric {
+        msg.attributes.push(AddressAttribute::RoutePriority(m));
+    }
+    Ok(msg)
 }
 
 fn address_from_message(m: AddressMessage) -> Result<Address> {

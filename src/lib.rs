@@ -31,6 +31,8 @@
 
 pub mod addr;
 mod error;
+#[cfg(test)]
+mod golden;
 mod handle;
 pub mod link;
 pub mod lpm;

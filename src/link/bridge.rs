@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use netlink_packet_route::link::{BridgeStpState, InfoBridge, InfoData, InfoKind};
+use netlink_packet_route::link::{BridgeStpState, InfoBridge, InfoData, InfoKind, LinkMessage};
 
 use super::new_link_message;
 use crate::types::check_ifname;
@@ -146,51 +146,61 @@ impl Handle {
     /// [max_age …] [ageing_time …] [priority …] [vlan_filtering 0|1] [vlan_default_pvid …]
     /// [mcast_snooping 0|1]`.
     pub fn add_bridge(&self, bridge: &Bridge) -> Result<()> {
-        check_ifname("bridge name", &bridge.name)?;
-        let mut nlas = Vec::new();
-        if let Some(stp) = bridge.stp {
-            nlas.push(InfoBridge::StpState(if stp {
-                BridgeStpState::KernelStp
-            } else {
-                BridgeStpState::Disabled
-            }));
-        }
-        let timers = [
-            (
-                "forward_delay",
-                bridge.forward_delay,
-                InfoBridge::ForwardDelay as fn(u32) -> InfoBridge,
-            ),
-            ("hello_time", bridge.hello_time, InfoBridge::HelloTime),
-            ("max_age", bridge.max_age, InfoBridge::MaxAge),
-            ("ageing_time", bridge.ageing_time, InfoBridge::AgeingTime),
-        ];
-        for (arg, value, make) in timers {
-            if let Some(d) = value {
-                nlas.push(make(to_ticks(arg, d)?));
-            }
-        }
-        if let Some(p) = bridge.priority {
-            nlas.push(InfoBridge::Priority(p));
-        }
-        if let Some(v) = bridge.vlan_filtering {
-            nlas.push(InfoBridge::VlanFiltering(v));
-        }
-        if let Some(p) = bridge.default_pvid {
-            nlas.push(InfoBridge::VlanDefaultPvid(p.get()));
-        }
-        if let Some(v) = bridge.multicast_snooping {
-            nlas.push(InfoBridge::MulticastSnooping(v));
-        }
-        let data = (!nlas.is_empty()).then_some(InfoData::Bridge(nlas));
-        let msg = new_link_message(&bridge.name, bridge.mtu, bridge.mac, InfoKind::Bridge, data);
         let feature = if bridge.vlan_filtering == Some(true) {
             "VLAN-filtering bridge"
         } else {
             "bridge"
         };
-        self.create_link(feature, msg)
+        self.create_link(feature, bridge_message(bridge)?)
     }
+}
+
+/// The `RTM_NEWLINK` request for a bridge.
+pub(crate) fn bridge_message(bridge: &Bridge) -> Result<LinkMessage> {
+    check_ifname("bridge name", &bridge.name)?;
+    let mut nlas = Vec::new();
+    if let Some(stp) = bridge.stp {
+        nlas.push(InfoBridge::StpState(if stp {
+            BridgeStpState::KernelStp
+        } else {
+            BridgeStpState::Disabled
+        }));
+    }
+    let timers = [
+        (
+            "forward_delay",
+            bridge.forward_delay,
+            InfoBridge::ForwardDelay as fn(u32) -> InfoBridge,
+        ),
+        ("hello_time", bridge.hello_time, InfoBridge::HelloTime),
+        ("max_age", bridge.max_age, InfoBridge::MaxAge),
+        ("ageing_time", bridge.ageing_time, InfoBridge::AgeingTime),
+    ];
+    for (arg, value, make) in timers {
+        if let Some(d) = value {
+            nlas.push(make(to_ticks(arg, d)?));
+        }
+    }
+    if let Some(p) = bridge.priority {
+        nlas.push(InfoBridge::Priority(p));
+    }
+    if let Some(v) = bridge.vlan_filtering {
+        nlas.push(InfoBridge::VlanFiltering(v));
+    }
+    if let Some(p) = bridge.default_pvid {
+        nlas.push(InfoBridge::VlanDefaultPvid(p.get()));
+    }
+    if let Some(v) = bridge.multicast_snooping {
+        nlas.push(InfoBridge::MulticastSnooping(v));
+    }
+    let data = (!nlas.is_empty()).then_some(InfoData::Bridge(nlas));
+    Ok(new_link_message(
+        &bridge.name,
+        bridge.mtu,
+        bridge.mac,
+        InfoKind::Bridge,
+        data,
+    ))
 }
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
+pub(crate) use bridge::bridge_message;
 pub use bridge::{Bridge, BridgeInfo, StpState};
+pub(crate) use veth::veth_message;
 pub use veth::{Veth, VethPeer};
 
 use crate::types::check_ifname;

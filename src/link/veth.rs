@@ -67,28 +67,32 @@ impl Handle {
     /// Both names are checked (at most 15 bytes) before anything is sent; a name that exists is
     /// an error for which [`Error::is_exists`](crate::Error::is_exists) is true.
     pub fn add_veth(&self, veth: &Veth<'_>) -> Result<()> {
-        check_ifname("veth name", &veth.name)?;
-        check_ifname("veth peer name", &veth.peer.name)?;
-        let mut peer = LinkMessage::default();
-        peer.attributes
-            .push(LinkAttribute::IfName(veth.peer.name.clone()));
-        if let Some(mtu) = veth.peer.mtu {
-            peer.attributes.push(LinkAttribute::Mtu(mtu));
-        }
-        if let Some(mac) = veth.peer.mac {
-            peer.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
-        }
-        if let Some(ns) = veth.peer.netns {
-            peer.attributes
-                .push(LinkAttribute::NetNsFd(ns.as_fd().as_raw_fd()));
-        }
-        let msg = new_link_message(
-            &veth.name,
-            veth.mtu,
-            veth.mac,
-            InfoKind::Veth,
-            Some(InfoData::Veth(InfoVeth::Peer(peer))),
-        );
-        self.create_link("veth", msg)
+        self.create_link("veth", veth_message(veth)?)
     }
+}
+
+/// The `RTM_NEWLINK` request for a veth pair.
+pub(crate) fn veth_message(veth: &Veth<'_>) -> Result<LinkMessage> {
+    check_ifname("veth name", &veth.name)?;
+    check_ifname("veth peer name", &veth.peer.name)?;
+    let mut peer = LinkMessage::default();
+    peer.attributes
+        .push(LinkAttribute::IfName(veth.peer.name.clone()));
+    if let Some(mtu) = veth.peer.mtu {
+        peer.attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    if let Some(mac) = veth.peer.mac {
+        peer.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+    }
+    if let Some(ns) = veth.peer.netns {
+        peer.attributes
+            .push(LinkAttribute::NetNsFd(ns.as_fd().as_raw_fd()));
+    }
+    Ok(new_link_message(
+        &veth.name,
+        veth.mtu,
+        veth.mac,
+        InfoKind::Veth,
+        Some(InfoData::Veth(InfoVeth::Peer(peer))),
+    ))
 }
