@@ -14,8 +14,10 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
+#[cfg(test)]
 pub(crate) use bridge::bridge_message;
 pub use bridge::{Bridge, BridgeInfo, StpState};
+#[cfg(test)]
 pub(crate) use veth::veth_message;
 pub use veth::{Veth, VethPeer};
 
