@@ -45,6 +45,13 @@ pub enum Error {
         /// What was looked for, e.g. `link "veth0"`.
         what: String,
     },
+    /// An object netplumb was asked to create exists already (found by netplumb itself; the
+    /// kernel's own `EEXIST` stays an [`Error::Kernel`]).
+    #[error("{what} already exists")]
+    Exists {
+        /// What exists, e.g. `network namespace "blue"`.
+        what: String,
+    },
     /// An argument was rejected before anything was sent to the kernel.
     #[error("invalid {arg}: {reason}")]
     InvalidInput {
@@ -131,9 +138,9 @@ impl Error {
         }
     }
 
-    /// True when the object already exists (`EEXIST`).
+    /// True when the object already exists: [`Error::Exists`] or a kernel answer of `EEXIST`.
     pub fn is_exists(&self) -> bool {
-        self.errno() == Some(Errno::EEXIST)
+        matches!(self, Error::Exists { .. }) || self.errno() == Some(Errno::EEXIST)
     }
 
     /// True when the kernel lacks the feature that was asked for.

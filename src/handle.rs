@@ -265,3 +265,35 @@ impl Inner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handle_and_netns_can_be_shared_across_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Handle>();
+        send_sync::<NetNs>();
+    }
+
+    #[test]
+    fn eopnotsupp_becomes_unsupported() {
+        let e = kernel_error(
+            "add link",
+            Errno::EOPNOTSUPP,
+            Some("Unknown device type".into()),
+        );
+        assert!(e.is_unsupported());
+        assert_eq!(e.errno(), Some(Errno::EOPNOTSUPP));
+        assert_eq!(e.kernel_message(), Some("Unknown device type"));
+        let e = kernel_error("add link", Errno::EPERM, None);
+        assert!(matches!(
+            e,
+            Error::Kernel {
+                errno: Errno::EPERM,
+                ..
+            }
+        ));
+    }
+}

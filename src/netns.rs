@@ -59,10 +59,8 @@ impl NetNs {
             .open(&path)
             .map_err(|e| {
                 if e.kind() == io::ErrorKind::AlreadyExists {
-                    Error::Kernel {
-                        op,
-                        errno: Errno::EEXIST,
-                        message: Some(format!("{} already exists", path.display())),
+                    Error::Exists {
+                        what: format!("network namespace {name:?}"),
                     }
                 } else {
                     Error::io(op, e)
