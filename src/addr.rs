@@ -262,12 +262,7 @@ impl Handle {
         link: impl Into<LinkRef<'a>>,
         address: &NewAddress,
     ) -> Result<()> {
-        let msg = address_message(address, || self.link_index(link))?;
-        self.ack(
-            "add address",
-            RouteNetlinkMessage::NewAddress(msg),
-            NLM_F_CREATE | NLM_F_EXCL,
-        )
+        self.new_address("add address", link.into(), address, NLM_F_EXCL)
     }
 
     /// Adds an address, or changes it when it is there. Equivalent to `ip addr replace …`.
@@ -276,11 +271,21 @@ impl Handle {
         link: impl Into<LinkRef<'a>>,
         address: &NewAddress,
     ) -> Result<()> {
+        self.new_address("replace address", link.into(), address, NLM_F_REPLACE)
+    }
+
+    fn new_address(
+        &self,
+        op: &'static str,
+        link: LinkRef<'_>,
+        address: &NewAddress,
+        flags: u16,
+    ) -> Result<()> {
         let msg = address_message(address, || self.link_index(link))?;
         self.ack(
-            "replace address",
+            op,
             RouteNetlinkMessage::NewAddress(msg),
-            NLM_F_CREATE | NLM_F_REPLACE,
+            NLM_F_CREATE | flags,
         )
     }
 

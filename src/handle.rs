@@ -104,21 +104,8 @@ impl Handle {
 
     /// Sends a request and waits for the kernel's acknowledgement.
     pub(crate) fn ack(&self, op: &'static str, msg: RouteNetlinkMessage, flags: u16) -> Result<()> {
-        let mut inner = self.lock();
-        let seq = inner.send(op, msg, wire::NLM_F_REQUEST | wire::NLM_F_ACK | flags)?;
-        loop {
-            inner.recv(op)?;
-            let port = inner.port;
-            for frame in wire::frames(&inner.rx) {
-                let frame = frame.map_err(|e| Error::malformed(op, e))?;
-                if !is_ours(&frame, seq, port) {
-                    continue;
-                }
-                if frame.ty == wire::NLMSG_ERROR {
-                    return check_code(op, &frame);
-                }
-            }
-        }
+        self.exchange(op, msg, wire::NLM_F_ACK | flags, |_| Ok(()))?;
+        Ok(())
     }
 
     /// Sends a request that the kernel answers with one message (a `get`), and returns it.
@@ -127,31 +114,14 @@ impl Handle {
         op: &'static str,
         msg: RouteNetlinkMessage,
     ) -> Result<RouteNetlinkMessage> {
-        let mut inner = self.lock();
-        let seq = inner.send(op, msg, wire::NLM_F_REQUEST | wire::NLM_F_ACK)?;
         let mut reply = None;
-        loop {
-            inner.recv(op)?;
-            let port = inner.port;
-            for frame in wire::frames(&inner.rx) {
-                let frame = frame.map_err(|e| Error::malformed(op, e))?;
-                if !is_ours(&frame, seq, port) {
-                    continue;
-                }
-                match frame.ty {
-                    wire::NLMSG_ERROR => {
-                        check_code(op, &frame)?;
-                        return reply
-                            .ok_or_else(|| Error::malformed(op, "acknowledged without a reply"));
-                    }
-                    wire::NLMSG_NOOP | wire::NLMSG_DONE | wire::NLMSG_OVERRUN => {}
-                    _ if reply.is_none() => {
-                        reply = Some(wire::decode(&frame).map_err(|e| Error::malformed(op, e))?);
-                    }
-                    _ => {}
-                }
+        self.exchange(op, msg, wire::NLM_F_ACK, |frame| {
+            if reply.is_none() {
+                reply = Some(wire::decode(frame).map_err(|e| Error::malformed(op, e))?);
             }
-        }
+            Ok(())
+        })?;
+        reply.ok_or_else(|| Error::malformed(op, "acknowledged without a reply"))
     }
 
     /// Dumps a table, converting each message with `convert` (which may skip messages by
@@ -163,38 +133,16 @@ impl Handle {
         msg: RouteNetlinkMessage,
         mut convert: impl FnMut(RouteNetlinkMessage) -> Result<Option<T>>,
     ) -> Result<Vec<T>> {
-        let mut inner = self.lock();
         let mut out = Vec::new();
         for _ in 0..DUMP_ATTEMPTS {
             out.clear();
-            let mut interrupted = false;
-            let seq = inner.send(op, msg.clone(), wire::NLM_F_REQUEST | wire::NLM_F_DUMP)?;
-            'recv: loop {
-                inner.recv(op)?;
-                let port = inner.port;
-                for frame in wire::frames(&inner.rx) {
-                    let frame = frame.map_err(|e| Error::malformed(op, e))?;
-                    if !is_ours(&frame, seq, port) {
-                        continue;
-                    }
-                    if frame.flags & wire::NLM_F_DUMP_INTR != 0 {
-                        interrupted = true;
-                    }
-                    match frame.ty {
-                        wire::NLMSG_DONE | wire::NLMSG_ERROR => {
-                            check_code(op, &frame)?;
-                            break 'recv;
-                        }
-                        wire::NLMSG_NOOP | wire::NLMSG_OVERRUN => {}
-                        _ => {
-                            let msg = wire::decode(&frame).map_err(|e| Error::malformed(op, e))?;
-                            if let Some(item) = convert(msg)? {
-                                out.push(item);
-                            }
-                        }
-                    }
+            let interrupted = self.exchange(op, msg.clone(), wire::NLM_F_DUMP, |frame| {
+                let msg = wire::decode(frame).map_err(|e| Error::malformed(op, e))?;
+                if let Some(item) = convert(msg)? {
+                    out.push(item);
                 }
-            }
+                Ok(())
+            })?;
             if !interrupted {
                 return Ok(out);
             }
@@ -203,6 +151,43 @@ impl Handle {
             op,
             attempts: DUMP_ATTEMPTS,
         })
+    }
+
+    /// Sends one request and feeds every data message of its reply to `on_data`, until the
+    /// kernel ends the exchange: an acknowledgement, an error, or the end of a dump. Returns
+    /// whether the kernel flagged the reply as interrupted by concurrent changes.
+    ///
+    /// Frames of other sequence numbers (left over from an exchange abandoned on an error) are
+    /// skipped.
+    fn exchange(
+        &self,
+        op: &'static str,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+        mut on_data: impl FnMut(&Frame<'_>) -> Result<()>,
+    ) -> Result<bool> {
+        let mut inner = self.lock();
+        let seq = inner.send(op, msg, wire::NLM_F_REQUEST | flags)?;
+        let mut interrupted = false;
+        loop {
+            inner.recv(op)?;
+            let port = inner.port;
+            for frame in wire::frames(&inner.rx) {
+                let frame = frame.map_err(|e| Error::malformed(op, e))?;
+                if !is_ours(&frame, seq, port) {
+                    continue;
+                }
+                interrupted |= frame.flags & wire::NLM_F_DUMP_INTR != 0;
+                match frame.ty {
+                    wire::NLMSG_ERROR | wire::NLMSG_DONE => {
+                        check_code(op, &frame)?;
+                        return Ok(interrupted);
+                    }
+                    wire::NLMSG_NOOP | wire::NLMSG_OVERRUN => {}
+                    _ => on_data(&frame)?,
+                }
+            }
+        }
     }
 }
 
