@@ -141,7 +141,8 @@ impl BridgeInfo {
 }
 
 impl Handle {
-    /// Creates a bridge. Equivalent to
+    /// Creates a bridge. Timers are [`Duration`]s here; iproute2 takes them in centiseconds
+    /// (`forward_delay 1500` is 15 s). Equivalent to
     /// `ip link add NAME type bridge [stp_state 0|1] [forward_delay …] [hello_time …]
     /// [max_age …] [ageing_time …] [priority …] [vlan_filtering 0|1] [vlan_default_pvid …]
     /// [mcast_snooping 0|1]`.
