@@ -111,13 +111,11 @@ fn edges_v6(model: &BTreeMap<Prefix<Ipv6Addr>, u32>, extra: &[u128]) -> Vec<Ipv6
     v.into_iter().map(Ipv6Addr::from_bits).collect()
 }
 
-fn run<A: Address>(
+fn run<A: HasKey2>(
     ops: &[Op<A::Key2>],
     to_prefix: impl Fn(&A::Key2, u8) -> Prefix<A>,
     edges: impl Fn(&BTreeMap<Prefix<A>, u32>) -> Vec<A>,
-) where
-    A: HasKey2,
-{
+) {
     let mut map = PrefixMap::<A, u32>::new();
     let mut model = BTreeMap::new();
     for (i, op) in ops.iter().enumerate() {

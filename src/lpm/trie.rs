@@ -300,11 +300,11 @@ impl<K: Key> Trie<K> {
         let mut runs = [0u32; 64];
         let mut nr = 0usize;
         let mut prev = NONE;
-        for p in 0..64 {
-            if vector & (1u64 << p) == 0 && (nr == 0 || vals[p] != prev) {
+        for (p, &v) in vals.iter().enumerate() {
+            if vector & (1u64 << p) == 0 && (nr == 0 || v != prev) {
                 leafvec |= 1u64 << p;
-                runs[nr] = vals[p];
-                prev = vals[p];
+                runs[nr] = v;
+                prev = v;
                 nr += 1;
             }
         }
