@@ -289,6 +289,22 @@ impl<A: Address, V> PrefixMap<A, V> {
     /// Finds the leaves of `N` keys in lock-step.
     #[inline(always)]
     fn find_group<const N: usize>(&self, keys: &[A::Key; N]) -> [u32; N] {
+        #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+        if super::trie::has_popcnt() {
+            // SAFETY: the CPU supports popcnt, checked at run time just above.
+            return unsafe { self.find_group_popcnt(keys) };
+        }
+        self.find_group_plain(keys)
+    }
+
+    #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn find_group_popcnt<const N: usize>(&self, keys: &[A::Key; N]) -> [u32; N] {
+        self.find_group_plain(keys)
+    }
+
+    #[inline(always)]
+    fn find_group_plain<const N: usize>(&self, keys: &[A::Key; N]) -> [u32; N] {
         let t = &self.trie;
         let mut res = [0u32; N];
         let mut cur = [0u32; N];

@@ -34,6 +34,13 @@ pub(crate) struct Trie<K: Key> {
     _k: std::marker::PhantomData<K>,
 }
 
+/// Whether the CPU has `popcnt` (cached by std after the first call).
+#[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+#[inline(always)]
+pub(crate) fn has_popcnt() -> bool {
+    std::arch::is_x86_feature_detected!("popcnt")
+}
+
 /// Mask of positions `0..=p`.
 #[inline(always)]
 pub(crate) fn upto(p: usize) -> u64 {
@@ -65,12 +72,33 @@ impl<K: Key> Trie<K> {
     }
 
     /// The leaf (entry + 1, or 0) for `key`.
+    ///
+    /// The walk is popcount-bound: when the build does not already target a CPU with
+    /// `popcnt`, this dispatches at run time to a copy compiled with it (about 2x faster
+    /// than the portable bit-twiddling `count_ones` on a full table).
     #[inline(always)]
     pub(crate) fn find(&self, key: K) -> u32 {
         let e = self.l1[key.top()];
         if e & NODE == 0 {
             return e;
         }
+        #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+        if has_popcnt() {
+            // SAFETY: the CPU supports popcnt, checked at run time just above.
+            return unsafe { self.walk_popcnt(e, key) };
+        }
+        self.walk(e, key)
+    }
+
+    #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn walk_popcnt(&self, e: u32, key: K) -> u32 {
+        self.walk(e, key)
+    }
+
+    /// Walks the nodes below first-level word `e` (a node reference).
+    #[inline(always)]
+    fn walk(&self, e: u32, key: K) -> u32 {
         let mut n = &self.nodes[(e & !NODE) as usize];
         let mut d = K::DIRECT;
         loop {
