@@ -1,1 +1,323 @@
-fn main() {}
+//! Criterion benchmarks: netplumb's `PrefixMap` beside peer crates, on the real RIS
+//! table (`$NETPLUMB_DATA`, default `../shared/data`) or a generated stand-in with the
+//! same prefix-length distribution. Groups per family and key set; seeded keys.
+
+use std::hint::black_box;
+use std::io::BufRead;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use netplumb::lpm::{Prefix, PrefixMap};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use ts_bart::RoutingTable;
+
+const KEYS: usize = 100_000;
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("NETPLUMB_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")))
+}
+
+/// The table as (bits, len), from the data or generated.
+fn table(fam: &str, width: u32, dist: &[(u8, u32)]) -> Vec<(u128, u8)> {
+    let path = data_dir().join(format!("ris-2026-05-11-{fam}.txt.gz"));
+    if let Ok(f) = std::fs::File::open(&path) {
+        let r = std::io::BufReader::new(flate2::read::GzDecoder::new(f));
+        return r
+            .lines()
+            .map(|l| l.unwrap())
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (a, len) = l.split_once('/').unwrap();
+                let bits = match a.parse::<IpAddr>().unwrap() {
+                    IpAddr::V4(a) => a.to_bits() as u128,
+                    IpAddr::V6(a) => a.to_bits(),
+                };
+                (bits, len.parse().unwrap())
+            })
+            .collect();
+    }
+    eprintln!(
+        "{} not found: using a generated {fam} table",
+        path.display()
+    );
+    let mut r = StdRng::seed_from_u64(9);
+    let total: u32 = dist.iter().map(|d| d.1).sum();
+    let n = if width == 32 { 1_000_000 } else { 250_000 };
+    let mut t: Vec<(u128, u8)> = (0..n)
+        .map(|_| {
+            let mut x = r.gen_range(0..total);
+            let mut len = dist[0].0;
+            for &(l, w) in dist {
+                len = l;
+                if x < w {
+                    break;
+                }
+                x -= w;
+            }
+            let mut bits: u128 = r.gen::<u128>() >> (128 - width);
+            if width == 128 {
+                bits = (bits >> 3) | (1 << 125);
+            }
+            (bits & mask(width, len), len)
+        })
+        .collect();
+    t.sort();
+    t.dedup();
+    t
+}
+
+fn mask(width: u32, len: u8) -> u128 {
+    u128::MAX.checked_shl(128 - len as u32).unwrap_or(0) >> (128 - width)
+}
+
+fn keys(t: &[(u128, u8)], width: u32, inside: bool) -> Vec<u128> {
+    let mut r = StdRng::seed_from_u64(if inside { 2 } else { 1 });
+    (0..KEYS)
+        .map(|_| {
+            let x = r.gen::<u128>() >> (128 - width);
+            if inside {
+                let (b, l) = t[r.gen_range(0..t.len())];
+                b | (x & !mask(width, l) & (u128::MAX >> (128 - width)))
+            } else {
+                x
+            }
+        })
+        .collect()
+}
+
+fn bench_v4(c: &mut Criterion) {
+    let t = table(
+        "v4",
+        32,
+        &[
+            (24, 631),
+            (22, 109),
+            (23, 104),
+            (21, 50),
+            (20, 44),
+            (19, 25),
+            (16, 13),
+            (18, 13),
+            (17, 8),
+            (15, 2),
+            (14, 1),
+            (12, 1),
+        ],
+    );
+    let ours: PrefixMap<Ipv4Addr, u32> = t
+        .iter()
+        .enumerate()
+        .map(|(i, &(b, l))| {
+            (
+                Prefix::new(Ipv4Addr::from_bits(b as u32), l).unwrap(),
+                i as u32,
+            )
+        })
+        .collect();
+    let mut pt = prefix_trie::PrefixMap::<ipnet::Ipv4Net, u32>::new();
+    let mut tb = ip_network_table_deps_treebitmap::IpLookupTable::<Ipv4Addr, u32>::new();
+    let mut bart = ts_bart::Table::<u32>::default();
+    for (i, &(b, l)) in t.iter().enumerate() {
+        let a = Ipv4Addr::from_bits(b as u32);
+        pt.insert(ipnet::Ipv4Net::new(a, l).unwrap(), i as u32);
+        tb.insert(a, l as u32, i as u32);
+        bart.insert(ipnet::Ipv4Net::new(a, l).unwrap().into(), i as u32);
+    }
+    for (set, inside) in [("v4-random", false), ("v4-table", true)] {
+        let ks: Vec<Ipv4Addr> = keys(&t, 32, inside)
+            .into_iter()
+            .map(|k| Ipv4Addr::from_bits(k as u32))
+            .collect();
+        let mut g = c.benchmark_group(format!("lookup/{set}"));
+        g.throughput(Throughput::Elements(ks.len() as u64));
+        g.bench_function(BenchmarkId::from_parameter("netplumb"), |b| {
+            b.iter(|| {
+                ks.iter()
+                    .map(|&a| ours.lookup(a).map_or(0, |v| *v as u64))
+                    .sum::<u64>()
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("netplumb-batch"), |b| {
+            let mut out = vec![None; ks.len()];
+            b.iter(|| {
+                ours.lookup_batch(&ks, &mut out);
+                black_box(&out);
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("prefix-trie"), |b| {
+            b.iter(|| {
+                ks.iter()
+                    .map(|&a| {
+                        pt.get_lpm(&ipnet::Ipv4Net::from(a))
+                            .map_or(0, |v| *v.1 as u64)
+                    })
+                    .sum::<u64>()
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("treebitmap"), |b| {
+            b.iter(|| {
+                ks.iter()
+                    .map(|&a| tb.longest_match(a).map_or(0, |v| *v.2 as u64))
+                    .sum::<u64>()
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("ts_bart"), |b| {
+            b.iter(|| {
+                ks.iter()
+                    .map(|&a| bart.lookup(IpAddr::V4(a)).map_or(0, |v| *v as u64))
+                    .sum::<u64>()
+            })
+        });
+        g.finish();
+    }
+}
+
+fn bench_v6(c: &mut Criterion) {
+    let t = table(
+        "v6",
+        128,
+        &[
+            (48, 454),
+            (32, 109),
+            (44, 101),
+            (40, 94),
+            (36, 38),
+            (47, 36),
+            (46, 23),
+            (29, 22),
+            (33, 22),
+            (34, 21),
+            (45, 18),
+            (42, 12),
+            (38, 11),
+        ],
+    );
+    let ours: PrefixMap<Ipv6Addr, u32> = t
+        .iter()
+        .enumerate()
+        .map(|(i, &(b, l))| (Prefix::new(Ipv6Addr::from_bits(b), l).unwrap(), i as u32))
+        .collect();
+    let mut pt = prefix_trie::PrefixMap::<ipnet::Ipv6Net, u32>::new();
+    let mut tb = ip_network_table_deps_treebitmap::IpLookupTable::<Ipv6Addr, u32>::new();
+    let mut bart = ts_bart::Table::<u32>::default();
+    for (i, &(b, l)) in t.iter().enumerate() {
+        let a = Ipv6Addr::from_bits(b);
+        pt.insert(ipnet::Ipv6Net::new(a, l).unwrap(), i as u32);
+        tb.insert(a, l as u32, i as u32);
+        bart.insert(ipnet::Ipv6Net::new(a, l).unwrap().into(), i as u32);
+    }
+    for (set, inside) in [("v6-random", false), ("v6-table", true)] {
+        let ks: Vec<Ipv6Addr> = keys(&t, 128, inside)
+            .into_iter()
+            .map(Ipv6Addr::from_bits)
+            .collect();
+        let mut g = c.benchmark_group(format!("lookup/{set}"));
+        g.throughput(Throughput::Elements(ks.len() as u64));
+        g.bench_function(BenchmarkId::from_parameter("netplumb"), |b| {
+            b.iter(|| {
+                ks.iter()
+                    .map(|&a| ours.lookup(a).map_or(0, |v| *v as u64))
+                    .sum::<u64>()
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("netplumb-batch"), |b| {
+            let mut out = vec![None; ks.len()];
+            b.iter(|| {
+                ours.lookup_batch(&ks, &mut out);
+                black_box(&out);
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("prefix-trie"), |b| {
+            b.iter(|| {
+                ks.iter()
+                    .map(|&a| {
+                        pt.get_lpm(&ipnet::Ipv6Net::from(a))
+                            .map_or(0, |v| *v.1 as u64)
+                    })
+                    .sum::<u64>()
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("treebitmap"), |b| {
+            b.iter(|| {
+                ks.iter()
+                    .map(|&a| tb.longest_match(a).map_or(0, |v| *v.2 as u64))
+                    .sum::<u64>()
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("ts_bart"), |b| {
+            b.iter(|| {
+                ks.iter()
+                    .map(|&a| bart.lookup(IpAddr::V6(a)).map_or(0, |v| *v as u64))
+                    .sum::<u64>()
+            })
+        });
+        g.finish();
+    }
+}
+
+fn bench_updates(c: &mut Criterion) {
+    let t = table(
+        "v4",
+        32,
+        &[
+            (24, 631),
+            (22, 109),
+            (23, 104),
+            (21, 50),
+            (20, 44),
+            (19, 25),
+            (16, 13),
+        ],
+    );
+    let base: PrefixMap<Ipv4Addr, u32> = t
+        .iter()
+        .enumerate()
+        .map(|(i, &(b, l))| {
+            (
+                Prefix::new(Ipv4Addr::from_bits(b as u32), l).unwrap(),
+                i as u32,
+            )
+        })
+        .collect();
+    // Insert-then-remove of 10k new /25s and value replacement of 10k present prefixes.
+    let mut r = StdRng::seed_from_u64(3);
+    let fresh: Vec<Prefix<Ipv4Addr>> = (0..10_000)
+        .map(|_| Prefix::truncate(Ipv4Addr::from_bits(r.gen()), 25).unwrap())
+        .filter(|p| !base.contains_key(p))
+        .collect();
+    let present: Vec<Prefix<Ipv4Addr>> = (0..10_000)
+        .map(|_| {
+            let (b, l) = t[r.gen_range(0..t.len())];
+            Prefix::new(Ipv4Addr::from_bits(b as u32), l).unwrap()
+        })
+        .collect();
+    let mut g = c.benchmark_group("update/v4");
+    g.throughput(Throughput::Elements(2 * fresh.len() as u64));
+    let mut m = base.clone();
+    g.bench_function("netplumb-insert-remove", |b| {
+        b.iter(|| {
+            for p in &fresh {
+                m.insert(*p, 1);
+            }
+            for p in &fresh {
+                m.remove(p);
+            }
+        })
+    });
+    g.throughput(Throughput::Elements(present.len() as u64));
+    g.bench_function("netplumb-replace", |b| {
+        b.iter(|| {
+            for p in &present {
+                m.insert(*p, 2);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_v4, bench_v6, bench_updates);
+criterion_main!(benches);

@@ -1,1 +1,23 @@
 //! Longest-prefix-match routing table engine (no netlink dependency).
+//!
+//! - [`PrefixMap`]: prefixes of one family to values, with a fast
+//!   [`lookup`](PrefixMap::lookup) / [`longest_match`](PrefixMap::longest_match) and a
+//!   [`lookup_batch`](PrefixMap::lookup_batch) that overlaps independent lookups.
+//! - [`IpPrefixMap`]: both families in one map, keyed by [`ipnetwork::IpNetwork`].
+//! - [`Rib`]: every candidate route per prefix; keeps its FIB (a [`PrefixMap`]) in step
+//!   and reports each change of best route as a [`FibChange`].
+//!
+//! Prefixes are validated once, as a [`Prefix`]: a prefix with host bits set is an
+//! error ([`PrefixError::HostBitsSet`]), never silently truncated.
+
+mod dual;
+mod index;
+mod map;
+mod prefix;
+mod rib;
+mod trie;
+
+pub use dual::IpPrefixMap;
+pub use map::{Ipv4PrefixMap, Ipv6PrefixMap, Iter, PrefixMap};
+pub use prefix::{Address, Prefix, PrefixError};
+pub use rib::{FibChange, FibRoute, NextHop, Protocol, Rib, Route, RouteSource};

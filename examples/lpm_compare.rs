@@ -1,0 +1,935 @@
+//! Compares netplumb's `PrefixMap` with peer crates and a DIR-24-8 reference on a real
+//! full routing table: build time, lookup rates, update replay rate and heap bytes.
+//!
+//! ```text
+//! cargo run --release --example lpm_compare [-- --keys N]
+//! ```
+//!
+//! Data: `$NETPLUMB_DATA` (default `../shared/data` next to the crate root) with the RIS
+//! dump `ris-2026-05-11-v4.txt.gz`, `-v6`, and the `-updates` files. When absent, a table
+//! with the same prefix-length distribution is generated (and the output says so).
+//! Every engine must produce the same checksum per key set; a mismatch exits non-zero.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::BufRead;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use netplumb::lpm::{Prefix, PrefixMap};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+// ---------------------------------------------------------------- counting allocator
+
+struct Counting;
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts bytes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size() as isize, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        LIVE.fetch_add(n as isize - l.size() as isize, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(Relaxed)
+}
+
+// ---------------------------------------------------------------- data
+
+type Table<K> = Vec<(K, u8)>;
+/// (announce?, key, len)
+type Updates<K> = Vec<(bool, K, u8)>;
+
+trait Bits: Copy + Ord + Send + 'static + std::fmt::Debug {
+    fn parse(s: &str) -> (Self, u8);
+    fn mask(len: u8) -> Self;
+    fn from_rng(r: &mut StdRng) -> Self;
+    fn or(self, o: Self) -> Self;
+    fn and(self, o: Self) -> Self;
+    fn not(self) -> Self;
+    /// Moves a random IPv6 key into 2000::/3 like the real table; IPv4 unchanged.
+    fn global(self) -> Self;
+}
+impl Bits for u32 {
+    fn parse(s: &str) -> (Self, u8) {
+        let (a, l) = s.split_once('/').expect("cidr");
+        (
+            a.parse::<Ipv4Addr>().expect("v4").to_bits(),
+            l.parse().expect("len"),
+        )
+    }
+    fn mask(len: u8) -> Self {
+        u32::MAX.checked_shl(32 - len as u32).unwrap_or(0)
+    }
+    fn from_rng(r: &mut StdRng) -> Self {
+        r.gen()
+    }
+    fn or(self, o: Self) -> Self {
+        self | o
+    }
+    fn and(self, o: Self) -> Self {
+        self & o
+    }
+    fn not(self) -> Self {
+        !self
+    }
+    fn global(self) -> Self {
+        self
+    }
+}
+impl Bits for u128 {
+    fn parse(s: &str) -> (Self, u8) {
+        let (a, l) = s.split_once('/').expect("cidr");
+        (
+            a.parse::<Ipv6Addr>().expect("v6").to_bits(),
+            l.parse().expect("len"),
+        )
+    }
+    fn mask(len: u8) -> Self {
+        u128::MAX.checked_shl(128 - len as u32).unwrap_or(0)
+    }
+    fn from_rng(r: &mut StdRng) -> Self {
+        r.gen()
+    }
+    fn or(self, o: Self) -> Self {
+        self | o
+    }
+    fn and(self, o: Self) -> Self {
+        self & o
+    }
+    fn not(self) -> Self {
+        !self
+    }
+    fn global(self) -> Self {
+        (self >> 3) | (1 << 125)
+    }
+}
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("NETPLUMB_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")))
+}
+
+fn read_gz(path: &PathBuf) -> Option<Vec<String>> {
+    let f = std::fs::File::open(path).ok()?;
+    let r = std::io::BufReader::new(flate2::read::GzDecoder::new(f));
+    Some(r.lines().map(|l| l.expect("read")).collect())
+}
+
+fn load<K: Bits>(fam: &str) -> Option<(Table<K>, Updates<K>)> {
+    let dir = data_dir();
+    let t = read_gz(&dir.join(format!("ris-2026-05-11-{fam}.txt.gz")))?;
+    let u = read_gz(&dir.join(format!("ris-2026-05-11-{fam}-updates.txt.gz")))?;
+    let table = t
+        .iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| K::parse(l))
+        .collect();
+    let updates = u
+        .iter()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (op, c) = l.split_once(' ').expect("update line");
+            let (k, len) = K::parse(c);
+            (op == "A", k, len)
+        })
+        .collect();
+    Some((table, updates))
+}
+
+/// A stand-in table with the real prefix-length distribution, and updates with the real
+/// mix (mostly re-announcements, ~3 % new prefixes, ~3 % withdrawals).
+fn generate<K: Bits>(
+    dist: &[(u8, f64)],
+    n: usize,
+    n_upd: usize,
+    seed: u64,
+) -> (Table<K>, Updates<K>) {
+    let mut r = StdRng::seed_from_u64(seed);
+    let total: f64 = dist.iter().map(|d| d.1).sum();
+    let gen_prefix = |r: &mut StdRng| {
+        let mut x = r.gen::<f64>() * total;
+        let mut len = dist[0].0;
+        for &(l, w) in dist {
+            len = l;
+            if x < w {
+                break;
+            }
+            x -= w;
+        }
+        let k = K::from_rng(r).global();
+        (k.and(K::mask(len)), len)
+    };
+    let mut table: Table<K> = (0..n).map(|_| gen_prefix(&mut r)).collect();
+    table.sort();
+    table.dedup();
+    let mut updates = Vec::with_capacity(n_upd);
+    for _ in 0..n_upd {
+        let x: f64 = r.gen();
+        if x < 0.03 {
+            let (k, l) = gen_prefix(&mut r);
+            updates.push((true, k, l));
+        } else if x < 0.06 {
+            let (k, l) = table[r.gen_range(0..table.len())];
+            updates.push((false, k, l));
+        } else {
+            let (k, l) = table[r.gen_range(0..table.len())];
+            updates.push((true, k, l));
+        }
+    }
+    (table, updates)
+}
+
+const V4_DIST: &[(u8, f64)] = &[
+    (24, 63.1),
+    (22, 10.9),
+    (23, 10.4),
+    (21, 5.0),
+    (20, 4.4),
+    (19, 2.5),
+    (16, 1.3),
+    (18, 1.3),
+    (17, 0.8),
+    (15, 0.2),
+    (14, 0.1),
+    (13, 0.04),
+    (12, 0.03),
+    (11, 0.02),
+    (10, 0.005),
+    (8, 0.005),
+];
+const V6_DIST: &[(u8, f64)] = &[
+    (48, 45.4),
+    (32, 10.9),
+    (44, 10.1),
+    (40, 9.4),
+    (36, 3.8),
+    (47, 3.6),
+    (46, 2.3),
+    (29, 2.2),
+    (33, 2.2),
+    (34, 2.1),
+    (45, 1.8),
+    (42, 1.2),
+    (38, 1.1),
+    (28, 1.0),
+    (30, 1.0),
+    (35, 0.5),
+    (43, 0.5),
+    (39, 0.4),
+    (41, 0.4),
+    (31, 0.2),
+    (37, 0.2),
+    (24, 0.1),
+    (16, 0.05),
+];
+
+fn keys<K: Bits>(table: &Table<K>, n: usize, seed: u64) -> (Vec<K>, Vec<K>) {
+    let mut r = StdRng::seed_from_u64(seed);
+    let random = (0..n).map(|_| K::from_rng(&mut r)).collect();
+    let inside = (0..n)
+        .map(|_| {
+            let (k, l) = table[r.gen_range(0..table.len())];
+            k.or(K::from_rng(&mut r).and(K::mask(l).not()))
+        })
+        .collect();
+    (random, inside)
+}
+
+// ---------------------------------------------------------------- DIR-24-8 reference
+
+/// Gupta et al.'s DIR-24-8: 2^24 direct entries for prefixes up to /24, 256-entry
+/// second-level blocks for longer ones. Built once from a table sorted by length.
+struct Dir24 {
+    t24: Vec<u32>,
+    long: Vec<u32>,
+}
+const BLK: u32 = 1 << 31;
+impl Dir24 {
+    fn build(table: &[(u32, u8, u32)]) -> Self {
+        let mut by_len: Vec<&(u32, u8, u32)> = table.iter().collect();
+        by_len.sort_by_key(|e| e.1);
+        let mut d = Dir24 {
+            t24: vec![0; 1 << 24],
+            long: Vec::new(),
+        };
+        for &&(k, len, v) in &by_len {
+            let v = v + 1;
+            if len <= 24 {
+                let s = (k >> 8) as usize;
+                d.t24[s..s + (1 << (24 - len))].fill(v);
+            } else {
+                let i = (k >> 8) as usize;
+                if d.t24[i] & BLK == 0 {
+                    let b = d.long.len() / 256;
+                    d.long.resize(d.long.len() + 256, d.t24[i]);
+                    d.t24[i] = BLK | b as u32;
+                }
+                let b = (d.t24[i] & !BLK) as usize * 256;
+                let s = (k & 255) as usize;
+                d.long[b + s..b + s + (1 << (32 - len))].fill(v);
+            }
+        }
+        d
+    }
+    #[inline]
+    fn lookup(&self, a: u32) -> u32 {
+        let e = self.t24[(a >> 8) as usize];
+        if e & BLK == 0 {
+            e
+        } else {
+            self.long[(e & !BLK) as usize * 256 + (a & 255) as usize]
+        }
+    }
+}
+
+// ---------------------------------------------------------------- measuring
+
+/// Median of 3 timed passes over `keys`; returns (lookups per second, checksum).
+fn measure<K: Copy>(keys: &[K], f: impl Fn(K) -> u32) -> (f64, u64) {
+    let mut times = Vec::new();
+    let mut sum = 0u64;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let mut s = 0u64;
+        for &k in keys {
+            s = s.wrapping_add(f(k) as u64);
+        }
+        times.push(t.elapsed());
+        sum = std::hint::black_box(s);
+    }
+    times.sort();
+    (keys.len() as f64 / times[1].as_secs_f64(), sum)
+}
+
+#[derive(Default, Clone)]
+struct Row {
+    name: &'static str,
+    build: [Option<Duration>; 2],
+    rates: [Option<f64>; 4], // v4-random v4-table v6-random v6-table
+    upd: [Option<f64>; 2],
+    upd_note: [&'static str; 2],
+    mem: [Option<usize>; 2],
+}
+
+struct Checks {
+    sums: Vec<(String, &'static str, u64)>,
+}
+impl Checks {
+    fn add(&mut self, set: &str, engine: &'static str, sum: u64) {
+        self.sums.push((set.to_string(), engine, sum));
+    }
+    fn verify(&self) -> bool {
+        let mut ok = true;
+        let mut sets: Vec<&String> = Vec::new();
+        for s in &self.sums {
+            if !sets.contains(&&s.0) {
+                sets.push(&s.0);
+            }
+        }
+        for set in sets {
+            let all: Vec<_> = self.sums.iter().filter(|s| &s.0 == set).collect();
+            let want = all[0].2;
+            for s in &all {
+                if s.2 != want {
+                    eprintln!(
+                        "CHECKSUM MISMATCH on {set}: {} = {:#x}, {} = {:#x}",
+                        all[0].1, want, s.1, s.2
+                    );
+                    ok = false;
+                }
+            }
+            println!(
+                "checksum {set:<16} {want:#018x} ({} engines agree)",
+                all.len()
+            );
+        }
+        ok
+    }
+}
+
+fn built<T>(f: impl FnOnce() -> T) -> (T, Duration, usize) {
+    let before = live();
+    let t = Instant::now();
+    let x = f();
+    let el = t.elapsed();
+    (x, el, (live() - before).max(0) as usize)
+}
+
+fn main() {
+    let mut n_keys = 10_000_000usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--keys" => n_keys = args.next().and_then(|s| s.parse().ok()).expect("--keys N"),
+            other => {
+                eprintln!("usage: lpm_compare [--keys N]  (unknown argument {other})");
+                std::process::exit(2);
+            }
+        }
+    }
+
+    let (v4, v6, source) = match (load::<u32>("v4"), load::<u128>("v6")) {
+        (Some(a), Some(b)) => (a, b, format!("RIS table from {}", data_dir().display())),
+        _ => (
+            generate::<u32>(V4_DIST, 1_042_325, 1_393_421, 4),
+            generate::<u128>(V6_DIST, 246_175, 1_238_235, 6),
+            format!(
+                "GENERATED table with the RIS prefix-length distribution ({} not found)",
+                data_dir().display()
+            ),
+        ),
+    };
+    println!("data: {source}");
+    println!(
+        "v4: {} prefixes, {} updates; v6: {} prefixes, {} updates; {} keys per set, median of 3",
+        v4.0.len(),
+        v4.1.len(),
+        v6.0.len(),
+        v6.1.len(),
+        n_keys
+    );
+    let (v4_random, v4_inside) = keys(&v4.0, n_keys, 42);
+    let (v6_random, v6_inside) = keys(&v6.0, n_keys, 43);
+
+    let mut checks = Checks { sums: Vec::new() };
+    let mut rows: Vec<Row> = Vec::new();
+    let mut batch_rates = [0f64; 4];
+
+    // Values: entry i of the table has value i; the j-th update announces value n + j.
+    let t4: Vec<(u32, u8, u32)> =
+        v4.0.iter()
+            .enumerate()
+            .map(|(i, &(k, l))| (k, l, i as u32))
+            .collect();
+    let t6: Vec<(u128, u8, u32)> =
+        v6.0.iter()
+            .enumerate()
+            .map(|(i, &(k, l))| (k, l, i as u32))
+            .collect();
+    let u4 = &v4.1;
+    let u6 = &v6.1;
+    let base4 = t4.len() as u32;
+    let base6 = t6.len() as u32;
+
+    let sets4: [(&str, &[u32]); 2] = [("v4-random", &v4_random), ("v4-table", &v4_inside)];
+    let sets6: [(&str, &[u128]); 2] = [("v6-random", &v6_random), ("v6-table", &v6_inside)];
+    macro_rules! engine {
+        (@sets 0) => { sets4 };
+        (@sets 1) => { sets6 };
+        ($name:expr, $row:ident, $fam:tt, $build:expr, $lookup:expr, $update:expr) => {{
+            let (mut m, el, mem) = built($build);
+            $row.build[$fam] = Some(el);
+            $row.mem[$fam] = Some(mem);
+            let sets = engine!(@sets $fam);
+            for (j, (set, ks)) in sets.iter().enumerate() {
+                let (rate, sum) = measure(ks, |k| $lookup(&m, k));
+                $row.rates[$fam * 2 + j] = Some(rate);
+                checks.add(set, $name, sum);
+            }
+            #[allow(clippy::redundant_closure_call)]
+            if let Some((rate, note, complete)) = $update(&mut m) {
+                $row.upd[$fam] = Some(rate);
+                $row.upd_note[$fam] = note;
+                if complete {
+                    let set = sets[1];
+                    let (_, sum) = measure(&set.1[..set.1.len().min(1_000_000)], |k| $lookup(&m, k));
+                    checks.add(&format!("{}+updates", set.0), $name, sum);
+                }
+            }
+            drop(m);
+        }};
+    }
+
+    fn replay<K: Copy, M>(
+        m: &mut M,
+        upd: &Updates<K>,
+        base: u32,
+        mut f: impl FnMut(&mut M, bool, K, u8, u32),
+    ) -> f64 {
+        let t = Instant::now();
+        for (j, &(a, k, l)) in upd.iter().enumerate() {
+            f(m, a, k, l, base + j as u32);
+        }
+        upd.len() as f64 / t.elapsed().as_secs_f64()
+    }
+
+    let v4net = |k: u32, l: u8| ipnet::Ipv4Net::new(Ipv4Addr::from_bits(k), l).unwrap();
+    let v6net = |k: u128, l: u8| ipnet::Ipv6Net::new(Ipv6Addr::from_bits(k), l).unwrap();
+    let p4 = |k: u32, l: u8| Prefix::new(Ipv4Addr::from_bits(k), l).unwrap();
+    let p6 = |k: u128, l: u8| Prefix::new(Ipv6Addr::from_bits(k), l).unwrap();
+
+    // ---- netplumb
+    let mut row = Row {
+        name: "netplumb",
+        ..Default::default()
+    };
+    engine!(
+        "netplumb",
+        row,
+        0,
+        || t4
+            .iter()
+            .map(|&(k, l, v)| (p4(k, l), v))
+            .collect::<PrefixMap<Ipv4Addr, u32>>(),
+        |m: &PrefixMap<Ipv4Addr, u32>, k: u32| m
+            .lookup(Ipv4Addr::from_bits(k))
+            .map_or(0, |v| v + 1),
+        |m: &mut PrefixMap<Ipv4Addr, u32>| {
+            // Batch lookups, reported separately.
+            for (j, ks) in [&v4_random, &v4_inside].iter().enumerate() {
+                batch_rates[j] = batch4(m, ks, &mut checks, ["v4-random", "v4-table"][j]);
+            }
+            Some((
+                replay(m, u4, base4, |m, a, k, l, v| {
+                    if a {
+                        m.insert(p4(k, l), v);
+                    } else {
+                        m.remove(&p4(k, l));
+                    }
+                }),
+                "",
+                true,
+            ))
+        }
+    );
+    engine!(
+        "netplumb",
+        row,
+        1,
+        || t6
+            .iter()
+            .map(|&(k, l, v)| (p6(k, l), v))
+            .collect::<PrefixMap<Ipv6Addr, u32>>(),
+        |m: &PrefixMap<Ipv6Addr, u32>, k: u128| m
+            .lookup(Ipv6Addr::from_bits(k))
+            .map_or(0, |v| v + 1),
+        |m: &mut PrefixMap<Ipv6Addr, u32>| {
+            for (j, ks) in [&v6_random, &v6_inside].iter().enumerate() {
+                batch_rates[2 + j] = batch6(m, ks, &mut checks, ["v6-random", "v6-table"][j]);
+            }
+            Some((
+                replay(m, u6, base6, |m, a, k, l, v| {
+                    if a {
+                        m.insert(p6(k, l), v);
+                    } else {
+                        m.remove(&p6(k, l));
+                    }
+                }),
+                "",
+                true,
+            ))
+        }
+    );
+    rows.push(row);
+
+    // ---- prefix-trie
+    let mut row = Row {
+        name: "prefix-trie",
+        ..Default::default()
+    };
+    engine!(
+        "prefix-trie",
+        row,
+        0,
+        || {
+            let mut m = prefix_trie::PrefixMap::new();
+            for &(k, l, v) in &t4 {
+                m.insert(v4net(k, l), v);
+            }
+            m
+        },
+        |m: &prefix_trie::PrefixMap<ipnet::Ipv4Net, u32>, k: u32| m
+            .get_lpm(&v4net(k, 32))
+            .map_or(0, |(_, v)| v + 1),
+        |m: &mut prefix_trie::PrefixMap<ipnet::Ipv4Net, u32>| Some((
+            replay(m, u4, base4, |m, a, k, l, v| {
+                if a {
+                    m.insert(v4net(k, l), v);
+                } else {
+                    m.remove(&v4net(k, l));
+                }
+            }),
+            "",
+            true
+        ))
+    );
+    engine!(
+        "prefix-trie",
+        row,
+        1,
+        || {
+            let mut m = prefix_trie::PrefixMap::new();
+            for &(k, l, v) in &t6 {
+                m.insert(v6net(k, l), v);
+            }
+            m
+        },
+        |m: &prefix_trie::PrefixMap<ipnet::Ipv6Net, u32>, k: u128| m
+            .get_lpm(&v6net(k, 128))
+            .map_or(0, |(_, v)| v + 1),
+        |m: &mut prefix_trie::PrefixMap<ipnet::Ipv6Net, u32>| Some((
+            replay(m, u6, base6, |m, a, k, l, v| {
+                if a {
+                    m.insert(v6net(k, l), v);
+                } else {
+                    m.remove(&v6net(k, l));
+                }
+            }),
+            "",
+            true
+        ))
+    );
+    rows.push(row);
+
+    // ---- treebitmap
+    use ip_network_table_deps_treebitmap::IpLookupTable;
+    let mut row = Row {
+        name: "treebitmap",
+        ..Default::default()
+    };
+    engine!(
+        "treebitmap",
+        row,
+        0,
+        || {
+            let mut m = IpLookupTable::new();
+            for &(k, l, v) in &t4 {
+                m.insert(Ipv4Addr::from_bits(k), l as u32, v);
+            }
+            m
+        },
+        |m: &IpLookupTable<Ipv4Addr, u32>, k: u32| m
+            .longest_match(Ipv4Addr::from_bits(k))
+            .map_or(0, |(_, _, v)| v + 1),
+        |m: &mut IpLookupTable<Ipv4Addr, u32>| Some((
+            replay(m, u4, base4, |m, a, k, l, v| {
+                if a {
+                    m.insert(Ipv4Addr::from_bits(k), l as u32, v);
+                } else {
+                    m.remove(Ipv4Addr::from_bits(k), l as u32);
+                }
+            }),
+            "",
+            true
+        ))
+    );
+    engine!(
+        "treebitmap",
+        row,
+        1,
+        || {
+            let mut m = IpLookupTable::new();
+            for &(k, l, v) in &t6 {
+                m.insert(Ipv6Addr::from_bits(k), l as u32, v);
+            }
+            m
+        },
+        |m: &IpLookupTable<Ipv6Addr, u32>, k: u128| m
+            .longest_match(Ipv6Addr::from_bits(k))
+            .map_or(0, |(_, _, v)| v + 1),
+        |m: &mut IpLookupTable<Ipv6Addr, u32>| Some((
+            replay(m, u6, base6, |m, a, k, l, v| {
+                if a {
+                    m.insert(Ipv6Addr::from_bits(k), l as u32, v);
+                } else {
+                    m.remove(Ipv6Addr::from_bits(k), l as u32);
+                }
+            }),
+            "",
+            true
+        ))
+    );
+    rows.push(row);
+
+    // ---- ts_bart
+    use ts_bart::RoutingTable;
+    let mut row = Row {
+        name: "ts_bart",
+        ..Default::default()
+    };
+    engine!(
+        "ts_bart",
+        row,
+        0,
+        || {
+            let mut m = ts_bart::Table::<u32>::default();
+            for &(k, l, v) in &t4 {
+                m.insert(v4net(k, l).into(), v);
+            }
+            m
+        },
+        |m: &ts_bart::Table<u32>, k: u32| m
+            .lookup(IpAddr::V4(Ipv4Addr::from_bits(k)))
+            .map_or(0, |v| v + 1),
+        |m: &mut ts_bart::Table<u32>| Some((
+            replay(m, u4, base4, |m, a, k, l, v| {
+                if a {
+                    m.insert(v4net(k, l).into(), v);
+                } else {
+                    m.remove(v4net(k, l).into());
+                }
+            }),
+            "",
+            true
+        ))
+    );
+    engine!(
+        "ts_bart",
+        row,
+        1,
+        || {
+            let mut m = ts_bart::Table::<u32>::default();
+            for &(k, l, v) in &t6 {
+                m.insert(v6net(k, l).into(), v);
+            }
+            m
+        },
+        |m: &ts_bart::Table<u32>, k: u128| m
+            .lookup(IpAddr::V6(Ipv6Addr::from_bits(k)))
+            .map_or(0, |v| v + 1),
+        |m: &mut ts_bart::Table<u32>| Some((
+            replay(m, u6, base6, |m, a, k, l, v| {
+                if a {
+                    m.insert(v6net(k, l).into(), v);
+                } else {
+                    m.remove(v6net(k, l).into());
+                }
+            }),
+            "",
+            true
+        ))
+    );
+    rows.push(row);
+
+    // ---- poptrie (bulk build; its inserts rebuild, so the replay is time-boxed)
+    use poptrie::Poptrie;
+    let mut row = Row {
+        name: "poptrie",
+        ..Default::default()
+    };
+    fn boxed<K: Copy, M>(
+        m: &mut M,
+        upd: &Updates<K>,
+        base: u32,
+        mut f: impl FnMut(&mut M, bool, K, u8, u32),
+    ) -> (f64, bool) {
+        let t = Instant::now();
+        let mut n = 0;
+        for (j, &(a, k, l)) in upd.iter().enumerate() {
+            f(m, a, k, l, base + j as u32);
+            n += 1;
+            if t.elapsed() > Duration::from_secs(3) {
+                break;
+            }
+        }
+        (n as f64 / t.elapsed().as_secs_f64(), n == upd.len())
+    }
+    engine!(
+        "poptrie",
+        row,
+        0,
+        || t4
+            .iter()
+            .map(|&(k, l, v)| ((Ipv4Addr::from_bits(k), l), v))
+            .collect::<Poptrie<(Ipv4Addr, u8), u32>>(),
+        |m: &Poptrie<(Ipv4Addr, u8), u32>, k: u32| m.lookup(k).map_or(0, |v| v + 1),
+        |m: &mut Poptrie<(Ipv4Addr, u8), u32>| {
+            let (r, all) = boxed(m, u4, base4, |m, a, k, l, v| {
+                if a {
+                    m.insert((Ipv4Addr::from_bits(k), l), v);
+                } else {
+                    m.remove((Ipv4Addr::from_bits(k), l));
+                }
+            });
+            Some((r, if all { "" } else { "*" }, all))
+        }
+    );
+    engine!(
+        "poptrie",
+        row,
+        1,
+        || t6
+            .iter()
+            .map(|&(k, l, v)| ((Ipv6Addr::from_bits(k), l), v))
+            .collect::<Poptrie<(Ipv6Addr, u8), u32>>(),
+        |m: &Poptrie<(Ipv6Addr, u8), u32>, k: u128| m.lookup(k).map_or(0, |v| v + 1),
+        |m: &mut Poptrie<(Ipv6Addr, u8), u32>| {
+            let (r, all) = boxed(m, u6, base6, |m, a, k, l, v| {
+                if a {
+                    m.insert((Ipv6Addr::from_bits(k), l), v);
+                } else {
+                    m.remove((Ipv6Addr::from_bits(k), l));
+                }
+            });
+            Some((r, if all { "" } else { "*" }, all))
+        }
+    );
+    rows.push(row);
+
+    // ---- DIR-24-8 (IPv4 only, static)
+    let mut row = Row {
+        name: "dir-24-8",
+        ..Default::default()
+    };
+    engine!(
+        "dir-24-8",
+        row,
+        0,
+        || Dir24::build(&t4),
+        |m: &Dir24, k: u32| m.lookup(k),
+        |_m: &mut Dir24| None::<(f64, &'static str, bool)>
+    );
+    rows.push(row);
+
+    // ---- report
+    let f_rate = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}", r / 1e6));
+    let f_mem = |m: Option<usize>| {
+        m.map_or("-".to_string(), |m| {
+            format!("{:.1}", m as f64 / (1 << 20) as f64)
+        })
+    };
+    let f_ms = |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{}", d.as_millis()));
+    println!();
+    println!(
+        "{:<12} {:>8} {:>8} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} | {:>8} {:>8}",
+        "engine",
+        "build4ms",
+        "build6ms",
+        "v4-rand",
+        "v4-table",
+        "v6-rand",
+        "v6-table",
+        "upd4 M/s",
+        "upd6 M/s",
+        "heap4MiB",
+        "heap6MiB"
+    );
+    println!(
+        "{:<12} {:>8} {:>8} | {:>9} {:>9} {:>9} {:>9} |",
+        "", "", "", "Mlps", "Mlps", "Mlps", "Mlps"
+    );
+    for r in &rows {
+        println!(
+            "{:<12} {:>8} {:>8} | {:>9} {:>9} {:>9} {:>9} | {:>9} {:>9} | {:>8} {:>8}",
+            r.name,
+            f_ms(r.build[0]),
+            f_ms(r.build[1]),
+            f_rate(r.rates[0]),
+            f_rate(r.rates[1]),
+            f_rate(r.rates[2]),
+            f_rate(r.rates[3]),
+            format!("{}{}", f_rate(r.upd[0]), r.upd_note[0]),
+            format!("{}{}", f_rate(r.upd[1]), r.upd_note[1]),
+            f_mem(r.mem[0]),
+            f_mem(r.mem[1]),
+        );
+    }
+    println!(
+        "{:<12} {:>8} {:>8} | {:>9} {:>9} {:>9} {:>9} |",
+        "netplumb/b",
+        "",
+        "",
+        f_rate(Some(batch_rates[0])),
+        f_rate(Some(batch_rates[1])),
+        f_rate(Some(batch_rates[2])),
+        f_rate(Some(batch_rates[3]))
+    );
+    println!("(netplumb/b = lookup_batch; * = poptrie's replay time-boxed to 3 s because each update rebuilds; dir-24-8 is static)");
+    println!();
+    let ok = checks.verify();
+    if !ok {
+        eprintln!("FAILED: engines disagree");
+        std::process::exit(1);
+    }
+
+    let np = &rows[0];
+    let best_peer = |i: usize| {
+        rows[1..]
+            .iter()
+            .filter(|r| r.name != "dir-24-8")
+            .filter_map(|r| r.rates[i])
+            .fold(0f64, f64::max)
+    };
+    let best_upd = rows[1..]
+        .iter()
+        .filter(|r| r.name != "dir-24-8" && r.name != "poptrie")
+        .filter_map(|r| r.upd[0])
+        .fold(0f64, f64::max);
+    let dir = rows
+        .iter()
+        .find(|r| r.name == "dir-24-8")
+        .and_then(|r| r.rates[1])
+        .unwrap_or(f64::NAN);
+    let ratio = |i: usize| np.rates[i].unwrap_or(0.0) / best_peer(i);
+    println!(
+        "speedup vs best peer: v4-random {:.2}x v4-table {:.2}x v6-random {:.2}x v6-table {:.2}x updates {:.2}x vs-dir24 {:.2}x",
+        ratio(0),
+        ratio(1),
+        ratio(2),
+        ratio(3),
+        np.upd[0].unwrap_or(0.0) / best_upd,
+        np.rates[1].unwrap_or(0.0) / dir
+    );
+}
+
+fn batch4(m: &PrefixMap<Ipv4Addr, u32>, ks: &[u32], checks: &mut Checks, set: &str) -> f64 {
+    let addrs: Vec<Ipv4Addr> = ks.iter().map(|&k| Ipv4Addr::from_bits(k)).collect();
+    batch(m, &addrs, checks, set)
+}
+
+fn batch6(m: &PrefixMap<Ipv6Addr, u32>, ks: &[u128], checks: &mut Checks, set: &str) -> f64 {
+    let addrs: Vec<Ipv6Addr> = ks.iter().map(|&k| Ipv6Addr::from_bits(k)).collect();
+    batch(m, &addrs, checks, set)
+}
+
+fn batch<A: netplumb::lpm::Address>(
+    m: &PrefixMap<A, u32>,
+    addrs: &[A],
+    checks: &mut Checks,
+    set: &str,
+) -> f64 {
+    const CH: usize = 4096;
+    let mut out = vec![None; CH];
+    let mut times = Vec::new();
+    let mut sum = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let mut s = 0u64;
+        for c in addrs.chunks(CH) {
+            m.lookup_batch(c, &mut out);
+            for o in &out[..c.len()] {
+                s = s.wrapping_add(o.map_or(0, |v| v + 1) as u64);
+            }
+        }
+        times.push(t.elapsed());
+        sum = std::hint::black_box(s);
+    }
+    times.sort();
+    checks.add(set, "netplumb/b", sum);
+    addrs.len() as f64 / times[1].as_secs_f64()
+}

@@ -1,0 +1,477 @@
+//! [`PrefixMap`]: a map from prefixes to values with longest-prefix-match lookup.
+
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::index::Index;
+use super::prefix::{Address, Key, Prefix, PrefixError};
+use super::trie::{upto, Trie, NODE};
+
+/// A map from prefixes of one address family to values, with fast longest-prefix match.
+///
+/// `A` is [`Ipv4Addr`] or [`Ipv6Addr`]. Each prefix is stored once, with its value, in
+/// dense arrays; an exact-match hash index finds it by prefix, and a compiled Poptrie
+/// (a direct-indexed first level of 2^18 words for IPv4, 2^16 for IPv6, then 6-bit
+/// popcount-indexed nodes with leaf compression) answers longest-prefix-match lookups in
+/// a few cache-line reads. Inserting or removing a prefix repaints only the trie nodes
+/// under that prefix; replacing the value of a present prefix does not touch the trie.
+///
+/// ```
+/// use netplumb::lpm::{Prefix, PrefixMap};
+/// use std::net::Ipv4Addr;
+///
+/// let mut fib: PrefixMap<Ipv4Addr, &str> = PrefixMap::new();
+/// fib.insert("0.0.0.0/0".parse()?, "default");
+/// fib.insert("10.0.0.0/8".parse()?, "corp");
+/// fib.insert("10.1.0.0/16".parse()?, "lab");
+///
+/// assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 3)), Some(&"lab"));
+/// let (p, v) = fib.longest_match(Ipv4Addr::new(10, 2, 0, 1)).unwrap();
+/// assert_eq!((p.to_string().as_str(), *v), ("10.0.0.0/8", "corp"));
+/// assert_eq!(fib.lookup(Ipv4Addr::new(192, 0, 2, 1)), Some(&"default"));
+///
+/// // Every covering prefix, shortest first:
+/// let all: Vec<_> = fib.matches(Ipv4Addr::new(10, 1, 0, 1)).map(|(_, v)| *v).collect();
+/// assert_eq!(all, ["default", "corp", "lab"]);
+/// # Ok::<(), netplumb::lpm::PrefixError>(())
+/// ```
+pub struct PrefixMap<A: Address, V> {
+    keys: Vec<A::Key>,
+    lens: Vec<u8>,
+    vals: Vec<V>,
+    index: Index,
+    trie: Trie<A::Key>,
+}
+
+/// A [`PrefixMap`] of IPv4 prefixes.
+pub type Ipv4PrefixMap<V> = PrefixMap<Ipv4Addr, V>;
+/// A [`PrefixMap`] of IPv6 prefixes.
+pub type Ipv6PrefixMap<V> = PrefixMap<Ipv6Addr, V>;
+
+impl<A: Address, V> Default for PrefixMap<A, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<A: Address, V: Clone> Clone for PrefixMap<A, V> {
+    fn clone(&self) -> Self {
+        PrefixMap {
+            keys: self.keys.clone(),
+            lens: self.lens.clone(),
+            vals: self.vals.clone(),
+            index: self.index.clone(),
+            trie: self.trie.clone(),
+        }
+    }
+}
+
+impl<A: Address, V> PrefixMap<A, V> {
+    /// An empty map. Allocates the first trie level (1 MiB for IPv4, 256 KiB for IPv6).
+    pub fn new() -> Self {
+        PrefixMap {
+            keys: Vec::new(),
+            lens: Vec::new(),
+            vals: Vec::new(),
+            index: Index::default(),
+            trie: Trie::new(),
+        }
+    }
+
+    /// Number of prefixes.
+    pub fn len(&self) -> usize {
+        self.vals.len()
+    }
+
+    /// Whether the map holds no prefix.
+    pub fn is_empty(&self) -> bool {
+        self.vals.is_empty()
+    }
+
+    /// Removes every prefix.
+    pub fn clear(&mut self) {
+        *self = Self::new();
+    }
+
+    /// Heap bytes held by the map itself (not counting heap owned by the values).
+    pub fn memory_usage(&self) -> usize {
+        self.keys.capacity() * std::mem::size_of::<A::Key>()
+            + self.lens.capacity()
+            + self.vals.capacity() * std::mem::size_of::<V>()
+            + self.index.bytes()
+            + self.trie.bytes()
+    }
+
+    #[inline]
+    fn find(&self, prefix: &Prefix<A>) -> Option<usize> {
+        self.index
+            .find(&self.keys, &self.lens, prefix.key(), prefix.len())
+            .map(|e| e as usize)
+    }
+
+    /// Inserts `value` at `prefix`, returning the value it replaces, if any.
+    ///
+    /// Replacing the value of a present prefix costs one hash probe; adding a new prefix
+    /// repaints the trie under it.
+    pub fn insert(&mut self, prefix: Prefix<A>, value: V) -> Option<V> {
+        if let Some(e) = self.find(&prefix) {
+            return Some(std::mem::replace(&mut self.vals[e], value));
+        }
+        let e = self.vals.len();
+        assert!(e < (NODE - 1) as usize, "lpm: too many prefixes");
+        self.keys.push(prefix.key());
+        self.lens.push(prefix.len());
+        self.vals.push(value);
+        self.index.insert(&self.keys, &self.lens, e as u32);
+        self.paint_new(e);
+        None
+    }
+
+    /// Paints entry `e` (already in the arrays) into the trie.
+    fn paint_new(&mut self, e: usize) {
+        let len = self.lens[e];
+        let leaf = e as u32 + 1;
+        let lens = &self.lens;
+        self.trie.paint(self.keys[e], len as u32, true, &|l: u32| {
+            if l == 0 || lens[(l - 1) as usize] < len {
+                leaf
+            } else {
+                l
+            }
+        });
+    }
+
+    /// Validates an `ipnetwork` prefix and inserts it: see [`insert`](Self::insert).
+    ///
+    /// ```
+    /// use netplumb::lpm::{PrefixError, PrefixMap};
+    /// use ipnetwork::Ipv4Network;
+    /// use std::net::Ipv4Addr;
+    ///
+    /// let mut m = PrefixMap::<Ipv4Addr, u32>::new();
+    /// let net: Ipv4Network = "192.0.2.0/24".parse().unwrap();
+    /// assert_eq!(m.insert_network(net, 1), Ok(None));
+    /// let bad: Ipv4Network = "192.0.2.1/24".parse().unwrap();
+    /// assert!(matches!(m.insert_network(bad, 2), Err(PrefixError::HostBitsSet { .. })));
+    /// ```
+    pub fn insert_network(&mut self, net: A::Network, value: V) -> Result<Option<V>, PrefixError> {
+        let (addr, len) = A::split(net);
+        Ok(self.insert(Prefix::new(addr, len)?, value))
+    }
+
+    /// Removes `prefix`, returning its value.
+    pub fn remove(&mut self, prefix: &Prefix<A>) -> Option<V> {
+        let e = self.find(prefix)?;
+        let key = prefix.key();
+        let len = prefix.len();
+        // The longest prefix strictly covering this one takes its place.
+        let mut parent = 0u32;
+        for l in (0..len).rev() {
+            let k = key.and(A::Key::mask(l as u32));
+            if let Some(p) = self.index.find(&self.keys, &self.lens, k, l) {
+                parent = p + 1;
+                break;
+            }
+        }
+        let leaf = e as u32 + 1;
+        self.trie.paint(key, len as u32, false, &|l: u32| {
+            if l == leaf {
+                parent
+            } else {
+                l
+            }
+        });
+        self.index
+            .remove(&self.keys, &self.lens, key, len, e as u32);
+        let last = self.vals.len() - 1;
+        let value = self.vals.swap_remove(e);
+        self.keys.swap_remove(e);
+        self.lens.swap_remove(e);
+        if e != last {
+            // Entry `last` moved to `e`: renumber its index slot and its leaves.
+            let (k, l) = (self.keys[e], self.lens[e]);
+            self.index.renumber(k, l, last as u32, e as u32);
+            let (from, to) = (last as u32 + 1, e as u32 + 1);
+            self.trie
+                .paint(k, l as u32, false, &|x: u32| if x == from { to } else { x });
+        }
+        if self.vals.is_empty() {
+            self.clear();
+        }
+        Some(value)
+    }
+
+    /// The value stored at exactly `prefix`.
+    pub fn get(&self, prefix: &Prefix<A>) -> Option<&V> {
+        self.find(prefix).map(|e| &self.vals[e])
+    }
+
+    /// The value stored at exactly `prefix`, mutably.
+    pub fn get_mut(&mut self, prefix: &Prefix<A>) -> Option<&mut V> {
+        self.find(prefix).map(|e| &mut self.vals[e])
+    }
+
+    /// Whether `prefix` itself is in the map.
+    pub fn contains_key(&self, prefix: &Prefix<A>) -> bool {
+        self.find(prefix).is_some()
+    }
+
+    /// The value of the longest prefix containing `addr`: the fast path.
+    #[inline]
+    pub fn lookup(&self, addr: A) -> Option<&V> {
+        let leaf = self.trie.find(addr.to_key());
+        if leaf == 0 {
+            None
+        } else {
+            Some(&self.vals[(leaf - 1) as usize])
+        }
+    }
+
+    /// The longest prefix containing `addr`, and its value.
+    #[inline]
+    pub fn longest_match(&self, addr: A) -> Option<(Prefix<A>, &V)> {
+        let leaf = self.trie.find(addr.to_key());
+        if leaf == 0 {
+            None
+        } else {
+            let e = (leaf - 1) as usize;
+            Some((
+                Prefix::from_key_unchecked(self.keys[e], self.lens[e]),
+                &self.vals[e],
+            ))
+        }
+    }
+
+    /// Looks up many addresses at once, writing `out[i] = self.lookup(addrs[i])`.
+    ///
+    /// Walks groups of 16 addresses in lock-step, so the memory reads of independent
+    /// lookups overlap instead of waiting on each other.
+    ///
+    /// # Panics
+    /// If `out` is shorter than `addrs`.
+    ///
+    /// ```
+    /// use netplumb::lpm::PrefixMap;
+    /// use std::net::Ipv4Addr;
+    ///
+    /// let m: PrefixMap<Ipv4Addr, u8> = [("10.0.0.0/8".parse().unwrap(), 1)].into_iter().collect();
+    /// let addrs = [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(11, 0, 0, 1)];
+    /// let mut out = [None; 2];
+    /// m.lookup_batch(&addrs, &mut out);
+    /// assert_eq!(out, [Some(&1), None]);
+    /// ```
+    pub fn lookup_batch<'a>(&'a self, addrs: &[A], out: &mut [Option<&'a V>]) {
+        assert!(out.len() >= addrs.len(), "lookup_batch: output too short");
+        const B: usize = 16;
+        let mut chunks = addrs.chunks_exact(B);
+        let mut o = 0;
+        for chunk in &mut chunks {
+            let mut keys = [A::Key::ZERO; B];
+            for (k, a) in keys.iter_mut().zip(chunk) {
+                *k = a.to_key();
+            }
+            let leaves = self.find_group::<B>(&keys);
+            for (slot, leaf) in out[o..o + B].iter_mut().zip(leaves) {
+                *slot = if leaf == 0 {
+                    None
+                } else {
+                    Some(&self.vals[(leaf - 1) as usize])
+                };
+            }
+            o += B;
+        }
+        for a in chunks.remainder() {
+            out[o] = self.lookup(*a);
+            o += 1;
+        }
+    }
+
+    /// Finds the leaves of `N` keys in lock-step.
+    #[inline(always)]
+    fn find_group<const N: usize>(&self, keys: &[A::Key; N]) -> [u32; N] {
+        #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+        if super::trie::has_popcnt() {
+            // SAFETY: the CPU supports popcnt, checked at run time just above.
+            return unsafe { self.find_group_popcnt(keys) };
+        }
+        self.find_group_plain(keys)
+    }
+
+    #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn find_group_popcnt<const N: usize>(&self, keys: &[A::Key; N]) -> [u32; N] {
+        self.find_group_plain(keys)
+    }
+
+    #[inline(always)]
+    fn find_group_plain<const N: usize>(&self, keys: &[A::Key; N]) -> [u32; N] {
+        let t = &self.trie;
+        let mut res = [0u32; N];
+        let mut cur = [0u32; N];
+        let mut pending = 0u32;
+        for i in 0..N {
+            let e = t.l1[keys[i].top()];
+            if e & NODE == 0 {
+                res[i] = e;
+            } else {
+                cur[i] = e & !NODE;
+                prefetch(&t.nodes[cur[i] as usize]);
+                pending |= 1 << i;
+            }
+        }
+        let mut d = <A::Key as Key>::DIRECT;
+        while pending != 0 {
+            let mut next = 0u32;
+            for i in 0..N {
+                if pending & (1 << i) == 0 {
+                    continue;
+                }
+                let n = &t.nodes[cur[i] as usize];
+                let p = keys[i].stride_at(d);
+                let m = upto(p);
+                if n.vector & (1u64 << p) != 0 {
+                    cur[i] = n.base1 + (n.vector & m).count_ones() - 1;
+                    prefetch(&t.nodes[cur[i] as usize]);
+                    next |= 1 << i;
+                } else {
+                    res[i] = t.leaves[n.base0 as usize + (n.leafvec & m).count_ones() as usize - 1];
+                }
+            }
+            pending = next;
+            d += 6;
+        }
+        res
+    }
+
+    /// Every prefix containing `addr`, shortest first, with its value.
+    pub fn matches(&self, addr: A) -> impl Iterator<Item = (Prefix<A>, &V)> + '_ {
+        let key = addr.to_key();
+        (0..=A::BITS).filter_map(move |l| {
+            let k = key.and(A::Key::mask(l as u32));
+            self.index
+                .find(&self.keys, &self.lens, k, l)
+                .map(|e| (Prefix::from_key_unchecked(k, l), &self.vals[e as usize]))
+        })
+    }
+
+    /// Iterates over `(prefix, value)` in prefix order (by address, then length).
+    /// Sorts the entries first: O(n log n).
+    pub fn iter(&self) -> Iter<'_, A, V> {
+        let mut order: Vec<u32> = (0..self.vals.len() as u32).collect();
+        order.sort_unstable_by_key(|&e| (self.keys[e as usize], self.lens[e as usize]));
+        Iter {
+            map: self,
+            order: order.into_iter(),
+        }
+    }
+
+    /// Iterates over the values in no particular order, without sorting.
+    pub fn values(&self) -> std::slice::Iter<'_, V> {
+        self.vals.iter()
+    }
+
+    /// Adds many entries to an empty map at once: sort, deduplicate (last wins), index
+    /// once, paint covering prefixes before the prefixes they cover.
+    fn bulk_load(&mut self, mut items: Vec<(Prefix<A>, V)>) {
+        debug_assert!(self.is_empty());
+        items.sort_by_key(|(p, _)| *p); // stable: the last duplicate stays last
+        let n = items.len();
+        self.keys.reserve_exact(n);
+        self.lens.reserve_exact(n);
+        self.vals.reserve_exact(n);
+        let mut it = items.into_iter().peekable();
+        while let Some((p, v)) = it.next() {
+            if it.peek().is_some_and(|(q, _)| *q == p) {
+                continue;
+            }
+            self.keys.push(p.key());
+            self.lens.push(p.len());
+            self.vals.push(v);
+        }
+        self.index.rebuild_for(&self.keys, &self.lens);
+        for e in 0..self.vals.len() {
+            self.paint_new(e);
+        }
+    }
+}
+
+#[inline(always)]
+fn prefetch<T>(p: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults and has no effect on memory
+    // contents, and `p` is a valid reference anyway.
+    unsafe {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const T as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Iterator over a [`PrefixMap`] in prefix order; see [`PrefixMap::iter`].
+pub struct Iter<'a, A: Address, V> {
+    map: &'a PrefixMap<A, V>,
+    order: std::vec::IntoIter<u32>,
+}
+
+impl<'a, A: Address, V> Iterator for Iter<'a, A, V> {
+    type Item = (Prefix<A>, &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let e = self.order.next()? as usize;
+        let m = self.map;
+        Some((Prefix::from_key_unchecked(m.keys[e], m.lens[e]), &m.vals[e]))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.order.size_hint()
+    }
+}
+
+impl<A: Address, V> ExactSizeIterator for Iter<'_, A, V> {}
+
+impl<'a, A: Address, V> IntoIterator for &'a PrefixMap<A, V> {
+    type Item = (Prefix<A>, &'a V);
+    type IntoIter = Iter<'a, A, V>;
+    fn into_iter(self) -> Iter<'a, A, V> {
+        self.iter()
+    }
+}
+
+impl<A: Address, V> FromIterator<(Prefix<A>, V)> for PrefixMap<A, V> {
+    /// Builds a map; for a repeated prefix the last value wins.
+    fn from_iter<I: IntoIterator<Item = (Prefix<A>, V)>>(iter: I) -> Self {
+        let mut m = PrefixMap::new();
+        m.bulk_load(iter.into_iter().collect());
+        m
+    }
+}
+
+impl<A: Address, V> Extend<(Prefix<A>, V)> for PrefixMap<A, V> {
+    fn extend<I: IntoIterator<Item = (Prefix<A>, V)>>(&mut self, iter: I) {
+        if self.is_empty() {
+            self.bulk_load(iter.into_iter().collect());
+        } else {
+            for (p, v) in iter {
+                self.insert(p, v);
+            }
+        }
+    }
+}
+
+impl<A: Address, V: fmt::Debug> fmt::Debug for PrefixMap<A, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<A: Address, V: PartialEq> PartialEq for PrefixMap<A, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .all(|(p, v)| other.get(&p).is_some_and(|w| w == v))
+    }
+}
+
+impl<A: Address, V: Eq> Eq for PrefixMap<A, V> {}

@@ -1,0 +1,301 @@
+//! [`Rib`]: every candidate route per prefix, and the FIB of best routes kept in step.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use super::map::PrefixMap;
+use super::prefix::{Address, Prefix};
+
+/// The routing protocol a route was learned from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// A directly connected network (`proto kernel` in `ip route`).
+    Connected,
+    /// A configured static route (`proto static`).
+    Static,
+    /// External BGP.
+    Ebgp,
+    /// Internal BGP.
+    Ibgp,
+    /// OSPF.
+    Ospf,
+    /// RIP; a metric of 16 (infinity) withdraws the route.
+    Rip,
+    /// Any other source, with its own default distance.
+    Other(u8),
+}
+
+impl Protocol {
+    /// The conventional administrative distance: connected 0, static 1, eBGP 20,
+    /// OSPF 110, RIP 120, iBGP 200; `Other(d)` is `d`.
+    pub fn default_distance(self) -> u8 {
+        match self {
+            Protocol::Connected => 0,
+            Protocol::Static => 1,
+            Protocol::Ebgp => 20,
+            Protocol::Ospf => 110,
+            Protocol::Rip => 120,
+            Protocol::Ibgp => 200,
+            Protocol::Other(d) => d,
+        }
+    }
+}
+
+/// Who supplied a candidate route: a protocol and an instance of it (a BGP session,
+/// an OSPF process, …). A [`Rib`] holds at most one candidate per source and prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RouteSource {
+    /// The protocol.
+    pub protocol: Protocol,
+    /// The instance of the protocol.
+    pub instance: u32,
+}
+
+impl RouteSource {
+    /// A source.
+    pub fn new(protocol: Protocol, instance: u32) -> Self {
+        RouteSource { protocol, instance }
+    }
+}
+
+/// One next hop of a route (`ip route … nexthop via GATEWAY dev IFINDEX weight W`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NextHop {
+    /// The gateway, if any (none for a connected route).
+    pub gateway: Option<IpAddr>,
+    /// The output interface index, if known.
+    pub ifindex: Option<u32>,
+    /// ECMP weight (1 = equal share).
+    pub weight: u8,
+}
+
+impl NextHop {
+    /// A next hop via `gateway`, weight 1.
+    pub fn via(gateway: IpAddr) -> Self {
+        NextHop {
+            gateway: Some(gateway),
+            ifindex: None,
+            weight: 1,
+        }
+    }
+
+    /// A next hop out of interface `ifindex` with no gateway, weight 1.
+    pub fn dev(ifindex: u32) -> Self {
+        NextHop {
+            gateway: None,
+            ifindex: Some(ifindex),
+            weight: 1,
+        }
+    }
+}
+
+/// A candidate route for one prefix from one source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Route {
+    /// Administrative distance: lower wins.
+    pub distance: u8,
+    /// Metric within the protocol: lower wins among equal distances.
+    pub metric: u32,
+    /// Next hops (several = ECMP within this source).
+    pub next_hops: Vec<NextHop>,
+}
+
+impl Route {
+    /// A route with the protocol's [default distance](Protocol::default_distance).
+    pub fn new(protocol: Protocol, metric: u32, next_hops: Vec<NextHop>) -> Self {
+        Route {
+            distance: protocol.default_distance(),
+            metric,
+            next_hops,
+        }
+    }
+}
+
+/// The FIB entry for a prefix: the best candidates (lowest distance, then lowest
+/// metric); several equal best candidates form an ECMP set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FibRoute {
+    /// Distance of the best candidates.
+    pub distance: u8,
+    /// Metric of the best candidates.
+    pub metric: u32,
+    /// The sources of the best candidates, in source order.
+    pub sources: Vec<RouteSource>,
+    /// The next hops of all best candidates, in source order, without duplicates.
+    pub next_hops: Vec<NextHop>,
+}
+
+/// A change of the best route of a prefix: what to mirror into a kernel table
+/// (`ip route replace` when `new` is set, `ip route del` when it is `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FibChange<A: Address> {
+    /// The prefix whose best route changed.
+    pub prefix: Prefix<A>,
+    /// The best route before (`None`: the prefix was not in the FIB).
+    pub old: Option<FibRoute>,
+    /// The best route after (`None`: the prefix left the FIB).
+    pub new: Option<FibRoute>,
+}
+
+/// A routing information base: every candidate route per prefix, keyed by source, with
+/// the FIB of best routes kept in step.
+///
+/// Each call that changes a prefix's best route returns a [`FibChange`]; calls that
+/// leave it unchanged return `None`.
+///
+/// ```
+/// use netplumb::lpm::{NextHop, Protocol, Rib, Route, RouteSource};
+/// use std::net::Ipv4Addr;
+///
+/// let mut rib = Rib::<Ipv4Addr>::new();
+/// let p = "10.0.0.0/8".parse().unwrap();
+/// let ospf = RouteSource::new(Protocol::Ospf, 1);
+/// let stat = RouteSource::new(Protocol::Static, 0);
+/// let gw = |s: &str| NextHop::via(s.parse().unwrap());
+///
+/// let c = rib.update(p, ospf, Route::new(Protocol::Ospf, 10, vec![gw("192.0.2.1")])).unwrap();
+/// assert!(c.old.is_none());
+/// // A static route (distance 1) beats OSPF (110):
+/// let c = rib.update(p, stat, Route::new(Protocol::Static, 0, vec![gw("192.0.2.9")])).unwrap();
+/// assert_eq!(c.new.unwrap().sources, [stat]);
+/// // Withdrawing it falls back to OSPF:
+/// let c = rib.withdraw(p, stat).unwrap();
+/// assert_eq!(c.new.unwrap().sources, [ospf]);
+/// assert_eq!(rib.lookup(Ipv4Addr::new(10, 1, 1, 1)).unwrap().metric, 10);
+/// ```
+#[derive(Clone)]
+pub struct Rib<A: Address> {
+    routes: BTreeMap<Prefix<A>, Vec<(RouteSource, Route)>>,
+    fib: PrefixMap<A, FibRoute>,
+}
+
+impl<A: Address> Default for Rib<A> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<A: Address> std::fmt::Debug for Rib<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.routes.iter()).finish()
+    }
+}
+
+impl<A: Address> Rib<A> {
+    /// An empty RIB.
+    pub fn new() -> Self {
+        Rib {
+            routes: BTreeMap::new(),
+            fib: PrefixMap::new(),
+        }
+    }
+
+    /// The FIB: the best route of every prefix that has one.
+    pub fn fib(&self) -> &PrefixMap<A, FibRoute> {
+        &self.fib
+    }
+
+    /// The best route for `addr` by longest prefix match.
+    pub fn lookup(&self, addr: A) -> Option<&FibRoute> {
+        self.fib.lookup(addr)
+    }
+
+    /// The candidates for `prefix`, in source order.
+    pub fn candidates(&self, prefix: &Prefix<A>) -> &[(RouteSource, Route)] {
+        self.routes.get(prefix).map_or(&[], |v| v.as_slice())
+    }
+
+    /// Number of prefixes with at least one candidate.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// Whether the RIB holds no candidate.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Adds or replaces the candidate of `source` for `prefix`. A RIP route with metric
+    /// 16 or more (unreachable) withdraws the source's candidate instead.
+    pub fn update(
+        &mut self,
+        prefix: Prefix<A>,
+        source: RouteSource,
+        route: Route,
+    ) -> Option<FibChange<A>> {
+        if source.protocol == Protocol::Rip && route.metric >= 16 {
+            return self.withdraw(prefix, source);
+        }
+        let cands = self.routes.entry(prefix).or_default();
+        match cands.binary_search_by(|(s, _)| s.cmp(&source)) {
+            Ok(i) => {
+                if cands[i].1 == route {
+                    return None;
+                }
+                cands[i].1 = route;
+            }
+            Err(i) => cands.insert(i, (source, route)),
+        }
+        self.reselect(prefix)
+    }
+
+    /// Removes the candidate of `source` for `prefix`; the next best takes over.
+    pub fn withdraw(&mut self, prefix: Prefix<A>, source: RouteSource) -> Option<FibChange<A>> {
+        let cands = self.routes.get_mut(&prefix)?;
+        let i = cands.binary_search_by(|(s, _)| s.cmp(&source)).ok()?;
+        cands.remove(i);
+        if cands.is_empty() {
+            self.routes.remove(&prefix);
+        }
+        self.reselect(prefix)
+    }
+
+    /// Removes every candidate of `source` (a session went down), returning the FIB
+    /// changes in prefix order.
+    pub fn withdraw_source(&mut self, source: RouteSource) -> Vec<FibChange<A>> {
+        let hit: Vec<Prefix<A>> = self
+            .routes
+            .iter()
+            .filter(|(_, c)| c.iter().any(|(s, _)| *s == source))
+            .map(|(p, _)| *p)
+            .collect();
+        hit.into_iter()
+            .filter_map(|p| self.withdraw(p, source))
+            .collect()
+    }
+
+    fn best(cands: &[(RouteSource, Route)]) -> Option<FibRoute> {
+        let (distance, metric) = cands.iter().map(|(_, r)| (r.distance, r.metric)).min()?;
+        let mut sources = Vec::new();
+        let mut next_hops: Vec<NextHop> = Vec::new();
+        for (s, r) in cands {
+            if (r.distance, r.metric) == (distance, metric) {
+                sources.push(*s);
+                for nh in &r.next_hops {
+                    if !next_hops.contains(nh) {
+                        next_hops.push(*nh);
+                    }
+                }
+            }
+        }
+        Some(FibRoute {
+            distance,
+            metric,
+            sources,
+            next_hops,
+        })
+    }
+
+    fn reselect(&mut self, prefix: Prefix<A>) -> Option<FibChange<A>> {
+        let new = self.routes.get(&prefix).and_then(|c| Self::best(c));
+        if self.fib.get(&prefix) == new.as_ref() {
+            return None;
+        }
+        let old = match &new {
+            Some(n) => self.fib.insert(prefix, n.clone()),
+            None => self.fib.remove(&prefix),
+        };
+        Some(FibChange { prefix, old, new })
+    }
+}

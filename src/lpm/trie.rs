@@ -1,0 +1,352 @@
+//! The compiled lookup structure: a Poptrie (Asai & Ohara, SIGCOMM 2015).
+//!
+//! A direct-indexed first level of `2^DIRECT` words, then nodes of stride 6 with a
+//! 64-bit `vector` (position holds a child node) and a 64-bit `leafvec` (a run of equal
+//! leaves starts here: leaf compression). Children and leaves of a node are contiguous
+//! and found by popcount. A leaf is an entry number + 1 (0 = no match), leaf-pushed: every
+//! position holds the longest prefix covering it.
+//!
+//! Updates repaint only the positions inside the changed prefix and rebuild only the
+//! nodes on that path; arrays of 1..=64 elements are recycled through per-size free lists.
+
+use super::prefix::Key;
+
+/// First-level word: this bit set means "node index", clear means "leaf".
+pub(crate) const NODE: u32 = 1 << 31;
+const NONE: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Default, Debug)]
+#[repr(C)]
+pub(crate) struct Node {
+    pub(crate) vector: u64,
+    pub(crate) leafvec: u64,
+    pub(crate) base0: u32,
+    pub(crate) base1: u32,
+}
+
+#[derive(Clone)]
+pub(crate) struct Trie<K: Key> {
+    pub(crate) l1: Vec<u32>,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) leaves: Vec<u32>,
+    free_nodes: Vec<Vec<u32>>,
+    free_leaves: Vec<Vec<u32>>,
+    _k: std::marker::PhantomData<K>,
+}
+
+/// Whether the CPU has `popcnt` (cached by std after the first call).
+#[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+#[inline(always)]
+pub(crate) fn has_popcnt() -> bool {
+    std::arch::is_x86_feature_detected!("popcnt")
+}
+
+/// Mask of positions `0..=p`.
+#[inline(always)]
+pub(crate) fn upto(p: usize) -> u64 {
+    (2u64 << p).wrapping_sub(1)
+}
+
+impl<K: Key> Trie<K> {
+    pub(crate) fn new() -> Self {
+        Trie {
+            l1: vec![0; 1 << K::DIRECT],
+            nodes: Vec::new(),
+            leaves: Vec::new(),
+            free_nodes: vec![Vec::new(); 65],
+            free_leaves: vec![Vec::new(); 65],
+            _k: std::marker::PhantomData,
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.l1.capacity() * 4
+            + self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.leaves.capacity() * 4
+            + self
+                .free_nodes
+                .iter()
+                .chain(&self.free_leaves)
+                .map(|v| v.capacity() * 4 + std::mem::size_of::<Vec<u32>>())
+                .sum::<usize>()
+    }
+
+    /// The leaf (entry + 1, or 0) for `key`.
+    ///
+    /// The walk is popcount-bound: when the build does not already target a CPU with
+    /// `popcnt`, this dispatches at run time to a copy compiled with it (about 2x faster
+    /// than the portable bit-twiddling `count_ones` on a full table).
+    #[inline(always)]
+    pub(crate) fn find(&self, key: K) -> u32 {
+        let e = self.l1[key.top()];
+        if e & NODE == 0 {
+            return e;
+        }
+        #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+        if has_popcnt() {
+            // SAFETY: the CPU supports popcnt, checked at run time just above.
+            return unsafe { self.walk_popcnt(e, key) };
+        }
+        self.walk(e, key)
+    }
+
+    #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+    #[target_feature(enable = "popcnt")]
+    unsafe fn walk_popcnt(&self, e: u32, key: K) -> u32 {
+        self.walk(e, key)
+    }
+
+    /// Walks the nodes below first-level word `e` (a node reference).
+    #[inline(always)]
+    fn walk(&self, e: u32, key: K) -> u32 {
+        let mut n = &self.nodes[(e & !NODE) as usize];
+        let mut d = K::DIRECT;
+        loop {
+            let p = key.stride_at(d);
+            let m = upto(p);
+            if n.vector & (1u64 << p) != 0 {
+                n = &self.nodes[n.base1 as usize + (n.vector & m).count_ones() as usize - 1];
+                d += 6;
+            } else {
+                return self.leaves[n.base0 as usize + (n.leafvec & m).count_ones() as usize - 1];
+            }
+        }
+    }
+
+    fn alloc_nodes(&mut self, n: usize) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        if let Some(i) = self.free_nodes[n].pop() {
+            return i;
+        }
+        let i = self.nodes.len();
+        assert!(i + n < NODE as usize, "lpm: node array overflow");
+        self.nodes.resize(i + n, Node::default());
+        i as u32
+    }
+
+    fn free_nodes(&mut self, base: u32, n: usize) {
+        if n > 0 {
+            self.free_nodes[n].push(base);
+        }
+    }
+
+    fn alloc_leaves(&mut self, n: usize) -> u32 {
+        if n == 0 {
+            return 0;
+        }
+        if let Some(i) = self.free_leaves[n].pop() {
+            return i;
+        }
+        let i = self.leaves.len();
+        self.leaves.resize(i + n, 0);
+        i as u32
+    }
+
+    fn free_leaves(&mut self, base: u32, n: usize) {
+        if n > 0 {
+            self.free_leaves[n].push(base);
+        }
+    }
+
+    /// A fresh node whose 64 positions all hold `leaf`.
+    fn uniform(&mut self, leaf: u32) -> Node {
+        let b = self.alloc_leaves(1);
+        self.leaves[b as usize] = leaf;
+        Node {
+            vector: 0,
+            leafvec: 1,
+            base0: b,
+            base1: 0,
+        }
+    }
+
+    /// If node `n` is a single run of one leaf with no children, frees its leaves and
+    /// returns that leaf.
+    fn collapse(&mut self, n: Node) -> Option<u32> {
+        if n.vector == 0 && n.leafvec == 1 {
+            let leaf = self.leaves[n.base0 as usize];
+            self.free_leaves(n.base0, 1);
+            Some(leaf)
+        } else {
+            None
+        }
+    }
+
+    /// Applies `f` to every leaf inside prefix `key/len`. With `create`, nodes are made
+    /// along the path so that positions deeper than the existing structure can be painted.
+    pub(crate) fn paint<F: Fn(u32) -> u32>(&mut self, key: K, len: u32, create: bool, f: &F) {
+        let s = K::DIRECT;
+        if len <= s {
+            let start = key.top();
+            for i in start..start + (1usize << (s - len)) {
+                let e = self.l1[i];
+                if e & NODE != 0 {
+                    self.l1[i] = self.paint_root(e & !NODE, key, len, create, f);
+                } else {
+                    self.l1[i] = f(e);
+                }
+            }
+        } else {
+            let i = key.top();
+            let e = self.l1[i];
+            let ni = if e & NODE != 0 {
+                e & !NODE
+            } else {
+                if !create {
+                    return;
+                }
+                let ni = self.alloc_nodes(1);
+                let n = self.uniform(e);
+                self.nodes[ni as usize] = n;
+                ni
+            };
+            self.l1[i] = self.paint_root(ni, key, len, create, f);
+        }
+    }
+
+    fn paint_root<F: Fn(u32) -> u32>(
+        &mut self,
+        ni: u32,
+        key: K,
+        len: u32,
+        create: bool,
+        f: &F,
+    ) -> u32 {
+        self.paint_node(ni as usize, K::DIRECT, key, len, create, f);
+        let n = self.nodes[ni as usize];
+        match self.collapse(n) {
+            Some(leaf) => {
+                self.free_nodes(ni, 1);
+                leaf
+            }
+            None => ni | NODE,
+        }
+    }
+
+    fn paint_node<F: Fn(u32) -> u32>(
+        &mut self,
+        ni: usize,
+        d: u32,
+        key: K,
+        len: u32,
+        create: bool,
+        f: &F,
+    ) {
+        let end = d + 6;
+        let n = self.nodes[ni];
+        // Expand the node: leaf value or child index per position.
+        let mut vals = [0u32; 64];
+        let mut kids = [NONE; 64];
+        let (mut li, mut ci) = (0u32, 0u32);
+        let mut cur = 0u32;
+        for (p, (val, kid)) in vals.iter_mut().zip(kids.iter_mut()).enumerate() {
+            let bit = 1u64 << p;
+            if n.vector & bit != 0 {
+                *kid = n.base1 + ci;
+                ci += 1;
+            } else {
+                if n.leafvec & bit != 0 {
+                    cur = self.leaves[(n.base0 + li) as usize];
+                    li += 1;
+                }
+                *val = cur;
+            }
+        }
+        let old_kids = ci as usize;
+        let old_leaves = li as usize;
+        let (lo, hi) = if len <= d {
+            (0, 64)
+        } else if len <= end {
+            let start = key.stride_at(d);
+            (start, start + (1usize << (end - len)))
+        } else {
+            let p = key.stride_at(d);
+            (p, p + 1)
+        };
+        let mut vector = n.vector;
+        let mut base1 = n.base1;
+        let mut nkids = old_kids;
+        if len > end && kids[lo] == NONE {
+            if !create {
+                return;
+            }
+            // Make a child at `lo` holding the current leaf everywhere.
+            let child = self.uniform(vals[lo]);
+            vector |= 1u64 << lo;
+            nkids += 1;
+            let nb = self.alloc_nodes(nkids);
+            let mut j = 0usize;
+            for (p, kid) in kids.iter_mut().enumerate() {
+                if vector & (1u64 << p) != 0 {
+                    self.nodes[nb as usize + j] = if p == lo {
+                        child
+                    } else {
+                        self.nodes[*kid as usize]
+                    };
+                    *kid = nb + j as u32;
+                    j += 1;
+                }
+            }
+            self.free_nodes(base1, old_kids);
+            base1 = nb;
+            self.nodes[ni].vector = vector;
+            self.nodes[ni].base1 = base1;
+        }
+        let mut removed = false;
+        for p in lo..hi {
+            if kids[p] != NONE {
+                let c = kids[p] as usize;
+                self.paint_node(c, end, key, len, create, f);
+                let cn = self.nodes[c];
+                if let Some(leaf) = self.collapse(cn) {
+                    vals[p] = leaf;
+                    kids[p] = NONE;
+                    vector &= !(1u64 << p);
+                    removed = true;
+                }
+            } else if len <= end {
+                vals[p] = f(vals[p]);
+            }
+        }
+        if removed {
+            let cnt = vector.count_ones() as usize;
+            let nb = self.alloc_nodes(cnt);
+            let mut j = 0usize;
+            for (p, kid) in kids.iter().enumerate() {
+                if vector & (1u64 << p) != 0 {
+                    self.nodes[nb as usize + j] = self.nodes[*kid as usize];
+                    j += 1;
+                }
+            }
+            self.free_nodes(base1, nkids);
+            base1 = if cnt == 0 { 0 } else { nb };
+        }
+        // Leaf compression.
+        let mut leafvec = 0u64;
+        let mut runs = [0u32; 64];
+        let mut nr = 0usize;
+        let mut prev = NONE;
+        for (p, &v) in vals.iter().enumerate() {
+            if vector & (1u64 << p) == 0 && (nr == 0 || v != prev) {
+                leafvec |= 1u64 << p;
+                runs[nr] = v;
+                prev = v;
+                nr += 1;
+            }
+        }
+        let mut base0 = n.base0;
+        if nr != old_leaves {
+            self.free_leaves(base0, old_leaves);
+            base0 = self.alloc_leaves(nr);
+        }
+        self.leaves[base0 as usize..base0 as usize + nr].copy_from_slice(&runs[..nr]);
+        self.nodes[ni] = Node {
+            vector,
+            leafvec,
+            base0,
+            base1,
+        };
+    }
+}

@@ -1,0 +1,144 @@
+//! Full-table test: load the real RIS IPv4 and IPv6 tables, replay a day of updates, and
+//! check every prefix and one million addresses per family against `prefix-trie`.
+//!
+//! Data comes from `$NETPLUMB_DATA` (default `../shared/data` next to the crate root).
+//! When it is absent the test prints `skipped: <reason>` and returns.
+
+use std::io::BufRead;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
+use netplumb::lpm::{Prefix, PrefixMap};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("NETPLUMB_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")))
+}
+
+fn lines(name: &str) -> Result<Vec<String>, String> {
+    let path = data_dir().join(name);
+    let f = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let r = std::io::BufReader::new(flate2::read::GzDecoder::new(f));
+    r.lines()
+        .map(|l| l.map_err(|e| format!("{}: {e}", path.display())))
+        .filter(|l| l.as_ref().map_or(true, |l| !l.is_empty()))
+        .collect()
+}
+
+#[test]
+fn full_table_matches_prefix_trie() {
+    let files = [
+        "ris-2026-05-11-v4.txt.gz",
+        "ris-2026-05-11-v4-updates.txt.gz",
+        "ris-2026-05-11-v6.txt.gz",
+        "ris-2026-05-11-v6-updates.txt.gz",
+    ];
+    let mut data = Vec::new();
+    for f in files {
+        match lines(f) {
+            Ok(l) => data.push(l),
+            Err(e) => {
+                println!("skipped: routing table data not available ({e}); set NETPLUMB_DATA");
+                return;
+            }
+        }
+    }
+    let t = std::time::Instant::now();
+    let n4 = run::<Ipv4Addr, ipnet::Ipv4Net>(
+        &data[0],
+        &data[1],
+        |a| a.to_bits() as u128,
+        |x| Ipv4Addr::from_bits(x as u32),
+    );
+    let n6 =
+        run::<Ipv6Addr, ipnet::Ipv6Net>(&data[2], &data[3], |a| a.to_bits(), Ipv6Addr::from_bits);
+    println!(
+        "full table: {n4} IPv4 and {n6} IPv6 prefixes after the update replay agree with prefix-trie ({:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+}
+
+/// Loads `table`, replays `updates`, compares with prefix-trie; returns the final size.
+fn run<A, N>(
+    table: &[String],
+    updates: &[String],
+    bits: impl Fn(A) -> u128,
+    from_bits: impl Fn(u128) -> A,
+) -> usize
+where
+    A: netplumb::lpm::Address + std::str::FromStr,
+    N: prefix_trie::Prefix + std::str::FromStr + Copy + std::fmt::Display,
+    <N as std::str::FromStr>::Err: std::fmt::Debug,
+{
+    let parse = |s: &str| -> (Prefix<A>, N) {
+        let p: Prefix<A> = s.parse().unwrap_or_else(|e| panic!("{s}: {e:?}"));
+        let n: N = s.parse().unwrap();
+        (p, n)
+    };
+    let mut ours: PrefixMap<A, u32> = table
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (parse(l).0, i as u32))
+        .collect();
+    let mut oracle = prefix_trie::PrefixMap::<N, u32>::new();
+    for (i, l) in table.iter().enumerate() {
+        oracle.insert(parse(l).1, i as u32);
+    }
+    assert_eq!(ours.len(), oracle.len());
+    for (j, u) in updates.iter().enumerate() {
+        let (op, c) = u.split_once(' ').expect("update line");
+        let (p, n) = parse(c);
+        let v = (table.len() + j) as u32;
+        if op == "A" {
+            assert_eq!(ours.insert(p, v), oracle.insert(n, v), "A {c}");
+        } else {
+            assert_eq!(ours.remove(&p), oracle.remove(&n), "W {c}");
+        }
+    }
+    assert_eq!(ours.len(), oracle.len());
+    // Every prefix: exact value, and the longest match of its first address.
+    for (n, v) in oracle.iter() {
+        let s = n.to_string();
+        let p: Prefix<A> = s.parse().unwrap();
+        assert_eq!(ours.get(&p), Some(v), "get {s}");
+        let (lp, lv) = ours.longest_match(p.addr()).expect("covered");
+        assert!(
+            lp.len() >= p.len(),
+            "longest_match({}) = {lp}, shorter than {p}",
+            p.addr()
+        );
+        assert_eq!(ours.get(&lp), Some(lv));
+    }
+    // One million addresses: half random, half inside random table prefixes.
+    let prefixes: Vec<Prefix<A>> = ours.iter().map(|(p, _)| p).collect();
+    let mut rng = StdRng::seed_from_u64(7);
+    let width = A::BITS as u32;
+    let mut addrs = Vec::with_capacity(1_000_000);
+    for i in 0..1_000_000 {
+        let x: u128 = rng.gen::<u128>() >> (128 - width);
+        if i % 2 == 0 {
+            addrs.push(from_bits(x));
+        } else {
+            let p = prefixes[rng.gen_range(0..prefixes.len())];
+            let host = if p.len() as u32 == width {
+                0
+            } else {
+                x & (u128::MAX >> (128 - width + p.len() as u32))
+            };
+            addrs.push(from_bits(bits(p.addr()) | host));
+        }
+    }
+    let mut batch = vec![None; addrs.len()];
+    ours.lookup_batch(&addrs, &mut batch);
+    for (a, b) in addrs.iter().zip(batch) {
+        let host: N = format!("{a}/{width}").parse().unwrap();
+        let want = oracle.get_lpm(&host).map(|(n, v)| (n.prefix_len(), *v));
+        let got = ours.longest_match(*a).map(|(p, v)| (p.len(), *v));
+        assert_eq!(got, want, "longest_match({a})");
+        assert_eq!(b.copied(), want.map(|w| w.1), "lookup_batch({a})");
+    }
+    ours.len()
+}

@@ -1,0 +1,219 @@
+//! Property tests: `PrefixMap` against a linear-scan oracle, for both families.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use netplumb::lpm::{Address, Prefix, PrefixMap};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op<K> {
+    Insert(K, u8, u32),
+    Remove(K, u8),
+}
+
+/// The 10-line oracle: longest covering prefix by linear scan.
+fn oracle<A: Address>(m: &BTreeMap<Prefix<A>, u32>, a: A) -> Option<(Prefix<A>, u32)> {
+    m.iter()
+        .filter(|(p, _)| p.contains(a))
+        .max_by_key(|(p, _)| p.len())
+        .map(|(p, v)| (*p, *v))
+}
+
+fn check<A: Address>(map: &PrefixMap<A, u32>, model: &BTreeMap<Prefix<A>, u32>, addrs: &[A]) {
+    assert_eq!(map.len(), model.len());
+    for &a in addrs {
+        let want = oracle(model, a);
+        let got = map.longest_match(a).map(|(p, v)| (p, *v));
+        assert_eq!(got, want, "longest_match({a})");
+        assert_eq!(map.lookup(a).copied(), want.map(|w| w.1), "lookup({a})");
+        let all: Vec<_> = map.matches(a).map(|(p, v)| (p, *v)).collect();
+        let mut want_all: Vec<_> = model
+            .iter()
+            .filter(|(p, _)| p.contains(a))
+            .map(|(p, v)| (*p, *v))
+            .collect();
+        want_all.sort_by_key(|(p, _)| p.len());
+        assert_eq!(all, want_all, "matches({a})");
+    }
+    let mut out = vec![None; addrs.len()];
+    map.lookup_batch(addrs, &mut out);
+    for (a, o) in addrs.iter().zip(&out) {
+        assert_eq!(o.copied(), map.lookup(*a).copied(), "lookup_batch({a})");
+    }
+    let it: Vec<_> = map.iter().map(|(p, v)| (p, *v)).collect();
+    let want: Vec<_> = model.iter().map(|(p, v)| (*p, *v)).collect();
+    assert_eq!(it, want, "iter");
+    for (p, v) in model {
+        assert_eq!(map.get(p), Some(v));
+    }
+}
+
+/// Keys clustered in a few regions so prefixes nest and collide often.
+fn v4_key() -> impl Strategy<Value = u32> + Clone {
+    prop_oneof![
+        any::<u32>(),
+        (0u32..4, any::<u32>()).prop_map(|(hi, lo)| (hi << 30) | 0x0a00_0000 | (lo & 0x00ff_ffff)),
+        (0u32..16).prop_map(|x| 0x0a01_0000 | (x << 4)),
+        Just(0u32),
+        Just(u32::MAX),
+    ]
+}
+
+fn v6_key() -> impl Strategy<Value = u128> + Clone {
+    prop_oneof![
+        any::<u128>(),
+        (any::<u64>(), any::<u8>())
+            .prop_map(|(lo, b)| (0x2001_0db8u128 << 96) | ((b as u128) << 64) | lo as u128),
+        Just(0u128),
+        Just(u128::MAX),
+    ]
+}
+
+fn ops<K: std::fmt::Debug + Clone + 'static>(
+    key: impl Strategy<Value = K> + Clone + 'static,
+    max_len: u8,
+) -> impl Strategy<Value = Vec<Op<K>>> {
+    let len = prop_oneof![0..=max_len, (max_len - 8)..=max_len, 16u8..=24];
+    let op = prop_oneof![
+        3 => (key.clone(), len.clone(), any::<u32>()).prop_map(|(k, l, v)| Op::Insert(k, l, v)),
+        1 => (key, len).prop_map(|(k, l)| Op::Remove(k, l)),
+    ];
+    prop::collection::vec(op, 1..120)
+}
+
+fn edges_v4(model: &BTreeMap<Prefix<Ipv4Addr>, u32>, extra: &[u32]) -> Vec<Ipv4Addr> {
+    let mut v: Vec<u32> = vec![
+        0,
+        u32::MAX,
+        0x0a00_0000,
+        0x0a01_0000,
+        0x7fff_ffff,
+        0x8000_0000,
+    ];
+    for p in model.keys() {
+        let k = p.addr().to_bits();
+        let last = k | u32::MAX.checked_shr(p.len() as u32).unwrap_or(0);
+        v.extend([k, last, k.wrapping_sub(1), last.wrapping_add(1)]);
+    }
+    v.extend(extra);
+    v.into_iter().map(Ipv4Addr::from_bits).collect()
+}
+
+fn edges_v6(model: &BTreeMap<Prefix<Ipv6Addr>, u32>, extra: &[u128]) -> Vec<Ipv6Addr> {
+    let mut v: Vec<u128> = vec![0, u128::MAX, 0x2001_0db8u128 << 96];
+    for p in model.keys() {
+        let k = p.addr().to_bits();
+        let last = k | u128::MAX.checked_shr(p.len() as u32).unwrap_or(0);
+        v.extend([k, last, k.wrapping_sub(1), last.wrapping_add(1)]);
+    }
+    v.extend(extra);
+    v.into_iter().map(Ipv6Addr::from_bits).collect()
+}
+
+fn run<A: HasKey2>(
+    ops: &[Op<A::Key2>],
+    to_prefix: impl Fn(&A::Key2, u8) -> Prefix<A>,
+    edges: impl Fn(&BTreeMap<Prefix<A>, u32>) -> Vec<A>,
+) {
+    let mut map = PrefixMap::<A, u32>::new();
+    let mut model = BTreeMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        match op {
+            Op::Insert(k, l, v) => {
+                let p = to_prefix(k, *l);
+                assert_eq!(map.insert(p, *v), model.insert(p, *v), "insert {p}");
+            }
+            Op::Remove(k, l) => {
+                let p = to_prefix(k, *l);
+                assert_eq!(map.remove(&p), model.remove(&p), "remove {p}");
+            }
+        }
+        if i % 16 == 0 {
+            check(&map, &model, &edges(&model));
+        }
+    }
+    check(&map, &model, &edges(&model));
+    // Bulk build agrees with incremental build.
+    let bulk: PrefixMap<A, u32> = model.iter().map(|(p, v)| (*p, *v)).collect();
+    check(&bulk, &model, &edges(&model));
+    assert!(bulk == map);
+    // Remove everything: back to empty.
+    for p in model.keys() {
+        assert!(map.remove(p).is_some());
+    }
+    assert!(map.is_empty());
+    assert_eq!(map.longest_match(edges(&model)[0]), None);
+}
+
+/// Maps a family to the integer type the strategies generate.
+trait HasKey2: Address {
+    type Key2: std::fmt::Debug + Clone + 'static;
+}
+impl HasKey2 for Ipv4Addr {
+    type Key2 = u32;
+}
+impl HasKey2 for Ipv6Addr {
+    type Key2 = u128;
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn v4_matches_oracle(ops in ops(v4_key(), 32), extra in prop::collection::vec(any::<u32>(), 32)) {
+        run::<Ipv4Addr>(
+            &ops,
+            |k, l| Prefix::truncate(Ipv4Addr::from_bits(*k), l).unwrap(),
+            |m| edges_v4(m, &extra),
+        );
+    }
+
+    #[test]
+    fn v6_matches_oracle(ops in ops(v6_key(), 128), extra in prop::collection::vec(any::<u128>(), 32)) {
+        run::<Ipv6Addr>(
+            &ops,
+            |k, l| Prefix::truncate(Ipv6Addr::from_bits(*k), l).unwrap(),
+            |m| edges_v6(m, &extra),
+        );
+    }
+}
+
+#[test]
+fn default_and_host_routes() {
+    let mut m = PrefixMap::<Ipv4Addr, &str>::new();
+    m.insert("0.0.0.0/0".parse().unwrap(), "default");
+    m.insert("255.255.255.255/32".parse().unwrap(), "bcast");
+    m.insert("0.0.0.0/32".parse().unwrap(), "zero");
+    assert_eq!(m.lookup(Ipv4Addr::new(1, 2, 3, 4)), Some(&"default"));
+    assert_eq!(m.lookup(Ipv4Addr::BROADCAST), Some(&"bcast"));
+    assert_eq!(m.lookup(Ipv4Addr::UNSPECIFIED), Some(&"zero"));
+    assert_eq!(
+        m.lookup(Ipv4Addr::new(255, 255, 255, 254)),
+        Some(&"default")
+    );
+    let mut m6 = PrefixMap::<Ipv6Addr, u8>::new();
+    m6.insert("::/0".parse().unwrap(), 0);
+    m6.insert("2001:db8::1/128".parse().unwrap(), 128);
+    assert_eq!(m6.lookup("2001:db8::1".parse().unwrap()), Some(&128));
+    assert_eq!(m6.lookup("2001:db8::2".parse().unwrap()), Some(&0));
+}
+
+#[test]
+fn rejects_host_bits_and_bad_lengths() {
+    use netplumb::lpm::PrefixError;
+    let e = "10.0.0.1/8".parse::<Prefix<Ipv4Addr>>().unwrap_err();
+    assert!(matches!(e, PrefixError::HostBitsSet { .. }));
+    assert!(e.to_string().contains("10.0.0.0/8"), "{e}");
+    assert!(matches!(
+        Prefix::new(Ipv4Addr::UNSPECIFIED, 33),
+        Err(PrefixError::BadLength { len: 33, max: 32 })
+    ));
+    assert!(matches!(
+        "2001:db8::1/32".parse::<Prefix<Ipv6Addr>>(),
+        Err(PrefixError::HostBitsSet { .. })
+    ));
+    let mut m = netplumb::lpm::IpPrefixMap::new();
+    assert!(m.insert("192.0.2.1/24".parse().unwrap(), 1).is_err());
+    assert!(m.is_empty());
+}
