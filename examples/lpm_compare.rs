@@ -2,7 +2,7 @@
 //! full routing table: build time, lookup rates, update replay rate and heap bytes.
 //!
 //! ```text
-//! cargo run --release --example lpm_compare [-- --keys N]
+//! cargo run --release --example lpm_compare [-- --keys N] [--only netplumb,ts_bart,…]
 //! ```
 //!
 //! Data: `$NETPLUMB_DATA` (default `../shared/data` next to the crate root) with the RIS
@@ -382,12 +382,23 @@ fn built<T>(f: impl FnOnce() -> T) -> (T, Duration, usize) {
 
 fn main() {
     let mut n_keys = 10_000_000usize;
+    let mut only: Vec<String> = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--keys" => n_keys = args.next().and_then(|s| s.parse().ok()).expect("--keys N"),
+            "--only" => {
+                only = args
+                    .next()
+                    .expect("--only ENGINE[,ENGINE…]")
+                    .split(',')
+                    .map(str::to_string)
+                    .collect()
+            }
             other => {
-                eprintln!("usage: lpm_compare [--keys N]  (unknown argument {other})");
+                eprintln!(
+                    "usage: lpm_compare [--keys N] [--only ENGINE,…]  (unknown argument {other})"
+                );
                 std::process::exit(2);
             }
         }
@@ -441,7 +452,12 @@ fn main() {
     macro_rules! engine {
         (@sets 0) => { sets4 };
         (@sets 1) => { sets6 };
-        ($name:expr, $row:ident, $fam:tt, $build:expr, $lookup:expr, $update:expr) => {{
+        ($name:expr, $row:ident, $fam:tt, $build:expr, $lookup:expr, $update:expr) => {
+            if only.is_empty() || only.iter().any(|o| o == $name) {
+                engine!(@run $name, $row, $fam, $build, $lookup, $update)
+            }
+        };
+        (@run $name:expr, $row:ident, $fam:tt, $build:expr, $lookup:expr, $update:expr) => {{
             let (mut m, el, mem) = built($build);
             $row.build[$fam] = Some(el);
             $row.mem[$fam] = Some(mem);

@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::index::Index;
 use super::prefix::{Address, Key, Prefix, PrefixError};
-use super::trie::{upto, Trie, NODE};
+use super::trie::{upto, Trie, FLAT, NODE, TAGS};
 
 /// A map from prefixes of one address family to values, with fast longest-prefix match.
 ///
@@ -118,9 +118,11 @@ impl<A: Address, V> PrefixMap<A, V> {
             return Some(std::mem::replace(&mut self.vals[e], value));
         }
         let e = self.vals.len();
-        assert!(e < (NODE - 1) as usize, "lpm: too many prefixes");
+        assert!(e < (FLAT - 1) as usize, "lpm: too many prefixes");
         self.keys.push(prefix.key());
         self.lens.push(prefix.len());
+        super::mem::reserve(&mut self.vals, 1);
+        super::mem::reserve(&mut self.vals, 1);
         self.vals.push(value);
         self.index.insert(&self.keys, &self.lens, e as u32);
         self.paint_new(e);
@@ -310,12 +312,14 @@ impl<A: Address, V> PrefixMap<A, V> {
         let mut cur = [0u32; N];
         let mut pending = 0u32;
         for i in 0..N {
-            let e = t.l1[keys[i].top()];
-            if e & NODE == 0 {
+            let e = t.l1.get(keys[i].top()).copied().unwrap_or(0);
+            if e & TAGS == 0 {
                 res[i] = e;
+            } else if e & FLAT != 0 {
+                res[i] = t.flat_leaf(e & !FLAT, keys[i]);
             } else {
                 cur[i] = e & !NODE;
-                prefetch(&t.nodes[cur[i] as usize]);
+                prefetch(t.node(cur[i] as usize));
                 pending |= 1 << i;
             }
         }
@@ -326,15 +330,15 @@ impl<A: Address, V> PrefixMap<A, V> {
                 if pending & (1 << i) == 0 {
                     continue;
                 }
-                let n = &t.nodes[cur[i] as usize];
+                let n = t.node(cur[i] as usize);
                 let p = keys[i].stride_at(d);
                 let m = upto(p);
                 if n.vector & (1u64 << p) != 0 {
                     cur[i] = n.base1 + (n.vector & m).count_ones() - 1;
-                    prefetch(&t.nodes[cur[i] as usize]);
+                    prefetch(t.node(cur[i] as usize));
                     next |= 1 << i;
                 } else {
-                    res[i] = t.leaves[n.base0 as usize + (n.leafvec & m).count_ones() as usize - 1];
+                    res[i] = t.leaf(n.base0 as usize + (n.leafvec & m).count_ones() as usize - 1);
                 }
             }
             pending = next;
@@ -378,7 +382,7 @@ impl<A: Address, V> PrefixMap<A, V> {
         let n = items.len();
         self.keys.reserve_exact(n);
         self.lens.reserve_exact(n);
-        self.vals.reserve_exact(n);
+        super::mem::reserve(&mut self.vals, n);
         let mut it = items.into_iter().peekable();
         while let Some((p, v)) = it.next() {
             if it.peek().is_some_and(|(q, _)| *q == p) {

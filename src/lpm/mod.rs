@@ -13,6 +13,7 @@
 mod dual;
 mod index;
 mod map;
+mod mem;
 mod prefix;
 mod rib;
 mod trie;

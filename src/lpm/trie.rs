@@ -11,9 +11,21 @@
 
 use super::prefix::Key;
 
-/// First-level word: this bit set means "node index", clear means "leaf".
+/// First-level word: this bit set means "node index".
 pub(crate) const NODE: u32 = 1 << 31;
+/// First-level word: this bit set means "flat block": a node without children stored as its
+/// `leafvec` (two words) followed by its leaves, in the leaf array. Most first-level slots of a
+/// real table lead to such a node, and the flat form saves the lookup one dependent read.
+pub(crate) const FLAT: u32 = 1 << 30;
+/// Neither bit: the word is a leaf.
+pub(crate) const TAGS: u32 = NODE | FLAT;
 const NONE: u32 = u32::MAX;
+static EMPTY: Node = Node {
+    vector: 0,
+    leafvec: 1,
+    base0: u32::MAX,
+    base1: 0,
+};
 
 #[derive(Clone, Copy, Default, Debug)]
 #[repr(C)]
@@ -50,11 +62,11 @@ pub(crate) fn upto(p: usize) -> u64 {
 impl<K: Key> Trie<K> {
     pub(crate) fn new() -> Self {
         Trie {
-            l1: vec![0; 1 << K::DIRECT],
+            l1: super::mem::filled(1 << K::DIRECT, 0),
             nodes: Vec::new(),
             leaves: Vec::new(),
             free_nodes: vec![Vec::new(); 65],
-            free_leaves: vec![Vec::new(); 65],
+            free_leaves: vec![Vec::new(); 67],
             _k: std::marker::PhantomData,
         }
     }
@@ -78,8 +90,9 @@ impl<K: Key> Trie<K> {
     /// than the portable bit-twiddling `count_ones` on a full table).
     #[inline(always)]
     pub(crate) fn find(&self, key: K) -> u32 {
-        let e = self.l1[key.top()];
-        if e & NODE == 0 {
+        // `top()` is below 2^DIRECT = l1.len(); `get` keeps a panic path out of the loop.
+        let e = self.l1.get(key.top()).copied().unwrap_or(0);
+        if e & TAGS == 0 {
             return e;
         }
         #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
@@ -96,19 +109,47 @@ impl<K: Key> Trie<K> {
         self.walk(e, key)
     }
 
-    /// Walks the nodes below first-level word `e` (a node reference).
+    /// Node `i`. Indices come from the structure itself and are always in range; an
+    /// out-of-range one (a bug) reads as an empty node rather than panicking, which keeps the
+    /// panic path (and its bounds-check branch) out of the lookup loop.
+    #[inline(always)]
+    pub(crate) fn node(&self, i: usize) -> &Node {
+        self.nodes.get(i).unwrap_or(&EMPTY)
+    }
+
+    /// Leaf `i`; out of range (a bug) reads as "no match", as in [`Trie::node`].
+    #[inline(always)]
+    pub(crate) fn leaf(&self, i: usize) -> u32 {
+        self.leaves.get(i).copied().unwrap_or(0)
+    }
+
+    /// The leaf for `key` in the flat block at `b`.
+    #[inline(always)]
+    pub(crate) fn flat_leaf(&self, b: u32, key: K) -> u32 {
+        let b = b as usize;
+        let lo = self.leaf(b) as u64;
+        let hi = self.leaf(b + 1) as u64;
+        let leafvec = lo | hi << 32;
+        let m = upto(key.stride_at(K::DIRECT));
+        self.leaf(b + 1 + (leafvec & m).count_ones() as usize)
+    }
+
+    /// Walks the structure below first-level word `e` (a node or flat block reference).
     #[inline(always)]
     fn walk(&self, e: u32, key: K) -> u32 {
-        let mut n = &self.nodes[(e & !NODE) as usize];
+        if e & FLAT != 0 {
+            return self.flat_leaf(e & !FLAT, key);
+        }
+        let mut n = self.node((e & !NODE) as usize);
         let mut d = K::DIRECT;
         loop {
             let p = key.stride_at(d);
             let m = upto(p);
             if n.vector & (1u64 << p) != 0 {
-                n = &self.nodes[n.base1 as usize + (n.vector & m).count_ones() as usize - 1];
+                n = self.node(n.base1 as usize + (n.vector & m).count_ones() as usize - 1);
                 d += 6;
             } else {
-                return self.leaves[n.base0 as usize + (n.leafvec & m).count_ones() as usize - 1];
+                return self.leaf(n.base0 as usize + (n.leafvec & m).count_ones() as usize - 1);
             }
         }
     }
@@ -122,6 +163,7 @@ impl<K: Key> Trie<K> {
         }
         let i = self.nodes.len();
         assert!(i + n < NODE as usize, "lpm: node array overflow");
+        super::mem::reserve(&mut self.nodes, n);
         self.nodes.resize(i + n, Node::default());
         i as u32
     }
@@ -140,6 +182,8 @@ impl<K: Key> Trie<K> {
             return i;
         }
         let i = self.leaves.len();
+        assert!(i + n < FLAT as usize, "lpm: leaf array overflow");
+        super::mem::reserve(&mut self.leaves, n);
         self.leaves.resize(i + n, 0);
         i as u32
     }
@@ -182,8 +226,9 @@ impl<K: Key> Trie<K> {
             let start = key.top();
             for i in start..start + (1usize << (s - len)) {
                 let e = self.l1[i];
-                if e & NODE != 0 {
-                    self.l1[i] = self.paint_root(e & !NODE, key, len, create, f);
+                if e & TAGS != 0 {
+                    let ni = self.unflatten(e);
+                    self.l1[i] = self.paint_root(ni, key, len, create, f);
                 } else {
                     self.l1[i] = f(e);
                 }
@@ -191,8 +236,8 @@ impl<K: Key> Trie<K> {
         } else {
             let i = key.top();
             let e = self.l1[i];
-            let ni = if e & NODE != 0 {
-                e & !NODE
+            let ni = if e & TAGS != 0 {
+                self.unflatten(e)
             } else {
                 if !create {
                     return;
@@ -221,8 +266,42 @@ impl<K: Key> Trie<K> {
                 self.free_nodes(ni, 1);
                 leaf
             }
+            None if n.vector == 0 => {
+                // No children: store it flat.
+                let runs = n.leafvec.count_ones() as usize;
+                let b = self.alloc_leaves(runs + 2);
+                let (b, base0) = (b as usize, n.base0 as usize);
+                self.leaves[b] = n.leafvec as u32;
+                self.leaves[b + 1] = (n.leafvec >> 32) as u32;
+                self.leaves.copy_within(base0..base0 + runs, b + 2);
+                self.free_leaves(n.base0, runs);
+                self.free_nodes(ni, 1);
+                b as u32 | FLAT
+            }
             None => ni | NODE,
         }
+    }
+
+    /// The node index behind first-level word `e` (a node or flat block reference); a flat
+    /// block is turned back into a node (and freed) so that it can be painted.
+    fn unflatten(&mut self, e: u32) -> u32 {
+        if e & NODE != 0 {
+            return e & !NODE;
+        }
+        let b = (e & !FLAT) as usize;
+        let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
+        let runs = leafvec.count_ones() as usize;
+        let base0 = self.alloc_leaves(runs);
+        self.leaves.copy_within(b + 2..b + 2 + runs, base0 as usize);
+        self.free_leaves(b as u32, runs + 2);
+        let ni = self.alloc_nodes(1);
+        self.nodes[ni as usize] = Node {
+            vector: 0,
+            leafvec,
+            base0,
+            base1: 0,
+        };
+        ni
     }
 
     fn paint_node<F: Fn(u32) -> u32>(
