@@ -17,7 +17,7 @@ use super::trie::{upto, Trie, FLAT, NODE, TAGS};
 /// under that prefix; replacing the value of a present prefix does not touch the trie.
 ///
 /// ```
-/// use netplumb::lpm::{Prefix, PrefixMap};
+/// use netplumb::lpm::PrefixMap;
 /// use std::net::Ipv4Addr;
 ///
 /// let mut fib: PrefixMap<Ipv4Addr, &str> = PrefixMap::new();
