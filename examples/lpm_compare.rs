@@ -901,15 +901,23 @@ fn main() {
         .find(|r| r.name == "dir-24-8")
         .and_then(|r| r.rates[1])
         .unwrap_or(f64::NAN);
-    let ratio = |i: usize| np.rates[i].unwrap_or(0.0) / best_peer(i);
+    // A column whose peers were left out (`--only`) has no ratio.
+    let x = |r: f64| {
+        if r.is_finite() && r > 0.0 {
+            format!("{r:.2}x")
+        } else {
+            "n/a".to_string()
+        }
+    };
+    let ratio = |i: usize| x(np.rates[i].unwrap_or(0.0) / best_peer(i));
     println!(
-        "speedup vs best peer: v4-random {:.2}x v4-table {:.2}x v6-random {:.2}x v6-table {:.2}x updates {:.2}x vs-dir24 {:.2}x",
+        "speedup vs best peer: v4-random {} v4-table {} v6-random {} v6-table {} updates {} vs-dir24 {}",
         ratio(0),
         ratio(1),
         ratio(2),
         ratio(3),
-        np.upd[0].unwrap_or(0.0) / best_upd,
-        np.rates[1].unwrap_or(0.0) / dir
+        x(np.upd[0].unwrap_or(0.0) / best_upd),
+        x(np.rates[1].unwrap_or(0.0) / dir)
     );
 }
 
