@@ -11,7 +11,7 @@ use super::trie::{upto, Trie, FLAT, NODE, TAGS};
 ///
 /// `A` is [`Ipv4Addr`] or [`Ipv6Addr`]. Each prefix is stored once, with its value, in
 /// dense arrays; an exact-match hash index finds it by prefix, and a compiled Poptrie
-/// (a direct-indexed first level of 2^18 words for IPv4, 2^16 for IPv6, then 6-bit
+/// (a direct-indexed first level of 2^19 words in one huge page, then 6-bit
 /// popcount-indexed nodes with leaf compression) answers longest-prefix-match lookups in
 /// a few cache-line reads. Inserting or removing a prefix repaints only the trie nodes
 /// under that prefix; replacing the value of a present prefix does not touch the trie.
@@ -67,7 +67,8 @@ impl<A: Address, V: Clone> Clone for PrefixMap<A, V> {
 }
 
 impl<A: Address, V> PrefixMap<A, V> {
-    /// An empty map. Allocates the first trie level (1 MiB for IPv4, 256 KiB for IPv6).
+    /// An empty map. The first insert allocates the first trie level (2 MiB, in one huge page
+    /// where the kernel offers them; 16 KiB more for IPv6).
     pub fn new() -> Self {
         PrefixMap {
             keys: Vec::new(),

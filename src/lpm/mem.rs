@@ -29,14 +29,6 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, additional: usize) {
     *v = new;
 }
 
-/// A vector of `n` copies of `value`, advised for huge pages before it is filled.
-pub(crate) fn filled<T: Clone>(n: usize, value: T) -> Vec<T> {
-    let mut v = Vec::with_capacity(n);
-    advise_huge(v.as_ptr() as *const u8, n * std::mem::size_of::<T>());
-    v.resize(n, value);
-    v
-}
-
 #[cfg(target_os = "linux")]
 fn advise_huge(ptr: *const u8, bytes: usize) {
     let start = (ptr as usize).next_multiple_of(HUGE);
@@ -67,8 +59,94 @@ mod tests {
         let before = v.capacity();
         reserve(&mut v, 5);
         assert_eq!(v.capacity(), before);
-        let f = filled(600_000, 7u32);
-        assert_eq!(f.len(), 600_000);
-        assert!(f.iter().all(|&x| x == 7));
+    }
+}
+
+/// A fixed-size, zero-initialised array of `u32` aligned to a huge page, so that a first level
+/// of 2 MiB sits in exactly one huge page (one TLB entry for every lookup's first read).
+pub(crate) struct HugeWords {
+    ptr: std::ptr::NonNull<u32>,
+    len: usize,
+}
+
+// SAFETY: HugeWords owns its buffer exclusively, like a Vec<u32>.
+unsafe impl Send for HugeWords {}
+// SAFETY: shared access only reads; mutation needs &mut, like a Vec<u32>.
+unsafe impl Sync for HugeWords {}
+
+impl HugeWords {
+    fn layout(len: usize) -> std::alloc::Layout {
+        let bytes = (len * 4).max(4);
+        let align = if bytes >= HUGE { HUGE } else { 64 };
+        std::alloc::Layout::from_size_align(bytes, align).expect("lpm: first level too large")
+    }
+
+    /// `len` zero words.
+    pub(crate) fn zeroed(len: usize) -> HugeWords {
+        let layout = Self::layout(len);
+        // SAFETY: the layout has a non-zero size.
+        let raw = unsafe { std::alloc::alloc(layout) } as *mut u32;
+        let Some(ptr) = std::ptr::NonNull::new(raw) else {
+            std::alloc::handle_alloc_error(layout)
+        };
+        // Advise before the first touch, so that the zeroing below faults in huge pages.
+        advise_huge(raw as *const u8, layout.size());
+        // SAFETY: `raw` is valid for `layout.size()` bytes, at least `len` u32s.
+        unsafe { std::ptr::write_bytes(raw, 0, len) };
+        HugeWords { ptr, len }
+    }
+
+    /// Heap bytes held.
+    pub(crate) fn bytes(&self) -> usize {
+        Self::layout(self.len).size()
+    }
+}
+
+impl std::ops::Deref for HugeWords {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        // SAFETY: `ptr` points to `len` initialised (zeroed at allocation) u32s owned by self.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for HugeWords {
+    fn deref_mut(&mut self) -> &mut [u32] {
+        // SAFETY: as in `deref`, and `&mut self` guarantees exclusive access.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Clone for HugeWords {
+    fn clone(&self) -> HugeWords {
+        let mut copy = HugeWords::zeroed(self.len);
+        copy.copy_from_slice(self);
+        copy
+    }
+}
+
+impl Drop for HugeWords {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `zeroed` with exactly this layout, and freed only here.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr() as *mut u8, Self::layout(self.len)) }
+    }
+}
+
+#[cfg(test)]
+mod huge_tests {
+    use super::*;
+
+    #[test]
+    fn huge_words_are_zeroed_aligned_and_cloneable() {
+        let mut w = HugeWords::zeroed(1 << 19);
+        assert_eq!(w.len(), 1 << 19);
+        assert!(w.iter().all(|&x| x == 0));
+        assert_eq!(w.as_ptr() as usize % HUGE, 0);
+        w[7] = 42;
+        let c = w.clone();
+        assert_eq!(c[7], 42);
+        assert_eq!(c.bytes(), 2 << 20);
+        let small = HugeWords::zeroed(3);
+        assert_eq!(&small[..], &[0, 0, 0]);
     }
 }

@@ -38,7 +38,10 @@ pub(crate) struct Node {
 
 #[derive(Clone)]
 pub(crate) struct Trie<K: Key> {
-    pub(crate) l1: Vec<u32>,
+    pub(crate) l1: super::mem::HugeWords,
+    /// Summary of `l1` (see [`Key::COARSE`]): a leaf when every word of its range is that
+    /// leaf, `TAGS` (both tag bits) otherwise.
+    coarse: Vec<u32>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) leaves: Vec<u32>,
     free_nodes: Vec<Vec<u32>>,
@@ -62,7 +65,9 @@ pub(crate) fn upto(p: usize) -> u64 {
 impl<K: Key> Trie<K> {
     pub(crate) fn new() -> Self {
         Trie {
-            l1: super::mem::filled(1 << K::DIRECT, 0),
+            // Allocated on the first insert: an empty map costs next to nothing.
+            l1: super::mem::HugeWords::zeroed(0),
+            coarse: vec![0; (1 << K::COARSE) * (K::COARSE > 0) as usize],
             nodes: Vec::new(),
             leaves: Vec::new(),
             free_nodes: vec![Vec::new(); 65],
@@ -72,7 +77,8 @@ impl<K: Key> Trie<K> {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.l1.capacity() * 4
+        self.l1.bytes()
+            + self.coarse.capacity() * 4
             + self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.leaves.capacity() * 4
             + self
@@ -90,6 +96,16 @@ impl<K: Key> Trie<K> {
     /// than the portable bit-twiddling `count_ones` on a full table).
     #[inline(always)]
     pub(crate) fn find(&self, key: K) -> u32 {
+        if K::COARSE > 0 {
+            let c = self
+                .coarse
+                .get(key.top() >> (K::DIRECT - K::COARSE))
+                .copied();
+            let c = c.unwrap_or(TAGS);
+            if c != TAGS {
+                return c;
+            }
+        }
         // `top()` is below 2^DIRECT = l1.len(); `get` keeps a panic path out of the loop.
         let e = self.l1.get(key.top()).copied().unwrap_or(0);
         if e & TAGS == 0 {
@@ -221,6 +237,32 @@ impl<K: Key> Trie<K> {
     /// Applies `f` to every leaf inside prefix `key/len`. With `create`, nodes are made
     /// along the path so that positions deeper than the existing structure can be painted.
     pub(crate) fn paint<F: Fn(u32) -> u32>(&mut self, key: K, len: u32, create: bool, f: &F) {
+        if self.l1.is_empty() {
+            self.l1 = super::mem::HugeWords::zeroed(1 << K::DIRECT);
+        }
+        self.paint_l1(key, len, create, f);
+        if K::COARSE > 0 {
+            let start = key.top();
+            let span = 1usize << K::DIRECT.saturating_sub(len);
+            self.refresh_coarse(start, start + span);
+        }
+    }
+
+    /// Recomputes the summary words covering first-level words `lo..hi`.
+    fn refresh_coarse(&mut self, lo: usize, hi: usize) {
+        let shift = K::DIRECT - K::COARSE;
+        for c in lo >> shift..=(hi - 1) >> shift {
+            let words = &self.l1[c << shift..(c + 1) << shift];
+            let first = words[0];
+            self.coarse[c] = if first & TAGS == 0 && words.iter().all(|&w| w == first) {
+                first
+            } else {
+                TAGS
+            };
+        }
+    }
+
+    fn paint_l1<F: Fn(u32) -> u32>(&mut self, key: K, len: u32, create: bool, f: &F) {
         let s = K::DIRECT;
         if len <= s {
             let start = key.top();
