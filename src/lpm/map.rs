@@ -313,7 +313,7 @@ impl<A: Address, V> PrefixMap<A, V> {
         let mut cur = [0u32; N];
         let mut pending = 0u32;
         for i in 0..N {
-            let e = t.l1.get(keys[i].top()).copied().unwrap_or(0);
+            let e = t.first(keys[i]);
             if e & TAGS == 0 {
                 res[i] = e;
             } else if e & FLAT != 0 {

@@ -96,18 +96,7 @@ impl<K: Key> Trie<K> {
     /// than the portable bit-twiddling `count_ones` on a full table).
     #[inline(always)]
     pub(crate) fn find(&self, key: K) -> u32 {
-        if K::COARSE > 0 {
-            let c = self
-                .coarse
-                .get(key.top() >> (K::DIRECT - K::COARSE))
-                .copied();
-            let c = c.unwrap_or(TAGS);
-            if c != TAGS {
-                return c;
-            }
-        }
-        // `top()` is below 2^DIRECT = l1.len(); `get` keeps a panic path out of the loop.
-        let e = self.l1.get(key.top()).copied().unwrap_or(0);
+        let e = self.first(key);
         if e & TAGS == 0 {
             return e;
         }
@@ -137,6 +126,21 @@ impl<K: Key> Trie<K> {
     #[inline(always)]
     pub(crate) fn leaf(&self, i: usize) -> u32 {
         self.leaves.get(i).copied().unwrap_or(0)
+    }
+
+    /// The first-level word for `key`: a leaf, or a node or flat block reference.
+    #[inline(always)]
+    pub(crate) fn first(&self, key: K) -> u32 {
+        if K::COARSE > 0 {
+            let c = self.coarse.get(key.top() >> (K::DIRECT - K::COARSE));
+            let c = c.copied().unwrap_or(TAGS);
+            if c != TAGS {
+                return c;
+            }
+        }
+        // `top()` is below 2^DIRECT = l1.len() (or l1 is empty: no match); `get` keeps a panic
+        // path out of the lookup loop.
+        self.l1.get(key.top()).copied().unwrap_or(0)
     }
 
     /// The leaf for `key` in the flat block at `b`.
