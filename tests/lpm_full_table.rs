@@ -4,6 +4,8 @@
 //! Data comes from `$NETPLUMB_DATA` (default `../shared/data` next to the crate root).
 //! When it is absent the test prints `skipped: <reason>` and returns.
 
+mod common;
+
 use std::io::BufRead;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
@@ -41,7 +43,10 @@ fn full_table_matches_prefix_trie() {
         match lines(f) {
             Ok(l) => data.push(l),
             Err(e) => {
-                println!("skipped: routing table data not available ({e}); set NETPLUMB_DATA");
+                common::report_skip(
+                    &common::test_name(),
+                    &format!("routing table data not available ({e}); set NETPLUMB_DATA"),
+                );
                 return;
             }
         }
