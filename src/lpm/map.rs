@@ -397,6 +397,7 @@ impl<A: Address, V> PrefixMap<A, V> {
         for e in 0..self.vals.len() {
             self.paint_new(e);
         }
+        self.trie.shrink_to_fit();
     }
 }
 

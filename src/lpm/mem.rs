@@ -10,21 +10,26 @@
 /// Huge page size on x86-64 and most 64-bit Linux targets.
 const HUGE: usize = 2 << 20;
 
-/// Makes room for `additional` more elements. Growth doubles, like `Vec`, but a new buffer of
-/// 2 MiB or more is advised for huge pages before the old contents are copied in.
+/// Makes room for `additional` more elements. Small arrays double, like `Vec`; arrays of 2 MiB
+/// or more grow by a quarter, into a new buffer advised for huge pages before the old contents
+/// are copied in.
 #[inline]
 pub(crate) fn reserve<T>(v: &mut Vec<T>, additional: usize) {
     let need = v.len() + additional;
     if need <= v.capacity() {
         return;
     }
-    let cap = need.max(v.capacity() * 2).max(16);
-    if cap * std::mem::size_of::<T>() < HUGE {
+    let size = std::mem::size_of::<T>();
+    if (need * size) < HUGE {
+        let cap = need.max(v.capacity() * 2).max(16);
         v.reserve_exact(cap - v.len());
         return;
     }
+    // Large arrays grow by a quarter: a full table's arrays are megabytes, and doubling
+    // would leave up to half of them unused.
+    let cap = need.max(v.capacity() + v.capacity() / 4);
     let mut new = Vec::with_capacity(cap);
-    advise_huge(new.as_ptr() as *const u8, cap * std::mem::size_of::<T>());
+    advise_huge(new.as_ptr() as *const u8, cap * size);
     new.append(v);
     *v = new;
 }

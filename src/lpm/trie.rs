@@ -76,6 +76,12 @@ impl<K: Key> Trie<K> {
         }
     }
 
+    /// Returns the spare capacity of the node and leaf arrays (after a bulk load).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.nodes.shrink_to_fit();
+        self.leaves.shrink_to_fit();
+    }
+
     pub(crate) fn bytes(&self) -> usize {
         self.l1.bytes()
             + self.coarse.capacity() * 4
