@@ -19,6 +19,11 @@ pub(crate) const NODE: u32 = 1 << 31;
 pub(crate) const FLAT: u32 = 1 << 30;
 /// Neither bit: the word is a leaf.
 pub(crate) const TAGS: u32 = NODE | FLAT;
+
+#[inline(always)]
+fn e_is_not_node(e: u32) -> bool {
+    e & NODE == 0
+}
 const NONE: u32 = u32::MAX;
 static EMPTY: Node = Node {
     vector: 0,
@@ -278,13 +283,28 @@ impl<K: Key> Trie<K> {
             let start = key.top();
             for i in start..start + (1usize << (s - len)) {
                 let e = self.l1[i];
-                if e & TAGS != 0 {
-                    let ni = self.unflatten(e);
-                    self.l1[i] = self.paint_root(ni, key, len, create, f);
+                self.l1[i] = if e & FLAT != 0 {
+                    self.paint_flat(e & !FLAT, 0..64, f)
+                } else if e & NODE != 0 {
+                    self.paint_root(e & !NODE, key, len, create, f)
                 } else {
-                    self.l1[i] = f(e);
-                }
+                    f(e)
+                };
             }
+        } else if len <= s + 6 && e_is_not_node(self.l1[key.top()]) {
+            // The prefix ends within the first node's stride and no deeper node exists here:
+            // paint the flat block (or the single leaf) directly, without building a node.
+            let i = key.top();
+            let e = self.l1[i];
+            let lo = key.stride_at(s);
+            let range = lo..lo + (1usize << (s + 6 - len));
+            self.l1[i] = if e & FLAT != 0 {
+                self.paint_flat(e & !FLAT, range, f)
+            } else if create {
+                self.paint_uniform(e, range, f)
+            } else {
+                e
+            };
         } else {
             let i = key.top();
             let e = self.l1[i];
@@ -301,6 +321,81 @@ impl<K: Key> Trie<K> {
             };
             self.l1[i] = self.paint_root(ni, key, len, create, f);
         }
+    }
+
+    /// Applies `f` to positions `range` of the flat block at `b` and returns the first-level
+    /// word that replaces it: a flat block (the same one when its run count is unchanged) or,
+    /// when all 64 positions end up equal, that leaf.
+    fn paint_flat<F: Fn(u32) -> u32>(
+        &mut self,
+        b: u32,
+        range: std::ops::Range<usize>,
+        f: &F,
+    ) -> u32 {
+        let bi = b as usize;
+        let leafvec = self.leaves[bi] as u64 | (self.leaves[bi + 1] as u64) << 32;
+        let runs = leafvec.count_ones() as usize;
+        let mut vals = [0u32; 64];
+        let (mut cur, mut j) = (0u32, 0usize);
+        for (p, v) in vals.iter_mut().enumerate() {
+            if leafvec & (1u64 << p) != 0 {
+                cur = self.leaves[bi + 2 + j];
+                j += 1;
+            }
+            *v = cur;
+        }
+        for v in &mut vals[range] {
+            *v = f(*v);
+        }
+        self.store_flat(Some((b, runs)), &vals)
+    }
+
+    /// Like [`Trie::paint_flat`] for a first-level word that is a single leaf.
+    fn paint_uniform<F: Fn(u32) -> u32>(
+        &mut self,
+        leaf: u32,
+        range: std::ops::Range<usize>,
+        f: &F,
+    ) -> u32 {
+        let mut vals = [leaf; 64];
+        for v in &mut vals[range] {
+            *v = f(*v);
+        }
+        self.store_flat(None, &vals)
+    }
+
+    /// Leaf-compresses 64 positions into a flat block, reusing `old` (block, runs) when the
+    /// size allows, and returns the first-level word for it.
+    fn store_flat(&mut self, old: Option<(u32, usize)>, vals: &[u32; 64]) -> u32 {
+        let mut leafvec = 0u64;
+        let mut out = [0u32; 64];
+        let mut n = 0usize;
+        for (p, &v) in vals.iter().enumerate() {
+            if n == 0 || v != out[n - 1] {
+                leafvec |= 1u64 << p;
+                out[n] = v;
+                n += 1;
+            }
+        }
+        if n == 1 {
+            if let Some((b, runs)) = old {
+                self.free_leaves(b, runs + 2);
+            }
+            return out[0];
+        }
+        let b = match old {
+            Some((b, runs)) if runs == n => b,
+            Some((b, runs)) => {
+                self.free_leaves(b, runs + 2);
+                self.alloc_leaves(n + 2)
+            }
+            None => self.alloc_leaves(n + 2),
+        };
+        let bi = b as usize;
+        self.leaves[bi] = leafvec as u32;
+        self.leaves[bi + 1] = (leafvec >> 32) as u32;
+        self.leaves[bi + 2..bi + 2 + n].copy_from_slice(&out[..n]);
+        b | FLAT
     }
 
     fn paint_root<F: Fn(u32) -> u32>(
