@@ -312,16 +312,27 @@ impl<A: Address, V> PrefixMap<A, V> {
         let mut res = [0u32; N];
         let mut cur = [0u32; N];
         let mut pending = 0u32;
+        let mut flat = 0u32;
         for i in 0..N {
             let e = t.first(keys[i]);
             if e & TAGS == 0 {
                 res[i] = e;
             } else if e & FLAT != 0 {
-                res[i] = t.flat_leaf(e & !FLAT, keys[i]);
+                cur[i] = e & !FLAT;
+                // The block's header line; its leaf is usually in it or the next one.
+                if let Some(w) = t.leaves.get(cur[i] as usize) {
+                    prefetch(w);
+                }
+                flat |= 1 << i;
             } else {
                 cur[i] = e & !NODE;
                 prefetch(t.node(cur[i] as usize));
                 pending |= 1 << i;
+            }
+        }
+        for i in 0..N {
+            if flat & (1 << i) != 0 {
+                res[i] = t.flat_leaf(cur[i], keys[i]);
             }
         }
         let mut d = <A::Key as Key>::DIRECT;
