@@ -335,14 +335,20 @@ impl<K: Key> Trie<K> {
         let bi = b as usize;
         let leafvec = self.leaves[bi] as u64 | (self.leaves[bi + 1] as u64) << 32;
         let runs = leafvec.count_ones() as usize;
+        // Expand run by run: `leafvec` has a bit at every run's first position (bit 0 included).
         let mut vals = [0u32; 64];
-        let (mut cur, mut j) = (0u32, 0usize);
-        for (p, v) in vals.iter_mut().enumerate() {
-            if leafvec & (1u64 << p) != 0 {
-                cur = self.leaves[bi + 2 + j];
-                j += 1;
-            }
-            *v = cur;
+        let mut bits = leafvec;
+        let mut j = bi + 2;
+        while bits != 0 {
+            let start = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            let end = if bits == 0 {
+                64
+            } else {
+                bits.trailing_zeros() as usize
+            };
+            vals[start..end].fill(self.leaves[j]);
+            j += 1;
         }
         for v in &mut vals[range] {
             *v = f(*v);
@@ -367,21 +373,17 @@ impl<K: Key> Trie<K> {
     /// Leaf-compresses 64 positions into a flat block, reusing `old` (block, runs) when the
     /// size allows, and returns the first-level word for it.
     fn store_flat(&mut self, old: Option<(u32, usize)>, vals: &[u32; 64]) -> u32 {
-        let mut leafvec = 0u64;
-        let mut out = [0u32; 64];
-        let mut n = 0usize;
-        for (p, &v) in vals.iter().enumerate() {
-            if n == 0 || v != out[n - 1] {
-                leafvec |= 1u64 << p;
-                out[n] = v;
-                n += 1;
-            }
+        // A run starts where a position differs from the one before it (branch-free).
+        let mut leafvec = 1u64;
+        for p in 1..64 {
+            leafvec |= ((vals[p] != vals[p - 1]) as u64) << p;
         }
+        let n = leafvec.count_ones() as usize;
         if n == 1 {
             if let Some((b, runs)) = old {
                 self.free_leaves(b, runs + 2);
             }
-            return out[0];
+            return vals[0];
         }
         let b = match old {
             Some((b, runs)) if runs == n => b,
@@ -394,7 +396,11 @@ impl<K: Key> Trie<K> {
         let bi = b as usize;
         self.leaves[bi] = leafvec as u32;
         self.leaves[bi + 1] = (leafvec >> 32) as u32;
-        self.leaves[bi + 2..bi + 2 + n].copy_from_slice(&out[..n]);
+        let mut bits = leafvec;
+        for slot in &mut self.leaves[bi + 2..bi + 2 + n] {
+            *slot = vals[bits.trailing_zeros() as usize];
+            bits &= bits - 1;
+        }
         b | FLAT
     }
 
