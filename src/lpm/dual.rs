@@ -157,6 +157,18 @@ impl<V> IpPrefixMap<V> {
             .chain(self.v6.iter().map(|(p, v)| (p.into(), v)))
     }
 
+    /// Inserts every pair, stopping at the first prefix with host bits set (the pairs before
+    /// it stay inserted).
+    pub fn try_extend<I: IntoIterator<Item = (IpNetwork, V)>>(
+        &mut self,
+        iter: I,
+    ) -> Result<(), PrefixError> {
+        for (net, v) in iter {
+            self.insert(net, v)?;
+        }
+        Ok(())
+    }
+
     /// Builds a map, rejecting the first prefix with host bits set.
     pub fn try_from_iter<I: IntoIterator<Item = (IpNetwork, V)>>(
         iter: I,
@@ -176,28 +188,31 @@ impl<V> IpPrefixMap<V> {
     }
 }
 
-impl<V> FromIterator<(IpNetwork, V)> for IpPrefixMap<V> {
-    /// Builds a map; for a repeated prefix the last value wins.
-    ///
-    /// # Panics
-    /// On a prefix with host bits set (use [`IpPrefixMap::try_from_iter`] to get the error).
-    fn from_iter<I: IntoIterator<Item = (IpNetwork, V)>>(iter: I) -> Self {
-        match Self::try_from_iter(iter) {
-            Ok(m) => m,
-            Err(e) => panic!("IpPrefixMap::from_iter: {e}"),
-        }
+// Building from `IpNetwork`s can fail (host bits set), so that is `try_from_iter` and
+// `try_extend`; the infallible traits take prefixes that were validated already.
+impl<V> FromIterator<(Prefix<Ipv4Addr>, V)> for IpPrefixMap<V> {
+    /// Builds a map of IPv4 prefixes; for a repeated prefix the last value wins.
+    fn from_iter<I: IntoIterator<Item = (Prefix<Ipv4Addr>, V)>>(iter: I) -> Self {
+        IpPrefixMap::from(iter.into_iter().collect::<PrefixMap<Ipv4Addr, V>>())
     }
 }
 
-impl<V> Extend<(IpNetwork, V)> for IpPrefixMap<V> {
-    /// # Panics
-    /// On a prefix with host bits set.
-    fn extend<I: IntoIterator<Item = (IpNetwork, V)>>(&mut self, iter: I) {
-        for (net, v) in iter {
-            if let Err(e) = self.insert(net, v) {
-                panic!("IpPrefixMap::extend: {e}");
-            }
-        }
+impl<V> FromIterator<(Prefix<Ipv6Addr>, V)> for IpPrefixMap<V> {
+    /// Builds a map of IPv6 prefixes; for a repeated prefix the last value wins.
+    fn from_iter<I: IntoIterator<Item = (Prefix<Ipv6Addr>, V)>>(iter: I) -> Self {
+        IpPrefixMap::from(iter.into_iter().collect::<PrefixMap<Ipv6Addr, V>>())
+    }
+}
+
+impl<V> Extend<(Prefix<Ipv4Addr>, V)> for IpPrefixMap<V> {
+    fn extend<I: IntoIterator<Item = (Prefix<Ipv4Addr>, V)>>(&mut self, iter: I) {
+        self.v4.extend(iter);
+    }
+}
+
+impl<V> Extend<(Prefix<Ipv6Addr>, V)> for IpPrefixMap<V> {
+    fn extend<I: IntoIterator<Item = (Prefix<Ipv6Addr>, V)>>(&mut self, iter: I) {
+        self.v6.extend(iter);
     }
 }
 
