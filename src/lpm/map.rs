@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::index::Index;
 use super::prefix::{Address, Key, Prefix, PrefixError};
-use super::trie::{upto, Trie, FLAT, NODE, TAGS};
+use super::trie::{popcount, upto, Trie, FLAT, NODE, TAGS};
 
 /// A map from prefixes of one address family to values, with fast longest-prefix match.
 ///
@@ -248,7 +248,10 @@ impl<A: Address, V> PrefixMap<A, V> {
     /// Looks up many addresses at once, writing `out[i] = self.lookup(addrs[i])`.
     ///
     /// Walks groups of 16 addresses in lock-step, so the memory reads of independent
-    /// lookups overlap instead of waiting on each other.
+    /// lookups overlap instead of waiting on each other. It pays when lookups go deep into a
+    /// large table (measured on the full table: about 1.5x single lookups for addresses
+    /// inside its prefixes); for addresses that mostly resolve at the first level, such as
+    /// random IPv6 addresses, single [`lookup`](Self::lookup)s are faster.
     ///
     /// # Panics
     /// If `out` is shorter than `addrs`.
@@ -292,22 +295,6 @@ impl<A: Address, V> PrefixMap<A, V> {
     /// Finds the leaves of `N` keys in lock-step.
     #[inline(always)]
     fn find_group<const N: usize>(&self, keys: &[A::Key; N]) -> [u32; N] {
-        #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
-        if super::trie::has_popcnt() {
-            // SAFETY: the CPU supports popcnt, checked at run time just above.
-            return unsafe { self.find_group_popcnt(keys) };
-        }
-        self.find_group_plain(keys)
-    }
-
-    #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
-    #[target_feature(enable = "popcnt")]
-    unsafe fn find_group_popcnt<const N: usize>(&self, keys: &[A::Key; N]) -> [u32; N] {
-        self.find_group_plain(keys)
-    }
-
-    #[inline(always)]
-    fn find_group_plain<const N: usize>(&self, keys: &[A::Key; N]) -> [u32; N] {
         let t = &self.trie;
         let mut res = [0u32; N];
         let mut cur = [0u32; N];
@@ -346,11 +333,11 @@ impl<A: Address, V> PrefixMap<A, V> {
                 let p = keys[i].stride_at(d);
                 let m = upto(p);
                 if n.vector & (1u64 << p) != 0 {
-                    cur[i] = n.base1 + (n.vector & m).count_ones() - 1;
+                    cur[i] = n.base1 + popcount(n.vector & m, t.hw) - 1;
                     prefetch(t.node(cur[i] as usize));
                     next |= 1 << i;
                 } else {
-                    res[i] = t.leaf(n.base0 as usize + (n.leafvec & m).count_ones() as usize - 1);
+                    res[i] = t.leaf(n.base0 as usize + popcount(n.leafvec & m, t.hw) as usize - 1);
                 }
             }
             pending = next;

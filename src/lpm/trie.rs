@@ -51,14 +51,60 @@ pub(crate) struct Trie<K: Key> {
     pub(crate) leaves: Vec<u32>,
     free_nodes: Vec<Vec<u32>>,
     free_leaves: Vec<Vec<u32>>,
+    /// The CPU has `popcnt` (see [`popcount`]).
+    pub(crate) hw: bool,
     _k: std::marker::PhantomData<K>,
 }
 
-/// Whether the CPU has `popcnt` (cached by std after the first call).
+/// Whether the CPU has `popcnt`.
 #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
-#[inline(always)]
-pub(crate) fn has_popcnt() -> bool {
+fn cpu_has_popcnt() -> bool {
     std::arch::is_x86_feature_detected!("popcnt")
+}
+
+#[cfg(not(all(target_arch = "x86_64", not(target_feature = "popcnt"))))]
+fn cpu_has_popcnt() -> bool {
+    true
+}
+
+/// Population count on the lookup path.
+///
+/// The walk is popcount-bound, and the x86-64 baseline has no `popcnt` instruction:
+/// `count_ones` then compiles to a dozen dependent operations. Where the CPU has it (`hw`,
+/// checked once when the trie is made), this emits the instruction inline; unlike a
+/// `#[target_feature]` function it inlines into the caller's loop. Measured on the full table
+/// with `lpm_compare`: as fast as a build with `-C target-feature=+popcnt`, and about 25%
+/// faster (IPv4 in-table keys) than calling out to a `popcnt`-enabled function.
+#[inline(always)]
+pub(crate) fn popcount(x: u64, hw: bool) -> u32 {
+    #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+    if hw {
+        let r: u64;
+        // SAFETY: `hw` is true only when the CPU reports `popcnt` (see `cpu_has_popcnt`), so
+        // the instruction exists; it reads and writes one register each and touches no
+        // memory or stack (it does change flags, which `asm!` assumes by default).
+        unsafe {
+            std::arch::asm!("popcnt {r}, {x}", x = in(reg) x, r = lateout(reg) r,
+                options(pure, nomem, nostack));
+        }
+        return r as u32;
+    }
+    #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+    return soft_popcount(x);
+    #[cfg(not(all(target_arch = "x86_64", not(target_feature = "popcnt"))))]
+    {
+        let _ = hw;
+        x.count_ones()
+    }
+}
+
+/// The portable population count, kept out of line so that it does not bloat the inlined
+/// lookup on the CPUs that never take it.
+#[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
+#[cold]
+#[inline(never)]
+fn soft_popcount(x: u64) -> u32 {
+    x.count_ones()
 }
 
 /// Mask of positions `0..=p`.
@@ -77,6 +123,7 @@ impl<K: Key> Trie<K> {
             leaves: Vec::new(),
             free_nodes: vec![Vec::new(); 65],
             free_leaves: vec![Vec::new(); 67],
+            hw: cpu_has_popcnt(),
             _k: std::marker::PhantomData,
         }
     }
@@ -101,28 +148,23 @@ impl<K: Key> Trie<K> {
     }
 
     /// The leaf (entry + 1, or 0) for `key`.
-    ///
-    /// The walk is popcount-bound: when the build does not already target a CPU with
-    /// `popcnt`, this dispatches at run time to a copy compiled with it (about 2x faster
-    /// than the portable bit-twiddling `count_ones` on a full table).
     #[inline(always)]
     pub(crate) fn find(&self, key: K) -> u32 {
         let e = self.first(key);
         if e & TAGS == 0 {
             return e;
         }
-        #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
-        if has_popcnt() {
-            // SAFETY: the CPU supports popcnt, checked at run time just above.
-            return unsafe { self.walk_popcnt(e, key) };
+        if e & FLAT != 0 {
+            return self.flat_leaf(e & !FLAT, key);
         }
         self.walk(e, key)
     }
 
-    #[cfg(all(target_arch = "x86_64", not(target_feature = "popcnt")))]
-    #[target_feature(enable = "popcnt")]
-    unsafe fn walk_popcnt(&self, e: u32, key: K) -> u32 {
-        self.walk(e, key)
+    /// The node walk, kept out of line so that the first-level and flat-block paths stay
+    /// small enough to inline into the caller's loop.
+    #[inline(never)]
+    fn walk(&self, e: u32, key: K) -> u32 {
+        self.walk_inline(e, key)
     }
 
     /// Node `i`. Indices come from the structure itself and are always in range; an
@@ -162,25 +204,22 @@ impl<K: Key> Trie<K> {
         let hi = self.leaf(b + 1) as u64;
         let leafvec = lo | hi << 32;
         let m = upto(key.stride_at(K::DIRECT));
-        self.leaf(b + 1 + (leafvec & m).count_ones() as usize)
+        self.leaf(b + 1 + popcount(leafvec & m, self.hw) as usize)
     }
 
-    /// Walks the structure below first-level word `e` (a node or flat block reference).
+    /// Walks the nodes below first-level word `e` (a node reference).
     #[inline(always)]
-    fn walk(&self, e: u32, key: K) -> u32 {
-        if e & FLAT != 0 {
-            return self.flat_leaf(e & !FLAT, key);
-        }
+    fn walk_inline(&self, e: u32, key: K) -> u32 {
         let mut n = self.node((e & !NODE) as usize);
         let mut d = K::DIRECT;
         loop {
             let p = key.stride_at(d);
             let m = upto(p);
             if n.vector & (1u64 << p) != 0 {
-                n = self.node(n.base1 as usize + (n.vector & m).count_ones() as usize - 1);
+                n = self.node(n.base1 as usize + popcount(n.vector & m, self.hw) as usize - 1);
                 d += 6;
             } else {
-                return self.leaf(n.base0 as usize + (n.leafvec & m).count_ones() as usize - 1);
+                return self.leaf(n.base0 as usize + popcount(n.leafvec & m, self.hw) as usize - 1);
             }
         }
     }
