@@ -3,7 +3,7 @@
 mod common;
 
 use common::TestNs;
-use netplumb::link::{Bridge, LinkFlags, LinkKind, StpState, Veth};
+use netplumb::link::{Bridge, LinkFilter, LinkFlags, LinkKind, StpState, Veth};
 use netplumb::{IfIndex, MacAddr, NetNs};
 use std::time::Duration;
 
@@ -123,6 +123,40 @@ fn bridge_with_options_enslave_and_release() {
         assert_eq!(t.handle.link(port).unwrap().master, Some(bridge.index));
         assert_eq!(t.ip_link(port).unwrap()["master"], "br0");
     }
+    // The bridge's ports, as `ip link show master br0` lists them.
+    let mut ports: Vec<String> = t
+        .handle
+        .links_filtered(&LinkFilter::master("br0"))
+        .unwrap()
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    ports.sort();
+    let mut ip_ports: Vec<String> = t
+        .ip(&["-j", "link", "show", "master", "br0"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["ifname"].as_str().unwrap().to_string())
+        .collect();
+    ip_ports.sort();
+    assert_eq!(ports, ["p0", "p1"]);
+    assert_eq!(ports, ip_ports);
+    let veths = t
+        .handle
+        .links_filtered(&LinkFilter {
+            kind: Some("veth"),
+            ..Default::default()
+        })
+        .unwrap();
+    let ip_veths = t.ip(&["-j", "link", "show", "type", "veth"]);
+    assert_eq!(veths.len(), 4);
+    assert_eq!(veths.len(), ip_veths.as_array().unwrap().len());
+    assert!(t
+        .handle
+        .links_filtered(&LinkFilter::master("nosuch0"))
+        .unwrap_err()
+        .is_not_found());
     assert_eq!(t.handle.link("p0b").unwrap().master, None);
 
     t.handle.set_link_nomaster("p0").unwrap();

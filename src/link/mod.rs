@@ -200,6 +200,25 @@ impl LinkKind {
     }
 }
 
+/// Which links [`Handle::links_filtered`] returns. The default selects all of them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LinkFilter<'a> {
+    /// Only the links enslaved to this master (`ip link show master BRIDGE`).
+    pub master: Option<LinkRef<'a>>,
+    /// Only links of this kind, by the kernel's name (`ip link show type veth`).
+    pub kind: Option<&'a str>,
+}
+
+impl<'a> LinkFilter<'a> {
+    /// The links enslaved to `master`, such as a bridge's ports.
+    pub fn master(master: impl Into<LinkRef<'a>>) -> Self {
+        LinkFilter {
+            master: Some(master.into()),
+            kind: None,
+        }
+    }
+}
+
 /// A network interface as the kernel reports it (`ip -d link show`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -248,6 +267,37 @@ impl Handle {
             RouteNetlinkMessage::NewLink(m) => link_from_message(m).map(Some),
             _ => Ok(None),
         })
+    }
+
+    /// Lists the links that match `filter`. Equivalent to
+    /// `ip -d link show [master BRIDGE] [type KIND]`.
+    ///
+    /// ```no_run
+    /// use netplumb::{Handle, link::LinkFilter};
+    ///
+    /// let h = Handle::new()?;
+    /// // The ports of br0: ip link show master br0
+    /// for port in h.links_filtered(&LinkFilter::master("br0"))? {
+    ///     println!("{}", port.name);
+    /// }
+    /// // Every veth: ip link show type veth
+    /// let veths = h.links_filtered(&LinkFilter { kind: Some("veth"), ..Default::default() })?;
+    /// # drop(veths);
+    /// # Ok::<(), netplumb::Error>(())
+    /// ```
+    pub fn links_filtered(&self, filter: &LinkFilter<'_>) -> Result<Vec<Link>> {
+        let master = match filter.master {
+            Some(m) => Some(self.link_index(m)?),
+            None => None,
+        };
+        let mut links = self.links()?;
+        links.retain(|l| {
+            master.is_none_or(|m| l.master == Some(m))
+                && filter
+                    .kind
+                    .is_none_or(|k| l.kind.as_ref().is_some_and(|lk| lk.name() == k))
+        });
+        Ok(links)
     }
 
     /// Looks up one link. Equivalent to `ip -d link show dev NAME`.
