@@ -55,5 +55,7 @@ fn link_dump_under_churn_is_complete_or_reported() {
         stop.store(true, Ordering::Relaxed);
     });
     eprintln!("dumps: {complete} complete, {interrupted} reported interrupted");
-    assert!(complete + interrupted == 40);
+    // The retry must have rescued at least one dump: otherwise every dump reported failure
+    // and the completeness checks above never ran.
+    assert!(complete > 0, "no dump completed under churn");
 }

@@ -20,10 +20,6 @@ pub(crate) const FLAT: u32 = 1 << 30;
 /// Neither bit: the word is a leaf.
 pub(crate) const TAGS: u32 = NODE | FLAT;
 
-#[inline(always)]
-fn e_is_not_node(e: u32) -> bool {
-    e & NODE == 0
-}
 const NONE: u32 = u32::MAX;
 static EMPTY: Node = Node {
     vector: 0,
@@ -343,7 +339,7 @@ impl<K: Key> Trie<K> {
                     f(e)
                 };
             }
-        } else if len <= s + 6 && e_is_not_node(self.l1[key.top()]) {
+        } else if len <= s + 6 && self.l1[key.top()] & NODE == 0 {
             // The prefix ends within the first node's stride and no deeper node exists here:
             // paint the flat block (or the single leaf) directly, without building a node.
             let i = key.top();
