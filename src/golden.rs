@@ -8,24 +8,38 @@
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::addr::{address_message, AddressFlags, NewAddress};
-use crate::link::{bridge_message, veth_message, Bridge, Veth};
-use crate::wire::{encode, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
-use crate::IfIndex;
+use crate::fdb::{fdb_message, FdbEntryRequest};
+use crate::link::{
+    bridge_message, macvlan_message, veth_message, vxlan_message, Bridge, BridgeOptions, Macvlan,
+    MacvlanMode, Veth, Vxlan,
+};
+use crate::neigh::{neighbour_message, NewNeighbour};
+use crate::wire::{encode, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
+use crate::{IfIndex, Vni};
 
 const CREATE: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+const APPEND: u16 = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND;
 
 /// The header iproute2 sent, with the sequence number set to 0.
 fn header(len: u32, ty: u16) -> Vec<u8> {
+    header_with(len, ty, CREATE)
+}
+
+fn header_with(len: u32, ty: u16, flags: u16) -> Vec<u8> {
     let mut v = len.to_ne_bytes().to_vec();
     v.extend_from_slice(&ty.to_ne_bytes());
-    v.extend_from_slice(&CREATE.to_ne_bytes());
+    v.extend_from_slice(&flags.to_ne_bytes());
     v.extend_from_slice(&[0; 8]);
     v
 }
 
 fn bytes(msg: RouteNetlinkMessage) -> Vec<u8> {
+    bytes_with(msg, CREATE)
+}
+
+fn bytes_with(msg: RouteNetlinkMessage, flags: u16) -> Vec<u8> {
     let mut out = Vec::new();
-    encode(msg, CREATE, 0, &mut out);
+    encode(msg, flags, 0, &mut out);
     out
 }
 
@@ -57,11 +71,14 @@ fn bridge_matches_ip_link_add() {
           \x0b\x00\x01\x00\x62\x72\x69\x64\x67\x65\x00\x00\
           \x14\x00\x02\x00\x08\x00\x05\x00\x00\x00\x00\x00\x08\x00\x04\x00\xe0\x2e\x00\x00",
     );
-    let msg = bridge_message(&Bridge {
-        stp: Some(false),
-        ageing_time: Some(std::time::Duration::from_secs(120)),
-        ..Bridge::new("br0")
-    })
+    let msg = bridge_message(&Bridge::with_options(
+        "br0",
+        BridgeOptions {
+            stp: Some(false),
+            ageing_time: Some(std::time::Duration::from_secs(120)),
+            ..BridgeOptions::default()
+        },
+    ))
     .unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 }
@@ -94,4 +111,74 @@ fn ipv6_address_with_nodad_matches_ip_addr_add() {
     };
     let msg = address_message(&a, || Ok(IfIndex::new(3).unwrap())).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewAddress(msg)), want);
+}
+
+#[test]
+fn vxlan_matches_ip_link_add() {
+    // ip link add vx0 type vxlan id 42 local 192.0.2.1 dstport 4789 nolearning
+    // (iproute2: a kind attribute of length 9 where ours, with its NUL, has 10.)
+    let mut want = header(92, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x03\x00\
+          \x76\x78\x30\x00\x34\x00\x12\x00\
+          \x0a\x00\x01\x00\x76\x78\x6c\x61\x6e\x00\x00\x00\
+          \x24\x00\x02\x00\x08\x00\x01\x00\x2a\x00\x00\x00\x08\x00\x04\x00\xc0\x00\x02\x01\
+          \x05\x00\x07\x00\x00\x00\x00\x00\x06\x00\x0f\x00\x12\xb5\x00\x00",
+    );
+    let vx = Vxlan {
+        local: Some("192.0.2.1".parse().unwrap()),
+        port: Some(4789),
+        learning: Some(false),
+        ..Vxlan::new("vx0", Vni::new(42).unwrap())
+    };
+    let msg = vxlan_message(&vx, None).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}
+
+#[test]
+fn macvlan_matches_ip_link_add() {
+    // ip link add mv0 link v0 type macvlan mode bridge   (v0 has index 3)
+    // (iproute2: a kind attribute of length 11 where ours has 12.)
+    let mut want = header(76, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x05\x00\
+          \x03\x00\x00\x00\x08\x00\x03\x00\x6d\x76\x30\x00\x1c\x00\x12\x00\
+          \x0c\x00\x01\x00\x6d\x61\x63\x76\x6c\x61\x6e\x00\
+          \x0c\x00\x02\x00\x08\x00\x01\x00\x04\x00\x00\x00",
+    );
+    let mv = Macvlan::new("mv0", IfIndex::new(3).unwrap(), MacvlanMode::Bridge);
+    let msg = macvlan_message(&mv, IfIndex::new(3).unwrap()).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}
+
+#[test]
+fn fdb_flood_entry_matches_bridge_fdb_append() {
+    // bridge fdb append 00:00:00:00:00:00 dev vx0 dst 192.0.2.2   (vx0 has index 4)
+    let mut want = header_with(48, 28, APPEND);
+    want.extend_from_slice(
+        b"\x07\x00\x00\x00\x04\x00\x00\x00\xc0\x00\x02\x00\
+          \x0a\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x01\x00\xc0\x00\x02\x02",
+    );
+    let e = FdbEntryRequest::flood("192.0.2.2".parse().unwrap());
+    let msg = fdb_message(&e, IfIndex::new(4).unwrap());
+    assert_eq!(
+        bytes_with(RouteNetlinkMessage::NewNeighbour(msg), APPEND),
+        want
+    );
+}
+
+#[test]
+fn neighbour_matches_ip_neigh_add() {
+    // ip neigh add 10.0.0.2 lladdr 02:00:00:00:00:02 dev v0 nud permanent   (v0 has index 3)
+    let mut want = header(48, 28);
+    want.extend_from_slice(
+        b"\x02\x00\x00\x00\x03\x00\x00\x00\x80\x00\x00\x00\x08\x00\x01\x00\x0a\x00\x00\x02\
+          \x0a\x00\x02\x00\x02\x00\x00\x00\x00\x02\x00\x00",
+    );
+    let n = NewNeighbour::new(
+        "10.0.0.2".parse().unwrap(),
+        "02:00:00:00:00:02".parse().unwrap(),
+    );
+    let msg = neighbour_message(&n, IfIndex::new(3).unwrap()).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewNeighbour(msg)), want);
 }

@@ -1,7 +1,8 @@
 //! # netplumb
 //!
 //! Synchronous, typed Linux network primitives over rtnetlink — network namespaces, veth pairs,
-//! bridges, addresses — and a pure-Rust longest-prefix-match routing table engine ([`lpm`]).
+//! bridges and their ports and VLANs, FDB and neighbour tables, VXLAN and macvlan devices,
+//! addresses — and a pure-Rust longest-prefix-match routing table engine ([`lpm`]).
 //!
 //! Everything that talks to the kernel is a method of [`Handle`], one rtnetlink socket bound to
 //! one network namespace. Every method's documentation names its iproute2 equivalent.
@@ -31,6 +32,7 @@
 
 pub mod addr;
 mod error;
+pub mod fdb;
 #[cfg(test)]
 mod golden;
 mod handle;
@@ -38,6 +40,7 @@ pub mod link;
 // The lookup path alone uses `unsafe` (run-time popcnt dispatch, prefetch), each block argued.
 #[allow(unsafe_code)]
 pub mod lpm;
+pub mod neigh;
 pub mod netns;
 mod types;
 mod wire;
@@ -46,4 +49,4 @@ pub use error::{Error, Result};
 pub use handle::Handle;
 pub use link::{Link, LinkRef};
 pub use netns::NetNs;
-pub use types::{IfIndex, IpFamily, MacAddr, VlanId, IFNAMSIZ};
+pub use types::{IfIndex, IpFamily, MacAddr, VlanId, Vni, IFNAMSIZ};

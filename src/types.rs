@@ -140,6 +140,38 @@ impl fmt::Display for VlanId {
     }
 }
 
+/// A VXLAN network identifier (VNI), 24 bits: 0–16 777 215.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Vni(u32);
+
+impl Vni {
+    /// The largest VNI, 2^24 − 1.
+    pub const MAX: u32 = (1 << 24) - 1;
+
+    /// Checks that `id` fits in 24 bits.
+    pub fn new(id: u32) -> Result<Vni> {
+        if id <= Vni::MAX {
+            Ok(Vni(id))
+        } else {
+            Err(Error::invalid(
+                "VNI",
+                format!("{id} does not fit in 24 bits (at most {})", Vni::MAX),
+            ))
+        }
+    }
+
+    /// The raw identifier.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Display for Vni {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
 /// An IP address family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IpFamily {
@@ -223,6 +255,14 @@ mod tests {
         assert!(VlanId::new(4095).is_err());
         assert_eq!(VlanId::new(1).unwrap().get(), 1);
         assert_eq!(VlanId::new(4094).unwrap().get(), 4094);
+    }
+
+    #[test]
+    fn vni_bounds() {
+        assert_eq!(Vni::new(0).unwrap().get(), 0);
+        assert_eq!(Vni::new(Vni::MAX).unwrap().get(), 16_777_215);
+        let e = Vni::new(1 << 24).unwrap_err();
+        assert!(e.to_string().contains("24 bits"), "{e}");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use netlink_packet_core::{NetlinkDeserializable, NetlinkHeader, NetlinkMessage, 
 use netlink_packet_route::RouteNetlinkMessage;
 
 pub(crate) use netlink_packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
+    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
 };
 
 pub(crate) const NLMSG_NOOP: u16 = 1;

@@ -3,7 +3,7 @@
 mod common;
 
 use common::TestNs;
-use netplumb::link::{Bridge, LinkFilter, LinkFlags, LinkKind, StpState, Veth};
+use netplumb::link::{Bridge, BridgeOptions, LinkFilter, LinkFlags, LinkKind, StpState, Veth};
 use netplumb::{MacAddr, NetNs};
 use std::time::Duration;
 
@@ -76,15 +76,20 @@ fn bridge_with_options_enslave_and_release() {
     require_root!();
     let t = TestNs::new();
     let br = Bridge {
-        stp: Some(false),
-        ageing_time: Some(Duration::from_secs(120)),
-        forward_delay: Some(Duration::from_secs(4)),
-        hello_time: Some(Duration::from_secs(3)),
-        max_age: Some(Duration::from_secs(12)),
-        priority: Some(4096),
-        multicast_snooping: Some(false),
         mtu: Some(1450),
-        ..Bridge::new("br0")
+        ..Bridge::with_options(
+            "br0",
+            BridgeOptions {
+                stp: Some(false),
+                ageing_time: Some(Duration::from_secs(120)),
+                forward_delay: Some(Duration::from_secs(4)),
+                hello_time: Some(Duration::from_secs(3)),
+                max_age: Some(Duration::from_secs(12)),
+                priority: Some(4096),
+                multicast_snooping: Some(false),
+                ..BridgeOptions::default()
+            },
+        )
     };
     t.handle.add_bridge(&br).unwrap();
     // Checked before ports join: the kernel then lowers a bridge's MTU to its ports' minimum.
@@ -169,11 +174,14 @@ fn bridge_with_options_enslave_and_release() {
 fn vlan_filtering_bridge_reports_missing_support() {
     require_root!();
     let t = TestNs::new();
-    let br = Bridge {
-        vlan_filtering: Some(true),
-        default_pvid: Some(netplumb::VlanId::new(10).unwrap()),
-        ..Bridge::new("brv")
-    };
+    let br = Bridge::with_options(
+        "brv",
+        BridgeOptions {
+            vlan_filtering: Some(true),
+            default_pvid: Some(netplumb::VlanId::new(10).unwrap()),
+            ..BridgeOptions::default()
+        },
+    );
     let created = skip_if_unsupported!(t.handle.add_bridge(&br));
     created.unwrap();
     let LinkKind::Bridge(info) = t.handle.link("brv").unwrap().kind.unwrap() else {

@@ -2,26 +2,31 @@
 
 use std::time::Duration;
 
-use netlink_packet_route::link::{BridgeStpState, InfoBridge, InfoData, InfoKind, LinkMessage};
+use netlink_packet_route::link::{
+    BridgeStpState, InfoBridge, InfoData, InfoKind, LinkAttribute, LinkInfo, LinkMessage,
+    VlanProtocol as NlVlanProtocol,
+};
+use netlink_packet_route::RouteNetlinkMessage;
 
-use super::new_link_message;
+use super::{new_link_message, not_found_as, selector_message, unsupported_as, LinkRef};
 use crate::types::check_ifname;
 use crate::{Error, Handle, MacAddr, Result, VlanId};
 
-/// A bridge to create. Fields left `None` take the kernel's defaults.
+/// A bridge to create: its name, device settings and [`BridgeOptions`].
 ///
 /// Ports are enslaved afterwards with [`Handle::set_link_master`].
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use netplumb::{Handle, link::Bridge};
+/// use netplumb::{Handle, link::{Bridge, BridgeOptions}};
 ///
 /// let h = Handle::new()?;
-/// h.add_bridge(&Bridge {
+/// // ip link add br0 type bridge stp_state 0 ageing_time 12000
+/// h.add_bridge(&Bridge::with_options("br0", BridgeOptions {
 ///     stp: Some(false),
 ///     ageing_time: Some(Duration::from_secs(120)),
-///     ..Bridge::new("br0")
-/// })?;
+///     ..BridgeOptions::default()
+/// }))?;
 /// h.set_link_master("veth0", "br0")?;   // ip link set veth0 master br0
 /// # Ok::<(), netplumb::Error>(())
 /// ```
@@ -33,6 +38,32 @@ pub struct Bridge {
     pub mtu: Option<u32>,
     /// Hardware address of the bridge device.
     pub mac: Option<MacAddr>,
+    /// The bridge's own options.
+    pub options: BridgeOptions,
+}
+
+impl Bridge {
+    /// A bridge named `name` with the kernel's defaults.
+    pub fn new(name: &str) -> Bridge {
+        Bridge {
+            name: name.to_string(),
+            ..Bridge::default()
+        }
+    }
+
+    /// A bridge named `name` with `options`.
+    pub fn with_options(name: &str, options: BridgeOptions) -> Bridge {
+        Bridge {
+            options,
+            ..Bridge::new(name)
+        }
+    }
+}
+
+/// A bridge's options, at creation ([`Bridge::options`]) or changed later
+/// ([`Handle::set_bridge_options`]). Fields left `None` keep the kernel's value.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BridgeOptions {
     /// Run the kernel's spanning tree protocol (`stp_state 1`) or not (`stp_state 0`).
     pub stp: Option<bool>,
     /// STP forward delay (`forward_delay`, 2–30 s while STP runs), in centisecond steps.
@@ -50,18 +81,21 @@ pub struct Bridge {
     pub vlan_filtering: Option<bool>,
     /// The VLAN given to untagged frames on new ports (`vlan_default_pvid`).
     pub default_pvid: Option<VlanId>,
+    /// The VLAN protocol of a VLAN-filtering bridge (`vlan_protocol 802.1Q|802.1ad`).
+    pub vlan_protocol: Option<VlanProtocol>,
     /// IGMP/MLD snooping (`mcast_snooping`).
     pub multicast_snooping: Option<bool>,
 }
 
-impl Bridge {
-    /// A bridge named `name` with the kernel's defaults.
-    pub fn new(name: &str) -> Bridge {
-        Bridge {
-            name: name.to_string(),
-            ..Bridge::default()
-        }
-    }
+/// The VLAN tag protocol of a VLAN-filtering bridge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum VlanProtocol {
+    /// IEEE 802.1Q (ethertype 0x8100), the default.
+    #[default]
+    Dot1Q,
+    /// IEEE 802.1ad, "QinQ" service tags (ethertype 0x88a8).
+    Dot1Ad,
 }
 
 /// Whether and how a bridge runs the spanning tree protocol.
@@ -98,6 +132,8 @@ pub struct BridgeInfo {
     pub vlan_filtering: Option<bool>,
     /// Default port VLAN id (0: none).
     pub default_pvid: Option<u16>,
+    /// VLAN protocol.
+    pub vlan_protocol: Option<VlanProtocol>,
     /// Multicast snooping on.
     pub multicast_snooping: Option<bool>,
 }
@@ -133,6 +169,12 @@ impl BridgeInfo {
                 InfoBridge::VlanFiltering(v) => info.vlan_filtering = Some(v),
                 InfoBridge::VlanDefaultPvid(p) => info.default_pvid = Some(p),
                 InfoBridge::MulticastSnooping(v) => info.multicast_snooping = Some(v),
+                InfoBridge::VlanProtocol(p) => {
+                    info.vlan_protocol = Some(match p {
+                        NlVlanProtocol::Ieee8021Ad => VlanProtocol::Dot1Ad,
+                        _ => VlanProtocol::Dot1Q,
+                    })
+                }
                 _ => {}
             }
         }
@@ -147,18 +189,52 @@ impl Handle {
     /// [max_age …] [ageing_time …] [priority …] [vlan_filtering 0|1] [vlan_default_pvid …]
     /// [mcast_snooping 0|1]`.
     pub fn add_bridge(&self, bridge: &Bridge) -> Result<()> {
-        let feature = if bridge.vlan_filtering == Some(true) {
-            "VLAN-filtering bridge"
-        } else {
-            "bridge"
-        };
-        self.create_link(feature, bridge_message(bridge)?)
+        self.create_link(bridge_feature(&bridge.options), bridge_message(bridge)?)
+    }
+
+    /// Changes an existing bridge's options; fields left `None` stay as they are. Equivalent
+    /// to `ip link set dev NAME type bridge [stp_state 0|1] [forward_delay …] …`.
+    pub fn set_bridge_options<'a>(
+        &self,
+        bridge: impl Into<LinkRef<'a>>,
+        options: &BridgeOptions,
+    ) -> Result<()> {
+        let bridge = bridge.into();
+        let mut msg = selector_message(bridge)?;
+        let nlas = bridge_nlas(options)?;
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::Bridge),
+            LinkInfo::Data(InfoData::Bridge(nlas)),
+        ]));
+        self.ack("set bridge options", RouteNetlinkMessage::NewLink(msg), 0)
+            .map_err(|e| unsupported_as(not_found_as(e, bridge), bridge_feature(options)))
+    }
+}
+
+fn bridge_feature(options: &BridgeOptions) -> &'static str {
+    if options.vlan_filtering == Some(true) {
+        "VLAN-filtering bridge"
+    } else {
+        "bridge"
     }
 }
 
 /// The `RTM_NEWLINK` request for a bridge.
 pub(crate) fn bridge_message(bridge: &Bridge) -> Result<LinkMessage> {
     check_ifname("bridge name", &bridge.name)?;
+    let nlas = bridge_nlas(&bridge.options)?;
+    let data = (!nlas.is_empty()).then_some(InfoData::Bridge(nlas));
+    Ok(new_link_message(
+        &bridge.name,
+        bridge.mtu,
+        bridge.mac,
+        InfoKind::Bridge,
+        data,
+    ))
+}
+
+/// The `IFLA_BR_*` attributes for `options`, in iproute2's order.
+fn bridge_nlas(bridge: &BridgeOptions) -> Result<Vec<InfoBridge>> {
     let mut nlas = Vec::new();
     if let Some(stp) = bridge.stp {
         nlas.push(InfoBridge::StpState(if stp {
@@ -191,17 +267,16 @@ pub(crate) fn bridge_message(bridge: &Bridge) -> Result<LinkMessage> {
     if let Some(p) = bridge.default_pvid {
         nlas.push(InfoBridge::VlanDefaultPvid(p.get()));
     }
+    if let Some(p) = bridge.vlan_protocol {
+        nlas.push(InfoBridge::VlanProtocol(match p {
+            VlanProtocol::Dot1Q => NlVlanProtocol::Ieee8021Q,
+            VlanProtocol::Dot1Ad => NlVlanProtocol::Ieee8021Ad,
+        }));
+    }
     if let Some(v) = bridge.multicast_snooping {
         nlas.push(InfoBridge::MulticastSnooping(v));
     }
-    let data = (!nlas.is_empty()).then_some(InfoData::Bridge(nlas));
-    Ok(new_link_message(
-        &bridge.name,
-        bridge.mtu,
-        bridge.mac,
-        InfoKind::Bridge,
-        data,
-    ))
+    Ok(nlas)
 }
 
 #[cfg(test)]

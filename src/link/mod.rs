@@ -4,22 +4,33 @@
 //! (`"veth0"`), an [`IfIndex`], or a [`&Link`](Link) from an earlier listing.
 
 mod bridge;
+mod bridge_port;
+mod macvlan;
 mod veth;
+mod vxlan;
 
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd};
 
 use netlink_packet_route::link::{
-    InfoData, InfoKind, LinkAttribute, LinkFlags as NlLinkFlags, LinkInfo, LinkMessage,
+    InfoData, InfoKind, InfoPortData, InfoPortKind, LinkAttribute, LinkFlags as NlLinkFlags,
+    LinkInfo, LinkMessage,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
 #[cfg(test)]
 pub(crate) use bridge::bridge_message;
-pub use bridge::{Bridge, BridgeInfo, StpState};
+pub use bridge::{Bridge, BridgeInfo, BridgeOptions, StpState, VlanProtocol};
+pub use bridge_port::{BridgePort, BridgePortState, BridgeVlan, PortVlans};
+#[cfg(test)]
+pub(crate) use macvlan::macvlan_message;
+pub use macvlan::{Macvlan, MacvlanInfo, MacvlanMode};
 #[cfg(test)]
 pub(crate) use veth::veth_message;
 pub use veth::{Veth, VethPeer};
+#[cfg(test)]
+pub(crate) use vxlan::vxlan_message;
+pub use vxlan::{Vxlan, VxlanInfo, VXLAN_PORT};
 
 use crate::types::check_ifname;
 use crate::wire::{NLM_F_CREATE, NLM_F_EXCL};
@@ -185,6 +196,10 @@ pub enum LinkKind {
     Veth,
     /// A Linux bridge.
     Bridge(BridgeInfo),
+    /// A VXLAN tunnel device.
+    Vxlan(VxlanInfo),
+    /// A macvlan device; its parent is [`Link::link`].
+    Macvlan(MacvlanInfo),
     /// A kind netplumb does not model yet, by the kernel's name for it (`"vxlan"`, `"dummy"`…).
     Unknown(String),
 }
@@ -195,6 +210,8 @@ impl LinkKind {
         match self {
             LinkKind::Veth => "veth",
             LinkKind::Bridge(_) => "bridge",
+            LinkKind::Vxlan(_) => "vxlan",
+            LinkKind::Macvlan(_) => "macvlan",
             LinkKind::Unknown(name) => name,
         }
     }
@@ -257,6 +274,8 @@ pub struct Link {
     pub alias: Option<String>,
     /// Counters.
     pub stats: Option<LinkStats>,
+    /// The port's settings, when the link is a bridge port.
+    pub bridge_port: Option<BridgePort>,
 }
 
 impl Handle {
@@ -470,22 +489,27 @@ impl Handle {
             RouteNetlinkMessage::NewLink(msg),
             NLM_F_CREATE | NLM_F_EXCL,
         )
-        .map_err(|e| match e {
-            Error::Unsupported {
-                op, errno, message, ..
-            } => Error::Unsupported {
-                op,
-                hint: format!("the kernel has no {kind} support"),
-                errno,
-                message,
-            },
-            e => e,
-        })
+        .map_err(|e| unsupported_as(e, kind))
+    }
+}
+
+/// Gives an [`Error::Unsupported`] the hint that the kernel lacks `feature`.
+pub(crate) fn unsupported_as(e: Error, feature: &str) -> Error {
+    match e {
+        Error::Unsupported {
+            op, errno, message, ..
+        } => Error::Unsupported {
+            op,
+            hint: format!("the kernel has no {feature} support"),
+            errno,
+            message,
+        },
+        e => e,
     }
 }
 
 /// A message that names one link, by index or by `IFLA_IFNAME`.
-fn selector_message(link: LinkRef<'_>) -> Result<LinkMessage> {
+pub(crate) fn selector_message(link: LinkRef<'_>) -> Result<LinkMessage> {
     let mut msg = LinkMessage::default();
     match link {
         LinkRef::Index(i) => msg.header.index = i.get(),
@@ -498,7 +522,7 @@ fn selector_message(link: LinkRef<'_>) -> Result<LinkMessage> {
 }
 
 /// Turns the kernel's `ENODEV` for a named link into [`Error::NotFound`] naming it.
-fn not_found_as(e: Error, link: LinkRef<'_>) -> Error {
+pub(crate) fn not_found_as(e: Error, link: LinkRef<'_>) -> Error {
     if e.errno() == Some(nix::errno::Errno::ENODEV) {
         Error::NotFound {
             what: link.to_string(),
@@ -552,6 +576,7 @@ fn link_from_message(m: LinkMessage) -> Result<Link> {
         txqlen: None,
         alias: None,
         stats: None,
+        bridge_port: None,
     };
     for attr in m.attributes {
         match attr {
@@ -581,12 +606,31 @@ fn link_from_message(m: LinkMessage) -> Result<Link> {
                     collisions: s.collisions,
                 })
             }
-            LinkAttribute::LinkInfo(infos) => link.kind = kind_from_infos(infos),
+            LinkAttribute::LinkInfo(infos) => {
+                link.bridge_port = bridge_port_from_infos(&infos);
+                link.kind = kind_from_infos(infos);
+            }
             _ => {}
         }
     }
     // A veth whose peer was moved away reports IFLA_LINK = 0 on some kernels.
     Ok(link)
+}
+
+/// A bridge port's settings, from `IFLA_INFO_SLAVE_KIND` "bridge" and its slave data.
+fn bridge_port_from_infos(infos: &[LinkInfo]) -> Option<BridgePort> {
+    let is_bridge_port = infos
+        .iter()
+        .any(|i| matches!(i, LinkInfo::PortKind(InfoPortKind::Bridge)));
+    if !is_bridge_port {
+        return None;
+    }
+    infos.iter().find_map(|i| match i {
+        LinkInfo::PortData(InfoPortData::BridgePort(nlas)) => {
+            Some(BridgePort::from_nlas(nlas.clone()))
+        }
+        _ => None,
+    })
 }
 
 fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
@@ -605,6 +649,14 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
             Some(InfoData::Bridge(nlas)) => BridgeInfo::from_nlas(nlas),
             _ => BridgeInfo::default(),
         }),
+        InfoKind::Vxlan => LinkKind::Vxlan(match data {
+            Some(InfoData::Vxlan(nlas)) => VxlanInfo::from_nlas(nlas),
+            _ => VxlanInfo::default(),
+        }),
+        InfoKind::MacVlan => LinkKind::Macvlan(match data {
+            Some(InfoData::MacVlan(nlas)) => MacvlanInfo::from_nlas(nlas),
+            _ => MacvlanInfo::default(),
+        }),
         InfoKind::Other(name) => LinkKind::Unknown(name),
         other => LinkKind::Unknown(other.to_string()),
     })
@@ -616,8 +668,10 @@ mod tests {
 
     #[test]
     fn unknown_kinds_keep_their_name() {
+        let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Dummy)]).unwrap();
+        assert_eq!(k, LinkKind::Unknown("dummy".into()));
         let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Vxlan)]).unwrap();
-        assert_eq!(k, LinkKind::Unknown("vxlan".into()));
+        assert_eq!(k, LinkKind::Vxlan(VxlanInfo::default()));
         let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Other("wibble".into()))]).unwrap();
         assert_eq!(k.name(), "wibble");
         assert_eq!(kind_from_infos(vec![]), None);

@@ -1,0 +1,421 @@
+//! Bridge ports (`bridge link set`, `ip link set … type bridge_slave`) and the VLANs of ports
+//! and bridges (`bridge vlan`).
+
+use netlink_packet_route::link::{
+    AfSpecBridge, BridgeFlag, BridgePortState as NlPortState, BridgeVlanInfo, BridgeVlanInfoFlags,
+    InfoBridgePort, InfoPortData, InfoPortKind, LinkAttribute, LinkExtentMask, LinkInfo,
+    LinkMessage,
+};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use super::{not_found_as, selector_message, unsupported_as, LinkKind, LinkRef};
+use crate::{Error, Handle, IfIndex, Result, VlanId};
+
+/// The STP state of a bridge port (`bridge link`'s `state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BridgePortState {
+    /// Not forwarding, not learning (`disabled`).
+    Disabled,
+    /// Listening for BPDUs (`listening`).
+    Listening,
+    /// Learning MACs, not forwarding (`learning`).
+    Learning,
+    /// Forwarding (`forwarding`).
+    Forwarding,
+    /// Blocked by STP (`blocking`).
+    Blocking,
+    /// A value this version does not know.
+    Other(u8),
+}
+
+impl From<NlPortState> for BridgePortState {
+    fn from(s: NlPortState) -> Self {
+        match s {
+            NlPortState::Disabled => BridgePortState::Disabled,
+            NlPortState::Listening => BridgePortState::Listening,
+            NlPortState::Learning => BridgePortState::Learning,
+            NlPortState::Forwarding => BridgePortState::Forwarding,
+            NlPortState::Blocking => BridgePortState::Blocking,
+            other => BridgePortState::Other(u8::from(other)),
+        }
+    }
+}
+
+impl From<BridgePortState> for NlPortState {
+    fn from(s: BridgePortState) -> Self {
+        match s {
+            BridgePortState::Disabled => NlPortState::Disabled,
+            BridgePortState::Listening => NlPortState::Listening,
+            BridgePortState::Learning => NlPortState::Learning,
+            BridgePortState::Forwarding => NlPortState::Forwarding,
+            BridgePortState::Blocking => NlPortState::Blocking,
+            BridgePortState::Other(v) => NlPortState::from(v),
+        }
+    }
+}
+
+/// A bridge port's settings: what [`Handle::set_bridge_port`] changes (fields left `None` stay
+/// as they are) and what [`Link::bridge_port`](super::Link::bridge_port) reports for a port.
+///
+/// ```no_run
+/// use netplumb::{Handle, link::BridgePort};
+///
+/// let h = Handle::new()?;
+/// // bridge link set dev veth0 learning off flood off isolated on
+/// h.set_bridge_port("veth0", &BridgePort {
+///     learning: Some(false),
+///     unicast_flood: Some(false),
+///     isolated: Some(true),
+///     ..BridgePort::default()
+/// })?;
+/// # Ok::<(), netplumb::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BridgePort {
+    /// STP state (`state`); the kernel accepts changes only while the bridge runs no STP.
+    pub state: Option<BridgePortState>,
+    /// STP port priority (`priority`, 0–63).
+    pub priority: Option<u16>,
+    /// STP path cost (`cost`).
+    pub cost: Option<u32>,
+    /// Learn source MACs of received frames (`learning`).
+    pub learning: Option<bool>,
+    /// Flood unknown unicast to this port (`flood`).
+    pub unicast_flood: Option<bool>,
+    /// Flood unknown multicast to this port (`mcast_flood`).
+    pub multicast_flood: Option<bool>,
+    /// Flood broadcast to this port (`bcast_flood`).
+    pub broadcast_flood: Option<bool>,
+    /// Send frames back out of the port they came in on (`hairpin`), as a port to a VEPA
+    /// switch or a pod's own service traffic needs.
+    pub hairpin: Option<bool>,
+    /// Isolated ports reach only non-isolated ports (`isolated`).
+    pub isolated: Option<bool>,
+    /// Answer ARP / neighbour solicitations from the bridge's tables instead of flooding them
+    /// (`neigh_suppress`), as EVPN setups do on VXLAN ports.
+    pub neigh_suppress: Option<bool>,
+    /// Proxy ARP on this port (`proxy_arp`).
+    pub proxy_arp: Option<bool>,
+    /// Drop received STP BPDUs and disable the port (`guard`).
+    pub bpdu_guard: Option<bool>,
+    /// Never let this port become root port (`root_block`).
+    pub root_block: Option<bool>,
+}
+
+impl BridgePort {
+    fn nlas(&self) -> Vec<InfoBridgePort> {
+        let mut n = Vec::new();
+        if let Some(s) = self.state {
+            n.push(InfoBridgePort::State(s.into()));
+        }
+        if let Some(p) = self.priority {
+            n.push(InfoBridgePort::Priority(p));
+        }
+        if let Some(c) = self.cost {
+            n.push(InfoBridgePort::Cost(c));
+        }
+        let flags = [
+            (
+                self.learning,
+                InfoBridgePort::Learning as fn(bool) -> InfoBridgePort,
+            ),
+            (self.unicast_flood, InfoBridgePort::UnicastFlood),
+            (self.multicast_flood, InfoBridgePort::MulticastFlood),
+            (self.broadcast_flood, InfoBridgePort::BroadcastFlood),
+            (self.hairpin, InfoBridgePort::HairpinMode),
+            (self.isolated, InfoBridgePort::Isolated),
+            (self.neigh_suppress, InfoBridgePort::NeighSupress),
+            (self.proxy_arp, InfoBridgePort::ProxyARP),
+            (self.bpdu_guard, InfoBridgePort::Guard),
+            (self.root_block, InfoBridgePort::Protect),
+        ];
+        for (value, make) in flags {
+            if let Some(v) = value {
+                n.push(make(v));
+            }
+        }
+        n
+    }
+
+    pub(crate) fn from_nlas(nlas: Vec<InfoBridgePort>) -> BridgePort {
+        let mut p = BridgePort::default();
+        for nla in nlas {
+            match nla {
+                InfoBridgePort::State(s) => p.state = Some(s.into()),
+                InfoBridgePort::Priority(v) => p.priority = Some(v),
+                InfoBridgePort::Cost(v) => p.cost = Some(v),
+                InfoBridgePort::Learning(v) => p.learning = Some(v),
+                InfoBridgePort::UnicastFlood(v) => p.unicast_flood = Some(v),
+                InfoBridgePort::MulticastFlood(v) => p.multicast_flood = Some(v),
+                InfoBridgePort::BroadcastFlood(v) => p.broadcast_flood = Some(v),
+                InfoBridgePort::HairpinMode(v) => p.hairpin = Some(v),
+                InfoBridgePort::Isolated(v) => p.isolated = Some(v),
+                InfoBridgePort::NeighSupress(v) => p.neigh_suppress = Some(v),
+                InfoBridgePort::ProxyARP(v) => p.proxy_arp = Some(v),
+                InfoBridgePort::Guard(v) => p.bpdu_guard = Some(v),
+                InfoBridgePort::Protect(v) => p.root_block = Some(v),
+                _ => {}
+            }
+        }
+        p
+    }
+}
+
+/// A VLAN, or an inclusive range of VLANs, on a bridge port or on the bridge itself
+/// (`bridge vlan add vid 10[-20] [pvid] [untagged]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BridgeVlan {
+    /// The (first) VLAN id.
+    pub vid: VlanId,
+    /// The last VLAN id of a range (`vid 10-20`), `None` for a single VLAN.
+    pub last: Option<VlanId>,
+    /// Untagged frames received on the port join this VLAN (`pvid`); one VLAN per port.
+    pub pvid: bool,
+    /// Frames of this VLAN leave the port untagged (`untagged`).
+    pub untagged: bool,
+}
+
+impl BridgeVlan {
+    /// A single tagged VLAN.
+    pub fn new(vid: VlanId) -> BridgeVlan {
+        BridgeVlan {
+            vid,
+            last: None,
+            pvid: false,
+            untagged: false,
+        }
+    }
+
+    /// The VLANs `vid` to `last`, inclusive.
+    pub fn range(vid: VlanId, last: VlanId) -> BridgeVlan {
+        BridgeVlan {
+            last: Some(last),
+            ..BridgeVlan::new(vid)
+        }
+    }
+
+    /// The ids this entry covers.
+    pub fn ids(&self) -> std::ops::RangeInclusive<u16> {
+        self.vid.get()..=self.last.unwrap_or(self.vid).get()
+    }
+}
+
+/// The VLANs of one bridge port, or of the bridge itself (`bridge vlan show`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PortVlans {
+    /// The port, or the bridge.
+    pub link: IfIndex,
+    /// Its VLANs, ranges of equal flags merged as the kernel reports them.
+    pub vlans: Vec<BridgeVlan>,
+}
+
+impl Handle {
+    /// Changes a bridge port's settings. Equivalent to `ip link set dev PORT type bridge_slave
+    /// [state …] [priority …] [cost …] [learning on|off] [flood on|off] [mcast_flood on|off]
+    /// [bcast_flood on|off] [hairpin on|off] [isolated on|off] [neigh_suppress on|off]
+    /// [proxy_arp on|off] [guard on|off] [root_block on|off]` (or `bridge link set dev PORT …`).
+    pub fn set_bridge_port<'a>(
+        &self,
+        port: impl Into<LinkRef<'a>>,
+        settings: &BridgePort,
+    ) -> Result<()> {
+        let port = port.into();
+        let mut msg = selector_message(port)?;
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::PortKind(InfoPortKind::Bridge),
+            LinkInfo::PortData(InfoPortData::BridgePort(settings.nlas())),
+        ]));
+        self.ack("set bridge port", RouteNetlinkMessage::NewLink(msg), 0)
+            .map_err(|e| not_found_as(e, port))
+    }
+
+    /// Adds a VLAN (or range) to a bridge port, or to the bridge itself when `link` is the
+    /// bridge. Equivalent to `bridge vlan add dev DEV vid VID[-LAST] [pvid] [untagged]
+    /// [self]`. Needs a VLAN-filtering bridge to take effect, and a kernel with
+    /// `CONFIG_BRIDGE_VLAN_FILTERING` (else [`Error::Unsupported`]).
+    pub fn add_bridge_vlan<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        vlan: &BridgeVlan,
+    ) -> Result<()> {
+        self.change_bridge_vlan("add bridge vlan", link.into(), vlan, true)
+    }
+
+    /// Removes a VLAN (or range) from a bridge port or the bridge itself. Equivalent to
+    /// `bridge vlan del dev DEV vid VID[-LAST] [self]`.
+    pub fn delete_bridge_vlan<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        vlan: &BridgeVlan,
+    ) -> Result<()> {
+        self.change_bridge_vlan("delete bridge vlan", link.into(), vlan, false)
+    }
+
+    fn change_bridge_vlan(
+        &self,
+        op: &'static str,
+        link: LinkRef<'_>,
+        vlan: &BridgeVlan,
+        add: bool,
+    ) -> Result<()> {
+        if vlan.last.is_some_and(|l| l <= vlan.vid) {
+            return Err(Error::invalid(
+                "vlan",
+                format!(
+                    "the range {}-{} must go upwards",
+                    vlan.vid,
+                    vlan.last.unwrap_or(vlan.vid)
+                ),
+            ));
+        }
+        let dev = self.link(link)?;
+        let mut msg = LinkMessage::default();
+        msg.header.interface_family = AddressFamily::Bridge;
+        msg.header.index = dev.index.get();
+        msg.attributes.push(LinkAttribute::AfSpecBridge(vlan_spec(
+            vlan,
+            matches!(dev.kind, Some(LinkKind::Bridge(_))),
+        )));
+        let req = if add {
+            RouteNetlinkMessage::SetLink(msg)
+        } else {
+            RouteNetlinkMessage::DelLink(msg)
+        };
+        self.ack(op, req, 0)
+            .map_err(|e| unsupported_as(not_found_as(e, link), "VLAN-filtering bridge"))
+    }
+
+    /// Lists the VLANs of every bridge port and bridge, or of one. Equivalent to
+    /// `bridge vlan show [dev DEV]`. Ports without VLANs are left out.
+    pub fn bridge_vlans(&self, link: Option<LinkRef<'_>>) -> Result<Vec<PortVlans>> {
+        let only = match link {
+            Some(l) => Some(self.link_index(l)?),
+            None => None,
+        };
+        let mut req = LinkMessage::default();
+        req.header.interface_family = AddressFamily::Bridge;
+        req.attributes.push(LinkAttribute::ExtMask(vec![
+            LinkExtentMask::BrvlanCompressed,
+        ]));
+        let mut out = self.dump(
+            "list bridge vlans",
+            RouteNetlinkMessage::GetLink(req),
+            |msg| match msg {
+                RouteNetlinkMessage::NewLink(m) => Ok(port_vlans_from_message(m)),
+                _ => Ok(None),
+            },
+        )?;
+        out.retain(|p| !p.vlans.is_empty() && only.is_none_or(|o| p.link == o));
+        Ok(out)
+    }
+}
+
+/// `IFLA_AF_SPEC` for a VLAN change: `IFLA_BRIDGE_FLAGS` (self) for the bridge device, then one
+/// `IFLA_BRIDGE_VLAN_INFO`, or two for a range — as iproute2 sends them.
+fn vlan_spec(vlan: &BridgeVlan, on_bridge: bool) -> Vec<AfSpecBridge> {
+    let mut spec = Vec::new();
+    if on_bridge {
+        spec.push(AfSpecBridge::Flags(BridgeFlag::LowerDev));
+    }
+    let mut flags = BridgeVlanInfoFlags::empty();
+    if vlan.pvid {
+        flags |= BridgeVlanInfoFlags::Pvid;
+    }
+    if vlan.untagged {
+        flags |= BridgeVlanInfoFlags::Untagged;
+    }
+    match vlan.last {
+        Some(last) => {
+            spec.push(AfSpecBridge::VlanInfo(BridgeVlanInfo {
+                flags: flags | BridgeVlanInfoFlags::RangeBegin,
+                vid: vlan.vid.get(),
+            }));
+            spec.push(AfSpecBridge::VlanInfo(BridgeVlanInfo {
+                flags: flags | BridgeVlanInfoFlags::RangeEnd,
+                vid: last.get(),
+            }));
+        }
+        None => spec.push(AfSpecBridge::VlanInfo(BridgeVlanInfo {
+            flags,
+            vid: vlan.vid.get(),
+        })),
+    }
+    spec
+}
+
+fn port_vlans_from_message(m: LinkMessage) -> Option<PortVlans> {
+    let link = IfIndex::new(m.header.index)?;
+    let mut vlans = Vec::new();
+    let mut begin: Option<BridgeVlanInfo> = None;
+    for attr in m.attributes {
+        let LinkAttribute::AfSpecBridge(spec) = attr else {
+            continue;
+        };
+        for item in spec {
+            let AfSpecBridge::VlanInfo(info) = item else {
+                continue;
+            };
+            if info.flags.contains(BridgeVlanInfoFlags::RangeBegin) {
+                begin = Some(info);
+                continue;
+            }
+            let first = match begin.take() {
+                Some(b) if info.flags.contains(BridgeVlanInfoFlags::RangeEnd) => b.vid,
+                _ => info.vid,
+            };
+            // The kernel never reports VLAN 0 or 4095; skip anything that is not a VLAN id.
+            let (Ok(vid), Ok(last)) = (VlanId::new(first), VlanId::new(info.vid)) else {
+                continue;
+            };
+            vlans.push(BridgeVlan {
+                vid,
+                last: (last != vid).then_some(last),
+                pvid: info.flags.contains(BridgeVlanInfoFlags::Pvid),
+                untagged: info.flags.contains(BridgeVlanInfoFlags::Untagged),
+            });
+        }
+    }
+    Some(PortVlans { link, vlans })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vid(v: u16) -> VlanId {
+        VlanId::new(v).unwrap()
+    }
+
+    #[test]
+    fn ranges_travel_as_begin_and_end() {
+        let v = BridgeVlan {
+            pvid: true,
+            untagged: true,
+            ..BridgeVlan::range(vid(10), vid(20))
+        };
+        let spec = vlan_spec(&v, true);
+        assert_eq!(spec.len(), 3);
+        assert_eq!(spec[0], AfSpecBridge::Flags(BridgeFlag::LowerDev));
+        let mut m = LinkMessage::default();
+        m.header.index = 4;
+        m.attributes.push(LinkAttribute::AfSpecBridge(spec));
+        let back = port_vlans_from_message(m).unwrap();
+        assert_eq!(back.vlans, vec![v]);
+        assert_eq!(v.ids().count(), 11);
+    }
+
+    #[test]
+    fn port_settings_round_trip() {
+        let p = BridgePort {
+            state: Some(BridgePortState::Blocking),
+            cost: Some(7),
+            learning: Some(false),
+            isolated: Some(true),
+            neigh_suppress: Some(true),
+            ..BridgePort::default()
+        };
+        assert_eq!(BridgePort::from_nlas(p.nlas()), p);
+    }
+}

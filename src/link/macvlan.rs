@@ -1,0 +1,158 @@
+//! macvlan devices (`ip link add … link PARENT type macvlan mode …`): extra MAC addresses on a
+//! parent device, each its own interface — how CNI's macvlan plugin gives pods a presence on the
+//! host's network.
+
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkMessage, MacVlanMode as NlMode,
+};
+
+use super::{new_link_message, LinkRef};
+use crate::types::check_ifname;
+use crate::{Handle, IfIndex, MacAddr, Result};
+
+/// How macvlan devices on one parent reach each other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MacvlanMode {
+    /// No traffic between macvlans of the parent (`private`).
+    Private,
+    /// Traffic between macvlans goes out to the adjacent switch and back (`vepa`).
+    Vepa,
+    /// Macvlans of the parent reach each other directly (`bridge`, the usual choice).
+    #[default]
+    Bridge,
+    /// One macvlan takes over the parent, for passing it into a namespace (`passthru`).
+    Passthru,
+    /// Receive only frames from listed source MACs (`source`).
+    Source,
+    /// A mode this version does not know.
+    Other(u32),
+}
+
+impl From<NlMode> for MacvlanMode {
+    fn from(m: NlMode) -> Self {
+        match m {
+            NlMode::Private => MacvlanMode::Private,
+            NlMode::Vepa => MacvlanMode::Vepa,
+            NlMode::Bridge => MacvlanMode::Bridge,
+            NlMode::Passthrough => MacvlanMode::Passthru,
+            NlMode::Source => MacvlanMode::Source,
+            other => MacvlanMode::Other(u32::from(other)),
+        }
+    }
+}
+
+impl From<MacvlanMode> for NlMode {
+    fn from(m: MacvlanMode) -> Self {
+        match m {
+            MacvlanMode::Private => NlMode::Private,
+            MacvlanMode::Vepa => NlMode::Vepa,
+            MacvlanMode::Bridge => NlMode::Bridge,
+            MacvlanMode::Passthru => NlMode::Passthrough,
+            MacvlanMode::Source => NlMode::Source,
+            MacvlanMode::Other(v) => NlMode::from(v),
+        }
+    }
+}
+
+/// A macvlan device to create.
+///
+/// ```no_run
+/// use netplumb::{Handle, link::{Macvlan, MacvlanMode}};
+///
+/// let h = Handle::new()?;
+/// // ip link add mv0 link eth0 type macvlan mode bridge
+/// h.add_macvlan(&Macvlan::new("mv0", "eth0", MacvlanMode::Bridge))?;
+/// # Ok::<(), netplumb::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Macvlan<'a> {
+    /// Device name.
+    pub name: String,
+    /// The parent device (`link DEV`).
+    pub parent: LinkRef<'a>,
+    /// The mode.
+    pub mode: MacvlanMode,
+    /// MTU (at most the parent's).
+    pub mtu: Option<u32>,
+    /// Hardware address; the kernel picks a random one by default.
+    pub mac: Option<MacAddr>,
+}
+
+impl<'a> Macvlan<'a> {
+    /// A macvlan named `name` on `parent` in `mode`.
+    pub fn new(name: &str, parent: impl Into<LinkRef<'a>>, mode: MacvlanMode) -> Macvlan<'a> {
+        Macvlan {
+            name: name.to_string(),
+            parent: parent.into(),
+            mode,
+            mtu: None,
+            mac: None,
+        }
+    }
+}
+
+/// A macvlan device's settings as the kernel reports them. Its parent is [`Link::link`].
+///
+/// [`Link::link`]: super::Link::link
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MacvlanInfo {
+    /// The mode.
+    pub mode: Option<MacvlanMode>,
+}
+
+impl MacvlanInfo {
+    pub(crate) fn from_nlas(nlas: Vec<InfoMacVlan>) -> MacvlanInfo {
+        let mut info = MacvlanInfo::default();
+        for nla in nlas {
+            if let InfoMacVlan::Mode(m) = nla {
+                info.mode = Some(m.into());
+            }
+        }
+        info
+    }
+}
+
+impl Handle {
+    /// Creates a macvlan device on a parent. Equivalent to
+    /// `ip link add NAME link PARENT type macvlan mode MODE`.
+    pub fn add_macvlan(&self, macvlan: &Macvlan<'_>) -> Result<()> {
+        let parent = self.link_index(macvlan.parent)?;
+        self.create_link("macvlan", macvlan_message(macvlan, parent)?)
+    }
+}
+
+/// The `RTM_NEWLINK` request for a macvlan device.
+pub(crate) fn macvlan_message(m: &Macvlan<'_>, parent: IfIndex) -> Result<LinkMessage> {
+    check_ifname("macvlan name", &m.name)?;
+    let mut msg = new_link_message(
+        &m.name,
+        m.mtu,
+        m.mac,
+        InfoKind::MacVlan,
+        Some(InfoData::MacVlan(vec![InfoMacVlan::Mode(m.mode.into())])),
+    );
+    // iproute2 puts IFLA_LINK first.
+    msg.attributes.insert(0, LinkAttribute::Link(parent.get()));
+    Ok(msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_round_trip() {
+        for m in [
+            MacvlanMode::Private,
+            MacvlanMode::Vepa,
+            MacvlanMode::Bridge,
+            MacvlanMode::Passthru,
+            MacvlanMode::Source,
+            MacvlanMode::Other(64),
+        ] {
+            assert_eq!(MacvlanMode::from(NlMode::from(m)), m);
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! Neighbour tables (`ip neigh`): ARP (IPv4) and NDP (IPv6) entries — add, replace, delete,
+//! list and flush, including proxy entries.
+//!
+//! Bridge and VXLAN forwarding entries (`bridge fdb`) live in [`fdb`](crate::fdb); they travel in
+//! the same kernel messages but are a different table.
+
+use std::net::IpAddr;
+
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags as NlFlags, NeighbourHeader,
+    NeighbourMessage, NeighbourState as NlState,
+};
+use netlink_packet_route::route::RouteType;
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use crate::link::LinkRef;
+use crate::wire::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use crate::{Error, Handle, IfIndex, IpFamily, MacAddr, Result};
+
+bitflags::bitflags! {
+    /// The state of a neighbour entry (`NUD_*`), a bit set: `NOARP | PERMANENT` is what
+    /// `ip neigh add … nud permanent` creates on a device without ARP, and the kernel reports
+    /// such combinations as they are. The empty set is `none`.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct NeighState: u16 {
+        /// Resolution in progress (`incomplete`).
+        const INCOMPLETE = 0x01;
+        /// Confirmed reachable (`reachable`).
+        const REACHABLE = 0x02;
+        /// Valid but unconfirmed (`stale`).
+        const STALE = 0x04;
+        /// Waiting before probing (`delay`).
+        const DELAY = 0x08;
+        /// Being probed (`probe`).
+        const PROBE = 0x10;
+        /// Resolution failed (`failed`).
+        const FAILED = 0x20;
+        /// No resolution needed (`noarp`).
+        const NOARP = 0x40;
+        /// Set by an administrator, never expires (`permanent`).
+        const PERMANENT = 0x80;
+        // States this version does not name are kept.
+        const _ = !0;
+    }
+}
+
+bitflags::bitflags! {
+    /// Neighbour entry flags (`NTF_*`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct NeighFlags: u8 {
+        /// The entry was used (`NTF_USE`, a request flag).
+        const USE = 1 << 0;
+        /// The entry belongs to the device itself (`self`, for FDB entries).
+        const SELF = 1 << 1;
+        /// The entry belongs to the device's master, such as its bridge (`master`).
+        const MASTER = 1 << 2;
+        /// A proxy entry (`ip neigh add proxy …`).
+        const PROXY = 1 << 3;
+        /// Learned by an external agent, such as a switch driver (`extern_learn`).
+        const EXT_LEARNED = 1 << 4;
+        /// Offloaded to hardware (`offload`).
+        const OFFLOADED = 1 << 5;
+        /// Never moves to another port (`sticky`).
+        const STICKY = 1 << 6;
+        /// The neighbour is a router (`router`, IPv6).
+        const ROUTER = 1 << 7;
+        const _ = !0;
+    }
+}
+
+/// A neighbour entry to create (`ip neigh add ADDR lladdr MAC dev DEV nud STATE [router]`).
+///
+/// ```no_run
+/// use netplumb::{Handle, neigh::{NeighState, NewNeighbour}};
+///
+/// let h = Handle::new()?;
+/// // ip neigh add 10.0.0.2 lladdr 02:00:00:00:00:02 dev eth0 nud permanent
+/// h.add_neighbour("eth0", &NewNeighbour::new("10.0.0.2".parse()?, "02:00:00:00:00:02".parse()?))?;
+/// // ip neigh replace 10.0.0.3 lladdr 02:00:00:00:00:03 dev eth0 nud reachable
+/// h.replace_neighbour("eth0", &NewNeighbour {
+///     state: NeighState::REACHABLE,
+///     ..NewNeighbour::new("10.0.0.3".parse()?, "02:00:00:00:00:03".parse()?)
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewNeighbour {
+    /// The neighbour's IP address.
+    pub address: IpAddr,
+    /// Its link-layer address; `None` for a state that needs none (`incomplete`, `noarp` on a
+    /// device without link-layer addresses).
+    pub mac: Option<MacAddr>,
+    /// The state; [`NeighState::PERMANENT`] by default, as `ip neigh add` does.
+    pub state: NeighState,
+    /// The neighbour is a router (`router`, IPv6 only).
+    pub router: bool,
+    /// Learned by an external agent (`extern_learn`): the kernel does not age or probe it.
+    pub extern_learn: bool,
+}
+
+impl NewNeighbour {
+    /// A permanent entry mapping `address` to `mac`.
+    pub fn new(address: IpAddr, mac: MacAddr) -> NewNeighbour {
+        NewNeighbour {
+            address,
+            mac: Some(mac),
+            state: NeighState::PERMANENT,
+            router: false,
+            extern_learn: false,
+        }
+    }
+}
+
+/// A neighbour entry as the kernel reports it (`ip neigh show`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Neighbour {
+    /// The device the entry belongs to.
+    pub link: IfIndex,
+    /// The neighbour's IP address.
+    pub address: IpAddr,
+    /// Its link-layer address, when known and six bytes long.
+    pub mac: Option<MacAddr>,
+    /// The state.
+    pub state: NeighState,
+    /// The flags ([`NeighFlags::PROXY`] for proxy entries, [`NeighFlags::ROUTER`]…).
+    pub flags: NeighFlags,
+    /// Probes sent so far, when reported.
+    pub probes: Option<u32>,
+}
+
+impl Neighbour {
+    /// True for a proxy entry (`ip neigh show proxy`).
+    pub fn is_proxy(&self) -> bool {
+        self.flags.contains(NeighFlags::PROXY)
+    }
+}
+
+/// Which neighbour entries [`Handle::neighbours`] and [`Handle::flush_neighbours`] select. The
+/// default selects every ordinary (non-proxy) entry of both families.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NeighbourFilter<'a> {
+    /// Only the entries of this device (`dev DEV`).
+    pub link: Option<LinkRef<'a>>,
+    /// Only IPv4 (ARP) or IPv6 (NDP) entries (`-4` / `-6`).
+    pub family: Option<IpFamily>,
+    /// Only entries whose state has at least one of these bits (`nud STATE`).
+    pub state: Option<NeighState>,
+    /// Proxy entries instead of ordinary ones (`ip neigh show proxy`).
+    pub proxy: bool,
+}
+
+impl<'a> NeighbourFilter<'a> {
+    /// The entries of one device.
+    pub fn link(link: impl Into<LinkRef<'a>>) -> Self {
+        NeighbourFilter {
+            link: Some(link.into()),
+            ..NeighbourFilter::default()
+        }
+    }
+}
+
+fn af(family: IpFamily) -> AddressFamily {
+    match family {
+        IpFamily::V4 => AddressFamily::Inet,
+        IpFamily::V6 => AddressFamily::Inet6,
+    }
+}
+
+impl Handle {
+    /// Adds a neighbour entry; fails with [`Error::is_exists`] if one exists for the address.
+    /// Equivalent to `ip neigh add ADDR lladdr MAC dev DEV nud STATE [router] [extern_learn]`.
+    pub fn add_neighbour<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        neighbour: &NewNeighbour,
+    ) -> Result<()> {
+        self.write_neighbour("add neighbour", link.into(), neighbour, NLM_F_EXCL)
+    }
+
+    /// Adds a neighbour entry or replaces the one for the same address. Equivalent to
+    /// `ip neigh replace ADDR lladdr MAC dev DEV nud STATE`.
+    pub fn replace_neighbour<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        neighbour: &NewNeighbour,
+    ) -> Result<()> {
+        self.write_neighbour("replace neighbour", link.into(), neighbour, NLM_F_REPLACE)
+    }
+
+    fn write_neighbour(
+        &self,
+        op: &'static str,
+        link: LinkRef<'_>,
+        n: &NewNeighbour,
+        flags: u16,
+    ) -> Result<()> {
+        let msg = neighbour_message(n, self.link_index(link)?)?;
+        self.ack(
+            op,
+            RouteNetlinkMessage::NewNeighbour(msg),
+            NLM_F_CREATE | flags,
+        )
+    }
+
+    /// Deletes the neighbour entry for `address` on a device. Equivalent to
+    /// `ip neigh del ADDR dev DEV`. An entry that does not exist is an error for which
+    /// [`Error::is_not_found`] is true.
+    pub fn delete_neighbour<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        address: IpAddr,
+    ) -> Result<()> {
+        self.delete_neighbour_entry("delete neighbour", link.into(), address, false)
+    }
+
+    /// Adds a proxy entry: the device answers ARP / neighbour solicitations for `address`.
+    /// Equivalent to `ip neigh add proxy ADDR dev DEV`.
+    ///
+    /// For IPv4 the kernel answers only where `net.ipv4.conf.DEV.proxy_arp` allows it; for IPv6,
+    /// where `net.ipv6.conf.DEV.proxy_ndp` is 1.
+    pub fn add_proxy_neighbour<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        address: IpAddr,
+    ) -> Result<()> {
+        let mut msg = neighbour_selector(address, self.link_index(link.into())?);
+        msg.header.flags = NlFlags::Proxy;
+        msg.header.state = NlState::Permanent;
+        self.ack(
+            "add proxy neighbour",
+            RouteNetlinkMessage::NewNeighbour(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
+    /// Deletes a proxy entry. Equivalent to `ip neigh del proxy ADDR dev DEV`.
+    pub fn delete_proxy_neighbour<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        address: IpAddr,
+    ) -> Result<()> {
+        self.delete_neighbour_entry("delete proxy neighbour", link.into(), address, true)
+    }
+
+    fn delete_neighbour_entry(
+        &self,
+        op: &'static str,
+        link: LinkRef<'_>,
+        address: IpAddr,
+        proxy: bool,
+    ) -> Result<()> {
+        let mut msg = neighbour_selector(address, self.link_index(link)?);
+        if proxy {
+            msg.header.flags = NlFlags::Proxy;
+        }
+        self.ack(op, RouteNetlinkMessage::DelNeighbour(msg), 0)
+            .map_err(|e| {
+                if e.errno() == Some(nix::errno::Errno::ENOENT) {
+                    Error::NotFound {
+                        what: format!(
+                            "{}neighbour {address} on {link}",
+                            if proxy { "proxy " } else { "" }
+                        ),
+                    }
+                } else {
+                    e
+                }
+            })
+    }
+
+    /// Lists neighbour entries. Equivalent to `ip neigh show [proxy] [dev DEV] [nud STATE]`,
+    /// except that entries in every state are listed unless [`NeighbourFilter::state`] says
+    /// otherwise (`ip neigh show` alone hides `noarp` and `none` entries; `nud all` shows them).
+    pub fn neighbours(&self, filter: &NeighbourFilter<'_>) -> Result<Vec<Neighbour>> {
+        let mut req = NeighbourMessage::default();
+        req.header.family = filter.family.map_or(AddressFamily::Unspec, af);
+        if filter.proxy {
+            req.header.flags = NlFlags::Proxy;
+        }
+        if let Some(link) = filter.link {
+            // The kernel filters by device itself (NDA_IFINDEX in a dump request).
+            let index = self.link_index(link)?;
+            req.attributes
+                .push(NeighbourAttribute::IfIndex(index.get()));
+        }
+        let want_proxy = filter.proxy;
+        let state = filter.state;
+        let mut out = self.dump(
+            "list neighbours",
+            RouteNetlinkMessage::GetNeighbour(req),
+            |msg| match msg {
+                RouteNetlinkMessage::NewNeighbour(m) => neighbour_from_message(m),
+                _ => Ok(None),
+            },
+        )?;
+        out.retain(|n| {
+            n.is_proxy() == want_proxy
+                && state
+                    .is_none_or(|s| n.state.intersects(s) || (s.is_empty() && n.state.is_empty()))
+        });
+        Ok(out)
+    }
+
+    /// Deletes every entry `filter` selects and returns how many were deleted. Equivalent to
+    /// `ip neigh flush [dev DEV] [nud STATE]`, except that without a state filter permanent and
+    /// `noarp` entries go too (iproute2 spares them unless told `nud all`); pass
+    /// `state: Some(…)` to choose. Entries that vanish while flushing are not errors.
+    pub fn flush_neighbours(&self, filter: &NeighbourFilter<'_>) -> Result<usize> {
+        let mut deleted = 0;
+        for n in self.neighbours(filter)? {
+            match self.delete_neighbour_entry(
+                "flush neighbours",
+                LinkRef::Index(n.link),
+                n.address,
+                n.is_proxy(),
+            ) {
+                Ok(()) => deleted += 1,
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(deleted)
+    }
+}
+
+/// The `RTM_NEWNEIGH` body for an ordinary neighbour entry.
+pub(crate) fn neighbour_message(n: &NewNeighbour, link: IfIndex) -> Result<NeighbourMessage> {
+    if n.router && n.address.is_ipv4() {
+        return Err(Error::invalid(
+            "router",
+            "the router flag is an IPv6 (NDP) notion; IPv4 entries cannot carry it",
+        ));
+    }
+    if n.mac.is_none()
+        && n.state
+            .intersects(NeighState::PERMANENT | NeighState::REACHABLE | NeighState::STALE)
+        && !n.state.contains(NeighState::NOARP)
+    {
+        return Err(Error::invalid(
+            "mac",
+            format!("a {:?} entry needs a link-layer address", n.state),
+        ));
+    }
+    let mut msg = neighbour_selector(n.address, link);
+    msg.header.state = NlState::from(n.state.bits());
+    let mut flags = NlFlags::empty();
+    if n.router {
+        flags |= NlFlags::Router;
+    }
+    if n.extern_learn {
+        flags |= NlFlags::ExtLearned;
+    }
+    msg.header.flags = flags;
+    if let Some(mac) = n.mac {
+        msg.attributes
+            .push(NeighbourAttribute::LinkLayerAddress(mac.0.to_vec()));
+    }
+    Ok(msg)
+}
+
+/// A message naming one entry: family, device and destination.
+fn neighbour_selector(address: IpAddr, link: IfIndex) -> NeighbourMessage {
+    let mut msg = NeighbourMessage::default();
+    msg.header = NeighbourHeader {
+        family: af(IpFamily::of(address)),
+        ifindex: link.get(),
+        state: NlState::None,
+        flags: NlFlags::empty(),
+        kind: RouteType::Unspec,
+    };
+    msg.attributes
+        .push(NeighbourAttribute::Destination(NeighbourAddress::from(
+            address,
+        )));
+    msg
+}
+
+/// Converts a dumped ARP/NDP entry; entries of other families (bridge FDB) are skipped.
+pub(crate) fn neighbour_from_message(m: NeighbourMessage) -> Result<Option<Neighbour>> {
+    if !matches!(m.header.family, AddressFamily::Inet | AddressFamily::Inet6) {
+        return Ok(None);
+    }
+    let Some(link) = IfIndex::new(m.header.ifindex) else {
+        return Err(Error::malformed(
+            "list neighbours",
+            "a neighbour entry without a device",
+        ));
+    };
+    let mut address = None;
+    let mut mac = None;
+    let mut probes = None;
+    for attr in m.attributes {
+        match attr {
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                address = Some(IpAddr::V4(a))
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                address = Some(IpAddr::V6(a))
+            }
+            NeighbourAttribute::LinkLayerAddress(l) => mac = MacAddr::from_slice(&l).ok(),
+            NeighbourAttribute::Probes(p) => probes = Some(p),
+            _ => {}
+        }
+    }
+    let Some(address) = address else {
+        return Err(Error::malformed(
+            "list neighbours",
+            "a neighbour entry without an address",
+        ));
+    };
+    Ok(Some(Neighbour {
+        link,
+        address,
+        mac,
+        state: NeighState::from_bits_retain(u16::from(m.header.state)),
+        flags: NeighFlags::from_bits_retain(m.header.flags.bits()),
+        probes,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combined_states_survive_the_wire_types() {
+        let s = NeighState::NOARP | NeighState::PERMANENT;
+        let nl = NlState::from(s.bits());
+        assert_eq!(NeighState::from_bits_retain(u16::from(nl)), s);
+        assert_eq!(u16::from(NlState::from(0x80)), 0x80);
+    }
+
+    #[test]
+    fn bad_combinations_are_refused_before_sending() {
+        let one = IfIndex::new(1).unwrap();
+        let n = NewNeighbour {
+            router: true,
+            ..NewNeighbour::new("10.0.0.1".parse().unwrap(), MacAddr::ZERO)
+        };
+        assert!(matches!(
+            neighbour_message(&n, one),
+            Err(Error::InvalidInput { arg: "router", .. })
+        ));
+        let n = NewNeighbour {
+            mac: None,
+            ..NewNeighbour::new("10.0.0.1".parse().unwrap(), MacAddr::ZERO)
+        };
+        assert!(matches!(
+            neighbour_message(&n, one),
+            Err(Error::InvalidInput { arg: "mac", .. })
+        ));
+        let n = NewNeighbour {
+            mac: None,
+            state: NeighState::NOARP | NeighState::PERMANENT,
+            ..NewNeighbour::new("10.0.0.1".parse().unwrap(), MacAddr::ZERO)
+        };
+        assert!(neighbour_message(&n, one).is_ok());
+    }
+}
