@@ -14,7 +14,7 @@ use netlink_packet_route::neighbour::{
 use netlink_packet_route::route::RouteType;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use crate::link::{LinkKind, LinkRef};
+use crate::link::{LinkFilter, LinkKind, LinkRef};
 use crate::neigh::{NeighFlags, NeighState};
 use crate::wire::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::{Error, Handle, IfIndex, IpFamily, MacAddr, Result, VlanId, Vni};
@@ -338,10 +338,21 @@ impl Handle {
                 _ => Ok(None),
             },
         )?;
-        // Kernels without strict checking ignore the attributes: filter here as well.
+        // Kernels without strict checking (before 4.20) ignore the attributes: filter here as
+        // well. A bridge selects its own entries and all of its ports' (`self` ones included).
+        let ports: Vec<IfIndex> = match bridge {
+            Some(b) => self
+                .links_filtered(&LinkFilter::master(b))?
+                .iter()
+                .map(|l| l.index)
+                .collect(),
+            None => Vec::new(),
+        };
         out.retain(|e| {
             link.is_none_or(|l| e.link == l)
-                && bridge.is_none_or(|b| e.master == Some(b) || e.link == b)
+                && bridge.is_none_or(|b| {
+                    e.link == b || e.master == Some(b) || ports.contains(&e.link)
+                })
         });
         Ok(out)
     }

@@ -1,0 +1,317 @@
+//! Root tests for forwarding databases on bridges and VXLAN devices, checked against
+//! `bridge -j fdb show`.
+
+mod common;
+
+use std::net::IpAddr;
+
+use common::TestNs;
+use netplumb::fdb::{FdbEntry, FdbEntryRequest, FdbFilter, FdbState, FdbTarget};
+use netplumb::link::{Bridge, Veth, Vxlan};
+use netplumb::neigh::NeighFlags;
+use netplumb::{Error, MacAddr, VlanId, Vni};
+use serde_json::Value;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn mac(s: &str) -> MacAddr {
+    s.parse().unwrap()
+}
+
+fn fdb_json(t: &TestNs, args: &[&str]) -> Vec<Value> {
+    let mut a = vec!["-j", "fdb", "show"];
+    a.extend_from_slice(args);
+    t.bridge(&a).as_array().unwrap().clone()
+}
+
+/// The remotes of `mac` on `dev`, as `bridge fdb` shows them, sorted.
+fn oracle_remotes(t: &TestNs, dev: &str, mac: &str) -> Vec<String> {
+    let mut r: Vec<String> = fdb_json(t, &["dev", dev])
+        .iter()
+        .filter(|e| e["mac"] == mac && e.get("dst").is_some())
+        .map(|e| e["dst"].as_str().unwrap().to_string())
+        .collect();
+    r.sort();
+    r
+}
+
+fn our_remotes(entries: &[FdbEntry], m: MacAddr) -> Vec<String> {
+    let mut r: Vec<String> = entries
+        .iter()
+        .filter(|e| e.mac == m)
+        .filter_map(|e| e.dst.map(|d| d.to_string()))
+        .collect();
+    r.sort();
+    r
+}
+
+/// A namespace with an underlay veth u0 (192.0.2.1) and VXLAN devices vx4 (IPv4) and vx6
+/// (IPv6) on it.
+fn vxlan_setup() -> TestNs {
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&Veth::new("u0", "u1")).unwrap();
+    h.add_vxlan(&Vxlan {
+        local: Some(ip("192.0.2.1")),
+        underlay: Some("u0".into()),
+        port: Some(4789),
+        learning: Some(false),
+        ..Vxlan::new("vx4", Vni::new(100).unwrap())
+    })
+    .unwrap();
+    h.add_vxlan(&Vxlan {
+        local: Some(ip("2001:db8::1")),
+        port: Some(4789),
+        learning: Some(false),
+        ..Vxlan::new("vx6", Vni::new(106).unwrap())
+    })
+    .unwrap();
+    t
+}
+
+#[test]
+fn vxlan_flood_entries_append_to_several_remotes() {
+    require_root!();
+    let t = vxlan_setup();
+    let h = &t.handle;
+    for (dev, remotes) in [
+        ("vx4", ["192.0.2.2", "192.0.2.3", "198.51.100.4"]),
+        ("vx6", ["2001:db8::2", "2001:db8::3", "2001:db8:1::4"]),
+    ] {
+        for r in remotes {
+            h.append_fdb(dev, &FdbEntryRequest::flood(ip(r))).unwrap();
+        }
+        let mut want: Vec<String> = remotes.iter().map(|s| s.to_string()).collect();
+        want.sort();
+        let ours = h.fdb(&FdbFilter::link(dev)).unwrap();
+        assert_eq!(our_remotes(&ours, MacAddr::ZERO), want, "{dev}");
+        assert_eq!(
+            oracle_remotes(&t, dev, "00:00:00:00:00:00"),
+            want,
+            "{dev} (bridge fdb)"
+        );
+        let vx = h.link(dev).unwrap().index;
+        for e in ours.iter().filter(|e| e.mac == MacAddr::ZERO) {
+            assert_eq!(e.link, vx);
+            assert_eq!(e.state, FdbState::Permanent);
+            assert!(e.flags.contains(NeighFlags::SELF));
+        }
+
+        // Deleting one remote leaves the other two.
+        h.delete_fdb(dev, &FdbEntryRequest::flood(ip(remotes[1])))
+            .unwrap();
+        want.retain(|r| r != remotes[1]);
+        assert_eq!(oracle_remotes(&t, dev, "00:00:00:00:00:00"), want);
+        assert_eq!(
+            our_remotes(&h.fdb(&FdbFilter::link(dev)).unwrap(), MacAddr::ZERO),
+            want
+        );
+        // The kernel accepts deleting an absent remote of a MAC that has others; once the
+        // MAC has no remote left, a delete is "not found".
+        h.delete_fdb(dev, &FdbEntryRequest::flood(ip(remotes[0])))
+            .unwrap();
+        h.delete_fdb(dev, &FdbEntryRequest::flood(ip(remotes[2])))
+            .unwrap();
+        assert!(oracle_remotes(&t, dev, "00:00:00:00:00:00").is_empty());
+        let e = h
+            .delete_fdb(dev, &FdbEntryRequest::flood(ip(remotes[2])))
+            .unwrap_err();
+        assert!(e.is_not_found(), "{e}");
+    }
+}
+
+#[test]
+fn vxlan_entry_with_port_vni_and_via() {
+    require_root!();
+    let t = vxlan_setup();
+    let h = &t.handle;
+    let u0 = h.link("u0").unwrap().index;
+    let m = mac("02:42:0a:f4:01:00");
+    h.add_fdb(
+        "vx4",
+        &FdbEntryRequest {
+            dst: Some(ip("192.0.2.9")),
+            port: Some(4790),
+            vni: Some(Vni::new(77).unwrap()),
+            via: Some(u0),
+            state: FdbState::Static,
+            ..FdbEntryRequest::new(m)
+        },
+    )
+    .unwrap();
+    let ours: Vec<FdbEntry> = h
+        .fdb(&FdbFilter::link("vx4"))
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.mac == m)
+        .collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    let e = &ours[0];
+    assert_eq!(e.dst, Some(ip("192.0.2.9")));
+    assert_eq!(e.port, Some(4790));
+    assert_eq!(e.vni, Some(77));
+    assert_eq!(e.via, Some(u0));
+    assert_eq!(e.state, FdbState::Static);
+    let theirs: Vec<Value> = fdb_json(&t, &["dev", "vx4"])
+        .into_iter()
+        .filter(|e| e["mac"] == m.to_string())
+        .collect();
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0]["dst"], "192.0.2.9");
+    assert_eq!(theirs[0]["port"], 4790);
+    assert_eq!(theirs[0]["vni"], 77);
+    assert_eq!(theirs[0]["viaIf"], "u0");
+    assert_eq!(theirs[0]["state"], "static");
+
+    // Replace moves the MAC to another remote.
+    h.replace_fdb(
+        "vx4",
+        &FdbEntryRequest {
+            dst: Some(ip("192.0.2.10")),
+            ..FdbEntryRequest::new(m)
+        },
+    )
+    .unwrap();
+    assert_eq!(oracle_remotes(&t, "vx4", &m.to_string()), vec!["192.0.2.10"]);
+}
+
+#[test]
+fn bridge_port_entries_master_and_self() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_bridge(&Bridge::new("br0")).unwrap();
+    h.add_veth(&Veth::new("p0", "p0b")).unwrap();
+    h.add_veth(&Veth::new("p1", "p1b")).unwrap();
+    h.set_link_master("p0", "br0").unwrap();
+    h.set_link_master("p1", "br0").unwrap();
+    // A dynamic entry needs a port in the learning or forwarding state (else EPERM): up.
+    for l in ["br0", "p0", "p0b", "p1", "p1b"] {
+        h.set_link_up(l).unwrap();
+    }
+    let br0 = h.link("br0").unwrap().index;
+    let p0 = h.link("p0").unwrap().index;
+
+    let sticky = mac("02:00:00:00:aa:01");
+    let dynamic = mac("02:00:00:00:aa:02");
+    let own = mac("02:00:00:00:aa:03");
+    h.add_fdb(
+        "p0",
+        &FdbEntryRequest {
+            target: FdbTarget::Master,
+            state: FdbState::Static,
+            sticky: true,
+            ..FdbEntryRequest::new(sticky)
+        },
+    )
+    .unwrap();
+    h.add_fdb(
+        "p1",
+        &FdbEntryRequest {
+            target: FdbTarget::Master,
+            state: FdbState::Dynamic,
+            ..FdbEntryRequest::new(dynamic)
+        },
+    )
+    .unwrap();
+    h.add_fdb("p0", &FdbEntryRequest::new(own)).unwrap();
+
+    let ours = h.fdb(&FdbFilter::bridge("br0")).unwrap();
+    let find = |m: MacAddr| ours.iter().find(|e| e.mac == m).cloned();
+    let s = find(sticky).expect("sticky entry listed");
+    assert_eq!(s.link, p0);
+    assert_eq!(s.master, Some(br0));
+    assert_eq!(s.state, FdbState::Static);
+    assert!(s.flags.contains(NeighFlags::STICKY));
+    assert_eq!(find(dynamic).unwrap().state, FdbState::Dynamic);
+    let o = find(own).expect("self entry listed under the bridge's port");
+    assert!(o.flags.contains(NeighFlags::SELF));
+
+    let theirs = fdb_json(&t, &["br", "br0"]);
+    let j = |m: MacAddr| {
+        theirs
+            .iter()
+            .find(|e| e["mac"] == m.to_string())
+            .unwrap_or_else(|| panic!("bridge fdb does not show {m}"))
+            .clone()
+    };
+    assert_eq!(j(sticky)["state"], "static");
+    assert_eq!(j(sticky)["ifname"], "p0");
+    assert_eq!(j(sticky)["master"], "br0");
+    assert!(j(sticky)["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "sticky"));
+    assert_eq!(j(dynamic)["state"], "");
+    assert_eq!(j(dynamic)["ifname"], "p1");
+    assert!(j(own)["flags"].as_array().unwrap().iter().any(|f| f == "self"));
+    // Everything bridge fdb lists for br0 we list too, and nothing more.
+    let mut a: Vec<String> = ours.iter().map(|e| format!("{} {}", e.mac, e.link)).collect();
+    let mut b: Vec<String> = theirs
+        .iter()
+        .map(|e| {
+            let dev = e["ifname"].as_str().unwrap();
+            format!("{} {}", e["mac"].as_str().unwrap(), h.link(dev).unwrap().index)
+        })
+        .collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+
+    // The device filter narrows to one port.
+    let p1_only = h.fdb(&FdbFilter::link("p1")).unwrap();
+    assert!(p1_only.iter().any(|e| e.mac == dynamic));
+    assert!(p1_only.iter().all(|e| e.link != p0));
+
+    h.delete_fdb(
+        "p0",
+        &FdbEntryRequest {
+            target: FdbTarget::Master,
+            ..FdbEntryRequest::new(sticky)
+        },
+    )
+    .unwrap();
+    assert!(fdb_json(&t, &["br", "br0"])
+        .iter()
+        .all(|e| e["mac"] != sticky.to_string()));
+}
+
+#[test]
+fn fdb_bad_input_changes_nothing() {
+    require_root!();
+    let t = vxlan_setup();
+    let h = &t.handle;
+    h.append_fdb("vx4", &FdbEntryRequest::flood(ip("192.0.2.2")))
+        .unwrap();
+    let before = fdb_json(&t, &[]);
+
+    // A remote of the other family: refused with the reason, nothing sent.
+    let e = h
+        .append_fdb("vx4", &FdbEntryRequest::flood(ip("2001:db8::2")))
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { arg: "dst", .. }), "{e}");
+    assert!(e.to_string().contains("vx4"), "{e}");
+    let e = h
+        .append_fdb("vx6", &FdbEntryRequest::flood(ip("192.0.2.2")))
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { arg: "dst", .. }), "{e}");
+
+    // A device that does not exist.
+    let e = h
+        .add_fdb("nosuchdev", &FdbEntryRequest::new(mac("02:00:00:00:00:01")))
+        .unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    assert!(e.to_string().contains("nosuchdev"), "{e}");
+
+    // VLAN 0 and 4095, a MAC of the wrong length, a VNI over 24 bits: unrepresentable.
+    assert!(matches!(VlanId::new(0), Err(Error::InvalidInput { .. })));
+    assert!(matches!(VlanId::new(4095), Err(Error::InvalidInput { .. })));
+    let e = MacAddr::from_slice(&[2, 0, 0, 0, 0]).unwrap_err();
+    assert!(e.to_string().contains("6"), "{e}");
+    assert!(Vni::new(1 << 24).is_err());
+
+    assert_eq!(fdb_json(&t, &[]), before);
+}

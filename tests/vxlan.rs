@@ -1,0 +1,240 @@
+//! Root tests for VXLAN and macvlan devices, checked against `ip -j -d link show`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestNs;
+use netplumb::link::{LinkKind, Macvlan, MacvlanMode, Veth, Vxlan, VxlanInfo};
+use netplumb::{Error, IpFamily, Vni};
+use serde_json::Value;
+
+fn vni(n: u32) -> Vni {
+    Vni::new(n).unwrap()
+}
+
+fn vxlan_info(t: &TestNs, name: &str) -> VxlanInfo {
+    match t.handle.link(name).unwrap().kind {
+        Some(LinkKind::Vxlan(i)) => i,
+        other => panic!("{name} is not a vxlan: {other:?}"),
+    }
+}
+
+fn ip_data(t: &TestNs, name: &str) -> Value {
+    let l = t.ip_link(name).expect("ip shows the device");
+    assert_eq!(l["linkinfo"]["info_kind"], "vxlan");
+    l["linkinfo"]["info_data"].clone()
+}
+
+#[test]
+fn vxlan_with_every_option_reads_back_as_set() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&Veth::new("u0", "u1")).unwrap();
+    let u0 = h.link("u0").unwrap().index;
+    let vx = Vxlan {
+        mtu: Some(1450),
+        mac: Some("02:00:00:00:42:01".parse().unwrap()),
+        local: Some("192.0.2.1".parse().unwrap()),
+        remote: Some("192.0.2.2".parse().unwrap()),
+        underlay: Some("u0".into()),
+        port: Some(4789),
+        port_range: Some((5000, 6000)),
+        ttl: Some(64),
+        tos: Some(0x10),
+        learning: Some(false),
+        proxy: Some(true),
+        rsc: Some(true),
+        l2miss: Some(true),
+        l3miss: Some(true),
+        ageing: Some(Duration::from_secs(120)),
+        limit: Some(500),
+        gbp: true,
+        udp_csum: Some(false),
+        ..Vxlan::new("vx0", vni(4242))
+    };
+    h.add_vxlan(&vx).unwrap();
+
+    let link = h.link("vx0").unwrap();
+    assert_eq!(link.mtu, 1450);
+    assert_eq!(link.mac, vx.mac);
+    let i = vxlan_info(&t, "vx0");
+    assert_eq!(i.vni, Some(4242));
+    assert_eq!(i.local, vx.local);
+    assert_eq!(i.remote, vx.remote);
+    assert_eq!(i.group, None);
+    assert_eq!(i.underlay, Some(u0));
+    assert_eq!(i.port, Some(4789));
+    assert_eq!(i.port_range, Some((5000, 6000)));
+    assert_eq!(i.ttl, Some(64));
+    assert_eq!(i.tos, Some(0x10));
+    assert_eq!(i.learning, Some(false));
+    assert_eq!(i.proxy, Some(true));
+    assert_eq!(i.rsc, Some(true));
+    assert_eq!(i.l2miss, Some(true));
+    assert_eq!(i.l3miss, Some(true));
+    assert_eq!(i.ageing, Some(Duration::from_secs(120)));
+    assert_eq!(i.limit, Some(500));
+    assert!(i.gbp);
+    assert_eq!(i.udp_csum, Some(false));
+    assert!(!i.external);
+    assert_eq!(i.family(), IpFamily::V4);
+
+    // The oracle agrees on every option.
+    let d = ip_data(&t, "vx0");
+    assert_eq!(d["id"], 4242);
+    assert_eq!(d["local"], "192.0.2.1");
+    assert_eq!(d["remote"], "192.0.2.2");
+    assert_eq!(d["link"], "u0");
+    assert_eq!(d["port"], 4789);
+    assert_eq!(d["port_range"]["low"], 5000);
+    assert_eq!(d["port_range"]["high"], 6000);
+    assert_eq!(d["ttl"], 64);
+    assert_eq!(d["tos"], "0x10");
+    assert_eq!(d["learning"], false);
+    for flag in ["proxy", "rsc", "l2miss", "l3miss", "gbp"] {
+        assert_eq!(d[flag], true, "{flag}");
+    }
+    assert_eq!(d["ageing"], 120);
+    assert_eq!(d["limit"], 500);
+    assert_eq!(d["udp_csum"], false);
+    let l = t.ip_link("vx0").unwrap();
+    assert_eq!(l["mtu"], 1450);
+    assert_eq!(l["address"], "02:00:00:00:42:01");
+}
+
+#[test]
+fn vxlan_multicast_ipv6_and_external() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&Veth::new("u0", "u1")).unwrap();
+    h.add_vxlan(&Vxlan {
+        group: Some("239.1.1.1".parse().unwrap()),
+        underlay: Some("u0".into()),
+        port: Some(4789),
+        ..Vxlan::new("vxm", vni(7))
+    })
+    .unwrap();
+    let i = vxlan_info(&t, "vxm");
+    assert_eq!(i.group, Some("239.1.1.1".parse().unwrap()));
+    assert_eq!(i.remote, None);
+    let d = ip_data(&t, "vxm");
+    assert_eq!(d["group"], "239.1.1.1");
+    assert_eq!(d["link"], "u0");
+
+    h.add_vxlan(&Vxlan {
+        local: Some("2001:db8::1".parse().unwrap()),
+        remote: Some("2001:db8::2".parse().unwrap()),
+        udp_zero_csum6_tx: Some(true),
+        udp_zero_csum6_rx: Some(true),
+        port: Some(4789),
+        ..Vxlan::new("vx6", vni(16_777_215))
+    })
+    .unwrap();
+    let i = vxlan_info(&t, "vx6");
+    assert_eq!(i.vni, Some(16_777_215));
+    assert_eq!(i.local, Some("2001:db8::1".parse().unwrap()));
+    assert_eq!(i.remote, Some("2001:db8::2".parse().unwrap()));
+    assert_eq!(i.udp_zero_csum6_tx, Some(true));
+    assert_eq!(i.udp_zero_csum6_rx, Some(true));
+    assert_eq!(i.family(), IpFamily::V6);
+    let d = ip_data(&t, "vx6");
+    assert_eq!(d["id"], 16_777_215);
+    assert_eq!(d["local6"], "2001:db8::1");
+    assert_eq!(d["remote6"], "2001:db8::2");
+    assert_eq!(d["udp_zero_csum6_tx"], true);
+    assert_eq!(d["udp_zero_csum6_rx"], true);
+
+    h.add_vxlan(&Vxlan {
+        port: Some(4790),
+        ..Vxlan::external("vxe")
+    })
+    .unwrap();
+    let i = vxlan_info(&t, "vxe");
+    assert!(i.external);
+    let d = ip_data(&t, "vxe");
+    assert_eq!(d["external"], true);
+    assert_eq!(d["port"], 4790);
+}
+
+#[test]
+fn vxlan_bad_input_changes_nothing() {
+    require_root!();
+    let t = TestNs::new();
+    let before = t.ip_link_names();
+    // VNI ≥ 2^24 cannot even be built.
+    let e = Vni::new(1 << 24).unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { arg: "VNI", .. }), "{e}");
+    common::assert_invalid(
+        t.handle.add_vxlan(&Vxlan {
+            group: Some("192.0.2.1".parse().unwrap()),
+            ..Vxlan::new("vxbad", vni(1))
+        }),
+        "group",
+    );
+    common::assert_invalid(
+        t.handle.add_vxlan(&Vxlan {
+            local: Some("192.0.2.1".parse().unwrap()),
+            remote: Some("2001:db8::2".parse().unwrap()),
+            ..Vxlan::new("vxbad", vni(1))
+        }),
+        "local",
+    );
+    common::assert_invalid(
+        t.handle.add_vxlan(&Vxlan {
+            vni: None,
+            ..Vxlan::new("vxbad", vni(1))
+        }),
+        "vni",
+    );
+    let e = t
+        .handle
+        .add_vxlan(&Vxlan {
+            underlay: Some("nosuchdev".into()),
+            ..Vxlan::new("vxbad", vni(1))
+        })
+        .unwrap_err();
+    assert!(e.is_not_found(), "{e}");
+    assert_eq!(t.ip_link_names(), before);
+}
+
+#[test]
+fn macvlan_in_every_mode() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&Veth::new("u0", "u1")).unwrap();
+    let u0 = h.link("u0").unwrap().index;
+    for (name, mode, word) in [
+        ("mvb", MacvlanMode::Bridge, "bridge"),
+        ("mvp", MacvlanMode::Private, "private"),
+        ("mvv", MacvlanMode::Vepa, "vepa"),
+    ] {
+        h.add_macvlan(&Macvlan::new(name, "u0", mode)).unwrap();
+        let l = h.link(name).unwrap();
+        assert_eq!(l.link, Some(u0));
+        match l.kind {
+            Some(LinkKind::Macvlan(i)) => assert_eq!(i.mode, Some(mode)),
+            other => panic!("{other:?}"),
+        }
+        let theirs = t.ip_link(name).unwrap();
+        assert_eq!(theirs["linkinfo"]["info_kind"], "macvlan");
+        assert_eq!(theirs["linkinfo"]["info_data"]["mode"], word);
+        assert_eq!(theirs["link"], "u0");
+    }
+    // passthru takes the whole parent: only one, and only alone.
+    h.add_veth(&Veth::new("w0", "w1")).unwrap();
+    h.add_macvlan(&Macvlan::new("mvt", "w0", MacvlanMode::Passthru))
+        .unwrap();
+    assert_eq!(
+        t.ip_link("mvt").unwrap()["linkinfo"]["info_data"]["mode"],
+        "passthru"
+    );
+    let e = h
+        .add_macvlan(&Macvlan::new("mvt2", "w0", MacvlanMode::Bridge))
+        .unwrap_err();
+    assert!(e.errno().is_some(), "the kernel refuses a second macvlan: {e}");
+    assert!(t.ip_link("mvt2").is_none());
+}
