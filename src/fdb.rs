@@ -350,9 +350,8 @@ impl Handle {
         };
         out.retain(|e| {
             link.is_none_or(|l| e.link == l)
-                && bridge.is_none_or(|b| {
-                    e.link == b || e.master == Some(b) || ports.contains(&e.link)
-                })
+                && bridge
+                    .is_none_or(|b| e.link == b || e.master == Some(b) || ports.contains(&e.link))
         });
         Ok(out)
     }

@@ -174,7 +174,10 @@ fn vxlan_entry_with_port_vni_and_via() {
         },
     )
     .unwrap();
-    assert_eq!(oracle_remotes(&t, "vx4", &m.to_string()), vec!["192.0.2.10"]);
+    assert_eq!(
+        oracle_remotes(&t, "vx4", &m.to_string()),
+        vec!["192.0.2.10"]
+    );
 }
 
 #[test]
@@ -247,14 +250,25 @@ fn bridge_port_entries_master_and_self() {
         .any(|f| f == "sticky"));
     assert_eq!(j(dynamic)["state"], "");
     assert_eq!(j(dynamic)["ifname"], "p1");
-    assert!(j(own)["flags"].as_array().unwrap().iter().any(|f| f == "self"));
+    assert!(j(own)["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "self"));
     // Everything bridge fdb lists for br0 we list too, and nothing more.
-    let mut a: Vec<String> = ours.iter().map(|e| format!("{} {}", e.mac, e.link)).collect();
+    let mut a: Vec<String> = ours
+        .iter()
+        .map(|e| format!("{} {}", e.mac, e.link))
+        .collect();
     let mut b: Vec<String> = theirs
         .iter()
         .map(|e| {
             let dev = e["ifname"].as_str().unwrap();
-            format!("{} {}", e["mac"].as_str().unwrap(), h.link(dev).unwrap().index)
+            format!(
+                "{} {}",
+                e["mac"].as_str().unwrap(),
+                h.link(dev).unwrap().index
+            )
         })
         .collect();
     a.sort();

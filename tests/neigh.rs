@@ -54,8 +54,11 @@ fn ipv4_and_ipv6_entries_add_replace_delete() {
     require_root!();
     let t = setup();
     let h = &t.handle;
-    h.add_neighbour("v0", &NewNeighbour::new(ip("10.0.0.2"), mac("02:00:00:00:00:02")))
-        .unwrap();
+    h.add_neighbour(
+        "v0",
+        &NewNeighbour::new(ip("10.0.0.2"), mac("02:00:00:00:00:02")),
+    )
+    .unwrap();
     h.add_neighbour(
         "v0",
         &NewNeighbour {
@@ -102,7 +105,10 @@ fn ipv4_and_ipv6_entries_add_replace_delete() {
 
     // A second add of the same address is refused; replace changes it.
     let e = h
-        .add_neighbour("v0", &NewNeighbour::new(ip("10.0.0.2"), mac("02:00:00:00:00:09")))
+        .add_neighbour(
+            "v0",
+            &NewNeighbour::new(ip("10.0.0.2"), mac("02:00:00:00:00:09")),
+        )
         .unwrap_err();
     assert!(e.is_exists(), "{e}");
     h.replace_neighbour(
@@ -113,7 +119,9 @@ fn ipv4_and_ipv6_entries_add_replace_delete() {
         },
     )
     .unwrap();
-    let e = find(&ip_neigh(&t, &["nud", "all"]), "10.0.0.2").unwrap().clone();
+    let e = find(&ip_neigh(&t, &["nud", "all"]), "10.0.0.2")
+        .unwrap()
+        .clone();
     assert_eq!(e["lladdr"], "02:00:00:00:00:0a");
     assert_eq!(states(&e), vec!["STALE"]);
 
@@ -178,10 +186,7 @@ fn flush_by_device_family_and_state() {
     for i in 1..=4u8 {
         h.add_neighbour(
             "v0",
-            &NewNeighbour::new(
-                IpAddr::from([10, 0, 0, i]),
-                MacAddr([2, 0, 0, 0, 0, i]),
-            ),
+            &NewNeighbour::new(IpAddr::from([10, 0, 0, i]), MacAddr([2, 0, 0, 0, 0, i])),
         )
         .unwrap();
         h.add_neighbour(
@@ -193,8 +198,11 @@ fn flush_by_device_family_and_state() {
         )
         .unwrap();
     }
-    h.add_neighbour("v0", &NewNeighbour::new(ip("fd00::1"), mac("02:00:00:00:06:01")))
-        .unwrap();
+    h.add_neighbour(
+        "v0",
+        &NewNeighbour::new(ip("fd00::1"), mac("02:00:00:00:06:01")),
+    )
+    .unwrap();
 
     // State: only the stale ones (all on v1).
     let n = h
@@ -249,7 +257,10 @@ fn bad_input_changes_nothing() {
         "mac",
     );
     let e = h
-        .add_neighbour("nosuchdev", &NewNeighbour::new(ip("10.0.0.2"), MacAddr::ZERO))
+        .add_neighbour(
+            "nosuchdev",
+            &NewNeighbour::new(ip("10.0.0.2"), MacAddr::ZERO),
+        )
         .unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }), "{e}");
     assert_eq!(ip_neigh(&t, &["nud", "all"]), before);

@@ -235,6 +235,9 @@ fn macvlan_in_every_mode() {
     let e = h
         .add_macvlan(&Macvlan::new("mvt2", "w0", MacvlanMode::Bridge))
         .unwrap_err();
-    assert!(e.errno().is_some(), "the kernel refuses a second macvlan: {e}");
+    assert!(
+        e.errno().is_some(),
+        "the kernel refuses a second macvlan: {e}"
+    );
     assert!(t.ip_link("mvt2").is_none());
 }

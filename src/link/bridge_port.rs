@@ -1,14 +1,14 @@
 //! Bridge ports (`bridge link set`, `ip link set … type bridge_slave`) and the VLANs of ports
 //! and bridges (`bridge vlan`).
 
+use netlink_packet_core::{DefaultNla, Nla};
 use netlink_packet_route::link::{
     AfSpecBridge, BridgeFlag, BridgePortState as NlPortState, BridgeVlanInfo, BridgeVlanInfoFlags,
-    InfoBridgePort, InfoPortData, InfoPortKind, LinkAttribute, LinkExtentMask, LinkInfo,
-    LinkMessage,
+    InfoBridgePort, LinkAttribute, LinkExtentMask, LinkMessage, LinkProtoInfoBridge,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::{not_found_as, selector_message, unsupported_as, LinkKind, LinkRef};
+use super::{not_found_as, unsupported_as, LinkKind, LinkRef};
 use crate::{Error, Handle, IfIndex, Result, VlanId};
 
 /// The STP state of a bridge port (`bridge link`'s `state`).
@@ -73,7 +73,9 @@ impl From<BridgePortState> for NlPortState {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BridgePort {
-    /// STP state (`state`); the kernel accepts changes only while the bridge runs no STP.
+    /// STP state (`state`). The kernel refuses changes while its own STP runs (`EBUSY`) and
+    /// on a port that is down (`ENETDOWN`); without STP it re-selects states itself, so only
+    /// `Disabled` sticks. A user-space STP daemon (`stp_state 2`) sets any state.
     pub state: Option<BridgePortState>,
     /// STP port priority (`priority`, 0–63).
     pub priority: Option<u16>,
@@ -212,23 +214,43 @@ pub struct PortVlans {
 }
 
 impl Handle {
-    /// Changes a bridge port's settings. Equivalent to `ip link set dev PORT type bridge_slave
-    /// [state …] [priority …] [cost …] [learning on|off] [flood on|off] [mcast_flood on|off]
+    /// Changes a bridge port's settings. Equivalent to `bridge link set dev PORT [state …]
+    /// [priority …] [cost …] [learning on|off] [flood on|off] [mcast_flood on|off]
     /// [bcast_flood on|off] [hairpin on|off] [isolated on|off] [neigh_suppress on|off]
-    /// [proxy_arp on|off] [guard on|off] [root_block on|off]` (or `bridge link set dev PORT …`).
+    /// [proxy_arp on|off] [guard on|off] [root_block on|off]`. A link that is not a bridge
+    /// port is [`Error::InvalidInput`].
     pub fn set_bridge_port<'a>(
         &self,
         port: impl Into<LinkRef<'a>>,
         settings: &BridgePort,
     ) -> Result<()> {
         let port = port.into();
-        let mut msg = selector_message(port)?;
-        msg.attributes.push(LinkAttribute::LinkInfo(vec![
-            LinkInfo::PortKind(InfoPortKind::Bridge),
-            LinkInfo::PortData(InfoPortData::BridgePort(settings.nlas())),
-        ]));
-        self.ack("set bridge port", RouteNetlinkMessage::NewLink(msg), 0)
-            .map_err(|e| not_found_as(e, port))
+        let index = self.link_index(port)?;
+        // `bridge link set` sends RTM_SETLINK in the bridge family with IFLA_PROTINFO; the
+        // `ip link set type bridge_slave` path (IFLA_INFO_SLAVE_DATA) ignores `state`.
+        let mut msg = LinkMessage::default();
+        msg.header.interface_family = AddressFamily::Bridge;
+        msg.header.index = index.get();
+        let protinfo = settings
+            .nlas()
+            .iter()
+            .map(|n| {
+                let mut value = vec![0; n.value_len()];
+                n.emit_value(&mut value);
+                LinkProtoInfoBridge::Other(DefaultNla::new(n.kind(), value))
+            })
+            .collect();
+        msg.attributes
+            .push(LinkAttribute::ProtoInfoBridge(protinfo));
+        self.ack("set bridge port", RouteNetlinkMessage::SetLink(msg), 0)
+            .map_err(|e| {
+                // The kernel answers EOPNOTSUPP for a link without a bridge master.
+                if e.is_unsupported() && self.link(index).is_ok_and(|l| l.master.is_none()) {
+                    Error::invalid("port", format!("{port} is not a bridge port"))
+                } else {
+                    not_found_as(e, port)
+                }
+            })
     }
 
     /// Adds a VLAN (or range) to a bridge port, or to the bridge itself when `link` is the
