@@ -220,7 +220,8 @@ fn bridge_port_settings_read_back() {
 
 /// `bridge -j vlan show dev DEV` as (vid, last, pvid, untagged) tuples.
 fn oracle_vlans(t: &TestNs, dev: &str) -> Vec<(u16, u16, bool, bool)> {
-    let all = t.bridge(&["-j", "vlan", "show", "dev", dev]);
+    // -c: ranges of equal flags compressed, as netplumb lists them.
+    let all = t.bridge(&["-c", "-j", "vlan", "show", "dev", dev]);
     let mut out = Vec::new();
     for port in all.as_array().unwrap() {
         for v in port["vlans"].as_array().unwrap() {
