@@ -19,7 +19,7 @@
 #
 # Downloads and build outputs are cached under target/kernel-vm/; the static test binaries go to
 # target/x86_64-unknown-linux-gnu/ so the host's own build is not invalidated.
-# Environment: KERNEL_VM_TIMEOUT (seconds for the guest, default 1800), KERNEL_VM_MEM (MiB,
+# Environment: KERNEL_VM_TIMEOUT (seconds for the guest, default 900), KERNEL_VM_MEM (MiB,
 # default 2048), KERNEL_VM_KERNEL_PKG (default linux-image-cloud-amd64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +33,7 @@ while [ $# -gt 0 ]; do
 done
 
 work=target/kernel-vm
-timeout_s=${KERNEL_VM_TIMEOUT:-1800}
+timeout_s=${KERNEL_VM_TIMEOUT:-900}
 mem=${KERNEL_VM_MEM:-2048}
 kernel_pkg=${KERNEL_VM_KERNEL_PKG:-linux-image-cloud-amd64}
 # Test targets that need no kernel (pure LPM computation and the full-table data).
@@ -69,7 +69,7 @@ PATH=$PATH:/usr/sbin:/sbin
 
 mkdir -p "$work/debs"
 # The kernel: the metapackage names the versioned image package; download that one and unpack it.
-kernel_deb_name() { apt-cache show "$kernel_pkg" 2>/dev/null | sed -n 's/^Depends: .*\(linux-image-[0-9][^ ,]*\).*/\1/p' | head -n1; }
+kernel_deb_name() { apt-cache show --no-all-versions "$kernel_pkg" 2>/dev/null | sed -n 's/^Depends: .*\(linux-image-[0-9][^ ,]*\).*/\1/p' | head -n1; }
 image=$(kernel_deb_name)
 if [ -z "$image" ] && [ -z "$apt_updated" ]; then
   apt-get update -qq
@@ -90,7 +90,9 @@ kdeb=$(download "$image")
 kver=${image#linux-image-}
 kroot=$work/kernel-$kver
 if [ ! -f "$kroot/boot/vmlinuz-$kver" ]; then
-  rm -rf "$kroot"
+  # A new kernel version replaces the cached one.
+  find "$work/debs" -name 'linux-image-*.deb' ! -name "${image}_*" -delete
+  rm -rf "$work"/kernel-*
   dpkg -x "$kdeb" "$kroot"
 fi
 bbdeb=$(download busybox-static)
@@ -103,11 +105,13 @@ echo "guest kernel: $(basename "$kdeb"); busybox: $(basename "$bbdeb")"
 
 phase "static test binaries"
 targets=()
+names=()
 for f in tests/*.rs tests/*/main.rs; do
   [ -e "$f" ] || continue
   name=${f#tests/}; name=${name%.rs}; name=${name%/main}
   case "$exclude" in *" $name "*) continue ;; esac
   targets+=(--test "$name")
+  names+=("$name")
 done
 [ ${#targets[@]} -gt 0 ] || die "no test targets in tests/"
 json=$work/build.json
@@ -117,22 +121,17 @@ RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
 # The executables of the integration-test targets (kind "test", built with the test profile).
 mapfile -t bins < <(grep '"reason":"compiler-artifact"' "$json" | grep '"kind":\["test"\]' \
   | grep '"test":true' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sort -u)
-[ ${#bins[@]} -eq $((${#targets[@]} / 2)) ] \
-  || die "expected $((${#targets[@]} / 2)) test executables, cargo reported ${#bins[@]}"
+[ ${#bins[@]} -eq ${#names[@]} ] \
+  || die "expected ${#names[@]} test executables, cargo reported ${#bins[@]}"
 for b in "${bins[@]}"; do
   ! ldd "$b" 2>&1 | grep -q '=>' || die "$b is not statically linked"
 done
-echo "test binaries: ${#bins[@]} (${targets[*]//--test /})"
+echo "test binaries: ${#bins[@]} (${names[*]})"
 
 phase "initramfs"
 ir=$work/initramfs
 rm -rf "$ir"
 mkdir -p "$ir"/{bin,sbin,dev,proc,sys,run,tmp,etc,tests,lib/modules}
-cp "$bbroot/bin/busybox" "$ir/bin/busybox"
-for applet in $("$ir/bin/busybox" --list); do
-  [ -e "$ir/bin/$applet" ] || ln -s busybox "$ir/bin/$applet"
-done
-for applet in modprobe insmod rmmod lsmod depmod poweroff; do ln -sf ../bin/busybox "$ir/sbin/$applet"; done
 # iproute2, the tests' oracle, with its shared libraries and the dynamic loader.
 copy_with_libs() {
   local exe=$1 lib
@@ -146,6 +145,13 @@ for tool in ip bridge tc; do
   [ -n "$exe" ] && copy_with_libs "$(readlink -f "$exe")"
 done
 [ -d /etc/iproute2 ] && cp -r /etc/iproute2 "$ir/etc/"
+# busybox for the rest (iproute2's tools keep their names; the init calls them by path because
+# busybox's shell prefers its own applets).
+cp "$bbroot/bin/busybox" "$ir/bin/busybox"
+for applet in $("$ir/bin/busybox" --list); do
+  [ -e "$ir/bin/$applet" ] || ln -s busybox "$ir/bin/$applet"
+done
+for applet in modprobe insmod rmmod lsmod depmod poweroff; do ln -sf ../bin/busybox "$ir/sbin/$applet"; done
 echo "root:x:0:0:root:/:/bin/sh" >"$ir/etc/passwd"
 echo "root:x:0:" >"$ir/etc/group"
 # Kernel modules: all of net/ and drivers/net/ (so the kernel can autoload any link kind), what
@@ -186,7 +192,8 @@ rc=0
 timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -smp 2 -m "$mem" \
   -nographic -no-reboot -nic none \
   -kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio" \
-  -append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 | tr -d '\r' | tee "$log" || rc=$?
+  -append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 \
+  | sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' | tee "$log" || rc=$?
 [ "$rc" = 0 ] || echo "kernel-vm: qemu exited with status $rc (124: timed out after ${timeout_s} s)"
 phase ""
 
