@@ -161,20 +161,15 @@ msrc=$kroot/lib/modules/$kver
 mdst=$ir/lib/modules/$kver
 mkdir -p "$mdst"
 cp "$msrc"/modules.builtin* "$msrc/modules.order" "$mdst/"
-{
-  (cd "$msrc" && find kernel/net kernel/drivers/net -name '*.ko*')
-  for m in $modules; do grep -E "(^|/)$m\.ko[^:]*:" "$msrc/modules.dep" | cut -d: -f1; done
-} | sort -u >"$work/modules.list"
-# Close over dependencies (modules.dep lists a module's whole closure on its own line).
-while read -r m; do
-  echo "$m"
-  grep -F "$m:" "$msrc/modules.dep" | head -n1 | cut -d: -f2 | tr ' ' '\n'
-done <"$work/modules.list" | sed '/^$/d' | sort -u | while read -r m; do
-  install -D -m 644 "$msrc/$m" "$mdst/$m"
-done
+(cd "$msrc" && find kernel/net kernel/drivers/net -name '*.ko*') >"$work/modules.list"
 for m in $modules; do
   grep -qE "(^|/)$m\.ko" "$work/modules.list" || die "the guest kernel $kver has no $m module"
 done
+# Close over dependencies: modules.dep gives each module's whole closure on its own line.
+awk -F': *' 'NR == FNR { want[$0] = 1; next }
+  $1 in want { print $1; n = split($2, dep, " "); for (i = 1; i <= n; i++) print dep[i] }' \
+  "$work/modules.list" "$msrc/modules.dep" | sort -u >"$work/modules.closure"
+while read -r m; do install -D -m 644 "$msrc/$m" "$mdst/$m"; done <"$work/modules.closure"
 depmod -b "$ir" "$kver"
 for b in "${bins[@]}"; do
   name=$(basename "$b"); name=${name%-*}
@@ -194,7 +189,11 @@ timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 -accel tcg -cpu max -
   -kernel "$kroot/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio" \
   -append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 \
   | sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' | tee "$log" || rc=$?
-[ "$rc" = 0 ] || echo "kernel-vm: qemu exited with status $rc (124: timed out after ${timeout_s} s)"
+case "$rc" in
+  0) ;;
+  124) echo "kernel-vm: the guest timed out after $timeout_s s (KERNEL_VM_TIMEOUT)" ;;
+  *) echo "kernel-vm: qemu exited with status $rc" ;;
+esac
 phase ""
 
 # --- verdict --------------------------------------------------------------------------------
