@@ -19,6 +19,15 @@ fn link_dump_under_churn_is_complete_or_reported() {
             .add_veth(&Veth::new(&format!("s{i}a"), &format!("s{i}b")))
             .unwrap();
     }
+    let check_complete = |links: &[netplumb::link::Link]| {
+        let base = links.iter().filter(|l| l.name.starts_with('s')).count();
+        assert_eq!(base, 2 * PAIRS, "a dump reported as complete lost links");
+        // No index appears twice.
+        let mut idx: Vec<_> = links.iter().map(|l| l.index).collect();
+        idx.sort();
+        idx.dedup();
+        assert_eq!(idx.len(), links.len());
+    };
     let stop = AtomicBool::new(false);
     let (mut complete, mut interrupted) = (0, 0);
     std::thread::scope(|s| {
@@ -37,13 +46,7 @@ fn link_dump_under_churn_is_complete_or_reported() {
             match t.handle.links() {
                 Ok(links) => {
                     complete += 1;
-                    let base = links.iter().filter(|l| l.name.starts_with('s')).count();
-                    assert_eq!(base, 2 * PAIRS, "a dump reported as complete lost links");
-                    // No index appears twice.
-                    let mut idx: Vec<_> = links.iter().map(|l| l.index).collect();
-                    idx.sort();
-                    idx.dedup();
-                    assert_eq!(idx.len(), links.len());
+                    check_complete(&links);
                 }
                 Err(Error::DumpInterrupted { attempts, .. }) => {
                     assert_eq!(attempts, 5);
@@ -54,8 +57,10 @@ fn link_dump_under_churn_is_complete_or_reported() {
         }
         stop.store(true, Ordering::Relaxed);
     });
-    eprintln!("dumps: {complete} complete, {interrupted} reported interrupted");
-    // The retry must have rescued at least one dump: otherwise every dump reported failure
-    // and the completeness checks above never ran.
-    assert!(complete > 0, "no dump completed under churn");
+    eprintln!("dumps under churn: {complete} complete, {interrupted} reported interrupted");
+    // How many dumps the churn interrupts depends on the kernel: 6.18 flagged none of the 40
+    // (all complete), Debian 12's 6.1 in the kernel-VM tier reported all 40 interrupted after
+    // 5 attempts each. Either way each was complete or reported. Once the churn has stopped a
+    // dump must complete with every link, so the completeness checks run on any kernel.
+    check_complete(&t.handle.links().unwrap());
 }

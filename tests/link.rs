@@ -324,3 +324,54 @@ fn handle_in_other_namespace_leaves_caller_alone() {
         t.ns.inode().unwrap()
     );
 }
+
+/// Kinds this crate does not model yet still list by the kernel's name. Needs the dummy and vrf
+/// modules, which Debian's stock kernel has (the kernel-VM tier runs it there).
+#[test]
+fn dummy_and_vrf_links_report_their_kind_names() {
+    require_root!();
+    let t = TestNs::new();
+    for args in [
+        &["link", "add", "d0", "type", "dummy"][..],
+        &["link", "add", "vrf0", "type", "vrf", "table", "10"][..],
+    ] {
+        if let Err(e) = t.try_sh("ip", args) {
+            if e.contains("Unknown device type") || e.contains("not supported") {
+                let reason = format!("the kernel cannot `ip {}`: {e}", args.join(" "));
+                common::report_skip(&common::test_name(), &reason);
+                return;
+            }
+            panic!("ip {args:?} failed: {e}");
+        }
+    }
+    t.sh("ip", &["link", "set", "d0", "master", "vrf0"]);
+
+    let d0 = t.handle.link("d0").unwrap();
+    let vrf0 = t.handle.link("vrf0").unwrap();
+    assert_eq!(d0.kind.as_ref().map(LinkKind::name), Some("dummy"));
+    assert_eq!(vrf0.kind.as_ref().map(LinkKind::name), Some("vrf"));
+    assert_eq!(d0.master, Some(vrf0.index));
+    assert_eq!(t.ip_link("d0").unwrap()["linkinfo"]["info_kind"], "dummy");
+    assert_eq!(t.ip_link("vrf0").unwrap()["linkinfo"]["info_kind"], "vrf");
+    assert_eq!(t.ip_link("d0").unwrap()["master"], "vrf0");
+
+    let vrfs = t
+        .handle
+        .links_filtered(&LinkFilter {
+            kind: Some("vrf"),
+            ..LinkFilter::default()
+        })
+        .unwrap();
+    assert_eq!(
+        vrfs.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        ["vrf0"]
+    );
+    let ports = t
+        .handle
+        .links_filtered(&LinkFilter::master("vrf0"))
+        .unwrap();
+    assert_eq!(
+        ports.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        ["d0"]
+    );
+}

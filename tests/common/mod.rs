@@ -9,10 +9,23 @@ use std::process::Command;
 use netplumb::{Error, Handle, NetNs};
 use serde_json::Value;
 
+/// Where the tests run: `None` on the host, `Some("kernel-vm")` inside the kernel-VM tier's
+/// guest (`.ci/kernel-vm.sh` sets `NETPLUMB_TEST_TIER`), which boots Debian's stock kernel.
+pub fn test_tier() -> Option<String> {
+    std::env::var("NETPLUMB_TEST_TIER")
+        .ok()
+        .filter(|t| !t.is_empty())
+}
+
 /// Reports a skipped test where people (and CI) see it: straight to the process's stderr,
 /// bypassing libtest's output capture, and to the file named by `NETPLUMB_SKIP_LOG` if set.
+/// On the host the line is `skipped: TEST: REASON`; in another tier it names the tier,
+/// `skipped[kernel-vm]: TEST: REASON`, so the two runs' skips can be told apart.
 pub fn report_skip(test: &str, reason: &str) {
-    let line = format!("skipped: {test}: {reason}\n");
+    let line = match test_tier() {
+        Some(tier) => format!("skipped[{tier}]: {test}: {reason}\n"),
+        None => format!("skipped: {test}: {reason}\n"),
+    };
     let _ = std::io::stderr().write_all(line.as_bytes());
     if let Ok(path) = std::env::var("NETPLUMB_SKIP_LOG") {
         if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(path) {
@@ -129,6 +142,20 @@ impl TestNs {
             "{program} {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+
+    /// Runs a shell-free command inside the namespace; its stderr when it fails.
+    pub fn try_sh(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let out = self
+            .ns
+            .run(|| Command::new(program).args(args).output())
+            .unwrap()
+            .unwrap();
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        }
     }
 }
 
