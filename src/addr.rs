@@ -419,7 +419,7 @@ pub(crate) fn address_message(
     Ok(msg)
 }
 
-fn address_from_message(m: AddressMessage) -> Result<Address> {
+pub(crate) fn address_from_message(m: AddressMessage) -> Result<Address> {
     let op = "list addresses";
     let index =
         IfIndex::new(m.header.index).ok_or_else(|| Error::malformed(op, "address on index 0"))?;

@@ -40,6 +40,7 @@ pub mod link;
 // The lookup path alone uses `unsafe` (run-time popcnt dispatch, prefetch), each block argued.
 #[allow(unsafe_code)]
 pub mod lpm;
+pub mod monitor;
 pub mod neigh;
 pub mod netns;
 mod types;

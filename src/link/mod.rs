@@ -556,7 +556,7 @@ pub(crate) fn new_link_message(
     msg
 }
 
-fn link_from_message(m: LinkMessage) -> Result<Link> {
+pub(crate) fn link_from_message(m: LinkMessage) -> Result<Link> {
     let index = IfIndex::new(m.header.index)
         .ok_or_else(|| Error::malformed("list links", "a link with index 0"))?;
     let mut link = Link {
