@@ -469,34 +469,31 @@ fn classify<K: std::hash::Hash + Eq, T>(
     }
 }
 
-/// An `RTM_GETNEIGH` from the kernel: a VXLAN L2 miss (bridge family, a MAC) or an L3 miss /
-/// application probe (IPv4/IPv6, an address).
+/// An `RTM_GETNEIGH` from the kernel: an L3 miss or application probe names an IP address
+/// (`NDA_DST`); a VXLAN L2 miss names only a MAC (`NDA_LLADDR`). The family does not tell them
+/// apart: kernel 6.18 sends the L2 miss with `AF_INET`, not `AF_BRIDGE`.
 fn miss_from_message(m: NeighbourMessage) -> Option<Event> {
     let link = IfIndex::new(m.header.ifindex)?;
-    let family = m.header.family;
+    let mut mac = None;
     for attr in m.attributes {
-        match (family, attr) {
-            (AddressFamily::Bridge, NeighbourAttribute::LinkLayerAddress(l)) => {
-                return MacAddr::from_slice(&l)
-                    .ok()
-                    .map(|mac| Event::L2Miss { link, mac });
-            }
-            (_, NeighbourAttribute::Destination(NeighbourAddress::Inet(a))) => {
+        match attr {
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
                 return Some(Event::L3Miss {
                     link,
                     address: a.into(),
                 })
             }
-            (_, NeighbourAttribute::Destination(NeighbourAddress::Inet6(a))) => {
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
                 return Some(Event::L3Miss {
                     link,
                     address: a.into(),
                 })
             }
+            NeighbourAttribute::LinkLayerAddress(l) => mac = MacAddr::from_slice(&l).ok(),
             _ => {}
         }
     }
-    None
+    mac.map(|mac| Event::L2Miss { link, mac })
 }
 
 /// A socket bound to the kernel and joined to `options.groups`, in the calling thread's
@@ -546,7 +543,7 @@ mod tests {
     }
 
     #[test]
-    fn misses_are_told_apart_by_family() {
+    fn misses_are_told_apart_by_their_attributes() {
         let mut m = NeighbourMessage::default();
         m.header = NeighbourHeader {
             family: AddressFamily::Bridge,
@@ -556,12 +553,15 @@ mod tests {
         m.attributes
             .push(NeighbourAttribute::LinkLayerAddress(vec![2, 0, 0, 0, 0, 9]));
         assert_eq!(
-            miss_from_message(m),
+            miss_from_message(m.clone()),
             Some(Event::L2Miss {
                 link: IfIndex::new(5).unwrap(),
                 mac: MacAddr([2, 0, 0, 0, 0, 9])
             })
         );
+        // As 6.18 sends it: the same, in the IPv4 family.
+        m.header.family = AddressFamily::Inet;
+        assert!(matches!(miss_from_message(m), Some(Event::L2Miss { .. })));
         let mut m = NeighbourMessage::default();
         m.header.family = AddressFamily::Inet;
         m.header.ifindex = 5;

@@ -10,8 +10,12 @@ use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags as NlFlags, NeighbourHeader,
     NeighbourMessage, NeighbourState as NlState,
 };
+use netlink_packet_route::neighbour_table::{
+    NeighbourTableAttribute, NeighbourTableMessage, NeighbourTableParameter,
+};
 use netlink_packet_route::route::RouteType;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use std::time::Duration;
 
 use crate::link::LinkRef;
 use crate::wire::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
@@ -321,6 +325,222 @@ impl Handle {
             }
         }
         Ok(deleted)
+    }
+}
+
+/// Per-device parameters of a neighbour table (`ip ntable change … dev DEV …`). Fields left
+/// `None` stay as they are; a listing ([`Handle::neighbour_tables`]) fills in every field the
+/// kernel reports. Times travel in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NeighTableParams {
+    /// Probes handed to user space as [`Event::L3Miss`](crate::monitor::Event::L3Miss)
+    /// before multicast probing (`app_probes`). Above 0, a VXLAN agent hears about every
+    /// unresolved IPv4 address, as flannel's original backend did.
+    pub app_probes: Option<u32>,
+    /// Unicast probes before the entry is marked failed (`ucast_probes`).
+    pub ucast_probes: Option<u32>,
+    /// Multicast/broadcast probes (`mcast_probes`).
+    pub mcast_probes: Option<u32>,
+    /// Multicast re-probes in the probe state (`mcast_reprobes`).
+    pub mcast_reprobes: Option<u32>,
+    /// Base of the randomized reachable time (`base_reachable`).
+    pub base_reachable_time: Option<Duration>,
+    /// Time between retransmitted probes (`retrans`).
+    pub retrans_time: Option<Duration>,
+    /// How long a stale entry is kept (`gc_stale`).
+    pub gc_stale_time: Option<Duration>,
+    /// Delay before the first probe of a stale entry (`delay_probe`).
+    pub delay_probe_time: Option<Duration>,
+    /// Bytes of packets queued per unresolved entry (`queue`, in bytes: `QUEUE_LENBYTES`).
+    pub queue_len_bytes: Option<u32>,
+    /// Packets queued for proxy answers (`proxy_queue`).
+    pub proxy_queue_len: Option<u32>,
+    /// Random delay before answering a solicitation for an anycast address (`anycast_delay`).
+    pub anycast_delay: Option<Duration>,
+    /// Random delay before a proxy answers (`proxy_delay`).
+    pub proxy_delay: Option<Duration>,
+    /// Minimum time before an entry's link-layer address may change (`locktime`).
+    pub locktime: Option<Duration>,
+}
+
+/// A neighbour table's parameters for one device, or its defaults (`ip ntable show`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NeighTable {
+    /// The table's family.
+    pub family: IpFamily,
+    /// The table's name: `arp_cache` (IPv4) or `ndisc_cache` (IPv6).
+    pub name: String,
+    /// The device these parameters belong to; `None` for the table's defaults.
+    pub link: Option<IfIndex>,
+    /// The parameters.
+    pub params: NeighTableParams,
+    /// Garbage-collection thresholds (`thresh1`, `thresh2`, `thresh3`), on the defaults entry.
+    pub gc_thresholds: Option<[u32; 3]>,
+}
+
+fn table_name(family: IpFamily) -> &'static str {
+    match family {
+        IpFamily::V4 => "arp_cache",
+        IpFamily::V6 => "ndisc_cache",
+    }
+}
+
+fn ms(arg: &'static str, d: Duration) -> Result<u64> {
+    u64::try_from(d.as_millis())
+        .map_err(|_| Error::invalid(arg, format!("{d:?} is too long for the kernel's timer")))
+}
+
+impl NeighTableParams {
+    fn nlas(&self) -> Result<Vec<NeighbourTableParameter>> {
+        use NeighbourTableParameter as P;
+        let mut v = Vec::new();
+        let counts = [
+            (self.app_probes, P::AppProbes as fn(u32) -> P),
+            (self.ucast_probes, P::UcastProbes),
+            (self.mcast_probes, P::McastProbes),
+            (self.mcast_reprobes, P::McastReprobes),
+            (self.queue_len_bytes, P::QueueLenbytes),
+            (self.proxy_queue_len, P::ProxyQlen),
+        ];
+        for (value, make) in counts {
+            if let Some(n) = value {
+                v.push(make(n));
+            }
+        }
+        let times = [
+            (
+                "base_reachable_time",
+                self.base_reachable_time,
+                P::BaseReachableTime as fn(u64) -> P,
+            ),
+            ("retrans_time", self.retrans_time, P::RetransTime),
+            ("gc_stale_time", self.gc_stale_time, P::GcStaletime),
+            ("delay_probe_time", self.delay_probe_time, P::DelayProbeTime),
+            ("anycast_delay", self.anycast_delay, P::AnycastDelay),
+            ("proxy_delay", self.proxy_delay, P::ProxyDelay),
+            ("locktime", self.locktime, P::Locktime),
+        ];
+        for (arg, value, make) in times {
+            if let Some(d) = value {
+                v.push(make(ms(arg, d)?));
+            }
+        }
+        Ok(v)
+    }
+
+    fn from_nlas(nlas: Vec<NeighbourTableParameter>) -> (Option<IfIndex>, NeighTableParams) {
+        use NeighbourTableParameter as P;
+        let mut p = NeighTableParams::default();
+        let mut link = None;
+        let t = |v: u64| Some(Duration::from_millis(v));
+        for nla in nlas {
+            match nla {
+                P::Ifindex(i) => link = IfIndex::new(i),
+                P::AppProbes(n) => p.app_probes = Some(n),
+                P::UcastProbes(n) => p.ucast_probes = Some(n),
+                P::McastProbes(n) => p.mcast_probes = Some(n),
+                P::McastReprobes(n) => p.mcast_reprobes = Some(n),
+                P::QueueLenbytes(n) => p.queue_len_bytes = Some(n),
+                P::ProxyQlen(n) => p.proxy_queue_len = Some(n),
+                P::BaseReachableTime(v) => p.base_reachable_time = t(v),
+                P::RetransTime(v) => p.retrans_time = t(v),
+                P::GcStaletime(v) => p.gc_stale_time = t(v),
+                P::DelayProbeTime(v) => p.delay_probe_time = t(v),
+                P::AnycastDelay(v) => p.anycast_delay = t(v),
+                P::ProxyDelay(v) => p.proxy_delay = t(v),
+                P::Locktime(v) => p.locktime = t(v),
+                _ => {}
+            }
+        }
+        (link, p)
+    }
+}
+
+impl Handle {
+    /// Changes a neighbour table's parameters for one device (or the table's defaults, with
+    /// `link: None`). Equivalent to `ip ntable change name arp_cache|ndisc_cache [dev DEV]
+    /// [app_probes N] [ucast_probes N] [mcast_probes N] [base_reachable MS] …`.
+    ///
+    /// ```no_run
+    /// use netplumb::{Handle, IpFamily, neigh::NeighTableParams};
+    ///
+    /// let h = Handle::new()?;
+    /// // ip ntable change name arp_cache dev vx0 app_probes 3
+    /// h.set_neighbour_table(IpFamily::V4, Some("vx0".into()), &NeighTableParams {
+    ///     app_probes: Some(3),
+    ///     ..NeighTableParams::default()
+    /// })?;
+    /// # Ok::<(), netplumb::Error>(())
+    /// ```
+    pub fn set_neighbour_table(
+        &self,
+        family: IpFamily,
+        link: Option<LinkRef<'_>>,
+        params: &NeighTableParams,
+    ) -> Result<()> {
+        let mut parms = params.nlas()?;
+        if let Some(l) = link {
+            parms.insert(
+                0,
+                NeighbourTableParameter::Ifindex(self.link_index(l)?.get()),
+            );
+        }
+        let mut msg = NeighbourTableMessage::default();
+        msg.header.family = af(family);
+        msg.attributes
+            .push(NeighbourTableAttribute::Name(table_name(family).into()));
+        msg.attributes.push(NeighbourTableAttribute::Parms(parms));
+        self.ack(
+            "set neighbour table",
+            RouteNetlinkMessage::SetNeighbourTable(msg),
+            0,
+        )
+    }
+
+    /// Lists the neighbour tables' parameters: the defaults and one entry per device, for one
+    /// family or both. Equivalent to `ip ntable show [dev DEV]`.
+    pub fn neighbour_tables(&self, family: Option<IpFamily>) -> Result<Vec<NeighTable>> {
+        let mut req = NeighbourTableMessage::default();
+        req.header.family = family.map_or(AddressFamily::Unspec, af);
+        self.dump(
+            "list neighbour tables",
+            RouteNetlinkMessage::GetNeighbourTable(req),
+            |msg| {
+                let RouteNetlinkMessage::NewNeighbourTable(m) = msg else {
+                    return Ok(None);
+                };
+                let family = match m.header.family {
+                    AddressFamily::Inet => IpFamily::V4,
+                    AddressFamily::Inet6 => IpFamily::V6,
+                    _ => return Ok(None),
+                };
+                let mut t = NeighTable {
+                    family,
+                    name: String::new(),
+                    link: None,
+                    params: NeighTableParams::default(),
+                    gc_thresholds: None,
+                };
+                let mut thresh = [None; 3];
+                for attr in m.attributes {
+                    match attr {
+                        NeighbourTableAttribute::Name(n) => t.name = n,
+                        NeighbourTableAttribute::Parms(p) => {
+                            (t.link, t.params) = NeighTableParams::from_nlas(p)
+                        }
+                        NeighbourTableAttribute::Threshold1(v) => thresh[0] = Some(v),
+                        NeighbourTableAttribute::Threshold2(v) => thresh[1] = Some(v),
+                        NeighbourTableAttribute::Threshold3(v) => thresh[2] = Some(v),
+                        _ => {}
+                    }
+                }
+                if let [Some(a), Some(b), Some(c)] = thresh {
+                    t.gc_thresholds = Some([a, b, c]);
+                }
+                Ok(Some(t))
+            },
+        )
     }
 }
 

@@ -1,0 +1,344 @@
+//! Root tests for the event monitor: events in order, snapshots, VXLAN misses, overruns.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use common::TestNs;
+use netplumb::addr::NewAddress;
+use netplumb::link::{Veth, Vxlan};
+use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions};
+use netplumb::neigh::{NeighTableParams, NewNeighbour};
+use netplumb::{IpFamily, MacAddr, Vni};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn monitor(t: &TestNs, groups: Groups, snapshot: bool) -> Monitor {
+    Monitor::new_in(
+        &t.ns,
+        &MonitorOptions {
+            groups,
+            snapshot,
+            ..MonitorOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+/// Reads events until `done` says so or 10 s pass; returns what it read.
+fn read_until(m: &mut Monitor, mut done: impl FnMut(&Event) -> bool) -> Vec<Event> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut out = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match m.recv_timeout(left).unwrap() {
+            Some(e) => {
+                let stop = done(&e);
+                out.push(e);
+                if stop {
+                    return out;
+                }
+            }
+            None => break,
+        }
+    }
+    panic!("timed out; events so far: {out:#?}");
+}
+
+/// A short description of the events that concern the test's objects, in order.
+fn describe(events: &[Event]) -> Vec<String> {
+    let kind = |c: &str| c.to_string();
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Link(c) if c.get().name.starts_with('m') => Some(format!(
+                "{} link {}",
+                match c {
+                    Change::Added(_) => kind("add"),
+                    Change::Changed(_) => kind("change"),
+                    Change::Removed(_) => kind("del"),
+                },
+                c.get().name
+            )),
+            Event::Address(c) if c.get().address.ip() == ip("10.9.0.1") => Some(format!(
+                "{} addr 10.9.0.1",
+                if c.is_removed() { "del" } else { "add" }
+            )),
+            Event::Neighbour(c) if c.get().address == ip("10.9.0.2") => Some(format!(
+                "{} neigh 10.9.0.2",
+                match c {
+                    Change::Added(_) => "add",
+                    Change::Changed(_) => "change",
+                    Change::Removed(_) => "del",
+                }
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn link_address_and_neighbour_events_in_order() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    let mut m = monitor(&t, Groups::ALL, false);
+
+    h.add_veth(&Veth::new("m0", "m1")).unwrap();
+    h.set_link_up("m0").unwrap();
+    h.set_link_mtu("m0", 1400).unwrap();
+    h.add_address("m0", &"10.9.0.1/24".parse().unwrap())
+        .unwrap();
+    let mac: MacAddr = "02:00:00:00:09:02".parse().unwrap();
+    h.add_neighbour("m0", &NewNeighbour::new(ip("10.9.0.2"), mac))
+        .unwrap();
+    h.replace_neighbour(
+        "m0",
+        &NewNeighbour::new(ip("10.9.0.2"), "02:00:00:00:09:03".parse().unwrap()),
+    )
+    .unwrap();
+    h.delete_neighbour("m0", ip("10.9.0.2")).unwrap();
+    h.delete_address("m0", "10.9.0.1/24".parse().unwrap())
+        .unwrap();
+    h.delete_link("m0").unwrap();
+
+    let events = read_until(
+        &mut m,
+        |e| matches!(e, Event::Link(Change::Removed(l)) if l.name == "m1"),
+    );
+    let seen = describe(&events);
+    // Each object's story, in the order it happened.
+    let want_in_order = [
+        "add link m0",
+        "change link m0",
+        "add addr 10.9.0.1",
+        "add neigh 10.9.0.2",
+        "change neigh 10.9.0.2",
+        "del neigh 10.9.0.2",
+        "del addr 10.9.0.1",
+        "del link m0",
+    ];
+    let mut at = 0;
+    for want in want_in_order {
+        match seen[at..].iter().position(|s| s == want) {
+            Some(p) => at += p + 1,
+            None => panic!("{want:?} missing or out of order in {seen:#?}"),
+        }
+    }
+    assert!(seen.contains(&"add link m1".to_string()), "{seen:#?}");
+    // The MTU change is reported with the new value.
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Link(Change::Changed(l)) if l.name == "m0" && l.mtu == 1400
+    )));
+    // And nothing is left waiting.
+    assert_eq!(m.try_recv().unwrap(), None);
+}
+
+#[test]
+fn snapshot_comes_first_then_live_events() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&Veth::new("s0", "s1")).unwrap();
+    h.add_address("s0", &"10.8.0.1/24".parse().unwrap())
+        .unwrap();
+    let mut m = monitor(&t, Groups::LINK | Groups::ADDRESS, true);
+    h.add_veth(&Veth::new("s2", "s3")).unwrap();
+
+    let mut live = BTreeSet::new();
+    let events = read_until(&mut m, |e| {
+        if let Event::Link(Change::Added(l)) = e {
+            if l.name == "s2" || l.name == "s3" {
+                live.insert(l.name.clone());
+            }
+        }
+        live.len() == 2
+    });
+    let done = events
+        .iter()
+        .position(|e| *e == Event::SnapshotDone)
+        .expect("a snapshot marker");
+    let snapshot: BTreeSet<String> = events[..done]
+        .iter()
+        .filter_map(|e| match e {
+            Event::Link(Change::Added(l)) => Some(l.name.clone()),
+            Event::Address(Change::Added(a)) => Some(a.address.to_string()),
+            _ => None,
+        })
+        .collect();
+    let want: BTreeSet<String> = ["lo", "s0", "s1", "10.8.0.1/24"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(snapshot, want);
+    // The live ones come after the marker.
+    assert!(events[done..]
+        .iter()
+        .any(|e| matches!(e, Event::Link(Change::Added(l)) if l.name == "s2")));
+    // An address seen in the snapshot is "changed" when it changes, not "added".
+    h.replace_address(
+        "s0",
+        &NewAddress {
+            metric: Some(7),
+            .."10.8.0.1/24".parse().unwrap()
+        },
+    )
+    .unwrap();
+    let events = read_until(&mut m, |e| matches!(e, Event::Address(_)));
+    assert!(
+        matches!(events.last(), Some(Event::Address(Change::Changed(a))) if a.metric == Some(7)),
+        "{events:#?}"
+    );
+}
+
+#[test]
+fn vxlan_l2_and_l3_misses() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&Veth::new("u0", "u1")).unwrap();
+    h.add_address("u0", &"192.0.2.1/24".parse().unwrap())
+        .unwrap();
+    h.set_link_up("u0").unwrap();
+    h.set_link_up("u1").unwrap();
+    h.add_vxlan(&Vxlan {
+        local: Some(ip("192.0.2.1")),
+        underlay: Some("u0".into()),
+        port: Some(4789),
+        learning: Some(false),
+        proxy: Some(true),
+        l2miss: Some(true),
+        l3miss: Some(true),
+        ..Vxlan::new("vx0", Vni::new(5).unwrap())
+    })
+    .unwrap();
+    h.add_address("vx0", &"10.5.0.1/16".parse().unwrap())
+        .unwrap();
+    h.set_link_up("vx0").unwrap();
+    let vx0 = h.link("vx0").unwrap().index;
+    // The kernel's ARP engine asks user space about unresolved IPv4 addresses only when the
+    // device's table has application probes (flannel set 3).
+    h.set_neighbour_table(
+        IpFamily::V4,
+        Some("vx0".into()),
+        &NeighTableParams {
+            app_probes: Some(3),
+            ..NeighTableParams::default()
+        },
+    )
+    .unwrap();
+    let theirs = t.ip(&["-j", "ntable", "show", "dev", "vx0"]);
+    let arp = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "arp_cache")
+        .unwrap();
+    assert_eq!(arp["app_probes"], 3);
+    let ours = h.neighbour_tables(Some(IpFamily::V4)).unwrap();
+    let mine = ours.iter().find(|n| n.link == Some(vx0)).unwrap();
+    assert_eq!(mine.params.app_probes, Some(3));
+    assert_eq!(mine.name, "arp_cache");
+
+    // A known IP whose MAC has no FDB entry: the VXLAN driver asks for the MAC.
+    let remote_mac: MacAddr = "02:00:00:05:02:02".parse().unwrap();
+    h.add_neighbour("vx0", &NewNeighbour::new(ip("10.5.2.2"), remote_mac))
+        .unwrap();
+    let mut m = monitor(&t, Groups::NEIGH, false);
+    let send = |to: &str| {
+        let to = to.to_string();
+        t.ns.run(move || {
+            let s = UdpSocket::bind("0.0.0.0:0").unwrap();
+            s.send_to(b"ping", (to.as_str(), 9)).unwrap();
+        })
+        .unwrap();
+    };
+    send("10.5.2.2");
+    let events = read_until(&mut m, |e| matches!(e, Event::L2Miss { .. }));
+    assert_eq!(
+        events.last(),
+        Some(&Event::L2Miss {
+            link: vx0,
+            mac: remote_mac
+        })
+    );
+
+    // An unknown IP: the neighbour layer asks for the address.
+    send("10.5.3.3");
+    let events = read_until(&mut m, |e| matches!(e, Event::L3Miss { .. }));
+    assert_eq!(
+        events.last(),
+        Some(&Event::L3Miss {
+            link: vx0,
+            address: ip("10.5.3.3")
+        })
+    );
+}
+
+#[test]
+fn overrun_is_reported_and_resync_matches_iproute2() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&Veth::new("o0", "o1")).unwrap();
+    let mut m = Monitor::new_in(
+        &t.ns,
+        &MonitorOptions {
+            groups: Groups::ADDRESS_V4,
+            recv_buffer: Some(4096),
+            ..MonitorOptions::default()
+        },
+    )
+    .unwrap();
+    // Far more events than a 4 KiB buffer holds, none read meanwhile.
+    let batch: String = (0..2000)
+        .map(|i| format!("addr add 10.7.{}.{}/32 dev o0\n", i / 250, i % 250 + 1))
+        .collect();
+    let file = std::env::temp_dir().join(format!("netplumb-overrun-{}", std::process::id()));
+    std::fs::write(&file, batch).unwrap();
+    t.sh("ip", &["-batch", file.to_str().unwrap()]);
+    std::fs::remove_file(&file).unwrap();
+
+    let mut events = Vec::new();
+    while let Some(e) = m.try_recv().unwrap() {
+        events.push(e);
+    }
+    let overruns = events.iter().filter(|e| **e == Event::Overrun).count();
+    let delivered = events
+        .iter()
+        .filter(|e| matches!(e, Event::Address(_)))
+        .count();
+    assert!(
+        overruns >= 1,
+        "no overrun reported ({delivered} events delivered)"
+    );
+    assert!(delivered < 2000, "every event fit: the test proves nothing");
+
+    // Resync: the snapshot is the kernel's view, as iproute2 sees it.
+    m.resync().unwrap();
+    let mut view = BTreeSet::new();
+    loop {
+        match m.try_recv().unwrap() {
+            Some(Event::SnapshotDone) => break,
+            Some(Event::Address(Change::Added(a))) => {
+                view.insert(a.address.to_string());
+            }
+            Some(_) => {}
+            None => panic!("the snapshot ended without its marker"),
+        }
+    }
+    let theirs: BTreeSet<String> = t
+        .ip(&["-j", "-4", "addr", "show"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["addr_info"].as_array().unwrap().clone())
+        .map(|a| format!("{}/{}", a["local"].as_str().unwrap(), a["prefixlen"]))
+        .collect();
+    assert_eq!(view.len(), 2000);
+    assert_eq!(view, theirs);
+}
