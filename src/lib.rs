@@ -30,6 +30,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod addr;
+pub mod batch;
 mod error;
 #[cfg(test)]
 mod golden;
@@ -39,6 +40,8 @@ pub mod link;
 #[allow(unsafe_code)]
 pub mod lpm;
 pub mod netns;
+pub mod route;
+pub mod rule;
 mod types;
 mod wire;
 
@@ -46,4 +49,4 @@ pub use error::{Error, Result};
 pub use handle::Handle;
 pub use link::{Link, LinkRef};
 pub use netns::NetNs;
-pub use types::{IfIndex, IpFamily, MacAddr, VlanId, IFNAMSIZ};
+pub use types::{IfIndex, IpFamily, MacAddr, TableId, VlanId, IFNAMSIZ};

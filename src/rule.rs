@@ -1,0 +1,1 @@
+//! Policy routing rules (`ip rule`).
