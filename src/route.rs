@@ -1106,7 +1106,11 @@ impl Handle {
         let mut msg = RouteMessage::default();
         msg.header.address_family = family_of(family);
         msg.header.destination_prefix_length = family.max_prefix_len();
-        let mut flags = RouteFlags::LOOKUP_TABLE;
+        // IPv6 refuses LOOKUP_TABLE (it always reports the table); IPv4 needs it to.
+        let mut flags = match family {
+            IpFamily::V4 => RouteFlags::LOOKUP_TABLE,
+            IpFamily::V6 => RouteFlags::empty(),
+        };
         if q.fib_match {
             flags |= RouteFlags::FIB_MATCH;
         }
