@@ -174,3 +174,19 @@ fn blackhole_route_matches_ip_route_add() {
     .unwrap();
     assert_eq!(route_bytes(&r), want);
 }
+
+#[test]
+fn vrf_matches_ip_link_add() {
+    // ip link add blue type vrf table 10
+    // (iproute2: the same length, with a kind attribute of length 7: the NUL was padding.)
+    let mut want = header(68, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+          \x09\x00\x03\x00\x62\x6c\x75\x65\x00\x00\x00\x00\
+          \x18\x00\x12\x00\x08\x00\x01\x00\x76\x72\x66\x00\
+          \x0c\x00\x02\x00\x08\x00\x01\x00\x0a\x00\x00\x00",
+    );
+    let msg =
+        crate::link::vrf_message(&crate::link::Vrf::new("blue", crate::TableId::new(10))).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}

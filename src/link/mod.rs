@@ -4,7 +4,9 @@
 //! (`"veth0"`), an [`IfIndex`], or a [`&Link`](Link) from an earlier listing.
 
 mod bridge;
+mod ipip;
 mod veth;
+mod vrf;
 
 use std::fmt;
 use std::os::fd::{AsFd, AsRawFd};
@@ -19,7 +21,11 @@ pub(crate) use bridge::bridge_message;
 pub use bridge::{Bridge, BridgeInfo, StpState};
 #[cfg(test)]
 pub(crate) use veth::veth_message;
+pub use ipip::{Ipip, IpipInfo, IPIP_FALLBACK};
 pub use veth::{Veth, VethPeer};
+#[cfg(test)]
+pub(crate) use vrf::vrf_message;
+pub use vrf::{Vrf, VrfInfo};
 
 use crate::types::check_ifname;
 use crate::wire::{NLM_F_CREATE, NLM_F_EXCL};
@@ -185,6 +191,10 @@ pub enum LinkKind {
     Veth,
     /// A Linux bridge.
     Bridge(BridgeInfo),
+    /// A VRF (L3 master device) and its table.
+    Vrf(VrfInfo),
+    /// An IPIP tunnel.
+    Ipip(IpipInfo),
     /// A kind netplumb does not model yet, by the kernel's name for it (`"vxlan"`, `"dummy"`…).
     Unknown(String),
 }
@@ -195,6 +205,8 @@ impl LinkKind {
         match self {
             LinkKind::Veth => "veth",
             LinkKind::Bridge(_) => "bridge",
+            LinkKind::Vrf(_) => "vrf",
+            LinkKind::Ipip(_) => "ipip",
             LinkKind::Unknown(name) => name,
         }
     }
@@ -604,6 +616,14 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
         InfoKind::Bridge => LinkKind::Bridge(match data {
             Some(InfoData::Bridge(nlas)) => BridgeInfo::from_nlas(nlas),
             _ => BridgeInfo::default(),
+        }),
+        InfoKind::Vrf => LinkKind::Vrf(match data {
+            Some(InfoData::Vrf(nlas)) => VrfInfo::from_nlas(nlas),
+            _ => VrfInfo::default(),
+        }),
+        InfoKind::IpIp => LinkKind::Ipip(match data {
+            Some(InfoData::IpTunnel(nlas)) => IpipInfo::from_nlas(nlas),
+            _ => IpipInfo::default(),
         }),
         InfoKind::Other(name) => LinkKind::Unknown(name),
         other => LinkKind::Unknown(other.to_string()),
