@@ -220,7 +220,12 @@ fn netplumb_side(prefixes: &[IpNetwork]) -> AnyResult<Times> {
 fn check(what: &str, results: &[netplumb::Result<()>]) -> AnyResult<()> {
     let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
     if let Some(first) = failed.first() {
-        return Err(format!("{what}: {} of {} failed, first: {first}", failed.len(), results.len()).into());
+        return Err(format!(
+            "{what}: {} of {} failed, first: {first}",
+            failed.len(),
+            results.len()
+        )
+        .into());
     }
     Ok(())
 }
@@ -246,7 +251,11 @@ fn iproute2_side(prefixes: &[IpNetwork]) -> AnyResult<Times> {
             let t = Instant::now();
             let out = Command::new("ip")
                 .args(args)
-                .stdout(if capture { Stdio::piped() } else { Stdio::null() })
+                .stdout(if capture {
+                    Stdio::piped()
+                } else {
+                    Stdio::null()
+                })
                 .stderr(Stdio::piped())
                 .output();
             (t.elapsed(), out)
@@ -266,7 +275,10 @@ fn iproute2_side(prefixes: &[IpNetwork]) -> AnyResult<Times> {
     let table = TABLE.get().to_string();
     let (install, _) = ip(&["-batch", &add_s], false)?;
     let (dump, text) = ip(&["route", "show", "table", &table], true)?;
-    let dumped = text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+    let dumped = text
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
     let (delete, _) = ip(&["-batch", &del_s], false)?;
     println!(
         "iproute2: install {:.3}s, dump {:.3}s ({dumped} routes), delete {:.3}s",

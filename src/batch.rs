@@ -183,19 +183,20 @@ impl<'h> Batch<'h> {
     }
 
     /// Queues `ip addr add ADDRESS dev LINK` (see [`Handle::add_address`]); returns the index.
-    pub fn add_address<'a>(
-        &mut self,
-        link: impl Into<LinkRef<'a>>,
-        address: &NewAddress,
-    ) -> usize {
+    pub fn add_address<'a>(&mut self, link: impl Into<LinkRef<'a>>, address: &NewAddress) -> usize {
         let link = link.into();
-        let msg = address_message(address, || self.resolve(link)).map(RouteNetlinkMessage::NewAddress);
+        let msg =
+            address_message(address, || self.resolve(link)).map(RouteNetlinkMessage::NewAddress);
         self.push_result("add address", msg, NLM_F_CREATE | NLM_F_EXCL)
     }
 
     /// Queues `ip addr del ADDRESS dev LINK` (see [`Handle::delete_address`]); returns the
     /// index.
-    pub fn delete_address<'a>(&mut self, link: impl Into<LinkRef<'a>>, address: IpNetwork) -> usize {
+    pub fn delete_address<'a>(
+        &mut self,
+        link: impl Into<LinkRef<'a>>,
+        address: IpNetwork,
+    ) -> usize {
         let msg = self.resolve(link.into()).map(|index| {
             let mut msg = AddressMessage::default();
             msg.header.family = match IpFamily::of(address.ip()) {

@@ -326,7 +326,9 @@ impl Inner {
         // The acknowledgements of one write must fit the receive buffer (half of it, to leave
         // room for anything else queued), and a write must fit the send buffer.
         let max_msgs = (rcv / 2 / ACK_TRUESIZE).max(1);
-        let max_bytes = PIPELINE_WRITE.min(snd.saturating_sub(64)).max(wire::HEADER_LEN);
+        let max_bytes = PIPELINE_WRITE
+            .min(snd.saturating_sub(64))
+            .max(wire::HEADER_LEN);
         let n = p.ends.len().min(p.ops.len()).min(results.len());
         let mut first = 0;
         while first < n {
@@ -441,8 +443,7 @@ impl Inner {
                 });
             }
             if barrier_seen {
-                let lost = io::Error::new(
-                    io::ErrorKind::Other,
+                let lost = io::Error::other(
                     "the acknowledgement was lost (receive buffer overflow, ENOBUFS); \
                      the request may or may not have been applied",
                 );

@@ -809,9 +809,16 @@ pub(crate) fn route_message(
         .collect::<Result<Vec<_>>>()?;
     if let Some(h) = r.next_hops.iter().find(|h| h.onlink && h.dev.is_none()) {
         let _ = h;
-        return Err(Error::invalid("onlink", "an onlink next hop needs a device"));
+        return Err(Error::invalid(
+            "onlink",
+            "an onlink next hop needs a device",
+        ));
     }
-    if r.metrics.congctl.as_deref().is_some_and(|c| c.is_empty() || c.contains('\0')) {
+    if r.metrics
+        .congctl
+        .as_deref()
+        .is_some_and(|c| c.is_empty() || c.contains('\0'))
+    {
         return Err(Error::invalid("congctl", "an empty name or one with NUL"));
     }
 
@@ -830,7 +837,9 @@ pub(crate) fn route_message(
     msg.header.scope = NlScope::from(u8::from(scope));
     if r.destination.prefix() > 0 {
         msg.attributes
-            .push(RouteAttribute::Destination(route_address(r.destination.ip())));
+            .push(RouteAttribute::Destination(route_address(
+                r.destination.ip(),
+            )));
     }
     if let Some(p) = r.priority {
         msg.attributes.push(RouteAttribute::Priority(p));
@@ -927,7 +936,9 @@ pub(crate) fn route_key_message(
     msg.header.protocol = NlProtocol::from(k.protocol.map_or(0, |p| p.0));
     if k.destination.prefix() > 0 {
         msg.attributes
-            .push(RouteAttribute::Destination(route_address(k.destination.ip())));
+            .push(RouteAttribute::Destination(route_address(
+                k.destination.ip(),
+            )));
     }
     if let Some(p) = k.priority {
         msg.attributes.push(RouteAttribute::Priority(p));
@@ -1341,10 +1352,13 @@ mod tests {
     fn host_bits_and_bad_next_hops_are_refused() {
         let e = NewRoute::new("10.0.0.1/8".parse().unwrap()).unwrap_err();
         assert!(e.to_string().contains("10.0.0.0/8"), "{e}");
-        let mut r = NewRoute::via("10.0.0.0/8".parse().unwrap(), "fd00::1".parse().unwrap())
-            .unwrap();
+        let mut r =
+            NewRoute::via("10.0.0.0/8".parse().unwrap(), "fd00::1".parse().unwrap()).unwrap();
         let e = route_message(&r, idx).unwrap_err();
-        assert!(matches!(e, Error::InvalidInput { arg: "gateway", .. }), "{e}");
+        assert!(
+            matches!(e, Error::InvalidInput { arg: "gateway", .. }),
+            "{e}"
+        );
         r.next_hops[0].weight = 0;
         assert!(matches!(
             route_message(&r, idx),
@@ -1353,7 +1367,10 @@ mod tests {
         r.next_hops.clear();
         assert!(matches!(
             route_message(&r, idx),
-            Err(Error::InvalidInput { arg: "next hops", .. })
+            Err(Error::InvalidInput {
+                arg: "next hops",
+                ..
+            })
         ));
         let v6via = NewRoute {
             next_hops: vec![NextHop {

@@ -349,7 +349,13 @@ mod tests {
             ..Rule::default()
         };
         let back = rule_from_message(rule_message(&r).unwrap()).unwrap();
-        assert_eq!(back, Rule { family: Some(IpFamily::V4), ..r.clone() });
+        assert_eq!(
+            back,
+            Rule {
+                family: Some(IpFamily::V4),
+                ..r.clone()
+            }
+        );
         let g = Rule {
             action: RuleAction::Goto(300),
             family: Some(IpFamily::V6),
@@ -360,12 +366,18 @@ mod tests {
             from: Some("10.0.0.1/8".parse().unwrap()),
             ..Rule::default()
         };
-        assert!(matches!(rule_message(&bad), Err(Error::InvalidInput { arg: "from", .. })));
+        assert!(matches!(
+            rule_message(&bad),
+            Err(Error::InvalidInput { arg: "from", .. })
+        ));
         let mixed = Rule {
             from: Some("10.0.0.0/8".parse().unwrap()),
             to: Some("fd00::/8".parse().unwrap()),
             ..Rule::default()
         };
-        assert!(matches!(rule_message(&mixed), Err(Error::InvalidInput { arg: "to", .. })));
+        assert!(matches!(
+            rule_message(&mixed),
+            Err(Error::InvalidInput { arg: "to", .. })
+        ));
     }
 }

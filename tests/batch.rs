@@ -69,7 +69,11 @@ fn ten_thousand_routes_three_refused_by_the_kernel() {
     for i in bad {
         let e = results[i].as_ref().unwrap_err();
         assert_eq!(e.batch_index(), Some(i), "{e}");
-        assert!(e.to_string().starts_with(&format!("batch request {i}: add route:")), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("batch request {i}: add route:")),
+            "{e}"
+        );
     }
     assert!(results[9998].as_ref().unwrap_err().is_exists());
     let e = results[5000].as_ref().unwrap_err();
@@ -132,7 +136,13 @@ fn refused_input_keeps_its_place_and_mixes_with_addresses() {
     assert!(r[0].is_ok());
     match &r[1] {
         Err(Error::Batch { index: 1, source }) => {
-            assert!(matches!(**source, Error::InvalidInput { arg: "destination", .. }))
+            assert!(matches!(
+                **source,
+                Error::InvalidInput {
+                    arg: "destination",
+                    ..
+                }
+            ))
         }
         other => panic!("{other:?}"),
     }

@@ -12,7 +12,8 @@ fn ipip_tunnel_and_the_fallback_device() {
     let t = TestNs::new();
     let h = &t.handle;
     h.add_veth(&Veth::new("u0", "u1")).unwrap();
-    h.add_address("u0", &"192.0.2.1/24".parse().unwrap()).unwrap();
+    h.add_address("u0", &"192.0.2.1/24".parse().unwrap())
+        .unwrap();
     let tunnel = Ipip {
         local: Some("192.0.2.1".parse().unwrap()),
         remote: Some("198.51.100.1".parse().unwrap()),
@@ -76,6 +77,9 @@ fn ipip_input_is_checked() {
         }),
         "pmtudisc",
     );
-    common::assert_invalid(t.handle.add_ipip(&Ipip::new("a-name-far-too-long")), "ipip name");
+    common::assert_invalid(
+        t.handle.add_ipip(&Ipip::new("a-name-far-too-long")),
+        "ipip name",
+    );
     assert!(t.ip_link("ipip2").is_none());
 }

@@ -38,8 +38,10 @@ fn setup() -> TestNs {
         flags: AddressFlags::NODAD,
         ..s.parse().unwrap()
     };
-    h.add_address("r0", &"10.0.0.1/24".parse().unwrap()).unwrap();
-    h.add_address("r1", &"10.0.1.1/24".parse().unwrap()).unwrap();
+    h.add_address("r0", &"10.0.0.1/24".parse().unwrap())
+        .unwrap();
+    h.add_address("r1", &"10.0.1.1/24".parse().unwrap())
+        .unwrap();
     h.add_address("r0", &nodad("fd00:1::1/64")).unwrap();
     h.add_address("r1", &nodad("fd00:2::1/64")).unwrap();
     t
@@ -210,7 +212,14 @@ fn every_route_form_matches_ip_route_show() {
     let i = ip_route(&theirs, "10.1.0.0/16", "unicast");
     assert_eq!(r.gateway().unwrap().to_string(), i["gateway"]);
     assert_eq!(dev_name(&t, r.dev()), i["dev"]);
-    assert_eq!((r.kind, r.scope, r.protocol), (RouteType::Unicast, RouteScope::Universe, RouteProtocol::BOOT));
+    assert_eq!(
+        (r.kind, r.scope, r.protocol),
+        (
+            RouteType::Unicast,
+            RouteScope::Universe,
+            RouteProtocol::BOOT
+        )
+    );
     assert_eq!(i["protocol"], "boot");
     assert_eq!(i["scope"], "global");
 
@@ -265,8 +274,13 @@ fn every_route_form_matches_ip_route_show() {
 
     let r = find(&v4, "10.9.0.0/16");
     let i = ip_route(&theirs, "10.9.0.0/16", "unicast");
-    assert!(r.next_hops[0].flags.contains(netplumb::route::NextHopFlags::ONLINK));
-    assert!(i["flags"].as_array().unwrap().contains(&"onlink".into()), "{i}");
+    assert!(r.next_hops[0]
+        .flags
+        .contains(netplumb::route::NextHopFlags::ONLINK));
+    assert!(
+        i["flags"].as_array().unwrap().contains(&"onlink".into()),
+        "{i}"
+    );
     assert_eq!(r.protocol, RouteProtocol::ZEBRA);
     assert_eq!(i["protocol"], "zebra");
 
@@ -327,7 +341,10 @@ fn large_table_ids_and_filters() {
     assert_eq!(r[0].protocol, RouteProtocol::STATIC);
     assert_eq!(ip_routes(&t, "-4", "4000000000").len(), 1);
     // A table that has no routes is empty, not an error.
-    assert!(h.routes(&RouteFilter::table(TableId::new(4242))).unwrap().is_empty());
+    assert!(h
+        .routes(&RouteFilter::table(TableId::new(4242)))
+        .unwrap()
+        .is_empty());
     assert!(h
         .routes(&RouteFilter {
             family: Some(IpFamily::V4),
@@ -347,7 +364,10 @@ fn large_table_ids_and_filters() {
     let ours4 = all.iter().filter(|r| r.family == IpFamily::V4).count();
     let ours6 = all.len() - ours4;
     assert_eq!(ours4, n4, "{all:#?}");
-    assert!((n6_before..=n6_after).contains(&ours6), "{ours6} not in {n6_before}..={n6_after}");
+    assert!(
+        (n6_before..=n6_after).contains(&ours6),
+        "{ours6} not in {n6_before}..={n6_after}"
+    );
     assert!(all
         .iter()
         .any(|r| r.table == TableId::LOCAL && r.kind == RouteType::Local));
@@ -387,7 +407,9 @@ fn large_table_ids_and_filters() {
             ..RouteFilter::table(TableId::LOCAL)
         })
         .unwrap();
-    let ip_local = t.ip(&["-j", "-4", "route", "show", "table", "local", "type", "local"]);
+    let ip_local = t.ip(&[
+        "-j", "-4", "route", "show", "table", "local", "type", "local",
+    ]);
     assert_eq!(local.len(), ip_local.as_array().unwrap().len());
     // Destination filter.
     let exact = h
@@ -406,7 +428,9 @@ fn large_table_ids_and_filters() {
             ..RouteFilter::default()
         })
         .unwrap();
-    assert!(cached.iter().all(|r| r.flags.contains(netplumb::route::RouteFlags::CLONED)));
+    assert!(cached
+        .iter()
+        .all(|r| r.flags.contains(netplumb::route::RouteFlags::CLONED)));
 }
 
 #[test]
@@ -453,7 +477,10 @@ fn replace_append_delete() {
     assert_eq!(v6.len(), 1);
     assert_eq!(v6[0].next_hops.len(), 2);
     assert_eq!(
-        ip_routes(&t, "-6", "1000")[0]["nexthops"].as_array().unwrap().len(),
+        ip_routes(&t, "-6", "1000")[0]["nexthops"]
+            .as_array()
+            .unwrap()
+            .len(),
         2
     );
 
@@ -530,11 +557,10 @@ fn route_get_agrees_with_ip_route_get() {
                 args.push("fibmatch");
             }
             args.push(a);
-            let out = t
-                .ns
-                .run(|| std::process::Command::new("ip").args(&args).output())
-                .unwrap()
-                .unwrap();
+            let out =
+                t.ns.run(|| std::process::Command::new("ip").args(&args).output())
+                    .unwrap()
+                    .unwrap();
             let ours = h.route_get(&q);
             if !out.status.success() {
                 assert!(ours.is_err(), "{a}: ip fails, we got {ours:?}");
@@ -543,7 +569,8 @@ fn route_get_agrees_with_ip_route_get() {
             let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
             let theirs = &theirs[0];
             let r = ours.unwrap_or_else(|e| panic!("{a} fibmatch={fib_match}: {e} ({theirs})"));
-            let dst = if r.destination.prefix() == IpFamily::of(r.destination.ip()).max_prefix_len() {
+            let dst = if r.destination.prefix() == IpFamily::of(r.destination.ip()).max_prefix_len()
+            {
                 r.destination.ip().to_string()
             } else {
                 r.destination.to_string()
@@ -579,7 +606,16 @@ fn route_get_agrees_with_ip_route_get() {
         })
         .unwrap();
     let theirs = t.ip(&[
-        "-j", "route", "get", "10.20.1.1", "from", "10.0.1.1", "oif", "r1", "mark", "7",
+        "-j",
+        "route",
+        "get",
+        "10.20.1.1",
+        "from",
+        "10.0.1.1",
+        "oif",
+        "r1",
+        "mark",
+        "7",
     ]);
     assert_eq!(r.gateway().unwrap().to_string(), theirs[0]["gateway"]);
     assert_eq!(r.mark, Some(7));

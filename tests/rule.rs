@@ -150,15 +150,33 @@ fn rules_match_ip_rule_show() {
     assert_eq!(v4.len(), 3 + 8);
     // Listed in priority order, as iproute2 prints them.
     let prios: Vec<u64> = v4.iter().map(|r| r.priority.unwrap_or(0).into()).collect();
-    let ip_prios: Vec<u64> = ip4.iter().map(|r| r["priority"].as_u64().unwrap()).collect();
+    let ip_prios: Vec<u64> = ip4
+        .iter()
+        .map(|r| r["priority"].as_u64().unwrap())
+        .collect();
     assert_eq!(prios, ip_prios);
 
     let (r, i) = (find(&v4, 100), ip_rule(&ip4, 100));
-    assert_eq!(r, &Rule { family: Some(IpFamily::V4), ..rules[0].clone() });
-    assert_eq!((i["src"].as_str(), i["srclen"].as_u64()), (Some("10.0.0.0"), Some(8)));
-    assert_eq!((i["dst"].as_str(), i["dstlen"].as_u64()), (Some("192.168.0.0"), Some(16)));
+    assert_eq!(
+        r,
+        &Rule {
+            family: Some(IpFamily::V4),
+            ..rules[0].clone()
+        }
+    );
+    assert_eq!(
+        (i["src"].as_str(), i["srclen"].as_u64()),
+        (Some("10.0.0.0"), Some(8))
+    );
+    assert_eq!(
+        (i["dst"].as_str(), i["dstlen"].as_u64()),
+        (Some("192.168.0.0"), Some(16))
+    );
     assert_eq!((&i["iif"], &i["oif"]), (&"v0".into(), &"v1".into()));
-    assert_eq!((&i["fwmark"], &i["fwmask"]), (&"0x10".into(), &"0xff".into()));
+    assert_eq!(
+        (&i["fwmark"], &i["fwmask"]),
+        (&"0x10".into(), &"0xff".into())
+    );
     assert_eq!(i["table"], "1000");
 
     assert_eq!(find(&v4, 200).action, RuleAction::Goto(300));
@@ -182,7 +200,10 @@ fn rules_match_ip_rule_show() {
     let r = find(&v4, 5);
     assert_eq!((r.tos, r.suppress_prefixlen), (0x10, Some(0)));
     let i = ip_rule(&ip4, 5);
-    assert_eq!((&i["tos"], &i["suppress_prefixlen"], &i["table"]), (&"0x10".into(), &0.into(), &"50".into()));
+    assert_eq!(
+        (&i["tos"], &i["suppress_prefixlen"], &i["table"]),
+        (&"0x10".into(), &0.into(), &"50".into())
+    );
     // Rules without a suppress_prefixlength report none.
     assert_eq!(find(&v4, 100).suppress_prefixlen, None);
 

@@ -46,7 +46,8 @@ fn vrf_with_member_routes_and_lookup() {
     common::assert_invalid(h.set_link_vrf("v1", "v0"), "vrf");
 
     // The connected route of v0's address lands in the VRF's table, beside a static one.
-    h.add_address("v0", &"10.0.0.1/24".parse().unwrap()).unwrap();
+    h.add_address("v0", &"10.0.0.1/24".parse().unwrap())
+        .unwrap();
     h.add_route(&NewRoute {
         table,
         ..NewRoute::via("10.9.0.0/16".parse().unwrap(), "10.0.0.2".parse().unwrap()).unwrap()
@@ -59,7 +60,11 @@ fn vrf_with_member_routes_and_lookup() {
         .filter(|r| r.family == IpFamily::V4)
         .collect();
     let theirs = t.ip(&["-j", "-4", "route", "show", "vrf", "blue"]);
-    assert_eq!(ours.len(), theirs.as_array().unwrap().len(), "{ours:#?} {theirs}");
+    assert_eq!(
+        ours.len(),
+        theirs.as_array().unwrap().len(),
+        "{ours:#?} {theirs}"
+    );
     assert!(ours
         .iter()
         .any(|r| r.destination == "10.0.0.0/24".parse().unwrap()));
@@ -99,7 +104,8 @@ fn vrf_input_is_checked() {
     let t = TestNs::new();
     common::assert_invalid(t.handle.add_vrf(&Vrf::new("red", TableId::UNSPEC)), "table");
     common::assert_invalid(
-        t.handle.add_vrf(&Vrf::new("a-name-far-too-long", TableId::new(5))),
+        t.handle
+            .add_vrf(&Vrf::new("a-name-far-too-long", TableId::new(5))),
         "vrf name",
     );
     assert!(t.ip_link("red").is_none());

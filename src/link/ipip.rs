@@ -3,7 +3,9 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use netlink_packet_route::link::{InfoData, InfoIpTunnel, InfoKind, LinkAttribute, LinkInfo, LinkMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoIpTunnel, InfoKind, LinkAttribute, LinkInfo, LinkMessage,
+};
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::{new_link_message, LinkRef};
@@ -104,10 +106,7 @@ impl IpipInfo {
 }
 
 /// The `IFLA_INFO_DATA` of an IPIP tunnel; `index` resolves the underlay device.
-fn ipip_data(
-    t: &Ipip<'_>,
-    index: impl FnOnce(LinkRef<'_>) -> Result<IfIndex>,
-) -> Result<InfoData> {
+fn ipip_data(t: &Ipip<'_>, index: impl FnOnce(LinkRef<'_>) -> Result<IfIndex>) -> Result<InfoData> {
     check_ifname("ipip name", &t.name)?;
     if t.pmtudisc == Some(false) && t.ttl.is_some_and(|ttl| ttl != 0) {
         // The kernel's rule: a fixed TTL requires path MTU discovery.

@@ -19,9 +19,9 @@ use netlink_packet_route::RouteNetlinkMessage;
 #[cfg(test)]
 pub(crate) use bridge::bridge_message;
 pub use bridge::{Bridge, BridgeInfo, StpState};
+pub use ipip::{Ipip, IpipInfo, IPIP_FALLBACK};
 #[cfg(test)]
 pub(crate) use veth::veth_message;
-pub use ipip::{Ipip, IpipInfo, IPIP_FALLBACK};
 pub use veth::{Veth, VethPeer};
 #[cfg(test)]
 pub(crate) use vrf::vrf_message;

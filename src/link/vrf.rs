@@ -71,7 +71,10 @@ impl VrfInfo {
 pub(crate) fn vrf_message(vrf: &Vrf) -> Result<LinkMessage> {
     check_ifname("vrf name", &vrf.name)?;
     if vrf.table == TableId::UNSPEC {
-        return Err(Error::invalid("table", "a VRF needs a table id other than 0"));
+        return Err(Error::invalid(
+            "table",
+            "a VRF needs a table id other than 0",
+        ));
     }
     Ok(new_link_message(
         &vrf.name,
@@ -131,10 +134,7 @@ impl Handle {
     fn vrf_link(&self, vrf: LinkRef<'_>) -> Result<Link> {
         let link = self.link(vrf)?;
         if !matches!(link.kind, Some(LinkKind::Vrf(_))) {
-            return Err(Error::invalid(
-                "vrf",
-                format!("{} is not a VRF", link.name),
-            ));
+            return Err(Error::invalid("vrf", format!("{} is not a VRF", link.name)));
         }
         Ok(link)
     }
