@@ -357,6 +357,7 @@ mod tests {
             }
         );
         let g = Rule {
+            priority: Some(7),
             action: RuleAction::Goto(300),
             family: Some(IpFamily::V6),
             ..Rule::default()
