@@ -182,3 +182,98 @@ fn neighbour_matches_ip_neigh_add() {
     let msg = neighbour_message(&n, IfIndex::new(3).unwrap()).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewNeighbour(msg)), want);
 }
+
+fn route_bytes(r: &crate::route::NewRoute<'_>) -> Vec<u8> {
+    let index = |l: crate::LinkRef<'_>| {
+        Ok(IfIndex::new(match l {
+            crate::LinkRef::Name("v0") => 3,
+            _ => 2,
+        })
+        .unwrap())
+    };
+    let msg = crate::route::route_message(r, index).unwrap();
+    bytes(RouteNetlinkMessage::NewRoute(msg))
+}
+
+#[test]
+fn route_in_table_1000_matches_ip_route_add() {
+    // ip route add 10.1.0.0/16 via 10.0.0.2 table 1000
+    // (a table id above 255: RT_TABLE_UNSPEC in the header, the id in RTA_TABLE.)
+    let mut want = header(52, 24);
+    want.extend_from_slice(
+        b"\x02\x10\x00\x00\x00\x03\x00\x01\x00\x00\x00\x00\
+          \x08\x00\x01\x00\x0a\x01\x00\x00\
+          \x08\x00\x05\x00\x0a\x00\x00\x02\
+          \x08\x00\x0f\x00\xe8\x03\x00\x00",
+    );
+    let r = crate::route::NewRoute {
+        table: crate::TableId::new(1000),
+        ..crate::route::NewRoute::via("10.1.0.0/16".parse().unwrap(), "10.0.0.2".parse().unwrap())
+            .unwrap()
+    };
+    assert_eq!(route_bytes(&r), want);
+}
+
+#[test]
+fn ecmp_route_matches_ip_route_add() {
+    // ip route add 10.2.0.0/16 table 1000 nexthop via 10.0.0.2 dev v0 weight 1
+    //     nexthop via 10.0.1.2 dev v1 weight 3        (v0 has index 3, v1 index 2)
+    let mut want = header(80, 24);
+    want.extend_from_slice(
+        b"\x02\x10\x00\x00\x00\x03\x00\x01\x00\x00\x00\x00\
+          \x08\x00\x01\x00\x0a\x02\x00\x00\
+          \x08\x00\x0f\x00\xe8\x03\x00\x00\
+          \x24\x00\x09\x00\
+          \x10\x00\x00\x00\x03\x00\x00\x00\x08\x00\x05\x00\x0a\x00\x00\x02\
+          \x10\x00\x00\x02\x02\x00\x00\x00\x08\x00\x05\x00\x0a\x00\x01\x02",
+    );
+    use crate::route::{NewRoute, NextHop};
+    let r = NewRoute {
+        table: crate::TableId::new(1000),
+        next_hops: vec![
+            NextHop {
+                dev: Some("v0".into()),
+                ..NextHop::gateway("10.0.0.2".parse().unwrap())
+            },
+            NextHop {
+                dev: Some("v1".into()),
+                weight: 3,
+                ..NextHop::gateway("10.0.1.2".parse().unwrap())
+            },
+        ],
+        ..NewRoute::new("10.2.0.0/16".parse().unwrap()).unwrap()
+    };
+    assert_eq!(route_bytes(&r), want);
+}
+
+#[test]
+fn blackhole_route_matches_ip_route_add() {
+    // ip route add blackhole 10.3.0.0/16   (table main travels in the header alone)
+    let mut want = header(36, 24);
+    want.extend_from_slice(
+        b"\x02\x10\x00\x00\xfe\x03\x00\x06\x00\x00\x00\x00\
+          \x08\x00\x01\x00\x0a\x03\x00\x00",
+    );
+    let r = crate::route::NewRoute::of_kind(
+        crate::route::RouteType::Blackhole,
+        "10.3.0.0/16".parse().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(route_bytes(&r), want);
+}
+
+#[test]
+fn vrf_matches_ip_link_add() {
+    // ip link add blue type vrf table 10
+    // (iproute2: the same length, with a kind attribute of length 7: the NUL was padding.)
+    let mut want = header(68, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+          \x09\x00\x03\x00\x62\x6c\x75\x65\x00\x00\x00\x00\
+          \x18\x00\x12\x00\x08\x00\x01\x00\x76\x72\x66\x00\
+          \x0c\x00\x02\x00\x08\x00\x01\x00\x0a\x00\x00\x00",
+    );
+    let msg =
+        crate::link::vrf_message(&crate::link::Vrf::new("blue", crate::TableId::new(10))).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}

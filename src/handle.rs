@@ -19,6 +19,29 @@ const DUMP_ATTEMPTS: u32 = 5;
 /// with many VFs) can be larger, so leave room.
 const RECV_BUF: usize = 256 * 1024;
 
+/// Largest write of pipelined requests. The kernel processes a write's messages one by one
+/// inside `sendmsg`, queueing one acknowledgement each; bigger writes save system calls but need
+/// a larger receive buffer for the acknowledgements.
+const PIPELINE_WRITE: usize = 256 * 1024;
+
+/// Socket buffers asked for (as root, beyond `rmem_max`/`wmem_max`) before pipelining.
+const PIPELINE_RCVBUF: usize = 32 * 1024 * 1024;
+const PIPELINE_SNDBUF: usize = 2 * PIPELINE_WRITE;
+
+/// What one queued acknowledgement costs in the receive buffer (the kernel charges an skb's
+/// true size, about 700 bytes for a capped ack). Over-estimated so that the acknowledgements of
+/// one write always fit.
+const ACK_TRUESIZE: usize = 1536;
+
+/// Requests to pipeline: `buf` holds the encoded messages back to back (sequence numbers are
+/// filled in when sent), message `i` ends at `ends[i]` (an empty message is skipped) and is
+/// described by `ops[i]` in its error.
+pub(crate) struct Pipeline<'a> {
+    pub buf: &'a mut [u8],
+    pub ends: &'a [usize],
+    pub ops: &'a [&'static str],
+}
+
 /// A connection to the kernel's routing subsystem (rtnetlink) in one network namespace.
 ///
 /// Every operation of netplumb is a method of `Handle`, grouped by module: links in
@@ -53,6 +76,8 @@ struct Inner {
     seq: u32,
     rx: Vec<u8>,
     tx: Vec<u8>,
+    /// Socket buffer sizes once raised for pipelining: (receive, send), as the kernel reports.
+    pipeline_bufs: Option<(usize, usize)>,
 }
 
 impl std::fmt::Debug for Handle {
@@ -84,6 +109,7 @@ impl Handle {
                 seq: 0,
                 rx: Vec::with_capacity(RECV_BUF),
                 tx: Vec::with_capacity(4096),
+                pipeline_bufs: None,
             }),
         })
     }
@@ -124,6 +150,24 @@ impl Handle {
         reply.ok_or_else(|| Error::malformed(op, "acknowledged without a reply"))
     }
 
+    /// Like [`get`](Handle::get), but hands `convert` the raw frame of the reply.
+    pub(crate) fn get_frame<T>(
+        &self,
+        op: &'static str,
+        msg: RouteNetlinkMessage,
+        convert: impl FnOnce(&Frame<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut convert = Some(convert);
+        let mut reply = None;
+        self.exchange(op, msg, wire::NLM_F_ACK, |frame| {
+            if let Some(c) = convert.take() {
+                reply = Some(c(frame)?);
+            }
+            Ok(())
+        })?;
+        reply.ok_or_else(|| Error::malformed(op, "acknowledged without a reply"))
+    }
+
     /// Dumps a table, converting each message with `convert` (which may skip messages by
     /// returning `None`). A dump interrupted by concurrent changes is started again, up to
     /// [`DUMP_ATTEMPTS`] times.
@@ -151,6 +195,44 @@ impl Handle {
             op,
             attempts: DUMP_ATTEMPTS,
         })
+    }
+
+    /// Like [`dump`](Handle::dump), but hands `convert` the raw frame, for modules that decode
+    /// their messages themselves (routes, where a million of them are dumped at a time). The
+    /// bytes of one receive buffer are all that is held at any time.
+    pub(crate) fn dump_frames<T>(
+        &self,
+        op: &'static str,
+        msg: RouteNetlinkMessage,
+        mut convert: impl FnMut(&Frame<'_>) -> Result<Option<T>>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for _ in 0..DUMP_ATTEMPTS {
+            out.clear();
+            let interrupted = self.exchange(op, msg.clone(), wire::NLM_F_DUMP, |frame| {
+                if let Some(item) = convert(frame)? {
+                    out.push(item);
+                }
+                Ok(())
+            })?;
+            if !interrupted {
+                return Ok(out);
+            }
+        }
+        Err(Error::DumpInterrupted {
+            op,
+            attempts: DUMP_ATTEMPTS,
+        })
+    }
+
+    /// Sends many encoded requests pipelined: large writes of back-to-back messages, every
+    /// acknowledgement matched to its request by sequence number. See [`Pipeline`].
+    ///
+    /// `results[i]` is overwritten for every non-empty message `i`; empty ones (requests refused
+    /// before encoding) keep what the caller put there.
+    pub(crate) fn pipeline(&self, p: Pipeline<'_>, results: &mut [Result<()>]) {
+        let mut inner = self.lock();
+        inner.pipeline(p, results);
     }
 
     /// Sends one request and feeds every data message of its reply to `on_data`, until the
@@ -218,6 +300,176 @@ pub(crate) fn kernel_error(op: &'static str, errno: Errno, message: Option<Strin
 }
 
 impl Inner {
+    /// Raises the socket buffers for pipelining (once) and returns (receive, send) sizes.
+    fn pipeline_bufs(&mut self) -> (usize, usize) {
+        use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+        if let Some(b) = self.pipeline_bufs {
+            return b;
+        }
+        let fd = &self.socket;
+        // The FORCE variants pass the sysctl limits with CAP_NET_ADMIN; without it, take what
+        // the plain options give. A failure leaves the default, which the sizes below respect.
+        if setsockopt(fd, sockopt::RcvBufForce, &PIPELINE_RCVBUF).is_err() {
+            let _ = setsockopt(fd, sockopt::RcvBuf, &PIPELINE_RCVBUF);
+        }
+        if setsockopt(fd, sockopt::SndBufForce, &PIPELINE_SNDBUF).is_err() {
+            let _ = setsockopt(fd, sockopt::SndBuf, &PIPELINE_SNDBUF);
+        }
+        let rcv = getsockopt(fd, sockopt::RcvBuf).unwrap_or(212_992);
+        let snd = getsockopt(fd, sockopt::SndBuf).unwrap_or(212_992);
+        self.pipeline_bufs = Some((rcv, snd));
+        (rcv, snd)
+    }
+
+    fn pipeline(&mut self, p: Pipeline<'_>, results: &mut [Result<()>]) {
+        let (rcv, snd) = self.pipeline_bufs();
+        // The acknowledgements of one write must fit the receive buffer (half of it, to leave
+        // room for anything else queued), and a write must fit the send buffer.
+        let max_msgs = (rcv / 2 / ACK_TRUESIZE).max(1);
+        let max_bytes = PIPELINE_WRITE
+            .min(snd.saturating_sub(64))
+            .max(wire::HEADER_LEN);
+        let n = p.ends.len().min(p.ops.len()).min(results.len());
+        let mut first = 0;
+        while first < n {
+            let start = if first == 0 { 0 } else { p.ends[first - 1] };
+            // Take messages while the write stays within bounds (at least one).
+            let mut last = first + 1;
+            while last < n && last - first < max_msgs && p.ends[last] - start <= max_bytes {
+                last += 1;
+            }
+            let end = p.ends[last - 1];
+            let count = last - first;
+            if u32::MAX - self.seq < count as u32 + 1 {
+                self.seq = 0;
+            }
+            let base = self.seq + 1;
+            self.seq += count as u32;
+            let mut pending = 0usize;
+            let mut waiting = vec![false; count];
+            let mut at = start;
+            for (k, i) in (first..last).enumerate() {
+                let e = p.ends[i];
+                if e > at {
+                    // The sequence number sits at bytes 8..12 of the header.
+                    p.buf[at + 8..at + 12].copy_from_slice(&(base + k as u32).to_ne_bytes());
+                    waiting[k] = true;
+                    pending += 1;
+                }
+                at = e;
+            }
+            if pending > 0 {
+                self.pipeline_write(&p, &p.buf[start..end], first, base, &mut waiting, results);
+            }
+            first = last;
+        }
+    }
+
+    /// Sends one write of pipelined requests and collects their acknowledgements.
+    fn pipeline_write(
+        &mut self,
+        p: &Pipeline<'_>,
+        bytes: &[u8],
+        first: usize,
+        base: u32,
+        waiting: &mut [bool],
+        results: &mut [Result<()>],
+    ) {
+        let op = p.ops[first];
+        let fail_rest = |waiting: &mut [bool], results: &mut [Result<()>], e: &io::Error| {
+            for (k, w) in waiting.iter_mut().enumerate() {
+                if std::mem::take(w) {
+                    let source = match e.raw_os_error() {
+                        Some(code) => io::Error::from_raw_os_error(code),
+                        None => io::Error::new(e.kind(), e.to_string()),
+                    };
+                    results[first + k] = Err(Error::Batch {
+                        index: first + k,
+                        source: Box::new(Error::io(p.ops[first + k], source)),
+                    });
+                }
+            }
+        };
+        loop {
+            match self.socket.send(bytes, 0) {
+                Ok(_) => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return fail_rest(waiting, results, &e),
+            }
+        }
+        let port = self.port;
+        let mut pending = waiting.iter().filter(|w| **w).count();
+        let mut barrier = None;
+        while pending > 0 {
+            if let Err(e) = self.recv(op) {
+                if e.errno() == Some(Errno::ENOBUFS) && barrier.is_none() {
+                    // Acknowledgements were dropped: the receive buffer overflowed. Those
+                    // still queued are read up to a barrier (a NOOP the kernel acknowledges
+                    // after everything before it); the requests whose answer was lost are
+                    // reported as such.
+                    match self.send_barrier() {
+                        Ok(seq) => {
+                            barrier = Some(seq);
+                            continue;
+                        }
+                        Err(e) => return fail_rest(waiting, results, &e),
+                    }
+                }
+                let e = match e {
+                    Error::Io { source, .. } => source,
+                    other => io::Error::other(other.to_string()),
+                };
+                return fail_rest(waiting, results, &e);
+            }
+            let mut barrier_seen = false;
+            for frame in wire::frames(&self.rx) {
+                let Ok(frame) = frame else { break };
+                if frame.ty != wire::NLMSG_ERROR || !(frame.port == port || frame.port == 0) {
+                    continue;
+                }
+                if Some(frame.seq) == barrier {
+                    barrier_seen = true;
+                    continue;
+                }
+                let k = frame.seq.wrapping_sub(base) as usize;
+                if k >= waiting.len() || !std::mem::take(&mut waiting[k]) {
+                    continue;
+                }
+                pending -= 1;
+                let i = first + k;
+                results[i] = check_code(p.ops[i], &frame).map_err(|e| Error::Batch {
+                    index: i,
+                    source: Box::new(e),
+                });
+            }
+            if barrier_seen {
+                let lost = io::Error::other(
+                    "the acknowledgement was lost (receive buffer overflow, ENOBUFS); \
+                     the request may or may not have been applied",
+                );
+                return fail_rest(waiting, results, &lost);
+            }
+        }
+    }
+
+    /// Sends an acknowledged `NLMSG_NOOP`, which the kernel answers after everything sent
+    /// before it.
+    fn send_barrier(&mut self) -> io::Result<u32> {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        let mut msg = [0u8; wire::HEADER_LEN];
+        msg[0..4].copy_from_slice(&(wire::HEADER_LEN as u32).to_ne_bytes());
+        msg[4..6].copy_from_slice(&wire::NLMSG_NOOP.to_ne_bytes());
+        msg[6..8].copy_from_slice(&(wire::NLM_F_REQUEST | wire::NLM_F_ACK).to_ne_bytes());
+        msg[8..12].copy_from_slice(&self.seq.to_ne_bytes());
+        loop {
+            match self.socket.send(&msg, 0) {
+                Ok(_) => return Ok(self.seq),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     fn send(&mut self, op: &'static str, msg: RouteNetlinkMessage, flags: u16) -> Result<u32> {
         self.seq = self.seq.wrapping_add(1).max(1);
         self.tx.clear();

@@ -31,6 +31,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod addr;
+pub mod batch;
 mod error;
 pub mod fdb;
 #[cfg(test)]
@@ -43,6 +44,8 @@ pub mod lpm;
 pub mod monitor;
 pub mod neigh;
 pub mod netns;
+pub mod route;
+pub mod rule;
 mod types;
 mod wire;
 
@@ -50,4 +53,4 @@ pub use error::{Error, Result};
 pub use handle::Handle;
 pub use link::{Link, LinkRef};
 pub use netns::NetNs;
-pub use types::{IfIndex, IpFamily, MacAddr, VlanId, Vni, IFNAMSIZ};
+pub use types::{IfIndex, IpFamily, MacAddr, TableId, VlanId, Vni, IFNAMSIZ};

@@ -172,6 +172,63 @@ impl fmt::Display for Vni {
     }
 }
 
+/// A routing table id (`ip route … table ID`), over the kernel's full `u32` range.
+///
+/// Ids up to 255 fit the route header's one-byte table field; larger ones travel in the
+/// `RTA_TABLE` attribute (netplumb sends `RTA_TABLE` for those, as iproute2 does). Names from
+/// `/etc/iproute2/rt_tables` are constants here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TableId(u32);
+
+impl TableId {
+    /// No table (`RT_TABLE_UNSPEC`, 0): in a filter or a reply, "any table".
+    pub const UNSPEC: TableId = TableId(0);
+    /// The compatibility id (`RT_TABLE_COMPAT`, 252) old kernels report for ids above 255.
+    pub const COMPAT: TableId = TableId(252);
+    /// The `default` table (253).
+    pub const DEFAULT: TableId = TableId(253);
+    /// The `main` table (254), where routes go when no table is named.
+    pub const MAIN: TableId = TableId(254);
+    /// The `local` table (255): the kernel's local and broadcast routes.
+    pub const LOCAL: TableId = TableId(255);
+
+    /// Wraps a raw table id. Every `u32` is a valid id; 0 means "unspecified".
+    pub const fn new(id: u32) -> TableId {
+        TableId(id)
+    }
+
+    /// The raw id.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for TableId {
+    /// [`TableId::MAIN`], as for `ip route` without `table`.
+    fn default() -> TableId {
+        TableId::MAIN
+    }
+}
+
+impl From<u32> for TableId {
+    fn from(id: u32) -> TableId {
+        TableId(id)
+    }
+}
+
+impl fmt::Display for TableId {
+    /// The name iproute2 prints for the well-known ids (`main`, `local`, `default`), else the
+    /// number.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            253 => f.write_str("default"),
+            254 => f.write_str("main"),
+            255 => f.write_str("local"),
+            n => n.fmt(f),
+        }
+    }
+}
+
 /// An IP address family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum IpFamily {

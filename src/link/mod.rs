@@ -5,8 +5,10 @@
 
 mod bridge;
 mod bridge_port;
+mod ipip;
 mod macvlan;
 mod veth;
+mod vrf;
 mod vxlan;
 
 use std::fmt;
@@ -22,12 +24,16 @@ use netlink_packet_route::RouteNetlinkMessage;
 pub(crate) use bridge::bridge_message;
 pub use bridge::{Bridge, BridgeInfo, BridgeOptions, StpState, VlanProtocol};
 pub use bridge_port::{BridgePort, BridgePortState, BridgeVlan, PortVlans};
+pub use ipip::{Ipip, IpipInfo, IPIP_FALLBACK};
 #[cfg(test)]
 pub(crate) use macvlan::macvlan_message;
 pub use macvlan::{Macvlan, MacvlanInfo, MacvlanMode};
 #[cfg(test)]
 pub(crate) use veth::veth_message;
 pub use veth::{Veth, VethPeer};
+#[cfg(test)]
+pub(crate) use vrf::vrf_message;
+pub use vrf::{Vrf, VrfInfo};
 #[cfg(test)]
 pub(crate) use vxlan::vxlan_message;
 pub use vxlan::{Vxlan, VxlanInfo, VXLAN_PORT};
@@ -200,6 +206,10 @@ pub enum LinkKind {
     Vxlan(VxlanInfo),
     /// A macvlan device; its parent is [`Link::link`].
     Macvlan(MacvlanInfo),
+    /// A VRF (L3 master device) and its table.
+    Vrf(VrfInfo),
+    /// An IPIP tunnel.
+    Ipip(IpipInfo),
     /// A kind netplumb does not model yet, by the kernel's name for it (`"vxlan"`, `"dummy"`…).
     Unknown(String),
 }
@@ -212,6 +222,8 @@ impl LinkKind {
             LinkKind::Bridge(_) => "bridge",
             LinkKind::Vxlan(_) => "vxlan",
             LinkKind::Macvlan(_) => "macvlan",
+            LinkKind::Vrf(_) => "vrf",
+            LinkKind::Ipip(_) => "ipip",
             LinkKind::Unknown(name) => name,
         }
     }
@@ -656,6 +668,14 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
         InfoKind::MacVlan => LinkKind::Macvlan(match data {
             Some(InfoData::MacVlan(nlas)) => MacvlanInfo::from_nlas(nlas),
             _ => MacvlanInfo::default(),
+        }),
+        InfoKind::Vrf => LinkKind::Vrf(match data {
+            Some(InfoData::Vrf(nlas)) => VrfInfo::from_nlas(nlas),
+            _ => VrfInfo::default(),
+        }),
+        InfoKind::IpIp => LinkKind::Ipip(match data {
+            Some(InfoData::IpTunnel(nlas)) => IpipInfo::from_nlas(nlas),
+            _ => IpipInfo::default(),
         }),
         InfoKind::Other(name) => LinkKind::Unknown(name),
         other => LinkKind::Unknown(other.to_string()),

@@ -1,0 +1,169 @@
+//! IPIP tunnels (`ip link add … type ipip local … remote …`): IPv4 in IPv4, as calico's IPIP
+//! mode uses through the `tunl0` fallback device.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use netlink_packet_route::link::{
+    InfoData, InfoIpTunnel, InfoKind, LinkAttribute, LinkInfo, LinkMessage,
+};
+use netlink_packet_route::RouteNetlinkMessage;
+
+use super::{new_link_message, LinkRef};
+use crate::types::check_ifname;
+use crate::{Error, Handle, IfIndex, Result};
+
+/// The fallback device the `ipip` module creates in every namespace; it receives every IPIP
+/// packet that no other tunnel matches (calico routes pod traffic through it).
+pub const IPIP_FALLBACK: &str = "tunl0";
+
+/// An IPIP tunnel to create or change
+/// (`ip link add NAME type ipip [local A] [remote B] [ttl T] [tos T] [pmtudisc] [dev D]`).
+///
+/// ```no_run
+/// use netplumb::{Handle, link::Ipip};
+///
+/// let h = Handle::new()?;
+/// h.add_ipip(&Ipip {
+///     local: Some("192.0.2.1".parse()?),
+///     remote: Some("198.51.100.1".parse()?),
+///     ttl: Some(64),
+///     ..Ipip::new("ipip1")
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Ipip<'a> {
+    /// The device name.
+    pub name: String,
+    /// The tunnel's local address (`local`); any when `None`.
+    pub local: Option<Ipv4Addr>,
+    /// The tunnel's remote address (`remote`); any (a point-to-multipoint tunnel, like
+    /// `tunl0`) when `None`.
+    pub remote: Option<Ipv4Addr>,
+    /// The outer TTL (`ttl`, 1–255); `Some(0)` is `inherit`.
+    pub ttl: Option<u8>,
+    /// The outer TOS (`tos`); `Some(1)` is `inherit`.
+    pub tos: Option<u8>,
+    /// Path MTU discovery on the outer packets (`pmtudisc` / `nopmtudisc`).
+    pub pmtudisc: Option<bool>,
+    /// The underlay device the outer packets leave by (`dev`).
+    pub underlay: Option<LinkRef<'a>>,
+    /// MTU of the tunnel device.
+    pub mtu: Option<u32>,
+}
+
+impl Ipip<'_> {
+    /// A tunnel named `name` with the kernel's defaults.
+    pub fn new(name: &str) -> Ipip<'static> {
+        Ipip {
+            name: name.to_string(),
+            ..Ipip::default()
+        }
+    }
+}
+
+/// An IPIP tunnel's settings as listed ([`LinkKind::Ipip`](super::LinkKind::Ipip)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IpipInfo {
+    /// Local address; `None` for any.
+    pub local: Option<Ipv4Addr>,
+    /// Remote address; `None` for any.
+    pub remote: Option<Ipv4Addr>,
+    /// Outer TTL (0 is `inherit`).
+    pub ttl: u8,
+    /// Outer TOS (1 is `inherit`).
+    pub tos: u8,
+    /// Path MTU discovery.
+    pub pmtudisc: bool,
+    /// The underlay device.
+    pub underlay: Option<IfIndex>,
+}
+
+fn v4(ip: IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V4(a) if !a.is_unspecified() => Some(a),
+        _ => None,
+    }
+}
+
+impl IpipInfo {
+    pub(crate) fn from_nlas(nlas: Vec<InfoIpTunnel>) -> IpipInfo {
+        let mut info = IpipInfo::default();
+        for n in nlas {
+            match n {
+                InfoIpTunnel::Local(a) => info.local = v4(a),
+                InfoIpTunnel::Remote(a) => info.remote = v4(a),
+                InfoIpTunnel::Ttl(t) => info.ttl = t,
+                InfoIpTunnel::Tos(t) => info.tos = t,
+                InfoIpTunnel::PMtuDisc(p) => info.pmtudisc = p,
+                InfoIpTunnel::Link(l) => info.underlay = IfIndex::new(l),
+                _ => {}
+            }
+        }
+        info
+    }
+}
+
+/// The `IFLA_INFO_DATA` of an IPIP tunnel; `index` resolves the underlay device.
+fn ipip_data(t: &Ipip<'_>, index: impl FnOnce(LinkRef<'_>) -> Result<IfIndex>) -> Result<InfoData> {
+    check_ifname("ipip name", &t.name)?;
+    if t.pmtudisc == Some(false) && t.ttl.is_some_and(|ttl| ttl != 0) {
+        // The kernel's rule: a fixed TTL requires path MTU discovery.
+        return Err(Error::invalid(
+            "pmtudisc",
+            "nopmtudisc needs ttl inherit (Some(0) or None)",
+        ));
+    }
+    let mut d = Vec::new();
+    if let Some(u) = t.underlay {
+        d.push(InfoIpTunnel::Link(index(u)?.get()));
+    }
+    if let Some(a) = t.local {
+        d.push(InfoIpTunnel::Local(IpAddr::V4(a)));
+    }
+    if let Some(a) = t.remote {
+        d.push(InfoIpTunnel::Remote(IpAddr::V4(a)));
+    }
+    if let Some(ttl) = t.ttl {
+        d.push(InfoIpTunnel::Ttl(ttl));
+    }
+    if let Some(tos) = t.tos {
+        d.push(InfoIpTunnel::Tos(tos));
+    }
+    if let Some(p) = t.pmtudisc {
+        d.push(InfoIpTunnel::PMtuDisc(p));
+    }
+    Ok(InfoData::IpTunnel(d))
+}
+
+impl Handle {
+    /// Creates an IPIP tunnel. Equivalent to
+    /// `ip link add NAME type ipip [local A] [remote B] [ttl T] [tos T] [[no]pmtudisc] [dev D]`.
+    ///
+    /// A kernel without the `ipip` module answers with [`Error::Unsupported`] ("the kernel has
+    /// no ipip support"). Creating [`IPIP_FALLBACK`] (`tunl0`) when the module is loaded
+    /// finds it existing; change it with [`Handle::set_ipip`] instead.
+    pub fn add_ipip(&self, tunnel: &Ipip<'_>) -> Result<()> {
+        let data = ipip_data(tunnel, |l| self.link_index(l))?;
+        let msg = new_link_message(&tunnel.name, tunnel.mtu, None, InfoKind::IpIp, Some(data));
+        self.create_link("ipip", msg)
+    }
+
+    /// Changes an existing IPIP tunnel, such as the fallback `tunl0` that calico configures.
+    /// Equivalent to `ip link set NAME type ipip …` (and `mtu M`).
+    pub fn set_ipip(&self, tunnel: &Ipip<'_>) -> Result<()> {
+        let data = ipip_data(tunnel, |l| self.link_index(l))?;
+        let index = self.link_index(tunnel.name.as_str())?;
+        let mut msg = LinkMessage::default();
+        msg.header.index = index.get();
+        if let Some(mtu) = tunnel.mtu {
+            msg.attributes.push(LinkAttribute::Mtu(mtu));
+        }
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(InfoKind::IpIp),
+            LinkInfo::Data(data),
+        ]));
+        self.ack("set ipip", RouteNetlinkMessage::NewLink(msg), 0)
+    }
+}

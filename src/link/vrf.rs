@@ -1,0 +1,141 @@
+//! VRF devices (`ip link add … type vrf table T`): an L3 master device that binds its
+//! enslaved interfaces to one routing table.
+
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVrf, LinkMessage};
+
+use super::{new_link_message, Link, LinkFilter, LinkKind, LinkRef};
+use crate::route::{Route, RouteFilter};
+use crate::types::check_ifname;
+use crate::{Error, Handle, MacAddr, Result, TableId};
+
+/// A VRF to create (`ip link add NAME type vrf table TABLE`).
+///
+/// Interfaces join it with [`Handle::set_link_vrf`]; routes for the VRF go into its table;
+/// an `l3mdev` rule (added by the kernel with the first VRF, or with
+/// [`Rule::l3mdev`](crate::rule::Rule::l3mdev)) sends lookups there.
+///
+/// ```no_run
+/// use netplumb::{Handle, TableId, link::Vrf};
+///
+/// let h = Handle::new()?;
+/// h.add_vrf(&Vrf::new("tenant1", TableId::new(10)))?;
+/// h.set_link_up("tenant1")?;
+/// h.set_link_vrf("veth-t1", "tenant1")?; // ip link set veth-t1 master tenant1
+/// # Ok::<(), netplumb::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vrf {
+    /// The device name.
+    pub name: String,
+    /// The routing table the VRF uses (`table T`); not [`TableId::UNSPEC`].
+    pub table: TableId,
+    /// MTU of the VRF device.
+    pub mtu: Option<u32>,
+    /// Hardware address of the VRF device.
+    pub mac: Option<MacAddr>,
+}
+
+impl Vrf {
+    /// A VRF named `name` bound to `table`.
+    pub fn new(name: &str, table: TableId) -> Vrf {
+        Vrf {
+            name: name.to_string(),
+            table,
+            mtu: None,
+            mac: None,
+        }
+    }
+}
+
+/// A VRF's settings as listed ([`LinkKind::Vrf`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VrfInfo {
+    /// The VRF's routing table.
+    pub table: Option<TableId>,
+}
+
+impl VrfInfo {
+    pub(crate) fn from_nlas(nlas: Vec<InfoVrf>) -> VrfInfo {
+        let mut info = VrfInfo::default();
+        for n in nlas {
+            if let InfoVrf::TableId(t) = n {
+                info.table = Some(TableId::new(t));
+            }
+        }
+        info
+    }
+}
+
+/// The `RTM_NEWLINK` request for a VRF.
+pub(crate) fn vrf_message(vrf: &Vrf) -> Result<LinkMessage> {
+    check_ifname("vrf name", &vrf.name)?;
+    if vrf.table == TableId::UNSPEC {
+        return Err(Error::invalid(
+            "table",
+            "a VRF needs a table id other than 0",
+        ));
+    }
+    Ok(new_link_message(
+        &vrf.name,
+        vrf.mtu,
+        vrf.mac,
+        InfoKind::Vrf,
+        Some(InfoData::Vrf(vec![InfoVrf::TableId(vrf.table.get())])),
+    ))
+}
+
+impl Handle {
+    /// Creates a VRF device. Equivalent to `ip link add NAME type vrf table TABLE`.
+    ///
+    /// A kernel without VRF support answers with [`Error::Unsupported`] ("the kernel has no
+    /// vrf support").
+    pub fn add_vrf(&self, vrf: &Vrf) -> Result<()> {
+        self.create_link("vrf", vrf_message(vrf)?)
+    }
+
+    /// Enslaves a link to a VRF. Equivalent to `ip link set dev NAME master VRF` (the same
+    /// operation as [`Handle::set_link_master`], checking first that `vrf` is a VRF).
+    pub fn set_link_vrf<'a, 'b>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        vrf: impl Into<LinkRef<'b>>,
+    ) -> Result<()> {
+        let vrf = self.vrf_link(vrf.into())?;
+        self.set_link_master(link, vrf.index)
+    }
+
+    /// Releases a link from its VRF. Equivalent to `ip link set dev NAME nomaster`.
+    pub fn unset_link_vrf<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<()> {
+        self.set_link_nomaster(link)
+    }
+
+    /// The links enslaved to a VRF. Equivalent to `ip link show vrf VRF`.
+    pub fn vrf_members<'a>(&self, vrf: impl Into<LinkRef<'a>>) -> Result<Vec<Link>> {
+        let vrf = self.vrf_link(vrf.into())?;
+        self.links_filtered(&LinkFilter::master(vrf.index))
+    }
+
+    /// The routes of a VRF's table. Equivalent to `ip route show vrf VRF` (both families).
+    pub fn vrf_routes<'a>(&self, vrf: impl Into<LinkRef<'a>>) -> Result<Vec<Route>> {
+        let link = self.vrf_link(vrf.into())?;
+        let table = match &link.kind {
+            Some(LinkKind::Vrf(VrfInfo { table: Some(t) })) => *t,
+            _ => {
+                return Err(Error::malformed(
+                    "list vrf routes",
+                    format!("VRF {} reported without a table", link.name),
+                ))
+            }
+        };
+        self.routes(&RouteFilter::table(table))
+    }
+
+    fn vrf_link(&self, vrf: LinkRef<'_>) -> Result<Link> {
+        let link = self.link(vrf)?;
+        if !matches!(link.kind, Some(LinkKind::Vrf(_))) {
+            return Err(Error::invalid("vrf", format!("{} is not a VRF", link.name)));
+        }
+        Ok(link)
+    }
+}

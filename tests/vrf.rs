@@ -1,0 +1,112 @@
+//! Root tests for VRF devices, checked against `ip -j -d link`, `ip -j route show vrf` and
+//! `ip -j route get vrf`. Kernels without VRF support skip them with that reason.
+
+mod common;
+
+use common::TestNs;
+use netplumb::link::{LinkKind, Veth, Vrf, VrfInfo};
+use netplumb::route::{NewRoute, RouteQuery};
+use netplumb::rule::RuleFilter;
+use netplumb::{IpFamily, TableId};
+
+#[test]
+fn vrf_with_member_routes_and_lookup() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    let table = TableId::new(10);
+    skip_if_unsupported!(h.add_vrf(&Vrf::new("blue", table))).unwrap();
+    h.set_link_up("blue").unwrap();
+
+    // ip -d link: kind vrf, table 10; and ours reads it back.
+    let ip = t.ip_link("blue").unwrap();
+    assert_eq!(ip["linkinfo"]["info_kind"], "vrf");
+    assert_eq!(ip["linkinfo"]["info_data"]["table"], 10);
+    let link = h.link("blue").unwrap();
+    assert!(
+        matches!(link.kind, Some(LinkKind::Vrf(VrfInfo { table: Some(t), .. })) if t == table),
+        "{:?}",
+        link.kind
+    );
+
+    // Enslave one end of a veth; it is the VRF's only member.
+    h.add_veth(&Veth::new("v0", "v1")).unwrap();
+    h.set_link_vrf("v0", "blue").unwrap();
+    h.set_link_up("v0").unwrap();
+    h.set_link_up("v1").unwrap();
+    let members = h.vrf_members("blue").unwrap();
+    assert_eq!(
+        members.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        ["v0"]
+    );
+    let ip_members = t.ip(&["-j", "link", "show", "vrf", "blue"]);
+    assert_eq!(ip_members.as_array().unwrap().len(), 1);
+    assert_eq!(ip_members[0]["ifname"], "v0");
+    // Not a VRF: refused.
+    common::assert_invalid(h.set_link_vrf("v1", "v0"), "vrf");
+
+    // The connected route of v0's address lands in the VRF's table, beside a static one.
+    h.add_address("v0", &"10.0.0.1/24".parse().unwrap())
+        .unwrap();
+    h.add_route(&NewRoute {
+        table,
+        ..NewRoute::via("10.9.0.0/16".parse().unwrap(), "10.0.0.2".parse().unwrap()).unwrap()
+    })
+    .unwrap();
+    let ours: Vec<_> = h
+        .vrf_routes("blue")
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.family == IpFamily::V4)
+        .collect();
+    let theirs = t.ip(&["-j", "-4", "route", "show", "vrf", "blue"]);
+    assert_eq!(
+        ours.len(),
+        theirs.as_array().unwrap().len(),
+        "{ours:#?} {theirs}"
+    );
+    assert!(ours
+        .iter()
+        .any(|r| r.destination == "10.0.0.0/24".parse().unwrap()));
+    assert!(ours
+        .iter()
+        .any(|r| r.destination == "10.9.0.0/16".parse().unwrap()));
+    // The main table does not see them.
+    assert!(h
+        .route_get(&RouteQuery::new("10.9.1.1".parse().unwrap()))
+        .is_err());
+
+    // ip route get vrf blue 10.9.1.1 = a lookup with the VRF as output interface.
+    let r = h
+        .route_get(&RouteQuery {
+            oif: Some("blue".into()),
+            ..RouteQuery::new("10.9.1.1".parse().unwrap())
+        })
+        .unwrap();
+    let theirs = t.ip(&["-j", "route", "get", "vrf", "blue", "10.9.1.1"]);
+    assert_eq!(r.gateway().unwrap().to_string(), theirs[0]["gateway"]);
+    assert_eq!(h.link(r.dev().unwrap()).unwrap().name, theirs[0]["dev"]);
+    assert_eq!(r.table, table);
+
+    // The kernel added its l3mdev rule with the first VRF.
+    let rules = h.rules(&RuleFilter::default()).unwrap();
+    assert!(rules.iter().any(|r| r.l3mdev), "{rules:#?}");
+
+    // Release: no members left, v0 has no master.
+    h.unset_link_vrf("v0").unwrap();
+    assert!(h.vrf_members("blue").unwrap().is_empty());
+    assert!(t.ip_link("v0").unwrap().get("master").is_none());
+}
+
+#[test]
+fn vrf_input_is_checked() {
+    require_root!();
+    let t = TestNs::new();
+    common::assert_invalid(t.handle.add_vrf(&Vrf::new("red", TableId::UNSPEC)), "table");
+    common::assert_invalid(
+        t.handle
+            .add_vrf(&Vrf::new("a-name-far-too-long", TableId::new(5))),
+        "vrf name",
+    );
+    assert!(t.ip_link("red").is_none());
+}
