@@ -14,6 +14,7 @@ use netlink_packet_route::neighbour::{
 use netlink_packet_route::route::RouteType;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
+use crate::batch::Batch;
 use crate::link::{LinkFilter, LinkKind, LinkRef};
 use crate::neigh::{NeighFlags, NeighState};
 use crate::wire::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
@@ -354,6 +355,78 @@ impl Handle {
                     .is_none_or(|b| e.link == b || e.master == Some(b) || ports.contains(&e.link))
         });
         Ok(out)
+    }
+}
+
+impl Batch<'_> {
+    /// Queues `bridge fdb add …` (see [`Handle::add_fdb`]); returns the request's index. In a
+    /// batch the remote's family is checked by the kernel alone.
+    pub fn add_fdb<'a>(&mut self, link: impl Into<LinkRef<'a>>, entry: &FdbEntryRequest) -> usize {
+        self.fdb(
+            "add fdb entry",
+            link.into(),
+            entry,
+            NLM_F_CREATE | NLM_F_EXCL,
+            true,
+        )
+    }
+
+    /// Queues `bridge fdb append …` (see [`Handle::append_fdb`]); returns the index.
+    pub fn append_fdb<'a>(
+        &mut self,
+        link: impl Into<LinkRef<'a>>,
+        entry: &FdbEntryRequest,
+    ) -> usize {
+        self.fdb(
+            "append fdb entry",
+            link.into(),
+            entry,
+            NLM_F_CREATE | NLM_F_APPEND,
+            true,
+        )
+    }
+
+    /// Queues `bridge fdb replace …` (see [`Handle::replace_fdb`]); returns the index.
+    pub fn replace_fdb<'a>(
+        &mut self,
+        link: impl Into<LinkRef<'a>>,
+        entry: &FdbEntryRequest,
+    ) -> usize {
+        self.fdb(
+            "replace fdb entry",
+            link.into(),
+            entry,
+            NLM_F_CREATE | NLM_F_REPLACE,
+            true,
+        )
+    }
+
+    /// Queues `bridge fdb del …` (see [`Handle::delete_fdb`]); returns the index.
+    pub fn delete_fdb<'a>(
+        &mut self,
+        link: impl Into<LinkRef<'a>>,
+        entry: &FdbEntryRequest,
+    ) -> usize {
+        self.fdb("delete fdb entry", link.into(), entry, 0, false)
+    }
+
+    fn fdb(
+        &mut self,
+        op: &'static str,
+        link: LinkRef<'_>,
+        entry: &FdbEntryRequest,
+        flags: u16,
+        new: bool,
+    ) -> usize {
+        let msg = self.resolve(link).map(|i| {
+            let m = fdb_message(entry, i);
+            if new {
+                RouteNetlinkMessage::NewNeighbour(m)
+            } else {
+                RouteNetlinkMessage::DelNeighbour(m)
+            }
+        });
+        self.push_result(op, msg, flags)
     }
 }
 

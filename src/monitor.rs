@@ -1,5 +1,6 @@
-//! Kernel events (`ip monitor`): typed notifications of links, addresses, neighbours and FDB
-//! entries appearing, changing and going away, VXLAN L2/L3 misses, and overruns.
+//! Kernel events (`ip monitor`): typed notifications of links, addresses, routes, policy
+//! rules, neighbours and FDB entries appearing, changing and going away, VXLAN L2/L3 misses,
+//! and overruns.
 //!
 //! A [`Monitor`] is one rtnetlink socket subscribed to the kernel's multicast groups in one
 //! namespace. It has no thread of its own: events queue in the socket's receive buffer until read
@@ -24,6 +25,8 @@ use crate::addr::{address_from_message, Address, AddressFilter};
 use crate::fdb::{fdb_from_message, FdbEntry, FdbFilter};
 use crate::link::{link_from_message, Link};
 use crate::neigh::{neighbour_from_message, Neighbour, NeighbourFilter};
+use crate::route::{route_from_bytes, Route, RouteFilter};
+use crate::rule::{rule_from_message, Rule, RuleFilter};
 use crate::wire::{self, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
 use crate::{Error, Handle, IfIndex, IpFamily, MacAddr, NetNs, Result};
 
@@ -39,10 +42,26 @@ bitflags::bitflags! {
         const ADDRESS_V6 = 1 << 2;
         /// Neighbour entries, FDB entries, and L2/L3 misses (`RTNLGRP_NEIGH`).
         const NEIGH = 1 << 3;
+        /// IPv4 routes, every table (`RTNLGRP_IPV4_ROUTE`).
+        const ROUTE_V4 = 1 << 4;
+        /// IPv6 routes, every table (`RTNLGRP_IPV6_ROUTE`).
+        const ROUTE_V6 = 1 << 5;
+        /// IPv4 policy rules (`RTNLGRP_IPV4_RULE`).
+        const RULE_V4 = 1 << 6;
+        /// IPv6 policy rules (`RTNLGRP_IPV6_RULE`).
+        const RULE_V6 = 1 << 7;
         /// Both address families.
         const ADDRESS = Self::ADDRESS_V4.bits() | Self::ADDRESS_V6.bits();
+        /// Routes of both families.
+        const ROUTE = Self::ROUTE_V4.bits() | Self::ROUTE_V6.bits();
+        /// Rules of both families.
+        const RULE = Self::RULE_V4.bits() | Self::RULE_V6.bits();
         /// Everything this version of the monitor understands.
-        const ALL = Self::LINK.bits() | Self::ADDRESS.bits() | Self::NEIGH.bits();
+        const ALL = Self::LINK.bits()
+            | Self::ADDRESS.bits()
+            | Self::NEIGH.bits()
+            | Self::ROUTE.bits()
+            | Self::RULE.bits();
     }
 }
 
@@ -53,7 +72,11 @@ impl Groups {
             (Groups::LINK, 1),       // RTNLGRP_LINK
             (Groups::NEIGH, 3),      // RTNLGRP_NEIGH
             (Groups::ADDRESS_V4, 5), // RTNLGRP_IPV4_IFADDR
+            (Groups::ROUTE_V4, 7),   // RTNLGRP_IPV4_ROUTE
+            (Groups::RULE_V4, 8),    // RTNLGRP_IPV4_RULE
             (Groups::ADDRESS_V6, 9), // RTNLGRP_IPV6_IFADDR
+            (Groups::ROUTE_V6, 11),  // RTNLGRP_IPV6_ROUTE
+            (Groups::RULE_V6, 19),   // RTNLGRP_IPV6_RULE
         ];
         table
             .into_iter()
@@ -90,8 +113,9 @@ impl<T> Change<T> {
 
 /// One kernel event.
 ///
-/// Links report `Added` and `Changed` exactly (the kernel marks a new device). Addresses,
-/// neighbours and FDB entries carry no such mark: the monitor reports `Added` for an object it
+/// Links report `Added` and `Changed` exactly (the kernel marks a new device), and so do
+/// routes (a replaced route is `Changed`). Addresses, neighbours and FDB entries carry no such
+/// mark: the monitor reports `Added` for an object it
 /// has not seen before, `Changed` for one it has. Started with a snapshot
 /// ([`MonitorOptions::snapshot`]) it has seen everything; without one, the first event for an
 /// object that existed before the monitor is reported as `Added`.
@@ -105,6 +129,10 @@ pub enum Event {
     Link(Change<Link>),
     /// An address (`[ADDR]`).
     Address(Change<Address>),
+    /// A route, in any table (`[ROUTE]`).
+    Route(Change<Route>),
+    /// A policy rule (`[RULE]`); rules are only added and removed.
+    Rule(Change<Rule>),
     /// An ARP or NDP neighbour entry (`[NEIGH]`).
     Neighbour(Change<Neighbour>),
     /// A bridge or VXLAN FDB entry (`[NEIGH]` with `lladdr … dev … master/self`).
@@ -286,6 +314,34 @@ impl Monitor {
                 events.push(self.address_event(a, false));
             }
         }
+        for (group, family) in [
+            (Groups::ROUTE_V4, IpFamily::V4),
+            (Groups::ROUTE_V6, IpFamily::V6),
+        ] {
+            if self.groups.contains(group) {
+                let filter = RouteFilter {
+                    family: Some(family),
+                    ..RouteFilter::default()
+                };
+                for r in handle.routes(&filter)? {
+                    events.push(Event::Route(Change::Added(r)));
+                }
+            }
+        }
+        for (group, family) in [
+            (Groups::RULE_V4, IpFamily::V4),
+            (Groups::RULE_V6, IpFamily::V6),
+        ] {
+            if self.groups.contains(group) {
+                let filter = RuleFilter {
+                    family: Some(family),
+                    ..RuleFilter::default()
+                };
+                for r in handle.rules(&filter)? {
+                    events.push(Event::Rule(Change::Added(r)));
+                }
+            }
+        }
         if self.groups.contains(Groups::NEIGH) {
             for proxy in [false, true] {
                 let filter = NeighbourFilter {
@@ -394,6 +450,20 @@ impl Monitor {
             ) {
                 continue;
             }
+            if let Some(removed) = route_frame(frame.ty) {
+                if let Some(r) =
+                    route_from_bytes(frame.payload).map_err(|e| Error::malformed(op, e))?
+                {
+                    self.queue.push_back(Event::Route(if removed {
+                        Change::Removed(r)
+                    } else if frame.flags & wire::NLM_F_REPLACE != 0 {
+                        Change::Changed(r)
+                    } else {
+                        Change::Added(r)
+                    }));
+                }
+                continue;
+            }
             let msg = wire::decode(&frame).map_err(|e| Error::malformed(op, e))?;
             if let Some(e) = self.event(msg)? {
                 self.queue.push_back(e);
@@ -424,6 +494,14 @@ impl Monitor {
             RouteNetlinkMessage::NewNeighbour(m) => return self.neigh_or_fdb(m, false),
             RouteNetlinkMessage::DelNeighbour(m) => return self.neigh_or_fdb(m, true),
             RouteNetlinkMessage::GetNeighbour(m) => return Ok(miss_from_message(m)),
+            RouteNetlinkMessage::NewRule(m) => match rule_from_message(m) {
+                Some(r) => Event::Rule(Change::Added(r)),
+                None => return Ok(None),
+            },
+            RouteNetlinkMessage::DelRule(m) => match rule_from_message(m) {
+                Some(r) => Event::Rule(Change::Removed(r)),
+                None => return Ok(None),
+            },
             _ => return Ok(None),
         }))
     }
@@ -449,6 +527,15 @@ impl Monitor {
     fn fdb_event(&mut self, e: FdbEntry, removed: bool) -> Event {
         let key = (e.link, e.mac, e.vlan, e.dst);
         Event::Fdb(classify(&mut self.seen.fdb, key, e, removed))
+    }
+}
+
+/// `Some(removed)` for a route notification (`RTM_NEWROUTE` 24, `RTM_DELROUTE` 25).
+fn route_frame(ty: u16) -> Option<bool> {
+    match ty {
+        24 => Some(false),
+        25 => Some(true),
+        _ => None,
     }
 }
 
@@ -538,7 +625,7 @@ mod tests {
 
     #[test]
     fn groups_map_to_rtnetlink_numbers() {
-        assert_eq!(Groups::ALL.rtnl_groups(), vec![1, 3, 5, 9]);
+        assert_eq!(Groups::ALL.rtnl_groups(), vec![1, 3, 5, 7, 8, 9, 11, 19]);
         assert_eq!(Groups::ADDRESS_V6.rtnl_groups(), vec![9]);
     }
 

@@ -17,6 +17,7 @@ use netlink_packet_route::route::RouteType;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::time::Duration;
 
+use crate::batch::Batch;
 use crate::link::LinkRef;
 use crate::wire::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::{Error, Handle, IfIndex, IpFamily, MacAddr, Result};
@@ -541,6 +542,50 @@ impl Handle {
                 Ok(Some(t))
             },
         )
+    }
+}
+
+impl Batch<'_> {
+    /// Queues `ip neigh add …` (see [`Handle::add_neighbour`]); returns the request's index.
+    pub fn add_neighbour<'a>(&mut self, link: impl Into<LinkRef<'a>>, n: &NewNeighbour) -> usize {
+        self.neighbour("add neighbour", link.into(), n, NLM_F_CREATE | NLM_F_EXCL)
+    }
+
+    /// Queues `ip neigh replace …` (see [`Handle::replace_neighbour`]); returns the index.
+    pub fn replace_neighbour<'a>(
+        &mut self,
+        link: impl Into<LinkRef<'a>>,
+        n: &NewNeighbour,
+    ) -> usize {
+        self.neighbour(
+            "replace neighbour",
+            link.into(),
+            n,
+            NLM_F_CREATE | NLM_F_REPLACE,
+        )
+    }
+
+    /// Queues `ip neigh del ADDR dev DEV` (see [`Handle::delete_neighbour`]); returns the
+    /// index.
+    pub fn delete_neighbour<'a>(&mut self, link: impl Into<LinkRef<'a>>, address: IpAddr) -> usize {
+        let msg = self
+            .resolve(link.into())
+            .map(|i| RouteNetlinkMessage::DelNeighbour(neighbour_selector(address, i)));
+        self.push_result("delete neighbour", msg, 0)
+    }
+
+    fn neighbour(
+        &mut self,
+        op: &'static str,
+        link: LinkRef<'_>,
+        n: &NewNeighbour,
+        flags: u16,
+    ) -> usize {
+        let msg = self
+            .resolve(link)
+            .and_then(|i| neighbour_message(n, i))
+            .map(RouteNetlinkMessage::NewNeighbour);
+        self.push_result(op, msg, flags)
     }
 }
 

@@ -222,7 +222,7 @@ pub(crate) fn rule_message(r: &Rule) -> Result<RuleMessage> {
     Ok(m)
 }
 
-fn rule_from_message(m: RuleMessage) -> Option<Rule> {
+pub(crate) fn rule_from_message(m: RuleMessage) -> Option<Rule> {
     let family = match m.header.family {
         AddressFamily::Inet => IpFamily::V4,
         AddressFamily::Inet6 => IpFamily::V6,

@@ -11,7 +11,9 @@ use netplumb::addr::NewAddress;
 use netplumb::link::{Veth, Vxlan};
 use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions};
 use netplumb::neigh::{NeighTableParams, NewNeighbour};
-use netplumb::{IpFamily, MacAddr, Vni};
+use netplumb::route::{NewRoute, RouteKey};
+use netplumb::rule::{Rule, RuleAction};
+use netplumb::{IpFamily, MacAddr, TableId, Vni};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -341,4 +343,136 @@ fn overrun_is_reported_and_resync_matches_iproute2() {
         .collect();
     assert_eq!(view.len(), 2000);
     assert_eq!(view, theirs);
+}
+
+#[test]
+fn route_and_rule_events() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&Veth::new("r0", "r1")).unwrap();
+    h.add_address("r0", &"10.6.0.1/24".parse().unwrap())
+        .unwrap();
+    h.set_link_up("r0").unwrap();
+    h.set_link_up("r1").unwrap();
+    let mut m = monitor(&t, Groups::ROUTE | Groups::RULE, false);
+
+    let dst: ipnetwork::IpNetwork = "10.60.0.0/16".parse().unwrap();
+    h.add_route(&NewRoute::via(dst, ip("10.6.0.2")).unwrap())
+        .unwrap();
+    h.replace_route(&NewRoute::via(dst, ip("10.6.0.3")).unwrap())
+        .unwrap();
+    h.delete_route(&RouteKey::new(dst)).unwrap();
+    h.add_rule(&Rule {
+        priority: Some(1000),
+        from: Some("10.61.0.0/16".parse().unwrap()),
+        action: RuleAction::ToTable(TableId::new(100)),
+        ..Rule::default()
+    })
+    .unwrap();
+
+    let events = read_until(&mut m, |e| matches!(e, Event::Rule(_)));
+    let story: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Route(c) if c.get().destination == dst => Some(match c {
+                Change::Added(r) => format!("add via {}", r.gateway().unwrap()),
+                Change::Changed(r) => format!("change via {}", r.gateway().unwrap()),
+                Change::Removed(_) => "del".to_string(),
+            }),
+            Event::Rule(Change::Added(r)) => Some(format!("rule {:?}", r.priority)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        story,
+        vec![
+            "add via 10.6.0.2",
+            "change via 10.6.0.3",
+            "del",
+            "rule Some(1000)"
+        ]
+    );
+}
+
+/// `ip -j route show` destinations as prefixes (`10.0.0.1` → `10.0.0.1/32`).
+fn ip_route_set(t: &TestNs) -> BTreeSet<String> {
+    t.ip(&["-j", "route", "show"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let d = r["dst"].as_str().unwrap();
+            match d {
+                "default" => "0.0.0.0/0".to_string(),
+                d if d.contains('/') => d.to_string(),
+                d => format!("{d}/32"),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn overrun_under_100k_routes_then_resync_equals_ip_route_show() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&Veth::new("b0", "b1")).unwrap();
+    h.add_address("b0", &"10.4.0.1/24".parse().unwrap())
+        .unwrap();
+    h.set_link_up("b0").unwrap();
+    h.set_link_up("b1").unwrap();
+    let mut m = Monitor::new_in(
+        &t.ns,
+        &MonitorOptions {
+            groups: Groups::ROUTE_V4,
+            recv_buffer: Some(64 * 1024),
+            ..MonitorOptions::default()
+        },
+    )
+    .unwrap();
+
+    // 100,000 routes while nobody reads the monitor.
+    let mut batch = h.batch();
+    for i in 0..100_000u32 {
+        let dst = std::net::Ipv4Addr::from(0x0b00_0000 + i);
+        let r = NewRoute::via(
+            ipnetwork::IpNetwork::new(dst.into(), 32).unwrap(),
+            ip("10.4.0.2"),
+        )
+        .unwrap();
+        batch.add_route(&r);
+    }
+    let results = batch.send();
+    assert!(results.iter().all(|r| r.is_ok()));
+
+    let mut overruns = 0;
+    let mut delivered = 0;
+    while let Some(e) = m.try_recv().unwrap() {
+        match e {
+            Event::Overrun => overruns += 1,
+            Event::Route(_) => delivered += 1,
+            _ => {}
+        }
+    }
+    assert!(
+        overruns >= 1,
+        "{delivered} of 100000 route events, no overrun reported"
+    );
+    assert!(delivered < 100_000);
+
+    m.resync().unwrap();
+    let mut view = BTreeSet::new();
+    loop {
+        match m.try_recv().unwrap() {
+            Some(Event::SnapshotDone) => break,
+            Some(Event::Route(Change::Added(r))) if r.table == TableId::MAIN => {
+                view.insert(r.destination.to_string());
+            }
+            Some(_) => {}
+            None => panic!("the snapshot ended without its marker"),
+        }
+    }
+    assert!(view.len() > 100_000);
+    assert_eq!(view, ip_route_set(&t));
 }
