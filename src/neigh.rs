@@ -18,7 +18,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::time::Duration;
 
 use crate::batch::Batch;
-use crate::link::LinkRef;
+use crate::link::{LinkFilter, LinkRef};
 use crate::wire::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::{Error, Handle, IfIndex, IpFamily, MacAddr, Result};
 
@@ -153,6 +153,9 @@ pub struct NeighbourFilter<'a> {
     pub state: Option<NeighState>,
     /// Proxy entries instead of ordinary ones (`ip neigh show proxy`).
     pub proxy: bool,
+    /// Only the entries of devices enslaved to this master: a bridge, or a VRF
+    /// (`ip neigh show master DEV`, `ip neigh show vrf NAME`).
+    pub master: Option<LinkRef<'a>>,
 }
 
 impl<'a> NeighbourFilter<'a> {
@@ -289,6 +292,22 @@ impl Handle {
             req.attributes
                 .push(NeighbourAttribute::IfIndex(index.get()));
         }
+        // And by master (NDA_MASTER); kernels without strict checking ignore it, so the
+        // members are checked here too.
+        let members: Option<Vec<IfIndex>> = match filter.master {
+            Some(m) => {
+                let master = self.link_index(m)?;
+                req.attributes
+                    .push(NeighbourAttribute::Controller(master.get()));
+                Some(
+                    self.links_filtered(&LinkFilter::master(master))?
+                        .iter()
+                        .map(|l| l.index)
+                        .collect(),
+                )
+            }
+            None => None,
+        };
         let want_proxy = filter.proxy;
         let state = filter.state;
         let mut out = self.dump(
@@ -300,7 +319,8 @@ impl Handle {
             },
         )?;
         out.retain(|n| {
-            n.is_proxy() == want_proxy
+            members.as_ref().is_none_or(|m| m.contains(&n.link))
+                && n.is_proxy() == want_proxy
                 && state
                     .is_none_or(|s| n.state.intersects(s) || (s.is_empty() && n.state.is_empty()))
         });

@@ -27,11 +27,18 @@ fn setup() -> TestNs {
     t
 }
 
-/// `ip -j neigh show nud all dev DEV`, keyed by destination.
+/// `ip -j neigh show EXTRA…`, without the IPv6 multicast entries the kernel adds by itself
+/// (as links come up, at times of its choosing).
 fn ip_neigh(t: &TestNs, extra: &[&str]) -> Vec<Value> {
     let mut args = vec!["-j", "neigh", "show"];
     args.extend_from_slice(extra);
-    t.ip(&args).as_array().unwrap().clone()
+    t.ip(&args)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| !e["dst"].as_str().unwrap_or("").starts_with("ff"))
+        .cloned()
+        .collect()
 }
 
 fn find<'a>(entries: &'a [Value], dst: &str) -> Option<&'a Value> {
@@ -264,4 +271,84 @@ fn bad_input_changes_nothing() {
         .unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }), "{e}");
     assert_eq!(ip_neigh(&t, &["nud", "all"]), before);
+}
+
+#[test]
+fn entries_of_a_masters_ports() {
+    require_root!();
+    let t = setup();
+    let h = &t.handle;
+    h.add_bridge(&netplumb::link::Bridge::new("br0")).unwrap();
+    h.add_veth(&Veth::new("p0", "p0b")).unwrap();
+    h.set_link_master("p0", "br0").unwrap();
+    h.set_link_up("p0").unwrap();
+    h.add_neighbour(
+        "p0",
+        &NewNeighbour::new(ip("10.3.0.2"), mac("02:00:00:00:03:02")),
+    )
+    .unwrap();
+    h.add_neighbour(
+        "v0",
+        &NewNeighbour::new(ip("10.3.0.3"), mac("02:00:00:00:03:03")),
+    )
+    .unwrap();
+    let ours = h
+        .neighbours(&NeighbourFilter {
+            master: Some("br0".into()),
+            ..NeighbourFilter::default()
+        })
+        .unwrap();
+    let p0 = h.link("p0").unwrap().index;
+    assert!(
+        !ours.is_empty() && ours.iter().all(|n| n.link == p0),
+        "{ours:?}"
+    );
+    let theirs = ip_neigh(&t, &["master", "br0", "nud", "all"]);
+    let mut a: Vec<String> = ours.iter().map(|n| n.address.to_string()).collect();
+    let mut b: Vec<String> = theirs
+        .iter()
+        .map(|e| e["dst"].as_str().unwrap().to_string())
+        .collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_batch_of_neighbours_with_one_refused() {
+    require_root!();
+    let t = setup();
+    let h = &t.handle;
+    let mut batch = h.batch();
+    for i in 1..=200u8 {
+        batch.add_neighbour(
+            "v0",
+            &NewNeighbour::new(IpAddr::from([10, 2, 0, i]), MacAddr([2, 0, 0, 2, 0, i])),
+        );
+    }
+    // A duplicate of entry 7 (refused by the kernel: it exists) and a router flag on IPv4
+    // (refused here, before sending).
+    let dup = batch.add_neighbour(
+        "v0",
+        &NewNeighbour::new(ip("10.2.0.7"), mac("02:00:00:02:00:07")),
+    );
+    let bad = batch.add_neighbour(
+        "v0",
+        &NewNeighbour {
+            router: true,
+            ..NewNeighbour::new(ip("10.2.1.1"), mac("02:00:00:02:01:01"))
+        },
+    );
+    let results = batch.send();
+    assert_eq!(results.len(), 202);
+    let failed: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.is_err())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(failed, vec![dup, bad]);
+    assert!(results[dup].as_ref().unwrap_err().is_exists());
+    assert_eq!(results[bad].as_ref().unwrap_err().batch_index(), Some(bad));
+    assert_eq!(ip_neigh(&t, &["dev", "v0", "nud", "permanent"]).len(), 200);
 }

@@ -5,6 +5,7 @@ mod common;
 
 use common::TestNs;
 use netplumb::link::{LinkKind, Veth, Vrf, VrfInfo};
+use netplumb::neigh::NewNeighbour;
 use netplumb::route::{NewRoute, RouteQuery};
 use netplumb::rule::RuleFilter;
 use netplumb::{IpFamily, TableId};
@@ -32,6 +33,7 @@ fn vrf_with_member_routes_and_lookup() {
     // Enslave one end of a veth; it is the VRF's only member.
     h.add_veth(&Veth::new("v0", "v1")).unwrap();
     h.set_link_vrf("v0", "blue").unwrap();
+    let link_v0 = h.link("v0").unwrap().index;
     h.set_link_up("v0").unwrap();
     h.set_link_up("v1").unwrap();
     let members = h.vrf_members("blue").unwrap();
@@ -87,6 +89,31 @@ fn vrf_with_member_routes_and_lookup() {
     assert_eq!(r.gateway().unwrap().to_string(), theirs[0]["gateway"]);
     assert_eq!(h.link(r.dev().unwrap()).unwrap().name, theirs[0]["dev"]);
     assert_eq!(r.table, table);
+
+    // Neighbours of the VRF: those on its members, as `ip neigh show vrf` lists them.
+    h.add_neighbour(
+        "v0",
+        &NewNeighbour::new(
+            "10.0.0.2".parse().unwrap(),
+            "02:00:00:00:0b:02".parse().unwrap(),
+        ),
+    )
+    .unwrap();
+    h.add_neighbour(
+        "v1",
+        &NewNeighbour::new(
+            "10.0.0.1".parse().unwrap(),
+            "02:00:00:00:0b:01".parse().unwrap(),
+        ),
+    )
+    .unwrap();
+    let ours = h.vrf_neighbours("blue").unwrap();
+    assert!(ours.iter().all(|n| n.link == link_v0), "{ours:#?}");
+    assert!(ours
+        .iter()
+        .any(|n| n.address == "10.0.0.2".parse::<std::net::IpAddr>().unwrap()));
+    let theirs = t.ip(&["-j", "neigh", "show", "vrf", "blue", "nud", "all"]);
+    assert_eq!(ours.len(), theirs.as_array().unwrap().len(), "{theirs}");
 
     // The kernel added its l3mdev rule with the first VRF.
     let rules = h.rules(&RuleFilter::default()).unwrap();

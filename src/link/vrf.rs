@@ -4,6 +4,7 @@
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVrf, LinkMessage};
 
 use super::{new_link_message, Link, LinkFilter, LinkKind, LinkRef};
+use crate::neigh::{Neighbour, NeighbourFilter};
 use crate::route::{Route, RouteFilter};
 use crate::types::check_ifname;
 use crate::{Error, Handle, MacAddr, Result, TableId};
@@ -129,6 +130,15 @@ impl Handle {
             }
         };
         self.routes(&RouteFilter::table(table))
+    }
+
+    /// The neighbour entries on a VRF's members. Equivalent to `ip neigh show vrf VRF`.
+    pub fn vrf_neighbours<'a>(&self, vrf: impl Into<LinkRef<'a>>) -> Result<Vec<Neighbour>> {
+        let link = self.vrf_link(vrf.into())?;
+        self.neighbours(&NeighbourFilter {
+            master: Some(LinkRef::Index(link.index)),
+            ..NeighbourFilter::default()
+        })
     }
 
     fn vrf_link(&self, vrf: LinkRef<'_>) -> Result<Link> {
