@@ -6,7 +6,7 @@
 //! sudo cargo run --example monitor -- --netns blue --snapshot
 //! ```
 //!
-//! Groups: `link`, `address` (`addr`), `neigh`. `--snapshot` prints the existing objects first
+//! Groups: `link`, `address` (`addr`), `neigh`, `route`, `rule`. `--snapshot` prints the existing objects first
 //! (followed by `[SNAPSHOT] done`). `--count N` exits after N events (for scripts and tests).
 
 use std::collections::HashMap;
@@ -16,6 +16,8 @@ use netplumb::fdb::{FdbEntry, FdbState};
 use netplumb::link::Link;
 use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions};
 use netplumb::neigh::{NeighFlags, Neighbour};
+use netplumb::route::Route;
+use netplumb::rule::{Rule, RuleAction};
 use netplumb::{Handle, IfIndex, NetNs};
 
 struct Args {
@@ -44,9 +46,11 @@ fn parse_args() -> Result<Args, String> {
             "link" => args.groups |= Groups::LINK,
             "address" | "addr" => args.groups |= Groups::ADDRESS,
             "neigh" => args.groups |= Groups::NEIGH,
+            "route" => args.groups |= Groups::ROUTE,
+            "rule" => args.groups |= Groups::RULE,
             "all" => args.groups |= Groups::ALL,
             "-h" | "--help" => return Err(
-                "usage: monitor [--netns NAME] [--snapshot] [--count N] [link] [address] [neigh]"
+                "usage: monitor [--netns NAME] [--snapshot] [--count N] [link] [address] [neigh] [route] [rule]"
                     .into(),
             ),
             other => return Err(format!("unknown argument {other:?} (try --help)")),
@@ -146,6 +150,46 @@ fn fdb_line(e: &FdbEntry, names: &mut Names) -> String {
     s
 }
 
+fn route_line(r: &Route, names: &mut Names) -> String {
+    let mut s = if r.destination.prefix() == 0 {
+        "default".to_string()
+    } else {
+        r.destination.to_string()
+    };
+    for hop in &r.next_hops {
+        if let Some(g) = hop.gateway {
+            s += &format!(" via {g}");
+        }
+        if let Some(d) = hop.dev {
+            s += &format!(" dev {}", names.get(d));
+        }
+    }
+    if r.table != netplumb::TableId::MAIN {
+        s += &format!(" table {}", r.table);
+    }
+    if let Some(m) = r.priority {
+        s += &format!(" metric {m}");
+    }
+    s
+}
+
+fn rule_line(r: &Rule) -> String {
+    let mut s = format!("{}:", r.priority.unwrap_or(0));
+    s += &match r.from {
+        Some(f) => format!(" from {f}"),
+        None => " from all".to_string(),
+    };
+    if let Some(t) = r.to {
+        s += &format!(" to {t}");
+    }
+    s += &match r.action {
+        RuleAction::ToTable(t) => format!(" lookup {t}"),
+        RuleAction::Goto(p) => format!(" goto {p}"),
+        other => format!(" {other:?}").to_lowercase(),
+    };
+    s
+}
+
 fn line(event: &Event, names: &mut Names) -> String {
     match event {
         Event::Link(c) => {
@@ -170,6 +214,8 @@ fn line(event: &Event, names: &mut Names) -> String {
             )
             .replace("scope Universe", "scope global")
         }
+        Event::Route(c) => format!("[ROUTE]{}{}", deleted(c), route_line(c.get(), names)),
+        Event::Rule(c) => format!("[RULE]{}{}", deleted(c), rule_line(c.get())),
         Event::Neighbour(c) => format!("[NEIGH]{}{}", deleted(c), neigh_line(c.get(), names)),
         Event::Fdb(c) => format!("[NEIGH]{}{}", deleted(c), fdb_line(c.get(), names)),
         Event::L2Miss { link, mac } => {
