@@ -258,14 +258,17 @@ fn bridge_port_entries_master_and_self() {
     // Everything bridge fdb lists for br0 we list too, and nothing more. Multicast entries are
     // left out: the kernel adds them as IPv6 joins groups on the links that just came up, so
     // they may appear between the two listings.
+    // Likewise entries the bridge learns from the peers' own traffic.
     let mut a: Vec<String> = ours
         .iter()
         .filter(|e| !e.mac.is_multicast())
+        .filter(|e| e.state != FdbState::Dynamic || e.mac == dynamic)
         .map(|e| format!("{} {}", e.mac, e.link))
         .collect();
     let mut b: Vec<String> = theirs
         .iter()
         .filter(|e| !mac(e["mac"].as_str().unwrap()).is_multicast())
+        .filter(|e| e["state"] != "" || e["mac"] == dynamic.to_string())
         .map(|e| {
             let dev = e["ifname"].as_str().unwrap();
             format!(

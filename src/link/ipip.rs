@@ -151,7 +151,8 @@ impl Handle {
     }
 
     /// Changes an existing IPIP tunnel, such as the fallback `tunl0` that calico configures.
-    /// Equivalent to `ip link set NAME type ipip …` (and `mtu M`).
+    /// Equivalent to `ip link set NAME type ipip …` (and `mtu M`). On the fallback device the
+    /// kernel allows only the MTU to change here ([`Error::InvalidInput`] otherwise).
     pub fn set_ipip(&self, tunnel: &Ipip<'_>) -> Result<()> {
         let data = ipip_data(tunnel, |l| self.link_index(l))?;
         let index = self.link_index(tunnel.name.as_str())?;
@@ -160,10 +161,29 @@ impl Handle {
         if let Some(mtu) = tunnel.mtu {
             msg.attributes.push(LinkAttribute::Mtu(mtu));
         }
-        msg.attributes.push(LinkAttribute::LinkInfo(vec![
-            LinkInfo::Kind(InfoKind::IpIp),
-            LinkInfo::Data(data),
-        ]));
+        // Tunnel data only when there is some to change: the kernel refuses any (even an empty
+        // set) on the fallback device, whose MTU alone calico changes.
+        let has_data = matches!(&data, InfoData::IpTunnel(d) if !d.is_empty());
+        if has_data {
+            msg.attributes.push(LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::IpIp),
+                LinkInfo::Data(data),
+            ]));
+        }
         self.ack("set ipip", RouteNetlinkMessage::NewLink(msg), 0)
+            .map_err(|e| {
+                if has_data
+                    && tunnel.name == IPIP_FALLBACK
+                    && e.errno() == Some(nix::errno::Errno::EINVAL)
+                {
+                    Error::invalid(
+                        "ipip",
+                        "the kernel keeps the fallback tunl0's tunnel parameters fixed; \
+                         only its MTU, addresses and state change",
+                    )
+                } else {
+                    e
+                }
+            })
     }
 }

@@ -5,7 +5,7 @@ use netlink_packet_route::link::{InfoData, InfoKind, InfoVrf, LinkMessage};
 
 use super::{new_link_message, Link, LinkFilter, LinkKind, LinkRef};
 use crate::neigh::{Neighbour, NeighbourFilter};
-use crate::route::{Route, RouteFilter};
+use crate::route::{Route, RouteFilter, RouteType};
 use crate::types::check_ifname;
 use crate::{Error, Handle, MacAddr, Result, TableId};
 
@@ -117,7 +117,8 @@ impl Handle {
         self.links_filtered(&LinkFilter::master(vrf.index))
     }
 
-    /// The routes of a VRF's table. Equivalent to `ip route show vrf VRF` (both families).
+    /// The routes of a VRF's table, without the kernel's local and broadcast routes.
+    /// Equivalent to `ip route show vrf VRF` (both families).
     pub fn vrf_routes<'a>(&self, vrf: impl Into<LinkRef<'a>>) -> Result<Vec<Route>> {
         let link = self.vrf_link(vrf.into())?;
         let table = match &link.kind {
@@ -129,7 +130,11 @@ impl Handle {
                 ))
             }
         };
-        self.routes(&RouteFilter::table(table))
+        let mut routes = self.routes(&RouteFilter::table(table))?;
+        // As `ip route show vrf` does: the kernel's local and broadcast routes, which it keeps
+        // in the VRF's table too, are left out (list the table itself to see them).
+        routes.retain(|r| !matches!(r.kind, RouteType::Local | RouteType::Broadcast));
+        Ok(routes)
     }
 
     /// The neighbour entries on a VRF's members. Equivalent to `ip neigh show vrf VRF`.
