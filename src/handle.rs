@@ -177,23 +177,8 @@ impl Handle {
         msg: RouteNetlinkMessage,
         mut convert: impl FnMut(RouteNetlinkMessage) -> Result<Option<T>>,
     ) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        for _ in 0..DUMP_ATTEMPTS {
-            out.clear();
-            let interrupted = self.exchange(op, msg.clone(), wire::NLM_F_DUMP, |frame| {
-                let msg = wire::decode(frame).map_err(|e| Error::malformed(op, e))?;
-                if let Some(item) = convert(msg)? {
-                    out.push(item);
-                }
-                Ok(())
-            })?;
-            if !interrupted {
-                return Ok(out);
-            }
-        }
-        Err(Error::DumpInterrupted {
-            op,
-            attempts: DUMP_ATTEMPTS,
+        self.dump_frames(op, msg, |frame| {
+            convert(wire::decode(frame).map_err(|e| Error::malformed(op, e))?)
         })
     }
 
