@@ -1333,6 +1333,22 @@ fn multipath_of(family: IpFamily, mut b: &[u8]) -> std::result::Result<Vec<Route
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Whatever the kernel (or a corrupted buffer) hands the route decoder, it returns a
+        /// route or an error, never a panic.
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(
+            header in proptest::collection::vec(proptest::num::u8::ANY, 12..13),
+            attrs in proptest::collection::vec(proptest::num::u8::ANY, 0..256),
+            family in proptest::sample::select(vec![2u8, 10, 7]),
+        ) {
+            let mut p = header;
+            p[0] = family;
+            p.extend_from_slice(&attrs);
+            let _ = route_from_bytes(&p);
+        }
+    }
     use crate::wire::encode;
 
     fn idx(_: LinkRef<'_>) -> Result<IfIndex> {
