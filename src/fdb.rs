@@ -154,15 +154,15 @@ pub struct FdbEntry {
     /// The MAC address.
     pub mac: MacAddr,
     /// The VLAN, on a VLAN-filtering bridge.
-    pub vlan: Option<u16>,
+    pub vlan: Option<VlanId>,
     /// The remote tunnel endpoint, on a VXLAN device.
     pub dst: Option<IpAddr>,
     /// The remote UDP port, when it differs from the device's.
     pub port: Option<u16>,
     /// The remote VNI, when it differs from the device's.
-    pub vni: Option<u32>,
+    pub vni: Option<Vni>,
     /// The source VNI.
-    pub src_vni: Option<u32>,
+    pub src_vni: Option<Vni>,
     /// The outgoing underlay device for `dst`.
     pub via: Option<IfIndex>,
     /// The bridge the entry's device belongs to (`master BR`).
@@ -523,10 +523,11 @@ pub(crate) fn fdb_from_message(m: NeighbourMessage) -> Result<Option<FdbEntry>> 
                     _ => None,
                 }
             }
-            NeighbourAttribute::Vlan(v) => e.vlan = Some(v),
+            // VLAN 0 (none) and anything above 24 bits are not identifiers: left out.
+            NeighbourAttribute::Vlan(v) => e.vlan = VlanId::new(v).ok(),
             NeighbourAttribute::Port(p) => e.port = Some(p),
-            NeighbourAttribute::Vni(v) => e.vni = Some(v),
-            NeighbourAttribute::SourceVni(v) => e.src_vni = Some(v),
+            NeighbourAttribute::Vni(v) => e.vni = Vni::new(v).ok(),
+            NeighbourAttribute::SourceVni(v) => e.src_vni = Vni::new(v).ok(),
             NeighbourAttribute::IfIndex(i) => e.via = IfIndex::new(i),
             NeighbourAttribute::Controller(i) => e.master = IfIndex::new(i),
             NeighbourAttribute::ExtFlags(f) => {

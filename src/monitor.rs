@@ -24,11 +24,11 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use crate::addr::{address_from_message, Address, AddressFilter};
 use crate::fdb::{fdb_from_message, FdbEntry, FdbFilter};
 use crate::link::{link_from_message, Link};
-use crate::neigh::{neighbour_from_message, Neighbour, NeighbourFilter};
+use crate::neigh::{neighbour_from_message, NeighFlags, Neighbour, NeighbourFilter};
 use crate::route::{route_from_bytes, Route, RouteFilter};
 use crate::rule::{rule_from_message, Rule, RuleFilter};
 use crate::wire::{self, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
-use crate::{Error, Handle, IfIndex, IpFamily, MacAddr, NetNs, Result};
+use crate::{Error, Handle, IfIndex, IpFamily, MacAddr, NetNs, Result, VlanId, Vni};
 
 bitflags::bitflags! {
     /// The kernel's multicast groups a [`Monitor`] listens to (`ip monitor link address …`).
@@ -171,8 +171,9 @@ pub struct MonitorOptions {
     /// [`Event::SnapshotDone`]. The monitor subscribes before it lists, so nothing that changes
     /// in between is lost (it may be reported twice, the later report being current).
     pub snapshot: bool,
-    /// The socket's receive buffer in bytes (`SO_RCVBUF`; the kernel doubles it and caps it at
-    /// `net.core.rmem_max` unless the process has `CAP_NET_ADMIN`). `None` keeps the default.
+    /// The socket's receive buffer in bytes. The kernel doubles it (for its bookkeeping); it is
+    /// set with `SO_RCVBUFFORCE` where the process has `CAP_NET_ADMIN`, else with `SO_RCVBUF`,
+    /// which caps it at `net.core.rmem_max`. `None` keeps the default.
     pub recv_buffer: Option<usize>,
 }
 
@@ -224,7 +225,30 @@ pub struct Monitor {
 struct Seen {
     addresses: HashSet<(IfIndex, IpAddr, u8)>,
     neighbours: HashSet<(IfIndex, IpAddr, bool)>,
-    fdb: HashSet<(IfIndex, MacAddr, Option<u16>, Option<IpAddr>)>,
+    fdb: HashSet<FdbKey>,
+}
+
+/// What tells two FDB entries apart: device, MAC, VLAN, which table (self or master), and for
+/// a VXLAN remote its address, port and VNIs.
+type FdbKey = (
+    IfIndex,
+    MacAddr,
+    Option<VlanId>,
+    bool,
+    Option<IpAddr>,
+    Option<u16>,
+    Option<Vni>,
+    Option<Vni>,
+);
+
+impl Seen {
+    /// Forgets every object of a link that went away (the kernel does not report them one by
+    /// one).
+    fn forget_link(&mut self, link: IfIndex) {
+        self.addresses.retain(|k| k.0 != link);
+        self.neighbours.retain(|k| k.0 != link);
+        self.fdb.retain(|k| k.0 != link);
+    }
 }
 
 impl std::fmt::Debug for Monitor {
@@ -370,36 +394,52 @@ impl Monitor {
             if let Some(e) = self.queue.pop_front() {
                 return Ok(e);
             }
-            self.fill(true)?;
+            // Poll first: the descriptor may have been made non-blocking by an event loop.
+            if self.wait_readable(None)? {
+                self.fill()?;
+            }
         }
     }
 
-    /// Returns the next event if one is ready, without waiting.
+    /// Returns the next event if one is ready, without waiting. It reads until it has an
+    /// event or the socket is empty, so that after it returns `None` an edge-triggered
+    /// poller (epoll `EPOLLET`, tokio's `AsyncFd`) may wait on [`AsFd`] again.
     pub fn try_recv(&mut self) -> Result<Option<Event>> {
-        if self.queue.is_empty() {
-            self.fill(false)?;
+        while self.queue.is_empty() {
+            if !self.fill()? {
+                break;
+            }
         }
         Ok(self.queue.pop_front())
     }
 
     /// Waits at most `timeout` for the next event; `None` when none came.
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<Option<Event>> {
-        let deadline = Instant::now() + timeout;
+        let Some(deadline) = Instant::now().checked_add(timeout) else {
+            return self.recv().map(Some);
+        };
         loop {
             if let Some(e) = self.queue.pop_front() {
                 return Ok(Some(e));
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            if !self.wait_readable(left)? {
+            if !self.wait_readable(Some(left))? {
                 return Ok(None);
             }
-            self.fill(false)?;
+            self.fill()?;
         }
     }
 
-    fn wait_readable(&self, timeout: Duration) -> Result<bool> {
-        let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-        let timeout = PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX);
+    /// Waits until the socket is readable or `timeout` passes (`None`: no limit).
+    fn wait_readable(&self, timeout: Option<Duration>) -> Result<bool> {
+        let timeout = match timeout {
+            // Rounded up, so that a short wait is not a non-blocking check.
+            Some(t) => {
+                let ms = t.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as i32;
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+            }
+            None => PollTimeout::NONE,
+        };
         let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
         loop {
             match nix::poll::poll(&mut fds, timeout) {
@@ -410,21 +450,24 @@ impl Monitor {
         }
     }
 
-    /// Reads one datagram (waiting for it if `block`) and queues its events.
-    fn fill(&mut self, block: bool) -> Result<()> {
+    /// Reads one datagram, if one is waiting, and queues its events. Returns whether the
+    /// socket had one (an overrun counts).
+    fn fill(&mut self) -> Result<bool> {
         let op = "receive events";
         self.buf.clear();
         self.buf.reserve(RECV_BUF);
         let cap = self.buf.capacity();
-        let flags = libc::MSG_TRUNC | if block { 0 } else { libc::MSG_DONTWAIT };
         let n = loop {
-            match self.socket.recv(&mut self.buf, flags) {
+            match self
+                .socket
+                .recv(&mut self.buf, libc::MSG_TRUNC | libc::MSG_DONTWAIT)
+            {
                 Ok(n) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
                     self.queue.push_back(Event::Overrun);
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(e) => return Err(Error::io(op, e)),
             }
@@ -432,12 +475,12 @@ impl Monitor {
         if n > cap {
             // A notification larger than the buffer: it is lost, like an overrun.
             self.queue.push_back(Event::Overrun);
-            return Ok(());
+            return Ok(true);
         }
         let buf = std::mem::take(&mut self.buf);
         let result = self.parse(&buf);
         self.buf = buf;
-        result
+        result.map(|()| true)
     }
 
     fn parse(&mut self, datagram: &[u8]) -> Result<()> {
@@ -474,6 +517,14 @@ impl Monitor {
 
     fn event(&mut self, msg: RouteNetlinkMessage) -> Result<Option<Event>> {
         Ok(Some(match msg {
+            // A bridge also reports its ports' STP and membership changes as link messages
+            // of the bridge family, with only a few attributes (and an RTM_DELLINK when a port
+            // leaves the bridge, though the link lives on): not link events.
+            RouteNetlinkMessage::NewLink(m) | RouteNetlinkMessage::DelLink(m)
+                if m.header.interface_family == AddressFamily::Bridge =>
+            {
+                return Ok(None)
+            }
             RouteNetlinkMessage::NewLink(m) => {
                 // The kernel marks a newly registered device with an all-ones change mask.
                 let new = m.header.change_mask.bits() == u32::MAX;
@@ -484,7 +535,11 @@ impl Monitor {
                     Change::Changed(l)
                 })
             }
-            RouteNetlinkMessage::DelLink(m) => Event::Link(Change::Removed(link_from_message(m)?)),
+            RouteNetlinkMessage::DelLink(m) => {
+                let l = link_from_message(m)?;
+                self.seen.forget_link(l.index);
+                Event::Link(Change::Removed(l))
+            }
             RouteNetlinkMessage::NewAddress(m) => {
                 self.address_event(address_from_message(m)?, false)
             }
@@ -525,7 +580,16 @@ impl Monitor {
     }
 
     fn fdb_event(&mut self, e: FdbEntry, removed: bool) -> Event {
-        let key = (e.link, e.mac, e.vlan, e.dst);
+        let key = (
+            e.link,
+            e.mac,
+            e.vlan,
+            e.flags.contains(NeighFlags::MASTER),
+            e.dst,
+            e.port,
+            e.vni,
+            e.src_vni,
+        );
         Event::Fdb(classify(&mut self.seen.fdb, key, e, removed))
     }
 }
@@ -590,9 +654,19 @@ fn subscribed_socket(options: &MonitorOptions) -> Result<Socket> {
     let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| Error::io(op, e))?;
     socket.bind_auto().map_err(|e| Error::io(op, e))?;
     if let Some(size) = options.recv_buffer {
-        socket
-            .set_rx_buf_sz(size)
-            .map_err(|e| Error::io("set monitor receive buffer", e))?;
+        let size = i32::try_from(size).map_err(|_| {
+            Error::invalid(
+                "recv_buffer",
+                format!("{size} bytes does not fit SO_RCVBUF's int"),
+            )
+        })?;
+        use nix::sys::socket::{setsockopt, sockopt};
+        // The FORCE variant passes net.core.rmem_max with CAP_NET_ADMIN; else the plain one,
+        // which the kernel caps.
+        if setsockopt(&socket, sockopt::RcvBufForce, &(size as usize)).is_err() {
+            setsockopt(&socket, sockopt::RcvBuf, &(size as usize))
+                .map_err(|e| Error::io("set monitor receive buffer", io::Error::from(e)))?;
+        }
     }
     for group in options.groups.rtnl_groups() {
         socket

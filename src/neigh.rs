@@ -321,19 +321,30 @@ impl Handle {
         out.retain(|n| {
             members.as_ref().is_none_or(|m| m.contains(&n.link))
                 && n.is_proxy() == want_proxy
-                && state
-                    .is_none_or(|s| n.state.intersects(s) || (s.is_empty() && n.state.is_empty()))
+                // Proxy entries have no state; a state filter leaves them alone, as in iproute2.
+                && (n.is_proxy()
+                    || state.is_none_or(|s| {
+                        n.state.intersects(s) || (s.is_empty() && n.state.is_empty())
+                    }))
         });
         Ok(out)
     }
 
     /// Deletes every entry `filter` selects and returns how many were deleted. Equivalent to
-    /// `ip neigh flush [dev DEV] [nud STATE]`, except that without a state filter permanent and
-    /// `noarp` entries go too (iproute2 spares them unless told `nud all`); pass
-    /// `state: Some(…)` to choose. Entries that vanish while flushing are not errors.
+    /// `ip neigh flush [proxy] [dev DEV] [nud STATE]`: without a state filter, as in iproute2,
+    /// permanent and `noarp` entries are spared (static ARP that overlays program); name them
+    /// in [`NeighbourFilter::state`] to flush them too. Entries that vanish while flushing are
+    /// not errors.
     pub fn flush_neighbours(&self, filter: &NeighbourFilter<'_>) -> Result<usize> {
         let mut deleted = 0;
+        let spare = filter.state.is_none() && !filter.proxy;
         for n in self.neighbours(filter)? {
+            if spare
+                && n.state
+                    .intersects(NeighState::PERMANENT | NeighState::NOARP)
+            {
+                continue;
+            }
             match self.delete_neighbour_entry(
                 "flush neighbours",
                 LinkRef::Index(n.link),
@@ -407,8 +418,10 @@ fn table_name(family: IpFamily) -> &'static str {
     }
 }
 
+/// Milliseconds, as the kernel takes them; it converts them to jiffies from a 32-bit value.
 fn ms(arg: &'static str, d: Duration) -> Result<u64> {
-    u64::try_from(d.as_millis())
+    u32::try_from(d.as_millis())
+        .map(u64::from)
         .map_err(|_| Error::invalid(arg, format!("{d:?} is too long for the kernel's timer")))
 }
 
@@ -520,7 +533,8 @@ impl Handle {
     }
 
     /// Lists the neighbour tables' parameters: the defaults and one entry per device, for one
-    /// family or both. Equivalent to `ip ntable show [dev DEV]`.
+    /// family or both. Equivalent to `ip ntable show`; select a device's entry by
+    /// [`NeighTable::link`] (`ip ntable show dev DEV`).
     pub fn neighbour_tables(&self, family: Option<IpFamily>) -> Result<Vec<NeighTable>> {
         let mut req = NeighbourTableMessage::default();
         req.header.family = family.map_or(AddressFamily::Unspec, af);
@@ -666,11 +680,9 @@ pub(crate) fn neighbour_from_message(m: NeighbourMessage) -> Result<Option<Neigh
     if !matches!(m.header.family, AddressFamily::Inet | AddressFamily::Inet6) {
         return Ok(None);
     }
+    // The kernel allows proxy entries without a device; netplumb's entries always name one.
     let Some(link) = IfIndex::new(m.header.ifindex) else {
-        return Err(Error::malformed(
-            "list neighbours",
-            "a neighbour entry without a device",
-        ));
+        return Ok(None);
     };
     let mut address = None;
     let mut mac = None;

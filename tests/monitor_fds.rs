@@ -21,12 +21,8 @@ fn a_thousand_monitors_leak_no_descriptor() {
             snapshot: i % 10 == 0,
             ..MonitorOptions::default()
         };
-        let m = if i % 2 == 0 {
-            Monitor::new_in(&t.ns, &options).unwrap()
-        } else {
-            Monitor::with_options(&options).unwrap()
-        };
-        drop(m);
+        // In the test's namespace: the host's is not the tests' to watch.
+        drop(Monitor::new_in(&t.ns, &options).unwrap());
     }
     assert_eq!(open_fds(), before);
 }

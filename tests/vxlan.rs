@@ -60,7 +60,7 @@ fn vxlan_with_every_option_reads_back_as_set() {
     assert_eq!(link.mtu, 1450);
     assert_eq!(link.mac, vx.mac);
     let i = vxlan_info(&t, "vx0");
-    assert_eq!(i.vni, Some(4242));
+    assert_eq!(i.vni, Some(vni(4242)));
     assert_eq!(i.local, vx.local);
     assert_eq!(i.remote, vx.remote);
     assert_eq!(i.group, None);
@@ -134,7 +134,7 @@ fn vxlan_multicast_ipv6_and_external() {
     })
     .unwrap();
     let i = vxlan_info(&t, "vx6");
-    assert_eq!(i.vni, Some(16_777_215));
+    assert_eq!(i.vni, Some(vni(16_777_215)));
     assert_eq!(i.local, Some("2001:db8::1".parse().unwrap()));
     assert_eq!(i.remote, Some("2001:db8::2".parse().unwrap()));
     assert_eq!(i.udp_zero_csum6_tx, Some(true));
@@ -181,6 +181,13 @@ fn vxlan_bad_input_changes_nothing() {
             ..Vxlan::new("vxbad", vni(1))
         }),
         "local",
+    );
+    common::assert_invalid(
+        t.handle.add_vxlan(&Vxlan {
+            ageing: Some(Duration::from_millis(500)),
+            ..Vxlan::new("vxbad", vni(1))
+        }),
+        "ageing",
     );
     common::assert_invalid(
         t.handle.add_vxlan(&Vxlan {

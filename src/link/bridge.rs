@@ -140,6 +140,12 @@ pub struct BridgeInfo {
 
 /// The kernel counts bridge timers in USER_HZ (100 per second) ticks.
 fn to_ticks(arg: &'static str, d: Duration) -> Result<u32> {
+    if !d.is_zero() && d < Duration::from_millis(10) {
+        return Err(Error::invalid(
+            arg,
+            format!("{d:?} is under the kernel's 10 ms resolution"),
+        ));
+    }
     u32::try_from(d.as_millis() / 10)
         .map_err(|_| Error::invalid(arg, format!("{d:?} is too long for the kernel's timer")))
 }
@@ -288,5 +294,7 @@ mod tests {
         assert_eq!(to_ticks("t", Duration::from_secs(15)).unwrap(), 1500);
         assert_eq!(from_ticks(1500), Duration::from_secs(15));
         assert!(to_ticks("t", Duration::from_secs(u64::MAX / 1000)).is_err());
+        assert!(to_ticks("t", Duration::from_millis(5)).is_err());
+        assert_eq!(to_ticks("t", Duration::ZERO).unwrap(), 0);
     }
 }

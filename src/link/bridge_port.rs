@@ -29,8 +29,8 @@ pub enum BridgePortState {
     Other(u8),
 }
 
-impl From<NlPortState> for BridgePortState {
-    fn from(s: NlPortState) -> Self {
+impl BridgePortState {
+    fn from_wire(s: NlPortState) -> Self {
         match s {
             NlPortState::Disabled => BridgePortState::Disabled,
             NlPortState::Listening => BridgePortState::Listening,
@@ -40,11 +40,9 @@ impl From<NlPortState> for BridgePortState {
             other => BridgePortState::Other(u8::from(other)),
         }
     }
-}
 
-impl From<BridgePortState> for NlPortState {
-    fn from(s: BridgePortState) -> Self {
-        match s {
+    fn to_wire(self) -> NlPortState {
+        match self {
             BridgePortState::Disabled => NlPortState::Disabled,
             BridgePortState::Listening => NlPortState::Listening,
             BridgePortState::Learning => NlPortState::Learning,
@@ -109,7 +107,7 @@ impl BridgePort {
     fn nlas(&self) -> Vec<InfoBridgePort> {
         let mut n = Vec::new();
         if let Some(s) = self.state {
-            n.push(InfoBridgePort::State(s.into()));
+            n.push(InfoBridgePort::State(s.to_wire()));
         }
         if let Some(p) = self.priority {
             n.push(InfoBridgePort::Priority(p));
@@ -144,7 +142,7 @@ impl BridgePort {
         let mut p = BridgePort::default();
         for nla in nlas {
             match nla {
-                InfoBridgePort::State(s) => p.state = Some(s.into()),
+                InfoBridgePort::State(s) => p.state = Some(BridgePortState::from_wire(s)),
                 InfoBridgePort::Priority(v) => p.priority = Some(v),
                 InfoBridgePort::Cost(v) => p.cost = Some(v),
                 InfoBridgePort::Learning(v) => p.learning = Some(v),

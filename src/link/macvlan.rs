@@ -29,8 +29,8 @@ pub enum MacvlanMode {
     Other(u32),
 }
 
-impl From<NlMode> for MacvlanMode {
-    fn from(m: NlMode) -> Self {
+impl MacvlanMode {
+    fn from_wire(m: NlMode) -> Self {
         match m {
             NlMode::Private => MacvlanMode::Private,
             NlMode::Vepa => MacvlanMode::Vepa,
@@ -40,11 +40,9 @@ impl From<NlMode> for MacvlanMode {
             other => MacvlanMode::Other(u32::from(other)),
         }
     }
-}
 
-impl From<MacvlanMode> for NlMode {
-    fn from(m: MacvlanMode) -> Self {
-        match m {
+    fn to_wire(self) -> NlMode {
+        match self {
             MacvlanMode::Private => NlMode::Private,
             MacvlanMode::Vepa => NlMode::Vepa,
             MacvlanMode::Bridge => NlMode::Bridge,
@@ -107,7 +105,7 @@ impl MacvlanInfo {
         let mut info = MacvlanInfo::default();
         for nla in nlas {
             if let InfoMacVlan::Mode(m) = nla {
-                info.mode = Some(m.into());
+                info.mode = Some(MacvlanMode::from_wire(m));
             }
         }
         info
@@ -131,7 +129,7 @@ pub(crate) fn macvlan_message(m: &Macvlan<'_>, parent: IfIndex) -> Result<LinkMe
         m.mtu,
         m.mac,
         InfoKind::MacVlan,
-        Some(InfoData::MacVlan(vec![InfoMacVlan::Mode(m.mode.into())])),
+        Some(InfoData::MacVlan(vec![InfoMacVlan::Mode(m.mode.to_wire())])),
     );
     // iproute2 puts IFLA_LINK first.
     msg.attributes.insert(0, LinkAttribute::Link(parent.get()));
@@ -152,7 +150,7 @@ mod tests {
             MacvlanMode::Source,
             MacvlanMode::Other(64),
         ] {
-            assert_eq!(MacvlanMode::from(NlMode::from(m)), m);
+            assert_eq!(MacvlanMode::from_wire(m.to_wire()), m);
         }
     }
 }

@@ -66,7 +66,7 @@ pub struct Vxlan<'a> {
     pub l2miss: Option<bool>,
     /// Notify user space of neighbour misses (`l3miss`).
     pub l3miss: Option<bool>,
-    /// Lifetime of learned FDB entries (`ageing SECONDS`), whole seconds.
+    /// Lifetime of learned FDB entries (`ageing SECONDS`), whole seconds; zero for never.
     pub ageing: Option<Duration>,
     /// Maximum number of FDB entries, 0 for no limit (`maxaddress N`).
     pub limit: Option<u32>,
@@ -108,7 +108,7 @@ impl Vxlan<'_> {
 #[non_exhaustive]
 pub struct VxlanInfo {
     /// The VNI (0 in external mode).
-    pub vni: Option<u32>,
+    pub vni: Option<Vni>,
     /// Source address of the tunnel.
     pub local: Option<IpAddr>,
     /// Unicast remote endpoint.
@@ -153,7 +153,8 @@ pub struct VxlanInfo {
 
 impl VxlanInfo {
     /// The family the device tunnels over: IPv6 when its local, remote or group address is,
-    /// else IPv4 (the kernel opens an IPv4 socket for a device with no address of either).
+    /// else IPv4. (Kernel 6.18 refuses IPv6 FDB remotes on an external-mode device without
+    /// addresses too, although such a device opens sockets of both families.)
     pub fn family(&self) -> IpFamily {
         let v6 = [self.local, self.remote, self.group]
             .into_iter()
@@ -170,7 +171,7 @@ impl VxlanInfo {
         let mut i = VxlanInfo::default();
         for nla in nlas {
             match nla {
-                InfoVxlan::Id(v) => i.vni = Some(v),
+                InfoVxlan::Id(v) => i.vni = Vni::new(v).ok(),
                 InfoVxlan::Group(a) => set_remote(&mut i, a.into()),
                 InfoVxlan::Group6(a) => set_remote(&mut i, a.into()),
                 InfoVxlan::Local(a) => i.local = Some(a.into()),
@@ -279,6 +280,13 @@ pub(crate) fn vxlan_message(v: &Vxlan<'_>, underlay: Option<IfIndex>) -> Result<
         }
     }
     let ageing = match v.ageing {
+        // 0 means "never age"; a shorter non-zero time would silently become that.
+        Some(d) if !d.is_zero() && d < Duration::from_secs(1) => {
+            return Err(Error::invalid(
+                "ageing",
+                format!("{d:?} is under the kernel's 1 s resolution (zero means never age)"),
+            ))
+        }
         Some(d) => Some(u32::try_from(d.as_secs()).map_err(|_| {
             Error::invalid(
                 "ageing",
