@@ -1,11 +1,25 @@
 //! # netplumb
 //!
 //! Synchronous, typed Linux network primitives over rtnetlink — network namespaces, veth pairs,
-//! bridges and their ports and VLANs, FDB and neighbour tables, VXLAN and macvlan devices,
-//! addresses — and a pure-Rust longest-prefix-match routing table engine ([`lpm`]).
+//! bridges and their ports and VLANs, FDB and neighbour tables, VXLAN, macvlan, VRF and IPIP
+//! devices, addresses, routes and policy rules, pipelined batches, an event monitor — and a
+//! pure-Rust longest-prefix-match routing table engine ([`lpm`]).
 //!
 //! Everything that talks to the kernel is a method of [`Handle`], one rtnetlink socket bound to
 //! one network namespace. Every method's documentation names its iproute2 equivalent.
+//!
+//! | module | what | iproute2 |
+//! | --- | --- | --- |
+//! | [`netns`] | network namespaces | `ip netns` |
+//! | [`link`] | links: veth, bridge (ports, VLANs), VXLAN, macvlan, VRF, IPIP | `ip link`, `bridge link`, `bridge vlan` |
+//! | [`addr`] | addresses | `ip addr` |
+//! | [`route`] | routes, `route get` | `ip route` |
+//! | [`rule`] | policy rules | `ip rule` |
+//! | [`neigh`] | ARP/NDP entries, neighbour-table parameters | `ip neigh`, `ip ntable` |
+//! | [`fdb`] | bridge and VXLAN forwarding entries | `bridge fdb` |
+//! | [`batch`] | many requests pipelined, one result each | `ip -batch` |
+//! | [`monitor`] | kernel events, VXLAN misses, overruns | `ip monitor` |
+//! | [`lpm`] | longest-prefix match, RIB → FIB (no netlink) | |
 //!
 //! ```no_run
 //! use netplumb::{Handle, NetNs, link::Veth};
