@@ -220,6 +220,42 @@ impl<K: Key> Trie<K> {
         }
     }
 
+    /// Replaces every leaf `l != 0` of the structure by `f(l)` (after the entries moved).
+    pub(crate) fn relabel<F: Fn(u32) -> u32>(&mut self, f: &F) {
+        let g = |l: u32| if l == 0 { 0 } else { f(l) };
+        for i in 0..self.l1.len() {
+            let e = self.l1[i];
+            if e & TAGS == 0 {
+                self.l1[i] = g(e);
+            } else if e & FLAT != 0 {
+                let b = (e & !FLAT) as usize;
+                let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
+                let runs = leafvec.count_ones() as usize;
+                for l in &mut self.leaves[b + 2..b + 2 + runs] {
+                    *l = g(*l);
+                }
+            } else {
+                self.relabel_node((e & !NODE) as usize, &g);
+            }
+        }
+        for c in &mut self.coarse {
+            if *c != TAGS {
+                *c = g(*c);
+            }
+        }
+    }
+
+    fn relabel_node<F: Fn(u32) -> u32>(&mut self, ni: usize, g: &F) {
+        let n = self.nodes[ni];
+        let runs = n.leafvec.count_ones() as usize;
+        for l in &mut self.leaves[n.base0 as usize..n.base0 as usize + runs] {
+            *l = g(*l);
+        }
+        for c in 0..n.vector.count_ones() as usize {
+            self.relabel_node(n.base1 as usize + c, g);
+        }
+    }
+
     fn alloc_nodes(&mut self, n: usize) -> u32 {
         if n == 0 {
             return 0;
