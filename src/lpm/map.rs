@@ -117,7 +117,7 @@ impl<A: Address, V> PrefixMap<A, V> {
         }
         let Err(i) = probe else { unreachable!() };
         self.slots.fill(i, key, len, value);
-        self.paint_new(i);
+        self.paint_added(i);
         None
     }
 
@@ -131,7 +131,29 @@ impl<A: Address, V> PrefixMap<A, V> {
         self.trie.relabel(&|l: u32| map[(l - 1) as usize] + 1);
     }
 
-    /// Paints the entry of slot `e` into the trie.
+    /// Paints the new entry of slot `e` into the trie: the positions it takes over are
+    /// exactly those whose longest match was its parent (any shorter match there would be a
+    /// prefix covering it, and the parent is the longest of those).
+    fn paint_added(&mut self, e: usize) {
+        let (key, len) = (self.slots.key(e), self.slots.plen(e));
+        if len as u32 > <A::Key as Key>::DIRECT {
+            // Inside one first-level slot: a few runs, whose lengths are cheaper to compare
+            // than searching for the parent.
+            return self.paint_new(e);
+        }
+        let parent = self.parent(key, len);
+        let leaf = e as u32 + 1;
+        self.trie.paint(key, len as u32, true, &|l: u32| {
+            if l == parent {
+                leaf
+            } else {
+                l
+            }
+        });
+    }
+
+    /// Paints the entry of slot `e` into the trie, comparing lengths with the matches it
+    /// covers (no parent search: for a bulk load, which paints covering prefixes first).
     fn paint_new(&mut self, e: usize) {
         let len = self.slots.plen(e);
         let leaf = e as u32 + 1;
