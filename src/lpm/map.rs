@@ -158,13 +158,14 @@ impl<A: Address, V> PrefixMap<A, V> {
         let len = self.slots.plen(e);
         let leaf = e as u32 + 1;
         let lens = self.slots.lens();
-        self.trie.paint(self.slots.key(e), len as u32, true, &|l: u32| {
-            if l == 0 || lens[(l - 1) as usize] < len {
-                leaf
-            } else {
-                l
-            }
-        });
+        self.trie
+            .paint(self.slots.key(e), len as u32, true, &|l: u32| {
+                if l == 0 || lens[(l - 1) as usize] < len {
+                    leaf
+                } else {
+                    l
+                }
+            });
     }
 
     /// Validates an `ipnetwork` prefix and inserts it: see [`insert`](Self::insert).
@@ -511,4 +512,3 @@ impl<A: Address, V: PartialEq> PartialEq for PrefixMap<A, V> {
 }
 
 impl<A: Address, V: Eq> Eq for PrefixMap<A, V> {}
-
