@@ -321,3 +321,57 @@ impl<K: Key, V: Clone> Clone for Slots<K, V> {
         c
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    fn add(s: &mut Slots<u32, Rc<()>>, key: u32, len: u8, v: &Rc<()>) -> usize {
+        if s.cap() == 0 || s.full() {
+            s.rebuild((s.len() + 1) * 2);
+        }
+        let Err(i) = s.probe(key, len) else {
+            panic!("present")
+        };
+        s.fill(i, key, len, v.clone());
+        i
+    }
+
+    #[test]
+    fn tombstones_rebuild_and_drop() {
+        let v = Rc::new(());
+        let mut s: Slots<u32, Rc<()>> = Slots::new();
+        for k in 0..1000u32 {
+            add(&mut s, k << 8, 24, &v);
+        }
+        assert_eq!(s.len(), 1000);
+        assert_eq!(Rc::strong_count(&v), 1001);
+        // Remove every other entry: the rest stay findable past the tombstones.
+        for k in (0..1000u32).step_by(2) {
+            let i = s.find(k << 8, 24).unwrap();
+            drop(s.take(i));
+        }
+        assert_eq!(Rc::strong_count(&v), 501);
+        for k in 0..1000u32 {
+            assert_eq!(s.find(k << 8, 24).is_some(), k % 2 == 1, "{k}");
+            assert!(s.find(k << 8, 23).is_none());
+        }
+        // A re-added key reuses a vacant slot on its path.
+        let i = add(&mut s, 0, 24, &v);
+        assert_eq!(s.find(0, 24), Some(i));
+        // A rebuild moves every entry and reports where.
+        let before: Vec<(usize, u32)> = s.occupied().map(|i| (i, s.key(i))).collect();
+        let map = s.rebuild(4096);
+        for (i, k) in before {
+            assert_eq!(s.key(map[i] as usize), k);
+            assert_eq!(s.find(k, 24), Some(map[i] as usize));
+        }
+        assert_eq!(s.len(), 501);
+        let c = s.clone();
+        assert_eq!(Rc::strong_count(&v), 1 + 2 * 501);
+        drop(c);
+        drop(s);
+        assert_eq!(Rc::strong_count(&v), 1);
+    }
+}
