@@ -1,13 +1,28 @@
-//! Exact-match index: an open-addressing hash table of entry numbers whose keys live
-//! in the map's entry arrays (4 bytes a slot, no key copies).
+//! The entry store: an open-addressing hash table (linear probing) whose slots hold the
+//! prefixes and their values themselves, in three parallel arrays (keys, lengths, values).
+//!
+//! A slot number is an entry's identity: the compiled trie's leaves are slot numbers + 1, and
+//! an entry never moves while it is in the table (a removal leaves a tombstone), so that a
+//! replacement is one probe (the key, length and value of a slot are read in parallel, not one
+//! after the other) and a removal repaints only the removed prefix. When the table must grow
+//! (or shed tombstones) every entry moves at once and the trie is relabelled in one pass.
+
+use std::mem::MaybeUninit;
 
 use super::prefix::Key;
 
-#[derive(Clone, Default)]
-pub(crate) struct Index {
-    /// Entry number + 1; 0 = empty.
-    slots: Vec<u32>,
-    len: usize,
+/// `lens` marker of a slot that never held an entry since the last rebuild (ends a probe).
+const EMPTY: u8 = 0xFF;
+/// `lens` marker of a slot whose entry was removed (a probe continues past it).
+const TOMB: u8 = 0xFE;
+
+/// The slot table. Invariant: `vals[i]` is initialised exactly when `lens[i] < TOMB`.
+pub(crate) struct Slots<K: Key, V> {
+    keys: Vec<K>,
+    lens: Vec<u8>,
+    vals: Vec<MaybeUninit<V>>,
+    live: usize,
+    tombs: usize,
 }
 
 #[inline(always)]
@@ -20,33 +35,75 @@ fn hash<K: Key>(key: K, len: u8) -> u64 {
     x ^ (x >> 33)
 }
 
-impl Index {
-    #[inline(always)]
-    fn home(&self, h: u64) -> usize {
-        ((h as u128 * self.slots.len() as u128) >> 64) as usize
+/// Allocates `n` elements advised for huge pages before they are first touched.
+fn huge_vec<T>(n: usize, fill: impl FnMut() -> T) -> Vec<T> {
+    let mut v = Vec::with_capacity(n);
+    super::mem::advise_huge(v.as_ptr() as *const u8, n * std::mem::size_of::<T>());
+    v.resize_with(n, fill);
+    v
+}
+
+impl<K: Key, V> Slots<K, V> {
+    pub(crate) fn new() -> Self {
+        Slots {
+            keys: Vec::new(),
+            lens: Vec::new(),
+            vals: Vec::new(),
+            live: 0,
+            tombs: 0,
+        }
+    }
+
+    /// A table of `cap` empty slots.
+    fn with_capacity(cap: usize) -> Self {
+        Slots {
+            keys: huge_vec(cap, || K::ZERO),
+            lens: huge_vec(cap, || EMPTY),
+            vals: huge_vec(cap, MaybeUninit::uninit),
+            live: 0,
+            tombs: 0,
+        }
+    }
+
+    /// Number of entries.
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Number of slots.
+    #[inline]
+    pub(crate) fn cap(&self) -> usize {
+        self.lens.len()
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.slots.capacity() * 4
+        self.keys.capacity() * std::mem::size_of::<K>()
+            + self.lens.capacity()
+            + self.vals.capacity() * std::mem::size_of::<V>()
     }
 
-    /// Finds the entry with this key.
+    #[inline(always)]
+    fn home(&self, h: u64) -> usize {
+        ((h as u128 * self.lens.len() as u128) >> 64) as usize
+    }
+
+    /// The slot holding `key/len`.
     #[inline]
-    pub(crate) fn find<K: Key>(&self, keys: &[K], lens: &[u8], key: K, len: u8) -> Option<u32> {
-        if self.slots.is_empty() {
+    pub(crate) fn find(&self, key: K, len: u8) -> Option<usize> {
+        let n = self.lens.len();
+        if n == 0 {
             return None;
         }
-        let n = self.slots.len();
         let mut i = self.home(hash(key, len));
         loop {
-            let s = self.slots[i];
-            if s == 0 {
+            let l = self.lens[i];
+            if l == len && self.keys[i] == key {
+                return Some(i);
+            }
+            if l == EMPTY {
                 return None;
             }
-            let e = (s - 1) as usize;
-            if keys[e] == key && lens[e] == len {
-                return Some(e as u32);
-            }
             i += 1;
             if i == n {
                 i = 0;
@@ -54,91 +111,267 @@ impl Index {
         }
     }
 
-    /// Adds entry `e` (its key must not be present yet).
-    pub(crate) fn insert<K: Key>(&mut self, keys: &[K], lens: &[u8], e: u32) {
-        debug_assert_eq!(e as usize + 1, keys.len());
-        if (self.len + 1) * 4 > self.slots.len() * 3 {
-            // Entries `0..=e` are all in `keys`: re-index them, `e` included.
-            self.rebuild(keys, lens, (self.len + 1) * 2);
-            return;
-        }
-        self.place(keys[e as usize], lens[e as usize], e);
-        self.len += 1;
-    }
-
-    fn place<K: Key>(&mut self, key: K, len: u8, e: u32) {
-        let n = self.slots.len();
+    /// `Ok(slot)` holding `key/len`, or `Err(slot)` where it would go (the first tombstone on
+    /// its probe path, else the empty slot that ends it). The table must have a slot.
+    #[inline]
+    pub(crate) fn probe(&self, key: K, len: u8) -> Result<usize, usize> {
+        let n = self.lens.len();
+        debug_assert!(n > 0);
         let mut i = self.home(hash(key, len));
-        while self.slots[i] != 0 {
+        let mut vacant = usize::MAX;
+        loop {
+            let l = self.lens[i];
+            if l == len && self.keys[i] == key {
+                return Ok(i);
+            }
+            if l >= TOMB {
+                if vacant == usize::MAX {
+                    vacant = i;
+                }
+                if l == EMPTY {
+                    return Err(vacant);
+                }
+            }
             i += 1;
             if i == n {
                 i = 0;
             }
         }
-        self.slots[i] = e + 1;
     }
 
-    /// Re-creates the table with `cap` slots from entries `0..keys.len()`.
-    pub(crate) fn rebuild<K: Key>(&mut self, keys: &[K], lens: &[u8], cap: usize) {
-        self.slots = vec![0; cap.max(8)];
-        for (e, (&k, &l)) in keys.iter().zip(lens).enumerate() {
-            self.place(k, l, e as u32);
+    /// Whether adding one more entry needs a [`rebuild`](Self::rebuild) first (at most 90%
+    /// of the slots in use, tombstones included, so that probes stay short).
+    #[inline]
+    pub(crate) fn full(&self) -> bool {
+        (self.live + self.tombs + 1) * 10 > self.cap() * 9
+    }
+
+    /// Stores an entry in vacant slot `i` (from [`probe`](Self::probe)).
+    #[inline]
+    pub(crate) fn fill(&mut self, i: usize, key: K, len: u8, value: V) {
+        debug_assert!(self.lens[i] >= TOMB && len < TOMB);
+        if self.lens[i] == TOMB {
+            self.tombs -= 1;
         }
-        self.len = keys.len();
+        self.keys[i] = key;
+        self.vals[i].write(value);
+        self.lens[i] = len;
+        self.live += 1;
     }
 
-    /// Sizes the table for `n` entries and indexes entries `0..keys.len()`.
-    pub(crate) fn rebuild_for<K: Key>(&mut self, keys: &[K], lens: &[u8]) {
-        self.rebuild(keys, lens, keys.len() * 3 / 2 + 8);
+    /// Removes the entry of slot `i`, returning its value.
+    pub(crate) fn take(&mut self, i: usize) -> V {
+        assert!(self.lens[i] < TOMB, "lpm: slot {i} is vacant");
+        // SAFETY: `lens[i] < TOMB`, so `vals[i]` is initialised (the struct invariant); marking
+        // the slot vacant below means it is never read again until `fill` writes it.
+        let v = unsafe { self.vals[i].assume_init_read() };
+        self.live -= 1;
+        let n = self.cap();
+        if self.lens[if i + 1 == n { 0 } else { i + 1 }] == EMPTY {
+            // Nothing probes past an empty slot: this one, and the tombstones just before it,
+            // can become empty too.
+            self.lens[i] = EMPTY;
+            let mut j = i;
+            loop {
+                j = if j == 0 { n - 1 } else { j - 1 };
+                if self.lens[j] != TOMB {
+                    break;
+                }
+                self.lens[j] = EMPTY;
+                self.tombs -= 1;
+            }
+        } else {
+            self.lens[i] = TOMB;
+            self.tombs += 1;
+        }
+        v
     }
 
-    fn slot_of<K: Key>(&self, key: K, len: u8, e: u32) -> usize {
-        let n = self.slots.len();
-        let mut i = self.home(hash(key, len));
-        while self.slots[i] != e + 1 {
-            i += 1;
-            if i == n {
-                i = 0;
+    /// The key of occupied slot `i`.
+    #[inline(always)]
+    pub(crate) fn key(&self, i: usize) -> K {
+        self.keys[i]
+    }
+
+    /// The prefix length of occupied slot `i`.
+    #[inline(always)]
+    pub(crate) fn plen(&self, i: usize) -> u8 {
+        self.lens[i]
+    }
+
+    /// The lengths array, for lookups by leaf number (a vacant slot reads as `>= 0xFE`).
+    #[inline(always)]
+    pub(crate) fn lens(&self) -> &[u8] {
+        &self.lens
+    }
+
+    /// The value of occupied slot `i`.
+    ///
+    /// # Panics
+    /// If the slot is vacant (a bug: leaves and probes only name occupied slots).
+    #[inline(always)]
+    pub(crate) fn val(&self, i: usize) -> &V {
+        assert!(self.lens[i] < TOMB, "lpm: slot {i} is vacant");
+        // SAFETY: `lens[i] < TOMB`: initialised (the struct invariant).
+        unsafe { self.vals[i].assume_init_ref() }
+    }
+
+    /// The value of occupied slot `i`, mutably (panics if vacant, as [`val`](Self::val)).
+    #[inline(always)]
+    pub(crate) fn val_mut(&mut self, i: usize) -> &mut V {
+        assert!(self.lens[i] < TOMB, "lpm: slot {i} is vacant");
+        // SAFETY: `lens[i] < TOMB`: initialised (the struct invariant).
+        unsafe { self.vals[i].assume_init_mut() }
+    }
+
+    /// The value of a slot named by a trie leaf, on the lookup path.
+    #[inline(always)]
+    pub(crate) fn leaf_val(&self, i: usize) -> &V {
+        debug_assert!(self.lens[i] < TOMB);
+        // SAFETY: `i` comes from a trie leaf, and the trie names only occupied slots: a slot
+        // is vacated (`take`) only after `PrefixMap::remove` repainted its leaves to the
+        // parent, and a rebuild relabels every leaf before the old slots go away. `vals[i]`
+        // is therefore initialised; `get` keeps a wrong index (a bug) from reading out of
+        // bounds, and the assertion above checks the invariant in debug builds. Checking
+        // `lens[i]` here would cost the lookup one more cache line.
+        unsafe { self.vals.get(i).unwrap_or_else(|| oob(i)).assume_init_ref() }
+    }
+
+    /// The occupied slots, in slot order.
+    pub(crate) fn occupied(&self) -> impl Iterator<Item = usize> + '_ {
+        self.lens
+            .iter()
+            .enumerate()
+            .filter(|(_, &l)| l < TOMB)
+            .map(|(i, _)| i)
+    }
+
+    /// Moves every entry into a new table of `cap` slots (no tombstones) and returns, for each
+    /// old slot, its entry's new slot (`u32::MAX` for vacant ones).
+    pub(crate) fn rebuild(&mut self, cap: usize) -> Vec<u32> {
+        let cap = cap.max(self.live + 1).max(8);
+        let mut new = Slots::with_capacity(cap);
+        let mut map = vec![u32::MAX; self.cap()];
+        for (i, m) in map.iter_mut().enumerate() {
+            let len = self.lens[i];
+            if len >= TOMB {
+                continue;
+            }
+            let key = self.keys[i];
+            let Err(j) = new.probe(key, len) else {
+                unreachable!("lpm: duplicate key in slot table")
+            };
+            // SAFETY: `lens[i] < TOMB`: initialised. The slot is marked vacant at once, so the
+            // value is moved exactly once (and not dropped with `self`).
+            let v = unsafe { self.vals[i].assume_init_read() };
+            self.lens[i] = EMPTY;
+            new.fill(j, key, len, v);
+            *m = j as u32;
+        }
+        *self = new;
+        map
+    }
+
+    /// Reserves room for `n` entries in an empty table.
+    pub(crate) fn size_for(&mut self, n: usize) {
+        debug_assert_eq!(self.live, 0);
+        *self = Slots::with_capacity(n + n / 3 + 8);
+    }
+
+    /// The values, in slot order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.occupied().map(|i| self.val(i))
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn oob(i: usize) -> ! {
+    panic!("lpm: leaf {i} out of range")
+}
+
+impl<K: Key, V> Drop for Slots<K, V> {
+    fn drop(&mut self) {
+        if std::mem::needs_drop::<V>() {
+            for i in 0..self.lens.len() {
+                if self.lens[i] < TOMB {
+                    // SAFETY: initialised (invariant); dropped once, as the table goes away.
+                    unsafe { self.vals[i].assume_init_drop() };
+                }
             }
         }
+    }
+}
+
+impl<K: Key, V: Clone> Clone for Slots<K, V> {
+    fn clone(&self) -> Self {
+        let n = self.cap();
+        let mut c = Slots::with_capacity(n);
+        c.keys.copy_from_slice(&self.keys);
+        for i in 0..n {
+            let l = self.lens[i];
+            if l < TOMB {
+                c.vals[i].write(self.val(i).clone());
+            }
+            // Set after the value is written: if a `clone` panics, `c` drops only what it has.
+            c.lens[i] = l;
+        }
+        c.live = self.live;
+        c.tombs = self.tombs;
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    fn add(s: &mut Slots<u32, Rc<()>>, key: u32, len: u8, v: &Rc<()>) -> usize {
+        if s.cap() == 0 || s.full() {
+            s.rebuild((s.len() + 1) * 2);
+        }
+        let Err(i) = s.probe(key, len) else {
+            panic!("present")
+        };
+        s.fill(i, key, len, v.clone());
         i
     }
 
-    /// Points the slot of entry `from` (with key `key/len`) at entry `to`.
-    pub(crate) fn renumber<K: Key>(&mut self, key: K, len: u8, from: u32, to: u32) {
-        let i = self.slot_of(key, len, from);
-        self.slots[i] = to + 1;
-    }
-
-    /// Removes entry `e` with key `key/len` (backward-shift deletion).
-    pub(crate) fn remove<K: Key>(&mut self, keys: &[K], lens: &[u8], key: K, len: u8, e: u32) {
-        let n = self.slots.len();
-        let mut hole = self.slot_of(key, len, e);
-        self.slots[hole] = 0;
-        self.len -= 1;
-        let mut j = hole;
-        loop {
-            j += 1;
-            if j == n {
-                j = 0;
-            }
-            let s = self.slots[j];
-            if s == 0 {
-                return;
-            }
-            let o = (s - 1) as usize;
-            let home = self.home(hash(keys[o], lens[o]));
-            // Move the element back if its home is not cyclically in (hole, j].
-            let in_range = if hole <= j {
-                hole < home && home <= j
-            } else {
-                hole < home || home <= j
-            };
-            if !in_range {
-                self.slots[hole] = s;
-                self.slots[j] = 0;
-                hole = j;
-            }
+    #[test]
+    fn tombstones_rebuild_and_drop() {
+        let v = Rc::new(());
+        let mut s: Slots<u32, Rc<()>> = Slots::new();
+        for k in 0..1000u32 {
+            add(&mut s, k << 8, 24, &v);
         }
+        assert_eq!(s.len(), 1000);
+        assert_eq!(Rc::strong_count(&v), 1001);
+        // Remove every other entry: the rest stay findable past the tombstones.
+        for k in (0..1000u32).step_by(2) {
+            let i = s.find(k << 8, 24).unwrap();
+            drop(s.take(i));
+        }
+        assert_eq!(Rc::strong_count(&v), 501);
+        for k in 0..1000u32 {
+            assert_eq!(s.find(k << 8, 24).is_some(), k % 2 == 1, "{k}");
+            assert!(s.find(k << 8, 23).is_none());
+        }
+        // A re-added key reuses a vacant slot on its path.
+        let i = add(&mut s, 0, 24, &v);
+        assert_eq!(s.find(0, 24), Some(i));
+        // A rebuild moves every entry and reports where.
+        let before: Vec<(usize, u32)> = s.occupied().map(|i| (i, s.key(i))).collect();
+        let map = s.rebuild(4096);
+        for (i, k) in before {
+            assert_eq!(s.key(map[i] as usize), k);
+            assert_eq!(s.find(k, 24), Some(map[i] as usize));
+        }
+        assert_eq!(s.len(), 501);
+        let c = s.clone();
+        assert_eq!(Rc::strong_count(&v), 1 + 2 * 501);
+        drop(c);
+        drop(s);
+        assert_eq!(Rc::strong_count(&v), 1);
     }
 }

@@ -3,18 +3,19 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::index::Index;
+use super::index::Slots;
 use super::prefix::{Address, Key, Prefix, PrefixError};
 use super::trie::{popcount, upto, Trie, FLAT, NODE, TAGS};
 
 /// A map from prefixes of one address family to values, with fast longest-prefix match.
 ///
-/// `A` is [`Ipv4Addr`] or [`Ipv6Addr`]. Each prefix is stored once, with its value, in
-/// dense arrays; an exact-match hash index finds it by prefix, and a compiled Poptrie
+/// `A` is [`Ipv4Addr`] or [`Ipv6Addr`]. Each prefix is stored once, with its value, in the
+/// slot of an open-addressing hash table that finds it by prefix, and a compiled Poptrie
 /// (a direct-indexed first level of 2^19 words in one huge page, then 6-bit
 /// popcount-indexed nodes with leaf compression) answers longest-prefix-match lookups in
 /// a few cache-line reads. Inserting or removing a prefix repaints only the trie nodes
-/// under that prefix; replacing the value of a present prefix does not touch the trie.
+/// under that prefix; replacing the value of a present prefix is one hash probe and does not
+/// touch the trie.
 ///
 /// ```
 /// use netplumb::lpm::PrefixMap;
@@ -36,10 +37,8 @@ use super::trie::{popcount, upto, Trie, FLAT, NODE, TAGS};
 /// # Ok::<(), netplumb::lpm::PrefixError>(())
 /// ```
 pub struct PrefixMap<A: Address, V> {
-    keys: Vec<A::Key>,
-    lens: Vec<u8>,
-    vals: Vec<V>,
-    index: Index,
+    /// The entries; a trie leaf is a slot number + 1.
+    slots: Slots<A::Key, V>,
     trie: Trie<A::Key>,
 }
 
@@ -57,10 +56,7 @@ impl<A: Address, V> Default for PrefixMap<A, V> {
 impl<A: Address, V: Clone> Clone for PrefixMap<A, V> {
     fn clone(&self) -> Self {
         PrefixMap {
-            keys: self.keys.clone(),
-            lens: self.lens.clone(),
-            vals: self.vals.clone(),
-            index: self.index.clone(),
+            slots: self.slots.clone(),
             trie: self.trie.clone(),
         }
     }
@@ -71,22 +67,19 @@ impl<A: Address, V> PrefixMap<A, V> {
     /// where the kernel offers them; 16 KiB more for IPv6).
     pub fn new() -> Self {
         PrefixMap {
-            keys: Vec::new(),
-            lens: Vec::new(),
-            vals: Vec::new(),
-            index: Index::default(),
+            slots: Slots::new(),
             trie: Trie::new(),
         }
     }
 
     /// Number of prefixes.
     pub fn len(&self) -> usize {
-        self.vals.len()
+        self.slots.len()
     }
 
     /// Whether the map holds no prefix.
     pub fn is_empty(&self) -> bool {
-        self.vals.is_empty()
+        self.slots.len() == 0
     }
 
     /// Removes every prefix.
@@ -96,18 +89,12 @@ impl<A: Address, V> PrefixMap<A, V> {
 
     /// Heap bytes held by the map itself (not counting heap owned by the values).
     pub fn memory_usage(&self) -> usize {
-        self.keys.capacity() * std::mem::size_of::<A::Key>()
-            + self.lens.capacity()
-            + self.vals.capacity() * std::mem::size_of::<V>()
-            + self.index.bytes()
-            + self.trie.bytes()
+        self.slots.bytes() + self.trie.bytes()
     }
 
     #[inline]
     fn find(&self, prefix: &Prefix<A>) -> Option<usize> {
-        self.index
-            .find(&self.keys, &self.lens, prefix.key(), prefix.len())
-            .map(|e| e as usize)
+        self.slots.find(prefix.key(), prefix.len())
     }
 
     /// Inserts `value` at `prefix`, returning the value it replaces, if any.
@@ -115,33 +102,70 @@ impl<A: Address, V> PrefixMap<A, V> {
     /// Replacing the value of a present prefix costs one hash probe; adding a new prefix
     /// repaints the trie under it.
     pub fn insert(&mut self, prefix: Prefix<A>, value: V) -> Option<V> {
-        if let Some(e) = self.find(&prefix) {
-            return Some(std::mem::replace(&mut self.vals[e], value));
+        let (key, len) = (prefix.key(), prefix.len());
+        let mut probe = if self.slots.cap() == 0 {
+            Err(0)
+        } else {
+            self.slots.probe(key, len)
+        };
+        if let Ok(i) = probe {
+            return Some(std::mem::replace(self.slots.val_mut(i), value));
         }
-        let e = self.vals.len();
-        assert!(e < (FLAT - 1) as usize, "lpm: too many prefixes");
-        self.keys.push(prefix.key());
-        self.lens.push(prefix.len());
-        super::mem::reserve(&mut self.vals, 1);
-        super::mem::reserve(&mut self.vals, 1);
-        self.vals.push(value);
-        self.index.insert(&self.keys, &self.lens, e as u32);
-        self.paint_new(e);
+        if self.slots.full() {
+            self.grow();
+            probe = self.slots.probe(key, len);
+        }
+        let Err(i) = probe else { unreachable!() };
+        self.slots.fill(i, key, len, value);
+        self.paint_added(i);
         None
     }
 
-    /// Paints entry `e` (already in the arrays) into the trie.
-    fn paint_new(&mut self, e: usize) {
-        let len = self.lens[e];
+    /// Moves the entries to a larger slot table (or one without tombstones) and relabels the
+    /// trie's leaves to match.
+    #[cold]
+    fn grow(&mut self) {
+        let cap = (self.slots.len() + 1) * 8 / 5;
+        assert!(cap < (FLAT - 1) as usize, "lpm: too many prefixes");
+        let map = self.slots.rebuild(cap);
+        self.trie.relabel(&|l: u32| map[(l - 1) as usize] + 1);
+    }
+
+    /// Paints the new entry of slot `e` into the trie: the positions it takes over are
+    /// exactly those whose longest match was its parent (any shorter match there would be a
+    /// prefix covering it, and the parent is the longest of those).
+    fn paint_added(&mut self, e: usize) {
+        let (key, len) = (self.slots.key(e), self.slots.plen(e));
+        if len as u32 > <A::Key as Key>::DIRECT {
+            // Inside one first-level slot: a few runs, whose lengths are cheaper to compare
+            // than searching for the parent.
+            return self.paint_new(e);
+        }
+        let parent = self.parent(key, len);
         let leaf = e as u32 + 1;
-        let lens = &self.lens;
-        self.trie.paint(self.keys[e], len as u32, true, &|l: u32| {
-            if l == 0 || lens[(l - 1) as usize] < len {
+        self.trie.paint(key, len as u32, true, &|l: u32| {
+            if l == parent {
                 leaf
             } else {
                 l
             }
         });
+    }
+
+    /// Paints the entry of slot `e` into the trie, comparing lengths with the matches it
+    /// covers (no parent search: for a bulk load, which paints covering prefixes first).
+    fn paint_new(&mut self, e: usize) {
+        let len = self.slots.plen(e);
+        let leaf = e as u32 + 1;
+        let lens = self.slots.lens();
+        self.trie
+            .paint(self.slots.key(e), len as u32, true, &|l: u32| {
+                if l == 0 || lens[(l - 1) as usize] < len {
+                    leaf
+                } else {
+                    l
+                }
+            });
     }
 
     /// Validates an `ipnetwork` prefix and inserts it: see [`insert`](Self::insert).
@@ -165,17 +189,9 @@ impl<A: Address, V> PrefixMap<A, V> {
     /// Removes `prefix`, returning its value.
     pub fn remove(&mut self, prefix: &Prefix<A>) -> Option<V> {
         let e = self.find(prefix)?;
-        let key = prefix.key();
-        let len = prefix.len();
+        let (key, len) = (prefix.key(), prefix.len());
         // The longest prefix strictly covering this one takes its place.
-        let mut parent = 0u32;
-        for l in (0..len).rev() {
-            let k = key.and(A::Key::mask(l as u32));
-            if let Some(p) = self.index.find(&self.keys, &self.lens, k, l) {
-                parent = p + 1;
-                break;
-            }
-        }
+        let parent = self.parent(key, len);
         let leaf = e as u32 + 1;
         self.trie.paint(key, len as u32, false, &|l: u32| {
             if l == leaf {
@@ -184,34 +200,49 @@ impl<A: Address, V> PrefixMap<A, V> {
                 l
             }
         });
-        self.index
-            .remove(&self.keys, &self.lens, key, len, e as u32);
-        let last = self.vals.len() - 1;
-        let value = self.vals.swap_remove(e);
-        self.keys.swap_remove(e);
-        self.lens.swap_remove(e);
-        if e != last {
-            // Entry `last` moved to `e`: renumber its index slot and its leaves.
-            let (k, l) = (self.keys[e], self.lens[e]);
-            self.index.renumber(k, l, last as u32, e as u32);
-            let (from, to) = (last as u32 + 1, e as u32 + 1);
-            self.trie
-                .paint(k, l as u32, false, &|x: u32| if x == from { to } else { x });
-        }
-        if self.vals.is_empty() {
+        let value = self.slots.take(e);
+        if self.slots.len() == 0 {
             self.clear();
         }
         Some(value)
     }
 
+    /// The leaf of the longest prefix strictly covering `key/len` (0: none).
+    ///
+    /// Going up one level at a time from `l = len`: every covering prefix shorter than `l`
+    /// also covers the sibling of `key/l` (the other half of the prefix one bit shorter), so
+    /// the compiled trie's match for an address in that sibling is the answer when it is
+    /// shorter than `l` (and "none" when there is no match at all). When both ends of the
+    /// sibling match longer prefixes inside it, one hash probe checks length `l - 1`, and the
+    /// search goes up. The sibling lies next to the prefix, so its trie reads are mostly in
+    /// cache; a real withdraw needs about one probe instead of one per shorter length.
+    fn parent(&self, key: A::Key, len: u8) -> u32 {
+        let lens = self.slots.lens();
+        for l in (1..=len as u32).rev() {
+            let bit = A::Key::mask(l).xor(A::Key::mask(l - 1));
+            let first = key.and(A::Key::mask(l)).xor(bit);
+            let last = first.xor(A::Key::mask(l).not());
+            for a in [first, last] {
+                let leaf = self.trie.find(a);
+                if leaf == 0 || (lens[(leaf - 1) as usize] as u32) < l {
+                    return leaf;
+                }
+            }
+            if let Some(p) = self.slots.find(key.and(A::Key::mask(l - 1)), l as u8 - 1) {
+                return p as u32 + 1;
+            }
+        }
+        0
+    }
+
     /// The value stored at exactly `prefix`.
     pub fn get(&self, prefix: &Prefix<A>) -> Option<&V> {
-        self.find(prefix).map(|e| &self.vals[e])
+        self.find(prefix).map(|e| self.slots.val(e))
     }
 
     /// The value stored at exactly `prefix`, mutably.
     pub fn get_mut(&mut self, prefix: &Prefix<A>) -> Option<&mut V> {
-        self.find(prefix).map(|e| &mut self.vals[e])
+        self.find(prefix).map(|e| self.slots.val_mut(e))
     }
 
     /// Whether `prefix` itself is in the map.
@@ -226,7 +257,7 @@ impl<A: Address, V> PrefixMap<A, V> {
         if leaf == 0 {
             None
         } else {
-            Some(&self.vals[(leaf - 1) as usize])
+            Some(self.slots.leaf_val((leaf - 1) as usize))
         }
     }
 
@@ -239,8 +270,8 @@ impl<A: Address, V> PrefixMap<A, V> {
         } else {
             let e = (leaf - 1) as usize;
             Some((
-                Prefix::from_key_unchecked(self.keys[e], self.lens[e]),
-                &self.vals[e],
+                Prefix::from_key_unchecked(self.slots.key(e), self.slots.plen(e)),
+                self.slots.val(e),
             ))
         }
     }
@@ -281,7 +312,7 @@ impl<A: Address, V> PrefixMap<A, V> {
                 *slot = if leaf == 0 {
                     None
                 } else {
-                    Some(&self.vals[(leaf - 1) as usize])
+                    Some(self.slots.leaf_val((leaf - 1) as usize))
                 };
             }
             o += B;
@@ -351,17 +382,18 @@ impl<A: Address, V> PrefixMap<A, V> {
         let key = addr.to_key();
         (0..=A::BITS).filter_map(move |l| {
             let k = key.and(A::Key::mask(l as u32));
-            self.index
-                .find(&self.keys, &self.lens, k, l)
-                .map(|e| (Prefix::from_key_unchecked(k, l), &self.vals[e as usize]))
+            self.slots
+                .find(k, l)
+                .map(|e| (Prefix::from_key_unchecked(k, l), self.slots.val(e)))
         })
     }
 
     /// Iterates over `(prefix, value)` in prefix order (by address, then length).
     /// Sorts the entries first: O(n log n).
     pub fn iter(&self) -> Iter<'_, A, V> {
-        let mut order: Vec<u32> = (0..self.vals.len() as u32).collect();
-        order.sort_unstable_by_key(|&e| (self.keys[e as usize], self.lens[e as usize]));
+        let s = &self.slots;
+        let mut order: Vec<u32> = s.occupied().map(|e| e as u32).collect();
+        order.sort_unstable_by_key(|&e| (s.key(e as usize), s.plen(e as usize)));
         Iter {
             map: self,
             order: order.into_iter(),
@@ -369,8 +401,8 @@ impl<A: Address, V> PrefixMap<A, V> {
     }
 
     /// Iterates over the values in no particular order, without sorting.
-    pub fn values(&self) -> std::slice::Iter<'_, V> {
-        self.vals.iter()
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.slots.values()
     }
 
     /// Adds many entries to an empty map at once: sort, deduplicate (last wins), index
@@ -379,21 +411,22 @@ impl<A: Address, V> PrefixMap<A, V> {
         debug_assert!(self.is_empty());
         items.sort_by_key(|(p, _)| *p); // stable: the last duplicate stays last
         let n = items.len();
-        self.keys.reserve_exact(n);
-        self.lens.reserve_exact(n);
-        super::mem::reserve(&mut self.vals, n);
+        assert!(n < (FLAT - 1) as usize / 2, "lpm: too many prefixes");
+        self.slots.size_for(n);
+        let mut order = Vec::with_capacity(n);
         let mut it = items.into_iter().peekable();
         while let Some((p, v)) = it.next() {
             if it.peek().is_some_and(|(q, _)| *q == p) {
                 continue;
             }
-            self.keys.push(p.key());
-            self.lens.push(p.len());
-            self.vals.push(v);
+            let Err(i) = self.slots.probe(p.key(), p.len()) else {
+                unreachable!("deduplicated")
+            };
+            self.slots.fill(i, p.key(), p.len(), v);
+            order.push(i as u32);
         }
-        self.index.rebuild_for(&self.keys, &self.lens);
-        for e in 0..self.vals.len() {
-            self.paint_new(e);
+        for e in order {
+            self.paint_new(e as usize);
         }
         self.trie.shrink_to_fit();
     }
@@ -423,8 +456,8 @@ impl<'a, A: Address, V> Iterator for Iter<'a, A, V> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let e = self.order.next()? as usize;
-        let m = self.map;
-        Some((Prefix::from_key_unchecked(m.keys[e], m.lens[e]), &m.vals[e]))
+        let s = &self.map.slots;
+        Some((Prefix::from_key_unchecked(s.key(e), s.plen(e)), s.val(e)))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

@@ -35,7 +35,7 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, additional: usize) {
 }
 
 #[cfg(target_os = "linux")]
-fn advise_huge(ptr: *const u8, bytes: usize) {
+pub(crate) fn advise_huge(ptr: *const u8, bytes: usize) {
     let start = (ptr as usize).next_multiple_of(HUGE);
     let end = (ptr as usize + bytes) & !(HUGE - 1);
     if end > start {
@@ -49,7 +49,7 @@ fn advise_huge(ptr: *const u8, bytes: usize) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn advise_huge(_ptr: *const u8, _bytes: usize) {}
+pub(crate) fn advise_huge(_ptr: *const u8, _bytes: usize) {}
 
 #[cfg(test)]
 mod tests {

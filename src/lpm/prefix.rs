@@ -63,6 +63,10 @@ pub(crate) mod sealed {
         fn mask(len: u32) -> Self;
         /// Bitwise and.
         fn and(self, other: Self) -> Self;
+        /// Bitwise exclusive or.
+        fn xor(self, other: Self) -> Self;
+        /// Bitwise not.
+        fn not(self) -> Self;
         /// The first `DIRECT` bits, as an index.
         fn top(self) -> usize;
         /// The 6 bits starting at bit `d` (from the most significant end, `d < BITS`),
@@ -95,6 +99,14 @@ macro_rules! impl_key {
             #[inline(always)]
             fn and(self, other: Self) -> Self {
                 self & other
+            }
+            #[inline(always)]
+            fn xor(self, other: Self) -> Self {
+                self ^ other
+            }
+            #[inline(always)]
+            fn not(self) -> Self {
+                !self
             }
             #[inline(always)]
             fn top(self) -> usize {

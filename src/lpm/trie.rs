@@ -103,6 +103,52 @@ fn soft_popcount(x: u64) -> u32 {
     x.count_ones()
 }
 
+/// Applies `f` to positions `range` of 64 positions given as runs (`leafvec` has a bit at
+/// each run's first position, `runs` their leaves) and returns the new runs: a run is split
+/// only where the range starts or ends, and neighbours that become equal merge. Works on the
+/// runs (a dozen on average) rather than on 64 expanded positions.
+#[inline]
+fn repaint_runs<F: Fn(u32) -> u32>(
+    leafvec: u64,
+    runs: &[u32],
+    range: std::ops::Range<usize>,
+    f: &F,
+) -> (u64, [u32; 64], usize) {
+    let (lo, hi) = (range.start, range.end);
+    let mut out_bits = 0u64;
+    let mut out = [0u32; 64];
+    let mut n = 0usize;
+    let mut emit = |start: usize, v: u32| {
+        if n == 0 || out[n - 1] != v {
+            out_bits |= 1u64 << start;
+            out[n] = v;
+            n += 1;
+        }
+    };
+    let mut bits = leafvec;
+    for &v in runs {
+        let s = bits.trailing_zeros() as usize;
+        bits &= bits.wrapping_sub(1);
+        let e = if bits == 0 {
+            64
+        } else {
+            bits.trailing_zeros() as usize
+        };
+        if e <= lo || s >= hi {
+            emit(s, v);
+            continue;
+        }
+        if s < lo {
+            emit(s, v);
+        }
+        emit(s.max(lo), f(v));
+        if hi < e {
+            emit(hi, v);
+        }
+    }
+    (out_bits, out, n)
+}
+
 /// Mask of positions `0..=p`.
 #[inline(always)]
 pub(crate) fn upto(p: usize) -> u64 {
@@ -217,6 +263,42 @@ impl<K: Key> Trie<K> {
             } else {
                 return self.leaf(n.base0 as usize + popcount(n.leafvec & m, self.hw) as usize - 1);
             }
+        }
+    }
+
+    /// Replaces every leaf `l != 0` of the structure by `f(l)` (after the entries moved).
+    pub(crate) fn relabel<F: Fn(u32) -> u32>(&mut self, f: &F) {
+        let g = |l: u32| if l == 0 { 0 } else { f(l) };
+        for i in 0..self.l1.len() {
+            let e = self.l1[i];
+            if e & TAGS == 0 {
+                self.l1[i] = g(e);
+            } else if e & FLAT != 0 {
+                let b = (e & !FLAT) as usize;
+                let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
+                let runs = leafvec.count_ones() as usize;
+                for l in &mut self.leaves[b + 2..b + 2 + runs] {
+                    *l = g(*l);
+                }
+            } else {
+                self.relabel_node((e & !NODE) as usize, &g);
+            }
+        }
+        for c in &mut self.coarse {
+            if *c != TAGS {
+                *c = g(*c);
+            }
+        }
+    }
+
+    fn relabel_node<F: Fn(u32) -> u32>(&mut self, ni: usize, g: &F) {
+        let n = self.nodes[ni];
+        let runs = n.leafvec.count_ones() as usize;
+        for l in &mut self.leaves[n.base0 as usize..n.base0 as usize + runs] {
+            *l = g(*l);
+        }
+        for c in 0..n.vector.count_ones() as usize {
+            self.relabel_node(n.base1 as usize + c, g);
         }
     }
 
@@ -383,25 +465,15 @@ impl<K: Key> Trie<K> {
         let bi = b as usize;
         let leafvec = self.leaves[bi] as u64 | (self.leaves[bi + 1] as u64) << 32;
         let runs = leafvec.count_ones() as usize;
-        // Expand run by run: `leafvec` has a bit at every run's first position (bit 0 included).
-        let mut vals = [0u32; 64];
-        let mut bits = leafvec;
-        let mut j = bi + 2;
-        while bits != 0 {
-            let start = bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            let end = if bits == 0 {
-                64
-            } else {
-                bits.trailing_zeros() as usize
-            };
-            vals[start..end].fill(self.leaves[j]);
-            j += 1;
+        let (bits, vals, n) = repaint_runs(leafvec, &self.leaves[bi + 2..bi + 2 + runs], range, f);
+        if bits == leafvec {
+            // Same runs: only values changed (or nothing did).
+            if vals[..n] != self.leaves[bi + 2..bi + 2 + n] {
+                self.leaves[bi + 2..bi + 2 + n].copy_from_slice(&vals[..n]);
+            }
+            return b | FLAT;
         }
-        for v in &mut vals[range] {
-            *v = f(*v);
-        }
-        self.store_flat(Some((b, runs)), &vals)
+        self.store_flat(Some((b, runs)), bits, &vals[..n])
     }
 
     /// Like [`Trie::paint_flat`] for a first-level word that is a single leaf.
@@ -411,22 +483,14 @@ impl<K: Key> Trie<K> {
         range: std::ops::Range<usize>,
         f: &F,
     ) -> u32 {
-        let mut vals = [leaf; 64];
-        for v in &mut vals[range] {
-            *v = f(*v);
-        }
-        self.store_flat(None, &vals)
+        let (bits, vals, n) = repaint_runs(1, &[leaf], range, f);
+        self.store_flat(None, bits, &vals[..n])
     }
 
-    /// Leaf-compresses 64 positions into a flat block, reusing `old` (block, runs) when the
-    /// size allows, and returns the first-level word for it.
-    fn store_flat(&mut self, old: Option<(u32, usize)>, vals: &[u32; 64]) -> u32 {
-        // A run starts where a position differs from the one before it (branch-free).
-        let mut leafvec = 1u64;
-        for p in 1..64 {
-            leafvec |= ((vals[p] != vals[p - 1]) as u64) << p;
-        }
-        let n = leafvec.count_ones() as usize;
+    /// Stores runs `vals` starting at the set bits of `leafvec` as a flat block, reusing `old`
+    /// (block, runs) when the size allows, and returns the first-level word for it.
+    fn store_flat(&mut self, old: Option<(u32, usize)>, leafvec: u64, vals: &[u32]) -> u32 {
+        let n = vals.len();
         if n == 1 {
             if let Some((b, runs)) = old {
                 self.free_leaves(b, runs + 2);
@@ -444,11 +508,7 @@ impl<K: Key> Trie<K> {
         let bi = b as usize;
         self.leaves[bi] = leafvec as u32;
         self.leaves[bi + 1] = (leafvec >> 32) as u32;
-        let mut bits = leafvec;
-        for slot in &mut self.leaves[bi + 2..bi + 2 + n] {
-            *slot = vals[bits.trailing_zeros() as usize];
-            bits &= bits - 1;
-        }
+        self.leaves[bi + 2..bi + 2 + n].copy_from_slice(vals);
         b | FLAT
     }
 
