@@ -215,6 +215,8 @@ impl<'h> Batch<'h> {
     /// Sends every queued request and returns one result per request, in the order queued,
     /// leaving the batch empty for reuse.
     pub fn send(&mut self) -> Vec<Result<()>> {
+        // Names are resolved afresh for the next use: links may come and go in between.
+        self.links.clear();
         let n = self.ends.len();
         let mut results: Vec<Result<()>> = Vec::with_capacity(n);
         results.resize_with(n, || Ok(()));

@@ -68,6 +68,14 @@ pub enum Error {
         /// How many attempts were made.
         attempts: u32,
     },
+    /// The kernel's acknowledgement of a pipelined request was lost: the socket's receive
+    /// buffer overflowed (`ENOBUFS`). The request may or may not have been applied; list the
+    /// objects to find out.
+    #[error("{op}: the acknowledgement was lost (receive buffer overflow); the request may or may not have been applied")]
+    AckLost {
+        /// What was asked.
+        op: &'static str,
+    },
     /// The kernel sent something netplumb could not decode.
     #[error("{op}: malformed reply from the kernel: {reason}")]
     Malformed {
@@ -164,6 +172,14 @@ impl Error {
         match self {
             Error::Batch { source, .. } => source.is_unsupported(),
             _ => matches!(self, Error::Unsupported { .. }),
+        }
+    }
+
+    /// True when the kernel's answer to a pipelined request was lost ([`Error::AckLost`]).
+    pub fn is_ack_lost(&self) -> bool {
+        match self {
+            Error::Batch { source, .. } => source.is_ack_lost(),
+            e => matches!(e, Error::AckLost { .. }),
         }
     }
 

@@ -360,60 +360,67 @@ impl Inner {
         waiting: &mut [bool],
         results: &mut [Result<()>],
     ) {
-        let op = p.ops[first];
-        let fail_rest = |waiting: &mut [bool], results: &mut [Result<()>], e: &io::Error| {
+        // Every request still waiting gets `make(op)` as its error.
+        let fail_rest = |waiting: &mut [bool],
+                         results: &mut [Result<()>],
+                         make: &dyn Fn(&'static str) -> Error| {
             for (k, w) in waiting.iter_mut().enumerate() {
                 if std::mem::take(w) {
-                    let source = match e.raw_os_error() {
-                        Some(code) => io::Error::from_raw_os_error(code),
-                        None => io::Error::new(e.kind(), e.to_string()),
-                    };
                     results[first + k] = Err(Error::Batch {
                         index: first + k,
-                        source: Box::new(Error::io(p.ops[first + k], source)),
+                        source: Box::new(make(p.ops[first + k])),
                     });
                 }
+            }
+        };
+        let io_error = |e: &io::Error| {
+            let code = e.raw_os_error();
+            let text = e.to_string();
+            let kind = e.kind();
+            move |op: &'static str| {
+                let source = match code {
+                    Some(c) => io::Error::from_raw_os_error(c),
+                    None => io::Error::new(kind, text.clone()),
+                };
+                Error::io(op, source)
             }
         };
         loop {
             match self.socket.send(bytes, 0) {
                 Ok(_) => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return fail_rest(waiting, results, &e),
+                Err(e) => return fail_rest(waiting, results, &io_error(&e)),
             }
         }
+        // rtnetlink handles a whole write inside `send`: by now every acknowledgement is queued,
+        // or was dropped because the receive buffer overflowed. A drop is reported once, as
+        // ENOBUFS; after it, the queue is drained without waiting, and whatever is still
+        // unanswered then had its acknowledgement dropped.
         let port = self.port;
         let mut pending = waiting.iter().filter(|w| **w).count();
-        let mut barrier = None;
+        let mut overflowed = false;
         while pending > 0 {
-            if let Err(e) = self.recv(op) {
-                if e.errno() == Some(Errno::ENOBUFS) && barrier.is_none() {
-                    // Acknowledgements were dropped: the receive buffer overflowed. Those
-                    // still queued are read up to a barrier (a NOOP the kernel acknowledges
-                    // after everything before it); the requests whose answer was lost are
-                    // reported as such.
-                    match self.send_barrier() {
-                        Ok(seq) => {
-                            barrier = Some(seq);
-                            continue;
-                        }
-                        Err(e) => return fail_rest(waiting, results, &e),
-                    }
+            let flags = if overflowed { libc::MSG_DONTWAIT } else { 0 };
+            match self.recv_with(p.ops[first], flags) {
+                Ok(()) => {}
+                Err(e) if e.errno() == Some(Errno::ENOBUFS) => {
+                    overflowed = true;
+                    continue;
                 }
-                let e = match e {
-                    Error::Io { source, .. } => source,
-                    other => io::Error::other(other.to_string()),
-                };
-                return fail_rest(waiting, results, &e);
+                Err(e) if overflowed && e.errno() == Some(Errno::EAGAIN) => {
+                    return fail_rest(waiting, results, &|op| Error::AckLost { op });
+                }
+                Err(Error::Io { source, .. }) => {
+                    return fail_rest(waiting, results, &io_error(&source))
+                }
+                Err(e) => {
+                    let text = e.to_string();
+                    return fail_rest(waiting, results, &|op| Error::malformed(op, text.clone()));
+                }
             }
-            let mut barrier_seen = false;
             for frame in wire::frames(&self.rx) {
                 let Ok(frame) = frame else { break };
                 if frame.ty != wire::NLMSG_ERROR || !(frame.port == port || frame.port == 0) {
-                    continue;
-                }
-                if Some(frame.seq) == barrier {
-                    barrier_seen = true;
                     continue;
                 }
                 let k = frame.seq.wrapping_sub(base) as usize;
@@ -426,31 +433,6 @@ impl Inner {
                     index: i,
                     source: Box::new(e),
                 });
-            }
-            if barrier_seen {
-                let lost = io::Error::other(
-                    "the acknowledgement was lost (receive buffer overflow, ENOBUFS); \
-                     the request may or may not have been applied",
-                );
-                return fail_rest(waiting, results, &lost);
-            }
-        }
-    }
-
-    /// Sends an acknowledged `NLMSG_NOOP`, which the kernel answers after everything sent
-    /// before it.
-    fn send_barrier(&mut self) -> io::Result<u32> {
-        self.seq = self.seq.wrapping_add(1).max(1);
-        let mut msg = [0u8; wire::HEADER_LEN];
-        msg[0..4].copy_from_slice(&(wire::HEADER_LEN as u32).to_ne_bytes());
-        msg[4..6].copy_from_slice(&wire::NLMSG_NOOP.to_ne_bytes());
-        msg[6..8].copy_from_slice(&(wire::NLM_F_REQUEST | wire::NLM_F_ACK).to_ne_bytes());
-        msg[8..12].copy_from_slice(&self.seq.to_ne_bytes());
-        loop {
-            match self.socket.send(&msg, 0) {
-                Ok(_) => return Ok(self.seq),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
             }
         }
     }
@@ -469,11 +451,16 @@ impl Inner {
     }
 
     fn recv(&mut self, op: &'static str) -> Result<()> {
+        self.recv_with(op, 0)
+    }
+
+    /// Receives one datagram into `rx`, with extra `recv` flags (`MSG_DONTWAIT`).
+    fn recv_with(&mut self, op: &'static str, flags: libc::c_int) -> Result<()> {
         self.rx.clear();
         self.rx.reserve(RECV_BUF);
         let cap = self.rx.capacity();
         loop {
-            match self.socket.recv(&mut self.rx, libc::MSG_TRUNC) {
+            match self.socket.recv(&mut self.rx, libc::MSG_TRUNC | flags) {
                 Ok(n) if n > cap => {
                     return Err(Error::malformed(
                         op,

@@ -269,9 +269,11 @@ pub struct RouteMetrics {
     pub mtu: Option<u32>,
     /// TCP window clamp (`window`).
     pub window: Option<u32>,
-    /// Initial round-trip time estimate, in milliseconds as iproute2 shows it (`rtt`).
+    /// Initial round-trip time estimate (`RTAX_RTT`), in the kernel's unit of 1/8 ms:
+    /// iproute2's `rtt 10ms` is 80 here.
     pub rtt: Option<u32>,
-    /// Initial round-trip time variance (`rttvar`).
+    /// Initial round-trip time variance (`RTAX_RTTVAR`), in the kernel's unit of 1/4 ms:
+    /// iproute2's `rttvar 5ms` is 20 here.
     pub rttvar: Option<u32>,
     /// Initial slow-start threshold (`ssthresh`).
     pub ssthresh: Option<u32>,
@@ -478,10 +480,18 @@ impl<'a> NewRoute<'a> {
     }
 
     /// A route of a type without next hops, such as `blackhole` or `unreachable`
-    /// (`ip route add blackhole PREFIX`).
+    /// (`ip route add blackhole PREFIX`). As with iproute2, `local`, `broadcast`, `anycast`
+    /// and `nat` routes go to the `local` table unless another is set.
     pub fn of_kind(kind: RouteType, destination: IpNetwork) -> Result<NewRoute<'a>> {
+        let table = match kind {
+            RouteType::Local | RouteType::Broadcast | RouteType::Anycast | RouteType::Nat => {
+                TableId::LOCAL
+            }
+            _ => TableId::MAIN,
+        };
         Ok(NewRoute {
             kind,
+            table,
             ..NewRoute::new(destination)?
         })
     }
@@ -1021,6 +1031,12 @@ impl Handle {
     /// ```
     pub fn routes(&self, filter: &RouteFilter<'_>) -> Result<Vec<Route>> {
         let op = "list routes";
+        // The "unspecified" values select everything, for the kernel and here alike.
+        let mut filter = *filter;
+        filter.table = filter.table.filter(|t| *t != TableId::UNSPEC);
+        filter.protocol = filter.protocol.filter(|p| p.0 != 0);
+        filter.kind = filter.kind.filter(|k| u8::from(*k) != 0);
+        let filter = &filter;
         let dev = match filter.dev {
             Some(d) => Some(self.link_index(d)?),
             None => None,

@@ -306,6 +306,17 @@ impl Handle {
         self.ack("delete rule", RouteNetlinkMessage::DelRule(m), 0)
     }
 
+    /// Deletes the rule with priority `priority`, whatever it selects and does. Equivalent to
+    /// `ip [-6] rule del pref N`. No such rule is an error for which [`Error::is_not_found`]
+    /// is true.
+    pub fn delete_rule_at(&self, family: IpFamily, priority: u32) -> Result<()> {
+        let mut m = RuleMessage::default();
+        m.header.family = family_of(family);
+        m.header.action = NlAction::Unspec;
+        m.attributes.push(RuleAttribute::Priority(priority));
+        self.ack("delete rule", RouteNetlinkMessage::DelRule(m), 0)
+    }
+
     /// Lists policy rules in priority order. Equivalent to
     /// `ip [-4|-6] rule show [table T] [pref N]` (both families by default, IPv4 first).
     pub fn rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>> {

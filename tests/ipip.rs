@@ -45,6 +45,18 @@ fn ipip_tunnel_and_the_fallback_device() {
     assert!(info.pmtudisc);
     assert_eq!(info.underlay, Some(h.link_index("u0").unwrap()));
 
+    // A change keeps what it does not name (the kernel would reset it; netplumb re-sends it).
+    h.set_ipip(&Ipip {
+        ttl: Some(32),
+        ..Ipip::new("ipip1")
+    })
+    .unwrap();
+    let d = &t.ip_link("ipip1").unwrap()["linkinfo"]["info_data"];
+    assert_eq!(d["ttl"], 32);
+    assert_eq!(d["local"], "192.0.2.1");
+    assert_eq!(d["remote"], "198.51.100.1");
+    assert_eq!(d["link"], "u0");
+
     // With the module loaded, the namespace has the fallback tunl0 (unless the host limits
     // fallback tunnels to the initial namespace); calico sets its MTU and brings it up.
     if t.ip_link(IPIP_FALLBACK).is_some() {

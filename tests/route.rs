@@ -688,3 +688,40 @@ fn bad_route_input_changes_nothing() {
     assert!(missing_dev.unwrap_err().is_not_found());
     assert_eq!(ip_routes(&t, "-4", "all"), before4);
 }
+
+#[test]
+fn unspecified_filters_select_everything_and_local_routes_go_to_local() {
+    require_root!();
+    let t = setup();
+    let h = &t.handle;
+    // IPv4 only: IPv6 link-local routes appear by themselves once DAD is done.
+    let v4 = RouteFilter {
+        family: Some(IpFamily::V4),
+        ..RouteFilter::default()
+    };
+    let all = h.routes(&v4).unwrap().len();
+    assert!(all > 0);
+    // Table 0, protocol 0 and type 0 are "any", for the kernel and for netplumb.
+    let unspec = h
+        .routes(&RouteFilter {
+            table: Some(TableId::UNSPEC),
+            protocol: Some(RouteProtocol(0)),
+            ..v4
+        })
+        .unwrap()
+        .len();
+    assert_eq!(unspec, all);
+
+    // ip route add local 10.77.0.1/32 dev lo: into the local table, as iproute2 puts it.
+    h.add_route(&NewRoute {
+        next_hops: vec![NextHop::dev("lo")],
+        ..NewRoute::of_kind(RouteType::Local, net("10.77.0.1/32")).unwrap()
+    })
+    .unwrap();
+    let local = ip_routes(&t, "-4", "local");
+    let r = ip_route(&local, "10.77.0.1", "local");
+    assert_eq!(r["dev"], "lo");
+    assert!(ip_routes(&t, "-4", "main")
+        .iter()
+        .all(|r| r["dst"] != "10.77.0.1"));
+}

@@ -281,3 +281,25 @@ fn bad_rule_input_changes_nothing() {
     );
     assert_eq!((ip_rules(&t, "-4"), ip_rules(&t, "-6")), before);
 }
+
+#[test]
+fn delete_by_priority_whatever_the_rule_does() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_rule(&Rule {
+        priority: Some(1234),
+        from: Some("10.12.0.0/16".parse().unwrap()),
+        action: RuleAction::ToTable(TableId::new(1000)),
+        ..Rule::default()
+    })
+    .unwrap();
+    assert!(ip_rules(&t, "-4").iter().any(|r| r["priority"] == 1234));
+    // ip rule del pref 1234
+    h.delete_rule_at(IpFamily::V4, 1234).unwrap();
+    assert!(ip_rules(&t, "-4").iter().all(|r| r["priority"] != 1234));
+    assert!(h
+        .delete_rule_at(IpFamily::V4, 1234)
+        .unwrap_err()
+        .is_not_found());
+}

@@ -8,7 +8,7 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::{new_link_message, LinkRef};
+use super::{new_link_message, LinkKind, LinkRef};
 use crate::types::check_ifname;
 use crate::{Error, Handle, IfIndex, Result};
 
@@ -109,7 +109,8 @@ impl IpipInfo {
 fn ipip_data(t: &Ipip<'_>, index: impl FnOnce(LinkRef<'_>) -> Result<IfIndex>) -> Result<InfoData> {
     check_ifname("ipip name", &t.name)?;
     if t.pmtudisc == Some(false) && t.ttl.is_some_and(|ttl| ttl != 0) {
-        // The kernel's rule: a fixed TTL requires path MTU discovery.
+        // iproute2's rule (the kernel's tunnels need it too): a fixed TTL requires path MTU
+        // discovery.
         return Err(Error::invalid(
             "pmtudisc",
             "nopmtudisc needs ttl inherit (Some(0) or None)",
@@ -151,11 +152,15 @@ impl Handle {
     }
 
     /// Changes an existing IPIP tunnel, such as the fallback `tunl0` that calico configures.
-    /// Equivalent to `ip link set NAME type ipip …` (and `mtu M`). On the fallback device the
-    /// kernel allows only the MTU to change here ([`Error::InvalidInput`] otherwise).
+    /// Equivalent to `ip link set NAME type ipip …` (and `mtu M`): fields left `None` keep
+    /// their current values (the kernel resets whatever a change does not carry, so they are
+    /// read first and sent again, as iproute2 does). On the fallback device the kernel lets
+    /// only the MTU change; other fields are refused with its `EINVAL` and an explanation.
     pub fn set_ipip(&self, tunnel: &Ipip<'_>) -> Result<()> {
-        let data = ipip_data(tunnel, |l| self.link_index(l))?;
-        let index = self.link_index(tunnel.name.as_str())?;
+        let changes = ipip_data(tunnel, |l| self.link_index(l))?;
+        let has_data = matches!(&changes, InfoData::IpTunnel(d) if !d.is_empty());
+        let current = self.link(tunnel.name.as_str())?;
+        let index = current.index;
         let mut msg = LinkMessage::default();
         msg.header.index = index.get();
         if let Some(mtu) = tunnel.mtu {
@@ -163,27 +168,44 @@ impl Handle {
         }
         // Tunnel data only when there is some to change: the kernel refuses any (even an empty
         // set) on the fallback device, whose MTU alone calico changes.
-        let has_data = matches!(&data, InfoData::IpTunnel(d) if !d.is_empty());
         if has_data {
+            let Some(LinkKind::Ipip(now)) = current.kind else {
+                return Err(Error::invalid(
+                    "ipip",
+                    format!("{} is not an IPIP tunnel", current.name),
+                ));
+            };
+            let merged = Ipip {
+                name: tunnel.name.clone(),
+                local: tunnel.local.or(now.local),
+                remote: tunnel.remote.or(now.remote),
+                ttl: tunnel.ttl.or(Some(now.ttl)),
+                tos: tunnel.tos.or(Some(now.tos)),
+                pmtudisc: tunnel.pmtudisc.or(Some(now.pmtudisc)),
+                underlay: tunnel.underlay.or(now.underlay.map(LinkRef::Index)),
+                mtu: None,
+            };
             msg.attributes.push(LinkAttribute::LinkInfo(vec![
                 LinkInfo::Kind(InfoKind::IpIp),
-                LinkInfo::Data(data),
+                LinkInfo::Data(ipip_data(&merged, |l| self.link_index(l))?),
             ]));
         }
         self.ack("set ipip", RouteNetlinkMessage::NewLink(msg), 0)
-            .map_err(|e| {
-                if has_data
-                    && tunnel.name == IPIP_FALLBACK
-                    && e.errno() == Some(nix::errno::Errno::EINVAL)
-                {
-                    Error::invalid(
-                        "ipip",
-                        "the kernel keeps the fallback tunl0's tunnel parameters fixed; \
-                         only its MTU, addresses and state change",
-                    )
-                } else {
-                    e
-                }
+            .map_err(|e| match e {
+                Error::Kernel {
+                    op,
+                    errno: nix::errno::Errno::EINVAL,
+                    message: None,
+                } if has_data && tunnel.name == IPIP_FALLBACK => Error::Kernel {
+                    op,
+                    errno: nix::errno::Errno::EINVAL,
+                    message: Some(
+                        "the kernel keeps the fallback tunl0's tunnel parameters fixed; only \
+                         its MTU, addresses and state change"
+                            .into(),
+                    ),
+                },
+                e => e,
             })
     }
 }
