@@ -515,6 +515,11 @@ pub struct RouteKey<'a> {
     pub gateway: Option<IpAddr>,
     /// The output device, when it must match.
     pub dev: Option<LinkRef<'a>>,
+    /// The type of service (`tos`); IPv4 routes are told apart by it, so it must be the
+    /// route's (0 for most).
+    pub tos: u8,
+    /// The source prefix of an IPv6 source-specific route (`from PREFIX`).
+    pub source: Option<IpNetwork>,
 }
 
 impl<'a> RouteKey<'a> {
@@ -528,6 +533,8 @@ impl<'a> RouteKey<'a> {
             priority: None,
             gateway: None,
             dev: None,
+            tos: 0,
+            source: None,
         }
     }
 }
@@ -548,12 +555,14 @@ impl<'a> From<&NewRoute<'a>> for RouteKey<'a> {
             priority: r.priority,
             gateway: single.and_then(|h| h.gateway),
             dev: single.and_then(|h| h.dev),
+            tos: 0,
+            source: None,
         }
     }
 }
 
 impl<'a> From<&'a Route> for RouteKey<'a> {
-    /// The key of a listed route: destination, table, type, protocol and metric.
+    /// The key of a listed route: destination, source, table, type, protocol, tos and metric.
     fn from(r: &'a Route) -> Self {
         RouteKey {
             destination: r.destination,
@@ -563,6 +572,8 @@ impl<'a> From<&'a Route> for RouteKey<'a> {
             priority: r.priority,
             gateway: None,
             dev: None,
+            tos: r.tos,
+            source: r.source,
         }
     }
 }
@@ -944,6 +955,21 @@ pub(crate) fn route_key_message(
     msg.header.scope = NlScope::from(u8::from(RouteScope::Nowhere));
     msg.header.kind = NlType::from(k.kind.map_or(0, u8::from));
     msg.header.protocol = NlProtocol::from(k.protocol.map_or(0, |p| p.0));
+    msg.header.tos = k.tos;
+    if let Some(src) = k.source {
+        check_prefix("source", src)?;
+        if IpFamily::of(src.ip()) != family {
+            return Err(Error::invalid(
+                "source",
+                format!("{src} is not of the destination's family"),
+            ));
+        }
+        msg.header.source_prefix_length = src.prefix();
+        if src.prefix() > 0 {
+            msg.attributes
+                .push(RouteAttribute::Source(route_address(src.ip())));
+        }
+    }
     if k.destination.prefix() > 0 {
         msg.attributes
             .push(RouteAttribute::Destination(route_address(

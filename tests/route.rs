@@ -725,3 +725,55 @@ fn unspecified_filters_select_everything_and_local_routes_go_to_local() {
         .iter()
         .all(|r| r["dst"] != "10.77.0.1"));
 }
+
+#[test]
+fn listed_routes_with_tos_or_source_delete_exactly() {
+    require_root!();
+    let t = setup();
+    let h = &t.handle;
+    // Two IPv4 routes told apart only by tos, two IPv6 routes only by source prefix.
+    t.sh("ip", &["route", "add", "10.9.0.0/16", "dev", "r0"]);
+    t.sh(
+        "ip",
+        &["route", "add", "10.9.0.0/16", "tos", "0x10", "dev", "r0"],
+    );
+    t.sh("ip", &["-6", "route", "add", "fd00:7::/64", "dev", "r0"]);
+    t.sh(
+        "ip",
+        &[
+            "-6",
+            "route",
+            "add",
+            "fd00:7::/64",
+            "from",
+            "fd00:8::/64",
+            "dev",
+            "r0",
+        ],
+    );
+    let listed = h.routes(&RouteFilter::table(TableId::MAIN)).unwrap();
+    let with_tos = listed
+        .iter()
+        .find(|r| r.destination == net("10.9.0.0/16") && r.tos == 0x10)
+        .expect("the tos route is listed");
+    let with_src = listed
+        .iter()
+        .find(|r| r.destination == net("fd00:7::/64") && r.source.is_some())
+        .expect("the source-specific route is listed");
+    assert_eq!(with_src.source, Some(net("fd00:8::/64")));
+
+    h.delete_route(&RouteKey::from(with_tos)).unwrap();
+    h.delete_route(&RouteKey::from(with_src)).unwrap();
+    let v4: Vec<Value> = ip_routes(&t, "-4", "main")
+        .into_iter()
+        .filter(|r| r["dst"] == "10.9.0.0/16")
+        .collect();
+    assert_eq!(v4.len(), 1, "{v4:?}");
+    assert!(v4[0].get("tos").is_none() || v4[0]["tos"] == "0", "{v4:?}");
+    let v6: Vec<Value> = ip_routes(&t, "-6", "main")
+        .into_iter()
+        .filter(|r| r["dst"] == "fd00:7::/64")
+        .collect();
+    assert_eq!(v6.len(), 1, "{v6:?}");
+    assert!(v6[0].get("from").is_none(), "{v6:?}");
+}
