@@ -517,3 +517,17 @@ fn recv_timeout_is_bounded_and_unbounded() {
         Some(Event::Link(Change::Added(_)))
     ));
 }
+
+#[test]
+fn a_monitor_of_the_current_namespace_made_on_a_thread_that_has_gone() {
+    require_root!();
+    let t = TestNs::new();
+    // Monitor::new watches the calling thread's namespace: made on a thread inside the test's
+    // namespace, it keeps watching that namespace after the thread has ended.
+    let mut m = t.ns.run(|| Monitor::new(Groups::LINK)).unwrap().unwrap();
+    t.handle.add_veth(&Veth::new("c0", "c1")).unwrap();
+    read_until(
+        &mut m,
+        |e| matches!(e, Event::Link(Change::Added(l)) if l.name == "c0"),
+    );
+}
