@@ -1,0 +1,517 @@
+//! Calico's data path without an overlay: every pod is a /32 route on its host, and hosts route
+//! each other's pod blocks over the underlay.
+//!
+//! N host namespaces (default 3) share an underlay LAN: a bridge `br0` in a namespace of its own
+//! that also plays the LAN's router (192.168.100.254), each host's `eth0` (192.168.100.H/24,
+//! default route via the router) attached to it by veth. Each host owns the pod block
+//! 10.65.H.0/26 and does what calico's Felix does for every pod:
+//!
+//! - a veth pair: `eth0` in the pod (its address as a /32) and `caliXXXXXXXXXXX` on the host,
+//!   with the MAC `ee:ee:ee:ee:ee:ee` and no address;
+//! - in the pod, `169.254.1.1 dev eth0 scope link` and `default via 169.254.1.1 dev eth0`: the
+//!   gateway is a fiction that the host answers by **proxy ARP** (`proxy_arp=1` on the cali
+//!   device, `proxy_delay 0`), so the pod's every packet goes to the host;
+//! - on the host, `10.65.H.P/32 dev caliX scope link`;
+//! - the host's whole block as a **blackhole** aggregate (`blackhole 10.65.H.0/26`), so an
+//!   unallocated address in it is dropped there instead of following the default route.
+//!
+//! Each host then gets a route to each other host's block via that host's underlay address,
+//! which BGP would distribute in calico's BGP mode (here the example installs them). The example
+//! proves the data path with a UDP echo between every pair of pods on different hosts, checks
+//! that each pod resolved its gateway to `ee:ee:ee:ee:ee:ee` by proxy ARP, that the blackhole
+//! catches an unallocated address, prints what the kernels hold, and deletes every namespace it
+//! made (also when a step fails).
+//!
+//! Run as root: `sudo cargo run --example calico_routed -- [--hosts N] [--pods N] [--keep]`.
+//!
+//! One pod by hand (host 1, pod 10.65.1.2):
+//! ```text
+//! ip -n calico-host1 link add cali0123456789a type veth peer name eth0 netns calico-h1-pod1
+//! ip -n calico-host1 link set cali0123456789a address ee:ee:ee:ee:ee:ee up
+//! ip netns exec calico-host1 sysctl -w net.ipv4.conf.cali0123456789a.proxy_arp=1
+//! ip -n calico-host1 ntable change name arp_cache dev cali0123456789a proxy_delay 0
+//! ip -n calico-h1-pod1 addr add 10.65.1.2/32 dev eth0 && ip -n calico-h1-pod1 link set eth0 up
+//! ip -n calico-h1-pod1 route add 169.254.1.1 dev eth0 scope link
+//! ip -n calico-h1-pod1 route add default via 169.254.1.1 dev eth0
+//! ip -n calico-host1 route add 10.65.1.2/32 dev cali0123456789a scope link
+//! ip -n calico-host1 route add blackhole 10.65.1.0/26
+//! ip -n calico-host1 route add 10.65.2.0/26 via 192.168.100.2 dev eth0 proto static
+//! ```
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use ipnetwork::{IpNetwork, Ipv4Network};
+use netplumb::addr::NewAddress;
+use netplumb::link::{Bridge, Veth};
+use netplumb::lpm::IpPrefixMap;
+use netplumb::neigh::{NeighTableParams, NeighbourFilter};
+use netplumb::route::{NewRoute, RouteFilter, RouteProtocol, RouteQuery, RouteScope, RouteType};
+use netplumb::{Handle, IpFamily, MacAddr, NetNs, TableId};
+use nix::errno::Errno;
+use support::{EchoServer, Lab, Result};
+
+/// The MAC calico gives the host end of every pod's veth.
+pub const CALI_MAC: MacAddr = MacAddr([0xee; 6]);
+/// The pods' gateway, answered by the host's proxy ARP.
+pub const POD_GATEWAY: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
+/// The underlay router, in the underlay namespace.
+pub const ROUTER: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 254);
+/// The port the pods' echo servers listen on.
+pub const ECHO_PORT: u16 = 7777;
+
+/// What to build.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// How many hosts (2–50).
+    pub hosts: u8,
+    /// Pods per host (1–50; a /26 block holds 62 addresses).
+    pub pods: u8,
+    /// The namespaces are named `PREFIX-host1`, `PREFIX-h1-pod1`, …
+    pub prefix: String,
+    /// Leave the namespaces in place at the end.
+    pub keep: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            hosts: 3,
+            pods: 2,
+            prefix: "calico".into(),
+            keep: false,
+        }
+    }
+}
+
+/// What one run did.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Hosts.
+    pub hosts: usize,
+    /// Pods, all hosts together.
+    pub pods: usize,
+    /// Echoes tried.
+    pub echoes: usize,
+    /// Echoes answered.
+    pub answered: usize,
+    /// The most datagrams one echo needed.
+    pub max_attempts: u32,
+    /// Pod /32 routes on the hosts, read back.
+    pub pod_routes: usize,
+    /// Routes to other hosts' blocks, read back.
+    pub block_routes: usize,
+    /// Blackhole aggregates, read back.
+    pub blackholes: usize,
+    /// Pods whose gateway resolved to [`CALI_MAC`] by proxy ARP.
+    pub proxy_arp_resolved: usize,
+    /// Wall time of the whole job.
+    pub elapsed: Duration,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "calico_routed: {} hosts, {} pods, {}/{} echoes answered (at most {} datagrams), \
+             {} pod routes, {} block routes, {} blackholes, {}/{} gateways by proxy ARP, {:.2} s",
+            self.hosts,
+            self.pods,
+            self.answered,
+            self.echoes,
+            self.max_attempts,
+            self.pod_routes,
+            self.block_routes,
+            self.blackholes,
+            self.proxy_arp_resolved,
+            self.pods,
+            self.elapsed.as_secs_f64()
+        )
+    }
+}
+
+struct Host {
+    n: u8,
+    block: Ipv4Network,
+    handle: Handle,
+    pods: Vec<Pod>,
+}
+
+struct Pod {
+    name: String,
+    ns: NetNs,
+    ip: Ipv4Addr,
+    cali: String,
+}
+
+fn underlay_ip(host: u8) -> Ipv4Addr {
+    Ipv4Addr::new(192, 168, 100, host)
+}
+
+fn block(host: u8) -> Ipv4Network {
+    Ipv4Network::new(Ipv4Addr::new(10, 65, host, 0), 26).expect("a /26")
+}
+
+/// Calico names the host end `cali` + 11 hex digits of a hash of the workload's identity.
+fn cali_name(workload: &str) -> String {
+    // FNV-1a, 64 bits: stable, and enough to tell the pods of a run apart.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in workload.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+    }
+    h ^= h >> 33;
+    format!("cali{:011x}", h & 0xfff_ffff_ffff)
+}
+
+/// Builds, proves and removes the routed network. See the module documentation.
+pub fn run(opts: &Options) -> Result<Summary> {
+    if !(2..=50).contains(&opts.hosts) {
+        return Err(format!("--hosts {}: between 2 and 50", opts.hosts).into());
+    }
+    if !(1..=50).contains(&opts.pods) {
+        return Err(format!("--pods {}: between 1 and 50", opts.pods).into());
+    }
+    let started = Instant::now();
+    let mut lab = Lab::new(&opts.prefix)?;
+    lab.keep(opts.keep);
+
+    let underlay = lab.netns("underlay")?;
+    let hu = Handle::new_in(&underlay)?;
+    hu.add_bridge(&Bridge::new("br0"))?;
+    hu.add_address("br0", &NewAddress::new(IpAddr::V4(ROUTER), 24)?)?;
+    hu.set_link_up("br0")?;
+
+    let mut hosts = Vec::new();
+    for n in 1..=opts.hosts {
+        hosts.push(build_host(&mut lab, &hu, n, opts.pods)?);
+    }
+    // What BGP would distribute: each host's block, via that host.
+    for host in &hosts {
+        for other in hosts.iter().filter(|o| o.n != host.n) {
+            let mut route =
+                NewRoute::via(IpNetwork::V4(other.block), IpAddr::V4(underlay_ip(other.n)))?;
+            route.next_hops[0].dev = Some("eth0".into());
+            route.protocol = RouteProtocol::STATIC;
+            host.handle.add_route(&route)?;
+        }
+    }
+
+    let mut summary = Summary {
+        hosts: hosts.len(),
+        pods: hosts.iter().map(|h| h.pods.len()).sum(),
+        ..Summary::default()
+    };
+    let mut servers = Vec::new();
+    for pod in hosts.iter().flat_map(|h| &h.pods) {
+        servers.push(EchoServer::start(
+            &pod.ns,
+            SocketAddr::new(IpAddr::V4(pod.ip), ECHO_PORT),
+        )?);
+    }
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for a in &hosts {
+        for from in &a.pods {
+            for b in hosts.iter().filter(|b| b.n != a.n) {
+                for to in &b.pods {
+                    summary.echoes += 1;
+                    let target = SocketAddr::new(IpAddr::V4(to.ip), ECHO_PORT);
+                    match support::udp_echo(
+                        &from.ns,
+                        IpAddr::V4(from.ip),
+                        target,
+                        20,
+                        Duration::from_millis(250),
+                    ) {
+                        Ok(echo) => {
+                            summary.answered += 1;
+                            summary.max_attempts = summary.max_attempts.max(echo.attempts);
+                            rows.push(format!(
+                                "  {:<10} {:<12} -> {:<10} {:<12} ok   {:>2} {:>8.3} ms",
+                                from.name,
+                                from.ip.to_string(),
+                                to.name,
+                                to.ip.to_string(),
+                                echo.attempts,
+                                echo.rtt.as_secs_f64() * 1e3
+                            ));
+                        }
+                        Err(e) => {
+                            rows.push(format!(
+                                "  {:<10} {:<12} -> {:<10} {:<12} FAIL",
+                                from.name,
+                                from.ip.to_string(),
+                                to.name,
+                                to.ip.to_string()
+                            ));
+                            failures.push(e.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    drop(servers);
+
+    println!("\nwhat the hosts' kernels hold (read back after the echoes):");
+    for host in &hosts {
+        show_host(host, &hosts, &mut summary)?;
+    }
+    println!("\necho (UDP, pod to pod across hosts, routed, no overlay):");
+    println!("  from       address      -> to         address      got  tries      rtt");
+    for r in &rows {
+        println!("{r}");
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "{} of {} echoes failed; first: {}",
+            failures.len(),
+            summary.echoes,
+            failures[0]
+        )
+        .into());
+    }
+    check(opts, &summary)?;
+    check_blackhole(&hosts)?;
+    summary.elapsed = started.elapsed();
+    drop(hosts);
+    drop(hu);
+    drop(underlay);
+    drop(lab);
+    Ok(summary)
+}
+
+fn build_host(lab: &mut Lab, hu: &Handle, n: u8, pods: u8) -> Result<Host> {
+    let ns = lab.netns(&format!("host{n}"))?;
+    let h = Handle::new_in(&ns)?;
+    let uplink = format!("uplink{n}");
+    let mut veth = Veth::new(&uplink, "eth0");
+    veth.peer.netns = Some(&ns);
+    hu.add_veth(&veth)?;
+    hu.set_link_master(uplink.as_str(), "br0")?;
+    hu.set_link_up(uplink.as_str())?;
+    h.add_address("eth0", &NewAddress::new(IpAddr::V4(underlay_ip(n)), 24)?)?;
+    h.set_link_up("eth0")?;
+    h.add_route(&NewRoute::via("0.0.0.0/0".parse()?, IpAddr::V4(ROUTER))?)?;
+    support::sysctl(&ns, "net.ipv4.ip_forward", "1")?;
+
+    let block = block(n);
+    let mut blackhole = NewRoute::of_kind(RouteType::Blackhole, IpNetwork::V4(block))?;
+    blackhole.protocol = RouteProtocol::STATIC;
+    h.add_route(&blackhole)?;
+
+    let mut list = Vec::new();
+    for p in 1..=pods {
+        let name = format!("h{n}-pod{p}");
+        let pns = lab.netns(&name)?;
+        let ip = Ipv4Addr::from(u32::from(block.network()) + 1 + u32::from(p));
+        let cali = cali_name(&lab.name(&name));
+        let mut veth = Veth::new(&cali, "eth0");
+        veth.mac = Some(CALI_MAC);
+        veth.peer.netns = Some(&pns);
+        h.add_veth(&veth)?;
+        // Proxy ARP on the host end answers the pod's "who has 169.254.1.1" with the host's
+        // MAC; a zero delay answers at once instead of after up to 0.8 s.
+        support::sysctl(&ns, &format!("net/ipv4/conf/{cali}/proxy_arp"), "1")?;
+        h.set_neighbour_table(
+            IpFamily::V4,
+            Some(cali.as_str().into()),
+            &NeighTableParams {
+                proxy_delay: Some(Duration::ZERO),
+                ..NeighTableParams::default()
+            },
+        )?;
+        h.set_link_up(cali.as_str())?;
+
+        let hp = Handle::new_in(&pns)?;
+        hp.add_address("eth0", &NewAddress::new(IpAddr::V4(ip), 32)?)?;
+        hp.set_link_up("eth0")?;
+        let mut gw = NewRoute::dev("169.254.1.1/32".parse()?, "eth0")?;
+        gw.scope = Some(RouteScope::Link);
+        hp.add_route(&gw)?;
+        let mut default = NewRoute::via("0.0.0.0/0".parse()?, IpAddr::V4(POD_GATEWAY))?;
+        default.next_hops[0].dev = Some("eth0".into());
+        hp.add_route(&default)?;
+
+        let mut to_pod = NewRoute::dev(IpNetwork::V4(Ipv4Network::new(ip, 32)?), cali.as_str())?;
+        to_pod.scope = Some(RouteScope::Link);
+        h.add_route(&to_pod)?;
+        list.push(Pod {
+            name,
+            ns: pns,
+            ip,
+            cali,
+        });
+    }
+    println!(
+        "host{n}: eth0 {}/24, block {block} (blackhole), {} pods on cali veths",
+        underlay_ip(n),
+        list.len()
+    );
+    Ok(Host {
+        n,
+        block,
+        handle: h,
+        pods: list,
+    })
+}
+
+/// Prints and counts one host's pod routes, block routes and blackhole, and its pods' gateway
+/// neighbour entries.
+fn show_host(host: &Host, hosts: &[Host], s: &mut Summary) -> Result<()> {
+    let h = &host.handle;
+    println!("  host{}:", host.n);
+    let routes = h.routes(&RouteFilter {
+        family: Some(IpFamily::V4),
+        ..RouteFilter::default()
+    })?;
+    for pod in &host.pods {
+        let dev = h.link_index(pod.cali.as_str())?;
+        let want = IpNetwork::V4(Ipv4Network::new(pod.ip, 32)?);
+        if routes
+            .iter()
+            .any(|r| r.destination == want && r.next_hops.iter().any(|nh| nh.dev == Some(dev)))
+        {
+            println!("    route {want} dev {} scope link", pod.cali);
+            s.pod_routes += 1;
+        }
+    }
+    for other in hosts.iter().filter(|o| o.n != host.n) {
+        let want = IpNetwork::V4(other.block);
+        let gw = IpAddr::V4(underlay_ip(other.n));
+        if routes
+            .iter()
+            .any(|r| r.destination == want && r.next_hops.iter().any(|nh| nh.gateway == Some(gw)))
+        {
+            println!("    route {want} via {gw} dev eth0 proto static");
+            s.block_routes += 1;
+        }
+    }
+    if routes
+        .iter()
+        .any(|r| r.kind == RouteType::Blackhole && r.destination == IpNetwork::V4(host.block))
+    {
+        println!("    blackhole {}", host.block);
+        s.blackholes += 1;
+    }
+    for pod in &host.pods {
+        let hp = Handle::new_in(&pod.ns)?;
+        let gw = hp
+            .neighbours(&NeighbourFilter::link("eth0"))?
+            .into_iter()
+            .find(|n| n.address == IpAddr::V4(POD_GATEWAY));
+        match gw.and_then(|n| n.mac) {
+            Some(mac) => {
+                println!(
+                    "    {}: neigh {POD_GATEWAY} lladdr {mac} (proxy ARP)",
+                    pod.name
+                );
+                if mac == CALI_MAC {
+                    s.proxy_arp_resolved += 1;
+                }
+            }
+            None => println!("    {}: {POD_GATEWAY} not resolved", pod.name),
+        }
+    }
+    Ok(())
+}
+
+fn check(opts: &Options, s: &Summary) -> Result<()> {
+    let hosts = usize::from(opts.hosts);
+    let pods = hosts * usize::from(opts.pods);
+    let want = (pods, hosts * (hosts - 1), hosts, pods);
+    let got = (
+        s.pod_routes,
+        s.block_routes,
+        s.blackholes,
+        s.proxy_arp_resolved,
+    );
+    if got != want {
+        return Err(format!(
+            "pod routes, block routes, blackholes, proxy-ARP gateways: got {got:?}, \
+             expected {want:?}"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// An unallocated address in a host's block ends in that host's blackhole. The kernel's
+/// `ip route get` refuses to resolve a blackholed address (EINVAL, with or without `fibmatch`),
+/// so the owner's side is checked twice: that refusal, and a longest-prefix match over the
+/// owner's dumped main table with netplumb's own `lpm::IpPrefixMap`. On another host the same
+/// address resolves to the block's route over the underlay.
+fn check_blackhole(hosts: &[Host]) -> Result<()> {
+    let (a, b) = (&hosts[0], &hosts[1]);
+    let unused = IpAddr::V4(Ipv4Addr::from(u32::from(b.block.network()) + 60));
+    match b.handle.route_get(&RouteQuery::new(unused)) {
+        Err(e) if e.errno() == Some(Errno::EINVAL) => {}
+        other => {
+            return Err(format!("host{}: route get {unused}: {other:?}, not EINVAL", b.n).into())
+        }
+    }
+    let mut table = IpPrefixMap::new();
+    for r in b.handle.routes(&RouteFilter {
+        family: Some(IpFamily::V4),
+        table: Some(TableId::MAIN),
+        ..RouteFilter::default()
+    })? {
+        table.insert(r.destination, r.kind)?;
+    }
+    match table.longest_match(unused) {
+        Some((prefix, RouteType::Blackhole)) if prefix == IpNetwork::V4(b.block) => {}
+        other => {
+            return Err(
+                format!("host{}: {unused} matches {other:?}, not the blackhole", b.n).into(),
+            )
+        }
+    }
+    let elsewhere = a.handle.route_get(&RouteQuery::new(unused))?;
+    let via = elsewhere.next_hops.first().and_then(|nh| nh.gateway);
+    if via != Some(IpAddr::V4(underlay_ip(b.n))) {
+        return Err(format!("host{}: {unused} goes via {via:?}, not host{}", a.n, b.n).into());
+    }
+    println!(
+        "\nunallocated {unused}: host{} sends it via {}, host{} drops it (blackhole {})",
+        a.n,
+        underlay_ip(b.n),
+        b.n,
+        b.block
+    );
+    Ok(())
+}
+
+const USAGE: &str = "usage: calico_routed [--hosts N] [--pods N] [--prefix NAME] [--keep]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let opts = (|| -> Result<Options> {
+        support::check_args(
+            &args,
+            &["--hosts", "--pods", "--prefix"],
+            &["--keep"],
+            USAGE,
+        )?;
+        let d = Options::default();
+        Ok(Options {
+            hosts: support::arg(&args, "--hosts", d.hosts)?,
+            pods: support::arg(&args, "--pods", d.pods)?,
+            prefix: support::arg(&args, "--prefix", d.prefix)?,
+            keep: support::flag(&args, "--keep"),
+        })
+    })();
+    match opts.and_then(|o| run(&o)) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("calico_routed failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
