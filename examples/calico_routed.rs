@@ -383,11 +383,11 @@ fn show_host(host: &Host, hosts: &[Host], s: &mut Summary) -> Result<()> {
     for other in hosts.iter().filter(|o| o.n != host.n) {
         let want = IpNetwork::V4(other.block);
         let gw = IpAddr::V4(underlay_ip(other.n));
-        if routes
+        if let Some(r) = routes
             .iter()
-            .any(|r| r.destination == want && r.next_hops.iter().any(|nh| nh.gateway == Some(gw)))
+            .find(|r| r.destination == want && r.next_hops.iter().any(|nh| nh.gateway == Some(gw)))
         {
-            println!("    route {want} via {gw} dev eth0 proto static");
+            println!("    route {want} via {gw} dev eth0 proto {}", r.protocol);
             s.block_routes += 1;
         }
     }

@@ -191,6 +191,60 @@ impl RouteProtocol {
     pub const EIGRP: RouteProtocol = RouteProtocol(192);
 }
 
+/// The names `/etc/iproute2/rt_protos` gives, as `ip route` prints them.
+const PROTOCOL_NAMES: [(RouteProtocol, &str); 23] = [
+    (RouteProtocol::UNSPEC, "unspec"),
+    (RouteProtocol::REDIRECT, "redirect"),
+    (RouteProtocol::KERNEL, "kernel"),
+    (RouteProtocol::BOOT, "boot"),
+    (RouteProtocol::STATIC, "static"),
+    (RouteProtocol::GATED, "gated"),
+    (RouteProtocol::RA, "ra"),
+    (RouteProtocol::MRT, "mrt"),
+    (RouteProtocol::ZEBRA, "zebra"),
+    (RouteProtocol::BIRD, "bird"),
+    (RouteProtocol::DNROUTED, "dnrouted"),
+    (RouteProtocol::XORP, "xorp"),
+    (RouteProtocol::NTK, "ntk"),
+    (RouteProtocol::DHCP, "dhcp"),
+    (RouteProtocol::MROUTED, "mrouted"),
+    (RouteProtocol::KEEPALIVED, "keepalived"),
+    (RouteProtocol::BABEL, "babel"),
+    (RouteProtocol::OPENR, "openr"),
+    (RouteProtocol::BGP, "bgp"),
+    (RouteProtocol::ISIS, "isis"),
+    (RouteProtocol::OSPF, "ospf"),
+    (RouteProtocol::RIP, "rip"),
+    (RouteProtocol::EIGRP, "eigrp"),
+];
+
+impl std::fmt::Display for RouteProtocol {
+    /// The protocol's name as `ip route` prints it (`bird`, `static`, …), or its number.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match PROTOCOL_NAMES.iter().find(|(p, _)| p == self) {
+            Some((_, name)) => f.write_str(name),
+            None => write!(f, "{}", self.0),
+        }
+    }
+}
+
+impl std::str::FromStr for RouteProtocol {
+    type Err = Error;
+
+    /// Parses what `ip route … proto PROTO` accepts: a name of `rt_protos` or a number 0–255.
+    fn from_str(s: &str) -> Result<RouteProtocol> {
+        if let Some((p, _)) = PROTOCOL_NAMES.iter().find(|(_, name)| *name == s) {
+            return Ok(*p);
+        }
+        s.parse::<u8>().map(RouteProtocol).map_err(|_| {
+            Error::invalid(
+                "protocol",
+                format!("{s:?} is neither a routing protocol name of rt_protos nor 0-255"),
+            )
+        })
+    }
+}
+
 impl Default for RouteProtocol {
     /// [`RouteProtocol::BOOT`], as `ip route add` sends.
     fn default() -> Self {
@@ -1375,6 +1429,29 @@ fn multipath_of(family: IpFamily, mut b: &[u8]) -> std::result::Result<Vec<Route
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protocols_print_and_parse_as_ip_route_does() {
+        assert_eq!(RouteProtocol::BIRD.to_string(), "bird");
+        assert_eq!(RouteProtocol::KERNEL.to_string(), "kernel");
+        assert_eq!(RouteProtocol(77).to_string(), "77");
+        for p in 0..=255u8 {
+            let p = RouteProtocol(p);
+            assert_eq!(p.to_string().parse::<RouteProtocol>().unwrap(), p);
+        }
+        assert_eq!(
+            "ospf".parse::<RouteProtocol>().unwrap(),
+            RouteProtocol::OSPF
+        );
+        assert!(matches!(
+            "bogus".parse::<RouteProtocol>(),
+            Err(Error::InvalidInput {
+                arg: "protocol",
+                ..
+            })
+        ));
+        assert!("256".parse::<RouteProtocol>().is_err());
+    }
 
     proptest::proptest! {
         /// Whatever the kernel (or a corrupted buffer) hands the route decoder, it returns a
