@@ -479,6 +479,76 @@ impl Inner {
 mod tests {
     use super::*;
 
+    /// Acknowledgements dropped by a full receive buffer come back as `AckLost` for exactly the
+    /// requests whose answer never came, the batch returns instead of waiting for them, and the
+    /// handle keeps working. (Normal batches never overflow: a write carries only as many
+    /// requests as half the receive buffer has room to answer. Here the buffer shrinks after
+    /// that size was taken.)
+    #[test]
+    fn lost_acknowledgements_are_reported_not_waited_for() {
+        use crate::route::{NewRoute, RouteFilter, RouteType};
+        use nix::sys::socket::{setsockopt, sockopt};
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: lost_acknowledgements_are_reported_not_waited_for: needs root");
+            return;
+        }
+        let ns = NetNs::new_unnamed().unwrap();
+        let h = Handle::new_in(&ns).unwrap();
+        h.set_link_up("lo").unwrap();
+        {
+            let mut inner = h.lock();
+            inner.pipeline_bufs = Some((64 << 20, 4 << 20));
+            setsockopt(&inner.socket, sockopt::RcvBuf, &1024).unwrap();
+        }
+        let n = 2000;
+        let mut batch = h.batch();
+        for i in 0..n {
+            let dst = format!("10.{}.{}.0/24", i >> 8, i & 255);
+            batch
+                .add_route(&NewRoute::of_kind(RouteType::Blackhole, dst.parse().unwrap()).unwrap());
+        }
+        let results = batch.send();
+        assert_eq!(results.len(), n);
+        let lost: Vec<usize> = results
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.as_ref().is_err_and(Error::is_ack_lost))
+            .map(|(i, _)| i)
+            .collect();
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(
+            ok + lost.len(),
+            n,
+            "only answers or lost answers: {:?}",
+            &results[..3]
+        );
+        assert!(
+            !lost.is_empty(),
+            "a 1 KiB buffer cannot hold {n} acknowledgements"
+        );
+        let e = results[lost[0]].as_ref().unwrap_err();
+        assert_eq!(e.batch_index(), Some(lost[0]));
+        assert!(
+            e.to_string().contains("may or may not have been applied"),
+            "{e}"
+        );
+        // The kernel applied every request; only its answers were dropped.
+        let routes = h
+            .routes(&RouteFilter {
+                kind: Some(RouteType::Blackhole),
+                ..RouteFilter::default()
+            })
+            .unwrap();
+        assert_eq!(routes.len(), n);
+        // The handle is in step again: a plain request gets its own answer.
+        assert!(h
+            .add_route(
+                &NewRoute::of_kind(RouteType::Blackhole, "10.0.0.0/24".parse().unwrap()).unwrap()
+            )
+            .unwrap_err()
+            .is_exists());
+    }
+
     #[test]
     fn handle_and_netns_can_be_shared_across_threads() {
         fn send_sync<T: Send + Sync>() {}
