@@ -71,6 +71,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
+use std::collections::HashSet;
 use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
@@ -655,10 +656,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         summary.rib_secs,
         summary.rib_rate()
     );
-    println!(
-        "{:<34} {:>10}",
-        "  announcements", summary.announcements
-    );
+    println!("{:<34} {:>10}", "  announcements", summary.announcements);
     println!("{:<34} {:>10}", "  withdrawals", summary.withdrawals);
     println!(
         "{:<34} {:>10} {:>10.3} {:>14.0}",
@@ -714,6 +712,16 @@ pub fn run(opts: &Options) -> Result<Summary> {
             ));
         }
     }
+    let in_kernel: HashSet<IpNetwork> = kernel.iter().map(|r| r.destination).collect();
+    for (p, best) in rib.fib().iter() {
+        if !in_kernel.contains(&IpNetwork::from(p)) {
+            mismatches.push(format!(
+                "{p} via {} is in the Rib's FIB, not in table {TABLE}",
+                gateways(best)
+            ));
+        }
+    }
+    drop(in_kernel);
     println!(
         "table {TABLE}: {} routes (dumped in {dump_secs:.2}s), Rib FIB: {} routes; route by route: \
          {}",
@@ -776,9 +784,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         };
         let agree = match (&expected, &got) {
             (Some((p, best)), Ok(r)) => {
-                r.table == TABLE
-                    && r.destination == IpNetwork::from(*p)
-                    && same_hops(best, r)
+                r.table == TABLE && r.destination == IpNetwork::from(*p) && same_hops(best, r)
             }
             (None, Err(e)) => e.errno() == Some(nix::errno::Errno::ENETUNREACH),
             _ => false,
@@ -828,7 +834,8 @@ pub fn run(opts: &Options) -> Result<Summary> {
         println!(
             "  {}:\tfrom all {}{action}",
             r.priority.unwrap_or(0),
-            r.fwmark.map_or(String::new(), |m| format!("fwmark {m:#x} ")),
+            r.fwmark
+                .map_or(String::new(), |m| format!("fwmark {m:#x} ")),
         );
     }
 
@@ -863,7 +870,11 @@ fn gateways(best: &FibRoute) -> String {
 /// Whether a kernel route has exactly the next hops (gateway and link) of a FIB entry.
 fn same_hops(best: &FibRoute, r: &route::Route) -> bool {
     best.next_hops.len() == r.next_hops.len()
-        && best.next_hops.iter().zip(&r.next_hops).all(|(ours, theirs)| {
-            ours.gateway == theirs.gateway && ours.ifindex == theirs.dev.map(IfIndex::get)
-        })
+        && best
+            .next_hops
+            .iter()
+            .zip(&r.next_hops)
+            .all(|(ours, theirs)| {
+                ours.gateway == theirs.gateway && ours.ifindex == theirs.dev.map(IfIndex::get)
+            })
 }

@@ -247,8 +247,7 @@ where
             let v = args
                 .get(i + 1)
                 .ok_or_else(|| format!("{flag} needs a value"))?;
-            v.parse()
-                .map_err(|e| format!("{flag} {v}: {e}").into())
+            v.parse().map_err(|e| format!("{flag} {v}: {e}").into())
         }
     }
 }
