@@ -401,9 +401,10 @@ fn build_tenant(
     let server = lab.netns(&format!("{short}-server"))?;
     let cli_link = format!("{short}-cli");
     let srv_link = format!("{short}-srv");
-    for (link, ns, here, there, gw) in [
-        (&cli_link, &client, CLIENT_GW, CLIENT, CLIENT_GW),
-        (&srv_link, &server, SERVER_GW, SERVER, SERVER_GW),
+    // The host's end of each link is the gateway of the namespace at the other end.
+    for (link, ns, here, there) in [
+        (&cli_link, &client, CLIENT_GW, CLIENT),
+        (&srv_link, &server, SERVER_GW, SERVER),
     ] {
         let mut veth = Veth::new(link, "eth0");
         veth.peer.netns = Some(ns);
@@ -415,7 +416,7 @@ fn build_tenant(
         let inside = Handle::new_in(ns)?;
         inside.add_address("eth0", &net(there, 24)?.into())?;
         inside.set_link_up("eth0")?;
-        inside.add_route(&NewRoute::via("0.0.0.0/0".parse()?, IpAddr::V4(gw))?)?;
+        inside.add_route(&NewRoute::via("0.0.0.0/0".parse()?, IpAddr::V4(here))?)?;
     }
     host.add_route(&NewRoute {
         table,
