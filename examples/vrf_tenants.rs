@@ -208,7 +208,7 @@ fn main() -> ExitCode {
             let foreign: u64 = s.served.iter().map(|x| x.foreign).sum();
             println!(
                 "vrf_tenants: {} tenants on the same subnets, isolated by VRF: {} lookups \
-                 resolved in the right table, {answered} echoes answered by the sender's own \
+                 in the right table or refused, {answered} echoes answered by the sender's own \
                  tenant, {} probe of another tenant's prefix refused, {foreign} datagrams \
                  crossed tenants",
                 s.vrfs.len(),
@@ -629,7 +629,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         })
         .collect::<Result<Vec<_>>>()?;
     println!(
-        "\n{:<28} {:<16} {:<30} {:>8}",
+        "\n{:<28} {:<16} {:<40} {:>9}",
         "probe from", "to", "answered by", "datagrams"
     );
     for t in &tenants {
