@@ -206,13 +206,14 @@ fn main() -> ExitCode {
         Ok(s) => {
             let answered = s.probes.iter().filter(|p| p.answered_by.is_ok()).count();
             let foreign: u64 = s.served.iter().map(|x| x.foreign).sum();
+            let resolved = s.lookups.iter().filter(|l| l.result.is_ok()).count();
             println!(
-                "vrf_tenants: {} tenants on the same subnets, isolated by VRF: {} lookups \
-                 in the right table or refused, {answered} echoes answered by the sender's own \
-                 tenant, {} probe of another tenant's prefix refused, {foreign} datagrams \
-                 crossed tenants",
+                "vrf_tenants: {} tenants on the same subnets, isolated by VRF: {resolved} lookups \
+                 resolved in the tenant's own table, {} refused as they should be; {answered} \
+                 echoes answered by the sender's own tenant, {} probe of another tenant's \
+                 prefix refused, {foreign} datagrams crossed tenants",
                 s.vrfs.len(),
-                s.lookups.len(),
+                s.lookups.len() - resolved,
                 s.probes.len() - answered
             );
             ExitCode::SUCCESS
