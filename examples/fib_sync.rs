@@ -1,0 +1,880 @@
+//! RIB → kernel FIB: loads the real IPv4 Internet table into a [`Rib`] (one eBGP session),
+//! mirrors its FIB into table 100 of a namespace with batched `route replace` / `route del`,
+//! replays a day of BGP updates through the Rib and mirrors every [`FibChange`], then checks
+//! the kernel against the Rib route by route and with 10,000 `ip route get` lookups.
+//!
+//! ```text
+//! sudo cargo run --release --example fib_sync                   # the whole table, ~1M routes
+//! sudo cargo run --release --example fib_sync -- --limit 100000  # a 100,000-prefix slice
+//! ```
+//! Options: `--limit N` (prefixes of the table; all by default), `--lookups N` (10000),
+//! `--chunk N` (requests per batch flush, 1000), `--seed N`, `--prefix P` (namespace names,
+//! `fibsync`), `--keep` (leave the namespaces for a look with `ip netns exec`).
+//!
+//! # Data
+//! `$NETPLUMB_DATA` (default `../shared/data` next to the crate root) must hold the RIS files
+//! `ris-2026-05-11-v4.txt.gz` (one prefix a line) and `ris-2026-05-11-v4-updates.txt.gz`
+//! (`A PREFIX` or `W PREFIX`, in order). Without them the example stops and says where it
+//! looked.
+//!
+//! With `--limit N` the example keeps a random but consistent slice of the prefix space: every
+//! prefix gets a seeded hash; the N table prefixes with the smallest hashes are loaded, and the
+//! replay keeps every update whose prefix hashes no higher than the largest of those — updates
+//! of loaded prefixes and announcements of new prefixes of the same slice. Path changes,
+//! withdrawals and new prefixes thus keep their real proportions at any N, and the loaded
+//! prefixes are spread over the whole address space (the first N lines of the sorted file
+//! would all be in 1.0.0.0/8).
+//!
+//! # Next hops
+//! The router namespace `PREFIX-router` has four unnumbered links `peer1`…`peer4`, veth pairs
+//! to the namespaces `PREFIX-peer1`…`peer4` of four BGP neighbours, whose `eth0` holds
+//! 192.0.2.N/24. Routes point at a neighbour the way a BGP daemon installs them:
+//! `via 192.0.2.N dev peerN onlink proto bgp`. The RIS files carry prefixes without
+//! attributes, so each announcement is given a neighbour by a seeded hash of the prefix and the
+//! announcement's position in the stream: a re-announcement moves the prefix to another
+//! neighbour three times in four, as a path change would, and leaves it in place otherwise
+//! (then the Rib reports no change and nothing is sent to the kernel).
+//!
+//! # Checks
+//! - every batched request succeeded;
+//! - table 100 (dumped with a table filter) holds exactly the Rib's FIB: the same number of
+//!   routes, each with the Rib's prefix, gateway and device;
+//! - for `--lookups` seeded addresses, half uniformly random and half drawn from inside the
+//!   FIB's prefixes, `route get ADDRESS mark 100 fibmatch` answers with the prefix and gateway
+//!   that `PrefixMap::longest_match` returns, and "network unreachable" where it returns none.
+//!   A rule `fwmark 100 lookup 100` (then `fwmark 100 unreachable`) confines these lookups to
+//!   table 100; the `local` rule is moved behind them so that 127.0.0.0/8 does not answer
+//!   first.
+//!
+//! Mismatches are printed (the first 10) and fail the run. The last line reports the rate at
+//! which FIB changes were applied to the kernel and the Rib's own rate.
+//!
+//! # The same job with `ip`
+//! ```text
+//! ip netns add fibsync-router
+//! ip netns add fibsync-peer1            # … and peer2 … peer4
+//! ip -n fibsync-router link add peer1 type veth peer name eth0 netns fibsync-peer1
+//! ip -n fibsync-peer1 addr add 192.0.2.1/24 dev eth0
+//! ip -n fibsync-peer1 link set eth0 up; ip -n fibsync-router link set peer1 up
+//! ip -n fibsync-router rule add pref 32765 lookup local
+//! ip -n fibsync-router rule del pref 0
+//! ip -n fibsync-router rule add pref 100 fwmark 100 lookup 100
+//! ip -n fibsync-router rule add pref 101 fwmark 100 unreachable
+//! ip -n fibsync-router -batch FILE      # route replace 1.0.0.0/24 via 192.0.2.3 dev peer3
+//!                                       #   onlink table 100 proto bgp
+//!                                       # route del 1.0.4.0/22 table 100 proto bgp
+//! ip -n fibsync-router route show table 100 | wc -l
+//! ip -n fibsync-router route get 1.0.0.1 mark 100 fibmatch
+//! ip netns del fibsync-router; ip netns del fibsync-peer1 …
+//! ```
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::collections::HashSet;
+use std::io::BufRead;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use ipnetwork::IpNetwork;
+use netplumb::batch::Batch;
+use netplumb::link::Veth;
+use netplumb::lpm::{FibChange, FibRoute, NextHop, Prefix, Protocol, Rib, Route, RouteSource};
+use netplumb::route::{self, NewRoute, RouteFilter, RouteKey, RouteProtocol, RouteQuery};
+use netplumb::rule::{Rule, RuleAction, RuleFilter};
+use netplumb::{Handle, IfIndex, IpFamily, LinkRef, TableId};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use support::{Lab, Result};
+
+/// The kernel table the FIB is mirrored into.
+pub const TABLE: TableId = TableId::new(100);
+/// The firewall mark that selects table 100 for the check's lookups.
+pub const MARK: u32 = 100;
+/// The BGP neighbours (one link each).
+pub const PEERS: u8 = 4;
+const TABLE_FILE: &str = "ris-2026-05-11-v4.txt.gz";
+const UPDATES_FILE: &str = "ris-2026-05-11-v4-updates.txt.gz";
+/// The one Rib source: an eBGP session.
+const SESSION: RouteSource = RouteSource {
+    protocol: Protocol::Ebgp,
+    instance: 1,
+};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Namespace names start with `PREFIX-`.
+    pub prefix: String,
+    /// Load this many table prefixes (a consistent random slice, see the module docs); the
+    /// whole table when `None`.
+    pub limit: Option<usize>,
+    /// The directory with the RIS files; `$NETPLUMB_DATA` or `../shared/data` when `None`.
+    pub data: Option<PathBuf>,
+    /// How many addresses to look up in the final check.
+    pub lookups: usize,
+    /// Requests per batch flush.
+    pub chunk: usize,
+    /// Seed of the slice, of the next-hop choice and of the lookup addresses.
+    pub seed: u64,
+    /// Keep the namespaces at the end.
+    pub keep: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            prefix: "fibsync".into(),
+            limit: None,
+            data: None,
+            lookups: 10_000,
+            chunk: 1000,
+            seed: 1,
+            keep: false,
+        }
+    }
+}
+
+/// What a run did and measured.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Prefixes in the table file.
+    pub table_prefixes: usize,
+    /// Prefixes loaded into the Rib and installed.
+    pub loaded: usize,
+    /// Seconds to install them (encoding and batches).
+    pub install_secs: f64,
+    /// Lines in the updates file.
+    pub updates_read: usize,
+    /// Updates replayed through the Rib (all of them, or those of the slice).
+    pub replayed: usize,
+    /// Announcements among them.
+    pub announcements: usize,
+    /// Withdrawals among them.
+    pub withdrawals: usize,
+    /// FIB changes of the replay: new prefixes.
+    pub added: usize,
+    /// FIB changes of the replay: another best route (path change).
+    pub replaced: usize,
+    /// FIB changes of the replay: prefixes that left the FIB.
+    pub removed: usize,
+    /// Seconds spent in the Rib during the replay.
+    pub rib_secs: f64,
+    /// Seconds spent mirroring the replay's changes into the kernel (encoding, sending,
+    /// acknowledgements).
+    pub kernel_secs: f64,
+    /// The Rib's FIB length at the end.
+    pub fib_routes: usize,
+    /// Routes in table 100 at the end.
+    pub kernel_routes: usize,
+    /// Addresses looked up in the kernel and in the Rib.
+    pub lookups: usize,
+    /// Lookups that found a route (the others found none, on both sides).
+    pub lookups_routed: usize,
+    /// Disagreements (route-by-route and lookups); a run that returns `Ok` has none.
+    pub mismatches: usize,
+}
+
+impl Summary {
+    /// FIB changes of the replay.
+    pub fn changes(&self) -> usize {
+        self.added + self.replaced + self.removed
+    }
+
+    /// FIB changes applied to the kernel per second during the replay.
+    pub fn kernel_rate(&self) -> f64 {
+        self.changes() as f64 / self.kernel_secs.max(1e-9)
+    }
+
+    /// Updates processed by the Rib per second.
+    pub fn rib_rate(&self) -> f64 {
+        self.replayed as f64 / self.rib_secs.max(1e-9)
+    }
+
+    /// Routes installed per second during the initial load.
+    pub fn install_rate(&self) -> f64 {
+        self.loaded as f64 / self.install_secs.max(1e-9)
+    }
+}
+
+/// The data directory: `opts.data`, else `$NETPLUMB_DATA`, else `../shared/data` next to the
+/// crate root.
+pub fn data_dir(opts: &Options) -> PathBuf {
+    opts.data
+        .clone()
+        .or_else(|| std::env::var_os("NETPLUMB_DATA").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")))
+}
+
+/// The two RIS files, or an error that says where they were looked for.
+pub fn data_files(opts: &Options) -> Result<(PathBuf, PathBuf)> {
+    let dir = data_dir(opts);
+    let files = (dir.join(TABLE_FILE), dir.join(UPDATES_FILE));
+    for f in [&files.0, &files.1] {
+        if !f.is_file() {
+            return Err(format!(
+                "no routing data: {} is missing (set NETPLUMB_DATA to the directory with the \
+                 RIS files {TABLE_FILE} and {UPDATES_FILE})",
+                f.display()
+            )
+            .into());
+        }
+    }
+    Ok(files)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let usage = "usage: fib_sync [--limit N] [--lookups N] [--chunk N] [--seed N] \
+                 [--prefix P] [--keep]";
+    let parsed = support::check_args(
+        &args,
+        &["--limit", "--lookups", "--chunk", "--seed", "--prefix"],
+        &["--keep"],
+        usage,
+    )
+    .and_then(|()| {
+        let d = Options::default();
+        Ok(Options {
+            prefix: support::arg(&args, "--prefix", d.prefix)?,
+            limit: match support::arg(&args, "--limit", 0usize)? {
+                0 => None,
+                n => Some(n),
+            },
+            lookups: support::arg(&args, "--lookups", d.lookups)?,
+            chunk: support::arg(&args, "--chunk", d.chunk)?,
+            seed: support::arg(&args, "--seed", d.seed)?,
+            keep: support::flag(&args, "--keep"),
+            data: None,
+        })
+    });
+    let result = parsed.and_then(|opts| run(&opts));
+    match result {
+        Ok(s) => {
+            println!(
+                "fib_sync: {} routes installed at {:.0} routes/s; {} updates -> {} FIB changes \
+                 applied to the kernel at {:.0} updates/s (Rib {:.0} updates/s); table {} = Rib \
+                 ({} routes); {} lookups agree",
+                s.loaded,
+                s.install_rate(),
+                s.replayed,
+                s.changes(),
+                s.kernel_rate(),
+                s.rib_rate(),
+                TABLE,
+                s.kernel_routes,
+                s.lookups
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("fib_sync failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+// ---------------------------------------------------------------- data
+
+/// One update of the stream: announce (true) or withdraw, its prefix, its position.
+struct Update {
+    announce: bool,
+    prefix: Prefix<Ipv4Addr>,
+    seq: u64,
+}
+
+fn read_lines(path: &Path, mut line: impl FnMut(&str) -> Result<()>) -> Result<()> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
+    for (n, l) in reader.lines().enumerate() {
+        let l = l.map_err(|e| format!("{}: {e}", path.display()))?;
+        let l = l.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        line(l).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
+    }
+    Ok(())
+}
+
+fn parse_prefix(s: &str) -> Result<Prefix<Ipv4Addr>> {
+    s.parse::<Prefix<Ipv4Addr>>()
+        .map_err(|e| format!("{s:?}: {e}").into())
+}
+
+/// A 64-bit mix (splitmix64's finalizer): the seeded hash behind the slice and the next hops.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn prefix_hash(seed: u64, p: &Prefix<Ipv4Addr>) -> u64 {
+    mix(seed ^ (u64::from(u32::from(p.addr())) << 8 | u64::from(p.len())))
+}
+
+/// The neighbour (0-based) an announcement of `p` at position `seq` goes to.
+fn peer_of(seed: u64, p: &Prefix<Ipv4Addr>, seq: u64) -> usize {
+    (mix(prefix_hash(seed, p) ^ seq.wrapping_mul(0x9e37_79b9_7f4a_7c15)) % u64::from(PEERS))
+        as usize
+}
+
+/// The table prefixes and updates to use, and the file totals.
+struct Data {
+    table: Vec<Prefix<Ipv4Addr>>,
+    updates: Vec<Update>,
+    table_total: usize,
+    updates_total: usize,
+}
+
+fn load(opts: &Options) -> Result<Data> {
+    let (table_path, updates_path) = data_files(opts)?;
+    let mut table = Vec::with_capacity(1 << 20);
+    read_lines(&table_path, |l| {
+        table.push(parse_prefix(l)?);
+        Ok(())
+    })?;
+    let mut updates = Vec::with_capacity(3 << 19);
+    read_lines(&updates_path, |l| {
+        let (op, p) = l
+            .split_once(' ')
+            .ok_or_else(|| format!("{l:?} is not `A PREFIX` or `W PREFIX`"))?;
+        let announce = match op {
+            "A" => true,
+            "W" => false,
+            _ => return Err(format!("{l:?} is not `A PREFIX` or `W PREFIX`").into()),
+        };
+        let seq = updates.len() as u64 + 1;
+        updates.push(Update {
+            announce,
+            prefix: parse_prefix(p.trim())?,
+            seq,
+        });
+        Ok(())
+    })?;
+    let (table_total, updates_total) = (table.len(), updates.len());
+    if let Some(limit) = opts.limit.filter(|l| *l < table.len()) {
+        if limit == 0 {
+            return Err("--limit must be at least 1".into());
+        }
+        let mut hashes: Vec<u64> = table.iter().map(|p| prefix_hash(opts.seed, p)).collect();
+        let (_, cut, _) = hashes.select_nth_unstable(limit - 1);
+        let cut = *cut;
+        table.retain(|p| prefix_hash(opts.seed, p) <= cut);
+        // Equal hashes of different prefixes (unlikely) could keep a few more; drop them.
+        table.truncate(limit);
+        updates.retain(|u| prefix_hash(opts.seed, &u.prefix) <= cut);
+    }
+    Ok(Data {
+        table,
+        updates,
+        table_total,
+        updates_total,
+    })
+}
+
+// ---------------------------------------------------------------- kernel side
+
+/// The BGP neighbours as the router sees them: gateway and link.
+struct Peers {
+    gateways: Vec<Ipv4Addr>,
+    links: Vec<IfIndex>,
+}
+
+impl Peers {
+    fn next_hop(&self, peer: usize) -> NextHop {
+        NextHop {
+            gateway: Some(IpAddr::V4(self.gateways[peer])),
+            ifindex: Some(self.links[peer].get()),
+            weight: 1,
+        }
+    }
+}
+
+/// The kernel route for a FIB entry: `PREFIX via GW dev LINK onlink table 100 proto bgp`
+/// (several next hops make an ECMP route).
+fn kernel_route(prefix: IpNetwork, best: &FibRoute) -> Result<NewRoute<'static>> {
+    let mut hops = Vec::with_capacity(best.next_hops.len());
+    for nh in &best.next_hops {
+        let dev = nh
+            .ifindex
+            .and_then(IfIndex::new)
+            .ok_or_else(|| format!("{prefix}: a next hop without a link"))?;
+        hops.push(route::NextHop {
+            gateway: nh.gateway,
+            dev: Some(LinkRef::Index(dev)),
+            weight: u16::from(nh.weight.max(1)),
+            onlink: true,
+            ..route::NextHop::default()
+        });
+    }
+    Ok(NewRoute {
+        table: TABLE,
+        protocol: RouteProtocol::BGP,
+        next_hops: hops,
+        ..NewRoute::new(prefix)?
+    })
+}
+
+/// Mirrors FIB changes into table 100 through a batch flushed every `chunk` requests, and
+/// keeps the time it spends.
+struct Mirror<'h> {
+    batch: Batch<'h>,
+    chunk: usize,
+    sent: usize,
+    elapsed: Duration,
+}
+
+impl<'h> Mirror<'h> {
+    fn new(h: &'h Handle, chunk: usize) -> Self {
+        let mut batch = h.batch();
+        batch.reserve(chunk, 64);
+        Mirror {
+            batch,
+            chunk: chunk.max(1),
+            sent: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// `ip route replace` for a new or changed best route, `ip route del` for a withdrawal.
+    fn apply(&mut self, change: &FibChange<Ipv4Addr>) -> Result<()> {
+        let t = Instant::now();
+        let prefix = IpNetwork::from(change.prefix);
+        match &change.new {
+            Some(best) => {
+                self.batch.replace_route(&kernel_route(prefix, best)?);
+            }
+            None => {
+                self.batch.delete_route(&RouteKey {
+                    table: TABLE,
+                    protocol: Some(RouteProtocol::BGP),
+                    ..RouteKey::new(prefix)
+                });
+            }
+        }
+        let r = if self.batch.len() >= self.chunk {
+            self.send()
+        } else {
+            Ok(())
+        };
+        self.elapsed += t.elapsed();
+        r
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let t = Instant::now();
+        let r = self.send();
+        self.elapsed += t.elapsed();
+        r
+    }
+
+    fn send(&mut self) -> Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let results = self.batch.send();
+        let n = results.len();
+        self.sent += n;
+        let mut failed = results.into_iter().filter_map(|r| r.err());
+        if let Some(first) = failed.next() {
+            return Err(format!(
+                "{} of {n} batched route requests failed, first: {first}",
+                failed.count() + 1
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// Builds the router and its neighbours; returns the router's handle and the neighbours.
+fn build_lab(lab: &mut Lab) -> Result<(Handle, Peers)> {
+    let router_ns = lab.netns("router")?;
+    let router = Handle::new_in(&router_ns)?;
+    let mut peers = Peers {
+        gateways: Vec::new(),
+        links: Vec::new(),
+    };
+    for i in 1..=PEERS {
+        let ns = lab.netns(&format!("peer{i}"))?;
+        let link = format!("peer{i}");
+        let mut veth = Veth::new(&link, "eth0");
+        veth.peer.netns = Some(&ns);
+        router.add_veth(&veth)?;
+        let gateway = Ipv4Addr::new(192, 0, 2, i);
+        let inside = Handle::new_in(&ns)?;
+        inside.add_address("eth0", &IpNetwork::new(IpAddr::V4(gateway), 24)?.into())?;
+        inside.set_link_up("eth0")?;
+        router.set_link_up(link.as_str())?;
+        peers.gateways.push(gateway);
+        peers.links.push(router.link_index(link.as_str())?);
+    }
+    // Lookups marked 100 see table 100 and nothing else: the local table moves behind.
+    router.add_rule(&Rule {
+        priority: Some(32765),
+        action: RuleAction::ToTable(TableId::LOCAL),
+        ..Rule::default()
+    })?;
+    router.delete_rule_at(IpFamily::V4, 0)?;
+    router.add_rule(&Rule {
+        priority: Some(100),
+        fwmark: Some(MARK),
+        action: RuleAction::ToTable(TABLE),
+        ..Rule::default()
+    })?;
+    router.add_rule(&Rule {
+        priority: Some(101),
+        fwmark: Some(MARK),
+        action: RuleAction::Unreachable,
+        ..Rule::default()
+    })?;
+    Ok((router, peers))
+}
+
+// ---------------------------------------------------------------- the job
+
+/// Does the whole job; see the module documentation.
+pub fn run(opts: &Options) -> Result<Summary> {
+    let dir = data_dir(opts);
+    let t = Instant::now();
+    let data = load(opts)?;
+    println!(
+        "read {} prefixes and {} updates from {} in {:.1}s; using {} prefixes and {} updates{}",
+        data.table_total,
+        data.updates_total,
+        dir.display(),
+        t.elapsed().as_secs_f64(),
+        data.table.len(),
+        data.updates.len(),
+        if data.table.len() < data.table_total {
+            " (a seeded slice of the prefix space, see --help)"
+        } else {
+            ""
+        }
+    );
+
+    let mut lab = Lab::new(&opts.prefix)?;
+    lab.keep(opts.keep);
+    let (router, peers) = build_lab(&mut lab)?;
+    println!(
+        "router {} with {} BGP neighbours: {}",
+        lab.name("router"),
+        PEERS,
+        peers
+            .gateways
+            .iter()
+            .enumerate()
+            .map(|(i, g)| format!("{g} on peer{}", i + 1))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let mut summary = Summary {
+        table_prefixes: data.table_total,
+        updates_read: data.updates_total,
+        lookups: opts.lookups,
+        ..Summary::default()
+    };
+    let mut rib = Rib::<Ipv4Addr>::new();
+
+    // 1. The table: one eBGP candidate per prefix, every FIB change mirrored.
+    let mut mirror = Mirror::new(&router, opts.chunk);
+    let mut rib_load = Duration::ZERO;
+    for p in &data.table {
+        let t = Instant::now();
+        let route = Route::new(
+            Protocol::Ebgp,
+            0,
+            vec![peers.next_hop(peer_of(opts.seed, p, 0))],
+        );
+        let change = rib.update(*p, SESSION, route);
+        rib_load += t.elapsed();
+        if let Some(c) = change {
+            mirror.apply(&c)?;
+        }
+    }
+    mirror.flush()?;
+    summary.loaded = rib.fib().len();
+    summary.install_secs = mirror.elapsed.as_secs_f64();
+    println!(
+        "loaded {} prefixes into the Rib in {:.2}s; installed {} routes into table {TABLE} in \
+         {:.2}s ({:.0} routes/s, batches of {})",
+        rib.len(),
+        rib_load.as_secs_f64(),
+        mirror.sent,
+        summary.install_secs,
+        summary.install_rate(),
+        opts.chunk
+    );
+
+    // 2. The day of updates.
+    let mut mirror = Mirror::new(&router, opts.chunk);
+    let mut rib_time = Duration::ZERO;
+    for u in &data.updates {
+        let t = Instant::now();
+        let change = if u.announce {
+            summary.announcements += 1;
+            let route = Route::new(
+                Protocol::Ebgp,
+                0,
+                vec![peers.next_hop(peer_of(opts.seed, &u.prefix, u.seq))],
+            );
+            rib.update(u.prefix, SESSION, route)
+        } else {
+            summary.withdrawals += 1;
+            rib.withdraw(u.prefix, SESSION)
+        };
+        rib_time += t.elapsed();
+        if let Some(c) = change {
+            match (&c.old, &c.new) {
+                (None, _) => summary.added += 1,
+                (Some(_), Some(_)) => summary.replaced += 1,
+                (Some(_), None) => summary.removed += 1,
+            }
+            mirror.apply(&c)?;
+        }
+    }
+    mirror.flush()?;
+    summary.replayed = data.updates.len();
+    summary.rib_secs = rib_time.as_secs_f64();
+    summary.kernel_secs = mirror.elapsed.as_secs_f64();
+    summary.fib_routes = rib.fib().len();
+
+    println!();
+    println!(
+        "{:<34} {:>10} {:>10} {:>14}",
+        "replay", "count", "seconds", "per second"
+    );
+    println!(
+        "{:<34} {:>10} {:>10.3} {:>14.0}",
+        "updates through the Rib",
+        summary.replayed,
+        summary.rib_secs,
+        summary.rib_rate()
+    );
+    println!("{:<34} {:>10}", "  announcements", summary.announcements);
+    println!("{:<34} {:>10}", "  withdrawals", summary.withdrawals);
+    println!(
+        "{:<34} {:>10} {:>10.3} {:>14.0}",
+        "FIB changes applied to the kernel",
+        summary.changes(),
+        summary.kernel_secs,
+        summary.kernel_rate()
+    );
+    println!(
+        "{:<34} {:>10}",
+        "  new prefix (route replace)", summary.added
+    );
+    println!(
+        "{:<34} {:>10}",
+        "  path change (route replace)", summary.replaced
+    );
+    println!("{:<34} {:>10}", "  withdrawn (route del)", summary.removed);
+    println!(
+        "{:<34} {:>10}",
+        "  no FIB change (nothing sent)",
+        summary.replayed - summary.changes()
+    );
+    println!();
+
+    // 3. Checks.
+    let mut mismatches = Vec::new();
+    let t = Instant::now();
+    let kernel = router.routes(&RouteFilter {
+        family: Some(IpFamily::V4),
+        ..RouteFilter::table(TABLE)
+    })?;
+    summary.kernel_routes = kernel.len();
+    let dump_secs = t.elapsed().as_secs_f64();
+    if kernel.len() != rib.fib().len() {
+        mismatches.push(format!(
+            "table {TABLE} holds {} routes, the Rib's FIB {}",
+            kernel.len(),
+            rib.fib().len()
+        ));
+    }
+    for r in &kernel {
+        let expected = Prefix::<Ipv4Addr>::try_from(r.destination)
+            .ok()
+            .and_then(|p| rib.fib().get(&p));
+        let agree = expected.is_some_and(|best| same_hops(best, r));
+        if !agree {
+            mismatches.push(format!(
+                "kernel route {} via {:?} dev {:?}: the Rib has {:?}",
+                r.destination,
+                r.gateway(),
+                r.dev(),
+                expected.map(|b| &b.next_hops)
+            ));
+        }
+    }
+    let in_kernel: HashSet<IpNetwork> = kernel.iter().map(|r| r.destination).collect();
+    for (p, best) in rib.fib().iter() {
+        if !in_kernel.contains(&IpNetwork::from(p)) {
+            mismatches.push(format!(
+                "{p} via {} is in the Rib's FIB, not in table {TABLE}",
+                gateways(best)
+            ));
+        }
+    }
+    drop(in_kernel);
+    println!(
+        "table {TABLE}: {} routes (dumped in {dump_secs:.2}s), Rib FIB: {} routes; route by route: \
+         {}",
+        kernel.len(),
+        rib.fib().len(),
+        if mismatches.is_empty() {
+            "all equal"
+        } else {
+            "DIFFERENT"
+        }
+    );
+    drop(kernel);
+
+    let fib_prefixes: Vec<Prefix<Ipv4Addr>> = rib.fib().iter().map(|(p, _)| p).collect();
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let mut shown = 0;
+    let t = Instant::now();
+    println!(
+        "{:<16} {:<8} {:<34} {:<34}",
+        "address", "drawn", "kernel: route get … mark 100", "Rib: longest_match"
+    );
+    for i in 0..opts.lookups {
+        let inside = i % 2 == 1 && !fib_prefixes.is_empty();
+        let addr = if inside {
+            let p = fib_prefixes[rng.gen_range(0..fib_prefixes.len())];
+            let host = if p.len() == 32 {
+                0
+            } else {
+                rng.gen::<u32>() >> p.len()
+            };
+            Ipv4Addr::from(u32::from(p.addr()) | host)
+        } else {
+            Ipv4Addr::from(rng.gen::<u32>())
+        };
+        let expected = rib.fib().longest_match(addr);
+        let got = router.route_get(&RouteQuery {
+            mark: Some(MARK),
+            fib_match: true,
+            ..RouteQuery::new(IpAddr::V4(addr))
+        });
+        let ours = match &expected {
+            Some((p, best)) => format!("{p} via {}", gateways(best)),
+            None => "no route".to_string(),
+        };
+        let theirs = match &got {
+            Ok(r) => format!(
+                "{} via {}{}",
+                r.destination,
+                r.gateway().map_or("-".into(), |g| g.to_string()),
+                if r.table == TABLE {
+                    String::new()
+                } else {
+                    format!(" table {}", r.table)
+                }
+            ),
+            Err(e) if e.errno() == Some(nix::errno::Errno::ENETUNREACH) => {
+                "no route (unreachable)".to_string()
+            }
+            Err(e) => format!("error: {e}"),
+        };
+        let agree = match (&expected, &got) {
+            (Some((p, best)), Ok(r)) => {
+                r.table == TABLE && r.destination == IpNetwork::from(*p) && same_hops(best, r)
+            }
+            (None, Err(e)) => e.errno() == Some(nix::errno::Errno::ENETUNREACH),
+            _ => false,
+        };
+        if expected.is_some() && agree {
+            summary.lookups_routed += 1;
+        }
+        if !agree {
+            mismatches.push(format!(
+                "route get {addr} mark {MARK}: kernel {theirs}, Rib {ours}"
+            ));
+        }
+        if shown < 6 || !agree && shown < 16 {
+            shown += 1;
+            println!(
+                "{:<16} {:<8} {:<34} {:<34}",
+                addr.to_string(),
+                if inside { "in FIB" } else { "uniform" },
+                theirs,
+                ours
+            );
+        }
+    }
+    println!(
+        "{} lookups in {:.2}s: {} found a route, {} found none, {} disagreements",
+        opts.lookups,
+        t.elapsed().as_secs_f64(),
+        summary.lookups_routed,
+        opts.lookups - summary.lookups_routed - mismatches_in_lookups(&mismatches),
+        mismatches_in_lookups(&mismatches)
+    );
+
+    // The rules that confine the lookups, as `ip rule` shows them.
+    println!("ip rule (in {}):", lab.name("router"));
+    for r in router.rules(&RuleFilter {
+        family: Some(IpFamily::V4),
+        ..RuleFilter::default()
+    })? {
+        let action = match r.action {
+            RuleAction::ToTable(t) if t == TableId::LOCAL => "lookup local".to_string(),
+            RuleAction::ToTable(t) if t == TableId::MAIN => "lookup main".to_string(),
+            RuleAction::ToTable(t) if t == TableId::DEFAULT => "lookup default".to_string(),
+            RuleAction::ToTable(t) => format!("lookup {t}"),
+            RuleAction::Unreachable => "unreachable".to_string(),
+            other => format!("{other:?}"),
+        };
+        println!(
+            "  {}:\tfrom all {}{action}",
+            r.priority.unwrap_or(0),
+            r.fwmark
+                .map_or(String::new(), |m| format!("fwmark {m:#x} ")),
+        );
+    }
+
+    summary.mismatches = mismatches.len();
+    if !mismatches.is_empty() {
+        for m in mismatches.iter().take(10) {
+            eprintln!("mismatch: {m}");
+        }
+        return Err(format!(
+            "the kernel disagrees with the Rib in {} places (the first 10 are above)",
+            mismatches.len()
+        )
+        .into());
+    }
+    drop(router);
+    drop(lab);
+    Ok(summary)
+}
+
+fn mismatches_in_lookups(m: &[String]) -> usize {
+    m.iter().filter(|s| s.starts_with("route get")).count()
+}
+
+fn gateways(best: &FibRoute) -> String {
+    best.next_hops
+        .iter()
+        .map(|h| h.gateway.map_or("-".into(), |g| g.to_string()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Whether a kernel route has exactly the next hops (gateway and link) of a FIB entry.
+fn same_hops(best: &FibRoute, r: &route::Route) -> bool {
+    best.next_hops.len() == r.next_hops.len()
+        && best
+            .next_hops
+            .iter()
+            .zip(&r.next_hops)
+            .all(|(ours, theirs)| {
+                ours.gateway == theirs.gateway && ours.ifindex == theirs.dev.map(IfIndex::get)
+            })
+}
