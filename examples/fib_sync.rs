@@ -69,7 +69,7 @@
 //! ```
 
 #[path = "support/mod.rs"]
-mod support;
+pub mod support;
 
 use std::collections::HashSet;
 use std::io::BufRead;
@@ -189,6 +189,11 @@ impl Summary {
         self.changes() as f64 / self.kernel_secs.max(1e-9)
     }
 
+    /// Updates replayed per second from end to end: the Rib's work plus the kernel's.
+    pub fn end_to_end_rate(&self) -> f64 {
+        self.replayed as f64 / (self.rib_secs + self.kernel_secs).max(1e-9)
+    }
+
     /// Updates processed by the Rib per second.
     pub fn rib_rate(&self) -> f64 {
         self.replayed as f64 / self.rib_secs.max(1e-9)
@@ -256,13 +261,14 @@ fn main() -> ExitCode {
         Ok(s) => {
             println!(
                 "fib_sync: {} routes installed at {:.0} routes/s; {} updates -> {} FIB changes \
-                 applied to the kernel at {:.0} updates/s (Rib {:.0} updates/s); table {} = Rib \
-                 ({} routes); {} lookups agree",
+                 applied to the kernel at {:.0} changes/s, {:.0} updates/s end to end (Rib alone \
+                 {:.0} updates/s); table {} = Rib ({} routes); {} lookups agree",
                 s.loaded,
                 s.install_rate(),
                 s.replayed,
                 s.changes(),
                 s.kernel_rate(),
+                s.end_to_end_rate(),
                 s.rib_rate(),
                 TABLE,
                 s.kernel_routes,

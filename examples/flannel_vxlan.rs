@@ -16,14 +16,17 @@
 //!   thread per host watches the kernel's neighbour events with [`netplumb::monitor::Monitor`]
 //!   and answers each L3 miss (which VTEP MAC owns this pod address?) with a neighbour entry and
 //!   each L2 miss (which host has this VTEP MAC?) with an FDB entry, from the lease table, as
-//!   flanneld once did from etcd.
+//!   flanneld once did from etcd. The L2 misses come from the VXLAN driver (`l2miss`); the L3
+//!   misses come from the ARP engine, which hands unresolved addresses to user space because
+//!   `flannel.1`'s table has `app_probes 3` (the driver's own `l3miss` fires only with `proxy`
+//!   or `rsc`, which flannel left off).
 //!
 //! Then every pod sends a UDP datagram to every pod on the other hosts and waits for its echo;
 //! the example prints what the kernels hold (read back, not what it asked for) and the echo
 //! results, checks them, and deletes every namespace it made (also when a step fails).
 //!
 //! Run as root: `sudo cargo run --example flannel_vxlan -- [--mode preprogrammed|miss]
-//! [--hosts N] [--pods N] [--keep]`. `--keep` leaves the namespaces (`flannel-*`) for a look:
+//! [--hosts N] [--pods N] [--prefix NAME] [--keep]`. `--keep` leaves the namespaces (`flannel-*`) for a look:
 //! `ip netns exec flannel-host1 bridge fdb show dev flannel.1`.
 //!
 //! One host's share of the same job by hand (preprogrammed mode, host 1, remote host 2):
@@ -37,7 +40,7 @@
 //! ```
 
 #[path = "support/mod.rs"]
-mod support;
+pub mod support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -62,6 +65,8 @@ pub const VXLAN_DEV: &str = "flannel.1";
 pub const VNI: u32 = 1;
 /// flannel's UDP port (the Linux kernel's old default, not IANA's 4789).
 pub const VXLAN_PORT: u16 = 8472;
+/// The MTU of `flannel.1` and of the pods: 1500 less the 50 bytes of VXLAN over IPv4.
+pub const OVERLAY_MTU: u32 = 1450;
 /// The port the pods' echo servers listen on.
 pub const ECHO_PORT: u16 = 7777;
 
@@ -162,7 +167,7 @@ pub struct Summary {
     pub hosts: usize,
     /// Pods, all hosts together.
     pub pods: usize,
-    /// Echoes tried and answered.
+    /// Echoes tried.
     pub echoes: usize,
     /// Echoes answered.
     pub answered: usize,
@@ -350,11 +355,14 @@ pub fn run(opts: &Options) -> Result<Summary> {
     }
 
     let mut agents = Vec::new();
+    // What each host programmed for each remote lease: (host, remote host) → entries.
+    let mut programmed = Vec::new();
     match opts.mode {
         Mode::Preprogrammed => {
             for host in &hosts {
                 for lease in leases.iter().filter(|l| l.host != host.lease.host) {
-                    program_lease(&host.handle, lease)?;
+                    let entries = program_lease(&host.handle, lease)?;
+                    programmed.push((host.lease.host, lease.host, entries));
                 }
             }
             println!(
@@ -445,15 +453,18 @@ pub fn run(opts: &Options) -> Result<Summary> {
         }
     }
     drop(servers);
-    for agent in agents {
-        let (l3, l2) = agent.stop()?;
-        summary.l3_answered += l3;
-        summary.l2_answered += l2;
-    }
 
+    // Read back while the agents still run: they answer the kernel's re-probes, so no entry
+    // they made can have failed yet.
     println!("\nwhat the kernels hold on {VXLAN_DEV} (read back after the echoes):");
     for host in &hosts {
         summary.programmed = add(&summary.programmed, &show_host(host)?);
+    }
+    let stopped: Vec<Result<(usize, usize)>> = agents.into_iter().map(Agent::stop).collect();
+    for answered in stopped {
+        let (l3, l2) = answered?;
+        summary.l3_answered += l3;
+        summary.l2_answered += l2;
     }
     println!("\necho (UDP, pod to pod across hosts):");
     println!("  from       address      -> to         address      got  tries      rtt");
@@ -473,7 +484,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     check_programmed(opts, &summary)?;
 
     if opts.mode == Mode::Preprogrammed {
-        summary.expired_removed = expire_last_lease(&hosts)?;
+        summary.expired_removed = expire_last_lease(&hosts, &mut programmed)?;
     }
     summary.elapsed = started.elapsed();
     drop(hosts);
@@ -511,7 +522,7 @@ fn build_host(lab: &mut Lab, hu: &Handle, n: u8, opts: &Options) -> Result<Host>
         learning: Some(false),
         l2miss: Some(miss),
         l3miss: Some(miss),
-        mtu: Some(1450),
+        mtu: Some(OVERLAY_MTU),
         ..Vxlan::new(VXLAN_DEV, Vni::new(VNI)?)
     })?;
     // Today's flannel gives flannel.1 the subnet's network address as a /32; the original
@@ -547,6 +558,9 @@ fn build_host(lab: &mut Lab, hu: &Handle, n: u8, opts: &Options) -> Result<Host>
         let host_end = format!("veth{p}");
         let mut veth = Veth::new(&host_end, "eth0");
         veth.peer.netns = Some(&pns);
+        // The pods' MTU leaves room for the VXLAN header, as flannel's CNI plugin sets it.
+        veth.mtu = Some(OVERLAY_MTU);
+        veth.peer.mtu = Some(OVERLAY_MTU);
         h.add_veth(&veth)?;
         h.set_link_master(host_end.as_str(), "cni0")?;
         h.set_link_up(host_end.as_str())?;
@@ -695,22 +709,21 @@ fn check_programmed(opts: &Options, s: &Summary) -> Result<()> {
     Ok(())
 }
 
-/// The last host's lease expires: every other host removes its entries, and the kernels are
-/// checked to hold none that point at it.
-fn expire_last_lease(hosts: &[Host]) -> Result<usize> {
+/// The last host's lease expires: every other host removes the entries it programmed for it,
+/// the kernels are checked to hold none that point at it, and a pod's datagram to it no longer
+/// gets through.
+fn expire_last_lease(hosts: &[Host], programmed: &mut [(u8, u8, LeaseEntries)]) -> Result<usize> {
     let gone = hosts.last().ok_or("no hosts")?.lease;
     let mut removed = 0;
     for host in hosts.iter().filter(|h| h.lease.host != gone.host) {
-        let mut entries = LeaseEntries {
-            neighbour: Some(IpAddr::V4(gone.gateway())),
-            fdb: Some(FdbEntryRequest {
-                dst: Some(IpAddr::V4(gone.underlay)),
-                ..FdbEntryRequest::new(gone.vtep_mac)
-            }),
-            route: Some(IpNetwork::V4(gone.subnet)),
-        };
+        let me = host.lease.host;
+        let (_, _, entries) = programmed
+            .iter_mut()
+            .find(|(h, l, _)| *h == me && *l == gone.host)
+            .ok_or_else(|| format!("host{me} never programmed host{}", gone.host))?;
         removed += entries.len();
-        unprogram_lease(&host.handle, &mut entries)?;
+        unprogram_lease(&host.handle, entries)
+            .map_err(|e| format!("host{me}: removing host{}'s lease: {e}", gone.host))?;
         let h = &host.handle;
         let left = h
             .neighbours(&NeighbourFilter::link(VXLAN_DEV))?
@@ -728,23 +741,43 @@ fn expire_last_lease(hosts: &[Host]) -> Result<usize> {
             .len();
         if left > 0 {
             return Err(format!(
-                "host{}: {left} entries for expired host {} remain",
-                host.lease.host, gone.host
+                "host{me}: {left} entries for expired host {} remain",
+                gone.host
             )
             .into());
         }
     }
+    // A pod of the first host can no longer reach a pod of the expired one. Its server still
+    // listens, so only the overlay can be what stops the datagrams.
+    let (from, to) = (&hosts[0].pods[0], &hosts[hosts.len() - 1].pods[0]);
+    let server = EchoServer::start(&to.ns, SocketAddr::new(IpAddr::V4(to.ip), ECHO_PORT))?;
+    let target = SocketAddr::new(IpAddr::V4(to.ip), ECHO_PORT);
+    if let Ok(echo) = support::udp_echo(
+        &from.ns,
+        IpAddr::V4(from.ip),
+        target,
+        3,
+        Duration::from_millis(200),
+    ) {
+        return Err(format!(
+            "{} still reached {} after its lease expired ({} datagrams)",
+            from.name, to.name, echo.attempts
+        )
+        .into());
+    }
+    drop(server);
     println!(
-        "\nlease of host{} expired: {removed} entries removed from the other hosts, none left",
-        gone.host
+        "\nlease of host{} expired: {removed} entries removed from the other hosts, none left; \
+         {} -> {} gets no answer now",
+        gone.host, from.name, to.name
     );
     Ok(removed)
 }
 
-/// A miss-answering agent for one host: flanneld's original job.
+/// A miss-answering agent for one host: flanneld's original job. Dropping it stops its thread.
 struct Agent {
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<Result<(usize, usize)>>,
+    thread: Option<JoinHandle<Result<(usize, usize)>>>,
 }
 
 impl Agent {
@@ -807,18 +840,37 @@ impl Agent {
                             );
                             l2 += 1;
                         }
+                        Event::Overrun => {
+                            // Misses were lost; the kernel asks again on the next packet.
+                            eprintln!("agent host{me}: events lost (overrun); waiting for re-asks");
+                        }
                         _ => {}
                     }
                 }
                 Ok((l3, l2))
             })?;
-        Ok(Agent { stop, thread })
+        Ok(Agent {
+            stop,
+            thread: Some(thread),
+        })
     }
 
     /// Stops the agent and returns the L3 and L2 misses it answered.
-    fn stop(self) -> Result<(usize, usize)> {
+    fn stop(mut self) -> Result<(usize, usize)> {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().map_err(|_| "agent thread panicked")?
+        match self.thread.take() {
+            Some(t) => t.join().map_err(|_| "agent thread panicked")?,
+            None => Ok((0, 0)),
+        }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 

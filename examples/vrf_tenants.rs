@@ -67,7 +67,7 @@
 //! ```
 
 #[path = "support/mod.rs"]
-mod support;
+pub mod support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
@@ -80,6 +80,7 @@ use ipnetwork::IpNetwork;
 use netplumb::link::{Veth, Vrf};
 use netplumb::route::{NewRoute, Route, RouteQuery, RouteType};
 use netplumb::{Handle, IfIndex, NetNs, TableId};
+use nix::errno::Errno;
 
 use support::{Lab, Result};
 
@@ -581,14 +582,16 @@ pub fn run(opts: &Options) -> Result<Summary> {
         match (&extra.result, t.extra) {
             (Ok((table, dev, Some(gw))), true)
                 if *table == t.table && *dev == t.srv_link && *gw == IpAddr::V4(SERVER) => {}
-            (Err(_), false) => {}
+            // The tenant's own `unreachable default` refuses it: host unreachable, not a
+            // fall-through to the host's tables (network unreachable) or a malformed query.
+            (Err(e), false) if e == Errno::EHOSTUNREACH.desc() => {}
             (other, _) => problems.push(format!(
                 "{}: {other:?}, expected {}",
                 extra.command,
                 if t.extra {
                     format!("via {SERVER} dev {} table {}", t.srv_link, t.table)
                 } else {
-                    "unreachable".into()
+                    format!("refused: {}", Errno::EHOSTUNREACH.desc())
                 }
             )),
         }
@@ -596,11 +599,13 @@ pub fn run(opts: &Options) -> Result<Summary> {
     }
     for dest in [SERVER, EXTRA] {
         let l = lookup(&host, None, dest, None);
-        if let Ok(r) = &l.result {
-            problems.push(format!(
-                "{}: the host's own tables route it: {r:?}",
-                l.command
-            ));
+        match &l.result {
+            Err(e) if e == Errno::ENETUNREACH.desc() => {}
+            other => problems.push(format!(
+                "{}: {other:?}, expected the host's own tables to have no route ({})",
+                l.command,
+                Errno::ENETUNREACH.desc()
+            )),
         }
         summary.lookups.push(l);
     }
@@ -640,14 +645,15 @@ pub fn run(opts: &Options) -> Result<Summary> {
             let expected_answer = dest == SERVER || t.extra;
             match (&p.answered_by, expected_answer) {
                 (Ok(who), true) if *who == t.name => {}
-                (Err(_), false) => {}
+                // Refused by the tenant's VRF with ICMP host unreachable.
+                (Err(e), false) if e.contains(Errno::EHOSTUNREACH.desc()) => {}
                 (other, _) => problems.push(format!(
                     "{}'s client to {to}: {other:?}, expected {}",
                     t.name,
                     if expected_answer {
                         format!("an answer from {}", t.name)
                     } else {
-                        "no answer".into()
+                        format!("a refusal ({})", Errno::EHOSTUNREACH.desc())
                     }
                 )),
             }

@@ -8,7 +8,7 @@ mod common;
 mod calico_routed;
 
 use calico_routed::Options;
-use common::unique_name;
+use common::{assert_lab_gone, unique_name, OnDrop};
 use netplumb::NetNs;
 use serde_json::Value;
 
@@ -16,18 +16,14 @@ fn json(ns: &str, program: &str, args: &[&str]) -> Value {
     common::run_json(&NetNs::open(ns).unwrap(), program, args)
 }
 
-fn namespaces(prefix: &str) -> Vec<String> {
-    NetNs::list()
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.starts_with(&format!("{prefix}-")))
-        .collect()
-}
-
 #[test]
 fn routed_pods_echo_across_hosts_and_match_iproute2() {
     require_root!();
     let prefix = unique_name("np-t-calico");
+    let p = prefix.clone();
+    let sweep = OnDrop(move || {
+        let _ = calico_routed::support::sweep(&p);
+    });
     let s = calico_routed::run(&Options {
         hosts: 3,
         pods: 2,
@@ -119,10 +115,8 @@ fn routed_pods_echo_across_hosts_and_match_iproute2() {
         "{pod_routes}"
     );
 
-    for name in namespaces(&prefix) {
-        NetNs::delete(&name).unwrap();
-    }
-    assert!(namespaces(&prefix).is_empty());
+    drop(sweep);
+    assert_lab_gone(&prefix);
 }
 
 #[test]
@@ -137,5 +131,5 @@ fn a_run_without_keep_leaves_nothing() {
     })
     .unwrap();
     assert_eq!((s.echoes, s.answered), (2, 2));
-    assert!(namespaces(&prefix).is_empty(), "{:?}", namespaces(&prefix));
+    assert_lab_gone(&prefix);
 }

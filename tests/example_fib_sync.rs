@@ -9,22 +9,19 @@ mod common;
 #[path = "../examples/fib_sync.rs"]
 mod fib_sync;
 
+use common::{assert_lab_gone, unique_name, OnDrop};
 use fib_sync::Options;
-use netplumb::NetNs;
-
-fn leftovers(prefix: &str) -> Vec<String> {
-    NetNs::list()
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.starts_with(&format!("{prefix}-")))
-        .collect()
-}
 
 #[test]
 fn fib_sync_mirrors_the_rib_into_the_kernel() {
     require_root!();
+    let prefix = unique_name("np-t-fibsync");
+    let p = prefix.clone();
+    let _sweep = OnDrop(move || {
+        let _ = fib_sync::support::sweep(&p);
+    });
     let opts = Options {
-        prefix: "np-t-fibsync".into(),
+        prefix: prefix.clone(),
         limit: Some(20_000),
         ..Options::default()
     };
@@ -33,11 +30,7 @@ fn fib_sync_mirrors_the_rib_into_the_kernel() {
         return;
     }
     let s = fib_sync::run(&opts).unwrap();
-    assert!(
-        leftovers("np-t-fibsync").is_empty(),
-        "{:?}",
-        leftovers("np-t-fibsync")
-    );
+    assert_lab_gone(&prefix);
 
     assert_eq!(s.table_prefixes, 1_042_325, "the RIS IPv4 table");
     assert_eq!(s.loaded, 20_000);
@@ -67,8 +60,9 @@ fn fib_sync_mirrors_the_rib_into_the_kernel() {
 
 #[test]
 fn fib_sync_without_data_says_where_it_looked() {
+    let prefix = unique_name("np-t-nodata");
     let opts = Options {
-        prefix: "np-t-nodata".into(),
+        prefix: prefix.clone(),
         data: Some("/nonexistent/netplumb-data".into()),
         limit: Some(10),
         ..Options::default()
@@ -81,6 +75,6 @@ fn fib_sync_without_data_says_where_it_looked() {
     );
     // It stopped before making anything.
     if common::root_unavailable().is_none() {
-        assert!(leftovers("np-t-nodata").is_empty());
+        assert_lab_gone(&prefix);
     }
 }

@@ -9,7 +9,7 @@ mod flannel_vxlan;
 
 use std::net::Ipv4Addr;
 
-use common::{unique_name, TestNs};
+use common::{assert_lab_gone, unique_name, OnDrop, TestNs};
 use flannel_vxlan::{Lease, Mode, Options, VXLAN_DEV};
 use netplumb::link::Vxlan;
 use netplumb::route::NewRoute;
@@ -21,23 +21,12 @@ fn json(ns: &str, program: &str, args: &[&str]) -> Value {
     common::run_json(&NetNs::open(ns).unwrap(), program, args)
 }
 
-/// Deletes the namespaces a kept run left, and checks none with the prefix remains.
-fn remove_kept(prefix: &str) {
-    for name in NetNs::list().unwrap() {
-        if name.starts_with(&format!("{prefix}-")) {
-            NetNs::delete(&name).unwrap();
-        }
-    }
-    assert_no_namespaces(prefix);
-}
-
-fn assert_no_namespaces(prefix: &str) {
-    let left: Vec<String> = NetNs::list()
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.starts_with(&format!("{prefix}-")))
-        .collect();
-    assert!(left.is_empty(), "namespaces left behind: {left:?}");
+/// Deletes what a kept (or failed) run left when dropped, also when the test panics.
+fn sweeper(prefix: &str) -> OnDrop<impl FnMut()> {
+    let prefix = prefix.to_string();
+    OnDrop(move || {
+        let _ = flannel_vxlan::support::sweep(&prefix);
+    })
 }
 
 fn lease(leases: &[Lease], host: u8) -> Lease {
@@ -48,6 +37,7 @@ fn lease(leases: &[Lease], host: u8) -> Lease {
 fn preprogrammed_overlay_echoes_and_matches_iproute2() {
     require_root!();
     let prefix = unique_name("np-t-flpre");
+    let sweep = sweeper(&prefix);
     let s = flannel_vxlan::run(&Options {
         hosts: 3,
         pods: 2,
@@ -140,13 +130,15 @@ fn preprogrammed_overlay_echoes_and_matches_iproute2() {
     assert_eq!(info["local"], "192.168.100.3");
     assert_eq!(info["learning"], false);
     assert_eq!(link[0]["address"], l3.vtep_mac.to_string());
-    remove_kept(&prefix);
+    drop(sweep);
+    assert_lab_gone(&prefix);
 }
 
 #[test]
 fn miss_mode_agents_answer_and_echoes_pass() {
     require_root!();
     let prefix = unique_name("np-t-flmiss");
+    let sweep = sweeper(&prefix);
     let s = flannel_vxlan::run(&Options {
         hosts: 2,
         pods: 2,
@@ -186,7 +178,8 @@ fn miss_mode_agents_answer_and_echoes_pass() {
     let info = &link[0]["linkinfo"]["info_data"];
     assert_eq!(info["l2miss"], true);
     assert_eq!(info["l3miss"], true);
-    remove_kept(&prefix);
+    drop(sweep);
+    assert_lab_gone(&prefix);
 }
 
 #[test]
@@ -252,7 +245,6 @@ fn a_failed_lease_is_rolled_back() {
 
 #[test]
 fn bad_options_are_refused_before_anything_is_made() {
-    require_root!();
     let prefix = unique_name("np-t-flbad");
     for (hosts, pods) in [(1, 2), (51, 2), (2, 0)] {
         let err = flannel_vxlan::run(&Options {
@@ -265,5 +257,5 @@ fn bad_options_are_refused_before_anything_is_made() {
         .to_string();
         assert!(err.contains("between"), "{err}");
     }
-    assert_no_namespaces(&prefix);
+    assert_lab_gone(&prefix);
 }

@@ -10,27 +10,23 @@ mod vrf_tenants;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use netplumb::{NetNs, TableId};
+use common::{assert_lab_gone, unique_name, OnDrop};
+use netplumb::TableId;
 use vrf_tenants::Options;
-
-const PREFIX: &str = "np-t-vrf";
-
-fn leftovers() -> Vec<String> {
-    NetNs::list()
-        .unwrap()
-        .into_iter()
-        .filter(|n| n.starts_with(&format!("{PREFIX}-")))
-        .collect()
-}
 
 #[test]
 fn vrf_tenants_are_isolated() {
     require_root!();
+    let prefix = unique_name("np-t-vrf");
+    let p = prefix.clone();
+    let _sweep = OnDrop(move || {
+        let _ = vrf_tenants::support::sweep(&p);
+    });
     let result = vrf_tenants::run(&Options {
-        prefix: PREFIX.into(),
+        prefix: prefix.clone(),
         ..Options::default()
     });
-    assert!(leftovers().is_empty(), "left behind: {:?}", leftovers());
+    assert_lab_gone(&prefix);
     let s = match result {
         Err(e)
             if e.downcast_ref::<netplumb::Error>()

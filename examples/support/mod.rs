@@ -6,7 +6,10 @@
 #![allow(dead_code)]
 
 use std::error::Error as StdError;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -18,6 +21,15 @@ use netplumb::NetNs;
 pub type BoxError = Box<dyn StdError + Send + Sync>;
 /// The examples' result type.
 pub type Result<T, E = BoxError> = std::result::Result<T, E>;
+
+/// Where each lab lists the namespaces it created (one file per prefix: the owner's pid, then
+/// a name a line), so that a later run with the same prefix deletes exactly those after a run
+/// that was killed, and never a namespace of someone else's that happens to share the prefix.
+pub const LEDGER_DIR: &str = "/run/netplumb-examples";
+
+fn ledger_path(prefix: &str) -> PathBuf {
+    Path::new(LEDGER_DIR).join(prefix)
+}
 
 /// The named namespaces one run of an example creates, all starting with one prefix (so that
 /// `ip netns list` shows whose they are and tests can run two examples side by side). Dropping
@@ -31,28 +43,41 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// A lab whose namespaces are named `PREFIX-…`. Namespaces with that prefix left by an
-    /// earlier run that was killed before it could clean up are deleted first, and named.
+    /// A lab whose namespaces are named `PREFIX-…`. Namespaces that an earlier run with this
+    /// prefix created and could not delete (it was killed, or kept them) are deleted first, and
+    /// named; a run with this prefix that is still going is an error.
     pub fn new(prefix: &str) -> Result<Lab> {
-        if prefix.is_empty() || prefix.contains('/') {
+        if prefix.is_empty() || prefix.contains('/') || prefix.starts_with('.') {
             return Err(format!("bad namespace prefix {prefix:?}").into());
         }
-        let lab = Lab {
+        let ledger = ledger_path(prefix);
+        if let Ok(text) = fs::read_to_string(&ledger) {
+            let mut lines = text.lines();
+            let owner: Option<u32> = lines
+                .next()
+                .and_then(|l| l.strip_prefix("pid ")?.parse().ok());
+            if let Some(pid) = owner {
+                if pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists() {
+                    return Err(format!(
+                        "another run (pid {pid}) is using the namespace prefix {prefix:?}; \
+                         choose another with --prefix"
+                    )
+                    .into());
+                }
+            }
+            sweep(prefix)?;
+        }
+        write_ledger(&ledger)?;
+        Ok(Lab {
             prefix: prefix.to_string(),
             created: Vec::new(),
             keep: false,
             quiet: false,
-        };
-        for name in NetNs::list()? {
-            if lab.owns(&name) {
-                NetNs::delete(&name)?;
-                eprintln!("deleted netns {name}, left by an earlier run");
-            }
-        }
-        Ok(lab)
+        })
     }
 
-    /// Keeps the namespaces when the lab is dropped (for a look with `ip netns exec`).
+    /// Keeps the namespaces when the lab is dropped (for a look with `ip netns exec`); the
+    /// next run with the same prefix, or [`sweep`], deletes them.
     pub fn keep(&mut self, keep: bool) {
         self.keep = keep;
     }
@@ -70,6 +95,11 @@ impl Lab {
     /// Creates the named namespace `PREFIX-short` (`ip netns add`), with its loopback up.
     pub fn netns(&mut self, short: &str) -> Result<NetNs> {
         let name = self.name(short);
+        // Listed before it exists, so that no kill can leave it unlisted.
+        let mut ledger = OpenOptions::new()
+            .append(true)
+            .open(ledger_path(&self.prefix))?;
+        writeln!(ledger, "{name}")?;
         let ns = NetNs::create(&name).map_err(|e| format!("ip netns add {name}: {e}"))?;
         self.created.push(name);
         netplumb::Handle::new_in(&ns)?.set_link_up("lo")?;
@@ -92,13 +122,11 @@ impl Lab {
         }
         match first_error {
             Some(e) => Err(e.into()),
-            None => Ok(n),
+            None => {
+                remove_ledger(&ledger_path(&self.prefix))?;
+                Ok(n)
+            }
         }
-    }
-
-    fn owns(&self, name: &str) -> bool {
-        name.strip_prefix(&self.prefix)
-            .is_some_and(|rest| rest.starts_with('-'))
     }
 }
 
@@ -107,7 +135,7 @@ impl Drop for Lab {
         if self.keep {
             if !self.created.is_empty() {
                 println!(
-                    "kept {} namespaces: {}",
+                    "kept {} namespaces: {} (the next run with this prefix deletes them)",
                     self.created.len(),
                     self.created.join(" ")
                 );
@@ -123,10 +151,65 @@ impl Drop for Lab {
     }
 }
 
-/// Writes `value` to `/proc/sys/KEY` (dots or slashes) inside `ns`: `ip netns exec NS sysctl -w
-/// KEY=VALUE`. The `net.*` tree is per namespace, so this changes nothing outside `ns`.
+/// Deletes the namespaces that runs with `prefix` listed and left (killed, failed with
+/// `keep`, or kept), then the list itself; says how many namespaces went. Namespaces the
+/// list does not name are never touched.
+pub fn sweep(prefix: &str) -> Result<usize> {
+    let ledger = ledger_path(prefix);
+    let text = match fs::read_to_string(&ledger) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(format!("read {}: {e}", ledger.display()).into()),
+    };
+    let existing = NetNs::list()?;
+    let mut n = 0;
+    for name in text.lines().skip(1) {
+        if existing.iter().any(|e| e == name) {
+            NetNs::delete(name).map_err(|e| format!("ip netns delete {name}: {e}"))?;
+            eprintln!("deleted netns {name}, left by an earlier run");
+            n += 1;
+        }
+    }
+    remove_ledger(&ledger)?;
+    Ok(n)
+}
+
+/// Starts a ledger owned by this process. The directory may vanish under a lab of another
+/// thread that removed it as empty a moment ago: then it is made again.
+fn write_ledger(ledger: &Path) -> Result<()> {
+    let mut tries = 0;
+    loop {
+        fs::create_dir_all(LEDGER_DIR).map_err(|e| format!("create {LEDGER_DIR}: {e}"))?;
+        match fs::write(ledger, format!("pid {}\n", std::process::id())) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 5 => tries += 1,
+            r => return r.map_err(|e| format!("write {}: {e}", ledger.display()).into()),
+        }
+    }
+}
+
+/// Removes a ledger, and the directory once no ledger is left in it.
+fn remove_ledger(ledger: &Path) -> Result<()> {
+    match fs::remove_file(ledger) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(format!("remove {}: {e}", ledger.display()).into())
+        }
+        _ => {}
+    }
+    // Fails while other ledgers are there, as it should.
+    let _ = fs::remove_dir(LEDGER_DIR);
+    Ok(())
+}
+
+/// Writes `value` to `/proc/sys/KEY` inside `ns`: `ip netns exec NS sysctl -w KEY=VALUE`. KEY
+/// is dotted (`net.ipv4.ip_forward`) or, when it names a device whose name has a dot
+/// (`flannel.1`), a path (`net/ipv4/conf/flannel.1/proxy_arp`). The `net.*` tree is per
+/// namespace, so this changes nothing outside `ns`.
 pub fn sysctl(ns: &NetNs, key: &str, value: &str) -> Result<()> {
-    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    let path = if key.contains('/') {
+        format!("/proc/sys/{key}")
+    } else {
+        format!("/proc/sys/{}", key.replace('.', "/"))
+    };
     ns.run(|| std::fs::write(&path, value))?
         .map_err(|e| format!("sysctl -w {key}={value}: {e}"))?;
     Ok(())

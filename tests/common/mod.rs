@@ -196,3 +196,33 @@ pub fn assert_invalid<T: std::fmt::Debug>(r: Result<T, Error>, arg: &str) {
         other => panic!("expected invalid {arg}, got {other:?}"),
     }
 }
+
+/// Runs its closure when dropped: cleanup that must happen even when a test panics.
+pub struct OnDrop<F: FnMut()>(pub F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+/// Asserts that the whole-job example that ran with namespace prefix `prefix` left nothing
+/// behind: no namespace named `PREFIX-…`, no mount of one under `/run/netns`, and no ledger of
+/// them (`examples/support`'s `LEDGER_DIR`). Links live inside those namespaces and go with them.
+pub fn assert_lab_gone(prefix: &str) {
+    let mine = format!("{prefix}-");
+    let left: Vec<String> = NetNs::list()
+        .unwrap()
+        .into_iter()
+        .filter(|n| n.starts_with(&mine))
+        .collect();
+    assert!(left.is_empty(), "namespaces left behind: {left:?}");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let needle = format!("/run/netns/{mine}");
+    let stale: Vec<&str> = mounts.lines().filter(|l| l.contains(&needle)).collect();
+    assert!(stale.is_empty(), "namespace mounts left behind: {stale:?}");
+    let ledger = std::path::Path::new("/run/netplumb-examples").join(prefix);
+    assert!(!ledger.exists(), "{} left behind", ledger.display());
+    // The ledgers' directory goes with its last ledger; tests of other labs may still run, so
+    // its absence is checked by CI's host-state check at the end rather than here.
+}
