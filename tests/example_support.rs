@@ -3,7 +3,6 @@
 
 mod common;
 
-#[allow(dead_code)]
 #[path = "../examples/support/mod.rs"]
 mod support;
 
