@@ -82,9 +82,9 @@ use ipnetwork::IpNetwork;
 use netplumb::batch::Batch;
 use netplumb::link::Veth;
 use netplumb::lpm::{FibChange, FibRoute, NextHop, Prefix, Protocol, Rib, Route, RouteSource};
-use netplumb::route::{self, NewRoute, RouteFilter, RouteKey, RouteProtocol, RouteQuery};
+use netplumb::route::{self, FibInstall, RouteFilter, RouteProtocol, RouteQuery};
 use netplumb::rule::{Rule, RuleAction, RuleFilter};
-use netplumb::{Handle, IfIndex, IpFamily, LinkRef, TableId};
+use netplumb::{Handle, IfIndex, IpFamily, TableId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -400,35 +400,22 @@ impl Peers {
     }
 }
 
-/// The kernel route for a FIB entry: `PREFIX via GW dev LINK onlink table 100 proto bgp`
-/// (several next hops make an ECMP route).
-fn kernel_route(prefix: IpNetwork, best: &FibRoute) -> Result<NewRoute<'static>> {
-    let mut hops = Vec::with_capacity(best.next_hops.len());
-    for nh in &best.next_hops {
-        let dev = nh
-            .ifindex
-            .and_then(IfIndex::new)
-            .ok_or_else(|| format!("{prefix}: a next hop without a link"))?;
-        hops.push(route::NextHop {
-            gateway: nh.gateway,
-            dev: Some(LinkRef::Index(dev)),
-            weight: u16::from(nh.weight.max(1)),
-            onlink: true,
-            ..route::NextHop::default()
-        });
-    }
-    Ok(NewRoute {
-        table: TABLE,
-        protocol: RouteProtocol::BGP,
-        next_hops: hops,
-        ..NewRoute::new(prefix)?
-    })
-}
+/// How the FIB goes into the kernel: table 100, `proto bgp`, gateways on-link (the peers'
+/// links are unnumbered), so each route reads `PREFIX via GW dev LINK onlink table 100 proto
+/// bgp` (several next hops make an ECMP route).
+pub const INSTALL: FibInstall = FibInstall {
+    table: TABLE,
+    protocol: RouteProtocol::BGP,
+    priority: None,
+    onlink: true,
+};
 
 /// Mirrors FIB changes into table 100 through a batch flushed every `chunk` requests, and
 /// keeps the time it spends.
 struct Mirror<'h> {
     batch: Batch<'h>,
+    /// The prefix of each queued request, to name the ones that fail.
+    queued: Vec<IpNetwork>,
     chunk: usize,
     sent: usize,
     elapsed: Duration,
@@ -440,28 +427,19 @@ impl<'h> Mirror<'h> {
         batch.reserve(chunk, 64);
         Mirror {
             batch,
+            queued: Vec::with_capacity(chunk),
             chunk: chunk.max(1),
             sent: 0,
             elapsed: Duration::ZERO,
         }
     }
 
-    /// `ip route replace` for a new or changed best route, `ip route del` for a withdrawal.
+    /// `ip route replace` for a new or changed best route, `ip route del` for a withdrawal
+    /// ([`Batch::apply_fib_change`]).
     fn apply(&mut self, change: &FibChange<Ipv4Addr>) -> Result<()> {
         let t = Instant::now();
-        let prefix = IpNetwork::from(change.prefix);
-        match &change.new {
-            Some(best) => {
-                self.batch.replace_route(&kernel_route(prefix, best)?);
-            }
-            None => {
-                self.batch.delete_route(&RouteKey {
-                    table: TABLE,
-                    protocol: Some(RouteProtocol::BGP),
-                    ..RouteKey::new(prefix)
-                });
-            }
-        }
+        self.batch.apply_fib_change(change, &INSTALL);
+        self.queued.push(IpNetwork::from(change.prefix));
         let r = if self.batch.len() >= self.chunk {
             self.send()
         } else {
@@ -485,10 +463,14 @@ impl<'h> Mirror<'h> {
         let results = self.batch.send();
         let n = results.len();
         self.sent += n;
-        let mut failed = results.into_iter().filter_map(|r| r.err());
-        if let Some(first) = failed.next() {
+        let queued = std::mem::take(&mut self.queued);
+        let mut failed = results
+            .into_iter()
+            .zip(queued)
+            .filter_map(|(r, prefix)| r.err().map(|e| (prefix, e)));
+        if let Some((prefix, first)) = failed.next() {
             return Err(format!(
-                "{} of {n} batched route requests failed, first: {first}",
+                "{} of {n} batched route requests failed, first for {prefix}: {first}",
                 failed.count() + 1
             )
             .into());

@@ -777,3 +777,123 @@ fn listed_routes_with_tos_or_source_delete_exactly() {
     assert_eq!(v6.len(), 1, "{v6:?}");
     assert!(v6[0].get("from").is_none(), "{v6:?}");
 }
+
+/// A Rib's changes of best route, mirrored into a kernel table one by one and in a batch:
+/// new and changed best routes are replaced, withdrawn ones deleted, ECMP sets keep their
+/// weights, and a FIB entry the kernel cannot take fails alone.
+#[test]
+fn fib_changes_are_mirrored_into_a_kernel_table() {
+    use netplumb::lpm::{self, Protocol, Rib, RouteSource};
+    use std::net::Ipv4Addr;
+    require_root!();
+    let t = setup();
+    let h = &t.handle;
+    let r0 = h.link_index("r0").unwrap().get();
+    let r1 = h.link_index("r1").unwrap().get();
+    let install = netplumb::route::FibInstall {
+        table: T,
+        protocol: RouteProtocol::BGP,
+        onlink: true,
+        ..Default::default()
+    };
+    let ebgp = RouteSource::new(Protocol::Ebgp, 1);
+    let ospf = RouteSource::new(Protocol::Ospf, 1);
+    let hop = |gw: &str, dev: u32, weight: u8| lpm::NextHop {
+        gateway: Some(ip(gw)),
+        ifindex: Some(dev),
+        weight,
+    };
+    let mut rib: Rib<Ipv4Addr> = Rib::new();
+
+    // One at a time: an OSPF route, then a better eBGP one over it, then the eBGP one goes.
+    let p = "198.51.100.0/24".parse().unwrap();
+    let c = rib
+        .update(
+            p,
+            ospf,
+            lpm::Route::new(Protocol::Ospf, 10, vec![hop("10.0.0.2", r0, 1)]),
+        )
+        .unwrap();
+    h.apply_fib_change(&c, &install).unwrap();
+    let c = rib
+        .update(
+            p,
+            ebgp,
+            lpm::Route::new(Protocol::Ebgp, 0, vec![hop("192.0.2.7", r1, 1)]),
+        )
+        .unwrap();
+    h.apply_fib_change(&c, &install).unwrap();
+    let routes = ip_routes(&t, "-4", "1000");
+    assert_eq!(routes.len(), 1, "replaced, not added: {routes:?}");
+    let r = ip_route(&routes, "198.51.100.0/24", "unicast");
+    assert_eq!(r["gateway"], "192.0.2.7");
+    assert_eq!(r["dev"], "r1");
+    assert_eq!(r["protocol"], "bgp");
+    assert!(
+        r["flags"].as_array().unwrap().contains(&"onlink".into()),
+        "{r}"
+    );
+    let c = rib.withdraw(p, ebgp).unwrap();
+    h.apply_fib_change(&c, &install).unwrap();
+    let routes = ip_routes(&t, "-4", "1000");
+    assert_eq!(
+        ip_route(&routes, "198.51.100.0/24", "unicast")["gateway"],
+        "10.0.0.2"
+    );
+
+    // In a batch: an ECMP route with weights, a withdrawal, and an entry without next hops.
+    let mut batch = h.batch();
+    let e = "203.0.113.0/24".parse().unwrap();
+    let c = rib
+        .update(
+            e,
+            ebgp,
+            lpm::Route::new(
+                Protocol::Ebgp,
+                0,
+                vec![hop("10.0.0.2", r0, 3), hop("10.0.1.2", r1, 1)],
+            ),
+        )
+        .unwrap();
+    batch.apply_fib_change(&c, &install);
+    batch.apply_fib_change(&rib.withdraw(p, ospf).unwrap(), &install);
+    let empty: lpm::FibChange<Ipv4Addr> = lpm::FibChange {
+        prefix: "192.0.2.0/24".parse().unwrap(),
+        old: None,
+        new: Some(lpm::FibRoute {
+            distance: 20,
+            metric: 0,
+            sources: vec![ebgp],
+            next_hops: vec![],
+        }),
+    };
+    batch.apply_fib_change(&empty, &install);
+    let results = batch.send();
+    assert!(results[0].is_ok() && results[1].is_ok(), "{results:?}");
+    let err = results[2].as_ref().unwrap_err();
+    assert_eq!(err.batch_index(), Some(2));
+    assert!(err.to_string().contains("no next hop"), "{err}");
+
+    let routes = ip_routes(&t, "-4", "1000");
+    assert_eq!(routes.len(), 1, "{routes:?}");
+    let r = ip_route(&routes, "203.0.113.0/24", "unicast");
+    let mut hops: Vec<(String, u64)> = r["nexthops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|nh| {
+            (
+                nh["gateway"].as_str().unwrap().to_string(),
+                nh["weight"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    hops.sort();
+    assert_eq!(
+        hops,
+        vec![("10.0.0.2".to_string(), 3), ("10.0.1.2".to_string(), 1)]
+    );
+    // The kernel's view agrees with the Rib's FIB, entry for entry.
+    let ours = h.routes(&RouteFilter::table(T)).unwrap();
+    assert_eq!(ours.len(), rib.fib().len());
+}
