@@ -344,13 +344,21 @@ pub fn flag(args: &[String], flag: &str) -> bool {
 /// `bare` those that do not. `usage` is printed with the error.
 pub fn check_args(args: &[String], valued: &[&str], bare: &[&str], usage: &str) -> Result<()> {
     let mut i = 0;
+    let mut seen: Vec<&str> = Vec::new();
     while i < args.len() {
         let a = args[i].as_str();
         if a == "-h" || a == "--help" {
             println!("{usage}");
             std::process::exit(0);
         }
+        if seen.contains(&a) {
+            return Err(format!("{a} given twice\n{usage}").into());
+        }
+        seen.push(a);
         if valued.contains(&a) {
+            if i + 1 >= args.len() {
+                return Err(format!("{a} needs a value\n{usage}").into());
+            }
             i += 2;
         } else if bare.contains(&a) {
             i += 1;
