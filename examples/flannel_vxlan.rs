@@ -44,8 +44,6 @@ pub mod support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -53,7 +51,7 @@ use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::addr::NewAddress;
 use netplumb::fdb::{FdbEntryRequest, FdbFilter, FdbState};
 use netplumb::link::{Bridge, Veth, Vxlan};
-use netplumb::monitor::{Event, Groups, Monitor, MonitorOptions};
+use netplumb::monitor::{Event, Groups, Monitor, MonitorOptions, MonitorStop};
 use netplumb::neigh::{NeighState, NeighTableParams, NeighbourFilter, NewNeighbour};
 use netplumb::route::{NewRoute, RouteFilter, RouteKey};
 use netplumb::{Handle, IfIndex, IpFamily, MacAddr, NetNs, Vni};
@@ -776,7 +774,7 @@ fn expire_last_lease(hosts: &[Host], programmed: &mut [(u8, u8, LeaseEntries)]) 
 
 /// A miss-answering agent for one host: flanneld's original job. Dropping it stops its thread.
 struct Agent {
-    stop: Arc<AtomicBool>,
+    stop: MonitorStop,
     thread: Option<JoinHandle<Result<(usize, usize)>>>,
 }
 
@@ -792,17 +790,14 @@ impl Agent {
         )?;
         let h = Handle::new_in(&host.ns)?;
         let dev: IfIndex = h.link_index(VXLAN_DEV)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let stop = monitor.stopper()?;
         let thread = std::thread::Builder::new()
             .name(format!("agent host{me}"))
             .spawn(move || -> Result<(usize, usize)> {
                 let (mut l3, mut l2) = (0, 0);
-                while !flag.load(Ordering::Relaxed) {
-                    let Some(event) = monitor.recv_timeout(Duration::from_millis(50))? else {
-                        continue;
-                    };
-                    match event {
+                // Ends when the agent is stopped.
+                for event in monitor {
+                    match event? {
                         Event::L3Miss {
                             link,
                             address: IpAddr::V4(a),
@@ -857,7 +852,7 @@ impl Agent {
 
     /// Stops the agent and returns the L3 and L2 misses it answered.
     fn stop(mut self) -> Result<(usize, usize)> {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.stop();
         match self.thread.take() {
             Some(t) => t.join().map_err(|_| "agent thread panicked")?,
             None => Ok((0, 0)),
@@ -867,7 +862,7 @@ impl Agent {
 
 impl Drop for Agent {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.stop.stop();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

@@ -76,6 +76,13 @@ pub enum Error {
         /// What was asked.
         op: &'static str,
     },
+    /// The [`Monitor`](crate::monitor::Monitor) was stopped through its
+    /// [`MonitorStop`](crate::monitor::MonitorStop): it reports no more events.
+    #[error("{op}: the monitor was stopped")]
+    Stopped {
+        /// What was being done.
+        op: &'static str,
+    },
     /// The kernel sent something netplumb could not decode.
     #[error("{op}: malformed reply from the kernel: {reason}")]
     Malformed {
@@ -181,6 +188,11 @@ impl Error {
             Error::Batch { source, .. } => source.is_ack_lost(),
             e => matches!(e, Error::AckLost { .. }),
         }
+    }
+
+    /// True when a monitor was stopped ([`Error::Stopped`]).
+    pub fn is_stopped(&self) -> bool {
+        matches!(self, Error::Stopped { .. })
     }
 
     /// For an error of a batch request, the request's index in the batch.

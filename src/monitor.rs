@@ -13,6 +13,7 @@ use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
@@ -20,6 +21,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use crate::addr::{address_from_message, Address, AddressFilter};
 use crate::fdb::{fdb_from_message, FdbEntry, FdbFilter};
@@ -218,6 +220,45 @@ pub struct Monitor {
     buf: Vec<u8>,
     queue: VecDeque<Event>,
     seen: Seen,
+    /// Readable once a [`MonitorStop`] was used; made by the first [`Monitor::stopper`].
+    stop: Option<Arc<EventFd>>,
+}
+
+/// Stops a [`Monitor`] from another thread, as closing the `done` channel of Go netlink's
+/// `LinkSubscribe` does: a thread blocked in [`Monitor::recv`] (or iterating) wakes at once,
+/// and from then on every receiving call returns [`Error::Stopped`] and the iterator ends.
+/// Cheap to clone; `Send` and `Sync`.
+///
+/// ```no_run
+/// use netplumb::monitor::{Groups, Monitor, MonitorOptions};
+///
+/// let mut monitor = Monitor::with_options(&MonitorOptions {
+///     groups: Groups::NEIGH,
+///     ..MonitorOptions::default()
+/// })?;
+/// let stop = monitor.stopper()?;
+/// let agent = std::thread::spawn(move || {
+///     for event in monitor {
+///         println!("{event:?}"); // ends when stopped
+///     }
+/// });
+/// // … later, from any thread:
+/// stop.stop();
+/// agent.join().unwrap();
+/// # Ok::<(), netplumb::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct MonitorStop {
+    fd: Arc<EventFd>,
+}
+
+impl MonitorStop {
+    /// Stops the monitor. Calling it again, or after the monitor is gone, does nothing.
+    pub fn stop(&self) {
+        // The counter only grows; it stays readable, so the monitor stays stopped. A full
+        // counter (after 2^64 - 2 stops) refuses the write, and it is readable then anyway.
+        let _ = self.fd.write(1);
+    }
 }
 
 /// The objects the monitor has reported, to tell `Added` from `Changed`.
@@ -294,11 +335,40 @@ impl Monitor {
             buf: Vec::with_capacity(RECV_BUF),
             queue: VecDeque::new(),
             seen: Seen::default(),
+            stop: None,
         };
         if options.snapshot {
             mon.resync()?;
         }
         Ok(mon)
+    }
+
+    /// A handle that stops this monitor from another thread (see [`MonitorStop`]). Every
+    /// call returns a handle to the same stop.
+    pub fn stopper(&mut self) -> Result<MonitorStop> {
+        if self.stop.is_none() {
+            let fd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
+                .map_err(|e| Error::io("create monitor stop", io::Error::from(e)))?;
+            self.stop = Some(Arc::new(fd));
+        }
+        let fd = self.stop.clone().expect("made above");
+        Ok(MonitorStop { fd })
+    }
+
+    /// Whether a [`MonitorStop`] has stopped this monitor.
+    pub fn is_stopped(&self) -> bool {
+        let Some(stop) = &self.stop else {
+            return false;
+        };
+        let mut fds = [PollFd::new(stop.as_fd(), PollFlags::POLLIN)];
+        matches!(nix::poll::poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+    }
+
+    fn check_stopped(&self, op: &'static str) -> Result<()> {
+        if self.is_stopped() {
+            return Err(Error::Stopped { op });
+        }
+        Ok(())
     }
 
     /// The groups this monitor listens to.
@@ -388,9 +458,11 @@ impl Monitor {
         Ok(())
     }
 
-    /// Waits for the next event.
+    /// Waits for the next event. Once the monitor is stopped ([`MonitorStop`]), returns
+    /// [`Error::Stopped`], even with events still queued.
     pub fn recv(&mut self) -> Result<Event> {
         loop {
+            self.check_stopped("receive events")?;
             if let Some(e) = self.queue.pop_front() {
                 return Ok(e);
             }
@@ -405,6 +477,7 @@ impl Monitor {
     /// event or the socket is empty, so that after it returns `None` an edge-triggered
     /// poller (epoll `EPOLLET`, tokio's `AsyncFd`) may wait on [`AsFd`] again.
     pub fn try_recv(&mut self) -> Result<Option<Event>> {
+        self.check_stopped("receive events")?;
         while self.queue.is_empty() {
             if !self.fill()? {
                 break;
@@ -419,6 +492,7 @@ impl Monitor {
             return self.recv().map(Some);
         };
         loop {
+            self.check_stopped("receive events")?;
             if let Some(e) = self.queue.pop_front() {
                 return Ok(Some(e));
             }
@@ -430,7 +504,8 @@ impl Monitor {
         }
     }
 
-    /// Waits until the socket is readable or `timeout` passes (`None`: no limit).
+    /// Waits until the socket is readable, the monitor is stopped, or `timeout` passes
+    /// (`None`: no limit); true when there is something to read or the stop to see.
     fn wait_readable(&self, timeout: Option<Duration>) -> Result<bool> {
         let timeout = match timeout {
             // Rounded up, so that a short wait is not a non-blocking check.
@@ -440,7 +515,10 @@ impl Monitor {
             }
             None => PollTimeout::NONE,
         };
-        let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
+        if let Some(stop) = &self.stop {
+            fds.push(PollFd::new(stop.as_fd(), PollFlags::POLLIN));
+        }
         loop {
             match nix::poll::poll(&mut fds, timeout) {
                 Ok(n) => return Ok(n > 0),
@@ -679,9 +757,12 @@ fn subscribed_socket(options: &MonitorOptions) -> Result<Socket> {
 impl Iterator for Monitor {
     type Item = Result<Event>;
 
-    /// Waits for the next event; never returns `None`.
+    /// Waits for the next event; `None` once the monitor is stopped ([`MonitorStop`]).
     fn next(&mut self) -> Option<Result<Event>> {
-        Some(self.recv())
+        match self.recv() {
+            Err(e) if e.is_stopped() => None,
+            r => Some(r),
+        }
     }
 }
 

@@ -531,3 +531,52 @@ fn a_monitor_of_the_current_namespace_made_on_a_thread_that_has_gone() {
         |e| matches!(e, Event::Link(Change::Added(l)) if l.name == "c0"),
     );
 }
+
+/// A monitor blocked in another thread wakes when its `MonitorStop` is used: the thread's
+/// `for event in monitor` ends, after it has seen the events that came before.
+#[test]
+fn a_stopped_monitor_wakes_its_reader_and_ends() {
+    require_root!();
+    let t = TestNs::new();
+    let mut m = monitor(&t, Groups::LINK, false);
+    let stop = m.stopper().unwrap();
+    assert!(!m.is_stopped());
+    let (seen_tx, seen_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut names = Vec::new();
+        for event in &mut m {
+            if let Event::Link(Change::Added(l)) = event.unwrap() {
+                names.push(l.name.clone());
+                seen_tx.send(l.name).unwrap();
+            }
+        }
+        // Stopped: every receiving call says so, at once.
+        let e = m.recv().unwrap_err();
+        assert!(e.is_stopped(), "{e}");
+        assert!(m.try_recv().unwrap_err().is_stopped());
+        assert!(m
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap_err()
+            .is_stopped());
+        names
+    });
+    t.handle.add_veth(&Veth::new("st0", "st1")).unwrap();
+    // The reader saw the link, then blocks again; the stop wakes it.
+    let mut both = [
+        seen_rx.recv_timeout(Duration::from_secs(10)).unwrap(),
+        seen_rx.recv_timeout(Duration::from_secs(10)).unwrap(),
+    ];
+    both.sort();
+    assert_eq!(both, ["st0".to_string(), "st1".to_string()]);
+    std::thread::sleep(Duration::from_millis(100));
+    let started = Instant::now();
+    stop.stop();
+    stop.clone().stop();
+    let names = reader.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "woke after {:?}",
+        started.elapsed()
+    );
+    assert!(names.contains(&"st0".to_string()), "{names:?}");
+}
