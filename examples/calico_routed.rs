@@ -192,9 +192,11 @@ pub fn run(opts: &Options) -> Result<Summary> {
     // What BGP would distribute: each host's block, via that host.
     for host in &hosts {
         for other in hosts.iter().filter(|o| o.n != host.n) {
-            let mut route =
-                NewRoute::via(IpNetwork::V4(other.block), IpAddr::V4(underlay_ip(other.n)))?;
-            route.next_hops[0].dev = Some("eth0".into());
+            let mut route = NewRoute::via_dev(
+                IpNetwork::V4(other.block),
+                IpAddr::V4(underlay_ip(other.n)),
+                "eth0",
+            )?;
             route.protocol = RouteProtocol::STATIC;
             host.handle.add_route(&route)?;
         }
@@ -333,8 +335,7 @@ fn build_host(lab: &mut Lab, hu: &Handle, n: u8, pods: u8) -> Result<Host> {
         let mut gw = NewRoute::dev("169.254.1.1/32".parse()?, "eth0")?;
         gw.scope = Some(RouteScope::Link);
         hp.add_route(&gw)?;
-        let mut default = NewRoute::via("0.0.0.0/0".parse()?, IpAddr::V4(POD_GATEWAY))?;
-        default.next_hops[0].dev = Some("eth0".into());
+        let default = NewRoute::via_dev("0.0.0.0/0".parse()?, IpAddr::V4(POD_GATEWAY), "eth0")?;
         hp.add_route(&default)?;
 
         let mut to_pod = NewRoute::dev(IpNetwork::V4(Ipv4Network::new(ip, 32)?), cali.as_str())?;

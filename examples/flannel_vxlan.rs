@@ -255,8 +255,7 @@ pub fn program_lease(h: &Handle, lease: &Lease) -> Result<LeaseEntries> {
         h.add_fdb(VXLAN_DEV, &fdb)
             .map_err(|e| format!("fdb {} for host {}: {e}", lease.vtep_mac, lease.host))?;
         done.fdb = Some(fdb);
-        let mut route = NewRoute::via(IpNetwork::V4(lease.subnet), gateway)?;
-        route.next_hops[0].dev = Some(VXLAN_DEV.into());
+        let mut route = NewRoute::via_dev(IpNetwork::V4(lease.subnet), gateway, VXLAN_DEV)?;
         route.next_hops[0].onlink = true;
         h.add_route(&route)
             .map_err(|e| format!("route {} for host {}: {e}", lease.subnet, lease.host))?;

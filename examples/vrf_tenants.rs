@@ -427,9 +427,9 @@ fn build_tenant(
     })?;
     if extra {
         Handle::new_in(&server)?.add_address("lo", &net(EXTRA, 32)?.into())?;
-        let mut route = NewRoute::via(EXTRA_NET.parse()?, IpAddr::V4(SERVER))?;
+        let mut route =
+            NewRoute::via_dev(EXTRA_NET.parse()?, IpAddr::V4(SERVER), srv_link.as_str())?;
         route.table = table;
-        route.next_hops[0].dev = Some(srv_link.as_str().into());
         host.add_route(&route)?;
     }
     Ok(Tenant {

@@ -527,6 +527,23 @@ impl<'a> NewRoute<'a> {
         })
     }
 
+    /// A route to `destination` through `gateway` out of `dev` (`ip route add PREFIX via GW dev
+    /// DEV`); set `next_hops[0].onlink` for a gateway outside the device's prefixes.
+    pub fn via_dev(
+        destination: IpNetwork,
+        gateway: IpAddr,
+        dev: impl Into<LinkRef<'a>>,
+    ) -> Result<NewRoute<'a>> {
+        Ok(NewRoute {
+            next_hops: vec![NextHop {
+                gateway: Some(gateway),
+                dev: Some(dev.into()),
+                ..NextHop::default()
+            }],
+            ..NewRoute::new(destination)?
+        })
+    }
+
     /// A route to `destination` straight out of `dev` (`ip route add PREFIX dev DEV`).
     pub fn dev(destination: IpNetwork, dev: impl Into<LinkRef<'a>>) -> Result<NewRoute<'a>> {
         Ok(NewRoute {
