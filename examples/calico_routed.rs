@@ -41,19 +41,19 @@
 #[path = "support/mod.rs"]
 pub mod support;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::addr::NewAddress;
-use netplumb::link::{Bridge, Veth};
+use netplumb::link::Veth;
 use netplumb::lpm::IpPrefixMap;
 use netplumb::neigh::{NeighTableParams, NeighbourFilter};
 use netplumb::route::{NewRoute, RouteFilter, RouteProtocol, RouteQuery, RouteScope, RouteType};
 use netplumb::{Handle, IpFamily, MacAddr, NetNs, TableId};
 use nix::errno::Errno;
-use support::{EchoServer, Lab, Result};
+use support::{EchoMatrix, Endpoint, Lab, Result, Underlay};
 
 /// The MAC calico gives the host end of every pod's veth.
 pub const CALI_MAC: MacAddr = MacAddr([0xee; 6]);
@@ -149,7 +149,7 @@ struct Pod {
 }
 
 fn underlay_ip(host: u8) -> Ipv4Addr {
-    Ipv4Addr::new(192, 168, 100, host)
+    Underlay::host_ip(host)
 }
 
 fn block(host: u8) -> Ipv4Network {
@@ -179,15 +179,10 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let mut lab = Lab::new(&opts.prefix)?;
     lab.keep(opts.keep);
 
-    let underlay = lab.netns("underlay")?;
-    let hu = Handle::new_in(&underlay)?;
-    hu.add_bridge(&Bridge::new("br0"))?;
-    hu.add_address("br0", &NewAddress::new(IpAddr::V4(ROUTER), 24)?)?;
-    hu.set_link_up("br0")?;
-
+    let underlay = Underlay::new(&mut lab, Some(ROUTER))?;
     let mut hosts = Vec::new();
     for n in 1..=opts.hosts {
-        hosts.push(build_host(&mut lab, &hu, n, opts.pods)?);
+        hosts.push(build_host(&mut lab, &underlay, n, opts.pods)?);
     }
     // What BGP would distribute: each host's block, via that host.
     for host in &hosts {
@@ -207,99 +202,39 @@ pub fn run(opts: &Options) -> Result<Summary> {
         pods: hosts.iter().map(|h| h.pods.len()).sum(),
         ..Summary::default()
     };
-    let mut servers = Vec::new();
-    for pod in hosts.iter().flat_map(|h| &h.pods) {
-        servers.push(EchoServer::start(
-            &pod.ns,
-            SocketAddr::new(IpAddr::V4(pod.ip), ECHO_PORT),
-        )?);
-    }
-    let mut rows = Vec::new();
-    let mut failures = Vec::new();
-    for a in &hosts {
-        for from in &a.pods {
-            for b in hosts.iter().filter(|b| b.n != a.n) {
-                for to in &b.pods {
-                    summary.echoes += 1;
-                    let target = SocketAddr::new(IpAddr::V4(to.ip), ECHO_PORT);
-                    match support::udp_echo(
-                        &from.ns,
-                        IpAddr::V4(from.ip),
-                        target,
-                        20,
-                        Duration::from_millis(250),
-                    ) {
-                        Ok(echo) => {
-                            summary.answered += 1;
-                            summary.max_attempts = summary.max_attempts.max(echo.attempts);
-                            rows.push(format!(
-                                "  {:<10} {:<12} -> {:<10} {:<12} ok   {:>2} {:>8.3} ms",
-                                from.name,
-                                from.ip.to_string(),
-                                to.name,
-                                to.ip.to_string(),
-                                echo.attempts,
-                                echo.rtt.as_secs_f64() * 1e3
-                            ));
-                        }
-                        Err(e) => {
-                            rows.push(format!(
-                                "  {:<10} {:<12} -> {:<10} {:<12} FAIL",
-                                from.name,
-                                from.ip.to_string(),
-                                to.name,
-                                to.ip.to_string()
-                            ));
-                            failures.push(e.to_string());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    drop(servers);
+    let endpoints: Vec<Endpoint> = hosts
+        .iter()
+        .flat_map(|h| {
+            h.pods.iter().map(|p| Endpoint {
+                name: &p.name,
+                host: h.n,
+                ns: &p.ns,
+                ip: IpAddr::V4(p.ip),
+            })
+        })
+        .collect();
+    let echoes = EchoMatrix::run(&endpoints, ECHO_PORT)?;
+    summary.echoes = echoes.tried;
+    summary.answered = echoes.answered;
+    summary.max_attempts = echoes.max_attempts;
 
     println!("\nwhat the hosts' kernels hold (read back after the echoes):");
     for host in &hosts {
         show_host(host, &hosts, &mut summary)?;
     }
-    println!("\necho (UDP, pod to pod across hosts, routed, no overlay):");
-    println!("  from       address      -> to         address      got  tries      rtt");
-    for r in &rows {
-        println!("{r}");
-    }
-    if !failures.is_empty() {
-        return Err(format!(
-            "{} of {} echoes failed; first: {}",
-            failures.len(),
-            summary.echoes,
-            failures[0]
-        )
-        .into());
-    }
+    echoes.print("echo (UDP, pod to pod across hosts, routed, no overlay)");
+    echoes.check()?;
     check(opts, &summary)?;
     check_blackhole(&hosts)?;
     summary.elapsed = started.elapsed();
     drop(hosts);
-    drop(hu);
     drop(underlay);
     drop(lab);
     Ok(summary)
 }
 
-fn build_host(lab: &mut Lab, hu: &Handle, n: u8, pods: u8) -> Result<Host> {
-    let ns = lab.netns(&format!("host{n}"))?;
-    let h = Handle::new_in(&ns)?;
-    let uplink = format!("uplink{n}");
-    let mut veth = Veth::new(&uplink, "eth0");
-    veth.peer.netns = Some(&ns);
-    hu.add_veth(&veth)?;
-    hu.set_link_master(uplink.as_str(), "br0")?;
-    hu.set_link_up(uplink.as_str())?;
-    h.add_address("eth0", &NewAddress::new(IpAddr::V4(underlay_ip(n)), 24)?)?;
-    h.set_link_up("eth0")?;
-    h.add_route(&NewRoute::via("0.0.0.0/0".parse()?, IpAddr::V4(ROUTER))?)?;
-    support::sysctl(&ns, "net.ipv4.ip_forward", "1")?;
+fn build_host(lab: &mut Lab, underlay: &Underlay, n: u8, pods: u8) -> Result<Host> {
+    let (ns, h) = underlay.add_host(lab, n)?;
 
     let block = block(n);
     let mut blackhole = NewRoute::of_kind(RouteType::Blackhole, IpNetwork::V4(block))?;

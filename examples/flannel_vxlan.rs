@@ -55,7 +55,7 @@ use netplumb::monitor::{Event, Groups, Monitor, MonitorOptions, MonitorStop};
 use netplumb::neigh::{NeighState, NeighTableParams, NeighbourFilter, NewNeighbour};
 use netplumb::route::{NewRoute, RouteFilter, RouteKey};
 use netplumb::{Handle, IfIndex, IpFamily, MacAddr, NetNs, Vni};
-use support::{EchoServer, Lab, Result};
+use support::{EchoMatrix, EchoServer, Endpoint, Lab, Result, Underlay};
 
 /// The VXLAN device's name, VNI and UDP port, as flannel chooses them.
 pub const VXLAN_DEV: &str = "flannel.1";
@@ -309,7 +309,7 @@ struct Pod {
 }
 
 fn underlay_ip(host: u8) -> Ipv4Addr {
-    Ipv4Addr::new(192, 168, 100, host)
+    Underlay::host_ip(host)
 }
 
 fn subnet(host: u8) -> Ipv4Network {
@@ -329,14 +329,10 @@ pub fn run(opts: &Options) -> Result<Summary> {
     lab.keep(opts.keep);
 
     // The underlay LAN.
-    let underlay = lab.netns("underlay")?;
-    let hu = Handle::new_in(&underlay)?;
-    hu.add_bridge(&Bridge::new("br0"))?;
-    hu.set_link_up("br0")?;
-
+    let underlay = Underlay::new(&mut lab, None)?;
     let mut hosts = Vec::new();
     for n in 1..=opts.hosts {
-        hosts.push(build_host(&mut lab, &hu, n, opts)?);
+        hosts.push(build_host(&mut lab, &underlay, n, opts)?);
     }
     let leases: Vec<Lease> = hosts.iter().map(|h| h.lease).collect();
     println!("\nleases (what flannel keeps in etcd):");
@@ -379,21 +375,26 @@ pub fn run(opts: &Options) -> Result<Summary> {
     }
 
     // Every pod echoes to every pod on another host.
-    let mut servers = Vec::new();
-    for pod in hosts.iter().flat_map(|h| &h.pods) {
-        servers.push(EchoServer::start(
-            &pod.ns,
-            SocketAddr::new(IpAddr::V4(pod.ip), ECHO_PORT),
-        )?);
-    }
+    let endpoints: Vec<Endpoint> = hosts
+        .iter()
+        .flat_map(|h| {
+            h.pods.iter().map(|p| Endpoint {
+                name: &p.name,
+                host: h.lease.host,
+                ns: &p.ns,
+                ip: IpAddr::V4(p.ip),
+            })
+        })
+        .collect();
+    let echoes = EchoMatrix::run(&endpoints, ECHO_PORT)?;
     let mut summary = Summary {
         mode: opts.mode,
         hosts: hosts.len(),
-        pods: servers.len(),
-        echoes: 0,
-        answered: 0,
-        first_try: 0,
-        max_attempts: 0,
+        pods: endpoints.len(),
+        echoes: echoes.tried,
+        answered: echoes.answered,
+        first_try: echoes.first_try,
+        max_attempts: echoes.max_attempts,
         programmed: Programmed::default(),
         l3_answered: 0,
         l2_answered: 0,
@@ -401,55 +402,6 @@ pub fn run(opts: &Options) -> Result<Summary> {
         leases: leases.clone(),
         elapsed: Duration::ZERO,
     };
-    let mut failures = Vec::new();
-    let mut rows = Vec::new();
-    for from_host in &hosts {
-        for from in &from_host.pods {
-            for to_host in hosts
-                .iter()
-                .filter(|h| h.lease.host != from_host.lease.host)
-            {
-                for to in &to_host.pods {
-                    summary.echoes += 1;
-                    let target = SocketAddr::new(IpAddr::V4(to.ip), ECHO_PORT);
-                    let result = support::udp_echo(
-                        &from.ns,
-                        IpAddr::V4(from.ip),
-                        target,
-                        20,
-                        Duration::from_millis(250),
-                    );
-                    match result {
-                        Ok(echo) => {
-                            summary.answered += 1;
-                            summary.first_try += usize::from(echo.attempts == 1);
-                            summary.max_attempts = summary.max_attempts.max(echo.attempts);
-                            rows.push(format!(
-                                "  {:<10} {:<12} -> {:<10} {:<12} ok   {:>2} {:>8.3} ms",
-                                from.name,
-                                from.ip.to_string(),
-                                to.name,
-                                to.ip.to_string(),
-                                echo.attempts,
-                                echo.rtt.as_secs_f64() * 1e3
-                            ));
-                        }
-                        Err(e) => {
-                            rows.push(format!(
-                                "  {:<10} {:<12} -> {:<10} {:<12} FAIL",
-                                from.name,
-                                from.ip.to_string(),
-                                to.name,
-                                to.ip.to_string()
-                            ));
-                            failures.push(e.to_string());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    drop(servers);
 
     // Read back while the agents still run: they answer the kernel's re-probes, so no entry
     // they made can have failed yet.
@@ -463,21 +415,8 @@ pub fn run(opts: &Options) -> Result<Summary> {
         summary.l3_answered += l3;
         summary.l2_answered += l2;
     }
-    println!("\necho (UDP, pod to pod across hosts):");
-    println!("  from       address      -> to         address      got  tries      rtt");
-    for r in &rows {
-        println!("{r}");
-    }
-
-    if !failures.is_empty() {
-        return Err(format!(
-            "{} of {} echoes failed; first: {}",
-            failures.len(),
-            summary.echoes,
-            failures[0]
-        )
-        .into());
-    }
+    echoes.print("echo (UDP, pod to pod across hosts)");
+    echoes.check()?;
     check_programmed(opts, &summary)?;
 
     if opts.mode == Mode::Preprogrammed {
@@ -485,25 +424,14 @@ pub fn run(opts: &Options) -> Result<Summary> {
     }
     summary.elapsed = started.elapsed();
     drop(hosts);
-    drop(hu);
     drop(underlay);
     drop(lab);
     Ok(summary)
 }
 
 /// One host: its namespace and uplink, `cni0` with the pods, `flannel.1`.
-fn build_host(lab: &mut Lab, hu: &Handle, n: u8, opts: &Options) -> Result<Host> {
-    let ns = lab.netns(&format!("host{n}"))?;
-    let h = Handle::new_in(&ns)?;
-    let uplink = format!("uplink{n}");
-    let mut veth = Veth::new(&uplink, "eth0");
-    veth.peer.netns = Some(&ns);
-    hu.add_veth(&veth)?;
-    hu.set_link_master(uplink.as_str(), "br0")?;
-    hu.set_link_up(uplink.as_str())?;
-    h.add_address("eth0", &NewAddress::new(IpAddr::V4(underlay_ip(n)), 24)?)?;
-    h.set_link_up("eth0")?;
-    support::sysctl(&ns, "net.ipv4.ip_forward", "1")?;
+fn build_host(lab: &mut Lab, underlay: &Underlay, n: u8, opts: &Options) -> Result<Host> {
+    let (ns, h) = underlay.add_host(lab, n)?;
 
     let subnet = subnet(n);
     let gw = Ipv4Addr::from(u32::from(subnet.network()) + 1);

@@ -368,3 +368,158 @@ pub fn check_args(args: &[String], valued: &[&str], bare: &[&str], usage: &str) 
     }
     Ok(())
 }
+
+/// A pod (or any endpoint) in an [`EchoMatrix`]: its name, the host it lives on, its
+/// namespace and its address.
+pub struct Endpoint<'a> {
+    /// Shown in the table.
+    pub name: &'a str,
+    /// Endpoints echo only to endpoints of other hosts.
+    pub host: u8,
+    /// Where its sockets are opened.
+    pub ns: &'a NetNs,
+    /// Its address.
+    pub ip: IpAddr,
+}
+
+/// The echoes from every endpoint to every endpoint on another host, and how they went.
+#[derive(Clone, Debug, Default)]
+pub struct EchoMatrix {
+    /// Echoes tried.
+    pub tried: usize,
+    /// Echoes answered.
+    pub answered: usize,
+    /// Echoes answered by their first datagram.
+    pub first_try: usize,
+    /// The most datagrams one answered echo needed.
+    pub max_attempts: u32,
+    /// One printable line per echo.
+    pub rows: Vec<String>,
+    /// Why the failed echoes failed.
+    pub failures: Vec<String>,
+}
+
+impl EchoMatrix {
+    /// Starts an echo server on `port` in every endpoint, then sends from every endpoint to
+    /// every endpoint of another host (up to 20 datagrams, 250 ms apart, for each), and stops
+    /// the servers again.
+    pub fn run(endpoints: &[Endpoint<'_>], port: u16) -> Result<EchoMatrix> {
+        let servers = endpoints
+            .iter()
+            .map(|e| EchoServer::start(e.ns, SocketAddr::new(e.ip, port)))
+            .collect::<Result<Vec<_>>>()?;
+        let mut m = EchoMatrix::default();
+        for from in endpoints {
+            for to in endpoints.iter().filter(|t| t.host != from.host) {
+                m.tried += 1;
+                let target = SocketAddr::new(to.ip, port);
+                let start = format!(
+                    "  {:<10} {:<12} -> {:<10} {:<12}",
+                    from.name,
+                    from.ip.to_string(),
+                    to.name,
+                    to.ip.to_string()
+                );
+                match udp_echo(from.ns, from.ip, target, 20, Duration::from_millis(250)) {
+                    Ok(echo) => {
+                        m.answered += 1;
+                        m.first_try += usize::from(echo.attempts == 1);
+                        m.max_attempts = m.max_attempts.max(echo.attempts);
+                        m.rows.push(format!(
+                            "{start} ok   {:>2} {:>8.3} ms",
+                            echo.attempts,
+                            echo.rtt.as_secs_f64() * 1e3
+                        ));
+                    }
+                    Err(e) => {
+                        m.rows.push(format!("{start} FAIL"));
+                        m.failures.push(e.to_string());
+                    }
+                }
+            }
+        }
+        drop(servers);
+        Ok(m)
+    }
+
+    /// Prints the table under `title`.
+    pub fn print(&self, title: &str) {
+        println!("\n{title}:");
+        println!("  from       address      -> to         address      got  tries      rtt");
+        for r in &self.rows {
+            println!("{r}");
+        }
+    }
+
+    /// An error naming the first failure, when any echo failed.
+    pub fn check(&self) -> Result<()> {
+        match self.failures.first() {
+            None => Ok(()),
+            Some(first) => Err(format!(
+                "{} of {} echoes failed; first: {first}",
+                self.failures.len(),
+                self.tried
+            )
+            .into()),
+        }
+    }
+}
+
+/// The underlay LAN the simulated hosts share: a bridge `br0` in a namespace of its own
+/// (`PREFIX-underlay`), each host's `eth0` attached to it by veth, with the address
+/// 192.168.100.H/24. With a router address, `br0` carries it and every host routes its
+/// default through it.
+pub struct Underlay {
+    ns: NetNs,
+    handle: netplumb::Handle,
+    router: Option<std::net::Ipv4Addr>,
+}
+
+impl Underlay {
+    /// The underlay's subnet: host H is 192.168.100.H.
+    pub fn host_ip(host: u8) -> std::net::Ipv4Addr {
+        std::net::Ipv4Addr::new(192, 168, 100, host)
+    }
+
+    /// Makes the underlay namespace and its bridge (with `router` on it, if given).
+    pub fn new(lab: &mut Lab, router: Option<std::net::Ipv4Addr>) -> Result<Underlay> {
+        let ns = lab.netns("underlay")?;
+        let handle = netplumb::Handle::new_in(&ns)?;
+        handle.add_bridge(&netplumb::link::Bridge::new("br0"))?;
+        if let Some(r) = router {
+            handle.add_address("br0", &netplumb::addr::NewAddress::new(IpAddr::V4(r), 24)?)?;
+        }
+        handle.set_link_up("br0")?;
+        Ok(Underlay { ns, handle, router })
+    }
+
+    /// Makes host `host`'s namespace `PREFIX-hostH` on the underlay: `eth0` up with
+    /// 192.168.100.H/24 (its peer `uplinkH` on `br0`), IPv4 forwarding on, and the default
+    /// route through the router if there is one.
+    pub fn add_host(&self, lab: &mut Lab, host: u8) -> Result<(NetNs, netplumb::Handle)> {
+        let ns = lab.netns(&format!("host{host}"))?;
+        let h = netplumb::Handle::new_in(&ns)?;
+        let uplink = format!("uplink{host}");
+        let mut veth = netplumb::link::Veth::new(&uplink, "eth0");
+        veth.peer.netns = Some(&ns);
+        self.handle.add_veth(&veth)?;
+        self.handle.set_link_master(uplink.as_str(), "br0")?;
+        self.handle.set_link_up(uplink.as_str())?;
+        let address = IpAddr::V4(Underlay::host_ip(host));
+        h.add_address("eth0", &netplumb::addr::NewAddress::new(address, 24)?)?;
+        h.set_link_up("eth0")?;
+        if let Some(r) = self.router {
+            h.add_route(&netplumb::route::NewRoute::via(
+                "0.0.0.0/0".parse()?,
+                IpAddr::V4(r),
+            )?)?;
+        }
+        sysctl(&ns, "net.ipv4.ip_forward", "1")?;
+        Ok((ns, h))
+    }
+
+    /// The underlay's own namespace.
+    pub fn netns(&self) -> &NetNs {
+        &self.ns
+    }
+}
