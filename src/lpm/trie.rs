@@ -1,6 +1,7 @@
 //! The compiled lookup structure: a Poptrie (Asai & Ohara, SIGCOMM 2015).
 //!
-//! A direct-indexed first level of `2^DIRECT` words, then nodes of stride 6 with a
+//! A direct-indexed first level of `2^DIRECT` words (for IPv6, a second direct level of
+//! `2^DIR2`-word blocks under the populated first-level words), then nodes of stride 6 with a
 //! 64-bit `vector` (position holds a child node) and a 64-bit `leafvec` (a run of equal
 //! leaves starts here: leaf compression). Children and leaves of a node are contiguous
 //! and found by popcount. A leaf is an entry number + 1 (0 = no match), leaf-pushed: every
@@ -19,6 +20,12 @@ pub(crate) const NODE: u32 = 1 << 31;
 pub(crate) const FLAT: u32 = 1 << 30;
 /// Neither bit: the word is a leaf.
 pub(crate) const TAGS: u32 = NODE | FLAT;
+/// First-level word with both bits (only where [`Key::DIR2`] is not 0): a second-level
+/// direct block, `2^DIR2` words (leaf, flat block or node reference, as in the first level)
+/// indexed by the next `DIR2` bits. Every first-level region of an IPv6 table that holds a
+/// prefix longer than `DIRECT + 6` bits has one, so that a walk starts `DIR2` bits deeper at
+/// the cost of one plain indexed read instead of two popcount steps.
+pub(crate) const DIR: u32 = TAGS;
 
 const NONE: u32 = u32::MAX;
 static EMPTY: Node = Node {
@@ -45,6 +52,12 @@ pub(crate) struct Trie<K: Key> {
     coarse: Vec<u32>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) leaves: Vec<u32>,
+    /// The second-level direct blocks (see [`DIR`]), `2^DIR2` words each.
+    pub(crate) dir: Vec<u32>,
+    /// Per block: how many of its words are not leaves (when none are, the block may
+    /// shrink back to a flat block).
+    dir_deep: Vec<u32>,
+    free_dir: Vec<u32>,
     free_nodes: Vec<Vec<u32>>,
     free_leaves: Vec<Vec<u32>>,
     /// The CPU has `popcnt` (see [`popcount`]).
@@ -163,6 +176,9 @@ impl<K: Key> Trie<K> {
             coarse: vec![0; (1 << K::COARSE) * (K::COARSE > 0) as usize],
             nodes: Vec::new(),
             leaves: Vec::new(),
+            dir: Vec::new(),
+            dir_deep: Vec::new(),
+            free_dir: Vec::new(),
             free_nodes: vec![Vec::new(); 65],
             free_leaves: vec![Vec::new(); 67],
             hw: cpu_has_popcnt(),
@@ -174,6 +190,8 @@ impl<K: Key> Trie<K> {
     pub(crate) fn shrink_to_fit(&mut self) {
         self.nodes.shrink_to_fit();
         self.leaves.shrink_to_fit();
+        self.dir.shrink_to_fit();
+        self.dir_deep.shrink_to_fit();
     }
 
     pub(crate) fn bytes(&self) -> usize {
@@ -181,6 +199,7 @@ impl<K: Key> Trie<K> {
             + self.coarse.capacity() * 4
             + self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.leaves.capacity() * 4
+            + (self.dir.capacity() + self.dir_deep.capacity() + self.free_dir.capacity()) * 4
             + self
                 .free_nodes
                 .iter()
@@ -192,21 +211,36 @@ impl<K: Key> Trie<K> {
     /// The leaf (entry + 1, or 0) for `key`.
     #[inline(always)]
     pub(crate) fn find(&self, key: K) -> u32 {
-        let e = self.first(key);
+        let mut e = self.first(key);
         if e & TAGS == 0 {
             return e;
         }
-        if e & FLAT != 0 {
-            return self.flat_leaf(e & !FLAT, key);
+        let mut d = K::DIRECT;
+        if K::DIR2 > 0 && e & TAGS == DIR {
+            e = self.second(e, key);
+            d += K::DIR2;
+            if e & TAGS == 0 {
+                return e;
+            }
         }
-        self.walk(e, key)
+        if e & FLAT != 0 {
+            return self.flat_leaf(e & !FLAT, key, d);
+        }
+        self.walk(e, key, d)
     }
 
     /// The node walk, kept out of line so that the first-level and flat-block paths stay
     /// small enough to inline into the caller's loop.
     #[inline(never)]
-    fn walk(&self, e: u32, key: K) -> u32 {
-        self.walk_inline(e, key)
+    fn walk(&self, e: u32, key: K, d: u32) -> u32 {
+        self.walk_inline(e, key, d)
+    }
+
+    /// The word of second-level block `e` (a first-level [`DIR`] word) for `key`.
+    #[inline(always)]
+    pub(crate) fn second(&self, e: u32, key: K) -> u32 {
+        let i = ((e & !TAGS) as usize) << K::DIR2 | key.bits_at(K::DIRECT, K::DIR2);
+        self.dir.get(i).copied().unwrap_or(0)
     }
 
     /// Node `i`. Indices come from the structure itself and are always in range; an
@@ -238,22 +272,21 @@ impl<K: Key> Trie<K> {
         self.l1.get(key.top()).copied().unwrap_or(0)
     }
 
-    /// The leaf for `key` in the flat block at `b`.
+    /// The leaf for `key` in the flat block at `b`, which indexes the 6 bits from `d`.
     #[inline(always)]
-    pub(crate) fn flat_leaf(&self, b: u32, key: K) -> u32 {
+    pub(crate) fn flat_leaf(&self, b: u32, key: K, d: u32) -> u32 {
         let b = b as usize;
         let lo = self.leaf(b) as u64;
         let hi = self.leaf(b + 1) as u64;
         let leafvec = lo | hi << 32;
-        let m = upto(key.stride_at(K::DIRECT));
+        let m = upto(key.stride_at(d));
         self.leaf(b + 1 + popcount(leafvec & m, self.hw) as usize)
     }
 
-    /// Walks the nodes below first-level word `e` (a node reference).
+    /// Walks the nodes below word `e` (a node reference at depth `d`).
     #[inline(always)]
-    fn walk_inline(&self, e: u32, key: K) -> u32 {
+    fn walk_inline(&self, e: u32, key: K, mut d: u32) -> u32 {
         let mut n = self.node((e & !NODE) as usize);
-        let mut d = K::DIRECT;
         loop {
             let p = key.stride_at(d);
             let m = upto(p);
@@ -271,23 +304,37 @@ impl<K: Key> Trie<K> {
         let g = |l: u32| if l == 0 { 0 } else { f(l) };
         for i in 0..self.l1.len() {
             let e = self.l1[i];
-            if e & TAGS == 0 {
-                self.l1[i] = g(e);
-            } else if e & FLAT != 0 {
-                let b = (e & !FLAT) as usize;
-                let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
-                let runs = leafvec.count_ones() as usize;
-                for l in &mut self.leaves[b + 2..b + 2 + runs] {
-                    *l = g(*l);
-                }
-            } else {
-                self.relabel_node((e & !NODE) as usize, &g);
-            }
+            self.l1[i] = self.relabel_word(e, &g);
         }
         for c in &mut self.coarse {
             if *c != TAGS {
                 *c = g(*c);
             }
+        }
+    }
+
+    /// Relabels the structure behind direct word `e`, returning the new word.
+    fn relabel_word<F: Fn(u32) -> u32>(&mut self, e: u32, g: &F) -> u32 {
+        if e & TAGS == 0 {
+            g(e)
+        } else if K::DIR2 > 0 && e & TAGS == DIR {
+            let base = ((e & !TAGS) as usize) << K::DIR2;
+            for j in base..base + (1 << K::DIR2) {
+                let w = self.dir[j];
+                self.dir[j] = self.relabel_word(w, g);
+            }
+            e
+        } else if e & FLAT != 0 {
+            let b = (e & !FLAT) as usize;
+            let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
+            let runs = leafvec.count_ones() as usize;
+            for l in &mut self.leaves[b + 2..b + 2 + runs] {
+                *l = g(*l);
+            }
+            e
+        } else {
+            self.relabel_node((e & !NODE) as usize, g);
+            e
         }
     }
 
@@ -409,47 +456,170 @@ impl<K: Key> Trie<K> {
 
     fn paint_l1<F: Fn(u32) -> u32>(&mut self, key: K, len: u32, create: bool, f: &F) {
         let s = K::DIRECT;
-        if len <= s {
-            let start = key.top();
-            for i in start..start + (1usize << (s - len)) {
-                let e = self.l1[i];
-                self.l1[i] = if e & FLAT != 0 {
-                    self.paint_flat(e & !FLAT, 0..64, f)
-                } else if e & NODE != 0 {
-                    self.paint_root(e & !NODE, key, len, create, f)
-                } else {
-                    f(e)
-                };
+        let lo = key.top();
+        let hi = lo + (1usize << s.saturating_sub(len));
+        for i in lo..hi {
+            let e = self.l1[i];
+            self.l1[i] = self.paint_top(e, key, len, create, f);
+        }
+    }
+
+    /// Paints the structure behind first-level word `e` and returns the word that replaces it.
+    fn paint_top<F: Fn(u32) -> u32>(
+        &mut self,
+        e: u32,
+        key: K,
+        len: u32,
+        create: bool,
+        f: &F,
+    ) -> u32 {
+        if K::DIR2 == 0 {
+            return self.paint_word(e, K::DIRECT, key, len, create, f);
+        }
+        if e & TAGS == DIR {
+            return self.paint_dir(e & !TAGS, key, len, create, f);
+        }
+        if len <= K::DIRECT + 6 {
+            return self.paint_word(e, K::DIRECT, key, len, create, f);
+        }
+        if !create {
+            // Nothing deeper than this leaf or flat block exists to be repainted.
+            return e;
+        }
+        let b = self.expand_dir(e);
+        self.paint_dir(b, key, len, create, f)
+    }
+
+    /// A new second-level block holding what first-level word `e` (a leaf or a flat block,
+    /// which is freed) held.
+    fn expand_dir(&mut self, e: u32) -> u32 {
+        let size = 1usize << K::DIR2;
+        let b = match self.free_dir.pop() {
+            Some(b) => b,
+            None => {
+                let b = self.dir.len() >> K::DIR2;
+                assert!(b < (DIR >> 1) as usize, "lpm: second level overflow");
+                super::mem::reserve(&mut self.dir, size);
+                self.dir.resize(self.dir.len() + size, 0);
+                self.dir_deep.push(0);
+                b as u32
             }
-        } else if len <= s + 6 && self.l1[key.top()] & NODE == 0 {
+        };
+        let base = (b as usize) << K::DIR2;
+        let words = &mut self.dir[base..base + size];
+        if e & FLAT != 0 {
+            let fb = (e & !FLAT) as usize;
+            let leafvec = self.leaves[fb] as u64 | (self.leaves[fb + 1] as u64) << 32;
+            let g = size / 64;
+            let (mut r, mut cur) = (0, 0);
+            for (p, group) in words.chunks_mut(g).enumerate() {
+                if leafvec & (1u64 << p) != 0 {
+                    cur = self.leaves[fb + 2 + r];
+                    r += 1;
+                }
+                group.fill(cur);
+            }
+            self.free_leaves(fb as u32, r + 2);
+        } else {
+            words.fill(e);
+        }
+        self.dir_deep[b as usize] = 0;
+        b
+    }
+
+    /// Paints inside second-level block `b` and returns the first-level word for its region:
+    /// the block, or (when no word of it leads deeper and each group of `2^(DIR2 - 6)` words
+    /// holds one leaf) the flat block or leaf that now suffices, the block being freed.
+    fn paint_dir<F: Fn(u32) -> u32>(
+        &mut self,
+        b: u32,
+        key: K,
+        len: u32,
+        create: bool,
+        f: &F,
+    ) -> u32 {
+        let s = K::DIRECT + K::DIR2;
+        let base = (b as usize) << K::DIR2;
+        let (lo, hi) = if len <= K::DIRECT {
+            (0, 1usize << K::DIR2)
+        } else {
+            let start = key.bits_at(K::DIRECT, K::DIR2);
+            (start, start + (1usize << s.saturating_sub(len)))
+        };
+        let mut deep = self.dir_deep[b as usize];
+        for j in base + lo..base + hi {
+            let e = self.dir[j];
+            let n = self.paint_word(e, s, key, len, create, f);
+            deep = deep + (n & TAGS != 0) as u32 - (e & TAGS != 0) as u32;
+            self.dir[j] = n;
+        }
+        self.dir_deep[b as usize] = deep;
+        if deep > 0 {
+            return b | DIR;
+        }
+        let words = &self.dir[base..base + (1 << K::DIR2)];
+        let g = words.len() / 64;
+        if !words.chunks(g).all(|c| c.iter().all(|&w| w == c[0])) {
+            return b | DIR;
+        }
+        let mut leafvec = 0u64;
+        let mut vals = [0u32; 64];
+        let mut n = 0;
+        for (p, c) in words.chunks(g).enumerate() {
+            if n == 0 || vals[n - 1] != c[0] {
+                leafvec |= 1u64 << p;
+                vals[n] = c[0];
+                n += 1;
+            }
+        }
+        self.free_dir.push(b);
+        self.store_flat(None, leafvec, &vals[..n])
+    }
+
+    /// Paints the structure behind direct word `e`, which covers the key bits before `s`
+    /// (a leaf, a flat block or a node reference at depth `s`), and returns its new word.
+    fn paint_word<F: Fn(u32) -> u32>(
+        &mut self,
+        e: u32,
+        s: u32,
+        key: K,
+        len: u32,
+        create: bool,
+        f: &F,
+    ) -> u32 {
+        if len <= s {
+            if e & FLAT != 0 {
+                self.paint_flat(e & !FLAT, 0..64, f)
+            } else if e & NODE != 0 {
+                self.paint_root(e & !NODE, s, key, len, create, f)
+            } else {
+                f(e)
+            }
+        } else if len <= s + 6 && e & NODE == 0 {
             // The prefix ends within the first node's stride and no deeper node exists here:
             // paint the flat block (or the single leaf) directly, without building a node.
-            let i = key.top();
-            let e = self.l1[i];
             let lo = key.stride_at(s);
             let range = lo..lo + (1usize << (s + 6 - len));
-            self.l1[i] = if e & FLAT != 0 {
+            if e & FLAT != 0 {
                 self.paint_flat(e & !FLAT, range, f)
             } else if create {
                 self.paint_uniform(e, range, f)
             } else {
                 e
-            };
+            }
         } else {
-            let i = key.top();
-            let e = self.l1[i];
             let ni = if e & TAGS != 0 {
                 self.unflatten(e)
             } else {
                 if !create {
-                    return;
+                    return e;
                 }
                 let ni = self.alloc_nodes(1);
                 let n = self.uniform(e);
                 self.nodes[ni as usize] = n;
                 ni
             };
-            self.l1[i] = self.paint_root(ni, key, len, create, f);
+            self.paint_root(ni, s, key, len, create, f)
         }
     }
 
@@ -515,12 +685,13 @@ impl<K: Key> Trie<K> {
     fn paint_root<F: Fn(u32) -> u32>(
         &mut self,
         ni: u32,
+        s: u32,
         key: K,
         len: u32,
         create: bool,
         f: &F,
     ) -> u32 {
-        self.paint_node(ni as usize, K::DIRECT, key, len, create, f);
+        self.paint_node(ni as usize, s, key, len, create, f);
         let n = self.nodes[ni as usize];
         match self.collapse(n) {
             Some(leaf) => {
