@@ -61,6 +61,18 @@ pub(crate) mod sealed {
         /// set names a block of `2^DIR2` words that index the next `DIR2` bits directly (see
         /// the trie module).
         const DIR2: u32;
+        /// The leading bits kept in the entry table for a prefix of at most `HI_BITS` bits
+        /// (`u32` for IPv4, the upper `u64` for IPv6); longer prefixes keep their whole key
+        /// aside.
+        type Hi: Copy + Eq + Debug + Send + Sync + 'static;
+        /// Width of [`Hi`](Self::Hi) in bits.
+        const HI_BITS: u32;
+        /// The all-zero `Hi`.
+        const HI_ZERO: Self::Hi;
+        /// The leading `HI_BITS` bits.
+        fn hi(self) -> Self::Hi;
+        /// The key whose leading bits are `h`, the rest zero.
+        fn from_hi(h: Self::Hi) -> Self;
         /// The all-zero key.
         const ZERO: Self;
         /// The `len` leading bits set.
@@ -91,8 +103,21 @@ pub(crate) use sealed::Key;
 const DIR2_V6: u32 = 12;
 
 macro_rules! impl_key {
-    ($t:ty, $direct:expr, $coarse:expr, $dir2:expr) => {
+    ($t:ty, $hi:ty, $direct:expr, $coarse:expr, $dir2:expr) => {
         impl Key for $t {
+            type Hi = $hi;
+            const HI_BITS: u32 = <$hi>::BITS;
+            const HI_ZERO: $hi = 0;
+            #[inline(always)]
+            fn hi(self) -> $hi {
+                (self >> (<$t>::BITS - <$hi>::BITS)) as $hi
+            }
+            #[inline(always)]
+            fn from_hi(h: $hi) -> Self {
+                #[allow(clippy::unnecessary_cast)]
+                let k = (h as $t) << (<$t>::BITS - <$hi>::BITS);
+                k
+            }
             const BITS: u32 = <$t>::BITS;
             const DIRECT: u32 = $direct;
             const COARSE: u32 = $coarse;
@@ -145,14 +170,14 @@ macro_rules! impl_key {
 }
 // IPv4: 2^19 first-level words (2 MiB, one huge page); a /24 is one node below. Nearly every
 // region of an IPv4 table is populated, so a summary level would not pay.
-impl_key!(u32, 19, 0, 0);
+impl_key!(u32, u32, 19, 0, 0);
 // IPv6: 2^18 first-level words (1 MiB), then 16 KiB second-level blocks (bits 18..30) under
 // the ~250 first-level words of a real table that hold longer prefixes: a /48 is three nodes
 // below (it was five below a 2^19 first level alone), a /32 one. Measured on the full table
 // (`lpm_compare`): about 1.3x the in-table lookup rate, for 1.1 MiB more heap than 2^19 words
 // without blocks (2^19 words with 8 KiB blocks: the same depth, 0.65 MiB more). The 2^12-word
 // summary (16 KiB) answers the empty space.
-impl_key!(u128, 18, 12, DIR2_V6);
+impl_key!(u128, u64, 18, 12, DIR2_V6);
 
 /// An address family usable as the key of a [`PrefixMap`](super::PrefixMap):
 /// [`Ipv4Addr`] or [`Ipv6Addr`]. Sealed.
