@@ -369,7 +369,9 @@ impl<A: Address, V> PrefixMap<A, V> {
                 let n = t.node(cur[i] as usize);
                 let p = keys[i].stride_at(dep[i]);
                 let m = upto(p);
-                if n.vector & (1u64 << p) != 0 {
+                if n.is_inline() {
+                    res[i] = n.inline_leaf(popcount(n.leafvec & m, t.hw) - 1);
+                } else if n.vector & (1u64 << p) != 0 {
                     cur[i] = n.base1 + popcount(n.vector & m, t.hw) - 1;
                     prefetch(t.node(cur[i] as usize));
                     dep[i] += 6;
