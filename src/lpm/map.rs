@@ -11,10 +11,9 @@ use super::trie::{popcount, upto, Trie, DIR, FLAT, NODE, TAGS};
 ///
 /// `A` is [`Ipv4Addr`] or [`Ipv6Addr`]. Each prefix is stored once, with its value, in the
 /// slot of an open-addressing hash table that finds it by prefix, and a compiled Poptrie
-/// (a direct-indexed first level, 2^19 words in one huge page for IPv4, 2^18 words and
-/// 2^12-word second-level blocks for IPv6, then 6-bit popcount-indexed nodes with leaf
-/// compression) answers longest-prefix-match lookups in
-/// a few cache-line reads. Inserting or removing a prefix repaints only the trie nodes
+/// (a direct-indexed first level of 2^18 words, for IPv6 also 2^12-word second-level blocks
+/// where the table is dense, then 6-bit popcount-indexed nodes with leaf compression)
+/// answers longest-prefix-match lookups in a few cache-line reads. Inserting or removing a prefix repaints only the trie nodes
 /// under that prefix; replacing the value of a present prefix is one hash probe and does not
 /// touch the trie.
 ///
@@ -64,8 +63,8 @@ impl<A: Address, V: Clone> Clone for PrefixMap<A, V> {
 }
 
 impl<A: Address, V> PrefixMap<A, V> {
-    /// An empty map. The first insert allocates the first trie level (IPv4: 2 MiB, in one
-    /// huge page where the kernel offers them; IPv6: 1 MiB and a 16 KiB summary).
+    /// An empty map. The first insert allocates the first trie level (1 MiB; for IPv6 also a
+    /// 16 KiB summary).
     pub fn new() -> Self {
         PrefixMap {
             slots: Slots::new(),
