@@ -217,3 +217,63 @@ fn rejects_host_bits_and_bad_lengths() {
     assert!(m.insert("192.0.2.1/24".parse().unwrap(), 1).is_err());
     assert!(m.is_empty());
 }
+
+/// One /18 region of an IPv6 table grows past the size at which its first-level node becomes
+/// a second-level block, is checked against the oracle at each stage (with prefixes of every
+/// length around the block's 12 bits), then shrinks back to nothing.
+#[test]
+fn v6_region_grows_into_a_block_and_back() {
+    let base = 0x2a00_0000u128 << 96; // a /18-aligned region
+    let mut m = PrefixMap::<Ipv6Addr, u32>::new();
+    let mut model = BTreeMap::new();
+    let mut prefixes = Vec::new();
+    // 80 /48s in distinct /30s (two levels below the /18), plus covering and nested prefixes.
+    for j in 0..80u128 {
+        prefixes.push((base | j << 98 | j << 80, 48));
+    }
+    for (k, l) in [
+        (base, 18),
+        (base, 20),
+        (base | 1 << 104, 24),
+        (base | 3 << 100, 28),
+    ] {
+        prefixes.push((k, l));
+    }
+    for j in 0..8u128 {
+        prefixes.push((base | j << 98 | 7 << 92, 36));
+        prefixes.push((base | j << 98 | 7 << 92 | 1 << 64, 64));
+        prefixes.push((base | j << 98 | 7 << 92 | 1 << 64 | 5, 128));
+    }
+    let probe = |model: &BTreeMap<Prefix<Ipv6Addr>, u32>| -> Vec<Ipv6Addr> {
+        let mut v: Vec<u128> = vec![base, base | ((1 << 110) - 1), base - 1, base | (1 << 110)];
+        for p in model.keys() {
+            let k = p.addr().to_bits();
+            let last = k | u128::MAX.checked_shr(p.len() as u32).unwrap_or(0);
+            v.extend([
+                k,
+                last,
+                k.wrapping_sub(1),
+                last.wrapping_add(1),
+                k ^ 1 << 70,
+            ]);
+        }
+        v.into_iter().map(Ipv6Addr::from_bits).collect()
+    };
+    for (n, &(k, l)) in prefixes.iter().enumerate() {
+        let p = Prefix::truncate(Ipv6Addr::from_bits(k), l).unwrap();
+        m.insert(p, n as u32);
+        model.insert(p, n as u32);
+        if n % 16 == 15 {
+            check(&m, &model, &probe(&model));
+        }
+    }
+    check(&m, &model, &probe(&model));
+    for (n, &(k, l)) in prefixes.iter().enumerate().rev() {
+        let p = Prefix::truncate(Ipv6Addr::from_bits(k), l).unwrap();
+        assert_eq!(m.remove(&p), model.remove(&p));
+        if n % 16 == 0 {
+            check(&m, &model, &probe(&model));
+        }
+    }
+    assert!(m.is_empty());
+}

@@ -1,5 +1,8 @@
 //! The entry store: an open-addressing hash table (linear probing) whose slots hold the
 //! prefixes and their values themselves, in three parallel arrays (keys, lengths, values).
+//! The keys array holds only the leading [`Key::HI_BITS`] bits of each prefix (all of an IPv4
+//! address, the upper half of an IPv6 one: 8 bytes a slot instead of 16); the rare longer
+//! prefixes (an IPv6 prefix longer than /64) keep their whole key in a side map.
 //!
 //! A slot number is an entry's identity: the compiled trie's leaves are slot numbers + 1, and
 //! an entry never moves while it is in the table (a removal leaves a tombstone), so that a
@@ -7,6 +10,7 @@
 //! after the other) and a removal repaints only the removed prefix. When the table must grow
 //! (or shed tombstones) every entry moves at once and the trie is relabelled in one pass.
 
+use std::collections::HashMap;
 use std::mem::MaybeUninit;
 
 use super::prefix::Key;
@@ -18,7 +22,9 @@ const TOMB: u8 = 0xFE;
 
 /// The slot table. Invariant: `vals[i]` is initialised exactly when `lens[i] < TOMB`.
 pub(crate) struct Slots<K: Key, V> {
-    keys: Vec<K>,
+    keys: Vec<K::Hi>,
+    /// Whole keys of the slots whose prefix is longer than `HI_BITS`.
+    long: HashMap<u32, K>,
     lens: Vec<u8>,
     vals: Vec<MaybeUninit<V>>,
     live: usize,
@@ -47,6 +53,7 @@ impl<K: Key, V> Slots<K, V> {
     pub(crate) fn new() -> Self {
         Slots {
             keys: Vec::new(),
+            long: HashMap::new(),
             lens: Vec::new(),
             vals: Vec::new(),
             live: 0,
@@ -57,7 +64,8 @@ impl<K: Key, V> Slots<K, V> {
     /// A table of `cap` empty slots.
     fn with_capacity(cap: usize) -> Self {
         Slots {
-            keys: huge_vec(cap, || K::ZERO),
+            keys: huge_vec(cap, || K::HI_ZERO),
+            long: HashMap::new(),
             lens: huge_vec(cap, || EMPTY),
             vals: huge_vec(cap, MaybeUninit::uninit),
             live: 0,
@@ -78,7 +86,8 @@ impl<K: Key, V> Slots<K, V> {
     }
 
     pub(crate) fn bytes(&self) -> usize {
-        self.keys.capacity() * std::mem::size_of::<K>()
+        self.keys.capacity() * std::mem::size_of::<K::Hi>()
+            + self.long.capacity() * (std::mem::size_of::<(u32, K)>() + 1)
             + self.lens.capacity()
             + self.vals.capacity() * std::mem::size_of::<V>()
     }
@@ -86,6 +95,13 @@ impl<K: Key, V> Slots<K, V> {
     #[inline(always)]
     fn home(&self, h: u64) -> usize {
         ((h as u128 * self.lens.len() as u128) >> 64) as usize
+    }
+
+    /// Whether the rest of slot `i`'s key (past `HI_BITS`) equals `key`'s, for a slot of
+    /// length `len` whose leading bits already matched.
+    #[inline(always)]
+    fn long_eq(&self, i: usize, key: K, len: u8) -> bool {
+        len as u32 <= K::HI_BITS || self.long.get(&(i as u32)) == Some(&key)
     }
 
     /// The slot holding `key/len`.
@@ -98,7 +114,7 @@ impl<K: Key, V> Slots<K, V> {
         let mut i = self.home(hash(key, len));
         loop {
             let l = self.lens[i];
-            if l == len && self.keys[i] == key {
+            if l == len && self.keys[i] == key.hi() && self.long_eq(i, key, len) {
                 return Some(i);
             }
             if l == EMPTY {
@@ -121,7 +137,7 @@ impl<K: Key, V> Slots<K, V> {
         let mut vacant = usize::MAX;
         loop {
             let l = self.lens[i];
-            if l == len && self.keys[i] == key {
+            if l == len && self.keys[i] == key.hi() && self.long_eq(i, key, len) {
                 return Ok(i);
             }
             if l >= TOMB {
@@ -153,7 +169,10 @@ impl<K: Key, V> Slots<K, V> {
         if self.lens[i] == TOMB {
             self.tombs -= 1;
         }
-        self.keys[i] = key;
+        self.keys[i] = key.hi();
+        if len as u32 > K::HI_BITS {
+            self.long.insert(i as u32, key);
+        }
         self.vals[i].write(value);
         self.lens[i] = len;
         self.live += 1;
@@ -165,6 +184,9 @@ impl<K: Key, V> Slots<K, V> {
         // SAFETY: `lens[i] < TOMB`, so `vals[i]` is initialised (the struct invariant); marking
         // the slot vacant below means it is never read again until `fill` writes it.
         let v = unsafe { self.vals[i].assume_init_read() };
+        if self.lens[i] as u32 > K::HI_BITS {
+            self.long.remove(&(i as u32));
+        }
         self.live -= 1;
         let n = self.cap();
         if self.lens[if i + 1 == n { 0 } else { i + 1 }] == EMPTY {
@@ -190,7 +212,11 @@ impl<K: Key, V> Slots<K, V> {
     /// The key of occupied slot `i`.
     #[inline(always)]
     pub(crate) fn key(&self, i: usize) -> K {
-        self.keys[i]
+        if self.lens[i] as u32 > K::HI_BITS {
+            self.long[&(i as u32)]
+        } else {
+            K::from_hi(self.keys[i])
+        }
     }
 
     /// The prefix length of occupied slot `i`.
@@ -257,7 +283,7 @@ impl<K: Key, V> Slots<K, V> {
             if len >= TOMB {
                 continue;
             }
-            let key = self.keys[i];
+            let key = self.key(i);
             let Err(j) = new.probe(key, len) else {
                 unreachable!("lpm: duplicate key in slot table")
             };
@@ -308,6 +334,7 @@ impl<K: Key, V: Clone> Clone for Slots<K, V> {
         let n = self.cap();
         let mut c = Slots::with_capacity(n);
         c.keys.copy_from_slice(&self.keys);
+        c.long = self.long.clone();
         for i in 0..n {
             let l = self.lens[i];
             if l < TOMB {
@@ -336,6 +363,43 @@ mod tests {
         };
         s.fill(i, key, len, v.clone());
         i
+    }
+
+    #[test]
+    fn long_keys_share_leading_bits() {
+        // Prefixes longer than /64 whose upper 64 bits are equal: told apart by the side map,
+        // through removals and a rebuild.
+        let mut s: Slots<u128, u32> = Slots::new();
+        s.rebuild(64);
+        let base = 0x2001_0db8u128 << 96;
+        let keys: Vec<(u128, u8)> = (0..20u128)
+            .map(|j| (base | j << 32, 96))
+            .chain([(base, 64), (base, 48), (base | 1, 128)])
+            .collect();
+        for (n, &(k, l)) in keys.iter().enumerate() {
+            let Err(i) = s.probe(k, l) else {
+                panic!("present")
+            };
+            s.fill(i, k, l, n as u32);
+        }
+        for (n, &(k, l)) in keys.iter().enumerate() {
+            let i = s.find(k, l).unwrap();
+            assert_eq!((s.key(i), s.plen(i), *s.val(i)), (k, l, n as u32));
+        }
+        assert!(s.find(base | 99 << 32, 96).is_none());
+        let i = s.find(base | 3 << 32, 96).unwrap();
+        assert_eq!(s.take(i), 3);
+        assert!(s.find(base | 3 << 32, 96).is_none());
+        let map = s.rebuild(128);
+        assert_eq!(
+            map.iter().filter(|&&m| m != u32::MAX).count(),
+            keys.len() - 1
+        );
+        for (n, &(k, l)) in keys.iter().enumerate().filter(|&(n, _)| n != 3) {
+            let i = s.find(k, l).unwrap();
+            assert_eq!((s.key(i), *s.val(i)), (k, n as u32));
+        }
+        assert_eq!(s.long.len(), 20);
     }
 
     #[test]

@@ -5,15 +5,15 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::index::Slots;
 use super::prefix::{Address, Key, Prefix, PrefixError};
-use super::trie::{popcount, upto, Trie, FLAT, NODE, TAGS};
+use super::trie::{popcount, upto, Trie, DIR, FLAT, NODE, TAGS};
 
 /// A map from prefixes of one address family to values, with fast longest-prefix match.
 ///
 /// `A` is [`Ipv4Addr`] or [`Ipv6Addr`]. Each prefix is stored once, with its value, in the
 /// slot of an open-addressing hash table that finds it by prefix, and a compiled Poptrie
-/// (a direct-indexed first level of 2^19 words in one huge page, then 6-bit
-/// popcount-indexed nodes with leaf compression) answers longest-prefix-match lookups in
-/// a few cache-line reads. Inserting or removing a prefix repaints only the trie nodes
+/// (a direct-indexed first level of 2^18 words, for IPv6 also 2^12-word second-level blocks
+/// where the table is dense, then 6-bit popcount-indexed nodes with leaf compression)
+/// answers longest-prefix-match lookups in a few cache-line reads. Inserting or removing a prefix repaints only the trie nodes
 /// under that prefix; replacing the value of a present prefix is one hash probe and does not
 /// touch the trie.
 ///
@@ -63,8 +63,8 @@ impl<A: Address, V: Clone> Clone for PrefixMap<A, V> {
 }
 
 impl<A: Address, V> PrefixMap<A, V> {
-    /// An empty map. The first insert allocates the first trie level (2 MiB, in one huge page
-    /// where the kernel offers them; 16 KiB more for IPv6).
+    /// An empty map. The first insert allocates the first trie level (1 MiB; for IPv6 also a
+    /// 16 KiB summary).
     pub fn new() -> Self {
         PrefixMap {
             slots: Slots::new(),
@@ -331,8 +331,14 @@ impl<A: Address, V> PrefixMap<A, V> {
         let mut cur = [0u32; N];
         let mut pending = 0u32;
         let mut flat = 0u32;
+        let direct = <A::Key as Key>::DIRECT;
+        let mut dep = [direct; N];
         for i in 0..N {
-            let e = t.first(keys[i]);
+            let mut e = t.first(keys[i]);
+            if <A::Key as Key>::DIR2 > 0 && e & TAGS == DIR {
+                e = t.second(e, keys[i]);
+                dep[i] += <A::Key as Key>::DIR2;
+            }
             if e & TAGS == 0 {
                 res[i] = e;
             } else if e & FLAT != 0 {
@@ -350,10 +356,9 @@ impl<A: Address, V> PrefixMap<A, V> {
         }
         for i in 0..N {
             if flat & (1 << i) != 0 {
-                res[i] = t.flat_leaf(cur[i], keys[i]);
+                res[i] = t.flat_leaf(cur[i], keys[i], dep[i]);
             }
         }
-        let mut d = <A::Key as Key>::DIRECT;
         while pending != 0 {
             let mut next = 0u32;
             for i in 0..N {
@@ -361,18 +366,20 @@ impl<A: Address, V> PrefixMap<A, V> {
                     continue;
                 }
                 let n = t.node(cur[i] as usize);
-                let p = keys[i].stride_at(d);
+                let p = keys[i].stride_at(dep[i]);
                 let m = upto(p);
-                if n.vector & (1u64 << p) != 0 {
+                if n.is_inline() {
+                    res[i] = n.inline_leaf(popcount(n.leafvec & m, t.hw) - 1);
+                } else if n.vector & (1u64 << p) != 0 {
                     cur[i] = n.base1 + popcount(n.vector & m, t.hw) - 1;
                     prefetch(t.node(cur[i] as usize));
+                    dep[i] += 6;
                     next |= 1 << i;
                 } else {
                     res[i] = t.leaf(n.base0 as usize + popcount(n.leafvec & m, t.hw) as usize - 1);
                 }
             }
             pending = next;
-            d += 6;
         }
         res
     }

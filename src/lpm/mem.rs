@@ -67,8 +67,9 @@ mod tests {
     }
 }
 
-/// A fixed-size, zero-initialised array of `u32` aligned to a huge page, so that a first level
-/// of 2 MiB sits in exactly one huge page (one TLB entry for every lookup's first read).
+/// A fixed-size, zero-initialised array of `u32`; from 2 MiB on it is aligned to a huge page,
+/// so that such a first level sits in whole huge pages (one TLB entry per 2 MiB). The first
+/// levels are 1 MiB now (2^18 words), 256 small pages that stay in the second-level TLB.
 pub(crate) struct HugeWords {
     ptr: std::ptr::NonNull<u32>,
     len: usize,
