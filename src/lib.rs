@@ -40,6 +40,13 @@
 //!
 //! Operations need `CAP_NET_ADMIN` (root) in the namespace they change. Errors are one
 //! [`Error`] type that keeps the kernel's errno and its extended-ack explanation.
+//!
+//! Whole jobs are in the repository's `examples/`, each runnable as root and each also a test:
+//! `flannel_vxlan` (a VXLAN overlay across host namespaces, with entries programmed up front or
+//! by agents that answer the kernel's L2/L3 misses), `calico_routed` (/32 pod routes, proxy
+//! ARP, blackholed blocks), `vrf_tenants` (overlapping tenants isolated by VRF), `fib_sync` (a
+//! [`lpm::Rib`] mirrored into a kernel table on a full Internet table), `route_bulk`, `monitor`
+//! (an `ip monitor` clone) and `lpm_compare`.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
