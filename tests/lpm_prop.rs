@@ -1,9 +1,9 @@
-//! Property tests: `PrefixMap` against a linear-scan oracle, for both families.
+//! Property tests: `PrefixMap` and `Fib` against a linear-scan oracle, for both families.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use netplumb::lpm::{Address, Prefix, PrefixMap};
+use netplumb::lpm::{Address, Fib, Prefix, PrefixMap};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -146,6 +146,69 @@ fn run<A: HasKey2>(
     assert_eq!(map.longest_match(edges(&model)[0]), None);
 }
 
+fn check_fib<A: Address>(fib: &Fib<A>, model: &BTreeMap<Prefix<A>, u32>, addrs: &[A]) {
+    assert_eq!(fib.len(), model.len());
+    for &a in addrs {
+        let want = oracle(model, a);
+        assert_eq!(fib.longest_match(a), want, "longest_match({a})");
+        assert_eq!(fib.lookup(a), want.map(|w| w.1), "lookup({a})");
+    }
+    let mut out = vec![None; addrs.len()];
+    fib.lookup_batch(addrs, &mut out);
+    for (a, o) in addrs.iter().zip(&out) {
+        assert_eq!(*o, fib.lookup(*a), "lookup_batch({a})");
+    }
+    let it: Vec<_> = fib.iter().collect();
+    let want: Vec<_> = model.iter().map(|(p, v)| (*p, *v)).collect();
+    assert_eq!(it, want, "iter");
+    for (p, v) in model {
+        assert_eq!(fib.get(p), Some(*v));
+    }
+}
+
+/// As [`run`], for a [`Fib`] with ids below 4, so that neighbouring prefixes often share a
+/// length and an id (their leaves merge) and a replacement often changes the id.
+fn run_fib<A: HasKey2>(
+    ops: &[Op<A::Key2>],
+    to_prefix: impl Fn(&A::Key2, u8) -> Prefix<A>,
+    edges: impl Fn(&BTreeMap<Prefix<A>, u32>) -> Vec<A>,
+) {
+    let mut fib = Fib::<A>::new();
+    let mut model = BTreeMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        match op {
+            Op::Insert(k, l, v) => {
+                let p = to_prefix(k, *l);
+                let v = v % 4;
+                assert_eq!(fib.insert(p, v), model.insert(p, v), "insert {p}");
+            }
+            Op::Remove(k, l) => {
+                let p = to_prefix(k, *l);
+                assert_eq!(fib.remove(&p), model.remove(&p), "remove {p}");
+            }
+        }
+        if i % 16 == 0 {
+            check_fib(&fib, &model, &edges(&model));
+        }
+    }
+    check_fib(&fib, &model, &edges(&model));
+    let bulk: Fib<A> = model.iter().map(|(p, v)| (*p, *v)).collect();
+    check_fib(&bulk, &model, &edges(&model));
+    check_fib(&fib.clone(), &model, &edges(&model));
+    // Replace every id, then remove everything: back to empty.
+    let mut model2 = model.clone();
+    for (p, v) in model2.iter_mut() {
+        *v = (*v + 1) % 4;
+        assert_eq!(fib.insert(*p, *v), model.get(p).copied());
+    }
+    check_fib(&fib, &model2, &edges(&model2));
+    for p in model.keys() {
+        assert!(fib.remove(p).is_some());
+    }
+    assert!(fib.is_empty());
+    assert_eq!(fib.lookup(edges(&model)[0]), None);
+}
+
 /// Maps a family to the integer type the strategies generate.
 trait HasKey2: Address {
     type Key2: std::fmt::Debug + Clone + 'static;
@@ -177,6 +240,63 @@ proptest! {
             |m| edges_v6(m, &extra),
         );
     }
+
+    #[test]
+    fn fib_v4_matches_oracle(ops in ops(v4_key(), 32), extra in prop::collection::vec(any::<u32>(), 32)) {
+        run_fib::<Ipv4Addr>(
+            &ops,
+            |k, l| Prefix::truncate(Ipv4Addr::from_bits(*k), l).unwrap(),
+            |m| edges_v4(m, &extra),
+        );
+    }
+
+    #[test]
+    fn fib_v6_matches_oracle(ops in ops(v6_key(), 128), extra in prop::collection::vec(any::<u128>(), 32)) {
+        run_fib::<Ipv6Addr>(
+            &ops,
+            |k, l| Prefix::truncate(Ipv6Addr::from_bits(*k), l).unwrap(),
+            |m| edges_v6(m, &extra),
+        );
+    }
+}
+
+/// A `Fib`: replacing an id repaints exactly the prefix's own positions, and a removal hands
+/// them to the covering parent (or to nothing), at every depth of the trie.
+#[test]
+fn fib_replace_and_remove_with_covering_parent() {
+    let p = |s: &str| s.parse::<Prefix<Ipv4Addr>>().unwrap();
+    let a = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    let mut fib = Fib::<Ipv4Addr>::new();
+    let mut model = BTreeMap::new();
+    for (s, id) in [
+        ("10.0.0.0/8", 1),
+        ("10.1.0.0/16", 2),
+        ("10.1.2.0/24", 3),
+        ("10.1.2.128/25", 3),
+        ("10.1.2.129/32", 4),
+        ("10.1.3.0/24", 3),
+        ("0.0.0.0/0", 0),
+    ] {
+        fib.insert(p(s), id);
+        model.insert(p(s), id);
+    }
+    let probes: Vec<Ipv4Addr> = [
+        "10.1.2.1", "10.1.2.129", "10.1.2.130", "10.1.3.1", "10.1.4.1", "10.2.0.0", "11.0.0.0",
+    ]
+    .iter()
+    .map(|s| a(s))
+    .collect();
+    check_fib(&fib, &model, &probes);
+    for (s, id) in [("10.1.2.0/24", 5), ("10.1.0.0/16", 3), ("10.1.2.129/32", 3)] {
+        assert_eq!(fib.insert(p(s), id), model.insert(p(s), id));
+        check_fib(&fib, &model, &probes);
+    }
+    for s in ["10.1.2.128/25", "10.1.2.0/24", "10.1.0.0/16", "10.0.0.0/8", "0.0.0.0/0"] {
+        assert_eq!(fib.remove(&p(s)), model.remove(&p(s)));
+        check_fib(&fib, &model, &probes);
+    }
+    assert_eq!(fib.lookup(a("10.1.4.1")), None);
+    assert_eq!(fib.lookup(a("10.1.3.1")), Some(3));
 }
 
 #[test]

@@ -360,6 +360,67 @@ impl<K: Key> Trie<K> {
         }
     }
 
+    /// Finds the leaves of `N` keys in lock-step.
+    #[inline(always)]
+    pub(crate) fn find_group<const N: usize>(&self, keys: &[K; N]) -> [u32; N] {
+        let t = self;
+        let mut res = [0u32; N];
+        let mut cur = [0u32; N];
+        let mut pending = 0u32;
+        let mut flat = 0u32;
+        let direct = K::DIRECT;
+        let mut dep = [direct; N];
+        for i in 0..N {
+            let mut e = t.first(keys[i]);
+            if K::DIR2 > 0 && e & TAGS == DIR {
+                e = t.second(e, keys[i]);
+                dep[i] += K::DIR2;
+            }
+            if e & TAGS == 0 {
+                res[i] = e;
+            } else if e & FLAT != 0 {
+                cur[i] = e & !FLAT;
+                // The block's header line; its leaf is usually in it or the next one.
+                if let Some(w) = t.leaves.get(cur[i] as usize) {
+                    prefetch(w);
+                }
+                flat |= 1 << i;
+            } else {
+                cur[i] = e & !NODE;
+                prefetch(t.node(cur[i] as usize));
+                pending |= 1 << i;
+            }
+        }
+        for i in 0..N {
+            if flat & (1 << i) != 0 {
+                res[i] = t.flat_leaf(cur[i], keys[i], dep[i]);
+            }
+        }
+        while pending != 0 {
+            let mut next = 0u32;
+            for i in 0..N {
+                if pending & (1 << i) == 0 {
+                    continue;
+                }
+                let n = t.node(cur[i] as usize);
+                let p = keys[i].stride_at(dep[i]);
+                let m = upto(p);
+                if n.is_inline() {
+                    res[i] = n.inline_leaf(popcount(n.leafvec & m, t.hw) - 1);
+                } else if n.vector & (1u64 << p) != 0 {
+                    cur[i] = n.base1 + popcount(n.vector & m, t.hw) - 1;
+                    prefetch(t.node(cur[i] as usize));
+                    dep[i] += 6;
+                    next |= 1 << i;
+                } else {
+                    res[i] = t.leaf(n.base0 as usize + popcount(n.leafvec & m, t.hw) as usize - 1);
+                }
+            }
+            pending = next;
+        }
+        res
+    }
+
     /// Replaces every leaf `l != 0` of the structure by `f(l)` (after the entries moved).
     pub(crate) fn relabel<F: Fn(u32) -> u32>(&mut self, f: &F) {
         let g = |l: u32| if l == 0 { 0 } else { f(l) };
@@ -982,4 +1043,17 @@ impl<K: Key> Trie<K> {
             base1,
         };
     }
+}
+
+#[inline(always)]
+fn prefetch<T>(p: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults and has no effect on memory
+    // contents, and `p` is a valid reference anyway.
+    unsafe {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const T as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
