@@ -281,7 +281,13 @@ fn fib_replace_and_remove_with_covering_parent() {
         model.insert(p(s), id);
     }
     let probes: Vec<Ipv4Addr> = [
-        "10.1.2.1", "10.1.2.129", "10.1.2.130", "10.1.3.1", "10.1.4.1", "10.2.0.0", "11.0.0.0",
+        "10.1.2.1",
+        "10.1.2.129",
+        "10.1.2.130",
+        "10.1.3.1",
+        "10.1.4.1",
+        "10.2.0.0",
+        "11.0.0.0",
     ]
     .iter()
     .map(|s| a(s))
@@ -291,7 +297,13 @@ fn fib_replace_and_remove_with_covering_parent() {
         assert_eq!(fib.insert(p(s), id), model.insert(p(s), id));
         check_fib(&fib, &model, &probes);
     }
-    for s in ["10.1.2.128/25", "10.1.2.0/24", "10.1.0.0/16", "10.0.0.0/8", "0.0.0.0/0"] {
+    for s in [
+        "10.1.2.128/25",
+        "10.1.2.0/24",
+        "10.1.0.0/16",
+        "10.0.0.0/8",
+        "0.0.0.0/0",
+    ] {
         assert_eq!(fib.remove(&p(s)), model.remove(&p(s)));
         check_fib(&fib, &model, &probes);
     }
@@ -396,4 +408,100 @@ fn v6_region_grows_into_a_block_and_back() {
         }
     }
     assert!(m.is_empty());
+}
+
+/// A `Fib` replaces an id in place when the prefix's positions are a run of their own; a
+/// neighbour of the same length and id shares the run (across a child, too), and must keep
+/// its id. Every step is checked against the oracle, for flat blocks, nodes and inline nodes.
+#[test]
+fn fib_replacement_keeps_equal_neighbours() {
+    fn go<A: Address + std::str::FromStr>(
+        routes: &[(&str, u32)],
+        steps: &[(&str, u32)],
+        probes: &[&str],
+    ) where
+        <A as std::str::FromStr>::Err: std::fmt::Debug,
+    {
+        let p = |s: &str| s.parse::<Prefix<A>>().unwrap();
+        let probes: Vec<A> = probes.iter().map(|s| s.parse().unwrap()).collect();
+        let mut fib = Fib::<A>::new();
+        let mut model = BTreeMap::new();
+        for &(s, id) in routes {
+            fib.insert(p(s), id);
+            model.insert(p(s), id);
+        }
+        check_fib(&fib, &model, &probes);
+        for &(s, id) in steps {
+            assert_eq!(fib.insert(p(s), id), model.insert(p(s), id), "{s}");
+            check_fib(&fib, &model, &probes);
+        }
+    }
+    let v4 = [
+        ("10.0.0.0/24", 1),
+        ("10.0.1.0/24", 1),
+        ("10.0.2.0/24", 1),
+        ("10.0.3.0/24", 2),
+        ("10.0.1.128/25", 5),
+        ("10.0.8.0/22", 1),
+        ("10.0.12.0/22", 1),
+        ("10.0.64.0/24", 1),
+        ("10.0.65.0/24", 1),
+        ("10.0.65.7/32", 1),
+        ("10.0.65.8/32", 1),
+    ];
+    let v4_probes = [
+        "10.0.0.1",
+        "10.0.1.1",
+        "10.0.1.129",
+        "10.0.2.1",
+        "10.0.3.1",
+        "10.0.8.1",
+        "10.0.12.1",
+        "10.0.64.1",
+        "10.0.65.1",
+        "10.0.65.7",
+        "10.0.65.8",
+        "10.0.65.9",
+    ];
+    go::<Ipv4Addr>(
+        &v4,
+        &[
+            ("10.0.0.0/24", 3),
+            ("10.0.2.0/24", 3),
+            ("10.0.1.0/24", 3),
+            ("10.0.3.0/24", 3),
+            ("10.0.12.0/22", 4),
+            ("10.0.65.8/32", 2),
+            ("10.0.65.7/32", 2),
+            ("10.0.64.0/24", 2),
+        ],
+        &v4_probes,
+    );
+    let v6 = [
+        ("2001:db8::/48", 1),
+        ("2001:db8:1::/48", 1),
+        ("2001:db8:2::/48", 2),
+        ("2001:db8:1:8000::/49", 5),
+        ("2001:db8:100::/40", 1),
+        ("2001:db8:200::/40", 1),
+    ];
+    let v6_probes = [
+        "2001:db8::1",
+        "2001:db8:1::1",
+        "2001:db8:1:8000::1",
+        "2001:db8:2::1",
+        "2001:db8:100::1",
+        "2001:db8:200::1",
+        "2001:db8:300::1",
+    ];
+    go::<Ipv6Addr>(
+        &v6,
+        &[
+            ("2001:db8::/48", 3),
+            ("2001:db8:1::/48", 2),
+            ("2001:db8:100::/40", 4),
+            ("2001:db8:1::/48", 4),
+        ],
+        &v6_probes,
+    );
 }

@@ -135,6 +135,9 @@ impl<A: Address> Fib<A> {
             let old = std::mem::replace(self.slots.val_mut(i), id);
             if old != id {
                 let (from, to) = (Self::leaf(len, old), Self::leaf(len, id));
+                if self.trie.replace_in_place(key, len as u32, from, to) {
+                    return Some(old);
+                }
                 // `create`: where equal neighbours merged, `P`'s positions may share a leaf
                 // (or a collapsed node) with its siblings, and must be split out again.
                 self.trie

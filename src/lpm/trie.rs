@@ -220,6 +220,34 @@ fn repaint_runs<F: Fn(u32) -> u32>(
     (out_bits, out, n)
 }
 
+/// The run index of a prefix covering positions `lo..lo + 2^w` (aligned) of a node with
+/// `leafvec` and children `kids`, when those positions are exactly one run: no child among
+/// them, a run starts at `lo`, and the next leaf position after them (if any) starts another.
+#[inline]
+fn own_run(leafvec: u64, kids: u64, lo: usize, w: u32) -> Option<usize> {
+    let hi = lo + (1usize << w);
+    let range = if hi == 64 { !0u64 } else { (1u64 << hi) - 1 } & !((1u64 << lo) - 1);
+    if kids & range != 0 || leafvec & range != 1u64 << lo {
+        return None;
+    }
+    let after = !kids & !range & !((1u64 << lo) - 1);
+    if after != 0 && leafvec & after & after.wrapping_neg() == 0 {
+        return None;
+    }
+    Some((leafvec & upto(lo)).count_ones() as usize - 1)
+}
+
+/// Sets run `k` of `runs` from `from` to `to`, unless it is not `from` or a neighbouring run
+/// is `to` (the runs would have to merge).
+#[inline]
+fn set_run(runs: &mut [u32], k: usize, from: u32, to: u32) -> bool {
+    if runs[k] != from || (k > 0 && runs[k - 1] == to) || runs.get(k + 1) == Some(&to) {
+        return false;
+    }
+    runs[k] = to;
+    true
+}
+
 /// Mask of positions `0..=p`.
 #[inline(always)]
 pub(crate) fn upto(p: usize) -> u64 {
@@ -419,6 +447,74 @@ impl<K: Key> Trie<K> {
             pending = next;
         }
         res
+    }
+
+    /// Replaces leaf `from` by `to` for prefix `key/len` in place, when that is all a repaint
+    /// would do: the prefix lies within one flat block or node (deeper than the first level,
+    /// and for IPv6 than a second-level block), where its positions are exactly one run of
+    /// `from` with no child, and neither neighbouring run is `to`. Returns whether it did;
+    /// otherwise nothing changed and the caller repaints ([`Trie::paint`]).
+    ///
+    /// This is a replacement of a present prefix's value in a table whose leaves hold values
+    /// (a real update stream is 95% such replacements, nearly all of /19 and longer): a walk
+    /// down like [`Trie::find`] and one write instead of expanding and rebuilding nodes.
+    pub(crate) fn replace_in_place(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
+        if len <= K::DIRECT || self.l1.is_empty() {
+            return false;
+        }
+        let mut e = self.l1[key.top()];
+        let mut d = K::DIRECT;
+        if K::DIR2 > 0 && e & TAGS == DIR {
+            if len <= K::DIRECT + K::DIR2 {
+                return false;
+            }
+            let i = ((e & !TAGS) as usize) << K::DIR2 | key.bits_at(K::DIRECT, K::DIR2);
+            e = self.dir[i];
+            d += K::DIR2;
+        }
+        if e & TAGS == 0 {
+            return false;
+        }
+        if e & FLAT != 0 {
+            if len > d + 6 {
+                return false;
+            }
+            let b = (e & !FLAT) as usize;
+            let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
+            let Some(k) = own_run(leafvec, 0, key.stride_at(d), d + 6 - len) else {
+                return false;
+            };
+            let runs = &mut self.leaves[b + 2..b + 2 + leafvec.count_ones() as usize];
+            return set_run(runs, k, from, to);
+        }
+        let mut ni = (e & !NODE) as usize;
+        loop {
+            let n = self.nodes[ni];
+            let p = key.stride_at(d);
+            if len <= d + 6 {
+                let Some(k) = own_run(n.leafvec, n.children(), p, d + 6 - len) else {
+                    return false;
+                };
+                if n.is_inline() {
+                    let mut runs: Vec<u32> = (0..n.leafvec.count_ones())
+                        .map(|i| n.inline_leaf(i))
+                        .collect();
+                    if !set_run(&mut runs, k, from, to) {
+                        return false;
+                    }
+                    self.nodes[ni] = Node::inline(n.leafvec, &runs);
+                    return true;
+                }
+                let base = n.base0 as usize;
+                let runs = &mut self.leaves[base..base + n.leafvec.count_ones() as usize];
+                return set_run(runs, k, from, to);
+            }
+            if n.children() & (1u64 << p) == 0 {
+                return false;
+            }
+            ni = n.base1 as usize + (n.vector & upto(p)).count_ones() as usize - 1;
+            d += 6;
+        }
     }
 
     /// Replaces every leaf `l != 0` of the structure by `f(l)` (after the entries moved).
