@@ -505,3 +505,71 @@ fn fib_replacement_keeps_equal_neighbours() {
         &v6_probes,
     );
 }
+
+/// A `Fib` region that becomes a second-level block: ids replaced at every depth (whole
+/// first-level words, whole block words, inside nodes), then everything removed.
+#[test]
+fn fib_v6_block_replace_and_remove() {
+    let base = 0x2a00_0000u128 << 96; // a /18-aligned region
+    let mut prefixes = Vec::new();
+    for j in 0..80u128 {
+        prefixes.push((base | j << 98 | j << 80, 48));
+    }
+    for (k, l) in [
+        (base, 16),
+        (base, 18),
+        (base, 20),
+        (base | 1 << 104, 24),
+        (base | 3 << 100, 28),
+        (base | 5 << 98, 30),
+        (base | 2 << 98, 29),
+    ] {
+        prefixes.push((k, l));
+    }
+    for j in 0..8u128 {
+        prefixes.push((base | j << 98 | 7 << 92, 36));
+        prefixes.push((base | j << 98 | 7 << 92 | 1 << 64, 64));
+        prefixes.push((base | j << 98 | 7 << 92 | 1 << 64 | 5, 128));
+    }
+    let probe = |model: &BTreeMap<Prefix<Ipv6Addr>, u32>| -> Vec<Ipv6Addr> {
+        let mut v: Vec<u128> = vec![base, base | ((1 << 110) - 1), base - 1, base | (1 << 110)];
+        for p in model.keys() {
+            let k = p.addr().to_bits();
+            let last = k | u128::MAX.checked_shr(p.len() as u32).unwrap_or(0);
+            v.extend([
+                k,
+                last,
+                k.wrapping_sub(1),
+                last.wrapping_add(1),
+                k ^ 1 << 70,
+            ]);
+        }
+        v.into_iter().map(Ipv6Addr::from_bits).collect()
+    };
+    let mut fib = Fib::<Ipv6Addr>::new();
+    let mut model = BTreeMap::new();
+    for (n, &(k, l)) in prefixes.iter().enumerate() {
+        let p = Prefix::truncate(Ipv6Addr::from_bits(k), l).unwrap();
+        fib.insert(p, n as u32 % 5);
+        model.insert(p, n as u32 % 5);
+    }
+    check_fib(&fib, &model, &probe(&model));
+    for round in 1..3 {
+        for (n, &(k, l)) in prefixes.iter().enumerate().rev() {
+            let p = Prefix::truncate(Ipv6Addr::from_bits(k), l).unwrap();
+            let id = (n as u32 + round) % 5;
+            assert_eq!(fib.insert(p, id), model.insert(p, id));
+            if n % 8 == 0 {
+                check_fib(&fib, &model, &probe(&model));
+            }
+        }
+    }
+    for (n, &(k, l)) in prefixes.iter().enumerate() {
+        let p = Prefix::truncate(Ipv6Addr::from_bits(k), l).unwrap();
+        assert_eq!(fib.remove(&p), model.remove(&p));
+        if n % 8 == 0 {
+            check_fib(&fib, &model, &probe(&model));
+        }
+    }
+    assert!(fib.is_empty());
+}

@@ -220,32 +220,44 @@ fn repaint_runs<F: Fn(u32) -> u32>(
     (out_bits, out, n)
 }
 
-/// The run index of a prefix covering positions `lo..lo + 2^w` (aligned) of a node with
-/// `leafvec` and children `kids`, when those positions are exactly one run: no child among
-/// them, a run starts at `lo`, and the next leaf position after them (if any) starts another.
+/// The runs (indices) of the positions `lo..lo + 2^w` of a node with `leafvec` and children
+/// `kids`, when no run is shared with a position outside them (the first leaf position inside
+/// and the first one after both start a run); `None` when one is.
 #[inline]
-fn own_run(leafvec: u64, kids: u64, lo: usize, w: u32) -> Option<usize> {
+fn own_runs(leafvec: u64, kids: u64, lo: usize, w: u32) -> Option<std::ops::Range<usize>> {
     let hi = lo + (1usize << w);
-    let range = if hi == 64 { !0u64 } else { (1u64 << hi) - 1 } & !((1u64 << lo) - 1);
-    if kids & range != 0 || leafvec & range != 1u64 << lo {
+    let below = (1u64 << lo) - 1;
+    let inside = if hi == 64 { !0u64 } else { (1u64 << hi) - 1 } & !below;
+    let first = |m: u64| m & m.wrapping_neg();
+    let leaf_in = !kids & inside;
+    if leaf_in != 0 && leafvec & first(leaf_in) == 0 {
         return None;
     }
-    let after = !kids & !range & !((1u64 << lo) - 1);
-    if after != 0 && leafvec & after & after.wrapping_neg() == 0 {
+    let after = !kids & !inside & !below;
+    if after != 0 && leafvec & first(after) == 0 {
         return None;
     }
-    Some((leafvec & upto(lo)).count_ones() as usize - 1)
+    let a = (leafvec & below).count_ones() as usize;
+    Some(a..a + (leafvec & inside).count_ones() as usize)
 }
 
-/// Sets run `k` of `runs` from `from` to `to`, unless it is not `from` or a neighbouring run
-/// is `to` (the runs would have to merge).
+/// Whether runs `r` of `runs` can change `from` to `to` without a run becoming equal to its
+/// neighbour outside `r` (inside, the neighbours are longer prefixes: never `to`).
 #[inline]
-fn set_run(runs: &mut [u32], k: usize, from: u32, to: u32) -> bool {
-    if runs[k] != from || (k > 0 && runs[k - 1] == to) || runs.get(k + 1) == Some(&to) {
-        return false;
+fn can_swap(runs: &[u32], r: &std::ops::Range<usize>, from: u32, to: u32) -> bool {
+    r.is_empty()
+        || !((r.start > 0 && runs[r.start - 1] == to && runs[r.start] == from)
+            || (r.end < runs.len() && runs[r.end] == to && runs[r.end - 1] == from))
+}
+
+/// Changes every run `from` of `runs` to `to`.
+#[inline]
+fn swap(runs: &mut [u32], from: u32, to: u32) {
+    for v in runs {
+        if *v == from {
+            *v = to;
+        }
     }
-    runs[k] = to;
-    true
 }
 
 /// Mask of positions `0..=p`.
@@ -450,25 +462,47 @@ impl<K: Key> Trie<K> {
     }
 
     /// Replaces leaf `from` by `to` for prefix `key/len` in place, when that is all a repaint
-    /// would do: the prefix lies within one flat block or node (deeper than the first level,
-    /// and for IPv6 than a second-level block), where its positions are exactly one run of
-    /// `from` with no child, and neither neighbouring run is `to`. Returns whether it did;
-    /// otherwise nothing changed and the caller repaints ([`Trie::paint`]).
+    /// would do: the prefix covers whole first- or second-level words, or lies within one
+    /// flat block or node where it shares no run with a position outside it and no run would
+    /// become equal to its neighbour. Returns whether it did; otherwise
+    /// nothing changed and the caller repaints ([`Trie::paint`]).
     ///
     /// This is a replacement of a present prefix's value in a table whose leaves hold values
     /// (a real update stream is 95% such replacements, nearly all of /19 and longer): a walk
-    /// down like [`Trie::find`] and one write instead of expanding and rebuilding nodes.
+    /// down like [`Trie::find`], then a pass over the runs and nodes under the prefix that
+    /// changes leaves without expanding or rebuilding a node. Inside the prefix every leaf is
+    /// `from` or a longer prefix's, so the runs stay as they are.
     pub(crate) fn replace_in_place(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
-        if len <= K::DIRECT || self.l1.is_empty() {
+        if self.l1.is_empty() {
             return false;
+        }
+        let g = |l: u32| if l == from { to } else { l };
+        if len <= K::DIRECT {
+            // Whole first-level words, which share no run with their neighbours.
+            let lo = key.top();
+            let hi = lo + (1usize << (K::DIRECT - len));
+            for i in lo..hi {
+                let e = self.l1[i];
+                self.l1[i] = self.relabel_word(e, &g);
+            }
+            if K::COARSE > 0 {
+                self.refresh_coarse(lo, hi);
+            }
+            return true;
         }
         let mut e = self.l1[key.top()];
         let mut d = K::DIRECT;
         if K::DIR2 > 0 && e & TAGS == DIR {
+            let base = ((e & !TAGS) as usize) << K::DIR2;
+            let i = base | key.bits_at(K::DIRECT, K::DIR2);
             if len <= K::DIRECT + K::DIR2 {
-                return false;
+                // Whole second-level words, likewise.
+                for j in i..i + (1usize << (K::DIRECT + K::DIR2 - len)) {
+                    let w = self.dir[j];
+                    self.dir[j] = self.relabel_word(w, &g);
+                }
+                return true;
             }
-            let i = ((e & !TAGS) as usize) << K::DIR2 | key.bits_at(K::DIRECT, K::DIR2);
             e = self.dir[i];
             d += K::DIR2;
         }
@@ -481,39 +515,85 @@ impl<K: Key> Trie<K> {
             }
             let b = (e & !FLAT) as usize;
             let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
-            let Some(k) = own_run(leafvec, 0, key.stride_at(d), d + 6 - len) else {
+            let Some(r) = own_runs(leafvec, 0, key.stride_at(d), d + 6 - len) else {
                 return false;
             };
             let runs = &mut self.leaves[b + 2..b + 2 + leafvec.count_ones() as usize];
-            return set_run(runs, k, from, to);
+            if !can_swap(runs, &r, from, to) {
+                return false;
+            }
+            swap(&mut runs[r], from, to);
+            return true;
         }
         let mut ni = (e & !NODE) as usize;
         loop {
             let n = self.nodes[ni];
             let p = key.stride_at(d);
             if len <= d + 6 {
-                let Some(k) = own_run(n.leafvec, n.children(), p, d + 6 - len) else {
+                let w = d + 6 - len;
+                let kids = n.children();
+                let Some(r) = own_runs(n.leafvec, kids, p, w) else {
                     return false;
                 };
-                if n.is_inline() {
-                    let mut runs: Vec<u32> = (0..n.leafvec.count_ones())
-                        .map(|i| n.inline_leaf(i))
-                        .collect();
-                    if !set_run(&mut runs, k, from, to) {
-                        return false;
+                let mut inline = [0u32; INLINE_RUNS];
+                let leaves = if n.is_inline() {
+                    let k = n.leafvec.count_ones() as usize;
+                    for (i, v) in inline[..k].iter_mut().enumerate() {
+                        *v = n.inline_leaf(i as u32);
                     }
-                    self.nodes[ni] = Node::inline(n.leafvec, &runs);
-                    return true;
+                    &mut inline[..k]
+                } else {
+                    let base = n.base0 as usize;
+                    &mut self.leaves[base..base + n.leafvec.count_ones() as usize]
+                };
+                if !can_swap(leaves, &r, from, to) {
+                    return false;
                 }
-                let base = n.base0 as usize;
-                let runs = &mut self.leaves[base..base + n.leafvec.count_ones() as usize];
-                return set_run(runs, k, from, to);
+                swap(&mut leaves[r], from, to);
+                if n.is_inline() {
+                    self.nodes[ni] = Node::inline(n.leafvec, leaves);
+                }
+                // The children under the prefix.
+                let below = (1u64 << p) - 1;
+                let c0 = n.base1 as usize + (kids & below).count_ones() as usize;
+                let span = if w == 6 {
+                    !0u64
+                } else {
+                    ((1u64 << (1 << w)) - 1) << p
+                };
+                for c in c0..c0 + (kids & span).count_ones() as usize {
+                    self.swap_below(c, from, to);
+                }
+                return true;
             }
             if n.children() & (1u64 << p) == 0 {
                 return false;
             }
             ni = n.base1 as usize + (n.vector & upto(p)).count_ones() as usize - 1;
             d += 6;
+        }
+    }
+
+    /// Changes every leaf `from` of node `ni` and the nodes below it to `to`.
+    fn swap_below(&mut self, ni: usize, from: u32, to: u32) {
+        let n = self.nodes[ni];
+        let runs = n.leafvec.count_ones() as usize;
+        if n.is_inline() {
+            let mut vals = [0u32; INLINE_RUNS];
+            for (i, v) in vals[..runs].iter_mut().enumerate() {
+                *v = n.inline_leaf(i as u32);
+            }
+            swap(&mut vals[..runs], from, to);
+            self.nodes[ni] = Node::inline(n.leafvec, &vals[..runs]);
+            return;
+        }
+        swap(
+            &mut self.leaves[n.base0 as usize..n.base0 as usize + runs],
+            from,
+            to,
+        );
+        for c in 0..n.vector.count_ones() as usize {
+            self.swap_below(n.base1 as usize + c, from, to);
         }
     }
 
