@@ -171,13 +171,17 @@ impl<A: Address> Fib<A> {
         let id = *self.slots.val(e);
         let parent = self.parent(key, len);
         let from = Self::leaf(len, id);
-        self.trie.paint(key, len as u32, true, &|l| {
-            if l == from {
-                parent
-            } else {
-                l
-            }
-        });
+        // The parent is shorter: it appears nowhere inside the prefix, so the swap keeps the
+        // runs there as they are (see `Trie::replace_in_place`).
+        if !self.trie.replace_in_place(key, len as u32, from, parent) {
+            self.trie.paint(key, len as u32, true, &|l| {
+                if l == from {
+                    parent
+                } else {
+                    l
+                }
+            });
+        }
         self.slots.take(e);
         if self.slots.len() == 0 {
             self.clear();
