@@ -295,6 +295,7 @@ impl<A: Address> Fib<A> {
         debug_assert!(self.is_empty());
         items.sort_by_key(|(p, _)| *p); // stable: the last duplicate stays last
         self.slots.size_for(items.len());
+        let mut order = Vec::with_capacity(items.len());
         let mut it = items.into_iter().peekable();
         while let Some((p, id)) = it.next() {
             if it.peek().is_some_and(|(q, _)| *q == p) {
@@ -309,7 +310,10 @@ impl<A: Address> Fib<A> {
                 unreachable!("deduplicated")
             };
             self.slots.fill(i, p.key(), p.len(), id);
-            self.paint_new(p.key(), p.len(), id);
+            order.push((p.key(), p.len(), id));
+        }
+        for (key, len, id) in order {
+            self.paint_new(key, len, id);
         }
         self.trie.shrink_to_fit();
     }
