@@ -28,10 +28,11 @@ use super::trie::Trie;
 ///
 /// Where a [`PrefixMap<A, u32>`](super::PrefixMap) would do (routers map prefixes to a small
 /// index into their next-hop table), a `Fib` answers [`lookup`](Fib::lookup) one memory read
-/// sooner: the compiled trie's leaves hold the id itself. The price is on replacement: a new
-/// id for a present prefix repaints the trie under it (a `PrefixMap` swaps the value in its
-/// slot), measured as a wash on a real update stream because adding a prefix no longer
-/// searches for its parent.
+/// sooner: the compiled trie's leaves hold the id itself (measured with `lpm_compare` on the
+/// full table: 1.3–1.7x the in-table IPv4 lookups of a `PrefixMap`, same heap). The price is
+/// on replacement: a new id for a present prefix changes the leaves under it (in place when
+/// they are runs of their own, else by a repaint), where a `PrefixMap` swaps the value in its
+/// slot: a real update stream (95% replacements) replays at about 0.65x a `PrefixMap`'s rate.
 ///
 /// ```
 /// use netplumb::lpm::Fib;
