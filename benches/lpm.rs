@@ -118,7 +118,7 @@ fn bench_v4(c: &mut Criterion) {
             )
         })
         .collect();
-    let fib: Fib<Ipv4Addr> = ours.iter().map(|(p, v)| (p, *v)).collect();
+    let fib = Fib::<Ipv4Addr>::try_from_iter(ours.iter().map(|(p, v)| (p, *v))).unwrap();
     let mut pt = prefix_trie::PrefixMap::<ipnet::Ipv4Net, u32>::new();
     let mut tb = ip_network_table_deps_treebitmap::IpLookupTable::<Ipv4Addr, u32>::new();
     let mut bart = ts_bart::Table::<u32>::default();
@@ -216,7 +216,7 @@ fn bench_v6(c: &mut Criterion) {
         .enumerate()
         .map(|(i, &(b, l))| (Prefix::new(Ipv6Addr::from_bits(b), l).unwrap(), i as u32))
         .collect();
-    let fib: Fib<Ipv6Addr> = ours.iter().map(|(p, v)| (p, *v)).collect();
+    let fib = Fib::<Ipv6Addr>::try_from_iter(ours.iter().map(|(p, v)| (p, *v))).unwrap();
     let mut pt = prefix_trie::PrefixMap::<ipnet::Ipv6Net, u32>::new();
     let mut tb = ip_network_table_deps_treebitmap::IpLookupTable::<Ipv6Addr, u32>::new();
     let mut bart = ts_bart::Table::<u32>::default();
@@ -347,13 +347,13 @@ fn bench_updates(c: &mut Criterion) {
         })
     });
     // A `Fib` repaints on a new id: alternate two ids so that every insert replaces.
-    let mut f: Fib<Ipv4Addr> = base.iter().map(|(p, v)| (p, *v)).collect();
+    let mut f = Fib::<Ipv4Addr>::try_from_iter(base.iter().map(|(p, v)| (p, *v))).unwrap();
     let mut id = 2;
     g.bench_function("netplumb-fib-replace", |b| {
         b.iter(|| {
             id ^= 1;
             for p in &present {
-                f.insert(*p, id);
+                f.insert(*p, id).unwrap();
             }
         })
     });
@@ -361,7 +361,7 @@ fn bench_updates(c: &mut Criterion) {
     g.bench_function("netplumb-fib-insert-remove", |b| {
         b.iter(|| {
             for p in &fresh {
-                f.insert(*p, 1);
+                f.insert(*p, 1).unwrap();
             }
             for p in &fresh {
                 f.remove(p);

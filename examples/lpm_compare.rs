@@ -578,10 +578,8 @@ fn main() {
         "netplumb/fib",
         row,
         0,
-        || t4
-            .iter()
-            .map(|&(k, l, v)| (p4(k, l), v))
-            .collect::<Fib<Ipv4Addr>>(),
+        || Fib::<Ipv4Addr>::try_from_iter(t4.iter().map(|&(k, l, v)| (p4(k, l), v)))
+            .expect("the ids are below Fib::MAX_ID"),
         |m: &Fib<Ipv4Addr>, k: u32| m.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1),
         |m: &mut Fib<Ipv4Addr>| {
             for (j, ks) in [&v4_random, &v4_inside].iter().enumerate() {
@@ -597,7 +595,8 @@ fn main() {
             Some((
                 replay(m, u4, base4, |m, a, k, l, v| {
                     if a {
-                        m.insert(p4(k, l), v);
+                        m.insert(p4(k, l), v)
+                            .expect("the ids are below Fib::MAX_ID");
                     } else {
                         m.remove(&p4(k, l));
                     }
@@ -611,10 +610,8 @@ fn main() {
         "netplumb/fib",
         row,
         1,
-        || t6
-            .iter()
-            .map(|&(k, l, v)| (p6(k, l), v))
-            .collect::<Fib<Ipv6Addr>>(),
+        || Fib::<Ipv6Addr>::try_from_iter(t6.iter().map(|&(k, l, v)| (p6(k, l), v)))
+            .expect("the ids are below Fib::MAX_ID"),
         |m: &Fib<Ipv6Addr>, k: u128| m.lookup(Ipv6Addr::from_bits(k)).map_or(0, |v| v + 1),
         |m: &mut Fib<Ipv6Addr>| {
             for (j, ks) in [&v6_random, &v6_inside].iter().enumerate() {
@@ -630,7 +627,8 @@ fn main() {
             Some((
                 replay(m, u6, base6, |m, a, k, l, v| {
                     if a {
-                        m.insert(p6(k, l), v);
+                        m.insert(p6(k, l), v)
+                            .expect("the ids are below Fib::MAX_ID");
                     } else {
                         m.remove(&p6(k, l));
                     }

@@ -89,7 +89,7 @@ where
         .enumerate()
         .map(|(i, l)| (parse(l).0, i as u32))
         .collect();
-    let mut fib: Fib<A> = ours.iter().map(|(p, v)| (p, *v)).collect();
+    let mut fib = Fib::<A>::try_from_iter(ours.iter().map(|(p, v)| (p, *v))).unwrap();
     let mut oracle = prefix_trie::PrefixMap::<N, u32>::new();
     for (i, l) in table.iter().enumerate() {
         oracle.insert(parse(l).1, i as u32);
@@ -102,7 +102,7 @@ where
         if op == "A" {
             let old = oracle.insert(n, v);
             assert_eq!(ours.insert(p, v), old, "A {c}");
-            assert_eq!(fib.insert(p, v), old, "fib A {c}");
+            assert_eq!(fib.insert(p, v).unwrap(), old, "fib A {c}");
         } else {
             let old = oracle.remove(&n);
             assert_eq!(ours.remove(&p), old, "W {c}");

@@ -180,7 +180,7 @@ fn run_fib<A: HasKey2>(
             Op::Insert(k, l, v) => {
                 let p = to_prefix(k, *l);
                 let v = v % 4;
-                assert_eq!(fib.insert(p, v), model.insert(p, v), "insert {p}");
+                assert_eq!(fib.insert(p, v).unwrap(), model.insert(p, v), "insert {p}");
             }
             Op::Remove(k, l) => {
                 let p = to_prefix(k, *l);
@@ -192,14 +192,14 @@ fn run_fib<A: HasKey2>(
         }
     }
     check_fib(&fib, &model, &edges(&model));
-    let bulk: Fib<A> = model.iter().map(|(p, v)| (*p, *v)).collect();
+    let bulk = Fib::<A>::try_from_iter(model.iter().map(|(p, v)| (*p, *v))).unwrap();
     check_fib(&bulk, &model, &edges(&model));
     check_fib(&fib.clone(), &model, &edges(&model));
     // Replace every id, then remove everything: back to empty.
     let mut model2 = model.clone();
     for (p, v) in model2.iter_mut() {
         *v = (*v + 1) % 4;
-        assert_eq!(fib.insert(*p, *v), model.get(p).copied());
+        assert_eq!(fib.insert(*p, *v).unwrap(), model.get(p).copied());
     }
     check_fib(&fib, &model2, &edges(&model2));
     for p in model.keys() {
@@ -277,7 +277,7 @@ fn fib_replace_and_remove_with_covering_parent() {
         ("10.1.3.0/24", 3),
         ("0.0.0.0/0", 0),
     ] {
-        fib.insert(p(s), id);
+        fib.insert(p(s), id).unwrap();
         model.insert(p(s), id);
     }
     let probes: Vec<Ipv4Addr> = [
@@ -294,7 +294,7 @@ fn fib_replace_and_remove_with_covering_parent() {
     .collect();
     check_fib(&fib, &model, &probes);
     for (s, id) in [("10.1.2.0/24", 5), ("10.1.0.0/16", 3), ("10.1.2.129/32", 3)] {
-        assert_eq!(fib.insert(p(s), id), model.insert(p(s), id));
+        assert_eq!(fib.insert(p(s), id).unwrap(), model.insert(p(s), id));
         check_fib(&fib, &model, &probes);
     }
     for s in [
@@ -427,12 +427,12 @@ fn fib_replacement_keeps_equal_neighbours() {
         let mut fib = Fib::<A>::new();
         let mut model = BTreeMap::new();
         for &(s, id) in routes {
-            fib.insert(p(s), id);
+            fib.insert(p(s), id).unwrap();
             model.insert(p(s), id);
         }
         check_fib(&fib, &model, &probes);
         for &(s, id) in steps {
-            assert_eq!(fib.insert(p(s), id), model.insert(p(s), id), "{s}");
+            assert_eq!(fib.insert(p(s), id).unwrap(), model.insert(p(s), id), "{s}");
             check_fib(&fib, &model, &probes);
         }
     }
@@ -550,7 +550,7 @@ fn fib_v6_block_replace_and_remove() {
     let mut model = BTreeMap::new();
     for (n, &(k, l)) in prefixes.iter().enumerate() {
         let p = Prefix::truncate(Ipv6Addr::from_bits(k), l).unwrap();
-        fib.insert(p, n as u32 % 5);
+        fib.insert(p, n as u32 % 5).unwrap();
         model.insert(p, n as u32 % 5);
     }
     check_fib(&fib, &model, &probe(&model));
@@ -558,7 +558,7 @@ fn fib_v6_block_replace_and_remove() {
         for (n, &(k, l)) in prefixes.iter().enumerate().rev() {
             let p = Prefix::truncate(Ipv6Addr::from_bits(k), l).unwrap();
             let id = (n as u32 + round) % 5;
-            assert_eq!(fib.insert(p, id), model.insert(p, id));
+            assert_eq!(fib.insert(p, id).unwrap(), model.insert(p, id));
             if n % 8 == 0 {
                 check_fib(&fib, &model, &probe(&model));
             }

@@ -20,7 +20,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::index::Slots;
-use super::prefix::{Address, Key, Prefix};
+use super::prefix::{Address, Key, Prefix, PrefixError};
 use super::trie::Trie;
 
 /// A forwarding table: prefixes of one address family to next-hop ids (`u32`, at most
@@ -39,14 +39,14 @@ use super::trie::Trie;
 /// use std::net::Ipv4Addr;
 ///
 /// let mut fib: Fib<Ipv4Addr> = Fib::new();
-/// fib.insert("0.0.0.0/0".parse()?, 0);
-/// fib.insert("10.0.0.0/8".parse()?, 1);
-/// fib.insert("10.1.0.0/16".parse()?, 2);
+/// fib.insert("0.0.0.0/0".parse()?, 0)?;
+/// fib.insert("10.0.0.0/8".parse()?, 1)?;
+/// fib.insert("10.1.0.0/16".parse()?, 2)?;
 /// assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 3)), Some(2));
 /// assert_eq!(fib.lookup(Ipv4Addr::new(10, 2, 0, 1)), Some(1));
 ///
 /// // A new next hop for 10.0.0.0/8; then the /16 goes, and its addresses fall back to it.
-/// assert_eq!(fib.insert("10.0.0.0/8".parse()?, 7), Some(1));
+/// assert_eq!(fib.insert("10.0.0.0/8".parse()?, 7)?, Some(1));
 /// assert_eq!(fib.remove(&"10.1.0.0/16".parse()?), Some(2));
 /// assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 3)), Some(7));
 /// # Ok::<(), netplumb::lpm::PrefixError>(())
@@ -118,14 +118,24 @@ impl<A: Address> Fib<A> {
     /// Adding a prefix repaints the trie under it; so does replacing a present prefix's id
     /// by another one (its positions change leaf).
     ///
-    /// # Panics
-    /// If `id` is above [`Fib::MAX_ID`].
-    pub fn insert(&mut self, prefix: Prefix<A>, id: u32) -> Option<u32> {
-        assert!(
-            id <= Self::MAX_ID,
-            "lpm: next-hop id {id} above Fib::MAX_ID ({})",
-            Self::MAX_ID
-        );
+    /// An id above [`Fib::MAX_ID`] is refused with [`PrefixError::IdTooLarge`], and the
+    /// table is left as it was.
+    pub fn insert(&mut self, prefix: Prefix<A>, id: u32) -> Result<Option<u32>, PrefixError> {
+        Self::check_id(id)?;
+        Ok(self.insert_checked(prefix, id))
+    }
+
+    fn check_id(id: u32) -> Result<(), PrefixError> {
+        if id > Self::MAX_ID {
+            return Err(PrefixError::IdTooLarge {
+                id,
+                max: Self::MAX_ID,
+            });
+        }
+        Ok(())
+    }
+
+    fn insert_checked(&mut self, prefix: Prefix<A>, id: u32) -> Option<u32> {
         let (key, len) = (prefix.key(), prefix.len());
         let mut probe = if self.slots.cap() == 0 {
             Err(0)
@@ -253,7 +263,7 @@ impl<A: Address> Fib<A> {
     /// use netplumb::lpm::Fib;
     /// use std::net::Ipv4Addr;
     ///
-    /// let fib: Fib<Ipv4Addr> = [("10.0.0.0/8".parse().unwrap(), 1)].into_iter().collect();
+    /// let fib: Fib<Ipv4Addr> = Fib::try_from_iter([("10.0.0.0/8".parse().unwrap(), 1)]).unwrap();
     /// let mut out = [None; 2];
     /// fib.lookup_batch(&[Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(11, 0, 0, 1)], &mut out);
     /// assert_eq!(out, [Some(1), None]);
@@ -341,27 +351,35 @@ impl<A: Address> fmt::Debug for Fib<A> {
     }
 }
 
-impl<A: Address> FromIterator<(Prefix<A>, u32)> for Fib<A> {
-    /// Builds a table; for a repeated prefix the last id wins.
-    ///
-    /// # Panics
-    /// If an id is above [`Fib::MAX_ID`].
-    fn from_iter<I: IntoIterator<Item = (Prefix<A>, u32)>>(iter: I) -> Self {
+impl<A: Address> Fib<A> {
+    /// Builds a table in one pass (faster than inserting one by one); for a repeated prefix
+    /// the last id wins. An id above [`Fib::MAX_ID`] is refused before anything is built.
+    pub fn try_from_iter<I: IntoIterator<Item = (Prefix<A>, u32)>>(
+        iter: I,
+    ) -> Result<Self, PrefixError> {
         let mut m = Fib::new();
-        m.bulk_load(iter.into_iter().collect());
-        m
+        m.try_extend(iter)?;
+        Ok(m)
     }
-}
 
-impl<A: Address> Extend<(Prefix<A>, u32)> for Fib<A> {
-    fn extend<I: IntoIterator<Item = (Prefix<A>, u32)>>(&mut self, iter: I) {
+    /// Inserts every entry (in one pass when the table is empty). An id above
+    /// [`Fib::MAX_ID`] is refused before anything changes.
+    pub fn try_extend<I: IntoIterator<Item = (Prefix<A>, u32)>>(
+        &mut self,
+        iter: I,
+    ) -> Result<(), PrefixError> {
+        let items: Vec<(Prefix<A>, u32)> = iter.into_iter().collect();
+        for (_, id) in &items {
+            Self::check_id(*id)?;
+        }
         if self.is_empty() {
-            self.bulk_load(iter.into_iter().collect());
+            self.bulk_load(items);
         } else {
-            for (p, id) in iter {
-                self.insert(p, id);
+            for (p, id) in items {
+                self.insert_checked(p, id);
             }
         }
+        Ok(())
     }
 }
 
@@ -380,10 +398,20 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "MAX_ID")]
     fn rejects_large_ids() {
         let mut f = Fib::<Ipv6Addr>::new();
-        f.insert("::/0".parse().unwrap(), Fib::<Ipv6Addr>::MAX_ID + 1);
+        let max = Fib::<Ipv6Addr>::MAX_ID;
+        assert_eq!(
+            f.insert("::/0".parse().unwrap(), max + 1),
+            Err(PrefixError::IdTooLarge { id: max + 1, max })
+        );
+        assert!(f.is_empty());
+        let e = Fib::<Ipv6Addr>::try_from_iter([
+            ("::/0".parse().unwrap(), 1),
+            ("2001:db8::/32".parse().unwrap(), max + 7),
+        ]);
+        assert!(matches!(e, Err(PrefixError::IdTooLarge { .. })));
+        assert_eq!(f.insert("::/0".parse().unwrap(), max), Ok(None));
     }
 
     #[test]
@@ -393,10 +421,10 @@ mod tests {
         let mut f = Fib::<Ipv4Addr>::new();
         let p = |i: u32| Prefix::new(Ipv4Addr::from_bits(0x0a00_0000 | i << 8), 24).unwrap();
         for i in 0..64 {
-            f.insert(p(i), 9);
+            f.insert(p(i), 9).unwrap();
         }
-        f.insert("10.0.0.0/8".parse().unwrap(), 1);
-        assert_eq!(f.insert(p(5), 3), Some(9));
+        f.insert("10.0.0.0/8".parse().unwrap(), 1).unwrap();
+        assert_eq!(f.insert(p(5), 3), Ok(Some(9)));
         assert_eq!(f.lookup(Ipv4Addr::new(10, 0, 5, 1)), Some(3));
         assert_eq!(f.lookup(Ipv4Addr::new(10, 0, 6, 1)), Some(9));
         assert_eq!(f.remove(&p(6)), Some(9));
