@@ -1,4 +1,4 @@
-//! Criterion benchmarks: netplumb's `PrefixMap` beside peer crates, on the real RIS
+//! Criterion benchmarks: netplumb's `PrefixMap` and `Fib` beside peer crates, on the real RIS
 //! table (`$NETPLUMB_DATA`, default `../shared/data`) or a generated stand-in with the
 //! same prefix-length distribution. Groups per family and key set; seeded keys.
 
@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use netplumb::lpm::{Prefix, PrefixMap};
+use netplumb::lpm::{Fib, Prefix, PrefixMap};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use ts_bart::RoutingTable;
@@ -118,6 +118,7 @@ fn bench_v4(c: &mut Criterion) {
             )
         })
         .collect();
+    let fib = Fib::<Ipv4Addr>::try_from_iter(ours.iter().map(|(p, v)| (p, *v))).unwrap();
     let mut pt = prefix_trie::PrefixMap::<ipnet::Ipv4Net, u32>::new();
     let mut tb = ip_network_table_deps_treebitmap::IpLookupTable::<Ipv4Addr, u32>::new();
     let mut bart = ts_bart::Table::<u32>::default();
@@ -145,6 +146,20 @@ fn bench_v4(c: &mut Criterion) {
             let mut out = vec![None; ks.len()];
             b.iter(|| {
                 ours.lookup_batch(&ks, &mut out);
+                black_box(&out);
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("netplumb-fib"), |b| {
+            b.iter(|| {
+                ks.iter()
+                    .map(|&a| fib.lookup(a).map_or(0, |v| v as u64))
+                    .sum::<u64>()
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("netplumb-fib-batch"), |b| {
+            let mut out = vec![None; ks.len()];
+            b.iter(|| {
+                fib.lookup_batch(&ks, &mut out);
                 black_box(&out);
             })
         });
@@ -201,6 +216,7 @@ fn bench_v6(c: &mut Criterion) {
         .enumerate()
         .map(|(i, &(b, l))| (Prefix::new(Ipv6Addr::from_bits(b), l).unwrap(), i as u32))
         .collect();
+    let fib = Fib::<Ipv6Addr>::try_from_iter(ours.iter().map(|(p, v)| (p, *v))).unwrap();
     let mut pt = prefix_trie::PrefixMap::<ipnet::Ipv6Net, u32>::new();
     let mut tb = ip_network_table_deps_treebitmap::IpLookupTable::<Ipv6Addr, u32>::new();
     let mut bart = ts_bart::Table::<u32>::default();
@@ -228,6 +244,20 @@ fn bench_v6(c: &mut Criterion) {
             let mut out = vec![None; ks.len()];
             b.iter(|| {
                 ours.lookup_batch(&ks, &mut out);
+                black_box(&out);
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("netplumb-fib"), |b| {
+            b.iter(|| {
+                ks.iter()
+                    .map(|&a| fib.lookup(a).map_or(0, |v| v as u64))
+                    .sum::<u64>()
+            })
+        });
+        g.bench_function(BenchmarkId::from_parameter("netplumb-fib-batch"), |b| {
+            let mut out = vec![None; ks.len()];
+            b.iter(|| {
+                fib.lookup_batch(&ks, &mut out);
                 black_box(&out);
             })
         });
@@ -313,6 +343,28 @@ fn bench_updates(c: &mut Criterion) {
         b.iter(|| {
             for p in &present {
                 m.insert(*p, 2);
+            }
+        })
+    });
+    // A `Fib` repaints on a new id: alternate two ids so that every insert replaces.
+    let mut f = Fib::<Ipv4Addr>::try_from_iter(base.iter().map(|(p, v)| (p, *v))).unwrap();
+    let mut id = 2;
+    g.bench_function("netplumb-fib-replace", |b| {
+        b.iter(|| {
+            id ^= 1;
+            for p in &present {
+                f.insert(*p, id).unwrap();
+            }
+        })
+    });
+    g.throughput(Throughput::Elements(2 * fresh.len() as u64));
+    g.bench_function("netplumb-fib-insert-remove", |b| {
+        b.iter(|| {
+            for p in &fresh {
+                f.insert(*p, 1).unwrap();
+            }
+            for p in &fresh {
+                f.remove(p);
             }
         })
     });

@@ -1,4 +1,4 @@
-//! Compares netplumb's `PrefixMap` with peer crates and a DIR-24-8 reference on a real
+//! Compares netplumb's `PrefixMap` and `Fib` with peer crates and a DIR-24-8 reference on a real
 //! full routing table: build time, lookup rates, update replay rate and heap bytes.
 //!
 //! ```text
@@ -9,6 +9,11 @@
 //! dump `ris-2026-05-11-v4.txt.gz`, `-v6`, and the `-updates` files. When absent, a table
 //! with the same prefix-length distribution is generated (and the output says so).
 //! Every engine must produce the same checksum per key set; a mismatch exits non-zero.
+//!
+//! netplumb runs twice: `netplumb` is `lpm::PrefixMap<_, u32>` (the value in the entry's
+//! slot) and `netplumb/fib` is `lpm::Fib` (the value in the trie's leaves: one read less per
+//! lookup, a repaint per value replacement). `--only netplumb` runs both. The last line
+//! reports `PrefixMap`; the line before it, `Fib`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::BufRead;
@@ -17,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use netplumb::lpm::{Prefix, PrefixMap};
+use netplumb::lpm::{Fib, Prefix, PrefixMap};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -430,6 +435,7 @@ fn main() {
     let mut checks = Checks { sums: Vec::new() };
     let mut rows: Vec<Row> = Vec::new();
     let mut batch_rates = [0f64; 4];
+    let mut fib_batch_rates = [0f64; 4];
 
     // Values: entry i of the table has value i; the j-th update announces value n + j.
     let t4: Vec<(u32, u8, u32)> =
@@ -453,7 +459,7 @@ fn main() {
         (@sets 0) => { sets4 };
         (@sets 1) => { sets6 };
         ($name:expr, $row:ident, $fam:tt, $build:expr, $lookup:expr, $update:expr) => {
-            if only.is_empty() || only.iter().any(|o| o == $name) {
+            if only.is_empty() || only.iter().any(|o| o == $name || $name.strip_prefix(o.as_str()).is_some_and(|r| r.starts_with('/'))) {
                 engine!(@run $name, $row, $fam, $build, $lookup, $update)
             }
         };
@@ -552,6 +558,77 @@ fn main() {
                 replay(m, u6, base6, |m, a, k, l, v| {
                     if a {
                         m.insert(p6(k, l), v);
+                    } else {
+                        m.remove(&p6(k, l));
+                    }
+                }),
+                "",
+                true,
+            ))
+        }
+    );
+    rows.push(row);
+
+    // ---- netplumb/fib: lpm::Fib, the next-hop id in the trie's leaves
+    let mut row = Row {
+        name: "netplumb/fib",
+        ..Default::default()
+    };
+    engine!(
+        "netplumb/fib",
+        row,
+        0,
+        || Fib::<Ipv4Addr>::try_from_iter(t4.iter().map(|&(k, l, v)| (p4(k, l), v)))
+            .expect("the ids are below Fib::MAX_ID"),
+        |m: &Fib<Ipv4Addr>, k: u32| m.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1),
+        |m: &mut Fib<Ipv4Addr>| {
+            for (j, ks) in [&v4_random, &v4_inside].iter().enumerate() {
+                let addrs: Vec<Ipv4Addr> = ks.iter().map(|&k| Ipv4Addr::from_bits(k)).collect();
+                fib_batch_rates[j] = batch_with(
+                    &addrs,
+                    &mut checks,
+                    ["v4-random", "v4-table"][j],
+                    "netplumb/fb",
+                    |c, o| m.lookup_batch(c, o),
+                );
+            }
+            Some((
+                replay(m, u4, base4, |m, a, k, l, v| {
+                    if a {
+                        m.insert(p4(k, l), v)
+                            .expect("the ids are below Fib::MAX_ID");
+                    } else {
+                        m.remove(&p4(k, l));
+                    }
+                }),
+                "",
+                true,
+            ))
+        }
+    );
+    engine!(
+        "netplumb/fib",
+        row,
+        1,
+        || Fib::<Ipv6Addr>::try_from_iter(t6.iter().map(|&(k, l, v)| (p6(k, l), v)))
+            .expect("the ids are below Fib::MAX_ID"),
+        |m: &Fib<Ipv6Addr>, k: u128| m.lookup(Ipv6Addr::from_bits(k)).map_or(0, |v| v + 1),
+        |m: &mut Fib<Ipv6Addr>| {
+            for (j, ks) in [&v6_random, &v6_inside].iter().enumerate() {
+                let addrs: Vec<Ipv6Addr> = ks.iter().map(|&k| Ipv6Addr::from_bits(k)).collect();
+                fib_batch_rates[2 + j] = batch_with(
+                    &addrs,
+                    &mut checks,
+                    ["v6-random", "v6-table"][j],
+                    "netplumb/fb",
+                    |c, o| m.lookup_batch(c, o),
+                );
+            }
+            Some((
+                replay(m, u6, base6, |m, a, k, l, v| {
+                    if a {
+                        m.insert(p6(k, l), v)
+                            .expect("the ids are below Fib::MAX_ID");
                     } else {
                         m.remove(&p6(k, l));
                     }
@@ -875,7 +952,19 @@ fn main() {
         f_rate(Some(batch_rates[2])),
         f_rate(Some(batch_rates[3]))
     );
-    println!("(netplumb/b = lookup_batch; * = poptrie's replay time-boxed to 3 s because each update rebuilds; dir-24-8 is static)");
+    if fib_batch_rates.iter().any(|&r| r > 0.0) {
+        println!(
+            "{:<12} {:>8} {:>8} | {:>9} {:>9} {:>9} {:>9} |",
+            "netplumb/fb",
+            "",
+            "",
+            f_rate(Some(fib_batch_rates[0])),
+            f_rate(Some(fib_batch_rates[1])),
+            f_rate(Some(fib_batch_rates[2])),
+            f_rate(Some(fib_batch_rates[3]))
+        );
+    }
+    println!("(netplumb/b = PrefixMap::lookup_batch, netplumb/fb = Fib::lookup_batch; * = poptrie's replay time-boxed to 3 s because each update rebuilds; dir-24-8 is static)");
     println!();
     let ok = checks.verify();
     if !ok {
@@ -884,15 +973,17 @@ fn main() {
     }
 
     let np = &rows[0];
+    let peer = |r: &&Row| !r.name.starts_with("netplumb");
     let best_peer = |i: usize| {
-        rows[1..]
-            .iter()
+        rows.iter()
+            .filter(peer)
             .filter(|r| r.name != "dir-24-8")
             .filter_map(|r| r.rates[i])
             .fold(0f64, f64::max)
     };
-    let best_upd = rows[1..]
+    let best_upd = rows
         .iter()
+        .filter(peer)
         .filter(|r| r.name != "dir-24-8" && r.name != "poptrie")
         .filter_map(|r| r.upd[0])
         .fold(0f64, f64::max);
@@ -910,6 +1001,18 @@ fn main() {
         }
     };
     let ratio = |i: usize| x(np.rates[i].unwrap_or(0.0) / best_peer(i));
+    if let Some(fib) = rows.iter().find(|r| r.name == "netplumb/fib") {
+        let ratio = |i: usize| x(fib.rates[i].unwrap_or(0.0) / best_peer(i));
+        println!(
+            "netplumb/fib (lpm::Fib) vs best peer: v4-random {} v4-table {} v6-random {} v6-table {} updates {} vs-dir24 {}",
+            ratio(0),
+            ratio(1),
+            ratio(2),
+            ratio(3),
+            x(fib.upd[0].unwrap_or(0.0) / best_upd),
+            x(fib.rates[1].unwrap_or(0.0) / dir)
+        );
+    }
     println!(
         "speedup vs best peer: v4-random {} v4-table {} v6-random {} v6-table {} updates {} vs-dir24 {}",
         ratio(0),
@@ -955,5 +1058,34 @@ fn batch<A: netplumb::lpm::Address>(
     }
     times.sort();
     checks.add(set, "netplumb/b", sum);
+    addrs.len() as f64 / times[1].as_secs_f64()
+}
+
+/// Like [`batch`], for any engine's `lookup_batch` into `Option<u32>`.
+fn batch_with<A: Copy>(
+    addrs: &[A],
+    checks: &mut Checks,
+    set: &str,
+    engine: &'static str,
+    f: impl Fn(&[A], &mut [Option<u32>]),
+) -> f64 {
+    const CH: usize = 4096;
+    let mut out = vec![None; CH];
+    let mut times = Vec::new();
+    let mut sum = 0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        let mut s = 0u64;
+        for c in addrs.chunks(CH) {
+            f(c, &mut out);
+            for o in &out[..c.len()] {
+                s = s.wrapping_add(o.map_or(0, |v| v + 1) as u64);
+            }
+        }
+        times.push(t.elapsed());
+        sum = std::hint::black_box(s);
+    }
+    times.sort();
+    checks.add(set, engine, sum);
     addrs.len() as f64 / times[1].as_secs_f64()
 }

@@ -1,5 +1,6 @@
 //! Full-table test: load the real RIS IPv4 and IPv6 tables, replay a day of updates, and
-//! check every prefix and one million addresses per family against `prefix-trie`.
+//! check every prefix and one million addresses per family against `prefix-trie` (and an
+//! `lpm::Fib` replaying the same updates against the `PrefixMap`).
 //!
 //! Data comes from `$NETPLUMB_DATA` (default `../shared/data` next to the crate root).
 //! When it is absent the test prints `skipped: <reason>` and returns.
@@ -10,7 +11,7 @@ use std::io::BufRead;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
-use netplumb::lpm::{Prefix, PrefixMap};
+use netplumb::lpm::{Fib, Prefix, PrefixMap};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -88,6 +89,7 @@ where
         .enumerate()
         .map(|(i, l)| (parse(l).0, i as u32))
         .collect();
+    let mut fib = Fib::<A>::try_from_iter(ours.iter().map(|(p, v)| (p, *v))).unwrap();
     let mut oracle = prefix_trie::PrefixMap::<N, u32>::new();
     for (i, l) in table.iter().enumerate() {
         oracle.insert(parse(l).1, i as u32);
@@ -98,9 +100,13 @@ where
         let (p, n) = parse(c);
         let v = (table.len() + j) as u32;
         if op == "A" {
-            assert_eq!(ours.insert(p, v), oracle.insert(n, v), "A {c}");
+            let old = oracle.insert(n, v);
+            assert_eq!(ours.insert(p, v), old, "A {c}");
+            assert_eq!(fib.insert(p, v).unwrap(), old, "fib A {c}");
         } else {
-            assert_eq!(ours.remove(&p), oracle.remove(&n), "W {c}");
+            let old = oracle.remove(&n);
+            assert_eq!(ours.remove(&p), old, "W {c}");
+            assert_eq!(fib.remove(&p), old, "fib W {c}");
         }
     }
     assert_eq!(ours.len(), oracle.len());
@@ -109,6 +115,7 @@ where
         let s = n.to_string();
         let p: Prefix<A> = s.parse().unwrap();
         assert_eq!(ours.get(&p), Some(v), "get {s}");
+        assert_eq!(fib.get(&p), Some(*v), "fib get {s}");
         let (lp, lv) = ours.longest_match(p.addr()).expect("covered");
         assert!(
             lp.len() >= p.len(),
@@ -138,12 +145,18 @@ where
     }
     let mut batch = vec![None; addrs.len()];
     ours.lookup_batch(&addrs, &mut batch);
-    for (a, b) in addrs.iter().zip(batch) {
+    let mut fib_batch = vec![None; addrs.len()];
+    fib.lookup_batch(&addrs, &mut fib_batch);
+    assert_eq!(fib.len(), ours.len());
+    for ((a, b), fb) in addrs.iter().zip(batch).zip(fib_batch) {
         let host: N = format!("{a}/{width}").parse().unwrap();
         let want = oracle.get_lpm(&host).map(|(n, v)| (n.prefix_len(), *v));
         let got = ours.longest_match(*a).map(|(p, v)| (p.len(), *v));
         assert_eq!(got, want, "longest_match({a})");
         assert_eq!(b.copied(), want.map(|w| w.1), "lookup_batch({a})");
+        let got = fib.longest_match(*a).map(|(p, v)| (p.len(), v));
+        assert_eq!(got, want, "fib longest_match({a})");
+        assert_eq!(fb, want.map(|w| w.1), "fib lookup_batch({a})");
     }
     ours.len()
 }

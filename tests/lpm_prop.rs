@@ -1,9 +1,9 @@
-//! Property tests: `PrefixMap` against a linear-scan oracle, for both families.
+//! Property tests: `PrefixMap` and `Fib` against a linear-scan oracle, for both families.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use netplumb::lpm::{Address, Prefix, PrefixMap};
+use netplumb::lpm::{Address, Fib, Prefix, PrefixMap};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -146,6 +146,69 @@ fn run<A: HasKey2>(
     assert_eq!(map.longest_match(edges(&model)[0]), None);
 }
 
+fn check_fib<A: Address>(fib: &Fib<A>, model: &BTreeMap<Prefix<A>, u32>, addrs: &[A]) {
+    assert_eq!(fib.len(), model.len());
+    for &a in addrs {
+        let want = oracle(model, a);
+        assert_eq!(fib.longest_match(a), want, "longest_match({a})");
+        assert_eq!(fib.lookup(a), want.map(|w| w.1), "lookup({a})");
+    }
+    let mut out = vec![None; addrs.len()];
+    fib.lookup_batch(addrs, &mut out);
+    for (a, o) in addrs.iter().zip(&out) {
+        assert_eq!(*o, fib.lookup(*a), "lookup_batch({a})");
+    }
+    let it: Vec<_> = fib.iter().collect();
+    let want: Vec<_> = model.iter().map(|(p, v)| (*p, *v)).collect();
+    assert_eq!(it, want, "iter");
+    for (p, v) in model {
+        assert_eq!(fib.get(p), Some(*v));
+    }
+}
+
+/// As [`run`], for a [`Fib`] with ids below 4, so that neighbouring prefixes often share a
+/// length and an id (their leaves merge) and a replacement often changes the id.
+fn run_fib<A: HasKey2>(
+    ops: &[Op<A::Key2>],
+    to_prefix: impl Fn(&A::Key2, u8) -> Prefix<A>,
+    edges: impl Fn(&BTreeMap<Prefix<A>, u32>) -> Vec<A>,
+) {
+    let mut fib = Fib::<A>::new();
+    let mut model = BTreeMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        match op {
+            Op::Insert(k, l, v) => {
+                let p = to_prefix(k, *l);
+                let v = v % 4;
+                assert_eq!(fib.insert(p, v).unwrap(), model.insert(p, v), "insert {p}");
+            }
+            Op::Remove(k, l) => {
+                let p = to_prefix(k, *l);
+                assert_eq!(fib.remove(&p), model.remove(&p), "remove {p}");
+            }
+        }
+        if i % 16 == 0 {
+            check_fib(&fib, &model, &edges(&model));
+        }
+    }
+    check_fib(&fib, &model, &edges(&model));
+    let bulk = Fib::<A>::try_from_iter(model.iter().map(|(p, v)| (*p, *v))).unwrap();
+    check_fib(&bulk, &model, &edges(&model));
+    check_fib(&fib.clone(), &model, &edges(&model));
+    // Replace every id, then remove everything: back to empty.
+    let mut model2 = model.clone();
+    for (p, v) in model2.iter_mut() {
+        *v = (*v + 1) % 4;
+        assert_eq!(fib.insert(*p, *v).unwrap(), model.get(p).copied());
+    }
+    check_fib(&fib, &model2, &edges(&model2));
+    for p in model.keys() {
+        assert!(fib.remove(p).is_some());
+    }
+    assert!(fib.is_empty());
+    assert_eq!(fib.lookup(edges(&model)[0]), None);
+}
+
 /// Maps a family to the integer type the strategies generate.
 trait HasKey2: Address {
     type Key2: std::fmt::Debug + Clone + 'static;
@@ -177,6 +240,75 @@ proptest! {
             |m| edges_v6(m, &extra),
         );
     }
+
+    #[test]
+    fn fib_v4_matches_oracle(ops in ops(v4_key(), 32), extra in prop::collection::vec(any::<u32>(), 32)) {
+        run_fib::<Ipv4Addr>(
+            &ops,
+            |k, l| Prefix::truncate(Ipv4Addr::from_bits(*k), l).unwrap(),
+            |m| edges_v4(m, &extra),
+        );
+    }
+
+    #[test]
+    fn fib_v6_matches_oracle(ops in ops(v6_key(), 128), extra in prop::collection::vec(any::<u128>(), 32)) {
+        run_fib::<Ipv6Addr>(
+            &ops,
+            |k, l| Prefix::truncate(Ipv6Addr::from_bits(*k), l).unwrap(),
+            |m| edges_v6(m, &extra),
+        );
+    }
+}
+
+/// A `Fib`: replacing an id repaints exactly the prefix's own positions, and a removal hands
+/// them to the covering parent (or to nothing), at every depth of the trie.
+#[test]
+fn fib_replace_and_remove_with_covering_parent() {
+    let p = |s: &str| s.parse::<Prefix<Ipv4Addr>>().unwrap();
+    let a = |s: &str| s.parse::<Ipv4Addr>().unwrap();
+    let mut fib = Fib::<Ipv4Addr>::new();
+    let mut model = BTreeMap::new();
+    for (s, id) in [
+        ("10.0.0.0/8", 1),
+        ("10.1.0.0/16", 2),
+        ("10.1.2.0/24", 3),
+        ("10.1.2.128/25", 3),
+        ("10.1.2.129/32", 4),
+        ("10.1.3.0/24", 3),
+        ("0.0.0.0/0", 0),
+    ] {
+        fib.insert(p(s), id).unwrap();
+        model.insert(p(s), id);
+    }
+    let probes: Vec<Ipv4Addr> = [
+        "10.1.2.1",
+        "10.1.2.129",
+        "10.1.2.130",
+        "10.1.3.1",
+        "10.1.4.1",
+        "10.2.0.0",
+        "11.0.0.0",
+    ]
+    .iter()
+    .map(|s| a(s))
+    .collect();
+    check_fib(&fib, &model, &probes);
+    for (s, id) in [("10.1.2.0/24", 5), ("10.1.0.0/16", 3), ("10.1.2.129/32", 3)] {
+        assert_eq!(fib.insert(p(s), id).unwrap(), model.insert(p(s), id));
+        check_fib(&fib, &model, &probes);
+    }
+    for s in [
+        "10.1.2.128/25",
+        "10.1.2.0/24",
+        "10.1.0.0/16",
+        "10.0.0.0/8",
+        "0.0.0.0/0",
+    ] {
+        assert_eq!(fib.remove(&p(s)), model.remove(&p(s)));
+        check_fib(&fib, &model, &probes);
+    }
+    assert_eq!(fib.lookup(a("10.1.4.1")), None);
+    assert_eq!(fib.lookup(a("10.1.3.1")), Some(3));
 }
 
 #[test]
@@ -276,4 +408,168 @@ fn v6_region_grows_into_a_block_and_back() {
         }
     }
     assert!(m.is_empty());
+}
+
+/// A `Fib` replaces an id in place when the prefix's positions are a run of their own; a
+/// neighbour of the same length and id shares the run (across a child, too), and must keep
+/// its id. Every step is checked against the oracle, for flat blocks, nodes and inline nodes.
+#[test]
+fn fib_replacement_keeps_equal_neighbours() {
+    fn go<A: Address + std::str::FromStr>(
+        routes: &[(&str, u32)],
+        steps: &[(&str, u32)],
+        probes: &[&str],
+    ) where
+        <A as std::str::FromStr>::Err: std::fmt::Debug,
+    {
+        let p = |s: &str| s.parse::<Prefix<A>>().unwrap();
+        let probes: Vec<A> = probes.iter().map(|s| s.parse().unwrap()).collect();
+        let mut fib = Fib::<A>::new();
+        let mut model = BTreeMap::new();
+        for &(s, id) in routes {
+            fib.insert(p(s), id).unwrap();
+            model.insert(p(s), id);
+        }
+        check_fib(&fib, &model, &probes);
+        for &(s, id) in steps {
+            assert_eq!(fib.insert(p(s), id).unwrap(), model.insert(p(s), id), "{s}");
+            check_fib(&fib, &model, &probes);
+        }
+    }
+    let v4 = [
+        ("10.0.0.0/24", 1),
+        ("10.0.1.0/24", 1),
+        ("10.0.2.0/24", 1),
+        ("10.0.3.0/24", 2),
+        ("10.0.1.128/25", 5),
+        ("10.0.8.0/22", 1),
+        ("10.0.12.0/22", 1),
+        ("10.0.64.0/24", 1),
+        ("10.0.65.0/24", 1),
+        ("10.0.65.7/32", 1),
+        ("10.0.65.8/32", 1),
+    ];
+    let v4_probes = [
+        "10.0.0.1",
+        "10.0.1.1",
+        "10.0.1.129",
+        "10.0.2.1",
+        "10.0.3.1",
+        "10.0.8.1",
+        "10.0.12.1",
+        "10.0.64.1",
+        "10.0.65.1",
+        "10.0.65.7",
+        "10.0.65.8",
+        "10.0.65.9",
+    ];
+    go::<Ipv4Addr>(
+        &v4,
+        &[
+            ("10.0.0.0/24", 3),
+            ("10.0.2.0/24", 3),
+            ("10.0.1.0/24", 3),
+            ("10.0.3.0/24", 3),
+            ("10.0.12.0/22", 4),
+            ("10.0.65.8/32", 2),
+            ("10.0.65.7/32", 2),
+            ("10.0.64.0/24", 2),
+        ],
+        &v4_probes,
+    );
+    let v6 = [
+        ("2001:db8::/48", 1),
+        ("2001:db8:1::/48", 1),
+        ("2001:db8:2::/48", 2),
+        ("2001:db8:1:8000::/49", 5),
+        ("2001:db8:100::/40", 1),
+        ("2001:db8:200::/40", 1),
+    ];
+    let v6_probes = [
+        "2001:db8::1",
+        "2001:db8:1::1",
+        "2001:db8:1:8000::1",
+        "2001:db8:2::1",
+        "2001:db8:100::1",
+        "2001:db8:200::1",
+        "2001:db8:300::1",
+    ];
+    go::<Ipv6Addr>(
+        &v6,
+        &[
+            ("2001:db8::/48", 3),
+            ("2001:db8:1::/48", 2),
+            ("2001:db8:100::/40", 4),
+            ("2001:db8:1::/48", 4),
+        ],
+        &v6_probes,
+    );
+}
+
+/// A `Fib` region that becomes a second-level block: ids replaced at every depth (whole
+/// first-level words, whole block words, inside nodes), then everything removed.
+#[test]
+fn fib_v6_block_replace_and_remove() {
+    let base = 0x2a00_0000u128 << 96; // a /18-aligned region
+    let mut prefixes = Vec::new();
+    for j in 0..80u128 {
+        prefixes.push((base | j << 98 | j << 80, 48));
+    }
+    for (k, l) in [
+        (base, 16),
+        (base, 18),
+        (base, 20),
+        (base | 1 << 104, 24),
+        (base | 3 << 100, 28),
+        (base | 5 << 98, 30),
+        (base | 2 << 98, 29),
+    ] {
+        prefixes.push((k, l));
+    }
+    for j in 0..8u128 {
+        prefixes.push((base | j << 98 | 7 << 92, 36));
+        prefixes.push((base | j << 98 | 7 << 92 | 1 << 64, 64));
+        prefixes.push((base | j << 98 | 7 << 92 | 1 << 64 | 5, 128));
+    }
+    let probe = |model: &BTreeMap<Prefix<Ipv6Addr>, u32>| -> Vec<Ipv6Addr> {
+        let mut v: Vec<u128> = vec![base, base | ((1 << 110) - 1), base - 1, base | (1 << 110)];
+        for p in model.keys() {
+            let k = p.addr().to_bits();
+            let last = k | u128::MAX.checked_shr(p.len() as u32).unwrap_or(0);
+            v.extend([
+                k,
+                last,
+                k.wrapping_sub(1),
+                last.wrapping_add(1),
+                k ^ 1 << 70,
+            ]);
+        }
+        v.into_iter().map(Ipv6Addr::from_bits).collect()
+    };
+    let mut fib = Fib::<Ipv6Addr>::new();
+    let mut model = BTreeMap::new();
+    for (n, &(k, l)) in prefixes.iter().enumerate() {
+        let p = Prefix::truncate(Ipv6Addr::from_bits(k), l).unwrap();
+        fib.insert(p, n as u32 % 5).unwrap();
+        model.insert(p, n as u32 % 5);
+    }
+    check_fib(&fib, &model, &probe(&model));
+    for round in 1..3 {
+        for (n, &(k, l)) in prefixes.iter().enumerate().rev() {
+            let p = Prefix::truncate(Ipv6Addr::from_bits(k), l).unwrap();
+            let id = (n as u32 + round) % 5;
+            assert_eq!(fib.insert(p, id).unwrap(), model.insert(p, id));
+            if n % 8 == 0 {
+                check_fib(&fib, &model, &probe(&model));
+            }
+        }
+    }
+    for (n, &(k, l)) in prefixes.iter().enumerate() {
+        let p = Prefix::truncate(Ipv6Addr::from_bits(k), l).unwrap();
+        assert_eq!(fib.remove(&p), model.remove(&p));
+        if n % 8 == 0 {
+            check_fib(&fib, &model, &probe(&model));
+        }
+    }
+    assert!(fib.is_empty());
 }

@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::index::Slots;
 use super::prefix::{Address, Key, Prefix, PrefixError};
-use super::trie::{popcount, upto, Trie, DIR, FLAT, NODE, TAGS};
+use super::trie::{Trie, FLAT};
 
 /// A map from prefixes of one address family to values, with fast longest-prefix match.
 ///
@@ -307,7 +307,7 @@ impl<A: Address, V> PrefixMap<A, V> {
             for (k, a) in keys.iter_mut().zip(chunk) {
                 *k = a.to_key();
             }
-            let leaves = self.find_group::<B>(&keys);
+            let leaves = self.trie.find_group::<B>(&keys);
             for (slot, leaf) in out[o..o + B].iter_mut().zip(leaves) {
                 *slot = if leaf == 0 {
                     None
@@ -321,67 +321,6 @@ impl<A: Address, V> PrefixMap<A, V> {
             out[o] = self.lookup(*a);
             o += 1;
         }
-    }
-
-    /// Finds the leaves of `N` keys in lock-step.
-    #[inline(always)]
-    fn find_group<const N: usize>(&self, keys: &[A::Key; N]) -> [u32; N] {
-        let t = &self.trie;
-        let mut res = [0u32; N];
-        let mut cur = [0u32; N];
-        let mut pending = 0u32;
-        let mut flat = 0u32;
-        let direct = <A::Key as Key>::DIRECT;
-        let mut dep = [direct; N];
-        for i in 0..N {
-            let mut e = t.first(keys[i]);
-            if <A::Key as Key>::DIR2 > 0 && e & TAGS == DIR {
-                e = t.second(e, keys[i]);
-                dep[i] += <A::Key as Key>::DIR2;
-            }
-            if e & TAGS == 0 {
-                res[i] = e;
-            } else if e & FLAT != 0 {
-                cur[i] = e & !FLAT;
-                // The block's header line; its leaf is usually in it or the next one.
-                if let Some(w) = t.leaves.get(cur[i] as usize) {
-                    prefetch(w);
-                }
-                flat |= 1 << i;
-            } else {
-                cur[i] = e & !NODE;
-                prefetch(t.node(cur[i] as usize));
-                pending |= 1 << i;
-            }
-        }
-        for i in 0..N {
-            if flat & (1 << i) != 0 {
-                res[i] = t.flat_leaf(cur[i], keys[i], dep[i]);
-            }
-        }
-        while pending != 0 {
-            let mut next = 0u32;
-            for i in 0..N {
-                if pending & (1 << i) == 0 {
-                    continue;
-                }
-                let n = t.node(cur[i] as usize);
-                let p = keys[i].stride_at(dep[i]);
-                let m = upto(p);
-                if n.is_inline() {
-                    res[i] = n.inline_leaf(popcount(n.leafvec & m, t.hw) - 1);
-                } else if n.vector & (1u64 << p) != 0 {
-                    cur[i] = n.base1 + popcount(n.vector & m, t.hw) - 1;
-                    prefetch(t.node(cur[i] as usize));
-                    dep[i] += 6;
-                    next |= 1 << i;
-                } else {
-                    res[i] = t.leaf(n.base0 as usize + popcount(n.leafvec & m, t.hw) as usize - 1);
-                }
-            }
-            pending = next;
-        }
-        res
     }
 
     /// Every prefix containing `addr`, shortest first, with its value.
@@ -437,19 +376,6 @@ impl<A: Address, V> PrefixMap<A, V> {
         }
         self.trie.shrink_to_fit();
     }
-}
-
-#[inline(always)]
-fn prefetch<T>(p: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint; it never faults and has no effect on memory
-    // contents, and `p` is a valid reference anyway.
-    unsafe {
-        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(p as *const T as *const i8);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// Iterator over a [`PrefixMap`] in prefix order; see [`PrefixMap::iter`].

@@ -3,6 +3,8 @@
 //! - [`PrefixMap`]: prefixes of one family to values, with a fast
 //!   [`lookup`](PrefixMap::lookup) / [`longest_match`](PrefixMap::longest_match) and a
 //!   [`lookup_batch`](PrefixMap::lookup_batch) that overlaps independent lookups.
+//! - [`Fib`]: prefixes to next-hop ids (`u32`), the id held in the compiled trie's leaves:
+//!   one memory read less per lookup than a [`PrefixMap`] of `u32`.
 //! - [`IpPrefixMap`]: both families in one map, keyed by [`ipnetwork::IpNetwork`].
 //! - [`Rib`]: every candidate route per prefix; keeps its FIB (a [`PrefixMap`]) in step
 //!   and reports each change of best route as a [`FibChange`].
@@ -11,6 +13,7 @@
 //! error ([`PrefixError::HostBitsSet`]), never silently truncated.
 
 mod dual;
+mod fib;
 mod index;
 mod map;
 mod mem;
@@ -19,6 +22,7 @@ mod rib;
 mod trie;
 
 pub use dual::IpPrefixMap;
+pub use fib::{Fib, Ipv4Fib, Ipv6Fib};
 pub use map::{Ipv4PrefixMap, Ipv6PrefixMap, Iter, PrefixMap};
 pub use prefix::{Address, Prefix, PrefixError};
 pub use rib::{FibChange, FibRoute, NextHop, Protocol, Rib, Route, RouteSource};

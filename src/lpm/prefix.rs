@@ -31,6 +31,14 @@ pub enum PrefixError {
         /// The address with the host bits cleared.
         network: IpAddr,
     },
+    /// A next-hop id above what a [`Fib`](super::Fib) leaf can hold ([`Fib::MAX_ID`](super::Fib::MAX_ID)).
+    #[error("next-hop id {id} is above the largest a Fib holds ({max})")]
+    IdTooLarge {
+        /// The rejected id.
+        id: u32,
+        /// The largest id.
+        max: u32,
+    },
     /// The text is not of the form `address/length`.
     #[error("invalid prefix syntax: {0:?}")]
     Syntax(String),

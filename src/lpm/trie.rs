@@ -220,6 +220,46 @@ fn repaint_runs<F: Fn(u32) -> u32>(
     (out_bits, out, n)
 }
 
+/// The runs (indices) of the positions `lo..lo + 2^w` of a node with `leafvec` and children
+/// `kids`, when no run is shared with a position outside them (the first leaf position inside
+/// and the first one after both start a run); `None` when one is.
+#[inline]
+fn own_runs(leafvec: u64, kids: u64, lo: usize, w: u32) -> Option<std::ops::Range<usize>> {
+    let hi = lo + (1usize << w);
+    let below = (1u64 << lo) - 1;
+    let inside = if hi == 64 { !0u64 } else { (1u64 << hi) - 1 } & !below;
+    let first = |m: u64| m & m.wrapping_neg();
+    let leaf_in = !kids & inside;
+    if leaf_in != 0 && leafvec & first(leaf_in) == 0 {
+        return None;
+    }
+    let after = !kids & !inside & !below;
+    if after != 0 && leafvec & first(after) == 0 {
+        return None;
+    }
+    let a = (leafvec & below).count_ones() as usize;
+    Some(a..a + (leafvec & inside).count_ones() as usize)
+}
+
+/// Whether runs `r` of `runs` can change `from` to `to` without a run becoming equal to its
+/// neighbour outside `r` (inside, the neighbours are longer prefixes: never `to`).
+#[inline]
+fn can_swap(runs: &[u32], r: &std::ops::Range<usize>, from: u32, to: u32) -> bool {
+    r.is_empty()
+        || !((r.start > 0 && runs[r.start - 1] == to && runs[r.start] == from)
+            || (r.end < runs.len() && runs[r.end] == to && runs[r.end - 1] == from))
+}
+
+/// Changes every run `from` of `runs` to `to`.
+#[inline]
+fn swap(runs: &mut [u32], from: u32, to: u32) {
+    for v in runs {
+        if *v == from {
+            *v = to;
+        }
+    }
+}
+
 /// Mask of positions `0..=p`.
 #[inline(always)]
 pub(crate) fn upto(p: usize) -> u64 {
@@ -357,6 +397,203 @@ impl<K: Key> Trie<K> {
             } else {
                 return self.leaf(n.base0 as usize + popcount(n.leafvec & m, self.hw) as usize - 1);
             }
+        }
+    }
+
+    /// Finds the leaves of `N` keys in lock-step.
+    #[inline(always)]
+    pub(crate) fn find_group<const N: usize>(&self, keys: &[K; N]) -> [u32; N] {
+        let t = self;
+        let mut res = [0u32; N];
+        let mut cur = [0u32; N];
+        let mut pending = 0u32;
+        let mut flat = 0u32;
+        let direct = K::DIRECT;
+        let mut dep = [direct; N];
+        for i in 0..N {
+            let mut e = t.first(keys[i]);
+            if K::DIR2 > 0 && e & TAGS == DIR {
+                e = t.second(e, keys[i]);
+                dep[i] += K::DIR2;
+            }
+            if e & TAGS == 0 {
+                res[i] = e;
+            } else if e & FLAT != 0 {
+                cur[i] = e & !FLAT;
+                // The block's header line; its leaf is usually in it or the next one.
+                if let Some(w) = t.leaves.get(cur[i] as usize) {
+                    prefetch(w);
+                }
+                flat |= 1 << i;
+            } else {
+                cur[i] = e & !NODE;
+                prefetch(t.node(cur[i] as usize));
+                pending |= 1 << i;
+            }
+        }
+        for i in 0..N {
+            if flat & (1 << i) != 0 {
+                res[i] = t.flat_leaf(cur[i], keys[i], dep[i]);
+            }
+        }
+        while pending != 0 {
+            let mut next = 0u32;
+            for i in 0..N {
+                if pending & (1 << i) == 0 {
+                    continue;
+                }
+                let n = t.node(cur[i] as usize);
+                let p = keys[i].stride_at(dep[i]);
+                let m = upto(p);
+                if n.is_inline() {
+                    res[i] = n.inline_leaf(popcount(n.leafvec & m, t.hw) - 1);
+                } else if n.vector & (1u64 << p) != 0 {
+                    cur[i] = n.base1 + popcount(n.vector & m, t.hw) - 1;
+                    prefetch(t.node(cur[i] as usize));
+                    dep[i] += 6;
+                    next |= 1 << i;
+                } else {
+                    res[i] = t.leaf(n.base0 as usize + popcount(n.leafvec & m, t.hw) as usize - 1);
+                }
+            }
+            pending = next;
+        }
+        res
+    }
+
+    /// Replaces leaf `from` by `to` for prefix `key/len` in place, when that is all a repaint
+    /// would do: the prefix covers whole first- or second-level words, or lies within one
+    /// flat block or node where it shares no run with a position outside it and no run would
+    /// become equal to its neighbour. Returns whether it did; otherwise
+    /// nothing changed and the caller repaints ([`Trie::paint`]).
+    ///
+    /// This is a replacement of a present prefix's value in a table whose leaves hold values
+    /// (a real update stream is 95% such replacements, nearly all of /19 and longer): a walk
+    /// down like [`Trie::find`], then a pass over the runs and nodes under the prefix that
+    /// changes leaves without expanding or rebuilding a node. Inside the prefix every leaf is
+    /// `from` or a longer prefix's, so the runs stay as they are.
+    pub(crate) fn replace_in_place(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
+        if self.l1.is_empty() {
+            return false;
+        }
+        let g = |l: u32| if l == from { to } else { l };
+        if len <= K::DIRECT {
+            // Whole first-level words, which share no run with their neighbours.
+            let lo = key.top();
+            let hi = lo + (1usize << (K::DIRECT - len));
+            for i in lo..hi {
+                let e = self.l1[i];
+                self.l1[i] = self.relabel_word(e, &g);
+            }
+            if K::COARSE > 0 {
+                self.refresh_coarse(lo, hi);
+            }
+            return true;
+        }
+        let mut e = self.l1[key.top()];
+        let mut d = K::DIRECT;
+        if K::DIR2 > 0 && e & TAGS == DIR {
+            let base = ((e & !TAGS) as usize) << K::DIR2;
+            let i = base | key.bits_at(K::DIRECT, K::DIR2);
+            if len <= K::DIRECT + K::DIR2 {
+                // Whole second-level words, likewise.
+                for j in i..i + (1usize << (K::DIRECT + K::DIR2 - len)) {
+                    let w = self.dir[j];
+                    self.dir[j] = self.relabel_word(w, &g);
+                }
+                return true;
+            }
+            e = self.dir[i];
+            d += K::DIR2;
+        }
+        if e & TAGS == 0 {
+            return false;
+        }
+        if e & FLAT != 0 {
+            if len > d + 6 {
+                return false;
+            }
+            let b = (e & !FLAT) as usize;
+            let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
+            let Some(r) = own_runs(leafvec, 0, key.stride_at(d), d + 6 - len) else {
+                return false;
+            };
+            let runs = &mut self.leaves[b + 2..b + 2 + leafvec.count_ones() as usize];
+            if !can_swap(runs, &r, from, to) {
+                return false;
+            }
+            swap(&mut runs[r], from, to);
+            return true;
+        }
+        let mut ni = (e & !NODE) as usize;
+        loop {
+            let n = self.nodes[ni];
+            let p = key.stride_at(d);
+            if len <= d + 6 {
+                let w = d + 6 - len;
+                let kids = n.children();
+                let Some(r) = own_runs(n.leafvec, kids, p, w) else {
+                    return false;
+                };
+                let mut inline = [0u32; INLINE_RUNS];
+                let leaves = if n.is_inline() {
+                    let k = n.leafvec.count_ones() as usize;
+                    for (i, v) in inline[..k].iter_mut().enumerate() {
+                        *v = n.inline_leaf(i as u32);
+                    }
+                    &mut inline[..k]
+                } else {
+                    let base = n.base0 as usize;
+                    &mut self.leaves[base..base + n.leafvec.count_ones() as usize]
+                };
+                if !can_swap(leaves, &r, from, to) {
+                    return false;
+                }
+                swap(&mut leaves[r], from, to);
+                if n.is_inline() {
+                    self.nodes[ni] = Node::inline(n.leafvec, leaves);
+                }
+                // The children under the prefix.
+                let below = (1u64 << p) - 1;
+                let c0 = n.base1 as usize + (kids & below).count_ones() as usize;
+                let span = if w == 6 {
+                    !0u64
+                } else {
+                    ((1u64 << (1 << w)) - 1) << p
+                };
+                for c in c0..c0 + (kids & span).count_ones() as usize {
+                    self.swap_below(c, from, to);
+                }
+                return true;
+            }
+            if n.children() & (1u64 << p) == 0 {
+                return false;
+            }
+            ni = n.base1 as usize + (n.vector & upto(p)).count_ones() as usize - 1;
+            d += 6;
+        }
+    }
+
+    /// Changes every leaf `from` of node `ni` and the nodes below it to `to`.
+    fn swap_below(&mut self, ni: usize, from: u32, to: u32) {
+        let n = self.nodes[ni];
+        let runs = n.leafvec.count_ones() as usize;
+        if n.is_inline() {
+            let mut vals = [0u32; INLINE_RUNS];
+            for (i, v) in vals[..runs].iter_mut().enumerate() {
+                *v = n.inline_leaf(i as u32);
+            }
+            swap(&mut vals[..runs], from, to);
+            self.nodes[ni] = Node::inline(n.leafvec, &vals[..runs]);
+            return;
+        }
+        swap(
+            &mut self.leaves[n.base0 as usize..n.base0 as usize + runs],
+            from,
+            to,
+        );
+        for c in 0..n.vector.count_ones() as usize {
+            self.swap_below(n.base1 as usize + c, from, to);
         }
     }
 
@@ -982,4 +1219,17 @@ impl<K: Key> Trie<K> {
             base1,
         };
     }
+}
+
+#[inline(always)]
+fn prefetch<T>(p: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults and has no effect on memory
+    // contents, and `p` is a valid reference anyway.
+    unsafe {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const T as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
