@@ -350,47 +350,57 @@ fn rejects_host_bits_and_bad_lengths() {
     assert!(m.is_empty());
 }
 
-/// One /18 region of an IPv6 table grows past the size at which its first-level node becomes
-/// a second-level block, is checked against the oracle at each stage (with prefixes of every
-/// length around the block's 12 bits), then shrinks back to nothing.
-#[test]
-fn v6_region_grows_into_a_block_and_back() {
-    let base = 0x2a00_0000u128 << 96; // a /18-aligned region
-    let mut m = PrefixMap::<Ipv6Addr, u32>::new();
-    let mut model = BTreeMap::new();
-    let mut prefixes = Vec::new();
-    // 80 /48s in distinct /30s (two levels below the /18), plus covering and nested prefixes.
-    for j in 0..80u128 {
-        prefixes.push((base | j << 98 | j << 80, 48));
-    }
-    for (k, l) in [
-        (base, 18),
-        (base, 20),
-        (base | 1 << 104, 24),
-        (base | 3 << 100, 28),
-    ] {
-        prefixes.push((k, l));
-    }
+/// A /18-aligned IPv6 region, and the prefixes that make it a second-level block: 80 /48s in
+/// distinct /30s (two levels below the /18), `covering` prefixes, and nested /36, /64 and /128s.
+const V6_REGION: u128 = 0x2a00_0000u128 << 96;
+
+fn v6_region_prefixes(covering: &[(u128, u8)]) -> Vec<(u128, u8)> {
+    let base = V6_REGION;
+    let mut prefixes: Vec<(u128, u8)> = (0..80u128)
+        .map(|j| (base | j << 98 | j << 80, 48))
+        .collect();
+    prefixes.extend_from_slice(covering);
     for j in 0..8u128 {
         prefixes.push((base | j << 98 | 7 << 92, 36));
         prefixes.push((base | j << 98 | 7 << 92 | 1 << 64, 64));
         prefixes.push((base | j << 98 | 7 << 92 | 1 << 64 | 5, 128));
     }
-    let probe = |model: &BTreeMap<Prefix<Ipv6Addr>, u32>| -> Vec<Ipv6Addr> {
-        let mut v: Vec<u128> = vec![base, base | ((1 << 110) - 1), base - 1, base | (1 << 110)];
-        for p in model.keys() {
-            let k = p.addr().to_bits();
-            let last = k | u128::MAX.checked_shr(p.len() as u32).unwrap_or(0);
-            v.extend([
-                k,
-                last,
-                k.wrapping_sub(1),
-                last.wrapping_add(1),
-                k ^ 1 << 70,
-            ]);
-        }
-        v.into_iter().map(Ipv6Addr::from_bits).collect()
-    };
+    prefixes
+}
+
+/// Addresses at and around every prefix of `model`, and at the region's edges.
+fn v6_region_probes(model: &BTreeMap<Prefix<Ipv6Addr>, u32>) -> Vec<Ipv6Addr> {
+    let base = V6_REGION;
+    let mut v: Vec<u128> = vec![base, base | ((1 << 110) - 1), base - 1, base | (1 << 110)];
+    for p in model.keys() {
+        let k = p.addr().to_bits();
+        let last = k | u128::MAX.checked_shr(p.len() as u32).unwrap_or(0);
+        v.extend([
+            k,
+            last,
+            k.wrapping_sub(1),
+            last.wrapping_add(1),
+            k ^ 1 << 70,
+        ]);
+    }
+    v.into_iter().map(Ipv6Addr::from_bits).collect()
+}
+
+/// One /18 region of an IPv6 table grows past the size at which its first-level node becomes
+/// a second-level block, is checked against the oracle at each stage (with prefixes of every
+/// length around the block's 12 bits), then shrinks back to nothing.
+#[test]
+fn v6_region_grows_into_a_block_and_back() {
+    let base = V6_REGION;
+    let mut m = PrefixMap::<Ipv6Addr, u32>::new();
+    let mut model = BTreeMap::new();
+    let prefixes = v6_region_prefixes(&[
+        (base, 18),
+        (base, 20),
+        (base | 1 << 104, 24),
+        (base | 3 << 100, 28),
+    ]);
+    let probe = v6_region_probes;
     for (n, &(k, l)) in prefixes.iter().enumerate() {
         let p = Prefix::truncate(Ipv6Addr::from_bits(k), l).unwrap();
         m.insert(p, n as u32);
@@ -510,12 +520,8 @@ fn fib_replacement_keeps_equal_neighbours() {
 /// first-level words, whole block words, inside nodes), then everything removed.
 #[test]
 fn fib_v6_block_replace_and_remove() {
-    let base = 0x2a00_0000u128 << 96; // a /18-aligned region
-    let mut prefixes = Vec::new();
-    for j in 0..80u128 {
-        prefixes.push((base | j << 98 | j << 80, 48));
-    }
-    for (k, l) in [
+    let base = V6_REGION;
+    let prefixes = v6_region_prefixes(&[
         (base, 16),
         (base, 18),
         (base, 20),
@@ -523,29 +529,8 @@ fn fib_v6_block_replace_and_remove() {
         (base | 3 << 100, 28),
         (base | 5 << 98, 30),
         (base | 2 << 98, 29),
-    ] {
-        prefixes.push((k, l));
-    }
-    for j in 0..8u128 {
-        prefixes.push((base | j << 98 | 7 << 92, 36));
-        prefixes.push((base | j << 98 | 7 << 92 | 1 << 64, 64));
-        prefixes.push((base | j << 98 | 7 << 92 | 1 << 64 | 5, 128));
-    }
-    let probe = |model: &BTreeMap<Prefix<Ipv6Addr>, u32>| -> Vec<Ipv6Addr> {
-        let mut v: Vec<u128> = vec![base, base | ((1 << 110) - 1), base - 1, base | (1 << 110)];
-        for p in model.keys() {
-            let k = p.addr().to_bits();
-            let last = k | u128::MAX.checked_shr(p.len() as u32).unwrap_or(0);
-            v.extend([
-                k,
-                last,
-                k.wrapping_sub(1),
-                last.wrapping_add(1),
-                k ^ 1 << 70,
-            ]);
-        }
-        v.into_iter().map(Ipv6Addr::from_bits).collect()
-    };
+    ]);
+    let probe = v6_region_probes;
     let mut fib = Fib::<Ipv6Addr>::new();
     let mut model = BTreeMap::new();
     for (n, &(k, l)) in prefixes.iter().enumerate() {
