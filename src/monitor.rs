@@ -13,6 +13,7 @@ use std::collections::{HashSet, VecDeque};
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -220,8 +221,16 @@ pub struct Monitor {
     buf: Vec<u8>,
     queue: VecDeque<Event>,
     seen: Seen,
-    /// Readable once a [`MonitorStop`] was used; made by the first [`Monitor::stopper`].
-    stop: Option<Arc<EventFd>>,
+    /// Shared with the [`MonitorStop`]s; made by the first [`Monitor::stopper`].
+    stop: Option<Arc<StopShared>>,
+}
+
+/// What a [`MonitorStop`] sets: a flag that receiving calls check without a system call, and
+/// an eventfd, polled beside the socket, that wakes a blocked reader.
+#[derive(Debug)]
+struct StopShared {
+    stopped: AtomicBool,
+    wake: EventFd,
 }
 
 /// Stops a [`Monitor`] from another thread, as closing the `done` channel of Go netlink's
@@ -249,15 +258,16 @@ pub struct Monitor {
 /// ```
 #[derive(Clone, Debug)]
 pub struct MonitorStop {
-    fd: Arc<EventFd>,
+    shared: Arc<StopShared>,
 }
 
 impl MonitorStop {
     /// Stops the monitor. Calling it again, or after the monitor is gone, does nothing.
     pub fn stop(&self) {
-        // The counter only grows; it stays readable, so the monitor stays stopped. A full
-        // counter (after 2^64 - 2 stops) refuses the write, and it is readable then anyway.
-        let _ = self.fd.write(1);
+        self.shared.stopped.store(true, Ordering::Release);
+        // Wakes a reader blocked in poll. The counter stays readable once written; a full
+        // counter (after 2^64 - 2 stops) refuses the write, and is readable then anyway.
+        let _ = self.shared.wake.write(1);
     }
 }
 
@@ -347,21 +357,22 @@ impl Monitor {
     /// call returns a handle to the same stop.
     pub fn stopper(&mut self) -> Result<MonitorStop> {
         if self.stop.is_none() {
-            let fd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
+            let wake = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)
                 .map_err(|e| Error::io("create monitor stop", io::Error::from(e)))?;
-            self.stop = Some(Arc::new(fd));
+            self.stop = Some(Arc::new(StopShared {
+                stopped: AtomicBool::new(false),
+                wake,
+            }));
         }
-        let fd = self.stop.clone().expect("made above");
-        Ok(MonitorStop { fd })
+        let shared = self.stop.clone().expect("made above");
+        Ok(MonitorStop { shared })
     }
 
     /// Whether a [`MonitorStop`] has stopped this monitor.
     pub fn is_stopped(&self) -> bool {
-        let Some(stop) = &self.stop else {
-            return false;
-        };
-        let mut fds = [PollFd::new(stop.as_fd(), PollFlags::POLLIN)];
-        matches!(nix::poll::poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.stopped.load(Ordering::Acquire))
     }
 
     fn check_stopped(&self, op: &'static str) -> Result<()> {
@@ -517,7 +528,7 @@ impl Monitor {
         };
         let mut fds = vec![PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
         if let Some(stop) = &self.stop {
-            fds.push(PollFd::new(stop.as_fd(), PollFlags::POLLIN));
+            fds.push(PollFd::new(stop.wake.as_fd(), PollFlags::POLLIN));
         }
         loop {
             match nix::poll::poll(&mut fds, timeout) {
