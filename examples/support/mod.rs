@@ -5,6 +5,8 @@
 //! Not an example of its own: cargo only builds `examples/*.rs` and `examples/*/main.rs`.
 #![allow(dead_code)]
 
+pub mod bird;
+
 use std::error::Error as StdError;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -38,6 +40,8 @@ fn ledger_path(prefix: &str) -> PathBuf {
 pub struct Lab {
     prefix: String,
     created: Vec<String>,
+    workdir: Option<PathBuf>,
+    processes: Vec<(u32, u64)>,
     keep: bool,
     quiet: bool,
 }
@@ -71,6 +75,8 @@ impl Lab {
         Ok(Lab {
             prefix: prefix.to_string(),
             created: Vec::new(),
+            workdir: None,
+            processes: Vec::new(),
             keep: false,
             quiet: false,
         })
@@ -92,14 +98,20 @@ impl Lab {
         format!("{}-{short}", self.prefix)
     }
 
+    /// Appends a line to the lab's ledger.
+    fn list(&self, line: &str) -> Result<()> {
+        let mut ledger = OpenOptions::new()
+            .append(true)
+            .open(ledger_path(&self.prefix))?;
+        writeln!(ledger, "{line}")?;
+        Ok(())
+    }
+
     /// Creates the named namespace `PREFIX-short` (`ip netns add`), with its loopback up.
     pub fn netns(&mut self, short: &str) -> Result<NetNs> {
         let name = self.name(short);
         // Listed before it exists, so that no kill can leave it unlisted.
-        let mut ledger = OpenOptions::new()
-            .append(true)
-            .open(ledger_path(&self.prefix))?;
-        writeln!(ledger, "{name}")?;
+        self.list(&name)?;
         let ns = NetNs::create(&name).map_err(|e| format!("ip netns add {name}: {e}"))?;
         self.created.push(name);
         netplumb::Handle::new_in(&ns)?.set_link_up("lo")?;
@@ -111,13 +123,52 @@ impl Lab {
         &self.created
     }
 
-    /// Deletes every namespace of the lab now, and says how many there were.
+    /// The lab's own directory for files that programs it runs need (configurations, sockets,
+    /// logs): `$TMPDIR/PREFIX`, made on the first call, removed with the lab.
+    pub fn workdir(&mut self) -> Result<PathBuf> {
+        if let Some(dir) = &self.workdir {
+            return Ok(dir.clone());
+        }
+        let dir = std::env::temp_dir().join(&self.prefix);
+        self.list(&format!("dir {}", dir.display()))?;
+        if dir.exists() {
+            // Left by a run whose ledger was lost; the prefix is ours now (see `new`).
+            fs::remove_dir_all(&dir).map_err(|e| format!("remove {}: {e}", dir.display()))?;
+        }
+        fs::create_dir(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+        self.workdir = Some(dir.clone());
+        Ok(dir)
+    }
+
+    /// Lists a process this lab started (a daemon inside one of its namespaces), so that the
+    /// lab, or a later run's sweep after a kill, stops it. Processes are told apart from a
+    /// later process with the same pid by their start time.
+    pub fn adopt_process(&mut self, pid: u32) -> Result<()> {
+        let start =
+            process_start_time(pid).ok_or_else(|| format!("process {pid} is gone already"))?;
+        self.list(&format!("proc {pid} {start}"))?;
+        self.processes.push((pid, start));
+        Ok(())
+    }
+
+    /// Deletes every namespace of the lab now (after stopping the processes it started and
+    /// before removing its directory), and says how many namespaces there were.
     pub fn teardown(&mut self) -> Result<usize> {
         let mut first_error = None;
+        for (pid, start) in self.processes.drain(..) {
+            stop_process(pid, start);
+        }
         let n = self.created.len();
         for name in self.created.drain(..).rev() {
             if let Err(e) = NetNs::delete(&name) {
                 first_error.get_or_insert(format!("ip netns delete {name}: {e}"));
+            }
+        }
+        if let Some(dir) = self.workdir.take() {
+            if let Err(e) = fs::remove_dir_all(&dir) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    first_error.get_or_insert(format!("remove {}: {e}", dir.display()));
+                }
             }
         }
         match first_error {
@@ -140,6 +191,13 @@ impl Drop for Lab {
                     self.created.join(" ")
                 );
             }
+            if let Some(dir) = &self.workdir {
+                println!(
+                    "kept {} processes and {} (the next run with this prefix stops and removes them)",
+                    self.processes.len(),
+                    dir.display()
+                );
+            }
             return;
         }
         match self.teardown() {
@@ -152,8 +210,9 @@ impl Drop for Lab {
 }
 
 /// Deletes the namespaces that runs with `prefix` listed and left (killed, failed with
-/// `keep`, or kept), then the list itself; says how many namespaces went. Namespaces the
-/// list does not name are never touched.
+/// `keep`, or kept), after stopping the processes they listed and before removing their
+/// directory, then the list itself; says how many namespaces went. Namespaces, processes and
+/// directories the list does not name are never touched.
 pub fn sweep(prefix: &str) -> Result<usize> {
     let ledger = ledger_path(prefix);
     let text = match fs::read_to_string(&ledger) {
@@ -161,17 +220,81 @@ pub fn sweep(prefix: &str) -> Result<usize> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(format!("read {}: {e}", ledger.display()).into()),
     };
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    for line in &lines {
+        let Some(rest) = line.strip_prefix("proc ") else {
+            continue;
+        };
+        let mut parts = rest.split(' ').map(str::parse::<u64>);
+        if let (Some(Ok(pid)), Some(Ok(start))) = (parts.next(), parts.next()) {
+            let pid = u32::try_from(pid).map_err(|_| format!("bad ledger line {line:?}"))?;
+            if stop_process(pid, start) {
+                eprintln!("stopped process {pid}, left by an earlier run");
+            }
+        }
+    }
     let existing = NetNs::list()?;
     let mut n = 0;
-    for name in text.lines().skip(1) {
+    for name in lines.iter().copied().filter(|l| !l.contains(' ')) {
         if existing.iter().any(|e| e == name) {
             NetNs::delete(name).map_err(|e| format!("ip netns delete {name}: {e}"))?;
             eprintln!("deleted netns {name}, left by an earlier run");
             n += 1;
         }
     }
+    for dir in lines.iter().filter_map(|l| l.strip_prefix("dir ")) {
+        match fs::remove_dir_all(dir) {
+            Ok(()) => eprintln!("removed {dir}, left by an earlier run"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("remove {dir}: {e}").into()),
+        }
+    }
     remove_ledger(&ledger)?;
     Ok(n)
+}
+
+/// When process `pid` started (field 22 of `/proc/PID/stat`, clock ticks after boot), if it
+/// exists and has not exited; an exited child that is not reaped yet counts as gone.
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name in parentheses may hold spaces; the fields after it do not.
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// Stops process `pid` if it is still the one that started at `start`: SIGTERM, up to 3 s to
+/// exit, then SIGKILL; reaps it when it is this process's child. Says whether it was running.
+pub(crate) fn stop_process(pid: u32, start: u64) -> bool {
+    use nix::sys::signal::{kill, Signal};
+    use nix::sys::wait::{waitpid, WaitPidFlag};
+    let id = nix::unistd::Pid::from_raw(pid as i32);
+    // Fails with ECHILD, changing nothing, for a process that is not our child.
+    let reap = || {
+        let _ = waitpid(id, Some(WaitPidFlag::WNOHANG));
+    };
+    if process_start_time(pid) != Some(start) {
+        reap();
+        return false;
+    }
+    let _ = kill(id, Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        reap();
+        if process_start_time(pid) != Some(start) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = kill(id, Signal::SIGKILL);
+    while process_start_time(pid) == Some(start) {
+        reap();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    reap();
+    true
 }
 
 /// Starts a ledger owned by this process. The directory may vanish under a lab of another
