@@ -16,11 +16,11 @@
 //!   unallocated address in it is dropped there instead of following the default route.
 //!
 //! Each host then gets a route to each other host's block via that host's underlay address,
-//! which BGP would distribute in calico's BGP mode (here the example installs them). The example
-//! proves the data path with a UDP echo between every pair of pods on different hosts, checks
-//! that each pod resolved its gateway to `ee:ee:ee:ee:ee:ee` by proxy ARP, that the blackhole
-//! catches an unallocated address, prints what the kernels hold, and deletes every namespace it
-//! made (also when a step fails).
+//! which BGP distributes in calico's BGP mode (here the example installs them; `calico_bgp` runs
+//! BIRD for it). The example proves the data path with a UDP echo between every pair of pods on
+//! different hosts, checks that each pod resolved its gateway to `ee:ee:ee:ee:ee:ee` by proxy
+//! ARP, that the blackhole catches an unallocated address, prints what the kernels hold, and
+//! deletes every namespace it made (also when a step fails).
 //!
 //! Run as root: `sudo cargo run --example calico_routed -- [--hosts N] [--pods N] [--keep]`.
 //!
@@ -46,19 +46,15 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ipnetwork::{IpNetwork, Ipv4Network};
-use netplumb::addr::NewAddress;
-use netplumb::link::Veth;
 use netplumb::lpm::IpPrefixMap;
-use netplumb::neigh::{NeighTableParams, NeighbourFilter};
-use netplumb::route::{NewRoute, RouteFilter, RouteProtocol, RouteQuery, RouteScope, RouteType};
-use netplumb::{Handle, IpFamily, MacAddr, NetNs, TableId};
+use netplumb::neigh::NeighbourFilter;
+use netplumb::route::{NewRoute, RouteFilter, RouteProtocol, RouteQuery, RouteType};
+use netplumb::{Handle, IpFamily, TableId};
 use nix::errno::Errno;
+use support::calico::{add_block_blackhole, add_pod, block, Pod};
 use support::{EchoMatrix, Endpoint, Lab, Result, Underlay};
 
-/// The MAC calico gives the host end of every pod's veth.
-pub const CALI_MAC: MacAddr = MacAddr([0xee; 6]);
-/// The pods' gateway, answered by the host's proxy ARP.
-pub const POD_GATEWAY: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
+pub use support::calico::{CALI_MAC, POD_GATEWAY};
 /// The underlay router, in the underlay namespace.
 pub const ROUTER: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 254);
 /// The port the pods' echo servers listen on.
@@ -141,30 +137,8 @@ struct Host {
     pods: Vec<Pod>,
 }
 
-struct Pod {
-    name: String,
-    ns: NetNs,
-    ip: Ipv4Addr,
-    cali: String,
-}
-
 fn underlay_ip(host: u8) -> Ipv4Addr {
     Underlay::host_ip(host)
-}
-
-fn block(host: u8) -> Ipv4Network {
-    Ipv4Network::new(Ipv4Addr::new(10, 65, host, 0), 26).expect("a /26")
-}
-
-/// Calico names the host end `cali` + 11 hex digits of a hash of the workload's identity.
-fn cali_name(workload: &str) -> String {
-    // FNV-1a, 64 bits: stable, and enough to tell the pods of a run apart.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in workload.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-    }
-    h ^= h >> 33;
-    format!("cali{:011x}", h & 0xfff_ffff_ffff)
 }
 
 /// Builds, proves and removes the routed network. See the module documentation.
@@ -237,51 +211,10 @@ fn build_host(lab: &mut Lab, underlay: &Underlay, n: u8, pods: u8) -> Result<Hos
     let (ns, h) = underlay.add_host(lab, n)?;
 
     let block = block(n);
-    let mut blackhole = NewRoute::of_kind(RouteType::Blackhole, IpNetwork::V4(block))?;
-    blackhole.protocol = RouteProtocol::STATIC;
-    h.add_route(&blackhole)?;
-
+    add_block_blackhole(&h, block)?;
     let mut list = Vec::new();
     for p in 1..=pods {
-        let name = format!("h{n}-pod{p}");
-        let pns = lab.netns(&name)?;
-        let ip = Ipv4Addr::from(u32::from(block.network()) + 1 + u32::from(p));
-        let cali = cali_name(&lab.name(&name));
-        let mut veth = Veth::new(&cali, "eth0");
-        veth.mac = Some(CALI_MAC);
-        veth.peer.netns = Some(&pns);
-        h.add_veth(&veth)?;
-        // Proxy ARP on the host end answers the pod's "who has 169.254.1.1" with the host's
-        // MAC; a zero delay answers at once instead of after up to 0.8 s.
-        support::sysctl(&ns, &format!("net/ipv4/conf/{cali}/proxy_arp"), "1")?;
-        h.set_neighbour_table(
-            IpFamily::V4,
-            Some(cali.as_str().into()),
-            &NeighTableParams {
-                proxy_delay: Some(Duration::ZERO),
-                ..NeighTableParams::default()
-            },
-        )?;
-        h.set_link_up(cali.as_str())?;
-
-        let hp = Handle::new_in(&pns)?;
-        hp.add_address("eth0", &NewAddress::new(IpAddr::V4(ip), 32)?)?;
-        hp.set_link_up("eth0")?;
-        let mut gw = NewRoute::dev("169.254.1.1/32".parse()?, "eth0")?;
-        gw.scope = Some(RouteScope::Link);
-        hp.add_route(&gw)?;
-        let default = NewRoute::via_dev("0.0.0.0/0".parse()?, IpAddr::V4(POD_GATEWAY), "eth0")?;
-        hp.add_route(&default)?;
-
-        let mut to_pod = NewRoute::dev(IpNetwork::V4(Ipv4Network::new(ip, 32)?), cali.as_str())?;
-        to_pod.scope = Some(RouteScope::Link);
-        h.add_route(&to_pod)?;
-        list.push(Pod {
-            name,
-            ns: pns,
-            ip,
-            cali,
-        });
+        list.push(add_pod(lab, &ns, &h, n, p, block)?);
     }
     println!(
         "host{n}: eth0 {}/24, block {block} (blackhole), {} pods on cali veths",

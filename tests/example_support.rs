@@ -1,5 +1,6 @@
-//! The whole-job examples' lab (`examples/support`): what a killed run left is swept by the
-//! next run with the same prefix, and nothing else is.
+//! The whole-job examples' lab (`examples/support`): what a killed run left (namespaces,
+//! daemons, a work directory) is swept by the next run with the same prefix, and nothing else
+//! is.
 
 mod common;
 
@@ -72,5 +73,81 @@ fn kept_namespaces_go_with_the_next_run_or_a_sweep() {
         0,
         "nothing listed any more"
     );
+    assert_lab_gone(&prefix);
+}
+
+#[test]
+fn a_killed_runs_processes_and_directory_are_swept_and_no_one_elses() {
+    require_root!();
+    let prefix = unique_name("np-t-lab");
+    let workdir = std::env::temp_dir().join(&prefix);
+    // A daemon the dead run started, and a process that only shares a listed pid's number: its
+    // start time differs.
+    let daemon = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .unwrap();
+    let mut other = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .unwrap();
+    let start_of = |pid: u32| -> u64 {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+        fields[19].parse().unwrap()
+    };
+    fs::create_dir_all(&workdir).unwrap();
+    fs::write(workdir.join("host1.conf"), "router id 1.2.3.4;\n").unwrap();
+    fs::create_dir_all(support::LEDGER_DIR).unwrap();
+    let ledger = Path::new(support::LEDGER_DIR).join(&prefix);
+    fs::write(
+        &ledger,
+        format!(
+            "pid 999999999\ndir {}\nproc {} {}\nproc {} {}\n",
+            workdir.display(),
+            daemon.id(),
+            start_of(daemon.id()),
+            other.id(),
+            start_of(other.id()) + 1,
+        ),
+    )
+    .unwrap();
+
+    support::sweep(&prefix).unwrap();
+    // The listed daemon was stopped (and, being our child, reaped by the sweep: not even a
+    // zombie is left), the other process was not, the directory is gone.
+    assert!(!Path::new(&format!("/proc/{}", daemon.id())).exists());
+    std::mem::forget(daemon);
+    assert!(other.try_wait().unwrap().is_none(), "an unlisted process was touched");
+    assert!(!workdir.exists());
+    assert!(!ledger.exists());
+    other.kill().unwrap();
+    other.wait().unwrap();
+    assert_lab_gone(&prefix);
+}
+
+#[test]
+fn a_lab_stops_its_processes_and_removes_its_directory() {
+    require_root!();
+    let prefix = unique_name("np-t-lab");
+    let mut lab = support::Lab::new(&prefix).unwrap();
+    lab.quiet(true);
+    let dir = lab.workdir().unwrap();
+    assert_eq!(dir, std::env::temp_dir().join(&prefix));
+    assert_eq!(lab.workdir().unwrap(), dir, "made once");
+    fs::write(dir.join("x.conf"), "").unwrap();
+    let child = std::process::Command::new("sleep")
+        .arg("600")
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    lab.adopt_process(pid).unwrap();
+    let text = fs::read_to_string(Path::new(support::LEDGER_DIR).join(&prefix)).unwrap();
+    assert!(text.contains(&format!("dir {}\n", dir.display())), "{text}");
+    assert!(text.contains(&format!("proc {pid} ")), "{text}");
+    drop(lab);
+    // Stopped and reaped by the lab (it is our child): no /proc entry, not even a zombie.
+    assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    std::mem::forget(child);
     assert_lab_gone(&prefix);
 }

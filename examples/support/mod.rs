@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod bird;
+pub mod calico;
 
 use std::error::Error as StdError;
 use std::fs::{self, OpenOptions};

@@ -207,8 +207,9 @@ impl<F: FnMut()> Drop for OnDrop<F> {
 }
 
 /// Asserts that the whole-job example that ran with namespace prefix `prefix` left nothing
-/// behind: no namespace named `PREFIX-…`, no mount of one under `/run/netns`, and no ledger of
-/// them (`examples/support`'s `LEDGER_DIR`). Links live inside those namespaces and go with them.
+/// behind: no namespace named `PREFIX-…`, no mount of one under `/run/netns`, no ledger of
+/// them (`examples/support`'s `LEDGER_DIR`), no work directory `$TMPDIR/PREFIX` and no process
+/// whose command line names it. Links live inside those namespaces and go with them.
 pub fn assert_lab_gone(prefix: &str) {
     let mine = format!("{prefix}-");
     let left: Vec<String> = NetNs::list()
@@ -223,6 +224,22 @@ pub fn assert_lab_gone(prefix: &str) {
     assert!(stale.is_empty(), "namespace mounts left behind: {stale:?}");
     let ledger = std::path::Path::new("/run/netplumb-examples").join(prefix);
     assert!(!ledger.exists(), "{} left behind", ledger.display());
+    // The lab's work directory (daemons' configurations, sockets, logs), and any process
+    // started with a file in it (a BIRD): `cmdline` separates arguments with NULs.
+    let workdir = std::env::temp_dir().join(prefix);
+    assert!(!workdir.exists(), "{} left behind", workdir.display());
+    let needle = workdir.to_string_lossy().into_owned();
+    let mut alive = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(&needle) {
+            alive.push(format!("{}: {cmdline}", entry.file_name().to_string_lossy()));
+        }
+    }
+    assert!(alive.is_empty(), "processes left behind: {alive:?}");
     // The ledgers' directory goes with its last ledger; tests of other labs may still run, so
     // its absence is checked by CI's host-state check at the end rather than here.
 }
