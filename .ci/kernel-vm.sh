@@ -36,9 +36,10 @@ work=target/kernel-vm
 timeout_s=${KERNEL_VM_TIMEOUT:-900}
 mem=${KERNEL_VM_MEM:-2048}
 kernel_pkg=${KERNEL_VM_KERNEL_PKG:-linux-image-cloud-amd64}
-# Test targets that need no kernel (pure LPM computation and the full-table data), or need
-# ../shared/data, which the guest does not have (example_fib_sync).
-exclude=" lpm_prop lpm_full_table lpm_rib example_fib_sync "
+# Test targets that need no kernel (pure LPM computation and the full-table data), need
+# ../shared/data, which the guest does not have (example_fib_sync), or need BIRD, which the
+# guest's initramfs does not carry (example_calico_bgp, example_routing_lab).
+exclude=" lpm_prop lpm_full_table lpm_rib example_fib_sync example_calico_bgp example_routing_lab "
 # Loaded at boot so that a missing one shows at once; anything else autoloads via /sbin/modprobe.
 modules="vrf 8021q dummy ipip bridge vxlan veth macvlan"
 
