@@ -252,12 +252,7 @@ pub fn bird_config(opts: &Options, n: u8) -> String {
 fn expected(opts: &Options, n: u8, without: Option<u8>) -> BTreeMap<IpNetwork, IpAddr> {
     (1..=opts.hosts)
         .filter(|&o| o != n && Some(o) != without)
-        .map(|o| {
-            (
-                IpNetwork::V4(block(o)),
-                IpAddr::V4(Underlay::host_ip(o)),
-            )
-        })
+        .map(|o| (IpNetwork::V4(block(o)), IpAddr::V4(Underlay::host_ip(o))))
         .collect()
 }
 
@@ -276,7 +271,10 @@ fn bird_routes(table: &RouteTable) -> BTreeMap<IpNetwork, Option<IpAddr>> {
 
 fn matches(table: &RouteTable, want: &BTreeMap<IpNetwork, IpAddr>) -> bool {
     let got = bird_routes(table);
-    got.len() == want.len() && want.iter().all(|(dst, gw)| got.get(dst) == Some(&Some(*gw)))
+    got.len() == want.len()
+        && want
+            .iter()
+            .all(|(dst, gw)| got.get(dst) == Some(&Some(*gw)))
 }
 
 /// Builds the hosts, starts BIRD, measures convergence, proves the data path, withdraws a
@@ -289,7 +287,9 @@ pub fn run(opts: &Options) -> Result<Summary> {
         return Err(format!("--pods {}: between 1 and 50", opts.pods).into());
     }
     if opts.route_reflector && opts.hosts < 3 {
-        return Err("--route-reflector needs at least 3 hosts (a reflector and two clients)".into());
+        return Err(
+            "--route-reflector needs at least 3 hosts (a reflector and two clients)".into(),
+        );
     }
     let bird = bird_version()?;
     let started = Instant::now();
@@ -338,7 +338,12 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let mut birds = Vec::new();
     for h in &hosts {
         let name = format!("host{}", h.n);
-        birds.push(Bird::start(&mut lab, &name, &name, &bird_config(opts, h.n))?);
+        birds.push(Bird::start(
+            &mut lab,
+            &name,
+            &name,
+            &bird_config(opts, h.n),
+        )?);
     }
     let wants: Vec<_> = hosts.iter().map(|h| expected(opts, h.n, None)).collect();
     let converged = watch
@@ -349,7 +354,10 @@ pub fn run(opts: &Options) -> Result<Summary> {
         hosts: hosts.len(),
         pods: hosts.iter().map(|h| h.pods.len()).sum(),
         route_reflector: opts.route_reflector,
-        sessions: (1..=opts.hosts).map(|n| peers(opts, n).len()).sum::<usize>() / 2,
+        sessions: (1..=opts.hosts)
+            .map(|n| peers(opts, n).len())
+            .sum::<usize>()
+            / 2,
         bird,
         converged,
         ..Summary::default()

@@ -52,7 +52,11 @@ fn full_mesh_converges_echoes_and_withdraws() {
     assert_eq!(s.bird_routes, 6, "each host learns the 2 other blocks");
     assert_eq!((s.echoes, s.answered), (24, 24));
     assert_eq!((s.withdrawn_host, s.withdrawn.len()), (3, 2));
-    assert!(s.events >= 6, "the monitors saw the routes arrive: {}", s.events);
+    assert!(
+        s.events >= 6,
+        "the monitors saw the routes arrive: {}",
+        s.events
+    );
 
     // What is left after host3 released its block, as iproute2 sees it: on host2, exactly
     // host1's block from BIRD, via host1 — no pod /32 leaked through the export filter, and
@@ -87,7 +91,11 @@ fn full_mesh_converges_echoes_and_withdraws() {
     // host3 still has its pods but no blackhole, and still learns the others' blocks.
     let h3 = format!("{prefix}-host3");
     let all3 = json(&h3, &["-j", "route", "show"]);
-    assert!(!all3.as_array().unwrap().iter().any(|r| r["type"] == "blackhole"));
+    assert!(!all3
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["type"] == "blackhole"));
     let bird3 = json(&h3, &["-j", "route", "show", "proto", "bird"]);
     let mut bird3: Vec<&str> = bird3
         .as_array()
@@ -120,7 +128,10 @@ fn full_mesh_converges_echoes_and_withdraws() {
     let routes = birdc("host2", &["show", "route", "protocol", "host1"]);
     assert!(routes.contains("10.65.1.0/26"), "{routes}");
     let config = std::fs::read_to_string(workdir.join("host2.conf")).unwrap();
-    assert!(config.contains("if net ~ [ 10.65.2.0/26+ ] then reject;"), "{config}");
+    assert!(
+        config.contains("if net ~ [ 10.65.2.0/26+ ] then reject;"),
+        "{config}"
+    );
 
     drop(sweep);
     assert_lab_gone(&prefix);
@@ -160,9 +171,15 @@ fn the_generated_configuration_follows_calico() {
     let client = calico_bgp::bird_config(&opts, 3);
     assert_eq!(reflector.matches("rr client;").count(), 3, "{reflector}");
     assert_eq!(client.matches("protocol bgp ").count(), 1, "{client}");
-    assert!(client.contains("neighbor 192.168.100.1 as 64512;"), "{client}");
+    assert!(
+        client.contains("neighbor 192.168.100.1 as 64512;"),
+        "{client}"
+    );
     assert!(client.contains("router id 192.168.100.3;"), "{client}");
-    assert!(client.contains("if net = 10.65.3.0/26 then accept;"), "{client}");
+    assert!(
+        client.contains("if net = 10.65.3.0/26 then accept;"),
+        "{client}"
+    );
     let mesh = calico_bgp::bird_config(
         &Options {
             hosts: 4,

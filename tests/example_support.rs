@@ -118,7 +118,10 @@ fn a_killed_runs_processes_and_directory_are_swept_and_no_one_elses() {
     // zombie is left), the other process was not, the directory is gone.
     assert!(!Path::new(&format!("/proc/{}", daemon.id())).exists());
     std::mem::forget(daemon);
-    assert!(other.try_wait().unwrap().is_none(), "an unlisted process was touched");
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "an unlisted process was touched"
+    );
     assert!(!workdir.exists());
     assert!(!ledger.exists());
     other.kill().unwrap();

@@ -236,7 +236,10 @@ pub fn assert_lab_gone(prefix: &str) {
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         if cmdline.contains(&needle) {
-            alive.push(format!("{}: {cmdline}", entry.file_name().to_string_lossy()));
+            alive.push(format!(
+                "{}: {cmdline}",
+                entry.file_name().to_string_lossy()
+            ));
         }
     }
     assert!(alive.is_empty(), "processes left behind: {alive:?}");
