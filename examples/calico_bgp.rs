@@ -455,19 +455,17 @@ pub fn run(opts: &Options) -> Result<Summary> {
 
     summary.events = watch.events_seen;
     drop(watch);
-    if !opts.keep {
+    if opts.keep {
+        println!(
+            "the BIRDs keep running (the next run with this prefix stops them): birdc -s {} show route",
+            birds[0].control_socket().display()
+        );
+    } else {
         let n = birds.len();
         for b in birds {
             b.stop();
         }
         println!("stopped {n} BIRD daemons");
-    } else {
-        // The lab lists them; the next run with this prefix stops them.
-        std::mem::forget(birds);
-        println!(
-            "BIRD keeps running: birdc -s {}/host1.ctl show route",
-            lab.workdir()?.display()
-        );
     }
     summary.elapsed = started.elapsed();
     drop(hosts);

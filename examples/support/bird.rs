@@ -45,10 +45,12 @@ pub fn bird_version() -> Result<String> {
 
 /// One BIRD daemon running in the foreground (`bird -f`) inside a lab namespace, with its
 /// configuration, control socket and log in the lab's work directory. Dropping it stops it
-/// (SIGTERM, then SIGKILL after 3 s) and reaps it; the lab also lists it, so that a run that is
-/// killed leaves it to the next run's sweep.
+/// (SIGTERM, then SIGKILL after 3 s) and reaps it, unless the lab is kept (then it keeps
+/// running for a look with `birdc`); the lab lists it, so that a run that is killed or kept
+/// leaves it to the next run's sweep.
 pub struct Bird {
     name: String,
+    keep: bool,
     child: Child,
     start: u64,
     control: PathBuf,
@@ -84,6 +86,7 @@ impl Bird {
         let start = super::process_start_time(pid).unwrap_or(0);
         let mut bird = Bird {
             name: name.to_string(),
+            keep: lab.is_kept(),
             child,
             start,
             control,
@@ -148,9 +151,16 @@ impl Bird {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Stops it (SIGTERM; SIGKILL when it has not exited after 3 s) and reaps it.
+    /// Stops it (SIGTERM; SIGKILL when it has not exited after 3 s) and reaps it, kept lab or
+    /// not.
     pub fn stop(mut self) {
         self.halt();
+        self.keep = true; // nothing left for drop to do
+    }
+
+    /// Where its control socket is.
+    pub fn control_socket(&self) -> &std::path::Path {
+        &self.control
     }
 
     fn halt(&mut self) {
@@ -163,7 +173,9 @@ impl Bird {
 
 impl Drop for Bird {
     fn drop(&mut self) {
-        self.halt();
+        if !self.keep {
+            self.halt();
+        }
     }
 }
 

@@ -89,6 +89,11 @@ impl Lab {
         self.keep = keep;
     }
 
+    /// Whether the lab is kept when dropped.
+    pub fn is_kept(&self) -> bool {
+        self.keep
+    }
+
     /// Deletes without printing a line per namespace.
     pub fn quiet(&mut self, quiet: bool) {
         self.quiet = quiet;
