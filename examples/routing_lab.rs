@@ -84,6 +84,15 @@ pub const OSPF_HELLO: u32 = 1;
 pub const OSPF_DEAD: u32 = 4;
 /// The OSPF cost of every interface.
 pub const OSPF_COST: u32 = 10;
+/// The metric of every route BIRD installs in the kernels (BIRD's default, set explicitly).
+///
+/// Not the protocol's metric: BIRD 2.0.12 changes an IPv4 kernel route with `RTM_NEWROUTE` +
+/// `NLM_F_REPLACE`, and the kernel replaces only a route of the same metric. With a per-route
+/// `krt_metric = rip_metric` (or `ospf_metric1`) a route whose metric changes (a shorter path
+/// found during convergence, a longer one after a link went down) is added beside the old one,
+/// which stays for good, and when the old one had the lower metric it keeps winning: a black
+/// hole. So the kernel gets one metric for all, and the protocol's metric is read from BIRD.
+pub const KERNEL_METRIC: u32 = 32;
 /// How long the example waits for the first convergence.
 pub const CONVERGE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The port of the UDP echo between stub LANs.
@@ -213,7 +222,7 @@ pub struct Expected {
     pub hops: u32,
     /// The kernel metric the protocol must produce.
     pub metric: u32,
-    /// The first hops of all shortest paths (RIP picks one of them, OSPF uses them all).
+    /// The first hops of all shortest paths (both protocols use them all).
     pub gateways: BTreeSet<Ipv4Addr>,
 }
 
@@ -228,6 +237,8 @@ pub struct Phase {
     pub routes: usize,
     /// Routes with several next hops among them.
     pub multipath: usize,
+    /// Protocol metrics checked in BIRD's tables (`birdc show route`).
+    pub metrics: usize,
     /// What each router's table must hold (and held), router by router.
     pub expected: Vec<Vec<Expected>>,
 }
@@ -280,7 +291,7 @@ pub struct Summary {
 impl Summary {
     fn relation(&self) -> &'static str {
         match self.protocol {
-            Protocol::Rip => "metric = hops + 1",
+            Protocol::Rip => "metric = hops + 1, gateways = all shortest first hops",
             Protocol::Ospf => "metric = 10 x (hops + 1), gateways = all shortest first hops",
         }
     }
@@ -349,6 +360,8 @@ pub struct Net {
 struct Owned {
     net: Ipv4Network,
     owners: Vec<usize>,
+    /// Its OSPF cost at an owner: the interface's cost, 0 for a host address (a stub host).
+    cost: u32,
 }
 
 impl Net {
@@ -424,40 +437,71 @@ impl Net {
             .collect()
     }
 
-    /// The prefixes in the lab that are up, with their owners.
-    fn prefixes(&self, up: &[bool]) -> Vec<Owned> {
+    /// The prefixes in the lab, with their owners, when link `down.0` has been set down at
+    /// router `down.1`'s end.
+    ///
+    /// A link that is down has no subnet any more. But OSPF (BIRD's `check link`, on by
+    /// default) still announces the address of the far end, whose carrier went away while its
+    /// interface stayed up, as a /32 host route (RFC 2328 §12.4.1.4 treats an interface without
+    /// a neighbour as a stub host, of cost 0); RIP (BIRD's direct protocol with `check link yes`)
+    /// announces nothing for it.
+    fn prefixes(&self, protocol: Protocol, down: Option<(usize, usize)>) -> Vec<Owned> {
         let mut all: Vec<Owned> = (0..self.n)
             .map(|i| Owned {
                 net: Net::stub(i),
                 owners: vec![i],
+                cost: OSPF_COST,
             })
             .collect();
         for (k, &(a, b)) in self.links.iter().enumerate() {
-            if up[k] {
-                all.push(Owned {
+            match down {
+                Some((d, at)) if d == k => {
+                    if protocol == Protocol::Ospf {
+                        let (far, end) = if at == a { (b, 1) } else { (a, 0) };
+                        all.push(Owned {
+                            net: Ipv4Network::new(Net::link_addr(k, end), 32).expect("a /32"),
+                            owners: vec![far],
+                            cost: 0,
+                        });
+                    }
+                }
+                _ => all.push(Owned {
                     net: Net::link_subnet(k),
                     owners: vec![a, b],
-                });
+                    cost: OSPF_COST,
+                }),
             }
         }
         all
     }
 
-    /// The prefixes each router is attached to (its stub and all its link subnets, up or not).
+    /// The prefixes each router is attached to (its stub and all its link subnets, up or not),
+    /// and its own addresses as /32s (OSPF announces them for an interface without carrier).
     fn connected(&self, i: usize) -> Vec<Ipv4Network> {
-        let mut v = vec![Net::stub(i)];
+        let host = |a| Ipv4Network::new(a, 32).expect("a /32");
+        let mut v = vec![Net::stub(i), host(Net::stub_addr(i))];
         for (k, &(a, b)) in self.links.iter().enumerate() {
             if a == i || b == i {
                 v.push(Net::link_subnet(k));
+                v.push(host(Net::link_addr(k, usize::from(b == i))));
             }
         }
         v
     }
 
-    /// What each router's `proto bird` table must hold when the links marked in `up` are up.
-    pub fn expected(&self, protocol: Protocol, up: &[bool]) -> Vec<Vec<Expected>> {
+    /// Which links are up when link `down.0` is down.
+    fn up(&self, down: Option<(usize, usize)>) -> Vec<bool> {
+        (0..self.links.len())
+            .map(|k| down.map_or(true, |(d, _)| d != k))
+            .collect()
+    }
+
+    /// What each router's `proto bird` table must hold when all links are up but `down.0`,
+    /// which router `down.1` set down.
+    pub fn expected(&self, protocol: Protocol, down: Option<(usize, usize)>) -> Vec<Vec<Expected>> {
+        let up = &self.up(down);
         let dist = self.distances(up);
-        let prefixes = self.prefixes(up);
+        let prefixes = self.prefixes(protocol, down);
         // A router's distance to a prefix: to its nearest owner.
         let to = |i: usize, p: &Owned| p.owners.iter().filter_map(|&o| dist[i][o]).min();
         (0..self.n)
@@ -475,7 +519,7 @@ impl Net {
                             .collect();
                         let metric = match protocol {
                             Protocol::Rip => hops + 1,
-                            Protocol::Ospf => OSPF_COST * (hops + 1),
+                            Protocol::Ospf => OSPF_COST * hops + p.cost,
                         };
                         Some(Expected {
                             destination: p.net,
@@ -523,31 +567,16 @@ fn mismatch(protocol: Protocol, table: &RouteTable, want: &[Expected]) -> Option
             Some(r) => r,
         };
         let r = routes[0];
-        if r.priority != Some(w.metric) {
+        if r.priority != Some(KERNEL_METRIC) {
             return Some(format!(
-                "{dst}: metric {:?}, expected {}",
-                r.priority, w.metric
+                "{dst}: kernel metric {:?}, expected {KERNEL_METRIC}",
+                r.priority
             ));
         }
         let gws = gateways(r);
-        let ok = match protocol {
-            // RIP keeps one route: any neighbour on a shortest path.
-            Protocol::Rip => {
-                !gws.is_empty() && gws.is_subset(&w.gateways) && gws.len() == r.next_hops.len()
-            }
-            // OSPF with ECMP: all of them.
-            Protocol::Ospf => gws == w.gateways && gws.len() == r.next_hops.len(),
-        };
-        if !ok {
-            return Some(format!(
-                "{dst}: via {gws:?}, expected {} {:?}",
-                if protocol == Protocol::Rip {
-                    "one of"
-                } else {
-                    "all of"
-                },
-                w.gateways
-            ));
+        // Both protocols use all equal-cost paths (BIRD's RIP has ECMP on by default).
+        if gws != w.gateways || gws.len() != r.next_hops.len() {
+            return Some(format!("{dst}: via {gws:?}, expected {:?}", w.gateways));
         }
     }
     got.keys()
@@ -574,12 +603,12 @@ fn bird_config(net: &Net, protocol: Protocol, i: usize) -> String {
              # carrier went away (the far end of a link set down).\n\
              protocol direct {{ ipv4; interface \"stub0\", \"to-*\"; check link yes; }}\n\
              protocol kernel {{\n\
-             \x20 metric 0; # the export filter sets krt_metric (a non-zero metric here overrides it)\n\
+             \x20 # One kernel metric for all: a per-route krt_metric breaks (see KERNEL_METRIC).\n\
+             \x20 metric {KERNEL_METRIC};\n\
              \x20 ipv4 {{\n\
              \x20   import none;\n\
              \x20   export filter {{\n\
              \x20     if source != RTS_RIP || net ~ [ {own} ] then reject;\n\
-             \x20     krt_metric = rip_metric;\n\
              \x20     accept;\n\
              \x20   }};\n\
              \x20 }};\n\
@@ -596,12 +625,12 @@ fn bird_config(net: &Net, protocol: Protocol, i: usize) -> String {
         Protocol::Ospf => format!(
             "{common}\
              protocol kernel {{\n\
-             \x20 metric 0; # the export filter sets krt_metric (a non-zero metric here overrides it)\n\
+             \x20 # One kernel metric for all: a per-route krt_metric breaks (see KERNEL_METRIC).\n\
+             \x20 metric {KERNEL_METRIC};\n\
              \x20 ipv4 {{\n\
              \x20   import none;\n\
              \x20   export filter {{\n\
              \x20     if source != RTS_OSPF || net ~ [ {own} ] then reject;\n\
-             \x20     krt_metric = ospf_metric1;\n\
              \x20     accept;\n\
              \x20   }};\n\
              \x20 }};\n\
@@ -672,7 +701,15 @@ fn converge(
             let mut text = format!("{e}");
             for (i, bird) in birds.iter().enumerate() {
                 if let Some(why) = mismatch(protocol, watch.table(i), &expected[i]) {
-                    text += &format!("\n--- {}: {why}", watch.name(i));
+                    text += &format!("\n--- {}: {why}\nproto bird routes:", watch.name(i));
+                    for r in bird_routes(watch.table(i)) {
+                        text += &format!(
+                            "\n  {} metric {:?} via {:?}",
+                            r.destination,
+                            r.priority,
+                            gateways(r)
+                        );
+                    }
                     for cmd in ["show protocols", "show route"] {
                         let out = bird.birdc(cmd).unwrap_or_else(|e| e.to_string());
                         text += &format!("\nbirdc {cmd}:\n{}", out.trim_end());
@@ -691,15 +728,71 @@ fn converge(
     let multipath = expected
         .iter()
         .flatten()
-        .filter(|e| protocol == Protocol::Ospf && e.gateways.len() > 1)
+        .filter(|e| e.gateways.len() > 1)
         .count();
     Ok(Phase {
         times,
         slowest,
         routes,
         multipath,
+        metrics: 0,
         expected,
     })
+}
+
+/// The metrics of BIRD's best routes, from `birdc show route`: a line
+/// `10.1.3.0/24   unicast [rip1 09:54:33.880] * (120/3)` (OSPF: `* I (150/20) [10.1.3.1]`) is
+/// a prefix, its best route (`*`), preference / metric.
+fn bird_metrics(text: &str) -> BTreeMap<Ipv4Network, u32> {
+    let mut metrics = BTreeMap::new();
+    for line in text.lines() {
+        // Next hops and alternative routes are indented.
+        let Some(Ok(net)) = line
+            .split_whitespace()
+            .next()
+            .map(str::parse::<Ipv4Network>)
+        else {
+            continue;
+        };
+        let Some(best) = line.find(" * ").map(|i| &line[i..]) else {
+            continue;
+        };
+        let metric = best
+            .split_once('(')
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .and_then(|(inside, _)| inside.split_once('/'))
+            .and_then(|(_, m)| m.parse().ok());
+        if let Some(m) = metric {
+            metrics.insert(net, m);
+        }
+    }
+    metrics
+}
+
+/// Checks the protocol metric of every expected route in BIRD's own table (the kernel's copy
+/// carries [`KERNEL_METRIC`]); returns how many were checked.
+fn check_bird_metrics(birds: &[Bird], expected: &[Vec<Expected>]) -> Result<usize> {
+    let mut n = 0;
+    for (bird, want) in birds.iter().zip(expected) {
+        let text = bird.birdc("show route")?;
+        let got = bird_metrics(&text);
+        for e in want {
+            if got.get(&e.destination) != Some(&e.metric) {
+                return Err(format!(
+                    "{}: BIRD's metric for {} is {:?}, expected {} ({} hops); birdc show \
+                     route:\n{text}",
+                    bird.name(),
+                    e.destination,
+                    got.get(&e.destination),
+                    e.metric,
+                    e.hops
+                )
+                .into());
+            }
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 fn print_phase(title: &str, phase: &Phase, watch: &RouteWatch) {
@@ -708,7 +801,6 @@ fn print_phase(title: &str, phase: &Phase, watch: &RouteWatch) {
         let table: Vec<String> = phase.expected[i]
             .iter()
             .map(|e| {
-                let via: Vec<String> = e.gateways.iter().map(|g| g.to_string()).collect();
                 let got = watch
                     .table(i)
                     .values()
@@ -719,7 +811,6 @@ fn print_phase(title: &str, phase: &Phase, watch: &RouteWatch) {
                     .map(gateways)
                     .unwrap_or_default();
                 let got: Vec<String> = got.iter().map(|g| g.to_string()).collect();
-                let _ = via;
                 format!("{} m{} via {}", e.destination, e.metric, got.join("+"))
             })
             .collect();
@@ -752,7 +843,11 @@ fn stub_echo(routers: &[Router], to: usize) -> Result<()> {
 /// Builds the lab, runs BIRD, measures and checks convergence and reconvergence, and removes
 /// everything again (unless `keep`). See the module documentation.
 pub fn run(opts: &Options) -> Result<Summary> {
-    let min = if opts.topology == Topology::Ring { 3 } else { 2 };
+    let min = if opts.topology == Topology::Ring {
+        3
+    } else {
+        2
+    };
     if !(min..=20).contains(&opts.routers) {
         return Err(format!(
             "--routers {}: between {min} and 20 for a {}",
@@ -760,7 +855,6 @@ pub fn run(opts: &Options) -> Result<Summary> {
         )
         .into());
     }
-    let bird_version = support::bird::bird_version()?;
     let n = usize::from(opts.routers);
     let net = Net::new(opts.topology, n);
     let down = match opts.down {
@@ -786,6 +880,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         }
     };
 
+    let bird_version = support::bird::bird_version()?;
     let started = Instant::now();
     let mut lab = Lab::new(&opts.prefix)?;
     lab.keep(opts.keep);
@@ -806,8 +901,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         .collect();
     let mut watch = RouteWatch::start(&watched)?;
 
-    let mut up = vec![true; net.links.len()];
-    let expected = net.expected(opts.protocol, &up);
+    let expected = net.expected(opts.protocol, None);
     let since = Instant::now();
     let mut birds = Vec::new();
     for (i, name) in names.iter().enumerate() {
@@ -815,7 +909,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         birds.push(Bird::start(&mut lab, name, name, &config)?);
     }
     let started_birds = since.elapsed();
-    let first = converge(
+    let mut first = converge(
         opts.protocol,
         &mut watch,
         &birds,
@@ -823,6 +917,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         CONVERGE_TIMEOUT,
         expected,
     )?;
+    first.metrics = check_bird_metrics(&birds, &first.expected)?;
     print_phase(
         &format!(
             "converged ({} daemons started in {:.3} s; time since the first start, routes as \
@@ -846,8 +941,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
 
     let mut reconvergence = None;
     if let Some((k, a, b)) = down {
-        up[k] = false;
-        let expected = net.expected(opts.protocol, &up);
+        let expected = net.expected(opts.protocol, Some((k, a)));
         let before: Vec<BTreeMap<Ipv4Network, &Expected>> = first
             .expected
             .iter()
@@ -864,8 +958,12 @@ pub fn run(opts: &Options) -> Result<Summary> {
                 .filter(|(d, e)| before[i].get(d).is_some_and(|b| b != *e))
                 .count();
         }
-        let reachable_before: BTreeSet<Ipv4Network> =
-            first.expected.iter().flatten().map(|e| e.destination).collect();
+        let reachable_before: BTreeSet<Ipv4Network> = first
+            .expected
+            .iter()
+            .flatten()
+            .map(|e| e.destination)
+            .collect();
         let reachable_after: BTreeSet<Ipv4Network> =
             expected.iter().flatten().map(|e| e.destination).collect();
         let lost_prefixes = reachable_before.difference(&reachable_after).count();
@@ -876,7 +974,8 @@ pub fn run(opts: &Options) -> Result<Summary> {
         };
         let since = Instant::now();
         routers[a].handle.set_link_down(Net::ifname(b).as_str())?;
-        let phase = converge(opts.protocol, &mut watch, &birds, since, timeout, expected)?;
+        let mut phase = converge(opts.protocol, &mut watch, &birds, since, timeout, expected)?;
+        phase.metrics = check_bird_metrics(&birds, &phase.expected)?;
         print_phase(
             &format!(
                 "link r{}-r{} down (r{} {} set down): reconverged (time since then)",
@@ -888,9 +987,14 @@ pub fn run(opts: &Options) -> Result<Summary> {
             &phase,
             &watch,
         );
-        // The data path: to the farthest router r1 can still reach.
-        let dist = net.distances(&up);
-        let far = (0..n).rev().find(|&j| dist[0][j].is_some()).unwrap_or(0);
+        // The data path: to the far end of the cut link if r1 still reaches it (the long way
+        // round on a ring), else to the farthest router it reaches.
+        let dist = net.distances(&net.up(Some((k, a))));
+        let far = if dist[0][b].is_some() {
+            b
+        } else {
+            (0..n).rev().find(|&j| dist[0][j].is_some()).unwrap_or(0)
+        };
         if far > 0 {
             echoes.1 += 1;
             stub_echo(&routers, far)?;
@@ -910,11 +1014,9 @@ pub fn run(opts: &Options) -> Result<Summary> {
                     Net::stub_addr(cut)
                 ),
                 Ok(r) => {
-                    return Err(format!(
-                        "r1 still routes to cut-off r{}'s stub: {r:?}",
-                        cut + 1
+                    return Err(
+                        format!("r1 still routes to cut-off r{}'s stub: {r:?}", cut + 1).into(),
                     )
-                    .into())
                 }
             }
         }
@@ -962,7 +1064,13 @@ fn main() -> ExitCode {
     let opts = (|| -> Result<Options> {
         support::check_args(
             &args,
-            &["--protocol", "--topology", "--routers", "--down", "--prefix"],
+            &[
+                "--protocol",
+                "--topology",
+                "--routers",
+                "--down",
+                "--prefix",
+            ],
             &["--keep"],
             USAGE,
         )?;

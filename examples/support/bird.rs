@@ -12,9 +12,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
+use netplumb::link::LinkFlags;
 use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions, MonitorStop};
 use netplumb::route::Route;
-use netplumb::link::LinkFlags;
 use netplumb::{IfIndex, NetNs, TableId};
 
 use super::{Lab, Result};
