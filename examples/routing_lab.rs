@@ -12,33 +12,43 @@
 //! prefix it is not attached to: the other routers' stubs and the link subnets it is not an end
 //! of. Its own connected prefixes stay the kernel's (`proto kernel`); BIRD installs the learnt
 //! ones with `proto bird`, and the example checks exactly those, on netplumb's view of the
-//! kernel (a [`support::bird::RouteWatch`]: one netplumb `Monitor` per router, snapshot first):
+//! kernels (a [`support::bird::RouteWatch`]: one netplumb `Monitor` per router, snapshot first):
+//! the set of prefixes, one route each, and its next hops equal to the first hops of **all**
+//! shortest paths (both protocols do ECMP: on a ring the prefix opposite a router is reached
+//! both ways, a multipath route). Once the kernels hold that, the protocol's metric of each
+//! route is checked in BIRD's own table (`birdc show route`):
 //!
-//! - **RIP**: BIRD's kernel export sets `krt_metric = rip_metric`, so the kernel route's metric
-//!   *is* the RIP metric. BIRD announces a connected (direct) prefix with metric 1 and adds the
-//!   receiving interface's metric (1) on every hop, so a prefix whose nearest owner is H links
-//!   away has metric **H + 1**: RIP's hop count, which counts the destination network itself
-//!   (RFC 2453 §3.6). The gateway must be a neighbour on a shortest path.
-//! - **OSPF** (`type ptp` links, `ecmp yes`, cost 10 everywhere, the stub `stub yes`): the
-//!   kernel export sets `krt_metric = ospf_metric1`, so the metric is the OSPF cost, **10·(H+1)**,
-//!   and the set of gateways must equal the set of first hops of all shortest paths (on a ring
-//!   with an even count the prefix opposite is reached both ways: a multipath route).
+//! - **RIP**: BIRD announces a connected (direct) prefix with metric 1 and adds the receiving
+//!   interface's metric (1) on every hop, so a prefix whose nearest owner is H links away has
+//!   metric **H + 1**: RIP's hop count, which counts the destination network itself
+//!   (RFC 2453 §3.6). Timers: update 5 s, timeout 30 s, garbage 10 s.
+//! - **OSPF** (`type ptp` links, hello 1 s, dead 4 s, `ecmp yes`, cost 10 on every interface,
+//!   the stub LAN `stub yes`): the cost of the shortest path, **10·(H+1)**.
+//!
+//! The kernel routes all carry metric [`KERNEL_METRIC`] (32, BIRD's default), not the
+//! protocol's: BIRD 2.0.12 changes an IPv4 route with `NLM_F_REPLACE`, which the kernel applies
+//! only to a route of the same metric, so `krt_metric = rip_metric` leaves the old route beside
+//! the new one whenever a metric changes (seen here: two routes to one /30, metrics 20 and 30).
 //!
 //! The example starts the watch before the daemons, takes the time just before starting them,
 //! and waits (events only, no sleeping) until every router's `proto bird` table is exactly what
 //! the protocol must produce; it prints each router's convergence time. Then it sets one end of
-//! one link down (`--down A-B`, default a middle link) and measures the reconvergence the same
-//! way against the tables computed for the topology without that link: on a line the prefixes
-//! beyond the cut must go away, on a ring they are reached the other way round. With RIP the
-//! wait for that is shorter than the RIP route timeout, so passing proves BIRD withdrew them by
-//! triggered updates with metric 16 (infinity) instead of letting them linger until they
-//! expire. A UDP echo between the stub LANs of the two ends (r1 and the last router that r1 can
-//! still reach) checks the data path before and after.
+//! one link down (`--down A-B`, default the middle link r⌊N/2⌋–r⌊N/2⌋+1; A's end goes down, B's
+//! loses its carrier) and measures the reconvergence the same way against the tables computed
+//! for the topology without that link: on a line the prefixes beyond the cut must go away, on
+//! a ring they are reached the other way round. With RIP the wait for that is capped at 20 s,
+//! below the 30 s route timeout, so passing proves BIRD withdrew them by triggered updates with
+//! metric 16 (infinity) rather than letting them linger until they expire. With OSPF, B's
+//! address on the dead link stays announced as a /32 stub host of cost 0 (BIRD's `check link`,
+//! on by default), and the example expects that route. A UDP echo between stub LANs (r1 to rN,
+//! then r1 to B or the farthest router it still reaches) checks the data path, and on a line
+//! `route get` in r1 must find the routers beyond the cut unreachable.
 //!
-//! Run as root: `sudo cargo run --example routing_lab -- --protocol rip|ospf
-//! [--topology line|ring] [--routers N] [--down A-B|none] [--prefix NAME] [--keep]`.
-//! `--keep` leaves the namespaces and the BIRD daemons running (`birdc -s
-//! $TMPDIR/PREFIX/r1.ctl show route`); the next run with the same prefix removes them.
+//! Run as root: `sudo cargo run --example routing_lab -- [--protocol rip|ospf]
+//! [--topology line|ring] [--routers N] [--down A-B|middle|none] [--prefix NAME] [--keep]`
+//! (default: RIP on a line of 5, prefix `lab`). `--keep` leaves the namespaces and the BIRD
+//! daemons running (`birdc -s $TMPDIR/PREFIX/r1.ctl show route`); the next run with the same
+//! prefix stops and removes them.
 //!
 //! Router r2 of a line by hand (RIP):
 //! ```text
@@ -49,8 +59,9 @@
 //! ip -n lab-r2 addr add 10.1.2.1/24 dev stub0
 //! ip -n lab-r2 link set stub0 up && ip -n lab-r2 link set stub1 up
 //! ip netns exec lab-r2 sysctl -w net.ipv4.ip_forward=1
-//! ip netns exec lab-r2 bird -f -c r2.conf -s r2.ctl -P r2.pid   # r2.conf: see rip_config
-//! ip -n lab-r2 route show proto bird        # 10.1.3.0/24 via 10.0.2.2 dev to-r3 metric 2 …
+//! ip netns exec lab-r2 bird -f -c r2.conf -s r2.ctl -P r2.pid   # r2.conf: see bird_config
+//! ip -n lab-r2 route show proto bird        # 10.1.3.0/24 via 10.0.2.2 dev to-r3 metric 32 …
+//! ip netns exec lab-r2 birdc -s r2.ctl show route    # 10.1.3.0/24 … * (120/2)
 //! ip -n lab-r2 link set to-r3 down          # and watch r1 lose r3's side
 //! ```
 
@@ -159,7 +170,7 @@ impl fmt::Display for Topology {
 /// Which link to take down after the first convergence.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Down {
-    /// The link r⌊N/2⌋ – r⌊N/2⌋+1.
+    /// The link r⌊N/2⌋ – r⌊N/2⌋+1 (r⌊N/2⌋'s end is set down).
     Middle,
     /// The link between routers A and B (numbered from 1); A's end is set down.
     Link(u8, u8),
@@ -292,7 +303,10 @@ impl Summary {
     fn relation(&self) -> &'static str {
         match self.protocol {
             Protocol::Rip => "metric = hops + 1, gateways = all shortest first hops",
-            Protocol::Ospf => "metric = 10 x (hops + 1), gateways = all shortest first hops",
+            Protocol::Ospf => {
+                "metric = 10 x (hops + 1) (a /32 stub host: 10 x hops), gateways = all \
+                 shortest first hops"
+            }
         }
     }
 }
@@ -492,7 +506,7 @@ impl Net {
     /// Which links are up when link `down.0` is down.
     fn up(&self, down: Option<(usize, usize)>) -> Vec<bool> {
         (0..self.links.len())
-            .map(|k| down.map_or(true, |(d, _)| d != k))
+            .map(|k| down.is_none_or(|(d, _)| d != k))
             .collect()
     }
 
@@ -554,7 +568,7 @@ fn gateways(route: &Route) -> BTreeSet<Ipv4Addr> {
 
 /// Whether a router's table holds exactly the expected `proto bird` routes; if not, the first
 /// difference.
-fn mismatch(protocol: Protocol, table: &RouteTable, want: &[Expected]) -> Option<String> {
+fn mismatch(table: &RouteTable, want: &[Expected]) -> Option<String> {
     let mut got: BTreeMap<IpNetwork, Vec<&Route>> = BTreeMap::new();
     for r in bird_routes(table) {
         got.entry(r.destination).or_default().push(r);
@@ -686,7 +700,6 @@ fn build(lab: &mut Lab, net: &Net) -> Result<Vec<Router>> {
 
 /// Waits until every router's table is `expected`, and says how that went.
 fn converge(
-    protocol: Protocol,
     watch: &mut RouteWatch,
     birds: &[Bird],
     since: Instant,
@@ -694,13 +707,13 @@ fn converge(
     expected: Vec<Vec<Expected>>,
 ) -> Result<Phase> {
     let times = match watch.wait_for(since, timeout, |i, table| {
-        mismatch(protocol, table, &expected[i]).is_none()
+        mismatch(table, &expected[i]).is_none()
     }) {
         Ok(t) => t,
         Err(e) => {
             let mut text = format!("{e}");
             for (i, bird) in birds.iter().enumerate() {
-                if let Some(why) = mismatch(protocol, watch.table(i), &expected[i]) {
+                if let Some(why) = mismatch(watch.table(i), &expected[i]) {
                     text += &format!("\n--- {}: {why}\nproto bird routes:", watch.name(i));
                     for r in bird_routes(watch.table(i)) {
                         text += &format!(
@@ -909,19 +922,12 @@ pub fn run(opts: &Options) -> Result<Summary> {
         birds.push(Bird::start(&mut lab, name, name, &config)?);
     }
     let started_birds = since.elapsed();
-    let mut first = converge(
-        opts.protocol,
-        &mut watch,
-        &birds,
-        since,
-        CONVERGE_TIMEOUT,
-        expected,
-    )?;
+    let mut first = converge(&mut watch, &birds, since, CONVERGE_TIMEOUT, expected)?;
     first.metrics = check_bird_metrics(&birds, &first.expected)?;
     print_phase(
         &format!(
-            "converged ({} daemons started in {:.3} s; time since the first start, routes as \
-             the kernel holds them)",
+            "converged ({} daemons started in {:.3} s; time since the first start; BIRD's \
+             metric, next hops as the kernel holds them)",
             birds.len(),
             started_birds.as_secs_f64()
         ),
@@ -974,7 +980,16 @@ pub fn run(opts: &Options) -> Result<Summary> {
         };
         let since = Instant::now();
         routers[a].handle.set_link_down(Net::ifname(b).as_str())?;
-        let mut phase = converge(opts.protocol, &mut watch, &birds, since, timeout, expected)?;
+        let mut phase = converge(&mut watch, &birds, since, timeout, expected).map_err(|e| {
+            match opts.protocol {
+                Protocol::Rip => format!(
+                    "{e}\n(RIP must poison lost routes with metric 16 at once; these lingered \
+                     towards their {RIP_TIMEOUT} s timeout)"
+                )
+                .into(),
+                Protocol::Ospf => e,
+            }
+        })?;
         phase.metrics = check_bird_metrics(&birds, &phase.expected)?;
         print_phase(
             &format!(
