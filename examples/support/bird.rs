@@ -1,7 +1,7 @@
 //! BIRD (the routing daemon calico runs on every node) inside a lab's namespaces, and a watch
 //! over the kernels' route tables that tells when what BIRD installs has converged.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::net::IpAddr;
 use std::os::unix::net::UnixStream;
@@ -12,9 +12,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
+use netplumb::link::LinkFlags;
 use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions, MonitorStop};
 use netplumb::route::Route;
-use netplumb::{NetNs, TableId};
+use netplumb::{IfIndex, NetNs, TableId};
 
 use super::{Lab, Result};
 
@@ -191,6 +192,8 @@ pub struct RouteWatch {
     stops: Vec<MonitorStop>,
     threads: Vec<JoinHandle<()>>,
     tables: Vec<RouteTable>,
+    /// Each namespace's links that are administratively down (or gone).
+    down: Vec<BTreeSet<IfIndex>>,
     synced: Vec<bool>,
     /// Route events read so far, all namespaces together.
     pub events_seen: usize,
@@ -199,6 +202,10 @@ pub struct RouteWatch {
 impl RouteWatch {
     /// Starts a monitor of IPv4 routes in each namespace (with a snapshot of the routes already
     /// there) and returns once every snapshot is in.
+    ///
+    /// It also watches links: when a link goes down (or away), the kernel flushes the IPv4
+    /// routes whose every next hop uses it without sending `RTM_DELROUTE` for them, so the
+    /// watch drops them itself, as routing daemons do.
     pub fn start(namespaces: &[(&str, &NetNs)]) -> Result<RouteWatch> {
         let (tx, rx) = mpsc::channel();
         let mut watch = RouteWatch {
@@ -207,6 +214,7 @@ impl RouteWatch {
             stops: Vec::new(),
             threads: Vec::new(),
             tables: vec![RouteTable::new(); namespaces.len()],
+            down: vec![BTreeSet::new(); namespaces.len()],
             synced: vec![false; namespaces.len()],
             events_seen: 0,
         };
@@ -214,7 +222,7 @@ impl RouteWatch {
             let mut monitor = Monitor::new_in(
                 ns,
                 &MonitorOptions {
-                    groups: Groups::ROUTE_V4,
+                    groups: Groups::ROUTE_V4 | Groups::LINK,
                     snapshot: true,
                     recv_buffer: Some(4 << 20),
                 },
@@ -281,8 +289,25 @@ impl RouteWatch {
                     self.tables[i].insert(key, route);
                 }
             }
+            Event::Link(change) => {
+                let link = change.get();
+                let down = change.is_removed() || !link.flags.contains(LinkFlags::UP);
+                if !down {
+                    self.down[i].remove(&link.index);
+                } else if self.down[i].insert(link.index) {
+                    let gone = &self.down[i];
+                    self.tables[i].retain(|_, r| {
+                        r.next_hops.is_empty()
+                            || !r
+                                .next_hops
+                                .iter()
+                                .all(|h| h.dev.is_some_and(|d| gone.contains(&d)))
+                    });
+                }
+            }
             Event::Overrun => {
                 self.tables[i].clear();
+                self.down[i].clear();
                 self.synced[i] = false;
             }
             Event::SnapshotDone => self.synced[i] = true,
