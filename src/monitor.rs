@@ -133,6 +133,12 @@ pub enum Event {
     /// An address (`[ADDR]`).
     Address(Change<Address>),
     /// A route, in any table (`[ROUTE]`).
+    ///
+    /// The kernel does not report every IPv4 route that goes away: when a link goes down (or
+    /// is deleted) it flushes the IPv4 routes through it without a `Removed` event (IPv6
+    /// routes are reported). A view of the routing table kept from these events must also
+    /// listen to [`Groups::LINK`] and drop the routes whose next hops all use a link that went
+    /// down, or [`resync`](Monitor::resync).
     Route(Change<Route>),
     /// A policy rule (`[RULE]`); rules are only added and removed.
     Rule(Change<Rule>),
