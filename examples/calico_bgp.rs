@@ -8,15 +8,18 @@
 //! a `/32 dev caliX scope link` route per pod, and the host's block 10.65.H.0/26 as a
 //! blackhole aggregate. No host is told about another's block: that is BIRD's job.
 //!
-//! Each host runs a BIRD whose configuration the example writes as calico's `confd` would
-//! (files, control sockets and logs in `$TMPDIR/PREFIX/`):
+//! Each host runs a BIRD whose configuration the example writes after calico's `confd`
+//! templates (`bird.cfg`, `bird_aggr.cfg`; files, control sockets and logs in
+//! `$TMPDIR/netplumb-PREFIX/`):
 //!
 //! - `protocol kernel { learn; … }` imports what Felix put in the kernel — the pod /32s and
 //!   the block's blackhole — and exports the blocks learned over BGP into the kernel (they show
 //!   up as `10.65.R.0/26 via 192.168.100.R dev eth0 proto bird`);
-//! - iBGP in AS 64512 with an export filter like calico's `calico_export_to_bgp_peers`: the
-//!   host's own block goes out, the /32s inside it do not, other blocks of the pool pass (a
-//!   route reflector needs that);
+//! - iBGP in AS 64512 (`source address` the host's, `gateway recursive` against the underlay's
+//!   direct route, `graceful restart`, calico's short connect delay; in a full mesh the host
+//!   with the lower address is `passive on`, so each session is opened from one side) with an
+//!   export filter like calico's `calico_export_to_bgp_peers`: the host's own block goes out,
+//!   the /32s inside it do not, other blocks of the pool pass (a route reflector needs that);
 //! - `--route-reflector`: host 1 is a route reflector (`rr client`) and every other host has a
 //!   single session, to it — K−1 sessions instead of the full mesh's K(K−1)/2.
 //!
@@ -27,6 +30,13 @@
 //! block is withdrawn (Felix deletes the blackhole; its BIRD withdraws the route); the
 //! monitors time how long until no other kernel has it. Every BIRD is stopped by its pid and
 //! every namespace and file removed, also when a step fails.
+//!
+//! Where this differs from a calico node: the block's blackhole comes from Felix's side here
+//! (netplumb adds it, `proto static`, and BIRD's kernel protocol learns it), where calico's
+//! confd has BIRD originate it (`protocol static { route BLOCK blackhole; }`, `proto bird` in
+//! the kernel) — what the peers receive is the same route. No `persist` or `merge paths` in the
+//! kernel protocol (the lab never restarts a daemon and has no ECMP), and the mesh's `passive
+//! on` compares addresses as numbers (calico's template compares them as strings).
 //!
 //! Run as root with BIRD 2 installed (`apt-get install bird2`):
 //! `sudo cargo run --example calico_bgp -- [--hosts K] [--pods N] [--route-reflector] [--keep]`.
@@ -43,9 +53,13 @@
 //!   if net ~ [ 10.65.0.0/16+ ] then accept;      # other blocks (reflected)
 //!   reject;
 //! }
-//! template bgp node { local 192.168.100.2 as 64512; ipv4 { import all; export filter calico_export_to_bgp_peers; }; }
+//! template bgp node {
+//!   local 192.168.100.2 as 64512; source address 192.168.100.2; graceful restart;
+//!   connect delay time 1; connect retry time 2; error wait time 1, 5;
+//!   ipv4 { gateway recursive; import all; export filter calico_export_to_bgp_peers; };
+//! }
 //! protocol bgp host1 from node { neighbor 192.168.100.1 as 64512; }
-//! protocol bgp host3 from node { neighbor 192.168.100.3 as 64512; }
+//! protocol bgp host3 from node { neighbor 192.168.100.3 as 64512; passive on; }
 //! ```
 //! `ip netns exec calico-host2 bird -f -c host2.conf -s host2.ctl -P host2.pid`
 
@@ -232,17 +246,23 @@ pub fn bird_config(opts: &Options, n: u8) -> String {
     // Calico shortens BIRD's connect delay (5 s) to 2 s; a lab on one LAN can take 1 s.
     let _ = writeln!(
         c,
-        "\ntemplate bgp node {{\n  local {me} as {AS_NUMBER};\n  \
+        "\ntemplate bgp node {{\n  local {me} as {AS_NUMBER};\n  source address {me};\n  \
+         graceful restart;\n  \
          connect delay time 1;\n  connect retry time 2;\n  error wait time 1, 5;\n  \
-         ipv4 {{ import all; export filter calico_export_to_bgp_peers; }};\n}}"
+         ipv4 {{\n    gateway recursive;\n    import all;\n    \
+         export filter calico_export_to_bgp_peers;\n  }};\n}}"
     );
     let reflector = opts.route_reflector && n == 1;
     for peer in peers(opts, n) {
+        // In a mesh the peer with the higher address opens the session ("Mesh is
+        // unidirectional, peer will connect to us").
+        let passive = !opts.route_reflector && peer > n;
         let _ = writeln!(
             c,
-            "protocol bgp host{peer} from node {{ neighbor {} as {AS_NUMBER};{} }}",
+            "protocol bgp host{peer} from node {{ neighbor {} as {AS_NUMBER};{}{} }}",
             Underlay::host_ip(peer),
-            if reflector { " rr client;" } else { "" }
+            if reflector { " rr client;" } else { "" },
+            if passive { " passive on;" } else { "" }
         );
     }
     c
@@ -362,7 +382,10 @@ pub fn run(opts: &Options) -> Result<Summary> {
         converged,
         ..Summary::default()
     };
-    println!("\nconverged: every host's kernel holds every other block, proto bird:");
+    println!(
+        "\nconverged (time since the first daemon was started): every host's kernel holds every \
+         other block, proto bird:"
+    );
     for (i, h) in hosts.iter().enumerate() {
         let routes = bird_routes(watch.table(i));
         summary.bird_routes += routes.len();
@@ -507,11 +530,12 @@ fn main() -> ExitCode {
             hosts: support::arg(&args, "--hosts", d.hosts)?,
             pods: support::arg(&args, "--pods", d.pods)?,
             route_reflector: support::flag(&args, "--route-reflector"),
-            timeout: Duration::from_secs_f64(support::arg(
+            timeout: Duration::try_from_secs_f64(support::arg(
                 &args,
                 "--timeout",
                 d.timeout.as_secs_f64(),
-            )?),
+            )?)
+            .map_err(|e| format!("--timeout: {e}"))?,
             prefix: support::arg(&args, "--prefix", d.prefix)?,
             keep: support::flag(&args, "--keep"),
         })

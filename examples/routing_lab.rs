@@ -270,6 +270,9 @@ pub struct Reconvergence {
     pub phase: Phase,
     /// Routes that went away (router × prefix).
     pub withdrawn: usize,
+    /// Of those, routes that went away on routers that are not an end of the cut link: they
+    /// learnt it from the protocol alone.
+    pub withdrawn_away: usize,
     /// Prefixes no router can reach any more.
     pub lost_prefixes: usize,
     /// Routes that stayed but changed metric or gateways.
@@ -342,8 +345,13 @@ impl fmt::Display for Summary {
                 p.slowest,
                 d.withdrawn
             )?;
-            if self.protocol == Protocol::Rip && d.withdrawn > 0 {
-                write!(f, " (metric 16, before the {RIP_TIMEOUT} s timeout)")?;
+            if self.protocol == Protocol::Rip && d.withdrawn_away > 0 {
+                write!(
+                    f,
+                    " ({} away from the cut, before the {RIP_TIMEOUT} s timeout: poisoned with \
+                     metric 16)",
+                    d.withdrawn_away
+                )?;
             }
             write!(f, ", {} rerouted, {} routes checked", d.rerouted, p.routes)?;
             if p.multipath > 0 {
@@ -953,12 +961,20 @@ pub fn run(opts: &Options) -> Result<Summary> {
             .iter()
             .map(|v| v.iter().map(|e| (e.destination, e)).collect())
             .collect();
+        // Counted from the tables the monitors must then confirm, router by router.
         let mut withdrawn = 0;
+        let mut withdrawn_away = 0;
         let mut rerouted = 0;
         for (i, want) in expected.iter().enumerate() {
             let now: BTreeMap<Ipv4Network, &Expected> =
                 want.iter().map(|e| (e.destination, e)).collect();
-            withdrawn += before[i].keys().filter(|d| !now.contains_key(d)).count();
+            let gone = before[i].keys().filter(|d| !now.contains_key(d)).count();
+            withdrawn += gone;
+            // The two ends of the cut lose routes because their own link went; the others
+            // only by what the protocol tells them.
+            if i != a && i != b {
+                withdrawn_away += gone;
+            }
             rerouted += now
                 .iter()
                 .filter(|(d, e)| before[i].get(d).is_some_and(|b| b != *e))
@@ -1039,6 +1055,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
             link: (a as u8 + 1, b as u8 + 1),
             phase,
             withdrawn,
+            withdrawn_away,
             lost_prefixes,
             rerouted,
         });
@@ -1057,9 +1074,10 @@ pub fn run(opts: &Options) -> Result<Summary> {
     };
     drop(watch);
     if opts.keep {
-        // Kept running for a look (and `ip route` shows their routes); the lab lists them, so
-        // the next run with this prefix stops them.
-        std::mem::forget(birds);
+        // Kept running for a look (and `ip route` shows their routes): a kept lab's daemons
+        // are not stopped when dropped; the lab lists them, so the next run with this prefix
+        // stops them.
+        drop(birds);
     } else {
         // Stopped by pid (SIGTERM, then SIGKILL) and reaped, before the namespaces go.
         for bird in birds {

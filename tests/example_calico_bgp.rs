@@ -52,9 +52,11 @@ fn full_mesh_converges_echoes_and_withdraws() {
     assert_eq!(s.bird_routes, 6, "each host learns the 2 other blocks");
     assert_eq!((s.echoes, s.answered), (24, 24));
     assert_eq!((s.withdrawn_host, s.withdrawn.len()), (3, 2));
+    // Live events only (not the snapshots): at least the 6 block routes arriving, host3's
+    // blackhole going and its block leaving the 2 other kernels.
     assert!(
-        s.events >= 6,
-        "the monitors saw the routes arrive: {}",
+        s.events >= 9,
+        "the monitors saw the routes come and go: {}",
         s.events
     );
 
@@ -108,7 +110,7 @@ fn full_mesh_converges_echoes_and_withdraws() {
 
     // The kept daemons answer on their control sockets: host2 has its two sessions up, and
     // BIRD's own table agrees with the kernel's.
-    let workdir = std::env::temp_dir().join(&prefix);
+    let workdir = calico_bgp::support::workdir_path(&prefix);
     let birdc = |host: &str, cmd: &[&str]| {
         let out = Command::new("birdc")
             .arg("-s")
@@ -189,4 +191,11 @@ fn the_generated_configuration_follows_calico() {
     );
     assert_eq!(mesh.matches("protocol bgp ").count(), 3, "{mesh}");
     assert!(!mesh.contains("rr client"), "{mesh}");
+    // host3 waits for host4 to connect, and connects to host1 and host2 itself.
+    assert_eq!(mesh.matches("passive on;").count(), 1, "{mesh}");
+    assert!(
+        mesh.contains("neighbor 192.168.100.4 as 64512; passive on;"),
+        "{mesh}"
+    );
+    assert!(!client.contains("passive on;"), "{client}");
 }

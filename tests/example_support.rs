@@ -80,7 +80,7 @@ fn kept_namespaces_go_with_the_next_run_or_a_sweep() {
 fn a_killed_runs_processes_and_directory_are_swept_and_no_one_elses() {
     require_root!();
     let prefix = unique_name("np-t-lab");
-    let workdir = std::env::temp_dir().join(&prefix);
+    let workdir = support::workdir_path(&prefix);
     // A daemon the dead run started, and a process that only shares a listed pid's number: its
     // start time differs.
     let daemon = std::process::Command::new("sleep")
@@ -136,7 +136,7 @@ fn a_lab_stops_its_processes_and_removes_its_directory() {
     let mut lab = support::Lab::new(&prefix).unwrap();
     lab.quiet(true);
     let dir = lab.workdir().unwrap();
-    assert_eq!(dir, std::env::temp_dir().join(&prefix));
+    assert_eq!(dir, std::env::temp_dir().join(format!("netplumb-{prefix}")));
     assert_eq!(lab.workdir().unwrap(), dir, "made once");
     fs::write(dir.join("x.conf"), "").unwrap();
     let child = std::process::Command::new("sleep")
@@ -152,5 +152,25 @@ fn a_lab_stops_its_processes_and_removes_its_directory() {
     // Stopped and reaped by the lab (it is our child): no /proc entry, not even a zombie.
     assert!(!Path::new(&format!("/proc/{pid}")).exists());
     std::mem::forget(child);
+    assert_lab_gone(&prefix);
+}
+
+#[test]
+fn a_work_directory_no_ledger_lists_is_not_touched() {
+    require_root!();
+    let prefix = unique_name("np-t-lab");
+    let dir = support::workdir_path(&prefix);
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("users-file"), "keep me").unwrap();
+    let mut lab = support::Lab::new(&prefix).unwrap();
+    lab.quiet(true);
+    let err = lab.workdir().unwrap_err().to_string();
+    assert!(err.contains("no run with this prefix listed it"), "{err}");
+    drop(lab);
+    assert_eq!(
+        fs::read_to_string(dir.join("users-file")).unwrap(),
+        "keep me"
+    );
+    fs::remove_dir_all(&dir).unwrap();
     assert_lab_gone(&prefix);
 }

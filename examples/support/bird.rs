@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use ipnetwork::IpNetwork;
 use netplumb::link::LinkFlags;
 use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions, MonitorStop};
-use netplumb::route::Route;
+use netplumb::route::{Route, RouteScope};
 use netplumb::{IfIndex, NetNs, TableId};
 
 use super::{Lab, Result};
@@ -53,7 +53,6 @@ pub struct Bird {
     name: String,
     keep: bool,
     child: Child,
-    start: u64,
     control: PathBuf,
     log: PathBuf,
 }
@@ -82,14 +81,12 @@ impl Bird {
             .stderr(out)
             .spawn()
             .map_err(|e| format!("start bird in {}: {e}", lab.name(ns)))?;
-        let pid = child.id();
         // `ip netns exec` execs bird in the same process, so this pid is bird's.
-        let start = super::process_start_time(pid).unwrap_or(0);
+        let pid = child.id();
         let mut bird = Bird {
             name: name.to_string(),
             keep: lab.is_kept(),
             child,
-            start,
             control,
             log,
         };
@@ -164,10 +161,22 @@ impl Bird {
         &self.control
     }
 
+    /// SIGTERM, up to 3 s to exit, then SIGKILL; reaped through the `Child` alone, so that no
+    /// other wait can take its status (or a later process's with the same pid).
     fn halt(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            super::stop_process(self.child.id(), self.start);
+        if self.child.try_wait().ok().flatten().is_some() {
+            return;
         }
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
@@ -188,14 +197,14 @@ pub type RouteTable = BTreeMap<(TableId, IpNetwork, u8, u32), Route>;
 /// without polling.
 pub struct RouteWatch {
     names: Vec<String>,
-    events: Receiver<(usize, Event)>,
+    events: Receiver<(usize, Instant, Event)>,
     stops: Vec<MonitorStop>,
     threads: Vec<JoinHandle<()>>,
     tables: Vec<RouteTable>,
     /// Each namespace's links that are administratively down (or gone).
     down: Vec<BTreeSet<IfIndex>>,
     synced: Vec<bool>,
-    /// Route events read so far, all namespaces together.
+    /// Route events received after the snapshots, all namespaces together.
     pub events_seen: usize,
 }
 
@@ -235,7 +244,8 @@ impl RouteWatch {
                     match monitor.recv() {
                         Ok(event) => {
                             let overrun = matches!(event, Event::Overrun);
-                            if tx.send((i, event)).is_err() {
+                            // Timed as it arrives, not when the main thread gets to it.
+                            if tx.send((i, Instant::now(), event)).is_err() {
                                 return;
                             }
                             // The view is stale: list the routes again (Added events, then
@@ -250,7 +260,7 @@ impl RouteWatch {
             watch.threads.push(thread);
         }
         while watch.synced.iter().any(|s| !s) {
-            let (i, event) = watch
+            let (i, _, event) = watch
                 .events
                 .recv_timeout(Duration::from_secs(10))
                 .map_err(|_| "route monitors: no snapshot within 10 s")?;
@@ -272,7 +282,7 @@ impl RouteWatch {
     fn apply(&mut self, i: usize, event: Event) {
         match event {
             Event::Route(change) => {
-                self.events_seen += 1;
+                self.events_seen += usize::from(self.synced[i]);
                 let removed = change.is_removed();
                 let route = match change {
                     Change::Added(r) | Change::Changed(r) | Change::Removed(r) => r,
@@ -296,8 +306,10 @@ impl RouteWatch {
                     self.down[i].remove(&link.index);
                 } else if self.down[i].insert(link.index) {
                     let gone = &self.down[i];
+                    // The addresses' own `local` routes (scope host) stay.
                     self.tables[i].retain(|_, r| {
                         r.next_hops.is_empty()
+                            || r.scope == RouteScope::Host
                             || !r
                                 .next_hops
                                 .iter()
@@ -316,8 +328,9 @@ impl RouteWatch {
     }
 
     /// Reads route events until `done(i, table)` holds for every namespace at the same time,
-    /// and returns for each namespace how long after `since` its condition last became true
-    /// (its convergence time). Fails after `timeout` naming the namespaces still waiting.
+    /// and returns for each namespace how long after `since` the event arrived that made its
+    /// condition true for the last time (its convergence time; zero if it held already). Fails
+    /// after `timeout` naming the namespaces still waiting.
     pub fn wait_for(
         &mut self,
         since: Instant,
@@ -326,11 +339,11 @@ impl RouteWatch {
     ) -> Result<Vec<Duration>> {
         let deadline = Instant::now() + timeout;
         let mut at: Vec<Option<Duration>> = (0..self.tables.len())
-            .map(|i| done(i, &self.tables[i]).then(|| since.elapsed()))
+            .map(|i| done(i, &self.tables[i]).then_some(Duration::ZERO))
             .collect();
         while at.iter().any(Option::is_none) {
             let left = deadline.saturating_duration_since(Instant::now());
-            let (i, event) = match self.events.recv_timeout(left) {
+            let (i, arrived, event) = match self.events.recv_timeout(left) {
                 Ok(e) => e,
                 Err(RecvTimeoutError::Timeout) => {
                     let waiting: Vec<&str> = at
@@ -351,7 +364,7 @@ impl RouteWatch {
             self.apply(i, event);
             let ok = self.synced[i] && done(i, &self.tables[i]);
             match (ok, at[i]) {
-                (true, None) => at[i] = Some(since.elapsed()),
+                (true, None) => at[i] = Some(arrived.saturating_duration_since(since)),
                 (false, Some(_)) => at[i] = None,
                 _ => {}
             }

@@ -30,6 +30,11 @@ pub type Result<T, E = BoxError> = std::result::Result<T, E>;
 /// that was killed, and never a namespace of someone else's that happens to share the prefix.
 pub const LEDGER_DIR: &str = "/run/netplumb-examples";
 
+/// The work directory of the lab with `prefix`: `$TMPDIR/netplumb-PREFIX`.
+pub fn workdir_path(prefix: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("netplumb-{prefix}"))
+}
+
 fn ledger_path(prefix: &str) -> PathBuf {
     Path::new(LEDGER_DIR).join(prefix)
 }
@@ -130,17 +135,31 @@ impl Lab {
     }
 
     /// The lab's own directory for files that programs it runs need (configurations, sockets,
-    /// logs): `$TMPDIR/PREFIX`, made on the first call, removed with the lab.
+    /// logs): [`workdir_path`], made on the first call, removed with the lab. A directory of
+    /// that name that no ledger lists is someone else's: then this is an error.
     pub fn workdir(&mut self) -> Result<PathBuf> {
         if let Some(dir) = &self.workdir {
             return Ok(dir.clone());
         }
-        let dir = std::env::temp_dir().join(&self.prefix);
-        self.list(&format!("dir {}", dir.display()))?;
-        if dir.exists() {
-            // Left by a run whose ledger was lost; the prefix is ours now (see `new`).
-            fs::remove_dir_all(&dir).map_err(|e| format!("remove {}: {e}", dir.display()))?;
+        let dir = workdir_path(&self.prefix);
+        // A unix socket's path has at most 107 bytes; BIRD's would be DIR/NAME.ctl.
+        if dir.as_os_str().len() > 80 {
+            return Err(format!(
+                "{}: too long for the control sockets inside it (unix socket paths have at \
+                 most 107 bytes); set a shorter TMPDIR or --prefix",
+                dir.display()
+            )
+            .into());
         }
+        if dir.exists() {
+            return Err(format!(
+                "{} exists and no run with this prefix listed it; remove it or choose another \
+                 --prefix",
+                dir.display()
+            )
+            .into());
+        }
+        self.list(&format!("dir {}", dir.display()))?;
         fs::create_dir(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
         self.workdir = Some(dir.clone());
         Ok(dir)
@@ -259,47 +278,61 @@ pub fn sweep(prefix: &str) -> Result<usize> {
     Ok(n)
 }
 
-/// When process `pid` started (field 22 of `/proc/PID/stat`, clock ticks after boot), if it
-/// exists and has not exited; an exited child that is not reaped yet counts as gone.
-pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+/// The state letter (`R`, `S`, `Z`, …) of process `pid` and when it started (field 22 of
+/// `/proc/PID/stat`, clock ticks after boot), if there is such a process (a zombie included).
+fn process_stat(pid: u32) -> Option<(char, u64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name in parentheses may hold spaces; the fields after it do not.
     let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
-    if fields.first() == Some(&"Z") {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
+    Some((
+        fields.first()?.chars().next()?,
+        fields.get(19)?.parse().ok()?,
+    ))
+}
+
+/// When process `pid` started, if it is running (an exited, unreaped child is not).
+pub(crate) fn process_start_time(pid: u32) -> Option<u64> {
+    process_stat(pid)
+        .filter(|(state, _)| *state != 'Z')
+        .map(|(_, start)| start)
 }
 
 /// Stops process `pid` if it is still the one that started at `start`: SIGTERM, up to 3 s to
-/// exit, then SIGKILL; reaps it when it is this process's child. Says whether it was running.
+/// exit, then SIGKILL and up to 5 s more. Reaps it only once it is a zombie with that start
+/// time (when it is our child; for another's the wait fails and changes nothing), so no other
+/// process's status is ever taken. Says whether it was running.
 pub(crate) fn stop_process(pid: u32, start: u64) -> bool {
     use nix::sys::signal::{kill, Signal};
     use nix::sys::wait::{waitpid, WaitPidFlag};
     let id = nix::unistd::Pid::from_raw(pid as i32);
-    // Fails with ECHILD, changing nothing, for a process that is not our child.
-    let reap = || {
-        let _ = waitpid(id, Some(WaitPidFlag::WNOHANG));
+    // Running (Some(true)), exited but unreaped (Some(false)), or gone / another process.
+    let ours = || match process_stat(pid) {
+        Some((state, s)) if s == start => Some(state != 'Z'),
+        _ => None,
     };
-    if process_start_time(pid) != Some(start) {
-        reap();
+    let gone = || match ours() {
+        Some(true) => false,
+        Some(false) => {
+            let _ = waitpid(id, Some(WaitPidFlag::WNOHANG));
+            true
+        }
+        None => true,
+    };
+    if ours() != Some(true) {
+        gone();
         return false;
     }
-    let _ = kill(id, Signal::SIGTERM);
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
-        reap();
-        if process_start_time(pid) != Some(start) {
-            return true;
+    for (signal, wait) in [(Signal::SIGTERM, 3), (Signal::SIGKILL, 5)] {
+        let _ = kill(id, signal);
+        let deadline = Instant::now() + Duration::from_secs(wait);
+        while Instant::now() < deadline {
+            if gone() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = kill(id, Signal::SIGKILL);
-    while process_start_time(pid) == Some(start) {
-        reap();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    reap();
+    eprintln!("process {pid} does not exit even after SIGKILL; left as it is");
     true
 }
 

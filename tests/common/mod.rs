@@ -208,7 +208,7 @@ impl<F: FnMut()> Drop for OnDrop<F> {
 
 /// Asserts that the whole-job example that ran with namespace prefix `prefix` left nothing
 /// behind: no namespace named `PREFIX-…`, no mount of one under `/run/netns`, no ledger of
-/// them (`examples/support`'s `LEDGER_DIR`), no work directory `$TMPDIR/PREFIX` and no process
+/// them (`examples/support`'s `LEDGER_DIR`), no work directory `$TMPDIR/netplumb-PREFIX` and no process
 /// whose command line names it. Links live inside those namespaces and go with them.
 pub fn assert_lab_gone(prefix: &str) {
     let mine = format!("{prefix}-");
@@ -226,9 +226,11 @@ pub fn assert_lab_gone(prefix: &str) {
     assert!(!ledger.exists(), "{} left behind", ledger.display());
     // The lab's work directory (daemons' configurations, sockets, logs), and any process
     // started with a file in it (a BIRD): `cmdline` separates arguments with NULs.
-    let workdir = std::env::temp_dir().join(prefix);
+    // As examples/support's `workdir_path`.
+    let workdir = std::env::temp_dir().join(format!("netplumb-{prefix}"));
     assert!(!workdir.exists(), "{} left behind", workdir.display());
-    let needle = workdir.to_string_lossy().into_owned();
+    // With the slash, a lab whose prefix extends this one's does not match.
+    let needle = format!("{}/", workdir.display());
     let mut alive = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
