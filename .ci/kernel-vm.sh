@@ -5,12 +5,13 @@
 #
 #   bash .ci/kernel-vm.sh [--host-skips FILE]
 #
-# 1. installs qemu-system-x86, kmod, cpio and iproute2 with apt-get when they are missing, and
+# 1. installs qemu-system-x86, kmod, cpio, iproute2 and bird2 with apt-get when they are missing, and
 #    downloads (not installs) the guest kernel and busybox-static .debs;
 # 2. builds every integration test in tests/ (except the pure-computation LPM ones) statically
 #    linked, so it runs in the guest without a libc;
 # 3. builds an initramfs: busybox, the kernel's network modules (depmod'ed), iproute2's `ip`,
-#    `bridge` and `tc` with their shared libraries (the tests' oracle), the test binaries, and
+#    `bridge` and `tc` (the tests' oracle) and BIRD's `bird` and `birdc` with their shared
+#    libraries, the test binaries, and
 #    .ci/kernel-vm-init as /init;
 # 4. boots it under TCG with a timeout; the init runs each test binary and powers off;
 # 5. reads the console log and exits non-zero when a guest test failed, a test binary exited
@@ -36,10 +37,9 @@ work=target/kernel-vm
 timeout_s=${KERNEL_VM_TIMEOUT:-900}
 mem=${KERNEL_VM_MEM:-2048}
 kernel_pkg=${KERNEL_VM_KERNEL_PKG:-linux-image-cloud-amd64}
-# Test targets that need no kernel (pure LPM computation and the full-table data), need
-# ../shared/data, which the guest does not have (example_fib_sync), or need BIRD, which the
-# guest's initramfs does not carry (example_calico_bgp, example_routing_lab).
-exclude=" lpm_prop lpm_full_table lpm_rib example_fib_sync example_calico_bgp example_routing_lab "
+# Test targets that need no kernel (pure LPM computation and the full-table data), or need
+# ../shared/data, which the guest does not have (example_fib_sync).
+exclude=" lpm_prop lpm_full_table lpm_rib example_fib_sync "
 # Loaded at boot so that a missing one shows at once; anything else autoloads via /sbin/modprobe.
 modules="vrf 8021q dummy ipip bridge vxlan veth macvlan"
 
@@ -60,6 +60,8 @@ command -v depmod >/dev/null || [ -x /sbin/depmod ] || need+=(kmod)
 command -v cpio >/dev/null || need+=(cpio)
 command -v ip >/dev/null && command -v bridge >/dev/null || need+=(iproute2)
 command -v timeout >/dev/null || need+=(coreutils)
+# BIRD for the calico_bgp and routing_lab tests, copied into the guest like iproute2.
+command -v bird >/dev/null && command -v birdc >/dev/null || [ -x /usr/sbin/bird ] || need+=(bird2)
 apt_updated=
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${need[*]}: run as root or install them"
@@ -142,9 +144,10 @@ copy_with_libs() {
     [ -e "$ir$lib" ] || install -D -m 755 "$(readlink -f "$lib")" "$ir$lib"
   done
 }
-for tool in ip bridge tc; do
+for tool in ip bridge tc bird birdc; do
   exe=$(command -v "$tool" || true)
-  [ -n "$exe" ] && copy_with_libs "$(readlink -f "$exe")"
+  [ -n "$exe" ] || die "$tool is missing on the host, so it cannot go into the guest"
+  copy_with_libs "$(readlink -f "$exe")"
 done
 [ -d /etc/iproute2 ] && cp -r /etc/iproute2 "$ir/etc/"
 # busybox for the rest (iproute2's tools keep their names; the init calls them by path because
