@@ -178,14 +178,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     };
     let endpoints: Vec<Endpoint> = hosts
         .iter()
-        .flat_map(|h| {
-            h.pods.iter().map(|p| Endpoint {
-                name: &p.name,
-                host: h.n,
-                ns: &p.ns,
-                ip: IpAddr::V4(p.ip),
-            })
-        })
+        .flat_map(|h| h.pods.iter().map(|p| p.endpoint(h.n)))
         .collect();
     let echoes = EchoMatrix::run(&endpoints, ECHO_PORT)?;
     summary.echoes = echoes.tried;

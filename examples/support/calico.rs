@@ -12,7 +12,7 @@ use netplumb::neigh::NeighTableParams;
 use netplumb::route::{NewRoute, RouteProtocol, RouteScope, RouteType};
 use netplumb::{Handle, IpFamily, MacAddr, NetNs};
 
-use super::{Lab, Result};
+use super::{Endpoint, Lab, Result};
 
 /// The MAC calico gives the host end of every pod's veth.
 pub const CALI_MAC: MacAddr = MacAddr([0xee; 6]);
@@ -50,6 +50,18 @@ pub struct Pod {
     pub ip: Ipv4Addr,
     /// The host end of its veth.
     pub cali: String,
+}
+
+impl Pod {
+    /// The pod as an [`EchoMatrix`](super::EchoMatrix) endpoint of host `host`.
+    pub fn endpoint(&self, host: u8) -> Endpoint<'_> {
+        Endpoint {
+            name: &self.name,
+            host,
+            ns: &self.ns,
+            ip: IpAddr::V4(self.ip),
+        }
+    }
 }
 
 /// Blackholes the host's whole block (`blackhole 10.65.H.0/26 proto static`), so that an
