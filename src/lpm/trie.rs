@@ -222,9 +222,16 @@ fn repaint_runs<F: Fn(u32) -> u32>(
 
 /// The runs (indices) of the positions `lo..lo + 2^w` of a node with `leafvec` and children
 /// `kids`, when no run is shared with a position outside them (the first leaf position inside
-/// and the first one after both start a run); `None` when one is.
-#[inline]
-fn own_runs(leafvec: u64, kids: u64, lo: usize, w: u32) -> Option<std::ops::Range<usize>> {
+/// and the first one after both start a run), and whether a run follows them; `None` when one
+/// is shared. Counts with [`popcount`] (`hw`): it runs once per replacement.
+#[inline(always)]
+fn own_runs(
+    leafvec: u64,
+    kids: u64,
+    lo: usize,
+    w: u32,
+    hw: bool,
+) -> Option<(std::ops::Range<usize>, bool)> {
     let hi = lo + (1usize << w);
     let below = (1u64 << lo) - 1;
     let inside = if hi == 64 { !0u64 } else { (1u64 << hi) - 1 } & !below;
@@ -237,8 +244,9 @@ fn own_runs(leafvec: u64, kids: u64, lo: usize, w: u32) -> Option<std::ops::Rang
     if after != 0 && leafvec & first(after) == 0 {
         return None;
     }
-    let a = (leafvec & below).count_ones() as usize;
-    Some(a..a + (leafvec & inside).count_ones() as usize)
+    let a = popcount(leafvec & below, hw) as usize;
+    let r = a..a + popcount(leafvec & inside, hw) as usize;
+    Some((r, after != 0))
 }
 
 /// Whether runs `r` of `runs` can change `from` to `to` without a run becoming equal to its
@@ -472,7 +480,41 @@ impl<K: Key> Trie<K> {
     /// down like [`Trie::find`], then a pass over the runs and nodes under the prefix that
     /// changes leaves without expanding or rebuilding a node. Inside the prefix every leaf is
     /// `from` or a longer prefix's, so the runs stay as they are.
+    #[inline]
     pub(crate) fn replace_in_place(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
+        // The common case first (most IPv4 updates): a prefix inside the flat block of a
+        // first-level word.
+        if len > K::DIRECT && len <= K::DIRECT + 6 {
+            if let Some(&e) = self.l1.get(key.top()) {
+                if e & TAGS == FLAT {
+                    let (lo, w) = (key.stride_at(K::DIRECT), K::DIRECT + 6 - len);
+                    return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
+                }
+            }
+        }
+        self.replace_walk(key, len, from, to)
+    }
+
+    /// [`Trie::replace_in_place`] in the flat block at `b`, for its positions `lo..lo + 2^w`.
+    #[inline(always)]
+    fn swap_flat(&mut self, b: usize, lo: usize, w: u32, from: u32, to: u32) -> bool {
+        let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
+        let Some((r, more)) = own_runs(leafvec, 0, lo, w, self.hw) else {
+            return false;
+        };
+        // The runs up to the first one after the prefix (for `can_swap`).
+        let runs = &mut self.leaves[b + 2..b + 2 + r.end + more as usize];
+        if !can_swap(runs, &r, from, to) {
+            return false;
+        }
+        swap(&mut runs[r], from, to);
+        true
+    }
+
+    /// [`Trie::replace_in_place`] in general: whole direct words, or a walk to the flat
+    /// block or node that holds the prefix.
+    #[inline(never)]
+    fn replace_walk(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
         if self.l1.is_empty() {
             return false;
         }
@@ -513,17 +555,8 @@ impl<K: Key> Trie<K> {
             if len > d + 6 {
                 return false;
             }
-            let b = (e & !FLAT) as usize;
-            let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
-            let Some(r) = own_runs(leafvec, 0, key.stride_at(d), d + 6 - len) else {
-                return false;
-            };
-            let runs = &mut self.leaves[b + 2..b + 2 + leafvec.count_ones() as usize];
-            if !can_swap(runs, &r, from, to) {
-                return false;
-            }
-            swap(&mut runs[r], from, to);
-            return true;
+            let (lo, w) = (key.stride_at(d), d + 6 - len);
+            return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
         }
         let mut ni = (e & !NODE) as usize;
         loop {
@@ -532,19 +565,20 @@ impl<K: Key> Trie<K> {
             if len <= d + 6 {
                 let w = d + 6 - len;
                 let kids = n.children();
-                let Some(r) = own_runs(n.leafvec, kids, p, w) else {
+                let Some((r, more)) = own_runs(n.leafvec, kids, p, w, self.hw) else {
                     return false;
                 };
+                let k = r.end + more as usize;
                 let mut inline = [0u32; INLINE_RUNS];
                 let leaves = if n.is_inline() {
-                    let k = n.leafvec.count_ones() as usize;
+                    let k = popcount(n.leafvec, self.hw) as usize;
                     for (i, v) in inline[..k].iter_mut().enumerate() {
                         *v = n.inline_leaf(i as u32);
                     }
                     &mut inline[..k]
                 } else {
                     let base = n.base0 as usize;
-                    &mut self.leaves[base..base + n.leafvec.count_ones() as usize]
+                    &mut self.leaves[base..base + k]
                 };
                 if !can_swap(leaves, &r, from, to) {
                     return false;
@@ -555,13 +589,13 @@ impl<K: Key> Trie<K> {
                 }
                 // The children under the prefix.
                 let below = (1u64 << p) - 1;
-                let c0 = n.base1 as usize + (kids & below).count_ones() as usize;
+                let c0 = n.base1 as usize + popcount(kids & below, self.hw) as usize;
                 let span = if w == 6 {
                     !0u64
                 } else {
                     ((1u64 << (1 << w)) - 1) << p
                 };
-                for c in c0..c0 + (kids & span).count_ones() as usize {
+                for c in c0..c0 + popcount(kids & span, self.hw) as usize {
                     self.swap_below(c, from, to);
                 }
                 return true;
@@ -569,7 +603,7 @@ impl<K: Key> Trie<K> {
             if n.children() & (1u64 << p) == 0 {
                 return false;
             }
-            ni = n.base1 as usize + (n.vector & upto(p)).count_ones() as usize - 1;
+            ni = n.base1 as usize + popcount(n.vector & upto(p), self.hw) as usize - 1;
             d += 6;
         }
     }
