@@ -480,7 +480,7 @@ impl<K: Key> Trie<K> {
     /// down like [`Trie::find`], then a pass over the runs and nodes under the prefix that
     /// changes leaves without expanding or rebuilding a node. Inside the prefix every leaf is
     /// `from` or a longer prefix's, so the runs stay as they are.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn replace_in_place(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
         // The common case first (most IPv4 updates): a prefix inside the flat block of a
         // first-level word.
@@ -495,19 +495,37 @@ impl<K: Key> Trie<K> {
         self.replace_walk(key, len, from, to)
     }
 
-    /// [`Trie::replace_in_place`] in the flat block at `b`, for its positions `lo..lo + 2^w`.
+    /// [`Trie::replace_in_place`] in the flat block at `b`, for its positions `lo..lo + 2^w`
+    /// (a flat block has no children: every position is a leaf).
     #[inline(always)]
     fn swap_flat(&mut self, b: usize, lo: usize, w: u32, from: u32, to: u32) -> bool {
-        let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
-        let Some((r, more)) = own_runs(leafvec, 0, lo, w, self.hw) else {
-            return false;
-        };
-        // The runs up to the first one after the prefix (for `can_swap`).
-        let runs = &mut self.leaves[b + 2..b + 2 + r.end + more as usize];
-        if !can_swap(runs, &r, from, to) {
+        let leafvec = self.leaf(b) as u64 | (self.leaf(b + 1) as u64) << 32;
+        let hi = lo + (1usize << w);
+        // The position after the prefix, as a bit (0: none).
+        let after = if hi == 64 { 0 } else { 1u64 << hi };
+        // The prefix's first position and the one after it must start runs: then no run is
+        // shared with a position outside.
+        if leafvec & (1u64 << lo) == 0 || (after != 0 && leafvec & after == 0) {
             return false;
         }
-        swap(&mut runs[r], from, to);
+        // Leaf indices of the prefix's runs: `first..end` (all runs to the end when `after`
+        // is 0, as `after - 1` is then every position).
+        let first = b + 2 + popcount(leafvec & ((1u64 << lo) - 1), self.hw) as usize;
+        let end = b + 2 + popcount(leafvec & after.wrapping_sub(1), self.hw) as usize;
+        let Some(runs) = self
+            .leaves
+            .get_mut(first - (lo > 0) as usize..end + (after != 0) as usize)
+        else {
+            return false;
+        };
+        // A run becoming equal to its neighbour outside would have to merge with it.
+        let (l, r) = ((lo > 0) as usize, runs.len() - (after != 0) as usize);
+        if (l == 1 && runs[0] == to && runs[1] == from)
+            || (after != 0 && runs[r] == to && runs[r - 1] == from)
+        {
+            return false;
+        }
+        swap(&mut runs[l..r], from, to);
         true
     }
 
