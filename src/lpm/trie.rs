@@ -177,27 +177,45 @@ fn soft_popcount(x: u64) -> u32 {
 /// Applies `f` to positions `range` of 64 positions given as runs (`leafvec` has a bit at
 /// each run's first position, `runs` their leaves) and returns the new runs: a run is split
 /// only where the range starts or ends, and neighbours that become equal merge. Works on the
-/// runs (a dozen on average) rather than on 64 expanded positions.
+/// runs (a dozen on average) rather than on 64 expanded positions, and visits only those that
+/// overlap the range: the runs before it are copied as they are, and so are those after it
+/// but the first (which may merge with the last one painted).
 #[inline]
 fn repaint_runs<F: Fn(u32) -> u32>(
     leafvec: u64,
     runs: &[u32],
     range: std::ops::Range<usize>,
     f: &F,
+    hw: bool,
 ) -> (u64, [u32; 64], usize) {
     let (lo, hi) = (range.start, range.end);
+    debug_assert!(leafvec & 1 == 1 && lo < hi && hi <= 64);
     let mut out_bits = 0u64;
     let mut out = [0u32; 64];
     let mut n = 0usize;
-    let mut emit = |start: usize, v: u32| {
-        if n == 0 || out[n - 1] != v {
-            out_bits |= 1u64 << start;
-            out[n] = v;
-            n += 1;
+    // The run holding position `lo` starts at `s0` and is run number `first`; the ones before
+    // it end before the range.
+    let s0 = 63 - (leafvec & upto(lo)).leading_zeros() as usize;
+    let first = popcount(leafvec & upto(lo), hw) as usize - 1;
+    out[..first].copy_from_slice(&runs[..first]);
+    out_bits |= leafvec & ((1u64 << s0) - 1);
+    n += first;
+    let emit = |out_bits: &mut u64, out: &mut [u32; 64], n: &mut usize, start: usize, v| {
+        if *n == 0 || out[*n - 1] != v {
+            *out_bits |= 1u64 << start;
+            out[*n] = v;
+            *n += 1;
         }
     };
-    let mut bits = leafvec;
-    for &v in runs {
+    // The runs starting at or after `hi`.
+    let after = if hi == 64 {
+        0
+    } else {
+        leafvec & !((1u64 << hi) - 1)
+    };
+    let last = runs.len() - popcount(after, hw) as usize;
+    let mut bits = leafvec & !((1u64 << s0) - 1);
+    for &v in &runs[first..last] {
         let s = bits.trailing_zeros() as usize;
         bits &= bits.wrapping_sub(1);
         let e = if bits == 0 {
@@ -205,17 +223,27 @@ fn repaint_runs<F: Fn(u32) -> u32>(
         } else {
             bits.trailing_zeros() as usize
         };
-        if e <= lo || s >= hi {
-            emit(s, v);
-            continue;
-        }
         if s < lo {
-            emit(s, v);
+            emit(&mut out_bits, &mut out, &mut n, s, v);
         }
-        emit(s.max(lo), f(v));
+        emit(&mut out_bits, &mut out, &mut n, s.max(lo), f(v));
         if hi < e {
-            emit(hi, v);
+            emit(&mut out_bits, &mut out, &mut n, hi, v);
         }
+    }
+    if after != 0 {
+        emit(
+            &mut out_bits,
+            &mut out,
+            &mut n,
+            after.trailing_zeros() as usize,
+            runs[last],
+        );
+        // The rest were distinct from their neighbours and stay so.
+        let rest = &runs[last + 1..];
+        out[n..n + rest.len()].copy_from_slice(rest);
+        n += rest.len();
+        out_bits |= after & after.wrapping_sub(1);
     }
     (out_bits, out, n)
 }
@@ -1046,7 +1074,13 @@ impl<K: Key> Trie<K> {
         let bi = b as usize;
         let leafvec = self.leaves[bi] as u64 | (self.leaves[bi + 1] as u64) << 32;
         let runs = leafvec.count_ones() as usize;
-        let (bits, vals, n) = repaint_runs(leafvec, &self.leaves[bi + 2..bi + 2 + runs], range, f);
+        let (bits, vals, n) = repaint_runs(
+            leafvec,
+            &self.leaves[bi + 2..bi + 2 + runs],
+            range,
+            f,
+            self.hw,
+        );
         if bits == leafvec {
             // Same runs: only values changed (or nothing did).
             if vals[..n] != self.leaves[bi + 2..bi + 2 + n] {
@@ -1064,7 +1098,7 @@ impl<K: Key> Trie<K> {
         range: std::ops::Range<usize>,
         f: &F,
     ) -> u32 {
-        let (bits, vals, n) = repaint_runs(1, &[leaf], range, f);
+        let (bits, vals, n) = repaint_runs(1, &[leaf], range, f, self.hw);
         self.store_flat(None, bits, &vals[..n])
     }
 
@@ -1284,4 +1318,63 @@ fn prefetch<T>(p: &T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `repaint_runs` against painting 64 expanded positions and compressing them again.
+    #[test]
+    fn repaint_runs_matches_expanded_positions() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..20_000 {
+            // Canonical runs over few distinct leaves, so that neighbours can merge.
+            let starts = next() | 1;
+            let mut runs = Vec::new();
+            for _ in 0..starts.count_ones() {
+                let mut v = (next() % 4) as u32;
+                while runs.last() == Some(&v) {
+                    v = (next() % 4) as u32;
+                }
+                runs.push(v);
+            }
+            let lo = (next() % 64) as usize;
+            let hi = lo + 1 + (next() % (64 - lo as u64)) as usize;
+            let to = (next() % 4) as u32;
+            let f = |v: u32| if round % 2 == 0 { to } else { (v + to) % 4 };
+            let mut pos = [0u32; 64];
+            let mut r = 0;
+            for (p, slot) in pos.iter_mut().enumerate() {
+                if p > 0 && starts & (1 << p) != 0 {
+                    r += 1;
+                }
+                *slot = runs[r];
+            }
+            for slot in &mut pos[lo..hi] {
+                *slot = f(*slot);
+            }
+            let (mut bits, mut want) = (0u64, Vec::new());
+            for (p, &v) in pos.iter().enumerate() {
+                if want.last() != Some(&v) {
+                    bits |= 1 << p;
+                    want.push(v);
+                }
+            }
+            for hw in [false, cpu_has_popcnt()] {
+                let (b, out, n) = repaint_runs(starts, &runs, lo..hi, &f, hw);
+                assert_eq!(
+                    (b, &out[..n]),
+                    (bits, &want[..]),
+                    "{starts:#x} {runs:?} {lo}..{hi}"
+                );
+            }
+        }
+    }
 }
