@@ -32,7 +32,8 @@ use super::trie::Trie;
 /// full table: 1.3–1.7x the in-table IPv4 lookups of a `PrefixMap`, same heap). The price is
 /// on replacement: a new id for a present prefix changes the leaves under it (in place when
 /// they are runs of their own, else by a repaint), where a `PrefixMap` swaps the value in its
-/// slot: a real update stream (95% replacements) replays at about 0.65x a `PrefixMap`'s rate.
+/// slot: a real update stream (95% replacements) replays at about 0.7x a `PrefixMap`'s rate
+/// (`lpm_compare`, full IPv4 table: 12–13 M updates/s, 0.85x `ts_bart`'s).
 ///
 /// ```
 /// use netplumb::lpm::Fib;
