@@ -34,7 +34,7 @@ use super::trie::Trie;
 /// replacement: a new id for a present prefix changes the leaves under it (in place when they
 /// are runs of their own, else by a repaint), where a `PrefixMap` swaps the value in its slot:
 /// a real update stream (95% replacements) replays at about 0.75x a `PrefixMap`'s rate
-/// (`lpm_compare`, full IPv4 table: 13–15 M updates/s, about `ts_bart`'s).
+/// (`lpm_compare`, full IPv4 table: 12–15 M updates/s, 0.85–1.0x `ts_bart`'s).
 ///
 /// ```
 /// use netplumb::lpm::Fib;
