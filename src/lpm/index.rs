@@ -101,7 +101,10 @@ impl<K: Key, V> Slots<K, V> {
     /// length `len` whose leading bits already matched.
     #[inline(always)]
     fn long_eq(&self, i: usize, key: K, len: u8) -> bool {
-        len as u32 <= K::HI_BITS || self.long.get(&(i as u32)) == Some(&key)
+        // Where the leading bits are the whole key (IPv4), the side map is never consulted.
+        K::HI_BITS >= K::BITS
+            || len as u32 <= K::HI_BITS
+            || self.long.get(&(i as u32)) == Some(&key)
     }
 
     /// The slot holding `key/len`.

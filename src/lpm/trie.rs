@@ -177,27 +177,45 @@ fn soft_popcount(x: u64) -> u32 {
 /// Applies `f` to positions `range` of 64 positions given as runs (`leafvec` has a bit at
 /// each run's first position, `runs` their leaves) and returns the new runs: a run is split
 /// only where the range starts or ends, and neighbours that become equal merge. Works on the
-/// runs (a dozen on average) rather than on 64 expanded positions.
+/// runs (a dozen on average) rather than on 64 expanded positions, and visits only those that
+/// overlap the range: the runs before it are copied as they are, and so are those after it
+/// but the first (which may merge with the last one painted).
 #[inline]
 fn repaint_runs<F: Fn(u32) -> u32>(
     leafvec: u64,
     runs: &[u32],
     range: std::ops::Range<usize>,
     f: &F,
+    hw: bool,
 ) -> (u64, [u32; 64], usize) {
     let (lo, hi) = (range.start, range.end);
+    debug_assert!(leafvec & 1 == 1 && lo < hi && hi <= 64);
     let mut out_bits = 0u64;
     let mut out = [0u32; 64];
     let mut n = 0usize;
-    let mut emit = |start: usize, v: u32| {
-        if n == 0 || out[n - 1] != v {
-            out_bits |= 1u64 << start;
-            out[n] = v;
-            n += 1;
+    // The run holding position `lo` starts at `s0` and is run number `first`; the ones before
+    // it end before the range.
+    let s0 = 63 - (leafvec & upto(lo)).leading_zeros() as usize;
+    let first = popcount(leafvec & upto(lo), hw) as usize - 1;
+    out[..first].copy_from_slice(&runs[..first]);
+    out_bits |= leafvec & ((1u64 << s0) - 1);
+    n += first;
+    let emit = |out_bits: &mut u64, out: &mut [u32; 64], n: &mut usize, start: usize, v| {
+        if *n == 0 || out[*n - 1] != v {
+            *out_bits |= 1u64 << start;
+            out[*n] = v;
+            *n += 1;
         }
     };
-    let mut bits = leafvec;
-    for &v in runs {
+    // The runs starting at or after `hi`.
+    let after = if hi == 64 {
+        0
+    } else {
+        leafvec & !((1u64 << hi) - 1)
+    };
+    let last = runs.len() - popcount(after, hw) as usize;
+    let mut bits = leafvec & !((1u64 << s0) - 1);
+    for &v in &runs[first..last] {
         let s = bits.trailing_zeros() as usize;
         bits &= bits.wrapping_sub(1);
         let e = if bits == 0 {
@@ -205,26 +223,43 @@ fn repaint_runs<F: Fn(u32) -> u32>(
         } else {
             bits.trailing_zeros() as usize
         };
-        if e <= lo || s >= hi {
-            emit(s, v);
-            continue;
-        }
         if s < lo {
-            emit(s, v);
+            emit(&mut out_bits, &mut out, &mut n, s, v);
         }
-        emit(s.max(lo), f(v));
+        emit(&mut out_bits, &mut out, &mut n, s.max(lo), f(v));
         if hi < e {
-            emit(hi, v);
+            emit(&mut out_bits, &mut out, &mut n, hi, v);
         }
+    }
+    if after != 0 {
+        emit(
+            &mut out_bits,
+            &mut out,
+            &mut n,
+            after.trailing_zeros() as usize,
+            runs[last],
+        );
+        // The rest were distinct from their neighbours and stay so.
+        let rest = &runs[last + 1..];
+        out[n..n + rest.len()].copy_from_slice(rest);
+        n += rest.len();
+        out_bits |= after & after.wrapping_sub(1);
     }
     (out_bits, out, n)
 }
 
 /// The runs (indices) of the positions `lo..lo + 2^w` of a node with `leafvec` and children
 /// `kids`, when no run is shared with a position outside them (the first leaf position inside
-/// and the first one after both start a run); `None` when one is.
-#[inline]
-fn own_runs(leafvec: u64, kids: u64, lo: usize, w: u32) -> Option<std::ops::Range<usize>> {
+/// and the first one after both start a run), and whether a run follows them; `None` when one
+/// is shared. Counts with [`popcount`] (`hw`): it runs once per replacement.
+#[inline(always)]
+fn own_runs(
+    leafvec: u64,
+    kids: u64,
+    lo: usize,
+    w: u32,
+    hw: bool,
+) -> Option<(std::ops::Range<usize>, bool)> {
     let hi = lo + (1usize << w);
     let below = (1u64 << lo) - 1;
     let inside = if hi == 64 { !0u64 } else { (1u64 << hi) - 1 } & !below;
@@ -237,8 +272,9 @@ fn own_runs(leafvec: u64, kids: u64, lo: usize, w: u32) -> Option<std::ops::Rang
     if after != 0 && leafvec & first(after) == 0 {
         return None;
     }
-    let a = (leafvec & below).count_ones() as usize;
-    Some(a..a + (leafvec & inside).count_ones() as usize)
+    let a = popcount(leafvec & below, hw) as usize;
+    let r = a..a + popcount(leafvec & inside, hw) as usize;
+    Some((r, after != 0))
 }
 
 /// Whether runs `r` of `runs` can change `from` to `to` without a run becoming equal to its
@@ -472,7 +508,59 @@ impl<K: Key> Trie<K> {
     /// down like [`Trie::find`], then a pass over the runs and nodes under the prefix that
     /// changes leaves without expanding or rebuilding a node. Inside the prefix every leaf is
     /// `from` or a longer prefix's, so the runs stay as they are.
+    #[inline(always)]
     pub(crate) fn replace_in_place(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
+        // The common case first (most IPv4 updates): a prefix inside the flat block of a
+        // first-level word.
+        if len > K::DIRECT && len <= K::DIRECT + 6 {
+            if let Some(&e) = self.l1.get(key.top()) {
+                if e & TAGS == FLAT {
+                    let (lo, w) = (key.stride_at(K::DIRECT), K::DIRECT + 6 - len);
+                    return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
+                }
+            }
+        }
+        self.replace_walk(key, len, from, to)
+    }
+
+    /// [`Trie::replace_in_place`] in the flat block at `b`, for its positions `lo..lo + 2^w`
+    /// (a flat block has no children: every position is a leaf).
+    #[inline(always)]
+    fn swap_flat(&mut self, b: usize, lo: usize, w: u32, from: u32, to: u32) -> bool {
+        let leafvec = self.leaf(b) as u64 | (self.leaf(b + 1) as u64) << 32;
+        let hi = lo + (1usize << w);
+        // The position after the prefix, as a bit (0: none).
+        let after = if hi == 64 { 0 } else { 1u64 << hi };
+        // The prefix's first position and the one after it must start runs: then no run is
+        // shared with a position outside.
+        if leafvec & (1u64 << lo) == 0 || (after != 0 && leafvec & after == 0) {
+            return false;
+        }
+        // Leaf indices of the prefix's runs: `first..end` (all runs to the end when `after`
+        // is 0, as `after - 1` is then every position).
+        let first = b + 2 + popcount(leafvec & ((1u64 << lo) - 1), self.hw) as usize;
+        let end = b + 2 + popcount(leafvec & after.wrapping_sub(1), self.hw) as usize;
+        let Some(runs) = self
+            .leaves
+            .get_mut(first - (lo > 0) as usize..end + (after != 0) as usize)
+        else {
+            return false;
+        };
+        // A run becoming equal to its neighbour outside would have to merge with it.
+        let (l, r) = ((lo > 0) as usize, runs.len() - (after != 0) as usize);
+        if (l == 1 && runs[0] == to && runs[1] == from)
+            || (after != 0 && runs[r] == to && runs[r - 1] == from)
+        {
+            return false;
+        }
+        swap(&mut runs[l..r], from, to);
+        true
+    }
+
+    /// [`Trie::replace_in_place`] in general: whole direct words, or a walk to the flat
+    /// block or node that holds the prefix.
+    #[inline(never)]
+    fn replace_walk(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
         if self.l1.is_empty() {
             return false;
         }
@@ -513,17 +601,8 @@ impl<K: Key> Trie<K> {
             if len > d + 6 {
                 return false;
             }
-            let b = (e & !FLAT) as usize;
-            let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
-            let Some(r) = own_runs(leafvec, 0, key.stride_at(d), d + 6 - len) else {
-                return false;
-            };
-            let runs = &mut self.leaves[b + 2..b + 2 + leafvec.count_ones() as usize];
-            if !can_swap(runs, &r, from, to) {
-                return false;
-            }
-            swap(&mut runs[r], from, to);
-            return true;
+            let (lo, w) = (key.stride_at(d), d + 6 - len);
+            return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
         }
         let mut ni = (e & !NODE) as usize;
         loop {
@@ -532,19 +611,20 @@ impl<K: Key> Trie<K> {
             if len <= d + 6 {
                 let w = d + 6 - len;
                 let kids = n.children();
-                let Some(r) = own_runs(n.leafvec, kids, p, w) else {
+                let Some((r, more)) = own_runs(n.leafvec, kids, p, w, self.hw) else {
                     return false;
                 };
+                let k = r.end + more as usize;
                 let mut inline = [0u32; INLINE_RUNS];
                 let leaves = if n.is_inline() {
-                    let k = n.leafvec.count_ones() as usize;
+                    let k = popcount(n.leafvec, self.hw) as usize;
                     for (i, v) in inline[..k].iter_mut().enumerate() {
                         *v = n.inline_leaf(i as u32);
                     }
                     &mut inline[..k]
                 } else {
                     let base = n.base0 as usize;
-                    &mut self.leaves[base..base + n.leafvec.count_ones() as usize]
+                    &mut self.leaves[base..base + k]
                 };
                 if !can_swap(leaves, &r, from, to) {
                     return false;
@@ -555,13 +635,13 @@ impl<K: Key> Trie<K> {
                 }
                 // The children under the prefix.
                 let below = (1u64 << p) - 1;
-                let c0 = n.base1 as usize + (kids & below).count_ones() as usize;
+                let c0 = n.base1 as usize + popcount(kids & below, self.hw) as usize;
                 let span = if w == 6 {
                     !0u64
                 } else {
                     ((1u64 << (1 << w)) - 1) << p
                 };
-                for c in c0..c0 + (kids & span).count_ones() as usize {
+                for c in c0..c0 + popcount(kids & span, self.hw) as usize {
                     self.swap_below(c, from, to);
                 }
                 return true;
@@ -569,7 +649,7 @@ impl<K: Key> Trie<K> {
             if n.children() & (1u64 << p) == 0 {
                 return false;
             }
-            ni = n.base1 as usize + (n.vector & upto(p)).count_ones() as usize - 1;
+            ni = n.base1 as usize + popcount(n.vector & upto(p), self.hw) as usize - 1;
             d += 6;
         }
     }
@@ -994,7 +1074,13 @@ impl<K: Key> Trie<K> {
         let bi = b as usize;
         let leafvec = self.leaves[bi] as u64 | (self.leaves[bi + 1] as u64) << 32;
         let runs = leafvec.count_ones() as usize;
-        let (bits, vals, n) = repaint_runs(leafvec, &self.leaves[bi + 2..bi + 2 + runs], range, f);
+        let (bits, vals, n) = repaint_runs(
+            leafvec,
+            &self.leaves[bi + 2..bi + 2 + runs],
+            range,
+            f,
+            self.hw,
+        );
         if bits == leafvec {
             // Same runs: only values changed (or nothing did).
             if vals[..n] != self.leaves[bi + 2..bi + 2 + n] {
@@ -1012,7 +1098,7 @@ impl<K: Key> Trie<K> {
         range: std::ops::Range<usize>,
         f: &F,
     ) -> u32 {
-        let (bits, vals, n) = repaint_runs(1, &[leaf], range, f);
+        let (bits, vals, n) = repaint_runs(1, &[leaf], range, f, self.hw);
         self.store_flat(None, bits, &vals[..n])
     }
 
@@ -1232,4 +1318,63 @@ fn prefetch<T>(p: &T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `repaint_runs` against painting 64 expanded positions and compressing them again.
+    #[test]
+    fn repaint_runs_matches_expanded_positions() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..20_000 {
+            // Canonical runs over few distinct leaves, so that neighbours can merge.
+            let starts = next() | 1;
+            let mut runs = Vec::new();
+            for _ in 0..starts.count_ones() {
+                let mut v = (next() % 4) as u32;
+                while runs.last() == Some(&v) {
+                    v = (next() % 4) as u32;
+                }
+                runs.push(v);
+            }
+            let lo = (next() % 64) as usize;
+            let hi = lo + 1 + (next() % (64 - lo as u64)) as usize;
+            let to = (next() % 4) as u32;
+            let f = |v: u32| if round % 2 == 0 { to } else { (v + to) % 4 };
+            let mut pos = [0u32; 64];
+            let mut r = 0;
+            for (p, slot) in pos.iter_mut().enumerate() {
+                if p > 0 && starts & (1 << p) != 0 {
+                    r += 1;
+                }
+                *slot = runs[r];
+            }
+            for slot in &mut pos[lo..hi] {
+                *slot = f(*slot);
+            }
+            let (mut bits, mut want) = (0u64, Vec::new());
+            for (p, &v) in pos.iter().enumerate() {
+                if want.last() != Some(&v) {
+                    bits |= 1 << p;
+                    want.push(v);
+                }
+            }
+            for hw in [false, cpu_has_popcnt()] {
+                let (b, out, n) = repaint_runs(starts, &runs, lo..hi, &f, hw);
+                assert_eq!(
+                    (b, &out[..n]),
+                    (bits, &want[..]),
+                    "{starts:#x} {runs:?} {lo}..{hi}"
+                );
+            }
+        }
+    }
 }
