@@ -29,12 +29,11 @@ use super::trie::Trie;
 /// Where a [`PrefixMap<A, u32>`](super::PrefixMap) would do (routers map prefixes to a small
 /// index into their next-hop table), a `Fib` answers [`lookup`](Fib::lookup) one memory read
 /// sooner: the compiled trie's leaves hold the id itself (measured with `lpm_compare` on the
-/// full table: 1.3–1.7x the in-table IPv4 lookups of a `PrefixMap`, for a sixth more heap: its
-/// slot table is kept roomier, which shortens the probes of replacements). The price is on
+/// full table: 1.3–2x the in-table IPv4 lookups of a `PrefixMap`, same heap). The price is on
 /// replacement: a new id for a present prefix changes the leaves under it (in place when they
 /// are runs of their own, else by a repaint), where a `PrefixMap` swaps the value in its slot:
-/// a real update stream (95% replacements) replays at about 0.75x a `PrefixMap`'s rate
-/// (`lpm_compare`, full IPv4 table: 12–15 M updates/s, 0.85–1.0x `ts_bart`'s).
+/// a real update stream (95% replacements) replays at about 0.65x a `PrefixMap`'s rate
+/// (`lpm_compare`, full IPv4 table: 12.7–13.8 M updates/s, 0.83–0.92x `ts_bart`'s).
 ///
 /// ```
 /// use netplumb::lpm::Fib;
@@ -319,11 +318,7 @@ impl<A: Address> Fib<A> {
     fn bulk_load(&mut self, mut items: Vec<(Prefix<A>, u32)>) {
         debug_assert!(self.is_empty());
         items.sort_by_key(|(p, _)| *p); // stable: the last duplicate stays last
-                                        // Room for a quarter more than the entries (the slot table 60% full, not 75% as a
-                                        // `PrefixMap`'s): shorter probes for the replacements that dominate an update stream.
-                                        // Measured with `lpm_compare` on the full IPv4 table: about 10% more updates a second
-                                        // for 3 MiB more heap (IPv6: 1.1 MiB).
-        self.slots.size_for(items.len() * 5 / 4);
+        self.slots.size_for(items.len());
         let mut order = Vec::with_capacity(items.len());
         let mut it = items.into_iter().peekable();
         while let Some((p, id)) = it.next() {
