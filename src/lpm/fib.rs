@@ -19,7 +19,7 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::index::Slots;
+use super::index::FibStore;
 use super::prefix::{Address, Key, Prefix, PrefixError};
 use super::trie::Trie;
 
@@ -53,8 +53,9 @@ use super::trie::Trie;
 /// # Ok::<(), netplumb::lpm::PrefixError>(())
 /// ```
 pub struct Fib<A: Address> {
-    /// Every prefix and its id (the slot number plays no part in the trie).
-    slots: Slots<A::Key, u32>,
+    /// Every prefix and its id (the slot number plays no part in the trie): packed, one
+    /// `u64` a slot, for IPv4; the generic slot table for IPv6.
+    slots: <A::Key as Key>::FibStore,
     /// Leaves: `(len + 1) << ID_BITS | id`, 0 = no route.
     trie: Trie<A::Key>,
 }
@@ -77,7 +78,7 @@ impl<A: Address> Fib<A> {
     /// also a 16 KiB summary).
     pub fn new() -> Self {
         Fib {
-            slots: Slots::new(),
+            slots: FibStore::new(),
             trie: Trie::new(),
         }
     }
@@ -146,7 +147,7 @@ impl<A: Address> Fib<A> {
             return self.insert_new(key, len, id, probe);
         };
         // A replacement (most updates): the slot's id, then the prefix's leaves.
-        let old = std::mem::replace(self.slots.val_mut(i), id);
+        let old = self.slots.replace(i, id);
         if old != id {
             let (from, to) = (Self::leaf(len, old), Self::leaf(len, id));
             if !self.trie.replace_in_place(key, len as u32, from, to) {
@@ -159,7 +160,7 @@ impl<A: Address> Fib<A> {
         Some(old)
     }
 
-    /// Adds `key/len`, absent from the table (`probe`: where [`Slots::probe`] would put it),
+    /// Adds `key/len`, absent from the table (`probe`: where [`FibStore::probe`] would put it),
     /// out of the replacements' way.
     #[inline(never)]
     fn insert_new(
@@ -192,7 +193,7 @@ impl<A: Address> Fib<A> {
     pub fn remove(&mut self, prefix: &Prefix<A>) -> Option<u32> {
         let (key, len) = (prefix.key(), prefix.len());
         let e = self.slots.find(key, len)?;
-        let id = *self.slots.val(e);
+        let id = self.slots.val(e);
         let parent = self.parent(key, len);
         let from = Self::leaf(len, id);
         // The parent is shorter: it appears nowhere inside the prefix, so the swap keeps the
@@ -227,7 +228,7 @@ impl<A: Address> Fib<A> {
                 }
             }
             if let Some(p) = self.slots.find(key.and(A::Key::mask(l - 1)), l as u8 - 1) {
-                return Self::leaf(l as u8 - 1, *self.slots.val(p));
+                return Self::leaf(l as u8 - 1, self.slots.val(p));
             }
         }
         0
@@ -237,7 +238,7 @@ impl<A: Address> Fib<A> {
     pub fn get(&self, prefix: &Prefix<A>) -> Option<u32> {
         self.slots
             .find(prefix.key(), prefix.len())
-            .map(|e| *self.slots.val(e))
+            .map(|e| self.slots.val(e))
     }
 
     /// Whether `prefix` itself is in the table.
@@ -310,7 +311,7 @@ impl<A: Address> Fib<A> {
         order.sort_unstable_by_key(|&e| (s.key(e), s.plen(e)));
         order
             .into_iter()
-            .map(move |e| (Prefix::from_key_unchecked(s.key(e), s.plen(e)), *s.val(e)))
+            .map(move |e| (Prefix::from_key_unchecked(s.key(e), s.plen(e)), s.val(e)))
     }
 
     /// Adds many entries to an empty table at once: sort, deduplicate (last wins), index

@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use ipnetwork::{IpNetwork, Ipv4Network, Ipv6Network};
 
+use super::index::{PackedSlots, Slots};
+
 /// Why a prefix was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -102,6 +104,9 @@ pub(crate) mod sealed {
         fn bit(self, i: u32) -> bool;
         /// A 64-bit digest for hashing (not yet mixed).
         fn fold(self) -> u64;
+        /// The exact-match store of a [`Fib`](crate::lpm::Fib) of this key: one packed `u64`
+        /// a slot for IPv4, the generic slot table for IPv6.
+        type FibStore: crate::lpm::index::FibStore<Self>;
     }
 }
 
@@ -111,9 +116,10 @@ pub(crate) use sealed::Key;
 const DIR2_V6: u32 = 12;
 
 macro_rules! impl_key {
-    ($t:ty, $hi:ty, $direct:expr, $coarse:expr, $dir2:expr) => {
+    ($t:ty, $hi:ty, $fib:ty, $direct:expr, $coarse:expr, $dir2:expr) => {
         impl Key for $t {
             type Hi = $hi;
+            type FibStore = $fib;
             const HI_BITS: u32 = <$hi>::BITS;
             const HI_ZERO: $hi = 0;
             #[inline(always)]
@@ -182,14 +188,14 @@ macro_rules! impl_key {
 // the update replay about 4% slower (callgrind: +10% instructions, +1.4% D1
 // misses; flat blocks hold twice the runs). 2^20 words: 2.3 MiB more, 10-20% slower. Nearly
 // every region of an IPv4 table is populated, so a summary level would not pay.
-impl_key!(u32, u32, 18, 0, 0);
+impl_key!(u32, u32, PackedSlots, 18, 0, 0);
 // IPv6: 2^18 first-level words (1 MiB), then 16 KiB second-level blocks (bits 18..30) under
 // the first-level words of a real table that hold many longer prefixes (154 of 200): a /48 is
 // three nodes below (it was five below a 2^19 first level alone), a /32 one. Measured on the
 // full table: about 1.3x the in-table lookup rate, for 0.4 MiB more heap than 2^19 words
 // without blocks (2^19 words with 8 KiB blocks everywhere: the same depth, 0.65 MiB more than
 // 16 KiB blocks everywhere). The 2^12-word summary (16 KiB) answers the empty space.
-impl_key!(u128, u64, 18, 12, DIR2_V6);
+impl_key!(u128, u64, Slots<u128, u32>, 18, 12, DIR2_V6);
 
 /// An address family usable as the key of a [`PrefixMap`](super::PrefixMap):
 /// [`Ipv4Addr`] or [`Ipv6Addr`]. Sealed.
