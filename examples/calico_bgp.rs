@@ -73,9 +73,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ipnetwork::{IpNetwork, Ipv4Network};
-use netplumb::route::{RouteKey, RouteProtocol, RouteQuery, RouteType};
-use netplumb::{Handle, NetNs, TableId};
-use support::bird::{bird_version, gateways, Bird, RouteTable, RouteWatch};
+use netplumb::route::{RouteKey, RouteQuery, RouteType};
+use netplumb::{Handle, NetNs};
+use support::bird::{self, bird_version, Bird, RouteTable, RouteWatch};
 use support::calico::{add_block_blackhole, add_pod, block, pool, Pod};
 use support::{EchoMatrix, Endpoint, Lab, Result, Underlay};
 
@@ -279,12 +279,12 @@ fn expected(opts: &Options, n: u8, without: Option<u8>) -> BTreeMap<IpNetwork, I
 /// The `proto bird` routes of a table, as destination → gateway (a route with several next
 /// hops or none maps to `None`, which never matches).
 fn bird_routes(table: &RouteTable) -> BTreeMap<IpNetwork, Option<IpAddr>> {
-    table
-        .values()
-        .filter(|r| r.protocol == RouteProtocol::BIRD && r.table == TableId::MAIN)
+    bird::bird_routes(table)
         .map(|r| {
-            let gws = gateways(r);
-            (r.destination, (gws.len() == 1).then(|| gws[0]))
+            (
+                r.destination,
+                r.gateway().filter(|_| r.next_hops.len() == 1),
+            )
         })
         .collect()
 }

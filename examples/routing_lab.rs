@@ -78,9 +78,9 @@ use std::time::{Duration, Instant};
 use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::addr::NewAddress;
 use netplumb::link::Veth;
-use netplumb::route::{Route, RouteProtocol, RouteQuery};
-use netplumb::{Handle, NetNs, TableId};
-use support::bird::{Bird, RouteTable, RouteWatch};
+use netplumb::route::{Route, RouteQuery};
+use netplumb::{Handle, NetNs};
+use support::bird::{bird_routes, Bird, RouteTable, RouteWatch};
 use support::{EchoServer, Lab, Result};
 
 /// RIP's periodic update interval in the lab (BIRD's default is 30 s).
@@ -556,13 +556,6 @@ impl Net {
     }
 }
 
-/// The `proto bird` IPv4 routes of the main table.
-fn bird_routes(table: &RouteTable) -> impl Iterator<Item = &Route> {
-    table
-        .values()
-        .filter(|r| r.table == TableId::MAIN && r.protocol == RouteProtocol::BIRD)
-}
-
 fn gateways(route: &Route) -> BTreeSet<Ipv4Addr> {
     route
         .next_hops
@@ -822,13 +815,8 @@ fn print_phase(title: &str, phase: &Phase, watch: &RouteWatch) {
         let table: Vec<String> = phase.expected[i]
             .iter()
             .map(|e| {
-                let got = watch
-                    .table(i)
-                    .values()
-                    .find(|r| {
-                        r.protocol == RouteProtocol::BIRD
-                            && r.destination == IpNetwork::V4(e.destination)
-                    })
+                let got = bird_routes(watch.table(i))
+                    .find(|r| r.destination == IpNetwork::V4(e.destination))
                     .map(gateways)
                     .unwrap_or_default();
                 let got: Vec<String> = got.iter().map(|g| g.to_string()).collect();

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::net::IpAddr;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -14,7 +13,7 @@ use std::time::{Duration, Instant};
 use ipnetwork::IpNetwork;
 use netplumb::link::LinkFlags;
 use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions, MonitorStop};
-use netplumb::route::{Route, RouteScope};
+use netplumb::route::{Route, RouteProtocol, RouteScope};
 use netplumb::{IfIndex, NetNs, TableId};
 
 use super::{Lab, Result};
@@ -384,7 +383,9 @@ impl Drop for RouteWatch {
     }
 }
 
-/// The gateways of a route's next hops.
-pub fn gateways(route: &Route) -> Vec<IpAddr> {
-    route.next_hops.iter().filter_map(|h| h.gateway).collect()
+/// The routes BIRD installed in a table's main routing table (`ip route show proto bird`).
+pub fn bird_routes(table: &RouteTable) -> impl Iterator<Item = &Route> {
+    table
+        .values()
+        .filter(|r| r.table == TableId::MAIN && r.protocol == RouteProtocol::BIRD)
 }
