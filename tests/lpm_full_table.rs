@@ -110,6 +110,13 @@ where
         }
     }
     assert_eq!(ours.len(), oracle.len());
+    assert_eq!(fib.len(), oracle.len());
+    // The Fib reads its prefixes back from its leaves (and the few that no address matches
+    // from its side table): the same list, in the same order, as the PrefixMap's.
+    assert!(
+        fib.iter().eq(ours.iter().map(|(p, v)| (p, *v))),
+        "fib iter differs from the PrefixMap's"
+    );
     // Every prefix: exact value, and the longest match of its first address.
     for (n, v) in oracle.iter() {
         let s = n.to_string();

@@ -54,17 +54,31 @@ use super::trie::Trie;
 /// # Ok::<(), netplumb::lpm::PrefixError>(())
 /// ```
 pub struct Fib<A: Address> {
-    /// Every prefix and its id (the slot number plays no part in the trie): packed, one
-    /// `u64` a slot, for IPv4; the generic slot table for IPv6.
-    slots: <A::Key as Key>::FibStore,
-    /// Leaves: `(len + 1) << ID_BITS | id`, 0 = no route.
+    /// Leaves: `(len + 1) << ID_BITS | id`, 0 = no route. The source of truth for every
+    /// prefix that some address matches: such a prefix is read back from its leaves.
     trie: Trie<A::Key>,
+    /// The prefixes no address matches (each of their addresses matches a longer prefix),
+    /// with their ids: the only ones the leaves cannot show. A real table has few (2% of the
+    /// full IPv4 table).
+    hidden: <A::Key as Key>::FibStore,
+    /// Number of prefixes.
+    count: usize,
 }
 
-/// A [`Fib`] of IPv4 prefixes.
+/// A [`Fib<A>`] of IPv4 prefixes.
 pub type Ipv4Fib = Fib<Ipv4Addr>;
-/// A [`Fib`] of IPv6 prefixes.
+/// A [`Fib<A>`] of IPv6 prefixes.
 pub type Ipv6Fib = Fib<Ipv6Addr>;
+
+/// Where a prefix is.
+enum At {
+    /// Some address matches it: its id, read from a leaf.
+    Shown(u32),
+    /// In the table, matched by no address: its slot in `hidden`.
+    Hidden(usize),
+    /// Not in the table.
+    Absent,
+}
 
 impl<A: Address> Fib<A> {
     /// Bits of a leaf for the length + 1 (6 for IPv4, 8 for IPv6).
@@ -79,8 +93,9 @@ impl<A: Address> Fib<A> {
     /// also a 16 KiB summary).
     pub fn new() -> Self {
         Fib {
-            slots: FibStore::new(),
             trie: Trie::new(),
+            hidden: FibStore::new(),
+            count: 0,
         }
     }
 
@@ -96,14 +111,25 @@ impl<A: Address> Fib<A> {
         (len + 1) << Self::ID_BITS
     }
 
+    /// The prefix length of leaf `l` plus one (0 for "no route").
+    #[inline(always)]
+    fn len_of(l: u32) -> u32 {
+        l >> Self::ID_BITS
+    }
+
+    /// The prefix length of leaf `l` (0 for "no route" too).
+    fn plen(l: u32) -> u32 {
+        (l >> Self::ID_BITS).saturating_sub(1)
+    }
+
     /// Number of prefixes.
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.count
     }
 
     /// Whether the table holds no prefix.
     pub fn is_empty(&self) -> bool {
-        self.slots.len() == 0
+        self.count == 0
     }
 
     /// Removes every prefix.
@@ -113,7 +139,7 @@ impl<A: Address> Fib<A> {
 
     /// Heap bytes held by the table.
     pub fn memory_usage(&self) -> usize {
-        self.slots.bytes() + self.trie.bytes()
+        self.hidden.bytes() + self.trie.bytes()
     }
 
     /// Sets the next hop of `prefix` to `id`, returning the id it replaces, if any.
@@ -140,83 +166,174 @@ impl<A: Address> Fib<A> {
 
     fn insert_checked(&mut self, prefix: Prefix<A>, id: u32) -> Option<u32> {
         let (key, len) = (prefix.key(), prefix.len());
-        if self.slots.cap() == 0 {
-            return self.insert_new(key, len, id, Err(0));
-        }
-        let probe = self.slots.probe(key, len);
-        let Ok(i) = probe else {
-            return self.insert_new(key, len, id, probe);
-        };
-        // A replacement (most updates): the slot's id, then the prefix's leaves.
-        let old = self.slots.replace(i, id);
-        if old != id {
-            let (from, to) = (Self::leaf(len, old), Self::leaf(len, id));
-            if !self.trie.replace_in_place(key, len as u32, from, to) {
-                // Where equal neighbours merged, `P`'s positions may share a leaf (or a
-                // collapsed node) with its siblings, and must be split out again.
-                self.trie
-                    .paint(key, len as u32, true, &|l| if l == from { to } else { l });
+        match self.locate(key, len) {
+            At::Shown(old) => {
+                // A replacement (most updates): the prefix's leaves.
+                if old != id {
+                    let (from, to) = (Self::leaf(len, old), Self::leaf(len, id));
+                    if !self.trie.replace_in_place(key, len as u32, from, to) {
+                        // Where equal neighbours merged, `P`'s positions may share a leaf (or
+                        // a collapsed node) with its siblings, and must be split out again.
+                        self.trie
+                            .paint(key, len as u32, true, &|l| if l == from { to } else { l });
+                    }
+                }
+                Some(old)
+            }
+            At::Hidden(i) => Some(self.hidden.replace(i, id)),
+            At::Absent => {
+                self.add(key, len, id);
+                None
             }
         }
-        Some(old)
     }
 
-    /// Adds `key/len`, absent from the table (`probe`: where [`FibStore::probe`] would put it),
-    /// out of the replacements' way.
-    #[inline(never)]
-    fn insert_new(
-        &mut self,
-        key: A::Key,
-        len: u8,
-        id: u32,
-        mut probe: Result<usize, usize>,
-    ) -> Option<u32> {
-        if self.slots.full() {
-            // The leaves do not name slots: nothing to relabel.
-            self.slots.rebuild((self.slots.len() + 1) * 8 / 5);
-            probe = self.slots.probe(key, len);
+    /// Where prefix `key/len` is. The leaves at its first and last address settle it for
+    /// nearly every prefix (a leaf of its length is its own; a shorter one means it is
+    /// absent); only when both are longer prefixes' does it look in `hidden` and then scan
+    /// the leaves under the prefix.
+    #[inline]
+    fn locate(&self, key: A::Key, len: u8) -> At {
+        let want = len as u32 + 1;
+        let l = self.trie.find(key);
+        if Self::len_of(l) == want {
+            return At::Shown(l & Self::MAX_ID);
         }
-        let Err(i) = probe else { unreachable!() };
-        self.slots.fill(i, key, len, id);
-        self.paint_new(key, len, id);
-        None
+        if Self::len_of(l) < want {
+            return At::Absent;
+        }
+        self.locate_slow(key, len)
     }
 
-    /// Paints new prefix `key/len` over the positions under it whose match is shorter.
-    fn paint_new(&mut self, key: A::Key, len: u8, id: u32) {
+    #[inline(never)]
+    fn locate_slow(&self, key: A::Key, len: u8) -> At {
+        let want = len as u32 + 1;
+        if (len as u32) < A::Key::BITS {
+            let l = self.trie.find(key.xor(A::Key::mask(len as u32).not()));
+            if Self::len_of(l) == want {
+                return At::Shown(l & Self::MAX_ID);
+            }
+            if Self::len_of(l) < want {
+                return At::Absent;
+            }
+        }
+        if let Some(i) = self.hidden.find(key, len) {
+            return At::Hidden(i);
+        }
+        match self.scan(key, len) {
+            Some(id) => At::Shown(id),
+            None => At::Absent,
+        }
+    }
+
+    /// The id of prefix `key/len` if some address under it matches it: a scan of its leaves
+    /// that stops at the first of its length (found) or of a shorter one (it is absent).
+    fn scan(&self, key: A::Key, len: u8) -> Option<u32> {
+        let want = len as u32 + 1;
+        let mut found = None;
+        self.trie.visit(key, len as u32, &Self::plen, &mut |_, l| {
+            if Self::len_of(l) == want {
+                found = Some(l & Self::MAX_ID);
+            }
+            Self::len_of(l) <= want
+        });
+        found
+    }
+
+    /// The id of prefix `key/len`, present in the table, if some address matches it.
+    fn shown(&self, key: A::Key, len: u8) -> Option<u32> {
+        let want = len as u32 + 1;
+        let last = key.xor(A::Key::mask(len as u32).not());
+        for a in [key, last] {
+            let l = self.trie.find(a);
+            if Self::len_of(l) == want {
+                return Some(l & Self::MAX_ID);
+            }
+        }
+        self.scan(key, len)
+    }
+
+    /// Adds `key/len`, absent from the table: paints it over the positions under it whose
+    /// match is shorter. If there are none, it is hidden; if there are, they were its
+    /// parent's, which may now be hidden in turn.
+    fn add(&mut self, key: A::Key, len: u8, id: u32) {
         let (floor, leaf) = (Self::floor(len as u32), Self::leaf(len, id));
-        self.trie
-            .paint(key, len as u32, true, &|l| if l < floor { leaf } else { l });
+        let painted = std::cell::Cell::new(None);
+        self.trie.paint(key, len as u32, true, &|l| {
+            if l < floor {
+                painted.set(Some(l));
+                leaf
+            } else {
+                l
+            }
+        });
+        self.count += 1;
+        match painted.get() {
+            None => self.hide(key, len, id),
+            Some(0) => {}
+            Some(parent) => {
+                let plen = (Self::len_of(parent) - 1) as u8;
+                let pkey = key.and(A::Key::mask(plen as u32));
+                if self.shown(pkey, plen).is_none() {
+                    self.hide(pkey, plen, parent & Self::MAX_ID);
+                }
+            }
+        }
+    }
+
+    /// Records `key/len` (in the table, matched by no address) in `hidden`.
+    fn hide(&mut self, key: A::Key, len: u8, id: u32) {
+        if self.hidden.cap() == 0 || self.hidden.full() {
+            self.hidden.rebuild((self.hidden.len() + 1) * 2);
+        }
+        let Err(i) = self.hidden.probe(key, len) else {
+            unreachable!("lpm: {key:?}/{len} hidden twice")
+        };
+        self.hidden.fill(i, key, len, id);
     }
 
     /// Removes `prefix`, returning its next-hop id; its addresses fall back to the longest
     /// prefix covering it.
     pub fn remove(&mut self, prefix: &Prefix<A>) -> Option<u32> {
         let (key, len) = (prefix.key(), prefix.len());
-        let e = self.slots.find(key, len)?;
-        let id = self.slots.val(e);
-        let parent = self.parent(key, len);
-        let from = Self::leaf(len, id);
-        // The parent is shorter: it appears nowhere inside the prefix, so the swap keeps the
-        // runs there as they are (see `Trie::replace_in_place`).
-        if !self.trie.replace_in_place(key, len as u32, from, parent) {
-            self.trie.paint(key, len as u32, true, &|l| {
-                if l == from {
-                    parent
-                } else {
-                    l
+        let id = match self.locate(key, len) {
+            At::Absent => return None,
+            At::Hidden(i) => self.hidden.take(i),
+            At::Shown(id) => {
+                let parent = self.parent(key, len);
+                let from = Self::leaf(len, id);
+                // The parent is shorter: it appears nowhere inside the prefix, so the swap
+                // keeps the runs there as they are (see `Trie::replace_in_place`).
+                if !self.trie.replace_in_place(key, len as u32, from, parent) {
+                    self.trie.paint(key, len as u32, true, &|l| {
+                        if l == from {
+                            parent
+                        } else {
+                            l
+                        }
+                    });
                 }
-            });
-        }
-        self.slots.take(e);
-        if self.slots.len() == 0 {
+                if parent != 0 && self.hidden.len() > 0 {
+                    // The parent now has the prefix's addresses: no longer hidden.
+                    let plen = (Self::len_of(parent) - 1) as u8;
+                    if let Some(i) = self.hidden.find(key.and(A::Key::mask(plen as u32)), plen) {
+                        self.hidden.take(i);
+                    }
+                }
+                id
+            }
+        };
+        self.count -= 1;
+        if self.count == 0 {
             self.clear();
         }
         Some(id)
     }
 
-    /// The leaf of the longest prefix strictly covering `key/len` (0: none); the search of
-    /// `PrefixMap::parent`, reading each match's length from its leaf.
+    /// The leaf of the longest prefix strictly covering `key/len` (0: none). For each
+    /// shorter length `l`, the leaves at both ends of the prefix's sibling at `l` name the
+    /// parent when one is shorter than `l`; otherwise the prefix of length `l - 1` above is
+    /// looked for ([`Fib::locate`]).
     fn parent(&self, key: A::Key, len: u8) -> u32 {
         for l in (1..=len as u32).rev() {
             let bit = A::Key::mask(l).xor(A::Key::mask(l - 1));
@@ -228,8 +345,11 @@ impl<A: Address> Fib<A> {
                     return leaf;
                 }
             }
-            if let Some(p) = self.slots.find(key.and(A::Key::mask(l - 1)), l as u8 - 1) {
-                return Self::leaf(l as u8 - 1, self.slots.val(p));
+            let up = (l - 1) as u8;
+            match self.locate(key.and(A::Key::mask(l - 1)), up) {
+                At::Shown(id) => return Self::leaf(up, id),
+                At::Hidden(i) => return Self::leaf(up, self.hidden.val(i)),
+                At::Absent => {}
             }
         }
         0
@@ -237,14 +357,16 @@ impl<A: Address> Fib<A> {
 
     /// The next-hop id stored at exactly `prefix`.
     pub fn get(&self, prefix: &Prefix<A>) -> Option<u32> {
-        self.slots
-            .find(prefix.key(), prefix.len())
-            .map(|e| self.slots.val(e))
+        match self.locate(prefix.key(), prefix.len()) {
+            At::Shown(id) => Some(id),
+            At::Hidden(i) => Some(self.hidden.val(i)),
+            At::Absent => None,
+        }
     }
 
     /// Whether `prefix` itself is in the table.
     pub fn contains_key(&self, prefix: &Prefix<A>) -> bool {
-        self.slots.find(prefix.key(), prefix.len()).is_some()
+        !matches!(self.locate(prefix.key(), prefix.len()), At::Absent)
     }
 
     /// The next-hop id of the longest prefix containing `addr`: the fast path.
@@ -305,22 +427,39 @@ impl<A: Address> Fib<A> {
         }
     }
 
-    /// The `(prefix, id)` pairs in prefix order (by address, then length). Sorts: O(n log n).
-    pub fn iter(&self) -> impl Iterator<Item = (Prefix<A>, u32)> + '_ {
-        let s = &self.slots;
-        let mut order: Vec<usize> = s.occupied().collect();
-        order.sort_unstable_by_key(|&e| (s.key(e), s.plen(e)));
-        order
-            .into_iter()
-            .map(move |e| (Prefix::from_key_unchecked(s.key(e), s.plen(e)), s.val(e)))
+    /// Every `(key, len, id)`, sorted by prefix: read off the leaves (an entry per run, so
+    /// with repeats) and from `hidden`, then sorted and deduplicated.
+    fn entries(&self) -> Vec<(A::Key, u8, u32)> {
+        let mut v = Vec::with_capacity(self.count);
+        self.trie.visit(A::Key::ZERO, 0, &Self::plen, &mut |addr, l| {
+            if l != 0 {
+                let len = Self::len_of(l) - 1;
+                v.push((addr.and(A::Key::mask(len)), len as u8, l & Self::MAX_ID));
+            }
+            false
+        });
+        let h = &self.hidden;
+        v.extend(h.occupied().map(|i| (h.key(i), h.plen(i), h.val(i))));
+        v.sort_unstable();
+        v.dedup();
+        debug_assert_eq!(v.len(), self.count);
+        v
     }
 
-    /// Adds many entries to an empty table at once: sort, deduplicate (last wins), index
-    /// once, paint covering prefixes before the prefixes they cover.
+    /// The `(prefix, id)` pairs in prefix order (by address, then length). Reads every leaf
+    /// and sorts: O(n log n).
+    pub fn iter(&self) -> impl Iterator<Item = (Prefix<A>, u32)> + '_ {
+        self.entries()
+            .into_iter()
+            .map(|(k, len, id)| (Prefix::from_key_unchecked(k, len), id))
+    }
+
+    /// Adds many entries to an empty table at once: sort, deduplicate (last wins), paint
+    /// covering prefixes before the prefixes they cover, then record the prefixes that no
+    /// address matches.
     fn bulk_load(&mut self, mut items: Vec<(Prefix<A>, u32)>) {
         debug_assert!(self.is_empty());
         items.sort_by_key(|(p, _)| *p); // stable: the last duplicate stays last
-        self.slots.size_for(items.len());
         let mut order = Vec::with_capacity(items.len());
         let mut it = items.into_iter().peekable();
         while let Some((p, id)) = it.next() {
@@ -332,14 +471,38 @@ impl<A: Address> Fib<A> {
                 "lpm: next-hop id {id} above Fib::MAX_ID ({})",
                 Self::MAX_ID
             );
-            let Err(i) = self.slots.probe(p.key(), p.len()) else {
-                unreachable!("deduplicated")
-            };
-            self.slots.fill(i, p.key(), p.len(), id);
             order.push((p.key(), p.len(), id));
         }
-        for (key, len, id) in order {
-            self.paint_new(key, len, id);
+        for &(key, len, id) in &order {
+            let (floor, leaf) = (Self::floor(len as u32), Self::leaf(len, id));
+            self.trie
+                .paint(key, len as u32, true, &|l| if l < floor { leaf } else { l });
+        }
+        self.count = order.len();
+        // The prefixes the leaves show, sorted as `order` is.
+        let mut shown = Vec::with_capacity(order.len());
+        self.trie.visit(A::Key::ZERO, 0, &Self::plen, &mut |addr, l| {
+            if l != 0 {
+                let len = Self::len_of(l) - 1;
+                shown.push((addr.and(A::Key::mask(len)), len as u8));
+            }
+            false
+        });
+        shown.sort_unstable();
+        shown.dedup();
+        if shown.len() < order.len() {
+            let mut s = shown.iter().peekable();
+            let mut hidden = Vec::new();
+            for &(key, len, id) in &order {
+                while s.next_if(|&&(k, l)| (k, l) < (key, len)).is_some() {}
+                if s.peek() != Some(&&(key, len)) {
+                    hidden.push((key, len, id));
+                }
+            }
+            self.hidden.size_for(hidden.len());
+            for (key, len, id) in hidden {
+                self.hide(key, len, id);
+            }
         }
         self.trie.shrink_to_fit();
     }
@@ -354,8 +517,9 @@ impl<A: Address> Default for Fib<A> {
 impl<A: Address> Clone for Fib<A> {
     fn clone(&self) -> Self {
         Fib {
-            slots: self.slots.clone(),
             trie: self.trie.clone(),
+            hidden: self.hidden.clone(),
+            count: self.count,
         }
     }
 }

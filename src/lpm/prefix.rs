@@ -100,6 +100,9 @@ pub(crate) mod sealed {
         fn stride_at(self, d: u32) -> usize;
         /// The `w` bits starting at bit `d` (`d + w <= BITS`).
         fn bits_at(self, d: u32, w: u32) -> usize;
+        /// The key with the `w` bits from bit `d` set to `v`; bits of `v` that would fall
+        /// past the end of the key are dropped (a trie position below the last bit).
+        fn with_bits(self, d: u32, w: u32, v: usize) -> Self;
         /// Bit `i` (0 = most significant).
         fn bit(self, i: u32) -> bool;
         /// A 64-bit digest for hashing (not yet mixed).
@@ -168,6 +171,20 @@ macro_rules! impl_key {
             #[inline(always)]
             fn bits_at(self, d: u32, w: u32) -> usize {
                 ((self << d) >> (<$t>::BITS - w)) as usize
+            }
+            #[inline(always)]
+            fn with_bits(self, d: u32, w: u32, v: usize) -> Self {
+                let (w, v) = if d + w > <$t>::BITS {
+                    (<$t>::BITS - d, v >> (d + w - <$t>::BITS))
+                } else {
+                    (w, v)
+                };
+                if w == 0 {
+                    return self;
+                }
+                let shift = <$t>::BITS - d - w;
+                let field = (<$t>::MAX >> (<$t>::BITS - w)) << shift;
+                (self & !field) | ((v as $t) << shift & field)
             }
             #[inline(always)]
             fn bit(self, i: u32) -> bool {
