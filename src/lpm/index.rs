@@ -10,9 +10,9 @@
 //! after the other) and a removal repaints only the removed prefix. When the table must grow
 //! (or shed tombstones) every entry moves at once and the trie is relabelled in one pass.
 //!
-//! A [`Fib`](super::Fib) stores ids by value and never names slots in its trie: its store is
-//! a [`FibStore`], for IPv4 a [`PackedSlots`] (the same table with key, length and id packed
-//! in one `u64` a slot: one cache line a probe, 8 bytes a slot instead of 9).
+//! A [`Fib`](super::Fib) keeps only the prefixes its leaves cannot show (those no address
+//! matches) in a [`FibStore`]: for IPv4 a [`PackedSlots`] (the same table with key, length
+//! and id packed in one `u64` a slot: one cache line a probe, 8 bytes a slot instead of 9).
 
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
@@ -356,9 +356,10 @@ impl<K: Key, V: Clone> Clone for Slots<K, V> {
     }
 }
 
-/// The exact-match store of a [`Fib`](super::Fib) (prefixes to `u32` ids), chosen per key
-/// type by [`Key::FibStore`]: [`PackedSlots`] for IPv4, [`Slots`] for IPv6. The same
-/// operations as [`Slots`], with the id passed by value (a packed slot has no `&mut u32`).
+/// The side table of a [`Fib`](super::Fib) (its prefixes that no address matches, with their
+/// `u32` ids), chosen per key type by [`Key::FibStore`]: [`PackedSlots`] for IPv4, [`Slots`]
+/// for IPv6. The same operations as [`Slots`], with the id passed by value (a packed slot has
+/// no `&mut u32`).
 pub trait FibStore<K: Key>: Clone + Send + Sync + 'static {
     /// An empty store (no slots).
     fn new() -> Self;
@@ -455,7 +456,7 @@ impl<K: Key> FibStore<K> for Slots<K, u32> {
     }
 }
 
-/// The IPv4 [`Fib`](super::Fib) store: the slot table of [`Slots`] (same hash, probing,
+/// The IPv4 [`Fib`](super::Fib) store (of the prefixes no address matches): the slot table of [`Slots`] (same hash, probing,
 /// tombstones and sizing) with each slot's key, length and id packed into one `u64`
 /// (`key << 32 | len << 24 | id`), so that a probe reads one cache line, not three, and a
 /// slot takes 8 bytes, not 9. Ids are below 2^24 (`Fib::<Ipv4Addr>::MAX_ID`); the length byte

@@ -4,7 +4,8 @@
 //!   [`lookup`](PrefixMap::lookup) / [`longest_match`](PrefixMap::longest_match) and a
 //!   [`lookup_batch`](PrefixMap::lookup_batch) that overlaps independent lookups.
 //! - [`Fib`]: prefixes to next-hop ids (`u32`), the id held in the compiled trie's leaves:
-//!   one memory read less per lookup than a [`PrefixMap`] of `u32`.
+//!   one memory read less per lookup than a [`PrefixMap`] of `u32`, and the leaves are the
+//!   table (a third of the memory).
 //! - [`IpPrefixMap`]: both families in one map, keyed by [`ipnetwork::IpNetwork`].
 //! - [`Rib`]: every candidate route per prefix; keeps its FIB (a [`PrefixMap`]) in step
 //!   and reports each change of best route as a [`FibChange`].

@@ -107,8 +107,8 @@ pub(crate) mod sealed {
         fn bit(self, i: u32) -> bool;
         /// A 64-bit digest for hashing (not yet mixed).
         fn fold(self) -> u64;
-        /// The exact-match store of a [`Fib`](crate::lpm::Fib) of this key: one packed `u64`
-        /// a slot for IPv4, the generic slot table for IPv6.
+        /// The side table of a [`Fib`](crate::lpm::Fib) of this key (prefixes no address
+        /// matches): one packed `u64` a slot for IPv4, the generic slot table for IPv6.
         type FibStore: crate::lpm::index::FibStore<Self>;
     }
 }

@@ -515,7 +515,10 @@ impl<K: Key> Trie<K> {
                 (0, 1usize << K::DIR2)
             } else {
                 let start = v.key.bits_at(s, K::DIR2);
-                (start, start + (1usize << (s + K::DIR2).saturating_sub(v.len)))
+                (
+                    start,
+                    start + (1usize << (s + K::DIR2).saturating_sub(v.len)),
+                )
             };
             for j in lo..hi {
                 let w = self.dir[b + j];
