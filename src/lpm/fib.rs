@@ -659,4 +659,80 @@ mod tests {
         let (m, id) = f.longest_match(Ipv4Addr::new(10, 0, 6, 1)).unwrap();
         assert_eq!((m.to_string().as_str(), id), ("10.0.0.0/8", 1));
     }
+
+    /// A prefix that no address matches (both halves covered by longer prefixes) goes to the
+    /// side table and back out as its halves come and go; `get`, `len`, `iter`, replacement
+    /// and removal see it throughout, and a bulk load finds the same ones.
+    #[test]
+    fn prefixes_no_address_matches() {
+        let p = |s: &str| s.parse::<Prefix<Ipv4Addr>>().unwrap();
+        let mut f = Fib::<Ipv4Addr>::new();
+        f.insert(p("10.0.0.0/8"), 1).unwrap();
+        f.insert(p("10.0.0.0/23"), 2).unwrap();
+        f.insert(p("10.0.0.0/24"), 3).unwrap();
+        assert_eq!(f.hidden.len(), 0);
+        // The second half: the /23 keeps no address of its own.
+        f.insert(p("10.0.1.0/24"), 4).unwrap();
+        assert_eq!(f.hidden.len(), 1);
+        assert_eq!(f.get(&p("10.0.0.0/23")), Some(2));
+        assert!(f.contains_key(&p("10.0.0.0/23")));
+        assert_eq!(f.len(), 4);
+        let all: Vec<_> = f.iter().map(|(q, id)| (q.to_string(), id)).collect();
+        assert_eq!(
+            all,
+            [
+                ("10.0.0.0/8".to_string(), 1),
+                ("10.0.0.0/23".to_string(), 2),
+                ("10.0.0.0/24".to_string(), 3),
+                ("10.0.1.0/24".to_string(), 4)
+            ]
+        );
+        // A new id for it changes no leaf; it shows once a half goes.
+        assert_eq!(f.insert(p("10.0.0.0/23"), 5), Ok(Some(2)));
+        assert_eq!(f.lookup(Ipv4Addr::new(10, 0, 1, 1)), Some(4));
+        assert_eq!(f.remove(&p("10.0.1.0/24")), Some(4));
+        assert_eq!(f.hidden.len(), 0);
+        assert_eq!(f.lookup(Ipv4Addr::new(10, 0, 1, 1)), Some(5));
+        let bulk = Fib::try_from_iter(f.iter()).unwrap();
+        assert_eq!(bulk.hidden.len(), 0);
+        // Hidden again, then removed while hidden: no leaf changes, the parent stays put.
+        f.insert(p("10.0.1.0/24"), 6).unwrap();
+        assert_eq!(f.hidden.len(), 1);
+        let bulk = Fib::try_from_iter(f.iter()).unwrap();
+        assert_eq!(bulk.hidden.len(), 1);
+        assert_eq!(bulk.get(&p("10.0.0.0/23")), Some(5));
+        assert_eq!(f.remove(&p("10.0.0.0/23")), Some(5));
+        assert_eq!(f.hidden.len(), 0);
+        assert_eq!(f.get(&p("10.0.0.0/23")), None);
+        assert_eq!(f.len(), 3);
+        // Removing a half now falls back to the /8.
+        assert_eq!(f.remove(&p("10.0.0.0/24")), Some(3));
+        assert_eq!(f.lookup(Ipv4Addr::new(10, 0, 0, 1)), Some(1));
+        // A hidden parent of a hidden parent: /22 over two /23s over four /24s.
+        for (s, id) in [("10.4.0.0/22", 7), ("10.4.0.0/23", 8), ("10.4.2.0/23", 9)] {
+            f.insert(p(s), id).unwrap();
+        }
+        assert_eq!(f.hidden.len(), 1);
+        for i in 0..4 {
+            f.insert(p(&format!("10.4.{i}.0/24")), 10 + i).unwrap();
+        }
+        assert_eq!(f.hidden.len(), 3);
+        assert_eq!(f.get(&p("10.4.0.0/22")), Some(7));
+        assert_eq!(f.remove(&p("10.4.2.0/24")), Some(12));
+        // 10.4.2.0/23 shows again; the /22 is still covered by the two /23s.
+        assert_eq!(f.hidden.len(), 2);
+        assert_eq!(f.lookup(Ipv4Addr::new(10, 4, 2, 1)), Some(9));
+        assert_eq!(f.remove(&p("10.4.2.0/23")), Some(9));
+        assert_eq!(f.lookup(Ipv4Addr::new(10, 4, 2, 1)), Some(7));
+        assert_eq!(f.hidden.len(), 1);
+        assert_eq!(f.get(&p("10.4.0.0/22")), Some(7));
+        // Absent prefixes: one covered at both ends, one under nothing.
+        assert_eq!(f.get(&p("10.4.0.0/21")), None);
+        assert_eq!(f.get(&p("10.0.0.0/7")), None);
+        assert_eq!(f.remove(&p("10.4.0.0/21")), None);
+        let n = f.len();
+        let bulk = Fib::try_from_iter(f.iter()).unwrap();
+        assert_eq!((bulk.len(), bulk.hidden.len()), (n, 1));
+        assert!(bulk.iter().eq(f.iter()));
+    }
 }
