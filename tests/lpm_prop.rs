@@ -221,7 +221,7 @@ impl HasKey2 for Ipv6Addr {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
     #[test]
     fn v4_matches_oracle(ops in ops(v4_key(), 32), extra in prop::collection::vec(any::<u32>(), 32)) {

@@ -241,12 +241,13 @@ impl<A: Address> Fib<A> {
     fn scan(&self, key: A::Key, len: u8) -> Option<u32> {
         let want = len as u32 + 1;
         let mut found = None;
-        self.trie.visit(key, len as u32, &Self::plen, &mut |_, l| {
-            if Self::len_of(l) == want {
-                found = Some(l & Self::MAX_ID);
-            }
-            Self::len_of(l) <= want
-        });
+        self.trie
+            .visit(key, len as u32, &Self::plen, &mut |_, l, _| {
+                if Self::len_of(l) == want {
+                    found = Some(l & Self::MAX_ID);
+                }
+                Self::len_of(l) <= want
+            });
         found
     }
 
@@ -437,16 +438,30 @@ impl<A: Address> Fib<A> {
         }
     }
 
-    /// Every `(key, len, id)`, sorted by prefix: read off the leaves (an entry per run, so
-    /// with repeats) and from `hidden`, then sorted and deduplicated.
+    /// Calls `out(key, len)` for the prefixes that leaf `l` shows at a trie position (the
+    /// addresses whose first `g` bits are `addr`'s): the one containing it, or when the leaf
+    /// is longer than the position, each of its length inside it.
+    fn shown_at(addr: A::Key, l: u32, g: u32, mut out: impl FnMut(A::Key, u8)) {
+        if l == 0 {
+            return;
+        }
+        let len = Self::plen(l);
+        if len <= g {
+            out(addr.and(A::Key::mask(len)), len as u8);
+        } else {
+            for j in 0..1usize << (len - g) {
+                out(addr.with_bits(g, len - g, j), len as u8);
+            }
+        }
+    }
+
+    /// Every `(key, len, id)`, sorted by prefix: read off the leaves (with repeats) and from
+    /// `hidden`, then sorted and deduplicated.
     fn entries(&self) -> Vec<(A::Key, u8, u32)> {
         let mut v = Vec::with_capacity(self.count);
         self.trie
-            .visit(A::Key::ZERO, 0, &Self::plen, &mut |addr, l| {
-                if l != 0 {
-                    let len = Self::len_of(l) - 1;
-                    v.push((addr.and(A::Key::mask(len)), len as u8, l & Self::MAX_ID));
-                }
+            .visit(A::Key::ZERO, 0, &Self::plen, &mut |addr, l, g| {
+                Self::shown_at(addr, l, g, |k, len| v.push((k, len, l & Self::MAX_ID)));
                 false
             });
         let h = &self.hidden;
@@ -493,11 +508,8 @@ impl<A: Address> Fib<A> {
         // The prefixes the leaves show, sorted as `order` is.
         let mut shown = Vec::with_capacity(order.len());
         self.trie
-            .visit(A::Key::ZERO, 0, &Self::plen, &mut |addr, l| {
-                if l != 0 {
-                    let len = Self::len_of(l) - 1;
-                    shown.push((addr.and(A::Key::mask(len)), len as u8));
-                }
+            .visit(A::Key::ZERO, 0, &Self::plen, &mut |addr, l, g| {
+                Self::shown_at(addr, l, g, |k, len| shown.push((k, len)));
                 false
             });
         shown.sort_unstable();
@@ -734,5 +746,44 @@ mod tests {
         let bulk = Fib::try_from_iter(f.iter()).unwrap();
         assert_eq!((bulk.len(), bulk.hidden.len()), (n, 1));
         assert!(bulk.iter().eq(f.iter()));
+    }
+
+    /// Neighbours of one length and id merge into one leaf, and a node whose positions all
+    /// hold one leaf folds into its parent's position: a /24 position then holds a /25
+    /// leaf, or a /18 word a /26 one. Every prefix under such a leaf is still read back
+    /// (`iter`, `get`), and a bulk load finds the parent they cover as hidden.
+    #[test]
+    fn leaves_longer_than_their_position() {
+        let p = |s: &str| s.parse::<Prefix<Ipv4Addr>>().unwrap();
+        let mut f = Fib::<Ipv4Addr>::new();
+        f.insert(p("10.1.0.0/24"), 3).unwrap();
+        f.insert(p("10.1.0.0/25"), 7).unwrap();
+        f.insert(p("10.1.0.128/25"), 7).unwrap();
+        assert_eq!(f.hidden.len(), 1);
+        // A whole /18 of /26s with one id: 256 prefixes in one first-level word.
+        let quarter: Vec<Prefix<Ipv4Addr>> = (0..256u32)
+            .map(|i| Prefix::new(Ipv4Addr::from_bits(0x0a40_0000 | i << 6), 26).unwrap())
+            .collect();
+        for q in &quarter {
+            f.insert(*q, 9).unwrap();
+        }
+        let want: Vec<(Prefix<Ipv4Addr>, u32)> = [(p("10.1.0.0/24"), 3), (p("10.1.0.0/25"), 7)]
+            .into_iter()
+            .chain([(p("10.1.0.128/25"), 7)])
+            .chain(quarter.iter().map(|q| (*q, 9)))
+            .collect();
+        assert!(f.iter().eq(want.iter().copied()));
+        assert_eq!(f.len(), want.len());
+        for (q, id) in &want {
+            assert_eq!(f.get(q), Some(*id), "{q}");
+        }
+        let bulk = Fib::try_from_iter(want.iter().copied()).unwrap();
+        assert_eq!(bulk.hidden.len(), 1);
+        assert!(bulk.iter().eq(want.iter().copied()));
+        // Taking one /26 out splits the word again; the rest stay.
+        assert_eq!(f.remove(&quarter[77]), Some(9));
+        assert_eq!(f.lookup(Ipv4Addr::from_bits(0x0a40_0000 | 77 << 6)), None);
+        assert_eq!(f.get(&quarter[78]), Some(9));
+        assert_eq!(f.len(), want.len() - 1);
     }
 }

@@ -468,13 +468,16 @@ impl<K: Key> Trie<K> {
         }
     }
 
-    /// Calls `f(addr, leaf)` for the positions inside prefix `key/len`, until `f` returns
-    /// true; returns whether it did. `addr` is an address of the position. Of a run of
-    /// equal leaves, only the positions where a prefix of the leaf's length (`plen(leaf)`)
-    /// starts are visited (at least one a run): every prefix that a leaf there shows comes
-    /// up at least once, and a run of leaves of short prefixes only once. A read-only walk
-    /// over the positions [`Trie::paint`] would paint.
-    pub(crate) fn visit<G: Fn(u32) -> u32, F: FnMut(K, u32) -> bool>(
+    /// Calls `f(addr, leaf, g)` for the positions inside prefix `key/len`, until `f` returns
+    /// true; returns whether it did. The position is the addresses whose first `g` bits are
+    /// those of `addr` (the rest are zero). Of a run of equal leaves, only the positions where
+    /// a prefix of the leaf's length (`plen(leaf)`) starts are visited (at least one a run):
+    /// every prefix that a leaf there shows comes up at least once, and a run of leaves of
+    /// short prefixes only once. A leaf can be longer than its position (`plen(leaf) > g`:
+    /// a node whose positions all held it was folded into it); then every prefix of that
+    /// length inside the position has that leaf. A read-only walk over the positions
+    /// [`Trie::paint`] would paint.
+    pub(crate) fn visit<G: Fn(u32) -> u32, F: FnMut(K, u32, u32) -> bool>(
         &self,
         key: K,
         len: u32,
@@ -498,7 +501,7 @@ impl<K: Key> Trie<K> {
 
     /// [`Trie::visit`] behind direct word `e`, which covers the key bits before `s` (those
     /// of `base`).
-    fn visit_word<G: Fn(u32) -> u32, F: FnMut(K, u32) -> bool>(
+    fn visit_word<G: Fn(u32) -> u32, F: FnMut(K, u32, u32) -> bool>(
         &self,
         v: &Visit<'_, K, G>,
         e: u32,
@@ -507,7 +510,7 @@ impl<K: Key> Trie<K> {
         f: &mut F,
     ) -> bool {
         if e & TAGS == 0 {
-            return f(base, e);
+            return f(base, e, s);
         }
         if K::DIR2 > 0 && e & TAGS == DIR {
             let b = ((e & !TAGS) as usize) << K::DIR2;
@@ -535,7 +538,7 @@ impl<K: Key> Trie<K> {
             for p in lo..hi {
                 let leaf = self.leaves[b + 1 + (leafvec & upto(p)).count_ones() as usize];
                 if (p == lo || leafvec >> p & 1 == 1 || v.starts(leaf, s, p))
-                    && f(base.with_bits(s, 6, p), leaf)
+                    && f(base.with_bits(s, 6, p), leaf, (s + 6).min(K::BITS))
                 {
                     return true;
                 }
@@ -546,7 +549,7 @@ impl<K: Key> Trie<K> {
     }
 
     /// [`Trie::visit`] from node `ni`, which indexes the 6 bits from `d`.
-    fn visit_node<G: Fn(u32) -> u32, F: FnMut(K, u32) -> bool>(
+    fn visit_node<G: Fn(u32) -> u32, F: FnMut(K, u32, u32) -> bool>(
         &self,
         v: &Visit<'_, K, G>,
         ni: usize,
@@ -573,7 +576,7 @@ impl<K: Key> Trie<K> {
                 self.leaves[n.base0 as usize + r as usize]
             };
             let first = p == lo || n.leafvec >> p & 1 == 1 || kids >> (p - 1) & 1 == 1;
-            if (first || v.starts(leaf, d, p)) && f(addr, leaf) {
+            if (first || v.starts(leaf, d, p)) && f(addr, leaf, (d + 6).min(K::BITS)) {
                 return true;
             }
         }
