@@ -75,6 +75,18 @@ pub(crate) struct HugeWords {
     len: usize,
 }
 
+impl HugeWords {
+    /// Word `i & (len - 1)` (word 0, zero, of an empty array): a read with no bounds check
+    /// and no branch, for the lookup path. The length is a power of two (or 0).
+    #[inline(always)]
+    pub(crate) fn word_masked(&self, i: usize) -> u32 {
+        let i = i & self.len.saturating_sub(1);
+        // SAFETY: `len` is 0 or a power of two (asserted in `zeroed`), so `i < len.max(1)`,
+        // and the allocation holds `len.max(1)` initialised words (zeroed there).
+        unsafe { *self.ptr.as_ptr().add(i) }
+    }
+}
+
 // SAFETY: HugeWords owns its buffer exclusively, like a Vec<u32>.
 unsafe impl Send for HugeWords {}
 // SAFETY: shared access only reads; mutation needs &mut, like a Vec<u32>.
@@ -87,8 +99,12 @@ impl HugeWords {
         std::alloc::Layout::from_size_align(bytes, align).expect("lpm: first level too large")
     }
 
-    /// `len` zero words.
+    /// `len` zero words (`len` 0 or a power of two).
     pub(crate) fn zeroed(len: usize) -> HugeWords {
+        assert!(
+            len == 0 || len.is_power_of_two(),
+            "lpm: first level of {len} words"
+        );
         let layout = Self::layout(len);
         // SAFETY: the layout has a non-zero size.
         let raw = unsafe { std::alloc::alloc(layout) } as *mut u32;
@@ -97,8 +113,8 @@ impl HugeWords {
         };
         // Advise before the first touch, so that the zeroing below faults in huge pages.
         advise_huge(raw as *const u8, layout.size());
-        // SAFETY: `raw` is valid for `layout.size()` bytes, at least `len` u32s.
-        unsafe { std::ptr::write_bytes(raw, 0, len) };
+        // SAFETY: `raw` is valid for `layout.size()` bytes, at least `len.max(1)` u32s.
+        unsafe { std::ptr::write_bytes(raw, 0, len.max(1)) };
         HugeWords { ptr, len }
     }
 
@@ -152,7 +168,17 @@ mod huge_tests {
         let c = w.clone();
         assert_eq!(c[7], 42);
         assert_eq!(c.bytes(), 2 << 20);
-        let small = HugeWords::zeroed(3);
-        assert_eq!(&small[..], &[0, 0, 0]);
+        let small = HugeWords::zeroed(4);
+        assert_eq!(&small[..], &[0, 0, 0, 0]);
+        // Masked reads stay inside, also for an empty array (its one word is 0).
+        assert_eq!(c.word_masked(7 + (1 << 19)), 42);
+        let empty = HugeWords::zeroed(0);
+        assert_eq!((empty.len(), empty.word_masked(12345)), (0, 0));
+    }
+
+    #[test]
+    #[should_panic(expected = "first level of 3 words")]
+    fn huge_words_are_a_power_of_two() {
+        HugeWords::zeroed(3);
     }
 }
