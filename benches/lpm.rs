@@ -368,6 +368,15 @@ fn bench_updates(c: &mut Criterion) {
             }
         })
     });
+    // Exact match: a `PrefixMap` probes its hash table, a `Fib` finds the prefix through its
+    // trie (the leaves at its ends, rarely more).
+    g.throughput(Throughput::Elements(present.len() as u64));
+    g.bench_function("netplumb-get", |b| {
+        b.iter(|| present.iter().filter(|p| m.get(p).is_some()).count())
+    });
+    g.bench_function("netplumb-fib-get", |b| {
+        b.iter(|| present.iter().filter(|p| f.get(p).is_some()).count())
+    });
     g.finish();
 }
 
