@@ -377,6 +377,27 @@ fn bench_updates(c: &mut Criterion) {
     g.bench_function("netplumb-fib-get", |b| {
         b.iter(|| present.iter().filter(|p| f.get(p).is_some()).count())
     });
+    // The worst case of a `Fib`'s exact match: absent prefixes whose both ends are matched by
+    // longer ones, so that it scans the leaves under them (within one first-level word): the
+    // /18s the table leaves unannounced that way; and `/0` under the split default route
+    // `0.0.0.0/1` + `128.0.0.0/1` (short prefixes are kept aside: no scan).
+    let mut split = f.clone();
+    for p in ["0.0.0.0/1", "128.0.0.0/1"] {
+        split.insert(p.parse().unwrap(), 1).unwrap();
+    }
+    let longer = |a: Ipv4Addr| split.longest_match(a).is_some_and(|(m, _)| m.len() > 18);
+    let covered: Vec<Prefix<Ipv4Addr>> = (0..1u32 << 18)
+        .map(|i| Prefix::new(Ipv4Addr::from_bits(i << 14), 18).unwrap())
+        .filter(|p| {
+            let last = Ipv4Addr::from_bits(p.addr().to_bits() | 0x3fff);
+            split.get(p).is_none() && longer(p.addr()) && longer(last)
+        })
+        .chain(["0.0.0.0/0".parse().unwrap()])
+        .collect();
+    g.throughput(Throughput::Elements(covered.len() as u64));
+    g.bench_function("netplumb-fib-get-absent-covered", |b| {
+        b.iter(|| covered.iter().filter(|p| split.get(p).is_some()).count())
+    });
     g.finish();
 }
 

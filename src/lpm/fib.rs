@@ -16,9 +16,11 @@
 //! prefix's first address (or, when a longer prefix covers that one, its last) and finds the
 //! prefix there, or finds a shorter one there and knows the prefix is absent. The prefixes
 //! that no address matches (every address under them matches a longer prefix: 4.6% of the
-//! full IPv4 table, 2.9% of the IPv6 one) are the only ones kept aside, with their ids, in a
-//! small hash table; an update moves a prefix in or out of it when it takes its parent's last
-//! addresses or gives them back. No index of every prefix: a full IPv4 table takes 6.7 MiB
+//! full IPv4 table, 2.9% of the IPv6 one) are kept aside, with their ids, in a small hash
+//! table; an update moves a prefix in or out of it when it takes its parent's last addresses
+//! or gives them back. The prefixes shorter than the direct levels (/18, IPv6 /30: 2.5% and
+//! 2.3%) are kept there too, always: a covered one could otherwise cost a scan of much of the
+//! trie to find, where now a scan never leaves one direct-level region. No index of every prefix: a full IPv4 table takes 6.7 MiB
 //! where a slot table beside the trie took 16.8 MiB, and a replacement (95% of a real update
 //! stream) is a lookup and a swap of leaves instead of a hash probe into a 10 MiB table and
 //! then the same swap.
@@ -67,10 +69,12 @@ pub struct Fib<A: Address> {
     /// Leaves: `(len + 1) << ID_BITS | id`, 0 = no route. The source of truth for every
     /// prefix that some address matches: such a prefix is read back from its leaves.
     trie: Trie<A::Key>,
-    /// The prefixes no address matches (each of their addresses matches a longer prefix),
-    /// with their ids: the only ones the leaves cannot show. A real table has few (2% of the
-    /// full IPv4 table).
-    hidden: <A::Key as Key>::FibStore,
+    /// With their ids: the prefixes no address matches (each of their addresses matches a
+    /// longer prefix), the only ones the leaves cannot show (4.6% of the full IPv4 table,
+    /// 2.9% of the IPv6 one); and every prefix shorter than the direct levels
+    /// ([`Fib::kept_always`]: 2.5% and 2.3%), so that finding a prefix never scans more than
+    /// one first-level (IPv6: second-level) region.
+    kept: <A::Key as Key>::FibStore,
     /// Number of prefixes.
     count: usize,
 }
@@ -84,8 +88,8 @@ pub type Ipv6Fib = Fib<Ipv6Addr>;
 enum At {
     /// Some address matches it: its id, read from a leaf.
     Shown(u32),
-    /// In the table, matched by no address: its slot in `hidden`.
-    Hidden(usize),
+    /// In `kept` (no address matches it, or it is short): its slot there.
+    Kept(usize),
     /// Not in the table.
     Absent,
 }
@@ -104,7 +108,7 @@ impl<A: Address> Fib<A> {
     pub fn new() -> Self {
         Fib {
             trie: Trie::new(),
-            hidden: FibStore::new(),
+            kept: FibStore::new(),
             count: 0,
         }
     }
@@ -125,6 +129,15 @@ impl<A: Address> Fib<A> {
     #[inline(always)]
     fn len_of(l: u32) -> u32 {
         l >> Self::ID_BITS
+    }
+
+    /// Whether a prefix of length `len` is kept in `kept` whether or not an address matches
+    /// it: shorter than the direct levels (/18 for IPv4, /30 for IPv6). A covered prefix that
+    /// long could otherwise make finding it scan a large part of the trie (an absent `/0`
+    /// under `0.0.0.0/1` and `128.0.0.0/1`: the whole table).
+    #[inline(always)]
+    fn kept_always(len: u8) -> bool {
+        (len as u32) < <A::Key as Key>::DIRECT + <A::Key as Key>::DIR2
     }
 
     /// The prefix length of leaf `l` (0 for "no route" too).
@@ -149,7 +162,7 @@ impl<A: Address> Fib<A> {
 
     /// Heap bytes held by the table.
     pub fn memory_usage(&self) -> usize {
-        self.hidden.bytes() + self.trie.bytes()
+        self.kept.bytes() + self.trie.bytes()
     }
 
     /// Sets the next hop of `prefix` to `id`, returning the id it replaces, if any.
@@ -179,18 +192,16 @@ impl<A: Address> Fib<A> {
         match self.locate(key, len) {
             At::Shown(old) => {
                 // A replacement (most updates): the prefix's leaves.
-                if old != id {
-                    let (from, to) = (Self::leaf(len, old), Self::leaf(len, id));
-                    if !self.trie.replace_in_place(key, len as u32, from, to) {
-                        // Where equal neighbours merged, `P`'s positions may share a leaf (or
-                        // a collapsed node) with its siblings, and must be split out again.
-                        self.trie
-                            .paint(key, len as u32, true, &|l| if l == from { to } else { l });
-                    }
+                self.swap_leaves(key, len, old, id);
+                Some(old)
+            }
+            At::Kept(i) => {
+                let old = self.kept.replace(i, id);
+                if Self::kept_always(len) {
+                    self.swap_leaves(key, len, old, id);
                 }
                 Some(old)
             }
-            At::Hidden(i) => Some(self.hidden.replace(i, id)),
             At::Absent => {
                 self.add(key, len, id);
                 None
@@ -198,12 +209,30 @@ impl<A: Address> Fib<A> {
         }
     }
 
-    /// Where prefix `key/len` is. The leaves at its first and last address settle it for
-    /// nearly every prefix (a leaf of its length is its own; a shorter one means it is
-    /// absent); only when both are longer prefixes' does it look in `hidden` and then scan
-    /// the leaves under the prefix.
+    /// Gives the positions of `key/len` whose leaf is its own (id `old`) the leaf of `id`.
+    fn swap_leaves(&mut self, key: A::Key, len: u8, old: u32, id: u32) {
+        if old == id {
+            return;
+        }
+        let (from, to) = (Self::leaf(len, old), Self::leaf(len, id));
+        if !self.trie.replace_in_place(key, len as u32, from, to) {
+            // Where equal neighbours merged, `P`'s positions may share a leaf (or a collapsed
+            // node) with its siblings, and must be split out again.
+            self.trie
+                .paint(key, len as u32, true, &|l| if l == from { to } else { l });
+        }
+    }
+
+    /// Where prefix `key/len` is. A short one is in `kept` or absent. For the others the
+    /// leaves at the first and last address settle it nearly always (a leaf of its length is
+    /// its own; a shorter one means it is absent); only when both are longer prefixes' does it
+    /// look in `kept` and then scan the leaves under the prefix (one direct-level region at
+    /// most).
     #[inline]
     fn locate(&self, key: A::Key, len: u8) -> At {
+        if Self::kept_always(len) {
+            return self.kept.find(key, len).map_or(At::Absent, At::Kept);
+        }
         let want = len as u32 + 1;
         let l = self.trie.find(key);
         if Self::len_of(l) == want {
@@ -227,8 +256,8 @@ impl<A: Address> Fib<A> {
                 return At::Absent;
             }
         }
-        if let Some(i) = self.hidden.find(key, len) {
-            return At::Hidden(i);
+        if let Some(i) = self.kept.find(key, len) {
+            return At::Kept(i);
         }
         match self.scan(key, len) {
             Some(id) => At::Shown(id),
@@ -265,8 +294,8 @@ impl<A: Address> Fib<A> {
     }
 
     /// Adds `key/len`, absent from the table: paints it over the positions under it whose
-    /// match is shorter. If there are none, it is hidden; if there are, they were its
-    /// parent's, which may now be hidden in turn.
+    /// match is shorter. If there are none, no address matches it (kept aside); if there are,
+    /// they were its parent's, which may now be matched by no address in turn.
     fn add(&mut self, key: A::Key, len: u8, id: u32) {
         let (floor, leaf) = (Self::floor(len as u32), Self::leaf(len, id));
         let painted = std::cell::Cell::new(None);
@@ -280,27 +309,28 @@ impl<A: Address> Fib<A> {
         });
         self.count += 1;
         match painted.get() {
-            None => self.hide(key, len, id),
+            _ if Self::kept_always(len) => self.keep(key, len, id),
+            None => self.keep(key, len, id),
             Some(0) => {}
             Some(parent) => {
                 let plen = (Self::len_of(parent) - 1) as u8;
                 let pkey = key.and(A::Key::mask(plen as u32));
-                if self.shown(pkey, plen).is_none() {
-                    self.hide(pkey, plen, parent & Self::MAX_ID);
+                if !Self::kept_always(plen) && self.shown(pkey, plen).is_none() {
+                    self.keep(pkey, plen, parent & Self::MAX_ID);
                 }
             }
         }
     }
 
-    /// Records `key/len` (in the table, matched by no address) in `hidden`.
-    fn hide(&mut self, key: A::Key, len: u8, id: u32) {
-        if self.hidden.cap() == 0 || self.hidden.full() {
-            self.hidden.rebuild((self.hidden.len() + 1) * 2);
+    /// Records `key/len` (in the table) in `kept`.
+    fn keep(&mut self, key: A::Key, len: u8, id: u32) {
+        if self.kept.cap() == 0 || self.kept.full() {
+            self.kept.rebuild((self.kept.len() + 1) * 2);
         }
-        let Err(i) = self.hidden.probe(key, len) else {
-            unreachable!("lpm: {key:?}/{len} hidden twice")
+        let Err(i) = self.kept.probe(key, len) else {
+            unreachable!("lpm: {key:?}/{len} kept twice")
         };
-        self.hidden.fill(i, key, len, id);
+        self.kept.fill(i, key, len, id);
     }
 
     /// Removes `prefix`, returning its next-hop id; its addresses fall back to the longest
@@ -309,28 +339,16 @@ impl<A: Address> Fib<A> {
         let (key, len) = (prefix.key(), prefix.len());
         let id = match self.locate(key, len) {
             At::Absent => return None,
-            At::Hidden(i) => self.hidden.take(i),
+            At::Kept(i) => {
+                let id = self.kept.take(i);
+                if Self::kept_always(len) {
+                    // Some addresses may match it (a no-op where none does).
+                    self.give_to_parent(key, len, id);
+                }
+                id
+            }
             At::Shown(id) => {
-                let parent = self.parent(key, len);
-                let from = Self::leaf(len, id);
-                // The parent is shorter: it appears nowhere inside the prefix, so the swap
-                // keeps the runs there as they are (see `Trie::replace_in_place`).
-                if !self.trie.replace_in_place(key, len as u32, from, parent) {
-                    self.trie.paint(key, len as u32, true, &|l| {
-                        if l == from {
-                            parent
-                        } else {
-                            l
-                        }
-                    });
-                }
-                if parent != 0 && self.hidden.len() > 0 {
-                    // The parent now has the prefix's addresses: no longer hidden.
-                    let plen = (Self::len_of(parent) - 1) as u8;
-                    if let Some(i) = self.hidden.find(key.and(A::Key::mask(plen as u32)), plen) {
-                        self.hidden.take(i);
-                    }
-                }
+                self.give_to_parent(key, len, id);
                 id
             }
         };
@@ -339,6 +357,32 @@ impl<A: Address> Fib<A> {
             self.clear();
         }
         Some(id)
+    }
+
+    /// Repaints the positions of `key/len` (id `id`, being removed) with its parent's leaf.
+    fn give_to_parent(&mut self, key: A::Key, len: u8, id: u32) {
+        let parent = self.parent(key, len);
+        let from = Self::leaf(len, id);
+        // The parent is shorter: it appears nowhere inside the prefix, so the swap keeps the
+        // runs there as they are (see `Trie::replace_in_place`).
+        if !self.trie.replace_in_place(key, len as u32, from, parent) {
+            self.trie.paint(key, len as u32, true, &|l| {
+                if l == from {
+                    parent
+                } else {
+                    l
+                }
+            });
+        }
+        let plen = Self::plen(parent) as u8;
+        if parent != 0 && !Self::kept_always(plen) && self.kept.len() > 0 {
+            // The parent now has the prefix's addresses (if any showed the prefix): no longer
+            // matched by no address. (A prefix that showed nowhere and is not short was kept
+            // and is removed without coming here.)
+            if let Some(i) = self.kept.find(key.and(A::Key::mask(plen as u32)), plen) {
+                self.kept.take(i);
+            }
+        }
     }
 
     /// The leaf of the longest prefix strictly covering `key/len` (0: none). For each
@@ -359,7 +403,7 @@ impl<A: Address> Fib<A> {
             let up = (l - 1) as u8;
             match self.locate(key.and(A::Key::mask(l - 1)), up) {
                 At::Shown(id) => return Self::leaf(up, id),
-                At::Hidden(i) => return Self::leaf(up, self.hidden.val(i)),
+                At::Kept(i) => return Self::leaf(up, self.kept.val(i)),
                 At::Absent => {}
             }
         }
@@ -370,7 +414,7 @@ impl<A: Address> Fib<A> {
     pub fn get(&self, prefix: &Prefix<A>) -> Option<u32> {
         match self.locate(prefix.key(), prefix.len()) {
             At::Shown(id) => Some(id),
-            At::Hidden(i) => Some(self.hidden.val(i)),
+            At::Kept(i) => Some(self.kept.val(i)),
             At::Absent => None,
         }
     }
@@ -456,7 +500,7 @@ impl<A: Address> Fib<A> {
     }
 
     /// Every `(key, len, id)`, sorted by prefix: read off the leaves (with repeats) and from
-    /// `hidden`, then sorted and deduplicated.
+    /// `kept`, then sorted and deduplicated.
     fn entries(&self) -> Vec<(A::Key, u8, u32)> {
         let mut v = Vec::with_capacity(self.count);
         self.trie
@@ -464,7 +508,7 @@ impl<A: Address> Fib<A> {
                 Self::shown_at(addr, l, g, |k, len| v.push((k, len, l & Self::MAX_ID)));
                 false
             });
-        let h = &self.hidden;
+        let h = &self.kept;
         v.extend(h.occupied().map(|i| (h.key(i), h.plen(i), h.val(i))));
         v.sort_unstable();
         v.dedup();
@@ -514,19 +558,18 @@ impl<A: Address> Fib<A> {
             });
         shown.sort_unstable();
         shown.dedup();
-        if shown.len() < order.len() {
-            let mut s = shown.iter().peekable();
-            let mut hidden = Vec::new();
-            for &(key, len, id) in &order {
-                while s.next_if(|&&(k, l)| (k, l) < (key, len)).is_some() {}
-                if s.peek() != Some(&&(key, len)) {
-                    hidden.push((key, len, id));
-                }
+        // Kept: the short prefixes and those no leaf shows.
+        let mut s = shown.iter().peekable();
+        let mut kept = Vec::new();
+        for &(key, len, id) in &order {
+            while s.next_if(|&&(k, l)| (k, l) < (key, len)).is_some() {}
+            if Self::kept_always(len) || s.peek() != Some(&&(key, len)) {
+                kept.push((key, len, id));
             }
-            self.hidden.size_for(hidden.len());
-            for (key, len, id) in hidden {
-                self.hide(key, len, id);
-            }
+        }
+        self.kept.size_for(kept.len());
+        for (key, len, id) in kept {
+            self.keep(key, len, id);
         }
         self.trie.shrink_to_fit();
     }
@@ -542,7 +585,7 @@ impl<A: Address> Clone for Fib<A> {
     fn clone(&self) -> Self {
         Fib {
             trie: self.trie.clone(),
-            hidden: self.hidden.clone(),
+            kept: self.kept.clone(),
             count: self.count,
         }
     }
@@ -589,6 +632,16 @@ impl<A: Address> Fib<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl<A: Address> Fib<A> {
+        /// How many prefixes no address matches (in `kept`, not short).
+        fn covered(&self) -> usize {
+            let k = &self.kept;
+            k.occupied()
+                .filter(|&i| !Self::kept_always(k.plen(i)))
+                .count()
+        }
+    }
 
     #[test]
     fn leaf_layout() {
@@ -682,10 +735,10 @@ mod tests {
         f.insert(p("10.0.0.0/8"), 1).unwrap();
         f.insert(p("10.0.0.0/23"), 2).unwrap();
         f.insert(p("10.0.0.0/24"), 3).unwrap();
-        assert_eq!(f.hidden.len(), 0);
+        assert_eq!(f.covered(), 0);
         // The second half: the /23 keeps no address of its own.
         f.insert(p("10.0.1.0/24"), 4).unwrap();
-        assert_eq!(f.hidden.len(), 1);
+        assert_eq!(f.covered(), 1);
         assert_eq!(f.get(&p("10.0.0.0/23")), Some(2));
         assert!(f.contains_key(&p("10.0.0.0/23")));
         assert_eq!(f.len(), 4);
@@ -703,18 +756,18 @@ mod tests {
         assert_eq!(f.insert(p("10.0.0.0/23"), 5), Ok(Some(2)));
         assert_eq!(f.lookup(Ipv4Addr::new(10, 0, 1, 1)), Some(4));
         assert_eq!(f.remove(&p("10.0.1.0/24")), Some(4));
-        assert_eq!(f.hidden.len(), 0);
+        assert_eq!(f.covered(), 0);
         assert_eq!(f.lookup(Ipv4Addr::new(10, 0, 1, 1)), Some(5));
         let bulk = Fib::try_from_iter(f.iter()).unwrap();
-        assert_eq!(bulk.hidden.len(), 0);
+        assert_eq!(bulk.covered(), 0);
         // Hidden again, then removed while hidden: no leaf changes, the parent stays put.
         f.insert(p("10.0.1.0/24"), 6).unwrap();
-        assert_eq!(f.hidden.len(), 1);
+        assert_eq!(f.covered(), 1);
         let bulk = Fib::try_from_iter(f.iter()).unwrap();
-        assert_eq!(bulk.hidden.len(), 1);
+        assert_eq!(bulk.covered(), 1);
         assert_eq!(bulk.get(&p("10.0.0.0/23")), Some(5));
         assert_eq!(f.remove(&p("10.0.0.0/23")), Some(5));
-        assert_eq!(f.hidden.len(), 0);
+        assert_eq!(f.covered(), 0);
         assert_eq!(f.get(&p("10.0.0.0/23")), None);
         assert_eq!(f.len(), 3);
         // Removing a half now falls back to the /8.
@@ -724,19 +777,19 @@ mod tests {
         for (s, id) in [("10.4.0.0/22", 7), ("10.4.0.0/23", 8), ("10.4.2.0/23", 9)] {
             f.insert(p(s), id).unwrap();
         }
-        assert_eq!(f.hidden.len(), 1);
+        assert_eq!(f.covered(), 1);
         for i in 0..4 {
             f.insert(p(&format!("10.4.{i}.0/24")), 10 + i).unwrap();
         }
-        assert_eq!(f.hidden.len(), 3);
+        assert_eq!(f.covered(), 3);
         assert_eq!(f.get(&p("10.4.0.0/22")), Some(7));
         assert_eq!(f.remove(&p("10.4.2.0/24")), Some(12));
         // 10.4.2.0/23 shows again; the /22 is still covered by the two /23s.
-        assert_eq!(f.hidden.len(), 2);
+        assert_eq!(f.covered(), 2);
         assert_eq!(f.lookup(Ipv4Addr::new(10, 4, 2, 1)), Some(9));
         assert_eq!(f.remove(&p("10.4.2.0/23")), Some(9));
         assert_eq!(f.lookup(Ipv4Addr::new(10, 4, 2, 1)), Some(7));
-        assert_eq!(f.hidden.len(), 1);
+        assert_eq!(f.covered(), 1);
         assert_eq!(f.get(&p("10.4.0.0/22")), Some(7));
         // Absent prefixes: one covered at both ends, one under nothing.
         assert_eq!(f.get(&p("10.4.0.0/21")), None);
@@ -744,7 +797,7 @@ mod tests {
         assert_eq!(f.remove(&p("10.4.0.0/21")), None);
         let n = f.len();
         let bulk = Fib::try_from_iter(f.iter()).unwrap();
-        assert_eq!((bulk.len(), bulk.hidden.len()), (n, 1));
+        assert_eq!((bulk.len(), bulk.covered()), (n, 1));
         assert!(bulk.iter().eq(f.iter()));
     }
 
@@ -759,7 +812,7 @@ mod tests {
         f.insert(p("10.1.0.0/24"), 3).unwrap();
         f.insert(p("10.1.0.0/25"), 7).unwrap();
         f.insert(p("10.1.0.128/25"), 7).unwrap();
-        assert_eq!(f.hidden.len(), 1);
+        assert_eq!(f.covered(), 1);
         // A whole /18 of /26s with one id: 256 prefixes in one first-level word.
         let quarter: Vec<Prefix<Ipv4Addr>> = (0..256u32)
             .map(|i| Prefix::new(Ipv4Addr::from_bits(0x0a40_0000 | i << 6), 26).unwrap())
@@ -778,12 +831,53 @@ mod tests {
             assert_eq!(f.get(q), Some(*id), "{q}");
         }
         let bulk = Fib::try_from_iter(want.iter().copied()).unwrap();
-        assert_eq!(bulk.hidden.len(), 1);
+        assert_eq!(bulk.covered(), 1);
         assert!(bulk.iter().eq(want.iter().copied()));
         // Taking one /26 out splits the word again; the rest stay.
         assert_eq!(f.remove(&quarter[77]), Some(9));
         assert_eq!(f.lookup(Ipv4Addr::from_bits(0x0a40_0000 | 77 << 6)), None);
         assert_eq!(f.get(&quarter[78]), Some(9));
         assert_eq!(f.len(), want.len() - 1);
+    }
+
+    /// Prefixes shorter than the direct levels live in `kept` whether or not addresses match
+    /// them: replacing one still changes its leaves, removing one still gives its addresses to
+    /// its parent, and one covered by longer prefixes (the split default route) is found
+    /// without a scan.
+    #[test]
+    fn short_prefixes_are_kept_aside() {
+        let p4 = |s: &str| s.parse::<Prefix<Ipv4Addr>>().unwrap();
+        let mut f = Fib::<Ipv4Addr>::new();
+        for (s, id) in [("0.0.0.0/1", 1), ("128.0.0.0/1", 2), ("10.0.0.0/8", 3)] {
+            f.insert(p4(s), id).unwrap();
+        }
+        f.insert(p4("10.1.0.0/24"), 4).unwrap();
+        assert_eq!((f.kept.len(), f.covered()), (3, 0));
+        f.insert(p4("0.0.0.0/0"), 5).unwrap();
+        assert_eq!((f.kept.len(), f.covered()), (4, 0));
+        assert_eq!(f.get(&p4("0.0.0.0/0")), Some(5));
+        assert_eq!(f.insert(p4("10.0.0.0/8"), 6), Ok(Some(3)));
+        assert_eq!(f.lookup(Ipv4Addr::new(10, 2, 0, 1)), Some(6));
+        assert_eq!(f.lookup(Ipv4Addr::new(10, 1, 0, 1)), Some(4));
+        assert_eq!(f.remove(&p4("10.0.0.0/8")), Some(6));
+        assert_eq!(f.lookup(Ipv4Addr::new(10, 2, 0, 1)), Some(1));
+        assert_eq!(f.remove(&p4("0.0.0.0/1")), Some(1));
+        assert_eq!(f.lookup(Ipv4Addr::new(10, 2, 0, 1)), Some(5));
+        assert_eq!(f.lookup(Ipv4Addr::new(200, 0, 0, 1)), Some(2));
+        let want = [("0.0.0.0/0", 5), ("10.1.0.0/24", 4), ("128.0.0.0/1", 2)];
+        assert!(f.iter().eq(want.iter().map(|&(s, id)| (p4(s), id))));
+        assert_eq!(f.len(), 3);
+        let bulk = Fib::try_from_iter(f.iter()).unwrap();
+        assert_eq!((bulk.kept.len(), bulk.covered()), (2, 0));
+        // IPv6: below /30.
+        let p6 = |s: &str| s.parse::<Prefix<Ipv6Addr>>().unwrap();
+        let mut g = Fib::<Ipv6Addr>::new();
+        g.insert(p6("2001:db8::/29"), 1).unwrap();
+        g.insert(p6("2001:db8::/30"), 2).unwrap();
+        g.insert(p6("2001:dbc::/30"), 3).unwrap();
+        assert_eq!((g.kept.len(), g.covered()), (1, 0));
+        assert_eq!(g.get(&p6("2001:db8::/29")), Some(1));
+        assert_eq!(g.remove(&p6("2001:dbc::/30")), Some(3));
+        assert_eq!(g.lookup("2001:dbc::1".parse().unwrap()), Some(1));
     }
 }

@@ -600,7 +600,7 @@ impl<K: Key> Trie<K> {
         false
     }
 
-    /// Finds the leaves of `N` keys in lock-step.    /// Finds the leaves of `N` keys in lock-step.
+    /// Finds the leaves of `N` keys in lock-step.
     #[inline(always)]
     pub(crate) fn find_group<const N: usize>(&self, keys: &[K; N]) -> [u32; N] {
         let t = self;
