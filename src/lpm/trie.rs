@@ -107,7 +107,7 @@ pub(crate) struct Trie<K: Key> {
     pub(crate) l1: super::mem::HugeWords,
     /// Summary of `l1` (see [`Key::COARSE`]): a leaf when every word of its range is that
     /// leaf, `TAGS` (both tag bits) otherwise.
-    coarse: Vec<u32>,
+    coarse: super::mem::HugeWords,
     pub(crate) nodes: Vec<Node>,
     pub(crate) leaves: Vec<u32>,
     /// The second-level direct blocks (see [`DIR`]), `2^DIR2` words each.
@@ -339,7 +339,7 @@ impl<K: Key> Trie<K> {
         Trie {
             // Allocated on the first insert: an empty map costs next to nothing.
             l1: super::mem::HugeWords::zeroed(0),
-            coarse: vec![0; (1 << K::COARSE) * (K::COARSE > 0) as usize],
+            coarse: super::mem::HugeWords::zeroed((1 << K::COARSE) * (K::COARSE > 0) as usize),
             nodes: Vec::new(),
             leaves: Vec::new(),
             dir: Vec::new(),
@@ -362,7 +362,7 @@ impl<K: Key> Trie<K> {
 
     pub(crate) fn bytes(&self) -> usize {
         self.l1.bytes()
-            + self.coarse.capacity() * 4
+            + self.coarse.bytes()
             + self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.leaves.capacity() * 4
             + (self.dir.capacity() + self.dir_deep.capacity() + self.free_dir.capacity()) * 4
@@ -427,8 +427,10 @@ impl<K: Key> Trie<K> {
     #[inline(always)]
     pub(crate) fn first(&self, key: K) -> u32 {
         if K::COARSE > 0 {
-            let c = self.coarse.get(key.top() >> (K::DIRECT - K::COARSE));
-            let c = c.copied().unwrap_or(TAGS);
+            // Below 2^COARSE = coarse.len(): a masked read, as for `l1` below.
+            let c = self
+                .coarse
+                .word_masked(key.top() >> (K::DIRECT - K::COARSE));
             if c != TAGS {
                 return c;
             }
@@ -848,7 +850,7 @@ impl<K: Key> Trie<K> {
             let e = self.l1[i];
             self.l1[i] = self.relabel_word(e, &g);
         }
-        for c in &mut self.coarse {
+        for c in self.coarse.iter_mut() {
             if *c != TAGS {
                 *c = g(*c);
             }
