@@ -533,14 +533,5 @@ fn main() -> ExitCode {
             keep: support::flag(&args, "--keep"),
         })
     })();
-    match opts.and_then(|o| run(&o)) {
-        Ok(summary) => {
-            println!("{summary}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("calico_bgp failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::finish("calico_bgp", opts.and_then(|o| run(&o)))
 }

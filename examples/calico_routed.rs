@@ -366,14 +366,5 @@ fn main() -> ExitCode {
             keep: support::flag(&args, "--keep"),
         })
     })();
-    match opts.and_then(|o| run(&o)) {
-        Ok(summary) => {
-            println!("{summary}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("calico_routed failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::finish("calico_routed", opts.and_then(|o| run(&o)))
 }

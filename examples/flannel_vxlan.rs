@@ -817,15 +817,5 @@ fn main() -> ExitCode {
             keep: support::flag(&args, "--keep"),
         })
     })();
-    let result = opts.and_then(|o| run(&o));
-    match result {
-        Ok(summary) => {
-            println!("{summary}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("flannel_vxlan failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::finish("flannel_vxlan", opts.and_then(|o| run(&o)))
 }

@@ -1105,14 +1105,5 @@ fn main() -> ExitCode {
             keep: support::flag(&args, "--keep"),
         })
     })();
-    match opts.and_then(|o| run(&o)) {
-        Ok(summary) => {
-            println!("{summary}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("routing_lab failed: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::finish("routing_lab", opts.and_then(|o| run(&o)))
 }

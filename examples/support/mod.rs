@@ -497,6 +497,21 @@ where
     }
 }
 
+/// The end of an example's `main`: its one-line summary on stdout and success, or
+/// "`name` failed: …" on stderr and failure.
+pub fn finish(name: &str, result: Result<impl std::fmt::Display>) -> std::process::ExitCode {
+    match result {
+        Ok(summary) => {
+            println!("{summary}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name} failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Whether the bare flag `flag` was given.
 pub fn flag(args: &[String], flag: &str) -> bool {
     args.iter().any(|a| a == flag)
