@@ -315,7 +315,7 @@ impl<A: Address> Fib<A> {
             None => self.keep(key, len, id),
             Some(0) => {}
             Some(parent) => {
-                let plen = (Self::len_of(parent) - 1) as u8;
+                let plen = Self::plen(parent) as u8;
                 let pkey = key.and(A::Key::mask(plen as u32));
                 if !Self::kept_always(plen) && self.shown(pkey, plen).is_none() {
                     self.keep(pkey, plen, parent & Self::MAX_ID);
