@@ -1,29 +1,28 @@
 //! Bulk requests: [`Batch`] queues many route (and address, neighbour, FDB …) requests and
 //! sends them pipelined, one result per request.
+//!
+//! This file is the pipeline's core: it queues encoded requests and hands them to the
+//! [`Handle`] to send, knowing no object. Each object's home adds its own `Batch` methods
+//! (`add_route` in [`route`](crate::route), `add_fdb` in [`fdb`](crate::fdb), …).
 
 use std::collections::HashMap;
 
-use ipnetwork::IpNetwork;
-use netlink_packet_core::NLM_F_APPEND;
-use netlink_packet_route::address::{AddressAttribute, AddressMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::RouteNetlinkMessage;
 
-use crate::addr::{address_message, NewAddress};
 use crate::handle::Pipeline;
-use crate::link::LinkRef;
-use crate::route::{route_key_message, route_message, NewRoute, RouteKey};
-use crate::wire::{self, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
-use crate::{Error, Handle, IfIndex, IpFamily, Result};
+use crate::wire;
+use crate::{Error, Handle, IfIndex, Result};
 
 /// Many requests sent together: the fast path for installing a full routing table or
 /// thousands of neighbour and FDB entries. Equivalent to `ip -batch FILE` (but pipelined).
 ///
 /// Requests are encoded as they are queued and sent by [`send`](Batch::send) back to back in
 /// large writes (a few hundred KiB each); the kernel's acknowledgements are matched to their
-/// requests by sequence number. Every request gets its own result, in the order queued: a
-/// failure in the middle does not stop or hide the others, and its [`Error`] is
-/// [`Error::Batch`] with the request's index. A request refused before sending (bad input)
-/// takes its place in the results with its [`Error::InvalidInput`] and is not sent.
+/// requests by sequence number. Every request gets its own result, in the order queued (the
+/// index that the queueing method returned is its position in the results): a failure in
+/// the middle does not stop or hide the others, and its [`Error`] is the same error the
+/// [`Handle`] method would have returned. A request refused before sending (bad input) takes
+/// its place in the results with its [`Error::InvalidInput`] and is not sent.
 ///
 /// The requests are independent (as `ip -batch -force`): there is no transaction, and a
 /// failed request does not undo the others.
@@ -41,8 +40,8 @@ use crate::{Error, Handle, IfIndex, IpFamily, Result};
 ///     });
 /// }
 /// let results = batch.send();
-/// for e in results.iter().filter_map(|r| r.as_ref().err()) {
-///     eprintln!("{e}"); // "batch request 17: add route: …"
+/// for (i, e) in results.iter().enumerate().filter_map(|(i, r)| Some((i, r.as_ref().err()?))) {
+///     eprintln!("request {i}: {e}"); // "request 17: add route: File exists (17)"
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -69,6 +68,7 @@ impl std::fmt::Debug for Batch<'_> {
     }
 }
 
+/// # Batches
 impl Handle {
     /// An empty batch of requests to send through this handle.
     pub fn batch(&self) -> Batch<'_> {
@@ -107,7 +107,6 @@ impl<'h> Batch<'h> {
         wire::encode(
             msg,
             wire::NLM_F_REQUEST | wire::NLM_F_ACK | flags,
-            0,
             &mut self.buf,
         );
         self.ends.push(self.buf.len());
@@ -129,87 +128,21 @@ impl<'h> Batch<'h> {
                 let i = self.ends.len();
                 self.ends.push(self.buf.len());
                 self.ops.push(op);
-                self.refused.push((
-                    i,
-                    Error::Batch {
-                        index: i,
-                        source: Box::new(e),
-                    },
-                ));
+                self.refused.push((i, e));
                 i
             }
         }
     }
 
-    /// Resolves a link to its index, asking the kernel once per name.
-    pub(crate) fn resolve(&mut self, link: LinkRef<'_>) -> Result<IfIndex> {
-        match link {
-            LinkRef::Index(i) => Ok(i),
-            LinkRef::Name(name) => {
-                if let Some(i) = self.links.get(name) {
-                    return Ok(*i);
-                }
-                let i = self.handle.link_index(link)?;
-                self.links.insert(name.to_string(), i);
-                Ok(i)
-            }
-        }
+    /// The handle the batch sends through.
+    pub(crate) fn handle(&self) -> &'h Handle {
+        self.handle
     }
 
-    fn route(&mut self, op: &'static str, r: &NewRoute<'_>, flags: u16) -> usize {
-        let msg = route_message(r, |l| self.resolve(l)).map(RouteNetlinkMessage::NewRoute);
-        self.push_result(op, msg, flags)
-    }
-
-    /// Queues `ip route add …` (see [`Handle::add_route`]); returns the request's index.
-    pub fn add_route(&mut self, route: &NewRoute<'_>) -> usize {
-        self.route("add route", route, NLM_F_CREATE | NLM_F_EXCL)
-    }
-
-    /// Queues `ip route replace …` (see [`Handle::replace_route`]); returns the index.
-    pub fn replace_route(&mut self, route: &NewRoute<'_>) -> usize {
-        self.route("replace route", route, NLM_F_CREATE | NLM_F_REPLACE)
-    }
-
-    /// Queues `ip route append …` (see [`Handle::append_route`]); returns the index.
-    pub fn append_route(&mut self, route: &NewRoute<'_>) -> usize {
-        self.route("append route", route, NLM_F_CREATE | NLM_F_APPEND)
-    }
-
-    /// Queues `ip route del …` (see [`Handle::delete_route`]); returns the index.
-    pub fn delete_route(&mut self, key: &RouteKey<'_>) -> usize {
-        let msg = route_key_message(key, |l| self.resolve(l)).map(RouteNetlinkMessage::DelRoute);
-        self.push_result("delete route", msg, 0)
-    }
-
-    /// Queues `ip addr add ADDRESS dev LINK` (see [`Handle::add_address`]); returns the index.
-    pub fn add_address<'a>(&mut self, link: impl Into<LinkRef<'a>>, address: &NewAddress) -> usize {
-        let link = link.into();
-        let msg =
-            address_message(address, || self.resolve(link)).map(RouteNetlinkMessage::NewAddress);
-        self.push_result("add address", msg, NLM_F_CREATE | NLM_F_EXCL)
-    }
-
-    /// Queues `ip addr del ADDRESS dev LINK` (see [`Handle::delete_address`]); returns the
-    /// index.
-    pub fn delete_address<'a>(
-        &mut self,
-        link: impl Into<LinkRef<'a>>,
-        address: IpNetwork,
-    ) -> usize {
-        let msg = self.resolve(link.into()).map(|index| {
-            let mut msg = AddressMessage::default();
-            msg.header.family = match IpFamily::of(address.ip()) {
-                IpFamily::V4 => AddressFamily::Inet,
-                IpFamily::V6 => AddressFamily::Inet6,
-            };
-            msg.header.prefix_len = address.prefix();
-            msg.header.index = index.get();
-            msg.attributes.push(AddressAttribute::Local(address.ip()));
-            msg.attributes.push(AddressAttribute::Address(address.ip()));
-            RouteNetlinkMessage::DelAddress(msg)
-        });
-        self.push_result("delete address", msg, 0)
+    /// Link names resolved so far in this batch (cleared when it is sent: links may come and
+    /// go in between). Object modules resolve through it.
+    pub(crate) fn link_cache(&mut self) -> &mut HashMap<String, IfIndex> {
+        &mut self.links
     }
 
     /// Sends every queued request and returns one result per request, in the order queued,

@@ -91,16 +91,6 @@ pub enum Error {
         /// What was wrong with the reply.
         reason: String,
     },
-    /// One request of a [`Batch`](crate::batch::Batch) failed; `index` is its position in the
-    /// batch (0-based, in the order the requests were queued).
-    #[error("batch request {index}: {source}")]
-    Batch {
-        /// The request's position in the batch.
-        index: usize,
-        /// Why it failed.
-        #[source]
-        source: Box<Error>,
-    },
     /// A system call failed (socket, namespace or file operation).
     #[error("{op}: {source}")]
     Io {
@@ -137,7 +127,6 @@ impl Error {
         match self {
             Error::Kernel { errno, .. } | Error::Unsupported { errno, .. } => Some(*errno),
             Error::Io { source, .. } => source.raw_os_error().map(Errno::from_raw),
-            Error::Batch { source, .. } => source.errno(),
             _ => None,
         }
     }
@@ -148,7 +137,6 @@ impl Error {
             Error::Kernel { message, .. } | Error::Unsupported { message, .. } => {
                 message.as_deref()
             }
-            Error::Batch { source, .. } => source.kernel_message(),
             _ => None,
         }
     }
@@ -158,7 +146,6 @@ impl Error {
     pub fn is_not_found(&self) -> bool {
         match self {
             Error::NotFound { .. } => true,
-            Error::Batch { source, .. } => source.is_not_found(),
             _ => matches!(
                 self.errno(),
                 Some(Errno::ENODEV | Errno::ENOENT | Errno::ESRCH | Errno::EADDRNOTAVAIL)
@@ -168,39 +155,22 @@ impl Error {
 
     /// True when the object already exists: [`Error::Exists`] or a kernel answer of `EEXIST`.
     pub fn is_exists(&self) -> bool {
-        match self {
-            Error::Batch { source, .. } => source.is_exists(),
-            _ => matches!(self, Error::Exists { .. }) || self.errno() == Some(Errno::EEXIST),
-        }
+        matches!(self, Error::Exists { .. }) || self.errno() == Some(Errno::EEXIST)
     }
 
     /// True when the kernel lacks the feature that was asked for.
     pub fn is_unsupported(&self) -> bool {
-        match self {
-            Error::Batch { source, .. } => source.is_unsupported(),
-            _ => matches!(self, Error::Unsupported { .. }),
-        }
+        matches!(self, Error::Unsupported { .. })
     }
 
     /// True when the kernel's answer to a pipelined request was lost ([`Error::AckLost`]).
     pub fn is_ack_lost(&self) -> bool {
-        match self {
-            Error::Batch { source, .. } => source.is_ack_lost(),
-            e => matches!(e, Error::AckLost { .. }),
-        }
+        matches!(self, Error::AckLost { .. })
     }
 
     /// True when a monitor was stopped ([`Error::Stopped`]).
     pub fn is_stopped(&self) -> bool {
         matches!(self, Error::Stopped { .. })
-    }
-
-    /// For an error of a batch request, the request's index in the batch.
-    pub fn batch_index(&self) -> Option<usize> {
-        match self {
-            Error::Batch { index, .. } => Some(*index),
-            _ => None,
-        }
     }
 
     pub(crate) fn invalid(arg: &'static str, reason: impl Into<String>) -> Error {
@@ -234,7 +204,6 @@ impl From<Error> for io::Error {
 fn io_kind(e: &Error) -> io::ErrorKind {
     match e {
         Error::Io { source, .. } => source.kind(),
-        Error::Batch { source, .. } => io_kind(source),
         Error::InvalidInput { .. } => io::ErrorKind::InvalidInput,
         Error::Unsupported { .. } => io::ErrorKind::Unsupported,
         Error::Malformed { .. } => io::ErrorKind::InvalidData,

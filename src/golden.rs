@@ -13,7 +13,7 @@ use crate::link::{
     bridge_message, macvlan_message, veth_message, vxlan_message, Bridge, BridgeOptions, Macvlan,
     MacvlanMode, Veth, Vxlan,
 };
-use crate::neigh::{neighbour_message, NewNeighbour};
+use crate::neighbour::{neighbour_message, NewNeighbour};
 use crate::wire::{encode, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
 use crate::{IfIndex, Vni};
 

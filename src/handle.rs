@@ -89,6 +89,7 @@ impl std::fmt::Debug for Handle {
     }
 }
 
+/// # Opening a handle
 impl Handle {
     /// Opens a handle in the calling thread's network namespace.
     pub fn new() -> Result<Handle> {
@@ -336,8 +337,7 @@ impl Inner {
             for (k, i) in (first..last).enumerate() {
                 let e = p.ends[i];
                 if e > at {
-                    // The sequence number sits at bytes 8..12 of the header.
-                    p.buf[at + 8..at + 12].copy_from_slice(&(base + k as u32).to_ne_bytes());
+                    wire::set_seq(p.buf, at, base + k as u32);
                     waiting[k] = true;
                     pending += 1;
                 }
@@ -366,10 +366,7 @@ impl Inner {
                          make: &dyn Fn(&'static str) -> Error| {
             for (k, w) in waiting.iter_mut().enumerate() {
                 if std::mem::take(w) {
-                    results[first + k] = Err(Error::Batch {
-                        index: first + k,
-                        source: Box::new(make(p.ops[first + k])),
-                    });
+                    results[first + k] = Err(make(p.ops[first + k]));
                 }
             }
         };
@@ -429,10 +426,7 @@ impl Inner {
                 }
                 pending -= 1;
                 let i = first + k;
-                results[i] = check_code(p.ops[i], &frame).map_err(|e| Error::Batch {
-                    index: i,
-                    source: Box::new(e),
-                });
+                results[i] = check_code(p.ops[i], &frame);
             }
         }
     }
@@ -440,7 +434,8 @@ impl Inner {
     fn send(&mut self, op: &'static str, msg: RouteNetlinkMessage, flags: u16) -> Result<u32> {
         self.seq = self.seq.wrapping_add(1).max(1);
         self.tx.clear();
-        wire::encode(msg, flags, self.seq, &mut self.tx);
+        wire::encode(msg, flags, &mut self.tx);
+        wire::set_seq(&mut self.tx, 0, self.seq);
         loop {
             match self.socket.send(&self.tx, 0) {
                 Ok(_) => return Ok(self.seq),
@@ -527,7 +522,6 @@ mod tests {
             "a 1 KiB buffer cannot hold {n} acknowledgements"
         );
         let e = results[lost[0]].as_ref().unwrap_err();
-        assert_eq!(e.batch_index(), Some(lost[0]));
         assert!(
             e.to_string().contains("may or may not have been applied"),
             "{e}"

@@ -55,6 +55,7 @@ pub mod addr;
 pub mod batch;
 mod error;
 pub mod fdb;
+pub mod fib;
 #[cfg(test)]
 mod golden;
 mod handle;
@@ -63,7 +64,7 @@ pub mod link;
 #[allow(unsafe_code)]
 pub mod lpm;
 pub mod monitor;
-pub mod neigh;
+pub mod neighbour;
 pub mod netns;
 pub mod route;
 pub mod rule;
@@ -72,6 +73,6 @@ mod wire;
 
 pub use error::{Error, Result};
 pub use handle::Handle;
-pub use link::{Link, LinkRef};
+pub use link::Link;
 pub use netns::NetNs;
-pub use types::{IfIndex, IpFamily, MacAddr, TableId, VlanId, Vni, IFNAMSIZ};
+pub use types::{IfIndex, IpFamily, LinkRef, MacAddr, TableId, VlanId, Vni, IFNAMSIZ};

@@ -27,7 +27,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use crate::addr::{address_from_message, Address, AddressFilter};
 use crate::fdb::{fdb_from_message, FdbEntry, FdbFilter};
 use crate::link::{link_from_message, Link};
-use crate::neigh::{neighbour_from_message, NeighFlags, Neighbour, NeighbourFilter};
+use crate::neighbour::{neighbour_from_message, NeighFlags, Neighbour, NeighbourFilter};
 use crate::route::{route_from_bytes, Route, RouteFilter};
 use crate::rule::{rule_from_message, Rule, RuleFilter};
 use crate::wire::{self, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
@@ -404,7 +404,7 @@ impl Monitor {
         let mut events = Vec::new();
         self.seen = Seen::default();
         if self.groups.contains(Groups::LINK) {
-            for l in handle.links()? {
+            for l in handle.links(&crate::link::LinkFilter::default())? {
                 events.push(Event::Link(Change::Added(l)));
             }
         }

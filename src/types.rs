@@ -4,6 +4,8 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 
+use ipnetwork::IpNetwork;
+
 use crate::{Error, Result};
 
 /// The kernel's index of a network interface (`ifindex`), never zero.
@@ -28,6 +30,42 @@ impl IfIndex {
 impl fmt::Display for IfIndex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// Names a link in any operation: by name, by index, or by a [`Link`](crate::Link) value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkRef<'a> {
+    /// The interface name, e.g. `"veth0"`.
+    Name(&'a str),
+    /// The interface index.
+    Index(IfIndex),
+}
+
+impl<'a> From<&'a str> for LinkRef<'a> {
+    fn from(name: &'a str) -> Self {
+        LinkRef::Name(name)
+    }
+}
+
+impl<'a> From<&'a String> for LinkRef<'a> {
+    fn from(name: &'a String) -> Self {
+        LinkRef::Name(name)
+    }
+}
+
+impl From<IfIndex> for LinkRef<'_> {
+    fn from(index: IfIndex) -> Self {
+        LinkRef::Index(index)
+    }
+}
+
+impl fmt::Display for LinkRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkRef::Name(n) => write!(f, "link {n:?}"),
+            LinkRef::Index(i) => write!(f, "link with index {i}"),
+        }
     }
 }
 
@@ -277,6 +315,21 @@ pub(crate) fn check_ifname(arg: &'static str, name: &str) -> Result<()> {
         return Ok(());
     };
     Err(Error::InvalidInput { arg, reason })
+}
+
+/// Refuses a prefix with host bits set.
+pub(crate) fn check_prefix(arg: &'static str, net: IpNetwork) -> Result<()> {
+    if net.ip() != net.network() {
+        return Err(Error::invalid(
+            arg,
+            format!(
+                "{net} has host bits set; the prefix is {}/{}",
+                net.network(),
+                net.prefix()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,9 +8,9 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::{new_link_message, not_found_as, selector_message, unsupported_as, LinkRef};
+use super::base::{new_link_message, not_found_as, selector_message, unsupported_as};
 use crate::types::check_ifname;
-use crate::{Error, Handle, MacAddr, Result, VlanId};
+use crate::{Error, Handle, LinkRef, MacAddr, Result, VlanId};
 
 /// A bridge to create: its name, device settings and [`BridgeOptions`].
 ///

@@ -4,12 +4,12 @@
 use netlink_packet_core::{DefaultNla, Nla};
 use netlink_packet_route::link::{
     AfSpecBridge, BridgeFlag, BridgePortState as NlPortState, BridgeVlanInfo, BridgeVlanInfoFlags,
-    InfoBridgePort, LinkAttribute, LinkExtentMask, LinkMessage, LinkProtoInfoBridge,
+    InfoBridgePort, InfoKind, LinkAttribute, LinkExtentMask, LinkMessage, LinkProtoInfoBridge,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::{not_found_as, unsupported_as, LinkKind, LinkRef};
-use crate::{Error, Handle, IfIndex, Result, VlanId};
+use super::base::{kind_of, master_of, not_found_as, unsupported_as};
+use crate::{Error, Handle, IfIndex, LinkRef, Result, VlanId};
 
 /// The STP state of a bridge port (`bridge link`'s `state`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -243,7 +243,11 @@ impl Handle {
         self.ack("set bridge port", RouteNetlinkMessage::SetLink(msg), 0)
             .map_err(|e| {
                 // The kernel answers EOPNOTSUPP for a link without a bridge master.
-                if e.is_unsupported() && self.link(index).is_ok_and(|l| l.master.is_none()) {
+                if e.is_unsupported()
+                    && self
+                        .link_message(index.into())
+                        .is_ok_and(|m| master_of(&m).is_none())
+                {
                     Error::invalid("port", format!("{port} is not a bridge port"))
                 } else {
                     not_found_as(e, port)
@@ -290,14 +294,13 @@ impl Handle {
                 ),
             ));
         }
-        let dev = self.link(link)?;
+        let dev = self.link_message(link)?;
+        let is_bridge = matches!(kind_of(&dev).0, Some(InfoKind::Bridge));
         let mut msg = LinkMessage::default();
         msg.header.interface_family = AddressFamily::Bridge;
-        msg.header.index = dev.index.get();
-        msg.attributes.push(LinkAttribute::AfSpecBridge(vlan_spec(
-            vlan,
-            matches!(dev.kind, Some(LinkKind::Bridge(_))),
-        )));
+        msg.header.index = dev.header.index;
+        msg.attributes
+            .push(LinkAttribute::AfSpecBridge(vlan_spec(vlan, is_bridge)));
         let req = if add {
             RouteNetlinkMessage::SetLink(msg)
         } else {

@@ -8,9 +8,9 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::{new_link_message, LinkKind, LinkRef};
+use super::base::{kind_of, new_link_message};
 use crate::types::check_ifname;
-use crate::{Error, Handle, IfIndex, Result};
+use crate::{Error, Handle, IfIndex, LinkRef, Result};
 
 /// The fallback device the `ipip` module creates in every namespace; it receives every IPIP
 /// packet that no other tunnel matches (calico routes pod traffic through it).
@@ -159,21 +159,26 @@ impl Handle {
     pub fn set_ipip(&self, tunnel: &Ipip<'_>) -> Result<()> {
         let changes = ipip_data(tunnel, |l| self.link_index(l))?;
         let has_data = matches!(&changes, InfoData::IpTunnel(d) if !d.is_empty());
-        let current = self.link(tunnel.name.as_str())?;
-        let index = current.index;
+        let current = self.link_message(LinkRef::Name(&tunnel.name))?;
         let mut msg = LinkMessage::default();
-        msg.header.index = index.get();
+        msg.header.index = current.header.index;
         if let Some(mtu) = tunnel.mtu {
             msg.attributes.push(LinkAttribute::Mtu(mtu));
         }
         // Tunnel data only when there is some to change: the kernel refuses any (even an empty
         // set) on the fallback device, whose MTU alone calico changes.
         if has_data {
-            let Some(LinkKind::Ipip(now)) = current.kind else {
-                return Err(Error::invalid(
-                    "ipip",
-                    format!("{} is not an IPIP tunnel", current.name),
-                ));
+            let now = match kind_of(&current) {
+                (Some(InfoKind::IpIp), Some(InfoData::IpTunnel(nlas))) => {
+                    IpipInfo::from_nlas(nlas.clone())
+                }
+                (Some(InfoKind::IpIp), None) => IpipInfo::from_nlas(Vec::new()),
+                _ => {
+                    return Err(Error::invalid(
+                        "ipip",
+                        format!("{} is not an IPIP tunnel", tunnel.name),
+                    ))
+                }
             };
             let merged = Ipip {
                 name: tunnel.name.clone(),

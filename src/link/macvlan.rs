@@ -6,9 +6,9 @@ use netlink_packet_route::link::{
     InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkMessage, MacVlanMode as NlMode,
 };
 
-use super::{new_link_message, LinkRef};
+use super::base::new_link_message;
 use crate::types::check_ifname;
-use crate::{Handle, IfIndex, MacAddr, Result};
+use crate::{Handle, IfIndex, LinkRef, MacAddr, Result};
 
 /// How macvlan devices on one parent reach each other.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
 
-use super::new_link_message;
+use super::base::new_link_message;
 use crate::types::check_ifname;
 use crate::{Handle, MacAddr, NetNs, Result};
 

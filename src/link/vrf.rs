@@ -1,13 +1,11 @@
 //! VRF devices (`ip link add … type vrf table T`): an L3 master device that binds its
 //! enslaved interfaces to one routing table.
 
-use netlink_packet_route::link::{InfoData, InfoKind, InfoVrf, LinkMessage};
+use netlink_packet_route::link::{InfoData, InfoKind, InfoVrf, LinkAttribute, LinkMessage};
 
-use super::{new_link_message, Link, LinkFilter, LinkKind, LinkRef};
-use crate::neigh::{Neighbour, NeighbourFilter};
-use crate::route::{Route, RouteFilter, RouteType};
+use super::base::{kind_of, new_link_message, selector_message};
 use crate::types::check_ifname;
-use crate::{Error, Handle, MacAddr, Result, TableId};
+use crate::{Error, Handle, LinkRef, MacAddr, Result, TableId};
 
 /// A VRF to create (`ip link add NAME type vrf table TABLE`).
 ///
@@ -102,55 +100,37 @@ impl Handle {
         link: impl Into<LinkRef<'a>>,
         vrf: impl Into<LinkRef<'b>>,
     ) -> Result<()> {
-        let vrf = self.vrf_link(vrf.into())?;
-        self.set_link_master(link, vrf.index)
+        let vrf = vrf.into();
+        self.vrf_table(vrf)?; // a VRF, or a clear error
+        let master = self.link_index(vrf)?;
+        let link = link.into();
+        let mut msg = selector_message(link)?;
+        msg.attributes.push(LinkAttribute::Controller(master.get()));
+        self.set_link("set link vrf", link, msg)
     }
 
     /// Releases a link from its VRF. Equivalent to `ip link set dev NAME nomaster`.
     pub fn unset_link_vrf<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<()> {
-        self.set_link_nomaster(link)
+        let link = link.into();
+        let mut msg = selector_message(link)?;
+        msg.attributes.push(LinkAttribute::Controller(0));
+        self.set_link("unset link vrf", link, msg)
     }
 
-    /// The links enslaved to a VRF. Equivalent to `ip link show vrf VRF`.
-    pub fn vrf_members<'a>(&self, vrf: impl Into<LinkRef<'a>>) -> Result<Vec<Link>> {
-        let vrf = self.vrf_link(vrf.into())?;
-        self.links_filtered(&LinkFilter::master(vrf.index))
-    }
-
-    /// The routes of a VRF's table, without the kernel's local and broadcast routes.
-    /// Equivalent to `ip route show vrf VRF` (both families).
-    pub fn vrf_routes<'a>(&self, vrf: impl Into<LinkRef<'a>>) -> Result<Vec<Route>> {
-        let link = self.vrf_link(vrf.into())?;
-        let table = match &link.kind {
-            Some(LinkKind::Vrf(VrfInfo { table: Some(t) })) => *t,
-            _ => {
-                return Err(Error::malformed(
-                    "list vrf routes",
-                    format!("VRF {} reported without a table", link.name),
-                ))
+    /// The table of a VRF device: what [`RouteFilter::vrf`](crate::route::RouteFilter::vrf)
+    /// lists. A link that is not a VRF is an [`Error::InvalidInput`].
+    pub(crate) fn vrf_table(&self, vrf: LinkRef<'_>) -> Result<TableId> {
+        let m = self.link_message(vrf)?;
+        match kind_of(&m) {
+            (Some(InfoKind::Vrf), Some(InfoData::Vrf(nlas))) => {
+                VrfInfo::from_nlas(nlas.clone()).table.ok_or_else(|| {
+                    Error::malformed(
+                        "list vrf routes",
+                        format!("VRF {vrf} reported without a table"),
+                    )
+                })
             }
-        };
-        let mut routes = self.routes(&RouteFilter::table(table))?;
-        // As `ip route show vrf` does: the kernel's local and broadcast routes, which it keeps
-        // in the VRF's table too, are left out (list the table itself to see them).
-        routes.retain(|r| !matches!(r.kind, RouteType::Local | RouteType::Broadcast));
-        Ok(routes)
-    }
-
-    /// The neighbour entries on a VRF's members. Equivalent to `ip neigh show vrf VRF`.
-    pub fn vrf_neighbours<'a>(&self, vrf: impl Into<LinkRef<'a>>) -> Result<Vec<Neighbour>> {
-        let link = self.vrf_link(vrf.into())?;
-        self.neighbours(&NeighbourFilter {
-            master: Some(LinkRef::Index(link.index)),
-            ..NeighbourFilter::default()
-        })
-    }
-
-    fn vrf_link(&self, vrf: LinkRef<'_>) -> Result<Link> {
-        let link = self.link(vrf)?;
-        if !matches!(link.kind, Some(LinkKind::Vrf(_))) {
-            return Err(Error::invalid("vrf", format!("{} is not a VRF", link.name)));
+            _ => Err(Error::invalid("vrf", format!("{vrf} is not a VRF"))),
         }
-        Ok(link)
     }
 }

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVxlan, LinkMessage};
 
-use super::{new_link_message, LinkRef};
+use super::base::new_link_message;
 use crate::types::check_ifname;
-use crate::{Error, Handle, IfIndex, IpFamily, MacAddr, Result, Vni};
+use crate::{Error, Handle, IfIndex, IpFamily, LinkRef, MacAddr, Result, Vni};
 
 /// The IANA VXLAN port, 4789. The kernel's default is still Linux's historical 8472; set
 /// [`Vxlan::port`] to interoperate with other implementations.

@@ -1,5 +1,12 @@
-//! Netlink framing: the only module (with the per-object conversion code it serves) that knows
-//! the byte layout of netlink messages. Everything here is crate-private.
+//! Netlink framing: the only module (with the per-object codecs it serves) that knows the byte
+//! layout of netlink messages. Everything here is crate-private.
+//!
+//! - this file: the message header (`struct nlmsghdr`, [`field`]), splitting a datagram into
+//!   frames, the error/done payload with its extended ack, encoding a request through
+//!   `netlink-packet-route` and stamping its sequence number (the one place that writes it);
+//! - [`attr`]: reading attributes (`struct nlattr`) straight from bytes, for the decoders that
+//!   must be fast (routes: a million in a dump);
+//! - [`kernel`]: uapi constants that `libc` does not name.
 
 use netlink_packet_core::{NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -8,18 +15,69 @@ pub(crate) use netlink_packet_core::{
     NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST,
 };
 
-pub(crate) const NLMSG_NOOP: u16 = 1;
-pub(crate) const NLMSG_ERROR: u16 = 2;
-pub(crate) const NLMSG_DONE: u16 = 3;
-pub(crate) const NLMSG_OVERRUN: u16 = 4;
+pub(crate) mod attr;
+pub(crate) mod kernel;
 
-pub(crate) const NLM_F_DUMP_INTR: u16 = 0x10;
-const NLM_F_CAPPED: u16 = 0x100;
-const NLM_F_ACK_TLVS: u16 = 0x200;
+use crate::IpFamily;
 
+pub(crate) const NLMSG_NOOP: u16 = libc::NLMSG_NOOP as u16;
+pub(crate) const NLMSG_ERROR: u16 = libc::NLMSG_ERROR as u16;
+pub(crate) const NLMSG_DONE: u16 = libc::NLMSG_DONE as u16;
+pub(crate) const NLMSG_OVERRUN: u16 = libc::NLMSG_OVERRUN as u16;
+
+pub(crate) const NLM_F_DUMP_INTR: u16 = libc::NLM_F_DUMP_INTR as u16;
+const NLM_F_CAPPED: u16 = libc::NLM_F_CAPPED as u16;
+const NLM_F_ACK_TLVS: u16 = libc::NLM_F_ACK_TLVS as u16;
+
+/// `NLMSGERR_ATTR_MSG` of `enum nlmsgerr_attrs` (linux/netlink.h): the extended ack's text.
 const NLMSGERR_ATTR_MSG: u16 = 1;
 
-pub(crate) const HEADER_LEN: usize = 16;
+/// Byte offsets of `struct nlmsghdr`'s fields (linux/netlink.h), all in host byte order.
+pub(crate) mod field {
+    use std::ops::Range;
+    /// `nlmsg_len`: the message's length, header included (u32).
+    pub const LENGTH: Range<usize> = 0..4;
+    /// `nlmsg_type` (u16).
+    pub const TYPE: Range<usize> = 4..6;
+    /// `nlmsg_flags` (u16).
+    pub const FLAGS: Range<usize> = 6..8;
+    /// `nlmsg_seq` (u32).
+    pub const SEQ: Range<usize> = 8..12;
+    /// `nlmsg_pid`: the sender's port, 0 for the kernel (u32).
+    pub const PORT: Range<usize> = 12..16;
+}
+
+/// The length of `struct nlmsghdr`.
+pub(crate) const HEADER_LEN: usize = field::PORT.end;
+
+/// The `AF_*` family byte of an IP family, as message headers carry it.
+pub(crate) const fn af(family: IpFamily) -> u8 {
+    match family {
+        IpFamily::V4 => libc::AF_INET as u8,
+        IpFamily::V6 => libc::AF_INET6 as u8,
+    }
+}
+
+/// The IP family of an `AF_*` byte; `None` for other families (MPLS, bridge, …).
+pub(crate) const fn ip_family(af: u8) -> Option<IpFamily> {
+    match af as i32 {
+        libc::AF_INET => Some(IpFamily::V4),
+        libc::AF_INET6 => Some(IpFamily::V6),
+        _ => None,
+    }
+}
+
+/// The `netlink-packet-route` family of an IP family, for the requests encoded through it.
+pub(crate) fn address_family(family: IpFamily) -> netlink_packet_route::AddressFamily {
+    netlink_packet_route::AddressFamily::from(af(family))
+}
+
+/// Writes `seq` into the header of the message starting at `at` in `buf`: the one place that
+/// sets sequence numbers (requests are encoded with 0 and stamped when sent).
+pub(crate) fn set_seq(buf: &mut [u8], at: usize, seq: u32) {
+    let f = field::SEQ;
+    buf[at + f.start..at + f.end].copy_from_slice(&seq.to_ne_bytes());
+}
 
 /// One netlink message inside a received datagram.
 pub(crate) struct Frame<'a> {
@@ -54,7 +112,7 @@ pub(crate) fn frames(mut buf: &[u8]) -> impl Iterator<Item = Result<Frame<'_>, S
             buf = &[];
             return Some(Err(format!("{n} stray bytes after the last message")));
         }
-        let len = u32_at(buf, 0) as usize;
+        let len = u32_at(buf, field::LENGTH.start) as usize;
         if len < HEADER_LEN || len > buf.len() {
             let n = buf.len();
             buf = &[];
@@ -63,10 +121,10 @@ pub(crate) fn frames(mut buf: &[u8]) -> impl Iterator<Item = Result<Frame<'_>, S
             )));
         }
         let frame = Frame {
-            ty: u16_at(buf, 4),
-            flags: u16_at(buf, 6),
-            seq: u32_at(buf, 8),
-            port: u32_at(buf, 12),
+            ty: u16_at(buf, field::TYPE.start),
+            flags: u16_at(buf, field::FLAGS.start),
+            seq: u32_at(buf, field::SEQ.start),
+            port: u32_at(buf, field::PORT.start),
             payload: &buf[HEADER_LEN..len],
         };
         buf = &buf[align4(len).min(buf.len())..];
@@ -97,7 +155,7 @@ pub(crate) fn error_of(frame: &Frame<'_>) -> Result<(i32, Option<String>), Strin
         if p.len() < 4 + HEADER_LEN {
             return Err("error message too short for the echoed request".into());
         }
-        let orig_len = u32_at(p, 4) as usize;
+        let orig_len = u32_at(p, 4 + field::LENGTH.start) as usize;
         if frame.flags & NLM_F_CAPPED != 0 {
             4 + HEADER_LEN
         } else {
@@ -125,11 +183,11 @@ pub(crate) fn error_of(frame: &Frame<'_>) -> Result<(i32, Option<String>), Strin
     Ok((code, message))
 }
 
-/// Appends one request message to `out`.
-pub(crate) fn encode(msg: RouteNetlinkMessage, flags: u16, seq: u32, out: &mut Vec<u8>) {
+/// Appends one request message to `out`, with sequence number 0: the driver that sends it
+/// stamps the real one with [`set_seq`].
+pub(crate) fn encode(msg: RouteNetlinkMessage, flags: u16, out: &mut Vec<u8>) {
     let mut header = NetlinkHeader::default();
     header.flags = flags;
-    header.sequence_number = seq;
     header.message_type = msg.message_type();
     let mut packet = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
     packet.finalize();

@@ -1,0 +1,13 @@
+//! Interface addresses (`ip addr`): add, replace, delete and list, IPv4 and IPv6.
+//!
+//! Files: `types.rs` ([`NewAddress`], [`Address`], [`AddressFilter`]), `codec.rs` (the
+//! messages), `ops.rs` (the `Handle` and `Batch` methods).
+
+mod codec;
+mod ops;
+mod types;
+
+pub(crate) use codec::address_from_message;
+#[cfg(test)]
+pub(crate) use codec::address_message;
+pub use types::{Address, AddressFilter, AddressFlags, AddressScope, NewAddress};

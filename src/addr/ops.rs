@@ -1,0 +1,108 @@
+//! Address operations: the [`Handle`] and [`Batch`] methods of `ip addr`.
+
+use ipnetwork::IpNetwork;
+use netlink_packet_route::RouteNetlinkMessage;
+
+use super::codec::{address_from_message, address_message, delete_message, dump_message};
+use super::types::{Address, AddressFilter, NewAddress};
+use crate::batch::Batch;
+use crate::wire::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use crate::{Handle, LinkRef, Result};
+
+/// # Addresses
+///
+/// `ip addr`: add, replace, delete and list the addresses of links.
+impl Handle {
+    /// Adds an address to a link. Equivalent to
+    /// `ip addr add ADDRESS/LEN [peer P] [broadcast B] [scope S] [label L] dev LINK`.
+    /// An address that is already there is an error for which
+    /// [`Error::is_exists`] is true.
+    pub fn add_address<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        address: &NewAddress,
+    ) -> Result<()> {
+        self.new_address("add address", link.into(), address, NLM_F_EXCL)
+    }
+
+    /// Adds an address, or changes it when it is there. Equivalent to `ip addr replace …`.
+    pub fn replace_address<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        address: &NewAddress,
+    ) -> Result<()> {
+        self.new_address("replace address", link.into(), address, NLM_F_REPLACE)
+    }
+
+    fn new_address(
+        &self,
+        op: &'static str,
+        link: LinkRef<'_>,
+        address: &NewAddress,
+        flags: u16,
+    ) -> Result<()> {
+        let msg = address_message(address, || self.link_index(link))?;
+        self.ack(
+            op,
+            RouteNetlinkMessage::NewAddress(msg),
+            NLM_F_CREATE | flags,
+        )
+    }
+
+    /// Removes an address from a link. Equivalent to `ip addr del ADDRESS/LEN dev LINK`.
+    /// An address that is not there is an error for which [`Error::is_not_found`] is true.
+    pub fn delete_address<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        address: IpNetwork,
+    ) -> Result<()> {
+        let msg = delete_message(address, self.link_index(link)?);
+        self.ack("delete address", RouteNetlinkMessage::DelAddress(msg), 0)
+    }
+
+    /// Lists addresses. Equivalent to `ip addr show [dev LINK]` (with `-4`/`-6` for a family).
+    pub fn addresses(&self, filter: &AddressFilter<'_>) -> Result<Vec<Address>> {
+        let index = match filter.link {
+            Some(l) => Some(self.link_index(l)?),
+            None => None,
+        };
+        let req = dump_message(filter.family, index);
+        self.dump(
+            "list addresses",
+            RouteNetlinkMessage::GetAddress(req),
+            |msg| {
+                let RouteNetlinkMessage::NewAddress(m) = msg else {
+                    return Ok(None);
+                };
+                let a = address_from_message(m)?;
+                let keep = index.is_none_or(|i| a.index == i)
+                    && filter.family.is_none_or(|f| a.family() == f);
+                Ok(keep.then_some(a))
+            },
+        )
+    }
+}
+
+/// # Addresses
+impl Batch<'_> {
+    /// Queues `ip addr add ADDRESS dev LINK` (see [`Handle::add_address`]); returns the index.
+    pub fn add_address<'a>(&mut self, link: impl Into<LinkRef<'a>>, address: &NewAddress) -> usize {
+        let link = link.into();
+        let msg =
+            address_message(address, || self.resolve(link)).map(RouteNetlinkMessage::NewAddress);
+        self.push_result("add address", msg, NLM_F_CREATE | NLM_F_EXCL)
+    }
+
+    /// Queues `ip addr del ADDRESS dev LINK` (see [`Handle::delete_address`]); returns the
+    /// index.
+    pub fn delete_address<'a>(
+        &mut self,
+        link: impl Into<LinkRef<'a>>,
+        address: IpNetwork,
+    ) -> usize {
+        let msg = self
+            .resolve(link.into())
+            .map(|index| RouteNetlinkMessage::DelAddress(delete_message(address, index)));
+        self.push_result("delete address", msg, 0)
+    }
+}

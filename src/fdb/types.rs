@@ -1,0 +1,190 @@
+//! FDB types: entries to add or delete ([`FdbEntryRequest`]), entries as the kernel reports
+//! them ([`FdbEntry`]), their states, targets and flags, and the listing's selector.
+
+use std::net::IpAddr;
+
+use crate::neighbour::{NeighFlags, NeighState};
+use crate::{IfIndex, LinkRef, MacAddr, VlanId, Vni};
+
+/// How long an FDB entry lives and whether it can move.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FdbState {
+    /// Never ages out; on a bridge, a MAC of the bridge itself (`permanent`, the default).
+    #[default]
+    Permanent,
+    /// Never ages out (`static`).
+    Static,
+    /// Ages out like a learned entry (`dynamic`).
+    Dynamic,
+    /// A state bit set this version does not name, as the kernel gave it.
+    Other(NeighState),
+}
+
+impl FdbState {
+    /// The `NUD_*` bits iproute2 sends for this state.
+    pub(super) fn bits(self) -> NeighState {
+        match self {
+            FdbState::Permanent => NeighState::NOARP | NeighState::PERMANENT,
+            FdbState::Static => NeighState::NOARP | NeighState::REACHABLE,
+            FdbState::Dynamic => NeighState::REACHABLE,
+            FdbState::Other(s) => s,
+        }
+    }
+
+    /// Reads the state as `bridge fdb show` does: permanent wins, then static (`noarp`).
+    pub(super) fn from_bits(s: NeighState) -> FdbState {
+        if s.contains(NeighState::PERMANENT) {
+            FdbState::Permanent
+        } else if s.contains(NeighState::NOARP) {
+            FdbState::Static
+        } else if s.intersects(NeighState::REACHABLE | NeighState::STALE) {
+            FdbState::Dynamic
+        } else {
+            FdbState::Other(s)
+        }
+    }
+}
+
+/// Which table an FDB request goes to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FdbTarget {
+    /// The device's own table (`self`): a VXLAN device's, or a bridge port's hardware table.
+    /// The default, as in `bridge fdb add`.
+    #[default]
+    SelfOnly,
+    /// The table of the device's master bridge (`master`).
+    Master,
+    /// Both (`self master`).
+    Both,
+}
+
+bitflags::bitflags! {
+    /// Extended FDB entry flags (`NDA_FLAGS_EXT`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct FdbExtFlags: u32 {
+        /// Managed by the kernel on behalf of user space (`managed`).
+        const MANAGED = 1 << 0;
+        /// Locked by 802.1X MAB (`locked`).
+        const LOCKED = 1 << 1;
+        const _ = !0;
+    }
+}
+
+/// An FDB entry to add, append, replace or delete.
+///
+/// ```no_run
+/// use netplumb::{Handle, fdb::FdbEntryRequest};
+///
+/// let h = Handle::new()?;
+/// // bridge fdb append 00:00:00:00:00:00 dev vx0 dst 192.0.2.2   (flood to a remote VTEP)
+/// h.append_fdb("vx0", &FdbEntryRequest::flood("192.0.2.2".parse()?))?;
+/// // bridge fdb add 02:42:0a:f4:01:00 dev vx0 dst 192.0.2.3      (a remote MAC)
+/// h.add_fdb("vx0", &FdbEntryRequest {
+///     dst: Some("192.0.2.3".parse()?),
+///     ..FdbEntryRequest::new("02:42:0a:f4:01:00".parse()?)
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FdbEntryRequest {
+    /// The MAC address; all zeros for a VXLAN flood entry.
+    pub mac: MacAddr,
+    /// The VLAN, on a VLAN-filtering bridge (`vlan VID`).
+    pub vlan: Option<VlanId>,
+    /// The remote tunnel endpoint, on a VXLAN device (`dst IP`); its family must match the
+    /// device's (its local or group address).
+    pub dst: Option<IpAddr>,
+    /// The remote UDP port, on a VXLAN device (`port PORT`).
+    pub port: Option<u16>,
+    /// The remote VNI, on a VXLAN device (`vni VNI`).
+    pub vni: Option<Vni>,
+    /// The source VNI, on a VXLAN device in external mode (`src_vni VNI`).
+    pub src_vni: Option<Vni>,
+    /// The outgoing underlay device for `dst`, on a VXLAN device (`via DEV`).
+    pub via: Option<IfIndex>,
+    /// Which table.
+    pub target: FdbTarget,
+    /// The state; [`FdbState::Permanent`] by default, as in `bridge fdb add`.
+    pub state: FdbState,
+    /// The entry never moves to another port (`sticky`).
+    pub sticky: bool,
+    /// Learned by an external agent (`extern_learn`).
+    pub extern_learn: bool,
+}
+
+impl FdbEntryRequest {
+    /// A permanent entry for `mac` in the device's own table.
+    pub fn new(mac: MacAddr) -> FdbEntryRequest {
+        FdbEntryRequest {
+            mac,
+            ..FdbEntryRequest::default()
+        }
+    }
+
+    /// A VXLAN flood entry: the all-zero MAC to the remote `dst`.
+    pub fn flood(dst: IpAddr) -> FdbEntryRequest {
+        FdbEntryRequest {
+            dst: Some(dst),
+            ..FdbEntryRequest::default()
+        }
+    }
+}
+
+/// An FDB entry as the kernel reports it (`bridge fdb show`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FdbEntry {
+    /// The device the entry is on: a bridge port, a bridge, or a VXLAN device.
+    pub link: IfIndex,
+    /// The MAC address.
+    pub mac: MacAddr,
+    /// The VLAN, on a VLAN-filtering bridge.
+    pub vlan: Option<VlanId>,
+    /// The remote tunnel endpoint, on a VXLAN device.
+    pub dst: Option<IpAddr>,
+    /// The remote UDP port, when it differs from the device's.
+    pub port: Option<u16>,
+    /// The remote VNI, when it differs from the device's.
+    pub vni: Option<Vni>,
+    /// The source VNI.
+    pub src_vni: Option<Vni>,
+    /// The outgoing underlay device for `dst`.
+    pub via: Option<IfIndex>,
+    /// The bridge the entry's device belongs to (`master BR`).
+    pub master: Option<IfIndex>,
+    /// The state.
+    pub state: FdbState,
+    /// The flags: [`NeighFlags::SELF`], [`NeighFlags::MASTER`], [`NeighFlags::EXT_LEARNED`],
+    /// [`NeighFlags::STICKY`], [`NeighFlags::OFFLOADED`]…
+    pub flags: NeighFlags,
+    /// The extended flags.
+    pub ext_flags: FdbExtFlags,
+}
+
+/// Which FDB entries [`Handle::fdb`] lists. The default lists every entry.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FdbFilter<'a> {
+    /// Only the entries on this device (`bridge fdb show dev DEV`).
+    pub link: Option<LinkRef<'a>>,
+    /// Only the entries of this bridge and its ports (`bridge fdb show br BR`).
+    pub bridge: Option<LinkRef<'a>>,
+}
+
+impl<'a> FdbFilter<'a> {
+    /// The entries on one device.
+    pub fn link(link: impl Into<LinkRef<'a>>) -> Self {
+        FdbFilter {
+            link: Some(link.into()),
+            bridge: None,
+        }
+    }
+
+    /// The entries of one bridge and its ports.
+    pub fn bridge(bridge: impl Into<LinkRef<'a>>) -> Self {
+        FdbFilter {
+            link: None,
+            bridge: Some(bridge.into()),
+        }
+    }
+}

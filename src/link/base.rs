@@ -1,0 +1,174 @@
+//! What every link operation and every kind builds on, knowing no kind: the messages that
+//! name or create a link, a link's index by name, the raw reply of a link look-up, and the
+//! error conversions. Kinds import this file; nothing here imports a kind.
+
+use netlink_packet_route::link::{InfoData, InfoKind, LinkAttribute, LinkInfo, LinkMessage};
+use netlink_packet_route::RouteNetlinkMessage;
+
+use crate::batch::Batch;
+use crate::types::check_ifname;
+use crate::wire::{NLM_F_CREATE, NLM_F_EXCL};
+use crate::{Error, Handle, IfIndex, LinkRef, MacAddr, Result};
+
+/// Gives an [`Error::Unsupported`] the hint that the kernel lacks `feature`.
+pub(crate) fn unsupported_as(e: Error, feature: &str) -> Error {
+    match e {
+        Error::Unsupported {
+            op, errno, message, ..
+        } => Error::Unsupported {
+            op,
+            hint: format!("the kernel has no {feature} support"),
+            errno,
+            message,
+        },
+        e => e,
+    }
+}
+
+/// A message that names one link, by index or by `IFLA_IFNAME`.
+pub(crate) fn selector_message(link: LinkRef<'_>) -> Result<LinkMessage> {
+    let mut msg = LinkMessage::default();
+    match link {
+        LinkRef::Index(i) => msg.header.index = i.get(),
+        LinkRef::Name(name) => {
+            check_ifname("link name", name)?;
+            msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        }
+    }
+    Ok(msg)
+}
+
+/// Turns the kernel's `ENODEV` for a named link into [`Error::NotFound`] naming it.
+pub(crate) fn not_found_as(e: Error, link: LinkRef<'_>) -> Error {
+    if e.errno() == Some(nix::errno::Errno::ENODEV) {
+        Error::NotFound {
+            what: link.to_string(),
+        }
+    } else {
+        e
+    }
+}
+
+/// Builds the attributes shared by every kind at creation: name, MTU, address, kind data.
+pub(crate) fn new_link_message(
+    name: &str,
+    mtu: Option<u32>,
+    mac: Option<MacAddr>,
+    kind: InfoKind,
+    data: Option<InfoData>,
+) -> LinkMessage {
+    let mut msg = LinkMessage::default();
+    msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+    if let Some(mtu) = mtu {
+        msg.attributes.push(LinkAttribute::Mtu(mtu));
+    }
+    if let Some(mac) = mac {
+        msg.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+    }
+    let mut info = vec![LinkInfo::Kind(kind)];
+    if let Some(data) = data {
+        info.push(LinkInfo::Data(data));
+    }
+    msg.attributes.push(LinkAttribute::LinkInfo(info));
+    msg
+}
+
+/// The kind (`IFLA_INFO_KIND`) and kind data (`IFLA_INFO_DATA`) of a link message.
+pub(crate) fn kind_of(m: &LinkMessage) -> (Option<&InfoKind>, Option<&InfoData>) {
+    let (mut kind, mut data) = (None, None);
+    for a in &m.attributes {
+        if let LinkAttribute::LinkInfo(infos) = a {
+            for i in infos {
+                match i {
+                    LinkInfo::Kind(k) => kind = Some(k),
+                    LinkInfo::Data(d) => data = Some(d),
+                    _ => {}
+                }
+            }
+        }
+    }
+    (kind, data)
+}
+
+/// The master (`IFLA_MASTER`) of a link message.
+pub(crate) fn master_of(m: &LinkMessage) -> Option<IfIndex> {
+    m.attributes.iter().find_map(|a| match a {
+        LinkAttribute::Controller(i) => IfIndex::new(*i),
+        _ => None,
+    })
+}
+
+impl Handle {
+    /// The index of a link, looked up when given by name.
+    pub fn link_index<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<IfIndex> {
+        match link.into() {
+            LinkRef::Index(i) => Ok(i),
+            r @ LinkRef::Name(_) => {
+                let m = self.link_message(r)?;
+                IfIndex::new(m.header.index)
+                    .ok_or_else(|| Error::malformed("get link", "a link with index 0"))
+            }
+        }
+    }
+
+    /// The kernel's reply to `ip link show dev LINK`, undecoded: for the kinds' own
+    /// operations, which read only their own part of it.
+    pub(crate) fn link_message(&self, link: LinkRef<'_>) -> Result<LinkMessage> {
+        let req = RouteNetlinkMessage::GetLink(selector_message(link)?);
+        match self
+            .get("get link", req)
+            .map_err(|e| not_found_as(e, link))?
+        {
+            RouteNetlinkMessage::NewLink(m) => Ok(m),
+            _ => Err(Error::malformed("get link", "the reply is not a link")),
+        }
+    }
+
+    pub(crate) fn set_link(
+        &self,
+        op: &'static str,
+        link: LinkRef<'_>,
+        msg: LinkMessage,
+    ) -> Result<()> {
+        self.ack(op, RouteNetlinkMessage::SetLink(msg), 0)
+            .map_err(|e| not_found_as(e, link))
+    }
+
+    /// Sends an `RTM_NEWLINK` that creates a link of kind `kind`.
+    pub(crate) fn create_link(&self, kind: &str, msg: LinkMessage) -> Result<()> {
+        self.ack(
+            "add link",
+            RouteNetlinkMessage::NewLink(msg),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+        .map_err(|e| unsupported_as(e, kind))
+    }
+}
+
+impl Batch<'_> {
+    /// Resolves a link to its index, asking the kernel once per name in a batch.
+    pub(crate) fn resolve(&mut self, link: LinkRef<'_>) -> Result<IfIndex> {
+        match link {
+            LinkRef::Index(i) => Ok(i),
+            LinkRef::Name(name) => {
+                if let Some(i) = self.link_cache().get(name) {
+                    return Ok(*i);
+                }
+                let i = self.handle().link_index(link)?;
+                self.link_cache().insert(name.to_string(), i);
+                Ok(i)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_refused_before_sending() {
+        let e = selector_message(LinkRef::Name("sixteen-bytes-xx")).unwrap_err();
+        assert!(matches!(e, Error::InvalidInput { .. }), "{e}");
+    }
+}

@@ -1,0 +1,208 @@
+//! Operations on links of any kind: the [`Handle`] methods of `ip link` that are not a
+//! kind's own.
+
+use std::os::fd::{AsFd, AsRawFd};
+
+use netlink_packet_route::link::{LinkAttribute, LinkFlags as NlLinkFlags, LinkMessage};
+use netlink_packet_route::RouteNetlinkMessage;
+
+use super::base::{not_found_as, selector_message};
+use super::decode::link_from_message;
+use super::types::{Link, LinkFilter, LinkFlags};
+use crate::types::check_ifname;
+use crate::{Error, Handle, LinkRef, MacAddr, NetNs, Result};
+
+/// # Links
+///
+/// `ip link`: list, look up, delete, and change links of every kind. Creating a link is a
+/// method of its kind (`add_veth`, `add_bridge`, `add_vxlan`, …).
+impl Handle {
+    fn all_links(&self) -> Result<Vec<Link>> {
+        let req = RouteNetlinkMessage::GetLink(LinkMessage::default());
+        self.dump("list links", req, |msg| match msg {
+            RouteNetlinkMessage::NewLink(m) => link_from_message(m).map(Some),
+            _ => Ok(None),
+        })
+    }
+
+    /// Lists the links that match `filter` ([`LinkFilter::default()`] for all of them).
+    /// Equivalent to `ip -d link show [master BRIDGE | vrf VRF] [type KIND]`.
+    ///
+    /// ```no_run
+    /// use netplumb::{Handle, link::LinkFilter};
+    ///
+    /// let h = Handle::new()?;
+    /// // The ports of br0: ip link show master br0
+    /// for port in h.links(&LinkFilter::master("br0"))? {
+    ///     println!("{}", port.name);
+    /// }
+    /// // Every veth: ip link show type veth
+    /// let veths = h.links(&LinkFilter { kind: Some("veth"), ..Default::default() })?;
+    /// # drop(veths);
+    /// # Ok::<(), netplumb::Error>(())
+    /// ```
+    pub fn links(&self, filter: &LinkFilter<'_>) -> Result<Vec<Link>> {
+        let master = match filter.master {
+            Some(m) => Some(self.link_index(m)?),
+            None => None,
+        };
+        let mut links = self.all_links()?;
+        links.retain(|l| {
+            master.is_none_or(|m| l.master == Some(m))
+                && filter
+                    .kind
+                    .is_none_or(|k| l.kind.as_ref().is_some_and(|lk| lk.name() == k))
+        });
+        Ok(links)
+    }
+
+    /// Looks up one link. Equivalent to `ip -d link show dev NAME`.
+    ///
+    /// A link that does not exist is an error for which [`Error::is_not_found`] is true.
+    pub fn link<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<Link> {
+        let link = link.into();
+        let req = RouteNetlinkMessage::GetLink(selector_message(link)?);
+        match self
+            .get("get link", req)
+            .map_err(|e| not_found_as(e, link))?
+        {
+            RouteNetlinkMessage::NewLink(m) => link_from_message(m),
+            _ => Err(Error::malformed("get link", "the reply is not a link")),
+        }
+    }
+
+    /// Deletes a link (for a veth, both ends go). Equivalent to `ip link del dev NAME`.
+    pub fn delete_link<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<()> {
+        let link = link.into();
+        let req = RouteNetlinkMessage::DelLink(selector_message(link)?);
+        self.ack("delete link", req, 0)
+            .map_err(|e| not_found_as(e, link))
+    }
+
+    /// Brings a link up. Equivalent to `ip link set dev NAME up`.
+    pub fn set_link_up<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<()> {
+        self.change_flags("set link up", link.into(), LinkFlags::UP, LinkFlags::UP)
+    }
+
+    /// Brings a link down. Equivalent to `ip link set dev NAME down`.
+    pub fn set_link_down<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<()> {
+        self.change_flags(
+            "set link down",
+            link.into(),
+            LinkFlags::empty(),
+            LinkFlags::UP,
+        )
+    }
+
+    /// Sets or clears the flags in `mask` to their values in `flags`, leaving other flags
+    /// alone. Equivalent to `ip link set dev NAME promisc on` and friends.
+    pub fn set_link_flags<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        flags: LinkFlags,
+        mask: LinkFlags,
+    ) -> Result<()> {
+        self.change_flags("set link flags", link.into(), flags, mask)
+    }
+
+    fn change_flags(
+        &self,
+        op: &'static str,
+        link: LinkRef<'_>,
+        flags: LinkFlags,
+        mask: LinkFlags,
+    ) -> Result<()> {
+        let mut msg = selector_message(link)?;
+        msg.header.flags = NlLinkFlags::from_bits_retain(flags.bits() & mask.bits());
+        msg.header.change_mask = NlLinkFlags::from_bits_retain(mask.bits());
+        self.set_link(op, link, msg)
+    }
+
+    /// Sets a link's MTU. Equivalent to `ip link set dev NAME mtu MTU`.
+    ///
+    /// An MTU outside the device's range is refused by the kernel, with its explanation in the
+    /// error (e.g. `mtu greater than device maximum`).
+    pub fn set_link_mtu<'a>(&self, link: impl Into<LinkRef<'a>>, mtu: u32) -> Result<()> {
+        let link = link.into();
+        let mut msg = selector_message(link)?;
+        msg.attributes.push(LinkAttribute::Mtu(mtu));
+        self.set_link("set link mtu", link, msg)
+    }
+
+    /// Renames a link. Equivalent to `ip link set dev NAME name NEW`. Most devices must be down
+    /// to be renamed.
+    pub fn rename_link<'a>(&self, link: impl Into<LinkRef<'a>>, new_name: &str) -> Result<()> {
+        check_ifname("new name", new_name)?;
+        let link = link.into();
+        let index = self.link_index(link)?;
+        let mut msg = LinkMessage::default();
+        msg.header.index = index.get();
+        msg.attributes
+            .push(LinkAttribute::IfName(new_name.to_string()));
+        self.set_link("rename link", link, msg)
+    }
+
+    /// Sets a link's hardware address. Equivalent to `ip link set dev NAME address MAC`.
+    pub fn set_link_mac<'a>(&self, link: impl Into<LinkRef<'a>>, mac: MacAddr) -> Result<()> {
+        let link = link.into();
+        let mut msg = selector_message(link)?;
+        msg.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+        self.set_link("set link address", link, msg)
+    }
+
+    /// Sets a link's transmit queue length. Equivalent to `ip link set dev NAME txqlen N`.
+    pub fn set_link_txqlen<'a>(&self, link: impl Into<LinkRef<'a>>, txqlen: u32) -> Result<()> {
+        let link = link.into();
+        let mut msg = selector_message(link)?;
+        msg.attributes.push(LinkAttribute::TxQueueLen(txqlen));
+        self.set_link("set link txqlen", link, msg)
+    }
+
+    /// Sets a link's alias. Equivalent to `ip link set dev NAME alias TEXT`.
+    pub fn set_link_alias<'a>(&self, link: impl Into<LinkRef<'a>>, alias: &str) -> Result<()> {
+        if alias.len() >= 256 || alias.contains('\0') {
+            return Err(Error::invalid(
+                "alias",
+                "an alias is at most 255 bytes and holds no NUL",
+            ));
+        }
+        let link = link.into();
+        let mut msg = selector_message(link)?;
+        msg.attributes
+            .push(LinkAttribute::IfAlias(alias.to_string()));
+        self.set_link("set link alias", link, msg)
+    }
+
+    /// Enslaves a link to a master device such as a bridge. Equivalent to
+    /// `ip link set dev NAME master BRIDGE`.
+    pub fn set_link_master<'a, 'b>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        master: impl Into<LinkRef<'b>>,
+    ) -> Result<()> {
+        let master = self.link_index(master)?;
+        let link = link.into();
+        let mut msg = selector_message(link)?;
+        msg.attributes.push(LinkAttribute::Controller(master.get()));
+        self.set_link("set link master", link, msg)
+    }
+
+    /// Releases a link from its master. Equivalent to `ip link set dev NAME nomaster`.
+    pub fn set_link_nomaster<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<()> {
+        let link = link.into();
+        let mut msg = selector_message(link)?;
+        msg.attributes.push(LinkAttribute::Controller(0));
+        self.set_link("set link nomaster", link, msg)
+    }
+
+    /// Moves a link into another network namespace. Equivalent to
+    /// `ip link set dev NAME netns NS`. The link keeps its name there unless one exists already,
+    /// which the kernel refuses (`EEXIST`).
+    pub fn move_link_to_netns<'a>(&self, link: impl Into<LinkRef<'a>>, ns: &NetNs) -> Result<()> {
+        let link = link.into();
+        let mut msg = selector_message(link)?;
+        msg.attributes
+            .push(LinkAttribute::NetNsFd(ns.as_fd().as_raw_fd()));
+        self.set_link("move link to netns", link, msg)
+    }
+}

@@ -1,0 +1,222 @@
+//! Link types: a link as the kernel reports it ([`Link`]), its flags, state, counters and
+//! kind ([`LinkKind`], which holds each kind's settings), and the listing's selector.
+
+use super::bridge::BridgeInfo;
+use super::bridge_port::BridgePort;
+use super::ipip::IpipInfo;
+use super::macvlan::MacvlanInfo;
+use super::vrf::VrfInfo;
+use super::vxlan::VxlanInfo;
+use crate::{IfIndex, LinkRef, MacAddr};
+
+bitflags::bitflags! {
+    /// Interface flags (`IFF_*`, as in `ip link`'s `<BROADCAST,MULTICAST,UP,LOWER_UP>`).
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub struct LinkFlags: u32 {
+        /// Administratively up.
+        const UP = 1 << 0;
+        /// Broadcast address valid.
+        const BROADCAST = 1 << 1;
+        /// Debugging turned on.
+        const DEBUG = 1 << 2;
+        /// The loopback device.
+        const LOOPBACK = 1 << 3;
+        /// Point-to-point link.
+        const POINTOPOINT = 1 << 4;
+        /// Avoid use of trailers.
+        const NOTRAILERS = 1 << 5;
+        /// Resources allocated (operationally running).
+        const RUNNING = 1 << 6;
+        /// No ARP protocol.
+        const NOARP = 1 << 7;
+        /// Receives all packets.
+        const PROMISC = 1 << 8;
+        /// Receives all multicast packets.
+        const ALLMULTI = 1 << 9;
+        /// Master of a load balancer.
+        const MASTER = 1 << 10;
+        /// Slave of a load balancer.
+        const SLAVE = 1 << 11;
+        /// Supports multicast.
+        const MULTICAST = 1 << 12;
+        /// Can set media type.
+        const PORTSEL = 1 << 13;
+        /// Auto media select active.
+        const AUTOMEDIA = 1 << 14;
+        /// Dialup device with changing addresses.
+        const DYNAMIC = 1 << 15;
+        /// Driver signals L1 up (carrier).
+        const LOWER_UP = 1 << 16;
+        /// Driver signals dormant.
+        const DORMANT = 1 << 17;
+        /// Echo sent packets.
+        const ECHO = 1 << 18;
+        // Flags this version does not name are kept, not dropped.
+        const _ = !0;
+    }
+}
+
+/// The RFC 2863 operational state of a link (`ip link`'s `state UP`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OperState {
+    /// The driver does not report a state (loopback, some virtual devices).
+    Unknown,
+    /// Some component is missing.
+    NotPresent,
+    /// Down.
+    Down,
+    /// Down because a lower layer is down (a veth whose peer is down).
+    LowerLayerDown,
+    /// In a test mode.
+    Testing,
+    /// Waiting for an external event.
+    Dormant,
+    /// Up and ready to pass packets.
+    Up,
+    /// A value this version does not know.
+    Other(u8),
+}
+
+impl From<u8> for OperState {
+    fn from(v: u8) -> Self {
+        match v {
+            0 => OperState::Unknown,
+            1 => OperState::NotPresent,
+            2 => OperState::Down,
+            3 => OperState::LowerLayerDown,
+            4 => OperState::Testing,
+            5 => OperState::Dormant,
+            6 => OperState::Up,
+            v => OperState::Other(v),
+        }
+    }
+}
+
+/// Basic interface counters (`ip -s link`), from the kernel's 64-bit statistics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LinkStats {
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Receive errors.
+    pub rx_errors: u64,
+    /// Transmit errors.
+    pub tx_errors: u64,
+    /// Received packets dropped.
+    pub rx_dropped: u64,
+    /// Packets dropped on transmit.
+    pub tx_dropped: u64,
+    /// Multicast packets received.
+    pub multicast: u64,
+    /// Collisions.
+    pub collisions: u64,
+}
+
+/// What kind of virtual device a link is (`ip -d link`'s kind), with its kind-specific settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkKind {
+    /// One end of a veth pair; its peer's index is [`Link::link`].
+    Veth,
+    /// A Linux bridge.
+    Bridge(BridgeInfo),
+    /// A VXLAN tunnel device.
+    Vxlan(VxlanInfo),
+    /// A macvlan device; its parent is [`Link::link`].
+    Macvlan(MacvlanInfo),
+    /// A VRF (L3 master device) and its table.
+    Vrf(VrfInfo),
+    /// An IPIP tunnel.
+    Ipip(IpipInfo),
+    /// A kind netplumb does not model yet, by the kernel's name for it (`"vxlan"`, `"dummy"`…).
+    Unknown(String),
+}
+
+impl LinkKind {
+    /// The kernel's name for the kind, as `ip link add … type NAME` takes it.
+    pub fn name(&self) -> &str {
+        match self {
+            LinkKind::Veth => "veth",
+            LinkKind::Bridge(_) => "bridge",
+            LinkKind::Vxlan(_) => "vxlan",
+            LinkKind::Macvlan(_) => "macvlan",
+            LinkKind::Vrf(_) => "vrf",
+            LinkKind::Ipip(_) => "ipip",
+            LinkKind::Unknown(name) => name,
+        }
+    }
+}
+
+/// Which links [`Handle::links_filtered`] returns. The default selects all of them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LinkFilter<'a> {
+    /// Only the links enslaved to this master (`ip link show master BRIDGE`).
+    pub master: Option<LinkRef<'a>>,
+    /// Only links of this kind, by the kernel's name (`ip link show type veth`).
+    pub kind: Option<&'a str>,
+}
+
+impl<'a> LinkFilter<'a> {
+    /// The links enslaved to `master`, such as a bridge's ports.
+    pub fn master(master: impl Into<LinkRef<'a>>) -> Self {
+        LinkFilter {
+            master: Some(master.into()),
+            kind: None,
+        }
+    }
+}
+
+/// A network interface as the kernel reports it (`ip -d link show`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Link {
+    /// Interface index.
+    pub index: IfIndex,
+    /// Interface name.
+    pub name: String,
+    /// Virtual device kind; `None` for devices without one (loopback, physical NICs).
+    pub kind: Option<LinkKind>,
+    /// Interface flags.
+    pub flags: LinkFlags,
+    /// Operational state.
+    pub oper_state: OperState,
+    /// MTU.
+    pub mtu: u32,
+    /// Smallest MTU the device accepts, when the kernel reports it.
+    pub min_mtu: Option<u32>,
+    /// Largest MTU the device accepts, when the kernel reports it.
+    pub max_mtu: Option<u32>,
+    /// Hardware address, for Ethernet-like devices.
+    pub mac: Option<MacAddr>,
+    /// Broadcast hardware address, for Ethernet-like devices.
+    pub broadcast: Option<MacAddr>,
+    /// The master device (bridge, bond, VRF) this link is enslaved to.
+    pub master: Option<IfIndex>,
+    /// The related link (`IFLA_LINK`): a veth's peer, a VLAN's parent. When
+    /// [`link_netnsid`](Link::link_netnsid) is set, the index is in that other namespace.
+    pub link: Option<IfIndex>,
+    /// The namespace id (in this namespace's numbering) of the namespace holding
+    /// [`link`](Link::link), when it is elsewhere (`link-netnsid` in `ip link`).
+    pub link_netnsid: Option<i32>,
+    /// Transmit queue length.
+    pub txqlen: Option<u32>,
+    /// The interface alias (`ip link set … alias`).
+    pub alias: Option<String>,
+    /// Counters.
+    pub stats: Option<LinkStats>,
+    /// The port's settings, when the link is a bridge port.
+    pub bridge_port: Option<BridgePort>,
+}
+
+impl<'a> From<&'a Link> for LinkRef<'a> {
+    fn from(link: &'a Link) -> Self {
+        LinkRef::Index(link.index)
+    }
+}

@@ -1,0 +1,236 @@
+//! Neighbour messages (`RTM_NEWNEIGH`, `RTM_DELNEIGH`, `RTM_GETNEIGH`) and neighbour-table
+//! messages (`RTM_NEWNEIGHTBL`, `RTM_SETNEIGHTBL`), through `netlink-packet-route`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags as NlFlags, NeighbourHeader,
+    NeighbourMessage, NeighbourState as NlState,
+};
+use netlink_packet_route::neighbour_table::NeighbourTableParameter;
+use netlink_packet_route::route::RouteType;
+use netlink_packet_route::AddressFamily;
+
+use super::types::{NeighFlags, NeighState, NeighTableParams, Neighbour, NewNeighbour};
+use crate::wire::address_family;
+use crate::{Error, IfIndex, IpFamily, MacAddr, Result};
+
+pub(super) fn af(family: IpFamily) -> AddressFamily {
+    address_family(family)
+}
+
+pub(super) fn table_name(family: IpFamily) -> &'static str {
+    match family {
+        IpFamily::V4 => "arp_cache",
+        IpFamily::V6 => "ndisc_cache",
+    }
+}
+
+/// Milliseconds, as the kernel takes them; it converts them to jiffies from a 32-bit value.
+pub(super) fn ms(arg: &'static str, d: Duration) -> Result<u64> {
+    u32::try_from(d.as_millis())
+        .map(u64::from)
+        .map_err(|_| Error::invalid(arg, format!("{d:?} is too long for the kernel's timer")))
+}
+
+impl NeighTableParams {
+    pub(super) fn nlas(&self) -> Result<Vec<NeighbourTableParameter>> {
+        use NeighbourTableParameter as P;
+        let mut v = Vec::new();
+        let counts = [
+            (self.app_probes, P::AppProbes as fn(u32) -> P),
+            (self.ucast_probes, P::UcastProbes),
+            (self.mcast_probes, P::McastProbes),
+            (self.mcast_reprobes, P::McastReprobes),
+            (self.queue_len_bytes, P::QueueLenbytes),
+            (self.proxy_queue_len, P::ProxyQlen),
+        ];
+        for (value, make) in counts {
+            if let Some(n) = value {
+                v.push(make(n));
+            }
+        }
+        let times = [
+            (
+                "base_reachable_time",
+                self.base_reachable_time,
+                P::BaseReachableTime as fn(u64) -> P,
+            ),
+            ("retrans_time", self.retrans_time, P::RetransTime),
+            ("gc_stale_time", self.gc_stale_time, P::GcStaletime),
+            ("delay_probe_time", self.delay_probe_time, P::DelayProbeTime),
+            ("anycast_delay", self.anycast_delay, P::AnycastDelay),
+            ("proxy_delay", self.proxy_delay, P::ProxyDelay),
+            ("locktime", self.locktime, P::Locktime),
+        ];
+        for (arg, value, make) in times {
+            if let Some(d) = value {
+                v.push(make(ms(arg, d)?));
+            }
+        }
+        Ok(v)
+    }
+
+    pub(super) fn from_nlas(
+        nlas: Vec<NeighbourTableParameter>,
+    ) -> (Option<IfIndex>, NeighTableParams) {
+        use NeighbourTableParameter as P;
+        let mut p = NeighTableParams::default();
+        let mut link = None;
+        let t = |v: u64| Some(Duration::from_millis(v));
+        for nla in nlas {
+            match nla {
+                P::Ifindex(i) => link = IfIndex::new(i),
+                P::AppProbes(n) => p.app_probes = Some(n),
+                P::UcastProbes(n) => p.ucast_probes = Some(n),
+                P::McastProbes(n) => p.mcast_probes = Some(n),
+                P::McastReprobes(n) => p.mcast_reprobes = Some(n),
+                P::QueueLenbytes(n) => p.queue_len_bytes = Some(n),
+                P::ProxyQlen(n) => p.proxy_queue_len = Some(n),
+                P::BaseReachableTime(v) => p.base_reachable_time = t(v),
+                P::RetransTime(v) => p.retrans_time = t(v),
+                P::GcStaletime(v) => p.gc_stale_time = t(v),
+                P::DelayProbeTime(v) => p.delay_probe_time = t(v),
+                P::AnycastDelay(v) => p.anycast_delay = t(v),
+                P::ProxyDelay(v) => p.proxy_delay = t(v),
+                P::Locktime(v) => p.locktime = t(v),
+                _ => {}
+            }
+        }
+        (link, p)
+    }
+}
+
+/// The `RTM_NEWNEIGH` body for an ordinary neighbour entry.
+pub(crate) fn neighbour_message(n: &NewNeighbour, link: IfIndex) -> Result<NeighbourMessage> {
+    if n.router && n.address.is_ipv4() {
+        return Err(Error::invalid(
+            "router",
+            "the router flag is an IPv6 (NDP) notion; IPv4 entries cannot carry it",
+        ));
+    }
+    if n.mac.is_none()
+        && n.state
+            .intersects(NeighState::PERMANENT | NeighState::REACHABLE | NeighState::STALE)
+        && !n.state.contains(NeighState::NOARP)
+    {
+        return Err(Error::invalid(
+            "mac",
+            format!("a {:?} entry needs a link-layer address", n.state),
+        ));
+    }
+    let mut msg = neighbour_selector(n.address, link);
+    msg.header.state = NlState::from(n.state.bits());
+    let mut flags = NlFlags::empty();
+    if n.router {
+        flags |= NlFlags::Router;
+    }
+    if n.extern_learn {
+        flags |= NlFlags::ExtLearned;
+    }
+    msg.header.flags = flags;
+    if let Some(mac) = n.mac {
+        msg.attributes
+            .push(NeighbourAttribute::LinkLayerAddress(mac.0.to_vec()));
+    }
+    Ok(msg)
+}
+
+/// A message naming one entry: family, device and destination.
+pub(super) fn neighbour_selector(address: IpAddr, link: IfIndex) -> NeighbourMessage {
+    let mut msg = NeighbourMessage::default();
+    msg.header = NeighbourHeader {
+        family: af(IpFamily::of(address)),
+        ifindex: link.get(),
+        state: NlState::None,
+        flags: NlFlags::empty(),
+        kind: RouteType::Unspec,
+    };
+    msg.attributes
+        .push(NeighbourAttribute::Destination(NeighbourAddress::from(
+            address,
+        )));
+    msg
+}
+
+/// Converts a dumped ARP/NDP entry; entries of other families (bridge FDB) are skipped.
+pub(crate) fn neighbour_from_message(m: NeighbourMessage) -> Result<Option<Neighbour>> {
+    if !matches!(m.header.family, AddressFamily::Inet | AddressFamily::Inet6) {
+        return Ok(None);
+    }
+    // The kernel allows proxy entries without a device; netplumb's entries always name one.
+    let Some(link) = IfIndex::new(m.header.ifindex) else {
+        return Ok(None);
+    };
+    let mut address = None;
+    let mut mac = None;
+    let mut probes = None;
+    for attr in m.attributes {
+        match attr {
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                address = Some(IpAddr::V4(a))
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                address = Some(IpAddr::V6(a))
+            }
+            NeighbourAttribute::LinkLayerAddress(l) => mac = MacAddr::from_slice(&l).ok(),
+            NeighbourAttribute::Probes(p) => probes = Some(p),
+            _ => {}
+        }
+    }
+    let Some(address) = address else {
+        return Err(Error::malformed(
+            "list neighbours",
+            "a neighbour entry without an address",
+        ));
+    };
+    Ok(Some(Neighbour {
+        link,
+        address,
+        mac,
+        state: NeighState::from_bits_retain(u16::from(m.header.state)),
+        flags: NeighFlags::from_bits_retain(m.header.flags.bits()),
+        probes,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combined_states_survive_the_wire_types() {
+        let s = NeighState::NOARP | NeighState::PERMANENT;
+        let nl = NlState::from(s.bits());
+        assert_eq!(NeighState::from_bits_retain(u16::from(nl)), s);
+        assert_eq!(u16::from(NlState::from(0x80)), 0x80);
+    }
+
+    #[test]
+    fn bad_combinations_are_refused_before_sending() {
+        let one = IfIndex::new(1).unwrap();
+        let n = NewNeighbour {
+            router: true,
+            ..NewNeighbour::new("10.0.0.1".parse().unwrap(), MacAddr::ZERO)
+        };
+        assert!(matches!(
+            neighbour_message(&n, one),
+            Err(Error::InvalidInput { arg: "router", .. })
+        ));
+        let n = NewNeighbour {
+            mac: None,
+            ..NewNeighbour::new("10.0.0.1".parse().unwrap(), MacAddr::ZERO)
+        };
+        assert!(matches!(
+            neighbour_message(&n, one),
+            Err(Error::InvalidInput { arg: "mac", .. })
+        ));
+        let n = NewNeighbour {
+            mac: None,
+            state: NeighState::NOARP | NeighState::PERMANENT,
+            ..NewNeighbour::new("10.0.0.1".parse().unwrap(), MacAddr::ZERO)
+        };
+        assert!(neighbour_message(&n, one).is_ok());
+    }
+}

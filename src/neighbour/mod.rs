@@ -1,0 +1,18 @@
+//! Neighbour tables (`ip neigh`): ARP (IPv4) and NDP (IPv6) entries — add, replace, delete,
+//! list and flush, including proxy entries.
+//!
+//! Bridge and VXLAN forwarding entries (`bridge fdb`) live in [`fdb`](crate::fdb); they travel in
+//! the same kernel messages but are a different table.
+//!
+//! Files: `types.rs`, `codec.rs` (the messages), `ops.rs` (the `Handle` and `Batch` methods).
+
+mod codec;
+mod ops;
+mod types;
+
+pub(crate) use codec::neighbour_from_message;
+#[cfg(test)]
+pub(crate) use codec::neighbour_message;
+pub use types::{
+    NeighFlags, NeighState, NeighTable, NeighTableParams, Neighbour, NeighbourFilter, NewNeighbour,
+};

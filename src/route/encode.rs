@@ -1,0 +1,357 @@
+//! Route requests: `RTM_NEWROUTE` (add, replace, append), `RTM_DELROUTE`, and the
+//! `RTM_GETROUTE` of a dump or a lookup, encoded through `netlink-packet-route`. Every input
+//! is checked here, before anything is sent; devices are resolved by the caller's `index`.
+
+use std::net::IpAddr;
+
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags as NlRouteFlags, RouteHeader, RouteMessage,
+    RouteMetric, RouteNextHop as NlNextHop, RouteNextHopFlags, RouteProtocol as NlProtocol,
+    RouteScope as NlScope, RouteType as NlType, RouteVia,
+};
+
+use super::types::{
+    NewRoute, NextHop, NextHopFlags, RouteFilter, RouteFlags, RouteKey, RouteQuery, RouteScope,
+    RouteType,
+};
+use crate::types::check_prefix;
+use crate::wire::address_family;
+use crate::wire::kernel::rtax;
+use crate::{Error, IfIndex, IpFamily, LinkRef, Result, TableId};
+
+fn route_address(ip: IpAddr) -> RouteAddress {
+    match ip {
+        IpAddr::V4(a) => RouteAddress::Inet(a),
+        IpAddr::V6(a) => RouteAddress::Inet6(a),
+    }
+}
+
+/// Puts the table in the header (ids up to 255) or in `RTA_TABLE` with `RT_TABLE_UNSPEC` in
+/// the header, as iproute2 does.
+fn set_table(msg: &mut RouteMessage, table: TableId) {
+    match u8::try_from(table.get()) {
+        Ok(t) => msg.header.table = t,
+        Err(_) => {
+            msg.header.table = RouteHeader::RT_TABLE_UNSPEC;
+            msg.attributes.push(RouteAttribute::Table(table.get()));
+        }
+    }
+}
+
+/// Checks one next hop and returns its gateway attribute (`RTA_GATEWAY` or `RTA_VIA`).
+fn hop_gateway(family: IpFamily, hop: &NextHop<'_>) -> Result<Option<RouteAttribute>> {
+    if hop.weight == 0 || hop.weight > 256 {
+        return Err(Error::invalid(
+            "weight",
+            format!("{} is outside 1-256", hop.weight),
+        ));
+    }
+    match (hop.gateway, hop.via) {
+        (Some(_), Some(_)) => Err(Error::invalid(
+            "via",
+            "a next hop has either a gateway or a via address, not both",
+        )),
+        (Some(gw), None) => {
+            if IpFamily::of(gw) != family {
+                let hint = if family == IpFamily::V4 {
+                    "; an IPv4 route through an IPv6 next hop takes it as `via` (RTA_VIA)"
+                } else {
+                    ""
+                };
+                return Err(Error::invalid(
+                    "gateway",
+                    format!("{gw} is not of the route's family ({family:?}){hint}"),
+                ));
+            }
+            Ok(Some(RouteAttribute::Gateway(route_address(gw))))
+        }
+        (None, Some(via)) => match (family, via) {
+            (IpFamily::V4, IpAddr::V6(v6)) => Ok(Some(RouteAttribute::Via(RouteVia::Inet6(v6)))),
+            (IpFamily::V4, IpAddr::V4(v4)) => Ok(Some(RouteAttribute::Via(RouteVia::Inet(v4)))),
+            (IpFamily::V6, _) => Err(Error::invalid(
+                "via",
+                "the kernel takes RTA_VIA for IPv4 routes only; give an IPv6 route a `gateway`",
+            )),
+        },
+        (None, None) => {
+            if hop.dev.is_none() {
+                return Err(Error::invalid(
+                    "next hop",
+                    "a next hop needs a gateway, a via address or a device",
+                ));
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// The `RTM_NEWROUTE` request for `r`; `index` resolves devices once the input is known good.
+pub(crate) fn route_message(
+    r: &NewRoute<'_>,
+    mut index: impl FnMut(LinkRef<'_>) -> Result<IfIndex>,
+) -> Result<RouteMessage> {
+    check_prefix("destination", r.destination)?;
+    let family = IpFamily::of(r.destination.ip());
+    if let Some(src) = r.preferred_source {
+        if IpFamily::of(src) != family {
+            return Err(Error::invalid(
+                "preferred source",
+                format!("{src} is not of the family of {}", r.destination),
+            ));
+        }
+    }
+    let has_hops = matches!(r.kind, RouteType::Unicast | RouteType::Unspec);
+    if has_hops && r.next_hops.is_empty() {
+        return Err(Error::invalid(
+            "next hops",
+            format!(
+                "a unicast route to {} needs a gateway or a device (a multipath route needs \
+                 at least one next hop)",
+                r.destination
+            ),
+        ));
+    }
+    let gateways = r
+        .next_hops
+        .iter()
+        .map(|h| hop_gateway(family, h))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some(h) = r.next_hops.iter().find(|h| h.onlink && h.dev.is_none()) {
+        let _ = h;
+        return Err(Error::invalid(
+            "onlink",
+            "an onlink next hop needs a device",
+        ));
+    }
+    if r.metrics
+        .congctl
+        .as_deref()
+        .is_some_and(|c| c.is_empty() || c.contains('\0'))
+    {
+        return Err(Error::invalid("congctl", "an empty name or one with NUL"));
+    }
+
+    let mut msg = RouteMessage::default();
+    msg.header.address_family = address_family(family);
+    msg.header.destination_prefix_length = r.destination.prefix();
+    msg.header.protocol = NlProtocol::from(r.protocol.0);
+    msg.header.kind = NlType::from(u8::from(r.kind));
+    let any_gateway = gateways.iter().any(Option::is_some);
+    let scope = r.scope.unwrap_or(match r.kind {
+        RouteType::Local | RouteType::Nat => RouteScope::Host,
+        RouteType::Broadcast | RouteType::Multicast | RouteType::Anycast => RouteScope::Link,
+        RouteType::Unicast | RouteType::Unspec if !any_gateway => RouteScope::Link,
+        _ => RouteScope::Universe,
+    });
+    msg.header.scope = NlScope::from(u8::from(scope));
+    if r.destination.prefix() > 0 {
+        msg.attributes
+            .push(RouteAttribute::Destination(route_address(
+                r.destination.ip(),
+            )));
+    }
+    if let Some(p) = r.priority {
+        msg.attributes.push(RouteAttribute::Priority(p));
+    }
+    if let Some(src) = r.preferred_source {
+        msg.attributes
+            .push(RouteAttribute::PrefSource(route_address(src)));
+    }
+    let multipath = r.next_hops.len() > 1 || r.next_hops.first().is_some_and(|h| h.weight != 1);
+    if !multipath {
+        if let (Some(hop), Some(gw)) = (r.next_hops.first(), gateways.first()) {
+            if let Some(gw) = gw {
+                msg.attributes.push(gw.clone());
+            }
+            if let Some(dev) = hop.dev {
+                msg.attributes.push(RouteAttribute::Oif(index(dev)?.get()));
+            }
+            if hop.onlink {
+                msg.header.flags = NlRouteFlags::from_bits_retain(RouteFlags::ONLINK.bits());
+            }
+        }
+    }
+    set_table(&mut msg, r.table);
+    if multipath {
+        let mut hops = Vec::with_capacity(r.next_hops.len());
+        for (hop, gw) in r.next_hops.iter().zip(gateways) {
+            let mut nh = NlNextHop::default();
+            nh.hops = (hop.weight - 1) as u8;
+            if let Some(dev) = hop.dev {
+                nh.interface_index = index(dev)?.get();
+            }
+            if hop.onlink {
+                nh.flags = RouteNextHopFlags::from_bits_retain(NextHopFlags::ONLINK.bits());
+            }
+            nh.attributes.extend(gw);
+            hops.push(nh);
+        }
+        msg.attributes.push(RouteAttribute::MultiPath(hops));
+    }
+    if !r.metrics.is_empty() {
+        let mut m: Vec<RouteMetric> = Vec::new();
+        for (ty, v) in r.metrics.numeric() {
+            let Some(v) = v else { continue };
+            m.push(match ty {
+                rtax::LOCK => RouteMetric::Lock(v),
+                rtax::MTU => RouteMetric::Mtu(v),
+                rtax::WINDOW => RouteMetric::Window(v),
+                rtax::RTT => RouteMetric::Rtt(v),
+                rtax::RTTVAR => RouteMetric::RttVar(v),
+                rtax::SSTHRESH => RouteMetric::SsThresh(v),
+                rtax::CWND => RouteMetric::Cwnd(v),
+                rtax::ADVMSS => RouteMetric::Advmss(v),
+                rtax::REORDERING => RouteMetric::Reordering(v),
+                rtax::HOPLIMIT => RouteMetric::Hoplimit(v),
+                rtax::INITCWND => RouteMetric::InitCwnd(v),
+                rtax::FEATURES => RouteMetric::Features(v),
+                rtax::RTO_MIN => RouteMetric::RtoMin(v),
+                rtax::INITRWND => RouteMetric::InitRwnd(v),
+                _ => RouteMetric::QuickAck(v),
+            });
+        }
+        if let Some(c) = &r.metrics.congctl {
+            m.push(RouteMetric::CcAlgo(c.clone()));
+        }
+        msg.attributes.push(RouteAttribute::Metrics(m));
+    }
+    Ok(msg)
+}
+
+/// The `RTM_DELROUTE` request for `k`.
+pub(crate) fn route_key_message(
+    k: &RouteKey<'_>,
+    mut index: impl FnMut(LinkRef<'_>) -> Result<IfIndex>,
+) -> Result<RouteMessage> {
+    check_prefix("destination", k.destination)?;
+    let family = IpFamily::of(k.destination.ip());
+    let gateway = match k.gateway {
+        Some(gw) => hop_gateway(
+            family,
+            &NextHop {
+                gateway: (IpFamily::of(gw) == family).then_some(gw),
+                via: (IpFamily::of(gw) != family).then_some(gw),
+                ..NextHop::default()
+            },
+        )?,
+        None => None,
+    };
+    let mut msg = RouteMessage::default();
+    msg.header.address_family = address_family(family);
+    msg.header.destination_prefix_length = k.destination.prefix();
+    // As `ip route del`: scope "nowhere" matches any scope.
+    msg.header.scope = NlScope::from(u8::from(RouteScope::Nowhere));
+    msg.header.kind = NlType::from(k.kind.map_or(0, u8::from));
+    msg.header.protocol = NlProtocol::from(k.protocol.map_or(0, |p| p.0));
+    msg.header.tos = k.tos;
+    if let Some(src) = k.source {
+        check_prefix("source", src)?;
+        if IpFamily::of(src.ip()) != family {
+            return Err(Error::invalid(
+                "source",
+                format!("{src} is not of the destination's family"),
+            ));
+        }
+        msg.header.source_prefix_length = src.prefix();
+        if src.prefix() > 0 {
+            msg.attributes
+                .push(RouteAttribute::Source(route_address(src.ip())));
+        }
+    }
+    if k.destination.prefix() > 0 {
+        msg.attributes
+            .push(RouteAttribute::Destination(route_address(
+                k.destination.ip(),
+            )));
+    }
+    if let Some(p) = k.priority {
+        msg.attributes.push(RouteAttribute::Priority(p));
+    }
+    msg.attributes.extend(gateway);
+    if let Some(dev) = k.dev {
+        msg.attributes.push(RouteAttribute::Oif(index(dev)?.get()));
+    }
+    set_table(&mut msg, k.table);
+    Ok(msg)
+}
+
+/// The `RTM_GETROUTE` dump request for `filter` (with `dev` resolved), the table, protocol,
+/// type and device set for the kernel's strict filtering.
+pub(crate) fn dump_message(filter: &RouteFilter<'_>, dev: Option<IfIndex>) -> RouteMessage {
+    let mut req = RouteMessage::default();
+    if let Some(f) = filter.family {
+        req.header.address_family = address_family(f);
+    }
+    if let Some(t) = filter.table {
+        set_table(&mut req, t);
+        if t.get() <= 255 {
+            req.attributes.push(RouteAttribute::Table(t.get()));
+        }
+    }
+    if let Some(p) = filter.protocol {
+        req.header.protocol = NlProtocol::from(p.0);
+    }
+    if let Some(k) = filter.kind {
+        req.header.kind = NlType::from(u8::from(k));
+    }
+    if let Some(d) = dev {
+        req.attributes.push(RouteAttribute::Oif(d.get()));
+    }
+    if filter.cached {
+        req.header.flags = NlRouteFlags::from_bits_retain(RouteFlags::CLONED.bits());
+    }
+    req
+}
+
+/// The `RTM_GETROUTE` lookup request for `q` (`ip route get`), with `iif` and `oif`
+/// resolved; the query's families are checked.
+pub(crate) fn query_message(
+    q: &RouteQuery<'_>,
+    iif: Option<IfIndex>,
+    oif: Option<IfIndex>,
+) -> Result<RouteMessage> {
+    let family = IpFamily::of(q.destination);
+    if let Some(s) = q.source {
+        if IpFamily::of(s) != family {
+            return Err(Error::invalid(
+                "source",
+                format!("{s} is not of the family of {}", q.destination),
+            ));
+        }
+    }
+    if q.iif.is_some() && q.source.is_none() && family == IpFamily::V4 {
+        return Err(Error::invalid(
+            "iif",
+            "a lookup as if received on an interface needs a source address",
+        ));
+    }
+    let mut msg = RouteMessage::default();
+    msg.header.address_family = address_family(family);
+    msg.header.destination_prefix_length = family.max_prefix_len();
+    // IPv6 refuses LOOKUP_TABLE (it always reports the table); IPv4 needs it to.
+    let mut flags = match family {
+        IpFamily::V4 => RouteFlags::LOOKUP_TABLE,
+        IpFamily::V6 => RouteFlags::empty(),
+    };
+    if q.fib_match {
+        flags |= RouteFlags::FIB_MATCH;
+    }
+    msg.header.flags = NlRouteFlags::from_bits_retain(flags.bits());
+    msg.attributes
+        .push(RouteAttribute::Destination(route_address(q.destination)));
+    if let Some(s) = q.source {
+        msg.header.source_prefix_length = family.max_prefix_len();
+        msg.attributes
+            .push(RouteAttribute::Source(route_address(s)));
+    }
+    if let Some(i) = iif {
+        msg.attributes.push(RouteAttribute::Iif(i.get()));
+    }
+    if let Some(o) = oif {
+        msg.attributes.push(RouteAttribute::Oif(o.get()));
+    }
+    if let Some(m) = q.mark {
+        msg.attributes.push(RouteAttribute::Mark(m));
+    }
+    Ok(msg)
+}

@@ -1,0 +1,80 @@
+//! Rule operations: the [`Handle`] methods of `ip rule`.
+
+use netlink_packet_route::rule::{RuleAction as NlAction, RuleAttribute, RuleMessage};
+use netlink_packet_route::RouteNetlinkMessage;
+
+use super::codec::{rule_from_message, rule_message};
+use super::types::{Rule, RuleAction, RuleFilter};
+use crate::wire::{address_family, NLM_F_CREATE, NLM_F_EXCL};
+use crate::{Handle, IpFamily, Result};
+
+/// # Policy rules
+///
+/// `ip rule`: add, delete and list policy-routing rules.
+impl Handle {
+    /// Adds a policy rule. Equivalent to `ip [-6] rule add …` (see [`Rule`]). A rule that
+    /// exists already is an error for which [`Error::is_exists`] is true.
+    ///
+    /// ```no_run
+    /// use netplumb::{Handle, TableId, rule::{Rule, RuleAction}};
+    ///
+    /// // ip rule add fwmark 0x1 lookup 100 pref 1000
+    /// Handle::new()?.add_rule(&Rule {
+    ///     priority: Some(1000),
+    ///     fwmark: Some(1),
+    ///     action: RuleAction::ToTable(TableId::new(100)),
+    ///     ..Rule::default()
+    /// })?;
+    /// # Ok::<(), netplumb::Error>(())
+    /// ```
+    pub fn add_rule(&self, rule: &Rule) -> Result<()> {
+        let m = rule_message(rule)?;
+        self.ack(
+            "add rule",
+            RouteNetlinkMessage::NewRule(m),
+            NLM_F_CREATE | NLM_F_EXCL,
+        )
+    }
+
+    /// Deletes the first rule matching every field that `rule` sets. Equivalent to
+    /// `ip [-6] rule del …`. No matching rule is an error for which
+    /// [`Error::is_not_found`] is true.
+    pub fn delete_rule(&self, rule: &Rule) -> Result<()> {
+        let m = rule_message(rule)?;
+        self.ack("delete rule", RouteNetlinkMessage::DelRule(m), 0)
+    }
+
+    /// Deletes the rule with priority `priority`, whatever it selects and does. Equivalent to
+    /// `ip [-6] rule del pref N`. No such rule is an error for which [`Error::is_not_found`]
+    /// is true.
+    pub fn delete_rule_at(&self, family: IpFamily, priority: u32) -> Result<()> {
+        let mut m = RuleMessage::default();
+        m.header.family = address_family(family);
+        m.header.action = NlAction::Unspec;
+        m.attributes.push(RuleAttribute::Priority(priority));
+        self.ack("delete rule", RouteNetlinkMessage::DelRule(m), 0)
+    }
+
+    /// Lists policy rules in priority order. Equivalent to
+    /// `ip [-4|-6] rule show [table T] [pref N]` (both families by default, IPv4 first).
+    pub fn rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>> {
+        let mut req = RuleMessage::default();
+        if let Some(f) = filter.family {
+            req.header.family = address_family(f);
+        }
+        self.dump("list rules", RouteNetlinkMessage::GetRule(req), |msg| {
+            let RouteNetlinkMessage::NewRule(m) = msg else {
+                return Ok(None);
+            };
+            let Some(r) = rule_from_message(m) else {
+                return Ok(None);
+            };
+            let keep = filter.family.is_none_or(|f| r.family == Some(f))
+                && filter
+                    .table
+                    .is_none_or(|t| r.action == RuleAction::ToTable(t))
+                && filter.priority.is_none_or(|p| r.priority.unwrap_or(0) == p);
+            Ok(keep.then_some(r))
+        })
+    }
+}

@@ -1,0 +1,44 @@
+//! Constants of the kernel's uapi headers that `libc` does not name (as of libc 0.2.191),
+//! with the header each comes from. Everything else is taken from `libc`.
+
+/// `RTA_NH_ID` (linux/rtnetlink.h): the id of the nexthop object a route uses.
+pub(crate) const RTA_NH_ID: u16 = 30;
+
+/// `RTAX_*` (linux/rtnetlink.h): the metrics nested in `RTA_METRICS`.
+pub(crate) mod rtax {
+    pub const LOCK: u16 = 1;
+    pub const MTU: u16 = 2;
+    pub const WINDOW: u16 = 3;
+    pub const RTT: u16 = 4;
+    pub const RTTVAR: u16 = 5;
+    pub const SSTHRESH: u16 = 6;
+    pub const CWND: u16 = 7;
+    pub const ADVMSS: u16 = 8;
+    pub const REORDERING: u16 = 9;
+    pub const HOPLIMIT: u16 = 10;
+    pub const INITCWND: u16 = 11;
+    pub const FEATURES: u16 = 12;
+    pub const RTO_MIN: u16 = 13;
+    pub const INITRWND: u16 = 14;
+    pub const QUICKACK: u16 = 15;
+    pub const CC_ALGO: u16 = 16;
+}
+
+/// `RTNH_F_*` (linux/rtnetlink.h): flags of a next hop (`rtnh_flags`, and the low byte of a
+/// single-path route's `rtm_flags`).
+pub(crate) mod rtnh_f {
+    pub const DEAD: u32 = 1;
+    pub const PERVASIVE: u32 = 2;
+    pub const ONLINK: u32 = 4;
+    pub const OFFLOAD: u32 = 8;
+    pub const LINKDOWN: u32 = 16;
+    pub const UNRESOLVED: u32 = 32;
+    pub const TRAP: u32 = 64;
+}
+
+/// `RTM_F_*` (linux/rtnetlink.h) that libc lacks: hardware offload states of a route.
+pub(crate) mod rtm_f {
+    pub const OFFLOAD: u32 = 0x4000;
+    pub const TRAP: u32 = 0x8000;
+    pub const OFFLOAD_FAILED: u32 = 0x2000_0000;
+}
