@@ -47,7 +47,7 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::lpm::IpPrefixMap;
-use netplumb::neigh::NeighbourFilter;
+use netplumb::neighbour::NeighbourFilter;
 use netplumb::route::{NewRoute, RouteFilter, RouteProtocol, RouteQuery, RouteType};
 use netplumb::{Handle, IpFamily, TableId};
 use nix::errno::Errno;

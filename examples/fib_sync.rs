@@ -80,9 +80,10 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 use netplumb::batch::Batch;
-use netplumb::link::Veth;
+use netplumb::fib::FibInstall;
+use netplumb::link::NewVeth;
 use netplumb::lpm::{FibChange, FibRoute, NextHop, Prefix, Protocol, Rib, Route, RouteSource};
-use netplumb::route::{self, FibInstall, RouteFilter, RouteProtocol, RouteQuery};
+use netplumb::route::{self, RouteFilter, RouteProtocol, RouteQuery};
 use netplumb::rule::{Rule, RuleAction, RuleFilter};
 use netplumb::{Handle, IfIndex, IpFamily, TableId};
 use rand::rngs::StdRng;
@@ -490,7 +491,7 @@ fn build_lab(lab: &mut Lab) -> Result<(Handle, Peers)> {
     for i in 1..=PEERS {
         let ns = lab.netns(&format!("peer{i}"))?;
         let link = format!("peer{i}");
-        let mut veth = Veth::new(&link, "eth0");
+        let mut veth = NewVeth::new(&link, "eth0");
         veth.peer.netns = Some(&ns);
         router.add_veth(&veth)?;
         let gateway = Ipv4Addr::new(192, 0, 2, i);

@@ -49,10 +49,10 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::addr::NewAddress;
-use netplumb::fdb::{FdbEntryRequest, FdbFilter, FdbState};
-use netplumb::link::{Bridge, Veth, Vxlan};
+use netplumb::fdb::{FdbFilter, FdbState, NewFdbEntry};
+use netplumb::link::{NewBridge, NewVeth, NewVxlan};
 use netplumb::monitor::{Event, Groups, Monitor, MonitorOptions, MonitorStop};
-use netplumb::neigh::{NeighState, NeighTableParams, NeighbourFilter, NewNeighbour};
+use netplumb::neighbour::{NeighbourFilter, NeighbourState, NeighbourTableParams, NewNeighbour};
 use netplumb::route::{NewRoute, RouteFilter, RouteKey};
 use netplumb::{Handle, IfIndex, IpFamily, MacAddr, NetNs, Vni};
 use support::{EchoMatrix, EchoServer, Endpoint, Lab, Result, Underlay};
@@ -220,7 +220,7 @@ impl std::fmt::Display for Summary {
 #[derive(Debug, Default)]
 pub struct LeaseEntries {
     neighbour: Option<IpAddr>,
-    fdb: Option<FdbEntryRequest>,
+    fdb: Option<NewFdbEntry>,
     route: Option<IpNetwork>,
 }
 
@@ -248,9 +248,9 @@ pub fn program_lease(h: &Handle, lease: &Lease) -> Result<LeaseEntries> {
         h.add_neighbour(VXLAN_DEV, &NewNeighbour::new(gateway, lease.vtep_mac))
             .map_err(|e| format!("neighbour {gateway} for host {}: {e}", lease.host))?;
         done.neighbour = Some(gateway);
-        let fdb = FdbEntryRequest {
+        let fdb = NewFdbEntry {
             dst: Some(IpAddr::V4(lease.underlay)),
-            ..FdbEntryRequest::new(lease.vtep_mac)
+            ..NewFdbEntry::new(lease.vtep_mac)
         };
         h.add_fdb(VXLAN_DEV, &fdb)
             .map_err(|e| format!("fdb {} for host {}: {e}", lease.vtep_mac, lease.host))?;
@@ -435,12 +435,12 @@ fn build_host(lab: &mut Lab, underlay: &Underlay, n: u8, opts: &Options) -> Resu
 
     let subnet = subnet(n);
     let gw = Ipv4Addr::from(u32::from(subnet.network()) + 1);
-    h.add_bridge(&Bridge::new("cni0"))?;
+    h.add_bridge(&NewBridge::new("cni0"))?;
     h.add_address("cni0", &NewAddress::new(IpAddr::V4(gw), 24)?)?;
     h.set_link_up("cni0")?;
 
     let miss = opts.mode == Mode::Miss;
-    h.add_vxlan(&Vxlan {
+    h.add_vxlan(&NewVxlan {
         local: Some(IpAddr::V4(underlay_ip(n))),
         underlay: Some("eth0".into()),
         port: Some(VXLAN_PORT),
@@ -448,7 +448,7 @@ fn build_host(lab: &mut Lab, underlay: &Underlay, n: u8, opts: &Options) -> Resu
         l2miss: Some(miss),
         l3miss: Some(miss),
         mtu: Some(OVERLAY_MTU),
-        ..Vxlan::new(VXLAN_DEV, Vni::new(VNI)?)
+        ..NewVxlan::new(VXLAN_DEV, Vni::new(VNI)?)
     })?;
     // Today's flannel gives flannel.1 the subnet's network address as a /32; the original
     // design gave it the whole pod network's length, so every pod address routes to it.
@@ -464,9 +464,9 @@ fn build_host(lab: &mut Lab, underlay: &Underlay, n: u8, opts: &Options) -> Resu
         h.set_neighbour_table(
             IpFamily::V4,
             Some(VXLAN_DEV.into()),
-            &NeighTableParams {
+            &NeighbourTableParams {
                 app_probes: Some(3),
-                ..NeighTableParams::default()
+                ..NeighbourTableParams::default()
             },
         )?;
     }
@@ -481,7 +481,7 @@ fn build_host(lab: &mut Lab, underlay: &Underlay, n: u8, opts: &Options) -> Resu
         let pns = lab.netns(&short)?;
         let ip = Ipv4Addr::from(u32::from(subnet.network()) + 1 + u32::from(p));
         let host_end = format!("veth{p}");
-        let mut veth = Veth::new(&host_end, "eth0");
+        let mut veth = NewVeth::new(&host_end, "eth0");
         veth.peer.netns = Some(&pns);
         // The pods' MTU leaves room for the VXLAN header, as flannel's CNI plugin sets it.
         veth.mtu = Some(OVERLAY_MTU);
@@ -589,7 +589,7 @@ fn show_host(host: &Host) -> Result<Programmed> {
 }
 
 /// `PERMANENT` → `permanent`, `NOARP|PERMANENT` → `noarp|permanent`, as `ip neigh` prints it.
-fn state_name(s: NeighState) -> String {
+fn state_name(s: NeighbourState) -> String {
     let names: Vec<String> = s.iter_names().map(|(n, _)| n.to_lowercase()).collect();
     names.join("|")
 }
@@ -735,7 +735,7 @@ impl Agent {
                             };
                             // Reachable, as flannel did: the kernel ages it out and asks again.
                             let n = NewNeighbour {
-                                state: NeighState::REACHABLE,
+                                state: NeighbourState::REACHABLE,
                                 ..NewNeighbour::new(IpAddr::V4(a), l.vtep_mac)
                             };
                             h.replace_neighbour(dev, &n)?;
@@ -750,10 +750,10 @@ impl Agent {
                                 eprintln!("agent host{me}: L2 miss for {mac}: no lease has it");
                                 continue;
                             };
-                            let fdb = FdbEntryRequest {
+                            let fdb = NewFdbEntry {
                                 dst: Some(IpAddr::V4(l.underlay)),
                                 state: FdbState::Dynamic,
-                                ..FdbEntryRequest::new(mac)
+                                ..NewFdbEntry::new(mac)
                             };
                             h.replace_fdb(dev, &fdb)?;
                             println!(

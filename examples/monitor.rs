@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use netplumb::fdb::{FdbEntry, FdbState};
 use netplumb::link::Link;
 use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions};
-use netplumb::neigh::{NeighFlags, Neighbour};
+use netplumb::neighbour::{Neighbour, NeighbourFlags};
 use netplumb::route::Route;
 use netplumb::rule::{Rule, RuleAction};
 use netplumb::{Handle, IfIndex, NetNs};
@@ -115,7 +115,7 @@ fn neigh_line(n: &Neighbour, names: &mut Names) -> String {
     if let Some(mac) = n.mac {
         s += &format!(" lladdr {mac}");
     }
-    if n.flags.contains(NeighFlags::ROUTER) {
+    if n.flags.contains(NeighbourFlags::ROUTER) {
         s += " router";
     }
     if n.is_proxy() {
@@ -139,7 +139,7 @@ fn fdb_line(e: &FdbEntry, names: &mut Names) -> String {
     if let Some(m) = e.master {
         s += &format!(" master {}", names.get(m));
     }
-    if e.flags.contains(NeighFlags::SELF) {
+    if e.flags.contains(NeighbourFlags::SELF) {
         s += " self";
     }
     s += match e.state {

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use netplumb::addr::{AddressFilter, NewAddress};
-use netplumb::link::Veth;
+use netplumb::link::NewVeth;
 use netplumb::{Handle, NetNs};
 
 const NS_A: &str = "np-qs-a";
@@ -59,7 +59,7 @@ fn run(cleanup: &mut Cleanup) -> Result<(), Box<dyn std::error::Error>> {
 
     let ha = Handle::new_in(&a)?;
     let hb = Handle::new_in(&b)?;
-    let mut veth = Veth::new("qs-a", "qs-b");
+    let mut veth = NewVeth::new("qs-a", "qs-b");
     veth.peer.netns = Some(&b);
     ha.add_veth(&veth)?;
     println!("created veth qs-a in {NS_A} with its peer qs-b in {NS_B}");

@@ -29,7 +29,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
-use netplumb::link::Veth;
+use netplumb::link::NewVeth;
 use netplumb::route::{NewRoute, RouteFilter, RouteKey};
 use netplumb::{Handle, IpFamily, NetNs, TableId};
 
@@ -158,7 +158,7 @@ fn load(path: &std::path::Path, limit: usize) -> AnyResult<Vec<IpNetwork>> {
 fn prepare() -> AnyResult<(NetNs, Handle)> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
-    h.add_veth(&Veth::new("bulk0", "bulk1"))?;
+    h.add_veth(&NewVeth::new("bulk0", "bulk1"))?;
     h.set_link_up("bulk1")?;
     h.set_link_up("bulk0")?;
     h.add_address("bulk0", &"192.0.2.1/24".parse()?)?;

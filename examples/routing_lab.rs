@@ -77,7 +77,7 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::addr::NewAddress;
-use netplumb::link::Veth;
+use netplumb::link::NewVeth;
 use netplumb::route::{Route, RouteQuery};
 use netplumb::{Handle, NetNs};
 use support::bird::{bird_routes, Bird, RouteTable, RouteWatch};
@@ -673,7 +673,7 @@ fn build(lab: &mut Lab, net: &Net) -> Result<Vec<Router>> {
     for i in 0..net.n {
         let ns = lab.netns(&format!("r{}", i + 1))?;
         let handle = Handle::new_in(&ns)?;
-        handle.add_veth(&Veth::new("stub0", "stub1"))?;
+        handle.add_veth(&NewVeth::new("stub0", "stub1"))?;
         handle.add_address(
             "stub0",
             &NewAddress::new(IpAddr::V4(Net::stub_addr(i)), 24)?,
@@ -684,7 +684,7 @@ fn build(lab: &mut Lab, net: &Net) -> Result<Vec<Router>> {
         routers.push(Router { ns, handle });
     }
     for (k, &(a, b)) in net.links.iter().enumerate() {
-        let mut veth = Veth::new(&Net::ifname(b), &Net::ifname(a));
+        let mut veth = NewVeth::new(&Net::ifname(b), &Net::ifname(a));
         veth.peer.netns = Some(&routers[b].ns);
         routers[a].handle.add_veth(&veth)?;
         for (end, i, dev) in [(0, a, Net::ifname(b)), (1, b, Net::ifname(a))] {

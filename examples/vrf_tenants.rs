@@ -77,8 +77,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
-use netplumb::link::{Veth, Vrf};
-use netplumb::route::{NewRoute, Route, RouteQuery, RouteType};
+use netplumb::link::{NewVeth, NewVrf};
+use netplumb::route::{NewRoute, Route, RouteFilter, RouteQuery, RouteType};
 use netplumb::{Handle, IfIndex, NetNs, TableId};
 use nix::errno::Errno;
 
@@ -397,7 +397,7 @@ fn build_tenant(
 ) -> Result<Tenant> {
     // The first VRF is where a kernel without VRF support answers; the error is kept as the
     // netplumb error (`is_unsupported`) for the caller.
-    host.add_vrf(&Vrf::new(name, table))?;
+    host.add_vrf(&NewVrf::new(name, table))?;
     host.set_link_up(name)?;
     let client = lab.netns(&format!("{short}-client"))?;
     let server = lab.netns(&format!("{short}-server"))?;
@@ -408,7 +408,7 @@ fn build_tenant(
         (&cli_link, &client, CLIENT_GW, CLIENT),
         (&srv_link, &server, SERVER_GW, SERVER),
     ] {
-        let mut veth = Veth::new(link, "eth0");
+        let mut veth = NewVeth::new(link, "eth0");
         veth.peer.netns = Some(ns);
         host.add_veth(&veth)?;
         // Enslaved first, so that the connected route of its address lands in the VRF's table.
@@ -511,7 +511,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     // The VRF tables.
     for t in &tenants {
         println!("\nip route show vrf {}", t.name);
-        let routes = host.vrf_routes(t.name.as_str())?;
+        let routes = host.routes(&RouteFilter::vrf(t.name.as_str()))?;
         let mut prefixes = Vec::new();
         for r in routes.iter().filter(|r| r.destination.is_ipv4()) {
             let dest = if r.destination.prefix() == 0 {

@@ -8,10 +8,10 @@
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::addr::{address_message, AddressFlags, NewAddress};
-use crate::fdb::{fdb_message, FdbEntryRequest};
+use crate::fdb::{fdb_message, NewFdbEntry};
 use crate::link::{
-    bridge_message, macvlan_message, veth_message, vxlan_message, Bridge, BridgeOptions, Macvlan,
-    MacvlanMode, Veth, Vxlan,
+    bridge_message, macvlan_message, veth_message, vxlan_message, BridgeOptions, MacvlanMode,
+    NewBridge, NewMacvlan, NewVeth, NewVxlan,
 };
 use crate::neighbour::{neighbour_message, NewNeighbour};
 use crate::wire::{encode, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST};
@@ -39,7 +39,7 @@ fn bytes(msg: RouteNetlinkMessage) -> Vec<u8> {
 
 fn bytes_with(msg: RouteNetlinkMessage, flags: u16) -> Vec<u8> {
     let mut out = Vec::new();
-    encode(msg, flags, 0, &mut out);
+    encode(msg, flags, &mut out);
     out
 }
 
@@ -56,7 +56,7 @@ fn veth_pair_matches_ip_link_add() {
           \x1c\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
           \x07\x00\x03\x00\x76\x31\x00\x00",
     );
-    let msg = veth_message(&Veth::new("v0", "v1")).unwrap();
+    let msg = veth_message(&NewVeth::new("v0", "v1")).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 }
 
@@ -71,7 +71,7 @@ fn bridge_matches_ip_link_add() {
           \x0b\x00\x01\x00\x62\x72\x69\x64\x67\x65\x00\x00\
           \x14\x00\x02\x00\x08\x00\x05\x00\x00\x00\x00\x00\x08\x00\x04\x00\xe0\x2e\x00\x00",
     );
-    let msg = bridge_message(&Bridge::with_options(
+    let msg = bridge_message(&NewBridge::with_options(
         "br0",
         BridgeOptions {
             stp: Some(false),
@@ -125,11 +125,11 @@ fn vxlan_matches_ip_link_add() {
           \x24\x00\x02\x00\x08\x00\x01\x00\x2a\x00\x00\x00\x08\x00\x04\x00\xc0\x00\x02\x01\
           \x05\x00\x07\x00\x00\x00\x00\x00\x06\x00\x0f\x00\x12\xb5\x00\x00",
     );
-    let vx = Vxlan {
+    let vx = NewVxlan {
         local: Some("192.0.2.1".parse().unwrap()),
         port: Some(4789),
         learning: Some(false),
-        ..Vxlan::new("vx0", Vni::new(42).unwrap())
+        ..NewVxlan::new("vx0", Vni::new(42).unwrap())
     };
     let msg = vxlan_message(&vx, None).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
@@ -146,7 +146,7 @@ fn macvlan_matches_ip_link_add() {
           \x0c\x00\x01\x00\x6d\x61\x63\x76\x6c\x61\x6e\x00\
           \x0c\x00\x02\x00\x08\x00\x01\x00\x04\x00\x00\x00",
     );
-    let mv = Macvlan::new("mv0", IfIndex::new(3).unwrap(), MacvlanMode::Bridge);
+    let mv = NewMacvlan::new("mv0", IfIndex::new(3).unwrap(), MacvlanMode::Bridge);
     let msg = macvlan_message(&mv, IfIndex::new(3).unwrap()).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 }
@@ -159,7 +159,7 @@ fn fdb_flood_entry_matches_bridge_fdb_append() {
         b"\x07\x00\x00\x00\x04\x00\x00\x00\xc0\x00\x02\x00\
           \x0a\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x01\x00\xc0\x00\x02\x02",
     );
-    let e = FdbEntryRequest::flood("192.0.2.2".parse().unwrap());
+    let e = NewFdbEntry::flood("192.0.2.2".parse().unwrap());
     let msg = fdb_message(&e, IfIndex::new(4).unwrap());
     assert_eq!(
         bytes_with(RouteNetlinkMessage::NewNeighbour(msg), APPEND),
@@ -273,7 +273,7 @@ fn vrf_matches_ip_link_add() {
           \x18\x00\x12\x00\x08\x00\x01\x00\x76\x72\x66\x00\
           \x0c\x00\x02\x00\x08\x00\x01\x00\x0a\x00\x00\x00",
     );
-    let msg =
-        crate::link::vrf_message(&crate::link::Vrf::new("blue", crate::TableId::new(10))).unwrap();
+    let msg = crate::link::vrf_message(&crate::link::NewVrf::new("blue", crate::TableId::new(10)))
+        .unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 }

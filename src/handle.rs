@@ -57,13 +57,13 @@ pub(crate) struct Pipeline<'a> {
 /// use netplumb::{Handle, NetNs};
 ///
 /// let here = Handle::new()?;
-/// for link in here.links()? {
+/// for link in here.links(&Default::default())? {
 ///     println!("{} {}", link.index, link.name);
 /// }
 ///
 /// let ns = NetNs::create("blue")?;
 /// let there = Handle::new_in(&ns)?; // the caller's thread stays where it is
-/// println!("{} links in blue", there.links()?.len());
+/// println!("{} links in blue", there.links(&Default::default())?.len());
 /// # Ok::<(), netplumb::Error>(())
 /// ```
 pub struct Handle {

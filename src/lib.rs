@@ -22,13 +22,13 @@
 //! | [`lpm`] | longest-prefix match, RIB → FIB (no netlink) | |
 //!
 //! ```no_run
-//! use netplumb::{Handle, NetNs, link::Veth};
+//! use netplumb::{Handle, NetNs, link::NewVeth};
 //!
 //! // ip netns add pod
 //! let pod = NetNs::create("pod")?;
 //! let host = Handle::new()?;
 //! // ip link add veth-pod type veth peer name eth0 netns pod
-//! let mut veth = Veth::new("veth-pod", "eth0");
+//! let mut veth = NewVeth::new("veth-pod", "eth0");
 //! veth.peer.netns = Some(&pod);
 //! host.add_veth(&veth)?;
 //! // ip -n pod addr add 10.0.0.2/24 dev eth0; ip -n pod link set eth0 up

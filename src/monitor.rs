@@ -27,7 +27,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use crate::addr::{address_from_message, Address, AddressFilter};
 use crate::fdb::{fdb_from_message, FdbEntry, FdbFilter};
 use crate::link::{link_from_message, Link};
-use crate::neighbour::{neighbour_from_message, NeighFlags, Neighbour, NeighbourFilter};
+use crate::neighbour::{neighbour_from_message, Neighbour, NeighbourFilter, NeighbourFlags};
 use crate::route::{route_from_bytes, Route, RouteFilter};
 use crate::rule::{rule_from_message, Rule, RuleFilter};
 use crate::wire::{self, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
@@ -679,7 +679,7 @@ impl Monitor {
             e.link,
             e.mac,
             e.vlan,
-            e.flags.contains(NeighFlags::MASTER),
+            e.flags.contains(NeighbourFlags::MASTER),
             e.dst,
             e.port,
             e.vni,

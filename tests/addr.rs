@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::TestNs;
 use ipnetwork::IpNetwork;
 use netplumb::addr::{AddressFilter, AddressFlags, AddressScope, NewAddress};
-use netplumb::link::Veth;
+use netplumb::link::NewVeth;
 use netplumb::IpFamily;
 use serde_json::Value;
 
@@ -57,7 +57,7 @@ fn ours(t: &TestNs, dev: &str) -> Vec<(String, u64)> {
 fn add_list_replace_delete_v4_and_v6() {
     require_root!();
     let t = TestNs::new();
-    t.handle.add_veth(&Veth::new("a0", "a1")).unwrap();
+    t.handle.add_veth(&NewVeth::new("a0", "a1")).unwrap();
 
     let v4: NewAddress = "10.20.0.1/24".parse().unwrap();
     let v4b = NewAddress {
@@ -175,7 +175,7 @@ fn add_list_replace_delete_v4_and_v6() {
 fn bad_address_input_changes_nothing() {
     require_root!();
     let t = TestNs::new();
-    t.handle.add_veth(&Veth::new("b0", "b1")).unwrap();
+    t.handle.add_veth(&NewVeth::new("b0", "b1")).unwrap();
     let before = t.ip(&["-j", "addr", "show"]);
     common::assert_invalid("10.0.0.1/33".parse::<NewAddress>(), "prefix length");
     common::assert_invalid(

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::TestNs;
 use netplumb::link::{
-    Bridge, BridgeOptions, BridgePort, BridgePortState, BridgeVlan, LinkKind, StpState, Veth,
+    BridgeOptions, BridgePort, BridgePortState, BridgeVlan, LinkKind, NewBridge, NewVeth, StpState,
     VlanProtocol,
 };
 use netplumb::VlanId;
@@ -21,7 +21,7 @@ fn vid(v: u16) -> VlanId {
 fn setup(options: BridgeOptions) -> Option<TestNs> {
     let t = TestNs::new();
     let h = &t.handle;
-    match h.add_bridge(&Bridge::with_options("br0", options)) {
+    match h.add_bridge(&NewBridge::with_options("br0", options)) {
         Err(e) if e.is_unsupported() => {
             common::report_skip(&common::test_name(), &e.to_string());
             return None;
@@ -29,7 +29,7 @@ fn setup(options: BridgeOptions) -> Option<TestNs> {
         r => r.unwrap(),
     }
     for (p, peer) in [("p0", "p0b"), ("p1", "p1b")] {
-        h.add_veth(&Veth::new(p, peer)).unwrap();
+        h.add_veth(&NewVeth::new(p, peer)).unwrap();
         h.set_link_master(p, "br0").unwrap();
         h.set_link_up(p).unwrap();
         h.set_link_up(peer).unwrap();

@@ -6,7 +6,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::TestNs;
-use netplumb::link::Veth;
+use netplumb::link::NewVeth;
 use netplumb::{Error, Handle};
 
 #[test]
@@ -16,7 +16,7 @@ fn link_dump_under_churn_is_complete_or_reported() {
     const PAIRS: usize = 150;
     for i in 0..PAIRS {
         t.handle
-            .add_veth(&Veth::new(&format!("s{i}a"), &format!("s{i}b")))
+            .add_veth(&NewVeth::new(&format!("s{i}a"), &format!("s{i}b")))
             .unwrap();
     }
     let check_complete = |links: &[netplumb::link::Link]| {
@@ -37,13 +37,13 @@ fn link_dump_under_churn_is_complete_or_reported() {
             let mut n = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 let name = format!("churn{}", n % 4);
-                let _ = churn.add_veth(&Veth::new(&name, &format!("{name}p")));
+                let _ = churn.add_veth(&NewVeth::new(&name, &format!("{name}p")));
                 let _ = churn.delete_link(name.as_str());
                 n += 1;
             }
         });
         for _ in 0..40 {
-            match t.handle.links() {
+            match t.handle.links(&Default::default()) {
                 Ok(links) => {
                     complete += 1;
                     check_complete(&links);
@@ -62,5 +62,5 @@ fn link_dump_under_churn_is_complete_or_reported() {
     // (all complete), Debian 12's 6.1 in the kernel-VM tier reported all 40 interrupted after
     // 5 attempts each. Either way each was complete or reported. Once the churn has stopped a
     // dump must complete with every link, so the completeness checks run on any kernel.
-    check_complete(&t.handle.links().unwrap());
+    check_complete(&t.handle.links(&Default::default()).unwrap());
 }

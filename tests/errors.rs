@@ -3,7 +3,7 @@
 mod common;
 
 use common::{assert_invalid, TestNs};
-use netplumb::link::{Bridge, Veth};
+use netplumb::link::{NewBridge, NewVeth};
 use netplumb::{Error, NetNs};
 
 const SIXTEEN: &str = "sixteen-bytes-xx";
@@ -12,22 +12,22 @@ const SIXTEEN: &str = "sixteen-bytes-xx";
 fn long_interface_names_are_refused_before_sending() {
     require_root!();
     let t = TestNs::new();
-    t.handle.add_veth(&Veth::new("ok0", "ok1")).unwrap();
+    t.handle.add_veth(&NewVeth::new("ok0", "ok1")).unwrap();
     let before = t.ip(&["-j", "-d", "link", "show"]);
     assert_eq!(SIXTEEN.len(), 16);
-    assert_invalid(t.handle.add_veth(&Veth::new(SIXTEEN, "x1")), "veth name");
+    assert_invalid(t.handle.add_veth(&NewVeth::new(SIXTEEN, "x1")), "veth name");
     assert_invalid(
-        t.handle.add_veth(&Veth::new("x0", SIXTEEN)),
+        t.handle.add_veth(&NewVeth::new("x0", SIXTEEN)),
         "veth peer name",
     );
-    assert_invalid(t.handle.add_bridge(&Bridge::new(SIXTEEN)), "bridge name");
+    assert_invalid(t.handle.add_bridge(&NewBridge::new(SIXTEEN)), "bridge name");
     assert_invalid(t.handle.rename_link("ok0", SIXTEEN), "new name");
     assert_invalid(t.handle.link(SIXTEEN), "link name");
     assert_invalid(t.handle.delete_link(SIXTEEN), "link name");
-    assert_invalid(t.handle.add_veth(&Veth::new("", "x1")), "veth name");
-    assert_invalid(t.handle.add_veth(&Veth::new("a/b", "x1")), "veth name");
+    assert_invalid(t.handle.add_veth(&NewVeth::new("", "x1")), "veth name");
+    assert_invalid(t.handle.add_veth(&NewVeth::new("a/b", "x1")), "veth name");
     // The error names the limit.
-    let e = t.handle.add_veth(&Veth::new(SIXTEEN, "x1")).unwrap_err();
+    let e = t.handle.add_veth(&NewVeth::new(SIXTEEN, "x1")).unwrap_err();
     assert!(e.to_string().contains("at most 15 bytes"), "{e}");
     assert_eq!(t.ip(&["-j", "-d", "link", "show"]), before);
 }
@@ -48,14 +48,14 @@ fn bad_namespace_names_are_refused() {
 fn existing_and_missing_links() {
     require_root!();
     let t = TestNs::new();
-    t.handle.add_veth(&Veth::new("d0", "d1")).unwrap();
+    t.handle.add_veth(&NewVeth::new("d0", "d1")).unwrap();
     let before = t.ip(&["-j", "-d", "link", "show"]);
 
-    let exists = t.handle.add_veth(&Veth::new("d0", "d9")).unwrap_err();
+    let exists = t.handle.add_veth(&NewVeth::new("d0", "d9")).unwrap_err();
     assert!(exists.is_exists(), "{exists}");
     assert_eq!(exists.errno(), Some(nix::errno::Errno::EEXIST));
     assert!(matches!(exists, Error::Kernel { op: "add link", .. }));
-    let exists = t.handle.add_bridge(&Bridge::new("d1")).unwrap_err();
+    let exists = t.handle.add_bridge(&NewBridge::new("d1")).unwrap_err();
     assert!(exists.is_exists(), "{exists}");
     assert_eq!(t.ip(&["-j", "-d", "link", "show"]), before);
 
@@ -79,7 +79,7 @@ fn existing_and_missing_links() {
 fn kernel_explanation_reaches_display() {
     require_root!();
     let t = TestNs::new();
-    t.handle.add_veth(&Veth::new("m0", "m1")).unwrap();
+    t.handle.add_veth(&NewVeth::new("m0", "m1")).unwrap();
     let max = t
         .handle
         .link("m0")
@@ -101,8 +101,8 @@ fn moving_onto_an_existing_name_is_refused() {
     require_root!();
     let a = TestNs::new();
     let b = TestNs::new();
-    a.handle.add_veth(&Veth::new("same", "x1")).unwrap();
-    b.handle.add_veth(&Veth::new("same", "y1")).unwrap();
+    a.handle.add_veth(&NewVeth::new("same", "x1")).unwrap();
+    b.handle.add_veth(&NewVeth::new("same", "y1")).unwrap();
     let e = a.handle.move_link_to_netns("same", &b.ns).unwrap_err();
     assert!(e.is_exists(), "{e}");
     assert!(a.ip_link("same").is_some());

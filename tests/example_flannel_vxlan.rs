@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 
 use common::{assert_lab_gone, unique_name, OnDrop, TestNs};
 use flannel_vxlan::{Lease, Mode, Options, VXLAN_DEV};
-use netplumb::link::Vxlan;
+use netplumb::link::NewVxlan;
 use netplumb::route::NewRoute;
 use netplumb::{MacAddr, NetNs, Vni};
 use serde_json::Value;
@@ -187,9 +187,9 @@ fn a_failed_lease_is_rolled_back() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_vxlan(&Vxlan {
+    h.add_vxlan(&NewVxlan {
         learning: Some(false),
-        ..Vxlan::new(VXLAN_DEV, Vni::new(1).unwrap())
+        ..NewVxlan::new(VXLAN_DEV, Vni::new(1).unwrap())
     })
     .unwrap();
     // As on a flannel host: the device carries its own subnet's network address.

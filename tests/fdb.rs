@@ -6,9 +6,9 @@ mod common;
 use std::net::IpAddr;
 
 use common::TestNs;
-use netplumb::fdb::{FdbEntry, FdbEntryRequest, FdbFilter, FdbState, FdbTarget};
-use netplumb::link::{Bridge, Veth, Vxlan};
-use netplumb::neigh::NeighFlags;
+use netplumb::fdb::{FdbEntry, FdbFilter, FdbState, FdbTarget, NewFdbEntry};
+use netplumb::link::{NewBridge, NewVeth, NewVxlan};
+use netplumb::neighbour::NeighbourFlags;
 use netplumb::{Error, MacAddr, VlanId, Vni};
 use serde_json::Value;
 
@@ -52,20 +52,20 @@ fn our_remotes(entries: &[FdbEntry], m: MacAddr) -> Vec<String> {
 fn vxlan_setup() -> TestNs {
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_veth(&Veth::new("u0", "u1")).unwrap();
-    h.add_vxlan(&Vxlan {
+    h.add_veth(&NewVeth::new("u0", "u1")).unwrap();
+    h.add_vxlan(&NewVxlan {
         local: Some(ip("192.0.2.1")),
         underlay: Some("u0".into()),
         port: Some(4789),
         learning: Some(false),
-        ..Vxlan::new("vx4", Vni::new(100).unwrap())
+        ..NewVxlan::new("vx4", Vni::new(100).unwrap())
     })
     .unwrap();
-    h.add_vxlan(&Vxlan {
+    h.add_vxlan(&NewVxlan {
         local: Some(ip("2001:db8::1")),
         port: Some(4789),
         learning: Some(false),
-        ..Vxlan::new("vx6", Vni::new(106).unwrap())
+        ..NewVxlan::new("vx6", Vni::new(106).unwrap())
     })
     .unwrap();
     t
@@ -81,7 +81,7 @@ fn vxlan_flood_entries_append_to_several_remotes() {
         ("vx6", ["2001:db8::2", "2001:db8::3", "2001:db8:1::4"]),
     ] {
         for r in remotes {
-            h.append_fdb(dev, &FdbEntryRequest::flood(ip(r))).unwrap();
+            h.append_fdb(dev, &NewFdbEntry::flood(ip(r))).unwrap();
         }
         let mut want: Vec<String> = remotes.iter().map(|s| s.to_string()).collect();
         want.sort();
@@ -96,11 +96,11 @@ fn vxlan_flood_entries_append_to_several_remotes() {
         for e in ours.iter().filter(|e| e.mac == MacAddr::ZERO) {
             assert_eq!(e.link, vx);
             assert_eq!(e.state, FdbState::Permanent);
-            assert!(e.flags.contains(NeighFlags::SELF));
+            assert!(e.flags.contains(NeighbourFlags::SELF));
         }
 
         // Deleting one remote leaves the other two.
-        h.delete_fdb(dev, &FdbEntryRequest::flood(ip(remotes[1])))
+        h.delete_fdb(dev, &NewFdbEntry::flood(ip(remotes[1])))
             .unwrap();
         want.retain(|r| r != remotes[1]);
         assert_eq!(oracle_remotes(&t, dev, "00:00:00:00:00:00"), want);
@@ -109,13 +109,13 @@ fn vxlan_flood_entries_append_to_several_remotes() {
             want
         );
         // Once the MAC has no remote left, a delete is "not found".
-        h.delete_fdb(dev, &FdbEntryRequest::flood(ip(remotes[0])))
+        h.delete_fdb(dev, &NewFdbEntry::flood(ip(remotes[0])))
             .unwrap();
-        h.delete_fdb(dev, &FdbEntryRequest::flood(ip(remotes[2])))
+        h.delete_fdb(dev, &NewFdbEntry::flood(ip(remotes[2])))
             .unwrap();
         assert!(oracle_remotes(&t, dev, "00:00:00:00:00:00").is_empty());
         let e = h
-            .delete_fdb(dev, &FdbEntryRequest::flood(ip(remotes[2])))
+            .delete_fdb(dev, &NewFdbEntry::flood(ip(remotes[2])))
             .unwrap_err();
         assert!(e.is_not_found(), "{e}");
     }
@@ -130,13 +130,13 @@ fn vxlan_entry_with_port_vni_and_via() {
     let m = mac("02:42:0a:f4:01:00");
     h.add_fdb(
         "vx4",
-        &FdbEntryRequest {
+        &NewFdbEntry {
             dst: Some(ip("192.0.2.9")),
             port: Some(4790),
             vni: Some(Vni::new(77).unwrap()),
             via: Some(u0),
             state: FdbState::Static,
-            ..FdbEntryRequest::new(m)
+            ..NewFdbEntry::new(m)
         },
     )
     .unwrap();
@@ -167,9 +167,9 @@ fn vxlan_entry_with_port_vni_and_via() {
     // Replace moves the MAC to another remote.
     h.replace_fdb(
         "vx4",
-        &FdbEntryRequest {
+        &NewFdbEntry {
             dst: Some(ip("192.0.2.10")),
-            ..FdbEntryRequest::new(m)
+            ..NewFdbEntry::new(m)
         },
     )
     .unwrap();
@@ -184,9 +184,9 @@ fn bridge_port_entries_master_and_self() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_bridge(&Bridge::new("br0")).unwrap();
-    h.add_veth(&Veth::new("p0", "p0b")).unwrap();
-    h.add_veth(&Veth::new("p1", "p1b")).unwrap();
+    h.add_bridge(&NewBridge::new("br0")).unwrap();
+    h.add_veth(&NewVeth::new("p0", "p0b")).unwrap();
+    h.add_veth(&NewVeth::new("p1", "p1b")).unwrap();
     h.set_link_master("p0", "br0").unwrap();
     h.set_link_master("p1", "br0").unwrap();
     // A dynamic entry needs a port in the learning or forwarding state (else EPERM): up.
@@ -201,24 +201,24 @@ fn bridge_port_entries_master_and_self() {
     let own = mac("02:00:00:00:aa:03");
     h.add_fdb(
         "p0",
-        &FdbEntryRequest {
+        &NewFdbEntry {
             target: FdbTarget::Master,
             state: FdbState::Static,
             sticky: true,
-            ..FdbEntryRequest::new(sticky)
+            ..NewFdbEntry::new(sticky)
         },
     )
     .unwrap();
     h.add_fdb(
         "p1",
-        &FdbEntryRequest {
+        &NewFdbEntry {
             target: FdbTarget::Master,
             state: FdbState::Dynamic,
-            ..FdbEntryRequest::new(dynamic)
+            ..NewFdbEntry::new(dynamic)
         },
     )
     .unwrap();
-    h.add_fdb("p0", &FdbEntryRequest::new(own)).unwrap();
+    h.add_fdb("p0", &NewFdbEntry::new(own)).unwrap();
 
     let ours = h.fdb(&FdbFilter::bridge("br0")).unwrap();
     let find = |m: MacAddr| ours.iter().find(|e| e.mac == m).cloned();
@@ -226,10 +226,10 @@ fn bridge_port_entries_master_and_self() {
     assert_eq!(s.link, p0);
     assert_eq!(s.master, Some(br0));
     assert_eq!(s.state, FdbState::Static);
-    assert!(s.flags.contains(NeighFlags::STICKY));
+    assert!(s.flags.contains(NeighbourFlags::STICKY));
     assert_eq!(find(dynamic).unwrap().state, FdbState::Dynamic);
     let o = find(own).expect("self entry listed under the bridge's port");
-    assert!(o.flags.contains(NeighFlags::SELF));
+    assert!(o.flags.contains(NeighbourFlags::SELF));
 
     let theirs = fdb_json(&t, &["br", "br0"]);
     let j = |m: MacAddr| {
@@ -289,9 +289,9 @@ fn bridge_port_entries_master_and_self() {
 
     h.delete_fdb(
         "p0",
-        &FdbEntryRequest {
+        &NewFdbEntry {
             target: FdbTarget::Master,
-            ..FdbEntryRequest::new(sticky)
+            ..NewFdbEntry::new(sticky)
         },
     )
     .unwrap();
@@ -305,24 +305,24 @@ fn fdb_bad_input_changes_nothing() {
     require_root!();
     let t = vxlan_setup();
     let h = &t.handle;
-    h.append_fdb("vx4", &FdbEntryRequest::flood(ip("192.0.2.2")))
+    h.append_fdb("vx4", &NewFdbEntry::flood(ip("192.0.2.2")))
         .unwrap();
     let before = fdb_json(&t, &[]);
 
     // A remote of the other family: refused with the reason, nothing sent.
     let e = h
-        .append_fdb("vx4", &FdbEntryRequest::flood(ip("2001:db8::2")))
+        .append_fdb("vx4", &NewFdbEntry::flood(ip("2001:db8::2")))
         .unwrap_err();
     assert!(matches!(e, Error::InvalidInput { arg: "dst", .. }), "{e}");
     assert!(e.to_string().contains("vx4"), "{e}");
     let e = h
-        .append_fdb("vx6", &FdbEntryRequest::flood(ip("192.0.2.2")))
+        .append_fdb("vx6", &NewFdbEntry::flood(ip("192.0.2.2")))
         .unwrap_err();
     assert!(matches!(e, Error::InvalidInput { arg: "dst", .. }), "{e}");
 
     // A device that does not exist.
     let e = h
-        .add_fdb("nosuchdev", &FdbEntryRequest::new(mac("02:00:00:00:00:01")))
+        .add_fdb("nosuchdev", &NewFdbEntry::new(mac("02:00:00:00:00:01")))
         .unwrap_err();
     assert!(e.is_not_found(), "{e}");
     assert!(e.to_string().contains("nosuchdev"), "{e}");
@@ -344,12 +344,9 @@ fn a_batch_of_flood_entries() {
     let h = &t.handle;
     let mut batch = h.batch();
     for i in 1..=100u8 {
-        batch.append_fdb(
-            "vx4",
-            &FdbEntryRequest::flood(IpAddr::from([198, 51, 100, i])),
-        );
+        batch.append_fdb("vx4", &NewFdbEntry::flood(IpAddr::from([198, 51, 100, i])));
     }
-    let missing = batch.append_fdb("nosuchdev", &FdbEntryRequest::flood(ip("198.51.100.200")));
+    let missing = batch.append_fdb("nosuchdev", &NewFdbEntry::flood(ip("198.51.100.200")));
     let results = batch.send();
     assert!(results[..100].iter().all(|r| r.is_ok()), "{results:?}");
     assert!(results[missing].as_ref().unwrap_err().is_not_found());

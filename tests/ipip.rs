@@ -4,24 +4,24 @@
 mod common;
 
 use common::TestNs;
-use netplumb::link::{Ipip, LinkKind, Veth, IPIP_FALLBACK};
+use netplumb::link::{LinkKind, NewIpip, NewVeth, IPIP_FALLBACK};
 
 #[test]
 fn ipip_tunnel_and_the_fallback_device() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_veth(&Veth::new("u0", "u1")).unwrap();
+    h.add_veth(&NewVeth::new("u0", "u1")).unwrap();
     h.add_address("u0", &"192.0.2.1/24".parse().unwrap())
         .unwrap();
-    let tunnel = Ipip {
+    let tunnel = NewIpip {
         local: Some("192.0.2.1".parse().unwrap()),
         remote: Some("198.51.100.1".parse().unwrap()),
         ttl: Some(64),
         pmtudisc: Some(true),
         underlay: Some("u0".into()),
         mtu: Some(1400),
-        ..Ipip::new("ipip1")
+        ..NewIpip::new("ipip1")
     };
     skip_if_unsupported!(h.add_ipip(&tunnel)).unwrap();
 
@@ -46,9 +46,9 @@ fn ipip_tunnel_and_the_fallback_device() {
     assert_eq!(info.underlay, Some(h.link_index("u0").unwrap()));
 
     // A change keeps what it does not name (the kernel would reset it; netplumb re-sends it).
-    h.set_ipip(&Ipip {
+    h.set_ipip(&NewIpip {
         ttl: Some(32),
-        ..Ipip::new("ipip1")
+        ..NewIpip::new("ipip1")
     })
     .unwrap();
     let d = &t.ip_link("ipip1").unwrap()["linkinfo"]["info_data"];
@@ -60,9 +60,9 @@ fn ipip_tunnel_and_the_fallback_device() {
     // With the module loaded, the namespace has the fallback tunl0 (unless the host limits
     // fallback tunnels to the initial namespace); calico sets its MTU and brings it up.
     if t.ip_link(IPIP_FALLBACK).is_some() {
-        h.set_ipip(&Ipip {
+        h.set_ipip(&NewIpip {
             mtu: Some(1440),
-            ..Ipip::new(IPIP_FALLBACK)
+            ..NewIpip::new(IPIP_FALLBACK)
         })
         .unwrap();
         h.set_link_up(IPIP_FALLBACK).unwrap();
@@ -82,15 +82,15 @@ fn ipip_input_is_checked() {
     require_root!();
     let t = TestNs::new();
     common::assert_invalid(
-        t.handle.add_ipip(&Ipip {
+        t.handle.add_ipip(&NewIpip {
             ttl: Some(64),
             pmtudisc: Some(false),
-            ..Ipip::new("ipip2")
+            ..NewIpip::new("ipip2")
         }),
         "pmtudisc",
     );
     common::assert_invalid(
-        t.handle.add_ipip(&Ipip::new("a-name-far-too-long")),
+        t.handle.add_ipip(&NewIpip::new("a-name-far-too-long")),
         "ipip name",
     );
     assert!(t.ip_link("ipip2").is_none());

@@ -3,7 +3,9 @@
 mod common;
 
 use common::TestNs;
-use netplumb::link::{Bridge, BridgeOptions, LinkFilter, LinkFlags, LinkKind, StpState, Veth};
+use netplumb::link::{
+    BridgeOptions, LinkFilter, LinkFlags, LinkKind, NewBridge, NewVeth, StpState,
+};
 use netplumb::{MacAddr, NetNs};
 use std::time::Duration;
 
@@ -12,7 +14,7 @@ fn veth_pair_across_two_namespaces() {
     require_root!();
     let a = TestNs::new();
     let b = TestNs::new();
-    let mut veth = Veth::new("va", "vb");
+    let mut veth = NewVeth::new("va", "vb");
     veth.peer.netns = Some(&b.ns);
     veth.mtu = Some(1400);
     veth.peer.mac = Some("02:00:00:00:0b:01".parse().unwrap());
@@ -54,8 +56,8 @@ fn veth_pair_across_two_namespaces() {
 fn veth_pair_in_one_namespace_and_listing() {
     require_root!();
     let t = TestNs::new();
-    t.handle.add_veth(&Veth::new("v0", "v1")).unwrap();
-    let links = t.handle.links().unwrap();
+    t.handle.add_veth(&NewVeth::new("v0", "v1")).unwrap();
+    let links = t.handle.links(&Default::default()).unwrap();
     let mut names: Vec<_> = links.iter().map(|l| l.name.clone()).collect();
     names.sort();
     assert_eq!(names, t.ip_link_names());
@@ -75,9 +77,9 @@ fn veth_pair_in_one_namespace_and_listing() {
 fn bridge_with_options_enslave_and_release() {
     require_root!();
     let t = TestNs::new();
-    let br = Bridge {
+    let br = NewBridge {
         mtu: Some(1450),
-        ..Bridge::with_options(
+        ..NewBridge::with_options(
             "br0",
             BridgeOptions {
                 stp: Some(false),
@@ -95,8 +97,8 @@ fn bridge_with_options_enslave_and_release() {
     // Checked before ports join: the kernel then lowers a bridge's MTU to its ports' minimum.
     assert_eq!(t.handle.link("br0").unwrap().mtu, 1450);
     assert_eq!(t.ip_link("br0").unwrap()["mtu"], 1450);
-    t.handle.add_veth(&Veth::new("p0", "p0b")).unwrap();
-    t.handle.add_veth(&Veth::new("p1", "p1b")).unwrap();
+    t.handle.add_veth(&NewVeth::new("p0", "p0b")).unwrap();
+    t.handle.add_veth(&NewVeth::new("p1", "p1b")).unwrap();
     t.handle.set_link_master("p0", "br0").unwrap();
     let p1 = t.handle.link("p1").unwrap();
     t.handle.set_link_master(&p1, "br0").unwrap();
@@ -131,7 +133,7 @@ fn bridge_with_options_enslave_and_release() {
     // The bridge's ports, as `ip link show master br0` lists them.
     let mut ports: Vec<String> = t
         .handle
-        .links_filtered(&LinkFilter::master("br0"))
+        .links(&LinkFilter::master("br0"))
         .unwrap()
         .into_iter()
         .map(|l| l.name)
@@ -149,7 +151,7 @@ fn bridge_with_options_enslave_and_release() {
     assert_eq!(ports, ip_ports);
     let veths = t
         .handle
-        .links_filtered(&LinkFilter {
+        .links(&LinkFilter {
             kind: Some("veth"),
             ..Default::default()
         })
@@ -159,7 +161,7 @@ fn bridge_with_options_enslave_and_release() {
     assert_eq!(veths.len(), ip_veths.as_array().unwrap().len());
     assert!(t
         .handle
-        .links_filtered(&LinkFilter::master("nosuch0"))
+        .links(&LinkFilter::master("nosuch0"))
         .unwrap_err()
         .is_not_found());
     assert_eq!(t.handle.link("p0b").unwrap().master, None);
@@ -174,7 +176,7 @@ fn bridge_with_options_enslave_and_release() {
 fn vlan_filtering_bridge_reports_missing_support() {
     require_root!();
     let t = TestNs::new();
-    let br = Bridge::with_options(
+    let br = NewBridge::with_options(
         "brv",
         BridgeOptions {
             vlan_filtering: Some(true),
@@ -198,7 +200,7 @@ fn vlan_filtering_bridge_reports_missing_support() {
 fn up_down_mtu_rename_mac_alias_txqlen() {
     require_root!();
     let t = TestNs::new();
-    t.handle.add_veth(&Veth::new("e0", "e1")).unwrap();
+    t.handle.add_veth(&NewVeth::new("e0", "e1")).unwrap();
 
     t.handle.set_link_up("e0").unwrap();
     t.handle.set_link_up("e1").unwrap();
@@ -248,7 +250,7 @@ fn move_link_to_another_namespace() {
     require_root!();
     let t = TestNs::new();
     let other = TestNs::new();
-    t.handle.add_veth(&Veth::new("m0", "m1")).unwrap();
+    t.handle.add_veth(&NewVeth::new("m0", "m1")).unwrap();
     t.handle.move_link_to_netns("m1", &other.ns).unwrap();
     assert!(t.handle.link("m1").unwrap_err().is_not_found());
     assert!(t.ip_link("m1").is_none());
@@ -264,7 +266,7 @@ fn counters_follow_traffic() {
     require_root!();
     let a = TestNs::new();
     let b = TestNs::new();
-    let mut veth = Veth::new("ca", "cb");
+    let mut veth = NewVeth::new("ca", "cb");
     veth.peer.netns = Some(&b.ns);
     a.handle.add_veth(&veth).unwrap();
     a.handle
@@ -312,7 +314,7 @@ fn handle_in_other_namespace_leaves_caller_alone() {
     let here = NetNs::current().unwrap().inode().unwrap();
     let t = TestNs::new();
     assert_ne!(t.ns.inode().unwrap(), here);
-    t.handle.add_veth(&Veth::new("h0", "h1")).unwrap();
+    t.handle.add_veth(&NewVeth::new("h0", "h1")).unwrap();
     assert_eq!(NetNs::current().unwrap().inode().unwrap(), here);
     // The handle keeps working from this thread and from others.
     std::thread::scope(|s| {
@@ -357,7 +359,7 @@ fn dummy_and_vrf_links_report_their_kind_names() {
 
     let vrfs = t
         .handle
-        .links_filtered(&LinkFilter {
+        .links(&LinkFilter {
             kind: Some("vrf"),
             ..LinkFilter::default()
         })
@@ -366,10 +368,7 @@ fn dummy_and_vrf_links_report_their_kind_names() {
         vrfs.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
         ["vrf0"]
     );
-    let ports = t
-        .handle
-        .links_filtered(&LinkFilter::master("vrf0"))
-        .unwrap();
+    let ports = t.handle.links(&LinkFilter::master("vrf0")).unwrap();
     assert_eq!(
         ports.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
         ["d0"]

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use common::TestNs;
 use netplumb::addr::NewAddress;
-use netplumb::link::{Veth, Vxlan};
+use netplumb::link::{NewVeth, NewVxlan};
 use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions};
-use netplumb::neigh::{NeighTableParams, NewNeighbour};
+use netplumb::neighbour::{NeighbourTableParams, NewNeighbour};
 use netplumb::route::{NewRoute, RouteKey};
 use netplumb::rule::{Rule, RuleAction};
 use netplumb::{IpFamily, MacAddr, TableId, Vni};
@@ -89,7 +89,7 @@ fn link_address_and_neighbour_events_in_order() {
     let h = &t.handle;
     let mut m = monitor(&t, Groups::ALL, false);
 
-    h.add_veth(&Veth::new("m0", "m1")).unwrap();
+    h.add_veth(&NewVeth::new("m0", "m1")).unwrap();
     h.set_link_up("m0").unwrap();
     h.set_link_mtu("m0", 1400).unwrap();
     h.add_address("m0", &"10.9.0.1/24".parse().unwrap())
@@ -143,14 +143,14 @@ fn snapshot_comes_first_then_live_events() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_veth(&Veth::new("s0", "s1")).unwrap();
+    h.add_veth(&NewVeth::new("s0", "s1")).unwrap();
     h.add_address("s0", &"10.8.0.1/24".parse().unwrap())
         .unwrap();
     // What the namespace holds now (`lo`, the veth, and `tunl0` where ipip is loaded).
     let mut want: BTreeSet<String> = t.ip_link_names().into_iter().collect();
     want.insert("10.8.0.1/24".to_string());
     let mut m = monitor(&t, Groups::LINK | Groups::ADDRESS, true);
-    h.add_veth(&Veth::new("s2", "s3")).unwrap();
+    h.add_veth(&NewVeth::new("s2", "s3")).unwrap();
 
     let mut live = BTreeSet::new();
     let events = read_until(&mut m, |e| {
@@ -199,12 +199,12 @@ fn vxlan_l2_and_l3_misses() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_veth(&Veth::new("u0", "u1")).unwrap();
+    h.add_veth(&NewVeth::new("u0", "u1")).unwrap();
     h.add_address("u0", &"192.0.2.1/24".parse().unwrap())
         .unwrap();
     h.set_link_up("u0").unwrap();
     h.set_link_up("u1").unwrap();
-    h.add_vxlan(&Vxlan {
+    h.add_vxlan(&NewVxlan {
         local: Some(ip("192.0.2.1")),
         underlay: Some("u0".into()),
         port: Some(4789),
@@ -212,7 +212,7 @@ fn vxlan_l2_and_l3_misses() {
         proxy: Some(true),
         l2miss: Some(true),
         l3miss: Some(true),
-        ..Vxlan::new("vx0", Vni::new(5).unwrap())
+        ..NewVxlan::new("vx0", Vni::new(5).unwrap())
     })
     .unwrap();
     h.add_address("vx0", &"10.5.0.1/16".parse().unwrap())
@@ -224,9 +224,9 @@ fn vxlan_l2_and_l3_misses() {
     h.set_neighbour_table(
         IpFamily::V4,
         Some("vx0".into()),
-        &NeighTableParams {
+        &NeighbourTableParams {
             app_probes: Some(3),
-            ..NeighTableParams::default()
+            ..NeighbourTableParams::default()
         },
     )
     .unwrap();
@@ -278,7 +278,7 @@ fn overrun_is_reported_and_resync_matches_iproute2() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_veth(&Veth::new("o0", "o1")).unwrap();
+    h.add_veth(&NewVeth::new("o0", "o1")).unwrap();
     let mut m = Monitor::new_in(
         &t.ns,
         &MonitorOptions {
@@ -342,7 +342,7 @@ fn route_and_rule_events() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_veth(&Veth::new("r0", "r1")).unwrap();
+    h.add_veth(&NewVeth::new("r0", "r1")).unwrap();
     h.add_address("r0", &"10.6.0.1/24".parse().unwrap())
         .unwrap();
     h.set_link_up("r0").unwrap();
@@ -409,7 +409,7 @@ fn overrun_under_100k_routes_then_resync_equals_ip_route_show() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_veth(&Veth::new("b0", "b1")).unwrap();
+    h.add_veth(&NewVeth::new("b0", "b1")).unwrap();
     h.add_address("b0", &"10.4.0.1/24".parse().unwrap())
         .unwrap();
     h.set_link_up("b0").unwrap();
@@ -474,14 +474,15 @@ fn a_port_leaving_its_bridge_is_not_a_removed_link() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_bridge(&netplumb::link::Bridge::new("br0")).unwrap();
-    h.add_veth(&Veth::new("q0", "q1")).unwrap();
+    h.add_bridge(&netplumb::link::NewBridge::new("br0"))
+        .unwrap();
+    h.add_veth(&NewVeth::new("q0", "q1")).unwrap();
     let mut m = monitor(&t, Groups::LINK, false);
     h.set_link_master("q0", "br0").unwrap();
     h.set_link_up("q0").unwrap();
     h.set_link_nomaster("q0").unwrap();
     // A marker after the port's story.
-    h.add_veth(&Veth::new("qz0", "qz1")).unwrap();
+    h.add_veth(&NewVeth::new("qz0", "qz1")).unwrap();
     let events = read_until(
         &mut m,
         |e| matches!(e, Event::Link(Change::Added(l)) if l.name == "qz0"),
@@ -510,7 +511,7 @@ fn recv_timeout_is_bounded_and_unbounded() {
     let t = TestNs::new();
     let mut m = monitor(&t, Groups::LINK, false);
     assert_eq!(m.recv_timeout(Duration::from_micros(100)).unwrap(), None);
-    t.handle.add_veth(&Veth::new("w0", "w1")).unwrap();
+    t.handle.add_veth(&NewVeth::new("w0", "w1")).unwrap();
     // A timeout too large to add to the clock waits like recv().
     assert!(matches!(
         m.recv_timeout(Duration::MAX).unwrap(),
@@ -525,7 +526,7 @@ fn a_monitor_of_the_current_namespace_made_on_a_thread_that_has_gone() {
     // Monitor::new watches the calling thread's namespace: made on a thread inside the test's
     // namespace, it keeps watching that namespace after the thread has ended.
     let mut m = t.ns.run(|| Monitor::new(Groups::LINK)).unwrap().unwrap();
-    t.handle.add_veth(&Veth::new("c0", "c1")).unwrap();
+    t.handle.add_veth(&NewVeth::new("c0", "c1")).unwrap();
     read_until(
         &mut m,
         |e| matches!(e, Event::Link(Change::Added(l)) if l.name == "c0"),
@@ -560,7 +561,7 @@ fn a_stopped_monitor_wakes_its_reader_and_ends() {
             .is_stopped());
         names
     });
-    t.handle.add_veth(&Veth::new("st0", "st1")).unwrap();
+    t.handle.add_veth(&NewVeth::new("st0", "st1")).unwrap();
     // The reader saw the link, then blocks again; the stop wakes it.
     let mut both = [
         seen_rx.recv_timeout(Duration::from_secs(10)).unwrap(),

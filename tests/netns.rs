@@ -5,7 +5,7 @@ mod common;
 use std::process::Command;
 
 use common::unique_name;
-use netplumb::link::Veth;
+use netplumb::link::NewVeth;
 use netplumb::{Handle, NetNs};
 
 fn ip_netns_list() -> Vec<String> {
@@ -37,7 +37,7 @@ fn named_namespace_is_seen_by_iproute2() {
     // A link made through netplumb is what `ip netns exec` sees.
     Handle::new_in(&ns)
         .unwrap()
-        .add_veth(&Veth::new("n0", "n1"))
+        .add_veth(&NewVeth::new("n0", "n1"))
         .unwrap();
     let out = Command::new("ip")
         .args(["netns", "exec", &name, "ip", "-j", "link", "show", "n0"])
@@ -81,7 +81,10 @@ fn namespace_made_by_iproute2_opens() {
         .status()
         .unwrap();
     assert!(st.success());
-    let links = Handle::new_in(&ns).unwrap().links().unwrap();
+    let links = Handle::new_in(&ns)
+        .unwrap()
+        .links(&Default::default())
+        .unwrap();
     assert!(links.iter().any(|l| l.name == "z0"));
     drop(cleanup);
     assert!(!ip_netns_list().contains(&name));

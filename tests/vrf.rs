@@ -4,9 +4,9 @@
 mod common;
 
 use common::TestNs;
-use netplumb::link::{LinkKind, Veth, Vrf, VrfInfo};
-use netplumb::neigh::NewNeighbour;
-use netplumb::route::{NewRoute, RouteQuery};
+use netplumb::link::{LinkFilter, LinkKind, NewVeth, NewVrf, Vrf};
+use netplumb::neighbour::{NeighbourFilter, NewNeighbour};
+use netplumb::route::{NewRoute, RouteFilter, RouteQuery};
 use netplumb::rule::RuleFilter;
 use netplumb::{IpFamily, TableId};
 
@@ -16,7 +16,7 @@ fn vrf_with_member_routes_and_lookup() {
     let t = TestNs::new();
     let h = &t.handle;
     let table = TableId::new(10);
-    skip_if_unsupported!(h.add_vrf(&Vrf::new("blue", table))).unwrap();
+    skip_if_unsupported!(h.add_vrf(&NewVrf::new("blue", table))).unwrap();
     h.set_link_up("blue").unwrap();
 
     // ip -d link: kind vrf, table 10; and ours reads it back.
@@ -25,18 +25,18 @@ fn vrf_with_member_routes_and_lookup() {
     assert_eq!(ip["linkinfo"]["info_data"]["table"], 10);
     let link = h.link("blue").unwrap();
     assert!(
-        matches!(link.kind, Some(LinkKind::Vrf(VrfInfo { table: Some(t), .. })) if t == table),
+        matches!(link.kind, Some(LinkKind::Vrf(Vrf { table: Some(t), .. })) if t == table),
         "{:?}",
         link.kind
     );
 
     // Enslave one end of a veth; it is the VRF's only member.
-    h.add_veth(&Veth::new("v0", "v1")).unwrap();
+    h.add_veth(&NewVeth::new("v0", "v1")).unwrap();
     h.set_link_vrf("v0", "blue").unwrap();
     let link_v0 = h.link("v0").unwrap().index;
     h.set_link_up("v0").unwrap();
     h.set_link_up("v1").unwrap();
-    let members = h.vrf_members("blue").unwrap();
+    let members = h.links(&LinkFilter::vrf("blue")).unwrap();
     assert_eq!(
         members.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
         ["v0"]
@@ -56,7 +56,7 @@ fn vrf_with_member_routes_and_lookup() {
     })
     .unwrap();
     let ours: Vec<_> = h
-        .vrf_routes("blue")
+        .routes(&RouteFilter::vrf("blue"))
         .unwrap()
         .into_iter()
         .filter(|r| r.family == IpFamily::V4)
@@ -107,7 +107,7 @@ fn vrf_with_member_routes_and_lookup() {
         ),
     )
     .unwrap();
-    let ours = h.vrf_neighbours("blue").unwrap();
+    let ours = h.neighbours(&NeighbourFilter::vrf("blue")).unwrap();
     assert!(ours.iter().all(|n| n.link == link_v0), "{ours:#?}");
     assert!(ours
         .iter()
@@ -123,7 +123,7 @@ fn vrf_with_member_routes_and_lookup() {
 
     // Release: no members left, v0 has no master.
     h.unset_link_vrf("v0").unwrap();
-    assert!(h.vrf_members("blue").unwrap().is_empty());
+    assert!(h.links(&LinkFilter::vrf("blue")).unwrap().is_empty());
     assert!(t.ip_link("v0").unwrap().get("master").is_none());
 }
 
@@ -131,10 +131,13 @@ fn vrf_with_member_routes_and_lookup() {
 fn vrf_input_is_checked() {
     require_root!();
     let t = TestNs::new();
-    common::assert_invalid(t.handle.add_vrf(&Vrf::new("red", TableId::UNSPEC)), "table");
+    common::assert_invalid(
+        t.handle.add_vrf(&NewVrf::new("red", TableId::UNSPEC)),
+        "table",
+    );
     common::assert_invalid(
         t.handle
-            .add_vrf(&Vrf::new("a-name-far-too-long", TableId::new(5))),
+            .add_vrf(&NewVrf::new("a-name-far-too-long", TableId::new(5))),
         "vrf name",
     );
     assert!(t.ip_link("red").is_none());

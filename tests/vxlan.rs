@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestNs;
-use netplumb::link::{LinkKind, Macvlan, MacvlanMode, Veth, Vxlan, VxlanInfo};
+use netplumb::link::{LinkKind, MacvlanMode, NewMacvlan, NewVeth, NewVxlan, Vxlan};
 use netplumb::{Error, IpFamily, Vni};
 use serde_json::Value;
 
@@ -13,7 +13,7 @@ fn vni(n: u32) -> Vni {
     Vni::new(n).unwrap()
 }
 
-fn vxlan_info(t: &TestNs, name: &str) -> VxlanInfo {
+fn vxlan_info(t: &TestNs, name: &str) -> Vxlan {
     match t.handle.link(name).unwrap().kind {
         Some(LinkKind::Vxlan(i)) => i,
         other => panic!("{name} is not a vxlan: {other:?}"),
@@ -31,9 +31,9 @@ fn vxlan_with_every_option_reads_back_as_set() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_veth(&Veth::new("u0", "u1")).unwrap();
+    h.add_veth(&NewVeth::new("u0", "u1")).unwrap();
     let u0 = h.link("u0").unwrap().index;
-    let vx = Vxlan {
+    let vx = NewVxlan {
         mtu: Some(1450),
         mac: Some("02:00:00:00:42:01".parse().unwrap()),
         local: Some("192.0.2.1".parse().unwrap()),
@@ -52,7 +52,7 @@ fn vxlan_with_every_option_reads_back_as_set() {
         limit: Some(500),
         gbp: true,
         udp_csum: Some(false),
-        ..Vxlan::new("vx0", vni(4242))
+        ..NewVxlan::new("vx0", vni(4242))
     };
     h.add_vxlan(&vx).unwrap();
 
@@ -109,12 +109,12 @@ fn vxlan_multicast_ipv6_and_external() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_veth(&Veth::new("u0", "u1")).unwrap();
-    h.add_vxlan(&Vxlan {
+    h.add_veth(&NewVeth::new("u0", "u1")).unwrap();
+    h.add_vxlan(&NewVxlan {
         group: Some("239.1.1.1".parse().unwrap()),
         underlay: Some("u0".into()),
         port: Some(4789),
-        ..Vxlan::new("vxm", vni(7))
+        ..NewVxlan::new("vxm", vni(7))
     })
     .unwrap();
     let i = vxlan_info(&t, "vxm");
@@ -124,13 +124,13 @@ fn vxlan_multicast_ipv6_and_external() {
     assert_eq!(d["group"], "239.1.1.1");
     assert_eq!(d["link"], "u0");
 
-    h.add_vxlan(&Vxlan {
+    h.add_vxlan(&NewVxlan {
         local: Some("2001:db8::1".parse().unwrap()),
         remote: Some("2001:db8::2".parse().unwrap()),
         udp_zero_csum6_tx: Some(true),
         udp_zero_csum6_rx: Some(true),
         port: Some(4789),
-        ..Vxlan::new("vx6", vni(16_777_215))
+        ..NewVxlan::new("vx6", vni(16_777_215))
     })
     .unwrap();
     let i = vxlan_info(&t, "vx6");
@@ -147,9 +147,9 @@ fn vxlan_multicast_ipv6_and_external() {
     assert_eq!(d["udp_zero_csum6_tx"], true);
     assert_eq!(d["udp_zero_csum6_rx"], true);
 
-    h.add_vxlan(&Vxlan {
+    h.add_vxlan(&NewVxlan {
         port: Some(4790),
-        ..Vxlan::external("vxe")
+        ..NewVxlan::external("vxe")
     })
     .unwrap();
     let i = vxlan_info(&t, "vxe");
@@ -168,39 +168,39 @@ fn vxlan_bad_input_changes_nothing() {
     let e = Vni::new(1 << 24).unwrap_err();
     assert!(matches!(e, Error::InvalidInput { arg: "VNI", .. }), "{e}");
     common::assert_invalid(
-        t.handle.add_vxlan(&Vxlan {
+        t.handle.add_vxlan(&NewVxlan {
             group: Some("192.0.2.1".parse().unwrap()),
-            ..Vxlan::new("vxbad", vni(1))
+            ..NewVxlan::new("vxbad", vni(1))
         }),
         "group",
     );
     common::assert_invalid(
-        t.handle.add_vxlan(&Vxlan {
+        t.handle.add_vxlan(&NewVxlan {
             local: Some("192.0.2.1".parse().unwrap()),
             remote: Some("2001:db8::2".parse().unwrap()),
-            ..Vxlan::new("vxbad", vni(1))
+            ..NewVxlan::new("vxbad", vni(1))
         }),
         "local",
     );
     common::assert_invalid(
-        t.handle.add_vxlan(&Vxlan {
+        t.handle.add_vxlan(&NewVxlan {
             ageing: Some(Duration::from_millis(500)),
-            ..Vxlan::new("vxbad", vni(1))
+            ..NewVxlan::new("vxbad", vni(1))
         }),
         "ageing",
     );
     common::assert_invalid(
-        t.handle.add_vxlan(&Vxlan {
+        t.handle.add_vxlan(&NewVxlan {
             vni: None,
-            ..Vxlan::new("vxbad", vni(1))
+            ..NewVxlan::new("vxbad", vni(1))
         }),
         "vni",
     );
     let e = t
         .handle
-        .add_vxlan(&Vxlan {
+        .add_vxlan(&NewVxlan {
             underlay: Some("nosuchdev".into()),
-            ..Vxlan::new("vxbad", vni(1))
+            ..NewVxlan::new("vxbad", vni(1))
         })
         .unwrap_err();
     assert!(e.is_not_found(), "{e}");
@@ -212,14 +212,14 @@ fn macvlan_in_every_mode() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    h.add_veth(&Veth::new("u0", "u1")).unwrap();
+    h.add_veth(&NewVeth::new("u0", "u1")).unwrap();
     let u0 = h.link("u0").unwrap().index;
     for (name, mode, word) in [
         ("mvb", MacvlanMode::Bridge, "bridge"),
         ("mvp", MacvlanMode::Private, "private"),
         ("mvv", MacvlanMode::Vepa, "vepa"),
     ] {
-        h.add_macvlan(&Macvlan::new(name, "u0", mode)).unwrap();
+        h.add_macvlan(&NewMacvlan::new(name, "u0", mode)).unwrap();
         let l = h.link(name).unwrap();
         assert_eq!(l.link, Some(u0));
         match l.kind {
@@ -232,15 +232,15 @@ fn macvlan_in_every_mode() {
         assert_eq!(theirs["link"], "u0");
     }
     // passthru takes the whole parent: only one, and only alone.
-    h.add_veth(&Veth::new("w0", "w1")).unwrap();
-    h.add_macvlan(&Macvlan::new("mvt", "w0", MacvlanMode::Passthru))
+    h.add_veth(&NewVeth::new("w0", "w1")).unwrap();
+    h.add_macvlan(&NewMacvlan::new("mvt", "w0", MacvlanMode::Passthru))
         .unwrap();
     assert_eq!(
         t.ip_link("mvt").unwrap()["linkinfo"]["info_data"]["mode"],
         "passthru"
     );
     let e = h
-        .add_macvlan(&Macvlan::new("mvt2", "w0", MacvlanMode::Bridge))
+        .add_macvlan(&NewMacvlan::new("mvt2", "w0", MacvlanMode::Bridge))
         .unwrap_err();
     assert!(
         e.errno().is_some(),

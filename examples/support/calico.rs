@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::addr::NewAddress;
-use netplumb::link::Veth;
-use netplumb::neigh::NeighTableParams;
+use netplumb::link::NewVeth;
+use netplumb::neighbour::NeighbourTableParams;
 use netplumb::route::{NewRoute, RouteProtocol, RouteScope, RouteType};
 use netplumb::{Handle, IpFamily, MacAddr, NetNs};
 
@@ -89,7 +89,7 @@ pub fn add_pod(
     let pns = lab.netns(&name)?;
     let ip = Ipv4Addr::from(u32::from(block.network()) + 1 + u32::from(p));
     let cali = cali_name(&lab.name(&name));
-    let mut veth = Veth::new(&cali, "eth0");
+    let mut veth = NewVeth::new(&cali, "eth0");
     veth.mac = Some(CALI_MAC);
     veth.peer.netns = Some(&pns);
     h.add_veth(&veth)?;
@@ -99,9 +99,9 @@ pub fn add_pod(
     h.set_neighbour_table(
         IpFamily::V4,
         Some(cali.as_str().into()),
-        &NeighTableParams {
+        &NeighbourTableParams {
             proxy_delay: Some(Duration::ZERO),
-            ..NeighTableParams::default()
+            ..NeighbourTableParams::default()
         },
     )?;
     h.set_link_up(cali.as_str())?;

@@ -662,7 +662,7 @@ impl Underlay {
     pub fn new(lab: &mut Lab, router: Option<std::net::Ipv4Addr>) -> Result<Underlay> {
         let ns = lab.netns("underlay")?;
         let handle = netplumb::Handle::new_in(&ns)?;
-        handle.add_bridge(&netplumb::link::Bridge::new("br0"))?;
+        handle.add_bridge(&netplumb::link::NewBridge::new("br0"))?;
         if let Some(r) = router {
             handle.add_address("br0", &netplumb::addr::NewAddress::new(IpAddr::V4(r), 24)?)?;
         }
@@ -677,7 +677,7 @@ impl Underlay {
         let ns = lab.netns(&format!("host{host}"))?;
         let h = netplumb::Handle::new_in(&ns)?;
         let uplink = format!("uplink{host}");
-        let mut veth = netplumb::link::Veth::new(&uplink, "eth0");
+        let mut veth = netplumb::link::NewVeth::new(&uplink, "eth0");
         veth.peer.netns = Some(&ns);
         self.handle.add_veth(&veth)?;
         self.handle.set_link_master(uplink.as_str(), "br0")?;

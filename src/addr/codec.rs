@@ -193,7 +193,6 @@ pub(crate) fn dump_message(family: Option<IpFamily>, index: Option<IfIndex>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::addr::*;
 
     #[test]
     fn parse_new_address() {

@@ -10,12 +10,12 @@ use netlink_packet_route::neighbour::{
 use netlink_packet_route::route::RouteType;
 use netlink_packet_route::AddressFamily;
 
-use super::types::{FdbEntry, FdbEntryRequest, FdbExtFlags, FdbState, FdbTarget};
-use crate::neighbour::{NeighFlags, NeighState};
+use super::types::{FdbEntry, FdbExtFlags, FdbState, FdbTarget, NewFdbEntry};
+use crate::neighbour::{NeighbourFlags, NeighbourState};
 use crate::{Error, IfIndex, MacAddr, Result, VlanId, Vni};
 
 /// The `RTM_NEWNEIGH` / `RTM_DELNEIGH` body for an FDB entry, laid out as iproute2 lays it out.
-pub(crate) fn fdb_message(e: &FdbEntryRequest, link: IfIndex) -> NeighbourMessage {
+pub(crate) fn fdb_message(e: &NewFdbEntry, link: IfIndex) -> NeighbourMessage {
     let mut flags = match e.target {
         FdbTarget::SelfOnly => NlFlags::Own,
         FdbTarget::Master => NlFlags::Controller,
@@ -91,8 +91,8 @@ pub(crate) fn fdb_from_message(m: NeighbourMessage) -> Result<Option<FdbEntry>> 
         src_vni: None,
         via: None,
         master: None,
-        state: FdbState::from_bits(NeighState::from_bits_retain(u16::from(m.header.state))),
-        flags: NeighFlags::from_bits_retain(m.header.flags.bits()),
+        state: FdbState::from_bits(NeighbourState::from_bits_retain(u16::from(m.header.state))),
+        flags: NeighbourFlags::from_bits_retain(m.header.flags.bits()),
         ext_flags: FdbExtFlags::empty(),
     };
     let mut mac = None;
@@ -140,7 +140,10 @@ mod tests {
         for s in [FdbState::Permanent, FdbState::Static, FdbState::Dynamic] {
             assert_eq!(FdbState::from_bits(s.bits()), s);
         }
-        assert_eq!(FdbState::from_bits(NeighState::STALE), FdbState::Dynamic);
+        assert_eq!(
+            FdbState::from_bits(NeighbourState::STALE),
+            FdbState::Dynamic
+        );
     }
 
     #[test]
@@ -156,7 +159,7 @@ mod tests {
 
     #[test]
     fn append_flood_entry_layout() {
-        let e = FdbEntryRequest::flood("192.0.2.2".parse().unwrap());
+        let e = NewFdbEntry::flood("192.0.2.2".parse().unwrap());
         let m = fdb_message(&e, IfIndex::new(7).unwrap());
         assert_eq!(m.header.family, AddressFamily::Bridge);
         assert_eq!(m.header.flags, NlFlags::Own);

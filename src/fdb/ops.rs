@@ -4,7 +4,7 @@ use netlink_packet_route::neighbour::{NeighbourAttribute, NeighbourMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::codec::{fdb_from_message, fdb_message};
-use super::types::{FdbEntry, FdbEntryRequest, FdbFilter};
+use super::types::{FdbEntry, FdbFilter, NewFdbEntry};
 use crate::batch::Batch;
 use crate::link::{LinkFilter, LinkKind};
 use crate::wire::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
@@ -17,7 +17,7 @@ impl Handle {
     /// Adds an FDB entry; fails with [`Error::is_exists`] if the MAC (and VLAN) has one.
     /// Equivalent to `bridge fdb add MAC dev DEV [dst IP] [vni VNI] [port PORT] [via DEV]
     /// [vlan VID] [self] [master] [permanent|static|dynamic] [sticky] [extern_learn]`.
-    pub fn add_fdb<'a>(&self, link: impl Into<LinkRef<'a>>, entry: &FdbEntryRequest) -> Result<()> {
+    pub fn add_fdb<'a>(&self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> Result<()> {
         self.write_fdb(
             "add fdb entry",
             link.into(),
@@ -29,11 +29,7 @@ impl Handle {
     /// Adds an FDB entry beside those for the same MAC: on a VXLAN device, one more remote for
     /// the MAC (several all-zero-MAC entries flood to several remotes). Equivalent to
     /// `bridge fdb append MAC dev DEV dst IP …`.
-    pub fn append_fdb<'a>(
-        &self,
-        link: impl Into<LinkRef<'a>>,
-        entry: &FdbEntryRequest,
-    ) -> Result<()> {
+    pub fn append_fdb<'a>(&self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> Result<()> {
         self.write_fdb(
             "append fdb entry",
             link.into(),
@@ -44,11 +40,7 @@ impl Handle {
 
     /// Adds an FDB entry or replaces the one for the same MAC. Equivalent to
     /// `bridge fdb replace MAC dev DEV …`.
-    pub fn replace_fdb<'a>(
-        &self,
-        link: impl Into<LinkRef<'a>>,
-        entry: &FdbEntryRequest,
-    ) -> Result<()> {
+    pub fn replace_fdb<'a>(&self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> Result<()> {
         self.write_fdb(
             "replace fdb entry",
             link.into(),
@@ -60,11 +52,7 @@ impl Handle {
     /// Deletes an FDB entry. On a VXLAN device, `entry.dst` (and `port`, `vni`) select one
     /// remote of a MAC; without `dst` every remote of the MAC goes. Equivalent to
     /// `bridge fdb del MAC dev DEV [dst IP] [vlan VID] [self] [master]`.
-    pub fn delete_fdb<'a>(
-        &self,
-        link: impl Into<LinkRef<'a>>,
-        entry: &FdbEntryRequest,
-    ) -> Result<()> {
+    pub fn delete_fdb<'a>(&self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> Result<()> {
         let link = link.into();
         let index = self.checked_fdb_link(link, entry)?;
         let msg = fdb_message(entry, index);
@@ -88,7 +76,7 @@ impl Handle {
         &self,
         op: &'static str,
         link: LinkRef<'_>,
-        entry: &FdbEntryRequest,
+        entry: &NewFdbEntry,
         flags: u16,
     ) -> Result<()> {
         let index = self.checked_fdb_link(link, entry)?;
@@ -100,7 +88,7 @@ impl Handle {
     /// VXLAN remote, checks that its family is the device's: the kernel refuses the other with
     /// a bare `EAFNOSUPPORT` on recent kernels and accepts it on older ones, where it can never
     /// be used.
-    fn checked_fdb_link(&self, link: LinkRef<'_>, entry: &FdbEntryRequest) -> Result<IfIndex> {
+    fn checked_fdb_link(&self, link: LinkRef<'_>, entry: &NewFdbEntry) -> Result<IfIndex> {
         if entry.dst.is_none() {
             return self.link_index(link);
         }
@@ -172,7 +160,7 @@ impl Handle {
 impl Batch<'_> {
     /// Queues `bridge fdb add …` (see [`Handle::add_fdb`]); returns the request's index. In a
     /// batch the remote's family is checked by the kernel alone.
-    pub fn add_fdb<'a>(&mut self, link: impl Into<LinkRef<'a>>, entry: &FdbEntryRequest) -> usize {
+    pub fn add_fdb<'a>(&mut self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> usize {
         self.fdb(
             "add fdb entry",
             link.into(),
@@ -183,11 +171,7 @@ impl Batch<'_> {
     }
 
     /// Queues `bridge fdb append …` (see [`Handle::append_fdb`]); returns the index.
-    pub fn append_fdb<'a>(
-        &mut self,
-        link: impl Into<LinkRef<'a>>,
-        entry: &FdbEntryRequest,
-    ) -> usize {
+    pub fn append_fdb<'a>(&mut self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> usize {
         self.fdb(
             "append fdb entry",
             link.into(),
@@ -198,11 +182,7 @@ impl Batch<'_> {
     }
 
     /// Queues `bridge fdb replace …` (see [`Handle::replace_fdb`]); returns the index.
-    pub fn replace_fdb<'a>(
-        &mut self,
-        link: impl Into<LinkRef<'a>>,
-        entry: &FdbEntryRequest,
-    ) -> usize {
+    pub fn replace_fdb<'a>(&mut self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> usize {
         self.fdb(
             "replace fdb entry",
             link.into(),
@@ -213,11 +193,7 @@ impl Batch<'_> {
     }
 
     /// Queues `bridge fdb del …` (see [`Handle::delete_fdb`]); returns the index.
-    pub fn delete_fdb<'a>(
-        &mut self,
-        link: impl Into<LinkRef<'a>>,
-        entry: &FdbEntryRequest,
-    ) -> usize {
+    pub fn delete_fdb<'a>(&mut self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> usize {
         self.fdb("delete fdb entry", link.into(), entry, 0, false)
     }
 
@@ -225,7 +201,7 @@ impl Batch<'_> {
         &mut self,
         op: &'static str,
         link: LinkRef<'_>,
-        entry: &FdbEntryRequest,
+        entry: &NewFdbEntry,
         flags: u16,
         new: bool,
     ) -> usize {

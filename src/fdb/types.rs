@@ -1,9 +1,9 @@
-//! FDB types: entries to add or delete ([`FdbEntryRequest`]), entries as the kernel reports
+//! FDB types: entries to add or delete ([`NewFdbEntry`]), entries as the kernel reports
 //! them ([`FdbEntry`]), their states, targets and flags, and the listing's selector.
 
 use std::net::IpAddr;
 
-use crate::neighbour::{NeighFlags, NeighState};
+use crate::neighbour::{NeighbourFlags, NeighbourState};
 use crate::{IfIndex, LinkRef, MacAddr, VlanId, Vni};
 
 /// How long an FDB entry lives and whether it can move.
@@ -18,27 +18,27 @@ pub enum FdbState {
     /// Ages out like a learned entry (`dynamic`).
     Dynamic,
     /// A state bit set this version does not name, as the kernel gave it.
-    Other(NeighState),
+    Other(NeighbourState),
 }
 
 impl FdbState {
     /// The `NUD_*` bits iproute2 sends for this state.
-    pub(super) fn bits(self) -> NeighState {
+    pub(super) fn bits(self) -> NeighbourState {
         match self {
-            FdbState::Permanent => NeighState::NOARP | NeighState::PERMANENT,
-            FdbState::Static => NeighState::NOARP | NeighState::REACHABLE,
-            FdbState::Dynamic => NeighState::REACHABLE,
+            FdbState::Permanent => NeighbourState::NOARP | NeighbourState::PERMANENT,
+            FdbState::Static => NeighbourState::NOARP | NeighbourState::REACHABLE,
+            FdbState::Dynamic => NeighbourState::REACHABLE,
             FdbState::Other(s) => s,
         }
     }
 
     /// Reads the state as `bridge fdb show` does: permanent wins, then static (`noarp`).
-    pub(super) fn from_bits(s: NeighState) -> FdbState {
-        if s.contains(NeighState::PERMANENT) {
+    pub(super) fn from_bits(s: NeighbourState) -> FdbState {
+        if s.contains(NeighbourState::PERMANENT) {
             FdbState::Permanent
-        } else if s.contains(NeighState::NOARP) {
+        } else if s.contains(NeighbourState::NOARP) {
             FdbState::Static
-        } else if s.intersects(NeighState::REACHABLE | NeighState::STALE) {
+        } else if s.intersects(NeighbourState::REACHABLE | NeighbourState::STALE) {
             FdbState::Dynamic
         } else {
             FdbState::Other(s)
@@ -74,20 +74,20 @@ bitflags::bitflags! {
 /// An FDB entry to add, append, replace or delete.
 ///
 /// ```no_run
-/// use netplumb::{Handle, fdb::FdbEntryRequest};
+/// use netplumb::{Handle, fdb::NewFdbEntry};
 ///
 /// let h = Handle::new()?;
 /// // bridge fdb append 00:00:00:00:00:00 dev vx0 dst 192.0.2.2   (flood to a remote VTEP)
-/// h.append_fdb("vx0", &FdbEntryRequest::flood("192.0.2.2".parse()?))?;
+/// h.append_fdb("vx0", &NewFdbEntry::flood("192.0.2.2".parse()?))?;
 /// // bridge fdb add 02:42:0a:f4:01:00 dev vx0 dst 192.0.2.3      (a remote MAC)
-/// h.add_fdb("vx0", &FdbEntryRequest {
+/// h.add_fdb("vx0", &NewFdbEntry {
 ///     dst: Some("192.0.2.3".parse()?),
-///     ..FdbEntryRequest::new("02:42:0a:f4:01:00".parse()?)
+///     ..NewFdbEntry::new("02:42:0a:f4:01:00".parse()?)
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FdbEntryRequest {
+pub struct NewFdbEntry {
     /// The MAC address; all zeros for a VXLAN flood entry.
     pub mac: MacAddr,
     /// The VLAN, on a VLAN-filtering bridge (`vlan VID`).
@@ -113,20 +113,20 @@ pub struct FdbEntryRequest {
     pub extern_learn: bool,
 }
 
-impl FdbEntryRequest {
+impl NewFdbEntry {
     /// A permanent entry for `mac` in the device's own table.
-    pub fn new(mac: MacAddr) -> FdbEntryRequest {
-        FdbEntryRequest {
+    pub fn new(mac: MacAddr) -> NewFdbEntry {
+        NewFdbEntry {
             mac,
-            ..FdbEntryRequest::default()
+            ..NewFdbEntry::default()
         }
     }
 
     /// A VXLAN flood entry: the all-zero MAC to the remote `dst`.
-    pub fn flood(dst: IpAddr) -> FdbEntryRequest {
-        FdbEntryRequest {
+    pub fn flood(dst: IpAddr) -> NewFdbEntry {
+        NewFdbEntry {
             dst: Some(dst),
-            ..FdbEntryRequest::default()
+            ..NewFdbEntry::default()
         }
     }
 }
@@ -155,9 +155,9 @@ pub struct FdbEntry {
     pub master: Option<IfIndex>,
     /// The state.
     pub state: FdbState,
-    /// The flags: [`NeighFlags::SELF`], [`NeighFlags::MASTER`], [`NeighFlags::EXT_LEARNED`],
-    /// [`NeighFlags::STICKY`], [`NeighFlags::OFFLOADED`]…
-    pub flags: NeighFlags,
+    /// The flags: [`NeighbourFlags::SELF`], [`NeighbourFlags::MASTER`], [`NeighbourFlags::EXT_LEARNED`],
+    /// [`NeighbourFlags::STICKY`], [`NeighbourFlags::OFFLOADED`]…
+    pub flags: NeighbourFlags,
     /// The extended flags.
     pub ext_flags: FdbExtFlags,
 }

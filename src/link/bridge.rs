@@ -18,11 +18,11 @@ use crate::{Error, Handle, LinkRef, MacAddr, Result, VlanId};
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use netplumb::{Handle, link::{Bridge, BridgeOptions}};
+/// use netplumb::{Handle, link::{NewBridge, BridgeOptions}};
 ///
 /// let h = Handle::new()?;
 /// // ip link add br0 type bridge stp_state 0 ageing_time 12000
-/// h.add_bridge(&Bridge::with_options("br0", BridgeOptions {
+/// h.add_bridge(&NewBridge::with_options("br0", BridgeOptions {
 ///     stp: Some(false),
 ///     ageing_time: Some(Duration::from_secs(120)),
 ///     ..BridgeOptions::default()
@@ -31,8 +31,8 @@ use crate::{Error, Handle, LinkRef, MacAddr, Result, VlanId};
 /// # Ok::<(), netplumb::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Bridge {
-    /// Bridge name.
+pub struct NewBridge {
+    /// NewBridge name.
     pub name: String,
     /// MTU of the bridge device.
     pub mtu: Option<u32>,
@@ -42,25 +42,25 @@ pub struct Bridge {
     pub options: BridgeOptions,
 }
 
-impl Bridge {
+impl NewBridge {
     /// A bridge named `name` with the kernel's defaults.
-    pub fn new(name: &str) -> Bridge {
-        Bridge {
+    pub fn new(name: &str) -> NewBridge {
+        NewBridge {
             name: name.to_string(),
-            ..Bridge::default()
+            ..NewBridge::default()
         }
     }
 
     /// A bridge named `name` with `options`.
-    pub fn with_options(name: &str, options: BridgeOptions) -> Bridge {
-        Bridge {
+    pub fn with_options(name: &str, options: BridgeOptions) -> NewBridge {
+        NewBridge {
             options,
-            ..Bridge::new(name)
+            ..NewBridge::new(name)
         }
     }
 }
 
-/// A bridge's options, at creation ([`Bridge::options`]) or changed later
+/// A bridge's options, at creation ([`NewBridge::options`]) or changed later
 /// ([`Handle::set_bridge_options`]). Fields left `None` keep the kernel's value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BridgeOptions {
@@ -115,7 +115,7 @@ pub enum StpState {
 /// A bridge's settings as the kernel reports them (`ip -d link show type bridge`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct BridgeInfo {
+pub struct Bridge {
     /// Spanning tree state.
     pub stp_state: Option<StpState>,
     /// STP forward delay.
@@ -154,9 +154,9 @@ fn from_ticks(t: u32) -> Duration {
     Duration::from_millis(u64::from(t) * 10)
 }
 
-impl BridgeInfo {
-    pub(crate) fn from_nlas(nlas: Vec<InfoBridge>) -> BridgeInfo {
-        let mut info = BridgeInfo::default();
+impl Bridge {
+    pub(crate) fn from_nlas(nlas: Vec<InfoBridge>) -> Bridge {
+        let mut info = Bridge::default();
         for nla in nlas {
             match nla {
                 InfoBridge::StpState(s) => {
@@ -194,7 +194,7 @@ impl Handle {
     /// `ip link add NAME type bridge [stp_state 0|1] [forward_delay …] [hello_time …]
     /// [max_age …] [ageing_time …] [priority …] [vlan_filtering 0|1] [vlan_default_pvid …]
     /// [mcast_snooping 0|1]`.
-    pub fn add_bridge(&self, bridge: &Bridge) -> Result<()> {
+    pub fn add_bridge(&self, bridge: &NewBridge) -> Result<()> {
         self.create_link(bridge_feature(&bridge.options), bridge_message(bridge)?)
     }
 
@@ -226,7 +226,7 @@ fn bridge_feature(options: &BridgeOptions) -> &'static str {
 }
 
 /// The `RTM_NEWLINK` request for a bridge.
-pub(crate) fn bridge_message(bridge: &Bridge) -> Result<LinkMessage> {
+pub(crate) fn bridge_message(bridge: &NewBridge) -> Result<LinkMessage> {
     check_ifname("bridge name", &bridge.name)?;
     let nlas = bridge_nlas(&bridge.options)?;
     let data = (!nlas.is_empty()).then_some(InfoData::Bridge(nlas));

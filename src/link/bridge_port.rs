@@ -1,4 +1,4 @@
-//! Bridge ports (`bridge link set`, `ip link set … type bridge_slave`) and the VLANs of ports
+//! NewBridge ports (`bridge link set`, `ip link set … type bridge_slave`) and the VLANs of ports
 //! and bridges (`bridge vlan`).
 
 use netlink_packet_core::{DefaultNla, Nla};

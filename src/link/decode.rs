@@ -4,13 +4,13 @@ use netlink_packet_route::link::{
     InfoData, InfoKind, InfoPortData, InfoPortKind, LinkAttribute, LinkInfo, LinkMessage,
 };
 
-use super::bridge::BridgeInfo;
+use super::bridge::Bridge;
 use super::bridge_port::BridgePort;
-use super::ipip::IpipInfo;
-use super::macvlan::MacvlanInfo;
+use super::ipip::Ipip;
+use super::macvlan::Macvlan;
 use super::types::{Link, LinkFlags, LinkKind, LinkStats, OperState};
-use super::vrf::VrfInfo;
-use super::vxlan::VxlanInfo;
+use super::vrf::Vrf;
+use super::vxlan::Vxlan;
 use crate::{Error, IfIndex, MacAddr, Result};
 
 pub(crate) fn link_from_message(m: LinkMessage) -> Result<Link> {
@@ -103,24 +103,24 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
     Some(match kind? {
         InfoKind::Veth => LinkKind::Veth,
         InfoKind::Bridge => LinkKind::Bridge(match data {
-            Some(InfoData::Bridge(nlas)) => BridgeInfo::from_nlas(nlas),
-            _ => BridgeInfo::default(),
+            Some(InfoData::Bridge(nlas)) => Bridge::from_nlas(nlas),
+            _ => Bridge::default(),
         }),
         InfoKind::Vxlan => LinkKind::Vxlan(match data {
-            Some(InfoData::Vxlan(nlas)) => VxlanInfo::from_nlas(nlas),
-            _ => VxlanInfo::default(),
+            Some(InfoData::Vxlan(nlas)) => Vxlan::from_nlas(nlas),
+            _ => Vxlan::default(),
         }),
         InfoKind::MacVlan => LinkKind::Macvlan(match data {
-            Some(InfoData::MacVlan(nlas)) => MacvlanInfo::from_nlas(nlas),
-            _ => MacvlanInfo::default(),
+            Some(InfoData::MacVlan(nlas)) => Macvlan::from_nlas(nlas),
+            _ => Macvlan::default(),
         }),
         InfoKind::Vrf => LinkKind::Vrf(match data {
-            Some(InfoData::Vrf(nlas)) => VrfInfo::from_nlas(nlas),
-            _ => VrfInfo::default(),
+            Some(InfoData::Vrf(nlas)) => Vrf::from_nlas(nlas),
+            _ => Vrf::default(),
         }),
         InfoKind::IpIp => LinkKind::Ipip(match data {
-            Some(InfoData::IpTunnel(nlas)) => IpipInfo::from_nlas(nlas),
-            _ => IpipInfo::default(),
+            Some(InfoData::IpTunnel(nlas)) => Ipip::from_nlas(nlas),
+            _ => Ipip::default(),
         }),
         InfoKind::Other(name) => LinkKind::Unknown(name),
         other => LinkKind::Unknown(other.to_string()),
@@ -136,7 +136,7 @@ mod tests {
         let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Dummy)]).unwrap();
         assert_eq!(k, LinkKind::Unknown("dummy".into()));
         let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Vxlan)]).unwrap();
-        assert_eq!(k, LinkKind::Vxlan(VxlanInfo::default()));
+        assert_eq!(k, LinkKind::Vxlan(Vxlan::default()));
         let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Other("wibble".into()))]).unwrap();
         assert_eq!(k.name(), "wibble");
         assert_eq!(kind_from_infos(vec![]), None);

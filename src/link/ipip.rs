@@ -20,19 +20,19 @@ pub const IPIP_FALLBACK: &str = "tunl0";
 /// (`ip link add NAME type ipip [local A] [remote B] [ttl T] [tos T] [pmtudisc] [dev D]`).
 ///
 /// ```no_run
-/// use netplumb::{Handle, link::Ipip};
+/// use netplumb::{Handle, link::NewIpip};
 ///
 /// let h = Handle::new()?;
-/// h.add_ipip(&Ipip {
+/// h.add_ipip(&NewIpip {
 ///     local: Some("192.0.2.1".parse()?),
 ///     remote: Some("198.51.100.1".parse()?),
 ///     ttl: Some(64),
-///     ..Ipip::new("ipip1")
+///     ..NewIpip::new("ipip1")
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Ipip<'a> {
+pub struct NewIpip<'a> {
     /// The device name.
     pub name: String,
     /// The tunnel's local address (`local`); any when `None`.
@@ -52,12 +52,12 @@ pub struct Ipip<'a> {
     pub mtu: Option<u32>,
 }
 
-impl Ipip<'_> {
+impl NewIpip<'_> {
     /// A tunnel named `name` with the kernel's defaults.
-    pub fn new(name: &str) -> Ipip<'static> {
-        Ipip {
+    pub fn new(name: &str) -> NewIpip<'static> {
+        NewIpip {
             name: name.to_string(),
-            ..Ipip::default()
+            ..NewIpip::default()
         }
     }
 }
@@ -65,7 +65,7 @@ impl Ipip<'_> {
 /// An IPIP tunnel's settings as listed ([`LinkKind::Ipip`](super::LinkKind::Ipip)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct IpipInfo {
+pub struct Ipip {
     /// Local address; `None` for any.
     pub local: Option<Ipv4Addr>,
     /// Remote address; `None` for any.
@@ -87,9 +87,9 @@ fn v4(ip: IpAddr) -> Option<Ipv4Addr> {
     }
 }
 
-impl IpipInfo {
-    pub(crate) fn from_nlas(nlas: Vec<InfoIpTunnel>) -> IpipInfo {
-        let mut info = IpipInfo::default();
+impl Ipip {
+    pub(crate) fn from_nlas(nlas: Vec<InfoIpTunnel>) -> Ipip {
+        let mut info = Ipip::default();
         for n in nlas {
             match n {
                 InfoIpTunnel::Local(a) => info.local = v4(a),
@@ -106,7 +106,10 @@ impl IpipInfo {
 }
 
 /// The `IFLA_INFO_DATA` of an IPIP tunnel; `index` resolves the underlay device.
-fn ipip_data(t: &Ipip<'_>, index: impl FnOnce(LinkRef<'_>) -> Result<IfIndex>) -> Result<InfoData> {
+fn ipip_data(
+    t: &NewIpip<'_>,
+    index: impl FnOnce(LinkRef<'_>) -> Result<IfIndex>,
+) -> Result<InfoData> {
     check_ifname("ipip name", &t.name)?;
     if t.pmtudisc == Some(false) && t.ttl.is_some_and(|ttl| ttl != 0) {
         // iproute2's rule (the kernel's tunnels need it too): a fixed TTL requires path MTU
@@ -145,7 +148,7 @@ impl Handle {
     /// A kernel without the `ipip` module answers with [`Error::Unsupported`] ("the kernel has
     /// no ipip support"). Creating [`IPIP_FALLBACK`] (`tunl0`) when the module is loaded
     /// finds it existing; change it with [`Handle::set_ipip`] instead.
-    pub fn add_ipip(&self, tunnel: &Ipip<'_>) -> Result<()> {
+    pub fn add_ipip(&self, tunnel: &NewIpip<'_>) -> Result<()> {
         let data = ipip_data(tunnel, |l| self.link_index(l))?;
         let msg = new_link_message(&tunnel.name, tunnel.mtu, None, InfoKind::IpIp, Some(data));
         self.create_link("ipip", msg)
@@ -156,7 +159,7 @@ impl Handle {
     /// their current values (the kernel resets whatever a change does not carry, so they are
     /// read first and sent again, as iproute2 does). On the fallback device the kernel lets
     /// only the MTU change; other fields are refused with its `EINVAL` and an explanation.
-    pub fn set_ipip(&self, tunnel: &Ipip<'_>) -> Result<()> {
+    pub fn set_ipip(&self, tunnel: &NewIpip<'_>) -> Result<()> {
         let changes = ipip_data(tunnel, |l| self.link_index(l))?;
         let has_data = matches!(&changes, InfoData::IpTunnel(d) if !d.is_empty());
         let current = self.link_message(LinkRef::Name(&tunnel.name))?;
@@ -170,9 +173,9 @@ impl Handle {
         if has_data {
             let now = match kind_of(&current) {
                 (Some(InfoKind::IpIp), Some(InfoData::IpTunnel(nlas))) => {
-                    IpipInfo::from_nlas(nlas.clone())
+                    Ipip::from_nlas(nlas.clone())
                 }
-                (Some(InfoKind::IpIp), None) => IpipInfo::from_nlas(Vec::new()),
+                (Some(InfoKind::IpIp), None) => Ipip::from_nlas(Vec::new()),
                 _ => {
                     return Err(Error::invalid(
                         "ipip",
@@ -180,7 +183,7 @@ impl Handle {
                     ))
                 }
             };
-            let merged = Ipip {
+            let merged = NewIpip {
                 name: tunnel.name.clone(),
                 local: tunnel.local.or(now.local),
                 remote: tunnel.remote.or(now.remote),

@@ -56,15 +56,15 @@ impl MacvlanMode {
 /// A macvlan device to create.
 ///
 /// ```no_run
-/// use netplumb::{Handle, link::{Macvlan, MacvlanMode}};
+/// use netplumb::{Handle, link::{NewMacvlan, MacvlanMode}};
 ///
 /// let h = Handle::new()?;
 /// // ip link add mv0 link eth0 type macvlan mode bridge
-/// h.add_macvlan(&Macvlan::new("mv0", "eth0", MacvlanMode::Bridge))?;
+/// h.add_macvlan(&NewMacvlan::new("mv0", "eth0", MacvlanMode::Bridge))?;
 /// # Ok::<(), netplumb::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Macvlan<'a> {
+pub struct NewMacvlan<'a> {
     /// Device name.
     pub name: String,
     /// The parent device (`link DEV`).
@@ -77,10 +77,10 @@ pub struct Macvlan<'a> {
     pub mac: Option<MacAddr>,
 }
 
-impl<'a> Macvlan<'a> {
+impl<'a> NewMacvlan<'a> {
     /// A macvlan named `name` on `parent` in `mode`.
-    pub fn new(name: &str, parent: impl Into<LinkRef<'a>>, mode: MacvlanMode) -> Macvlan<'a> {
-        Macvlan {
+    pub fn new(name: &str, parent: impl Into<LinkRef<'a>>, mode: MacvlanMode) -> NewMacvlan<'a> {
+        NewMacvlan {
             name: name.to_string(),
             parent: parent.into(),
             mode,
@@ -95,14 +95,14 @@ impl<'a> Macvlan<'a> {
 /// [`Link::link`]: super::Link::link
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct MacvlanInfo {
+pub struct Macvlan {
     /// The mode.
     pub mode: Option<MacvlanMode>,
 }
 
-impl MacvlanInfo {
-    pub(crate) fn from_nlas(nlas: Vec<InfoMacVlan>) -> MacvlanInfo {
-        let mut info = MacvlanInfo::default();
+impl Macvlan {
+    pub(crate) fn from_nlas(nlas: Vec<InfoMacVlan>) -> Macvlan {
+        let mut info = Macvlan::default();
         for nla in nlas {
             if let InfoMacVlan::Mode(m) = nla {
                 info.mode = Some(MacvlanMode::from_wire(m));
@@ -115,14 +115,14 @@ impl MacvlanInfo {
 impl Handle {
     /// Creates a macvlan device on a parent. Equivalent to
     /// `ip link add NAME link PARENT type macvlan mode MODE`.
-    pub fn add_macvlan(&self, macvlan: &Macvlan<'_>) -> Result<()> {
+    pub fn add_macvlan(&self, macvlan: &NewMacvlan<'_>) -> Result<()> {
         let parent = self.link_index(macvlan.parent)?;
         self.create_link("macvlan", macvlan_message(macvlan, parent)?)
     }
 }
 
 /// The `RTM_NEWLINK` request for a macvlan device.
-pub(crate) fn macvlan_message(m: &Macvlan<'_>, parent: IfIndex) -> Result<LinkMessage> {
+pub(crate) fn macvlan_message(m: &NewMacvlan<'_>, parent: IfIndex) -> Result<LinkMessage> {
     check_ifname("macvlan name", &m.name)?;
     let mut msg = new_link_message(
         &m.name,

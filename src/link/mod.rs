@@ -7,12 +7,12 @@
 //!
 //! | kind | create | report | iproute2 |
 //! | --- | --- | --- | --- |
-//! | veth | [`Veth`] | [`LinkKind::Veth`] | `ip link add A type veth peer name B` |
-//! | bridge | [`Bridge`] | [`LinkKind::Bridge`] | `ip link add NAME type bridge …` |
-//! | VXLAN | [`Vxlan`] | [`LinkKind::Vxlan`] | `ip link add NAME type vxlan id VNI …` |
-//! | macvlan | [`Macvlan`] | [`LinkKind::Macvlan`] | `ip link add NAME link PARENT type macvlan mode M` |
-//! | VRF | [`Vrf`] | [`LinkKind::Vrf`] | `ip link add NAME type vrf table T` |
-//! | IPIP | [`Ipip`] | [`LinkKind::Ipip`] | `ip link add NAME type ipip …` |
+//! | veth | [`NewVeth`] | [`LinkKind::Veth`] | `ip link add A type veth peer name B` |
+//! | bridge | [`NewBridge`] | [`LinkKind::Bridge`] | `ip link add NAME type bridge …` |
+//! | VXLAN | [`NewVxlan`] | [`LinkKind::Vxlan`] | `ip link add NAME type vxlan id VNI …` |
+//! | macvlan | [`NewMacvlan`] | [`LinkKind::Macvlan`] | `ip link add NAME link PARENT type macvlan mode M` |
+//! | VRF | [`NewVrf`] | [`LinkKind::Vrf`] | `ip link add NAME type vrf table T` |
+//! | IPIP | [`NewIpip`] | [`LinkKind::Ipip`] | `ip link add NAME type ipip …` |
 //!
 //! Files: `base.rs` (what every kind builds on: naming and creating a link, its index by
 //! name), one file per kind (its types, codec and operations), `bridge_port.rs` (a bridge's
@@ -33,22 +33,22 @@ mod vxlan;
 
 #[cfg(test)]
 pub(crate) use bridge::bridge_message;
-pub use bridge::{Bridge, BridgeInfo, BridgeOptions, StpState, VlanProtocol};
+pub use bridge::{Bridge, BridgeOptions, NewBridge, StpState, VlanProtocol};
 pub use bridge_port::{BridgePort, BridgePortState, BridgeVlan, PortVlans};
 pub(crate) use decode::link_from_message;
-pub use ipip::{Ipip, IpipInfo, IPIP_FALLBACK};
+pub use ipip::{Ipip, NewIpip, IPIP_FALLBACK};
 #[cfg(test)]
 pub(crate) use macvlan::macvlan_message;
-pub use macvlan::{Macvlan, MacvlanInfo, MacvlanMode};
+pub use macvlan::{Macvlan, MacvlanMode, NewMacvlan};
 pub use types::{Link, LinkFilter, LinkFlags, LinkKind, LinkStats, OperState};
 #[cfg(test)]
 pub(crate) use veth::veth_message;
-pub use veth::{Veth, VethPeer};
+pub use veth::{NewVeth, VethPeer};
 #[cfg(test)]
 pub(crate) use vrf::vrf_message;
-pub use vrf::{Vrf, VrfInfo};
+pub use vrf::{NewVrf, Vrf};
 #[cfg(test)]
 pub(crate) use vxlan::vxlan_message;
-pub use vxlan::{Vxlan, VxlanInfo, VXLAN_PORT};
+pub use vxlan::{NewVxlan, Vxlan, VXLAN_PORT};
 
 pub use crate::types::LinkRef;

@@ -1,12 +1,12 @@
 //! Link types: a link as the kernel reports it ([`Link`]), its flags, state, counters and
 //! kind ([`LinkKind`], which holds each kind's settings), and the listing's selector.
 
-use super::bridge::BridgeInfo;
+use super::bridge::Bridge;
 use super::bridge_port::BridgePort;
-use super::ipip::IpipInfo;
-use super::macvlan::MacvlanInfo;
-use super::vrf::VrfInfo;
-use super::vxlan::VxlanInfo;
+use super::ipip::Ipip;
+use super::macvlan::Macvlan;
+use super::vrf::Vrf;
+use super::vxlan::Vxlan;
 use crate::{IfIndex, LinkRef, MacAddr};
 
 bitflags::bitflags! {
@@ -126,15 +126,15 @@ pub enum LinkKind {
     /// One end of a veth pair; its peer's index is [`Link::link`].
     Veth,
     /// A Linux bridge.
-    Bridge(BridgeInfo),
+    Bridge(Bridge),
     /// A VXLAN tunnel device.
-    Vxlan(VxlanInfo),
+    Vxlan(Vxlan),
     /// A macvlan device; its parent is [`Link::link`].
-    Macvlan(MacvlanInfo),
+    Macvlan(Macvlan),
     /// A VRF (L3 master device) and its table.
-    Vrf(VrfInfo),
+    Vrf(Vrf),
     /// An IPIP tunnel.
-    Ipip(IpipInfo),
+    Ipip(Ipip),
     /// A kind netplumb does not model yet, by the kernel's name for it (`"vxlan"`, `"dummy"`…).
     Unknown(String),
 }
@@ -154,7 +154,7 @@ impl LinkKind {
     }
 }
 
-/// Which links [`Handle::links_filtered`] returns. The default selects all of them.
+/// Which links [`Handle::links`](crate::Handle::links) returns. The default selects all of them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LinkFilter<'a> {
     /// Only the links enslaved to this master (`ip link show master BRIDGE`).
@@ -170,6 +170,11 @@ impl<'a> LinkFilter<'a> {
             master: Some(master.into()),
             kind: None,
         }
+    }
+
+    /// The members of a VRF (`ip link show vrf VRF`): the links whose master it is.
+    pub fn vrf(vrf: impl Into<LinkRef<'a>>) -> Self {
+        LinkFilter::master(vrf)
     }
 }
 

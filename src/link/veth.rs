@@ -12,16 +12,16 @@ use crate::{Handle, MacAddr, NetNs, Result};
 /// receives. The usual way to connect a container's namespace to the host.
 ///
 /// ```no_run
-/// use netplumb::{Handle, NetNs, link::Veth};
+/// use netplumb::{Handle, NetNs, link::NewVeth};
 ///
 /// let pod = NetNs::create("pod1")?;
-/// let mut veth = Veth::new("veth-pod1", "eth0");
+/// let mut veth = NewVeth::new("veth-pod1", "eth0");
 /// veth.peer.netns = Some(&pod); // the peer is born inside the pod's namespace
 /// Handle::new()?.add_veth(&veth)?;
 /// # Ok::<(), netplumb::Error>(())
 /// ```
 #[derive(Clone, Debug, Default)]
-pub struct Veth<'a> {
+pub struct NewVeth<'a> {
     /// Name of the end created in the handle's namespace.
     pub name: String,
     /// MTU of this end (the kernel's default when `None`).
@@ -32,7 +32,7 @@ pub struct Veth<'a> {
     pub peer: VethPeer<'a>,
 }
 
-/// The peer end of a [`Veth`] pair.
+/// The peer end of a [`NewVeth`] pair.
 #[derive(Clone, Debug, Default)]
 pub struct VethPeer<'a> {
     /// Name of the peer end.
@@ -46,16 +46,16 @@ pub struct VethPeer<'a> {
     pub netns: Option<&'a NetNs>,
 }
 
-impl Veth<'_> {
+impl NewVeth<'_> {
     /// A pair named `name` and `peer_name`, both in the handle's namespace, with kernel defaults.
-    pub fn new(name: &str, peer_name: &str) -> Veth<'static> {
-        Veth {
+    pub fn new(name: &str, peer_name: &str) -> NewVeth<'static> {
+        NewVeth {
             name: name.to_string(),
             peer: VethPeer {
                 name: peer_name.to_string(),
                 ..VethPeer::default()
             },
-            ..Veth::default()
+            ..NewVeth::default()
         }
     }
 }
@@ -66,13 +66,13 @@ impl Handle {
     ///
     /// Both names are checked (at most 15 bytes) before anything is sent; a name that exists is
     /// an error for which [`Error::is_exists`](crate::Error::is_exists) is true.
-    pub fn add_veth(&self, veth: &Veth<'_>) -> Result<()> {
+    pub fn add_veth(&self, veth: &NewVeth<'_>) -> Result<()> {
         self.create_link("veth", veth_message(veth)?)
     }
 }
 
 /// The `RTM_NEWLINK` request for a veth pair.
-pub(crate) fn veth_message(veth: &Veth<'_>) -> Result<LinkMessage> {
+pub(crate) fn veth_message(veth: &NewVeth<'_>) -> Result<LinkMessage> {
     check_ifname("veth name", &veth.name)?;
     check_ifname("veth peer name", &veth.peer.name)?;
     let mut peer = LinkMessage::default();

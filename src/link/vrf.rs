@@ -14,16 +14,16 @@ use crate::{Error, Handle, LinkRef, MacAddr, Result, TableId};
 /// [`Rule::l3mdev`](crate::rule::Rule::l3mdev)) sends lookups there.
 ///
 /// ```no_run
-/// use netplumb::{Handle, TableId, link::Vrf};
+/// use netplumb::{Handle, TableId, link::NewVrf};
 ///
 /// let h = Handle::new()?;
-/// h.add_vrf(&Vrf::new("tenant1", TableId::new(10)))?;
+/// h.add_vrf(&NewVrf::new("tenant1", TableId::new(10)))?;
 /// h.set_link_up("tenant1")?;
 /// h.set_link_vrf("veth-t1", "tenant1")?; // ip link set veth-t1 master tenant1
 /// # Ok::<(), netplumb::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Vrf {
+pub struct NewVrf {
     /// The device name.
     pub name: String,
     /// The routing table the VRF uses (`table T`); not [`TableId::UNSPEC`].
@@ -34,10 +34,10 @@ pub struct Vrf {
     pub mac: Option<MacAddr>,
 }
 
-impl Vrf {
+impl NewVrf {
     /// A VRF named `name` bound to `table`.
-    pub fn new(name: &str, table: TableId) -> Vrf {
-        Vrf {
+    pub fn new(name: &str, table: TableId) -> NewVrf {
+        NewVrf {
             name: name.to_string(),
             table,
             mtu: None,
@@ -49,14 +49,14 @@ impl Vrf {
 /// A VRF's settings as listed ([`LinkKind::Vrf`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct VrfInfo {
+pub struct Vrf {
     /// The VRF's routing table.
     pub table: Option<TableId>,
 }
 
-impl VrfInfo {
-    pub(crate) fn from_nlas(nlas: Vec<InfoVrf>) -> VrfInfo {
-        let mut info = VrfInfo::default();
+impl Vrf {
+    pub(crate) fn from_nlas(nlas: Vec<InfoVrf>) -> Vrf {
+        let mut info = Vrf::default();
         for n in nlas {
             if let InfoVrf::TableId(t) = n {
                 info.table = Some(TableId::new(t));
@@ -67,7 +67,7 @@ impl VrfInfo {
 }
 
 /// The `RTM_NEWLINK` request for a VRF.
-pub(crate) fn vrf_message(vrf: &Vrf) -> Result<LinkMessage> {
+pub(crate) fn vrf_message(vrf: &NewVrf) -> Result<LinkMessage> {
     check_ifname("vrf name", &vrf.name)?;
     if vrf.table == TableId::UNSPEC {
         return Err(Error::invalid(
@@ -89,7 +89,7 @@ impl Handle {
     ///
     /// A kernel without VRF support answers with [`Error::Unsupported`] ("the kernel has no
     /// vrf support").
-    pub fn add_vrf(&self, vrf: &Vrf) -> Result<()> {
+    pub fn add_vrf(&self, vrf: &NewVrf) -> Result<()> {
         self.create_link("vrf", vrf_message(vrf)?)
     }
 
@@ -123,7 +123,7 @@ impl Handle {
         let m = self.link_message(vrf)?;
         match kind_of(&m) {
             (Some(InfoKind::Vrf), Some(InfoData::Vrf(nlas))) => {
-                VrfInfo::from_nlas(nlas.clone()).table.ok_or_else(|| {
+                Vrf::from_nlas(nlas.clone()).table.ok_or_else(|| {
                     Error::malformed(
                         "list vrf routes",
                         format!("VRF {vrf} reported without a table"),

@@ -10,40 +10,40 @@ use crate::types::check_ifname;
 use crate::{Error, Handle, IfIndex, IpFamily, LinkRef, MacAddr, Result, Vni};
 
 /// The IANA VXLAN port, 4789. The kernel's default is still Linux's historical 8472; set
-/// [`Vxlan::port`] to interoperate with other implementations.
+/// [`NewVxlan::port`] to interoperate with other implementations.
 pub const VXLAN_PORT: u16 = 4789;
 
 /// A VXLAN device to create. Fields left `None` take the kernel's defaults.
 ///
 /// ```no_run
-/// use netplumb::{Handle, Vni, link::Vxlan};
+/// use netplumb::{Handle, Vni, link::NewVxlan};
 ///
 /// let h = Handle::new()?;
 /// // ip link add flannel.1 type vxlan id 1 local 192.0.2.1 dev eth0 dstport 8472 nolearning
-/// h.add_vxlan(&Vxlan {
+/// h.add_vxlan(&NewVxlan {
 ///     local: Some("192.0.2.1".parse()?),
 ///     underlay: Some("eth0".into()),
 ///     port: Some(8472),
 ///     learning: Some(false),
-///     ..Vxlan::new("flannel.1", Vni::new(1)?)
+///     ..NewVxlan::new("flannel.1", Vni::new(1)?)
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Vxlan<'a> {
+pub struct NewVxlan<'a> {
     /// Device name.
     pub name: String,
     /// MTU of the device.
     pub mtu: Option<u32>,
     /// Hardware address of the device.
     pub mac: Option<MacAddr>,
-    /// The VNI (`id VNI`); `None` only in [`external`](Vxlan::external) mode.
+    /// The VNI (`id VNI`); `None` only in [`external`](NewVxlan::external) mode.
     pub vni: Option<Vni>,
     /// Source address of the tunnel (`local IP`).
     pub local: Option<IpAddr>,
     /// The one unicast remote endpoint (`remote IP`), for a point-to-point tunnel.
     pub remote: Option<IpAddr>,
-    /// The multicast group (`group IP`) that floods go to; needs [`underlay`](Vxlan::underlay).
+    /// The multicast group (`group IP`) that floods go to; needs [`underlay`](NewVxlan::underlay).
     pub group: Option<IpAddr>,
     /// The underlay device (`dev DEV`).
     pub underlay: Option<LinkRef<'a>>,
@@ -83,22 +83,22 @@ pub struct Vxlan<'a> {
     pub external: bool,
 }
 
-impl Vxlan<'_> {
+impl NewVxlan<'_> {
     /// A VXLAN device with VNI `vni` and the kernel's defaults.
-    pub fn new(name: &str, vni: Vni) -> Vxlan<'static> {
-        Vxlan {
+    pub fn new(name: &str, vni: Vni) -> NewVxlan<'static> {
+        NewVxlan {
             name: name.to_string(),
             vni: Some(vni),
-            ..Vxlan::default()
+            ..NewVxlan::default()
         }
     }
 
     /// A VXLAN device in collect-metadata mode (`external`), without a VNI of its own.
-    pub fn external(name: &str) -> Vxlan<'static> {
-        Vxlan {
+    pub fn external(name: &str) -> NewVxlan<'static> {
+        NewVxlan {
             name: name.to_string(),
             external: true,
-            ..Vxlan::default()
+            ..NewVxlan::default()
         }
     }
 }
@@ -106,7 +106,7 @@ impl Vxlan<'_> {
 /// A VXLAN device's settings as the kernel reports them (`ip -d link show type vxlan`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct VxlanInfo {
+pub struct Vxlan {
     /// The VNI (0 in external mode).
     pub vni: Option<Vni>,
     /// Source address of the tunnel.
@@ -151,7 +151,7 @@ pub struct VxlanInfo {
     pub external: bool,
 }
 
-impl VxlanInfo {
+impl Vxlan {
     /// The family the device tunnels over: IPv6 when its local, remote or group address is,
     /// else IPv4. (Kernel 6.18 refuses IPv6 FDB remotes on an external-mode device without
     /// addresses too, although such a device opens sockets of both families.)
@@ -167,8 +167,8 @@ impl VxlanInfo {
         }
     }
 
-    pub(crate) fn from_nlas(nlas: Vec<InfoVxlan>) -> VxlanInfo {
-        let mut i = VxlanInfo::default();
+    pub(crate) fn from_nlas(nlas: Vec<InfoVxlan>) -> Vxlan {
+        let mut i = Vxlan::default();
         for nla in nlas {
             match nla {
                 InfoVxlan::Id(v) => i.vni = Vni::new(v).ok(),
@@ -202,7 +202,7 @@ impl VxlanInfo {
 
 /// The kernel keeps the unicast remote and the multicast group in one attribute; tell them
 /// apart as `ip -d link` does.
-fn set_remote(i: &mut VxlanInfo, a: IpAddr) {
+fn set_remote(i: &mut Vxlan, a: IpAddr) {
     if a.is_unspecified() {
         return;
     }
@@ -222,7 +222,7 @@ impl Handle {
     /// Inconsistent settings are refused before anything is sent: a group that is not
     /// multicast, a remote that is, both at once, addresses of different families, a reversed
     /// port range, a missing VNI outside external mode.
-    pub fn add_vxlan(&self, vxlan: &Vxlan<'_>) -> Result<()> {
+    pub fn add_vxlan(&self, vxlan: &NewVxlan<'_>) -> Result<()> {
         let underlay = match vxlan.underlay {
             Some(l) => Some(self.link_index(l)?),
             None => None,
@@ -232,7 +232,7 @@ impl Handle {
 }
 
 /// The `RTM_NEWLINK` request for a VXLAN device, in iproute2's attribute order.
-pub(crate) fn vxlan_message(v: &Vxlan<'_>, underlay: Option<IfIndex>) -> Result<LinkMessage> {
+pub(crate) fn vxlan_message(v: &NewVxlan<'_>, underlay: Option<IfIndex>) -> Result<LinkMessage> {
     check_ifname("vxlan name", &v.name)?;
     if v.vni.is_none() && !v.external {
         return Err(Error::invalid(
@@ -380,24 +380,24 @@ mod tests {
 
     #[test]
     fn inconsistent_settings_are_refused() {
-        let base = Vxlan::new("vx0", vni(1));
+        let base = NewVxlan::new("vx0", vni(1));
         let cases = [
             (
-                Vxlan {
+                NewVxlan {
                     group: Some("192.0.2.1".parse().unwrap()),
                     ..base.clone()
                 },
                 "group",
             ),
             (
-                Vxlan {
+                NewVxlan {
                     remote: Some("239.1.1.1".parse().unwrap()),
                     ..base.clone()
                 },
                 "remote",
             ),
             (
-                Vxlan {
+                NewVxlan {
                     local: Some("2001:db8::1".parse().unwrap()),
                     remote: Some("192.0.2.1".parse().unwrap()),
                     ..base.clone()
@@ -405,15 +405,15 @@ mod tests {
                 "local",
             ),
             (
-                Vxlan {
+                NewVxlan {
                     port_range: Some((2000, 1000)),
                     ..base.clone()
                 },
                 "port_range",
             ),
-            (Vxlan::default(), "vxlan name"),
+            (NewVxlan::default(), "vxlan name"),
             (
-                Vxlan {
+                NewVxlan {
                     vni: None,
                     ..base.clone()
                 },
@@ -426,12 +426,12 @@ mod tests {
                 other => panic!("{arg}: {other:?}"),
             }
         }
-        assert!(vxlan_message(&Vxlan::external("vx1"), None).is_ok());
+        assert!(vxlan_message(&NewVxlan::external("vx1"), None).is_ok());
     }
 
     #[test]
     fn remote_and_group_share_one_attribute() {
-        let mut i = VxlanInfo::default();
+        let mut i = Vxlan::default();
         set_remote(&mut i, "239.1.1.1".parse().unwrap());
         set_remote(&mut i, "192.0.2.9".parse().unwrap());
         assert_eq!(i.group, Some("239.1.1.1".parse().unwrap()));

@@ -12,7 +12,7 @@ use netlink_packet_route::neighbour_table::NeighbourTableParameter;
 use netlink_packet_route::route::RouteType;
 use netlink_packet_route::AddressFamily;
 
-use super::types::{NeighFlags, NeighState, NeighTableParams, Neighbour, NewNeighbour};
+use super::types::{Neighbour, NeighbourFlags, NeighbourState, NeighbourTableParams, NewNeighbour};
 use crate::wire::address_family;
 use crate::{Error, IfIndex, IpFamily, MacAddr, Result};
 
@@ -34,7 +34,7 @@ pub(super) fn ms(arg: &'static str, d: Duration) -> Result<u64> {
         .map_err(|_| Error::invalid(arg, format!("{d:?} is too long for the kernel's timer")))
 }
 
-impl NeighTableParams {
+impl NeighbourTableParams {
     pub(super) fn nlas(&self) -> Result<Vec<NeighbourTableParameter>> {
         use NeighbourTableParameter as P;
         let mut v = Vec::new();
@@ -74,9 +74,9 @@ impl NeighTableParams {
 
     pub(super) fn from_nlas(
         nlas: Vec<NeighbourTableParameter>,
-    ) -> (Option<IfIndex>, NeighTableParams) {
+    ) -> (Option<IfIndex>, NeighbourTableParams) {
         use NeighbourTableParameter as P;
-        let mut p = NeighTableParams::default();
+        let mut p = NeighbourTableParams::default();
         let mut link = None;
         let t = |v: u64| Some(Duration::from_millis(v));
         for nla in nlas {
@@ -111,9 +111,10 @@ pub(crate) fn neighbour_message(n: &NewNeighbour, link: IfIndex) -> Result<Neigh
         ));
     }
     if n.mac.is_none()
-        && n.state
-            .intersects(NeighState::PERMANENT | NeighState::REACHABLE | NeighState::STALE)
-        && !n.state.contains(NeighState::NOARP)
+        && n.state.intersects(
+            NeighbourState::PERMANENT | NeighbourState::REACHABLE | NeighbourState::STALE,
+        )
+        && !n.state.contains(NeighbourState::NOARP)
     {
         return Err(Error::invalid(
             "mac",
@@ -189,8 +190,8 @@ pub(crate) fn neighbour_from_message(m: NeighbourMessage) -> Result<Option<Neigh
         link,
         address,
         mac,
-        state: NeighState::from_bits_retain(u16::from(m.header.state)),
-        flags: NeighFlags::from_bits_retain(m.header.flags.bits()),
+        state: NeighbourState::from_bits_retain(u16::from(m.header.state)),
+        flags: NeighbourFlags::from_bits_retain(m.header.flags.bits()),
         probes,
     }))
 }
@@ -201,9 +202,9 @@ mod tests {
 
     #[test]
     fn combined_states_survive_the_wire_types() {
-        let s = NeighState::NOARP | NeighState::PERMANENT;
+        let s = NeighbourState::NOARP | NeighbourState::PERMANENT;
         let nl = NlState::from(s.bits());
-        assert_eq!(NeighState::from_bits_retain(u16::from(nl)), s);
+        assert_eq!(NeighbourState::from_bits_retain(u16::from(nl)), s);
         assert_eq!(u16::from(NlState::from(0x80)), 0x80);
     }
 
@@ -228,7 +229,7 @@ mod tests {
         ));
         let n = NewNeighbour {
             mac: None,
-            state: NeighState::NOARP | NeighState::PERMANENT,
+            state: NeighbourState::NOARP | NeighbourState::PERMANENT,
             ..NewNeighbour::new("10.0.0.1".parse().unwrap(), MacAddr::ZERO)
         };
         assert!(neighbour_message(&n, one).is_ok());

@@ -1,7 +1,7 @@
 //! Neighbour tables (`ip neigh`): ARP (IPv4) and NDP (IPv6) entries — add, replace, delete,
 //! list and flush, including proxy entries.
 //!
-//! Bridge and VXLAN forwarding entries (`bridge fdb`) live in [`fdb`](crate::fdb); they travel in
+//! NewBridge and VXLAN forwarding entries (`bridge fdb`) live in [`fdb`](crate::fdb); they travel in
 //! the same kernel messages but are a different table.
 //!
 //! Files: `types.rs`, `codec.rs` (the messages), `ops.rs` (the `Handle` and `Batch` methods).
@@ -14,5 +14,6 @@ pub(crate) use codec::neighbour_from_message;
 #[cfg(test)]
 pub(crate) use codec::neighbour_message;
 pub use types::{
-    NeighFlags, NeighState, NeighTable, NeighTableParams, Neighbour, NeighbourFilter, NewNeighbour,
+    Neighbour, NeighbourFilter, NeighbourFlags, NeighbourState, NeighbourTable,
+    NeighbourTableParams, NewNeighbour,
 };

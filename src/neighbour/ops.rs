@@ -13,7 +13,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::codec::{af, neighbour_from_message, neighbour_message, neighbour_selector, table_name};
 use super::types::{
-    NeighState, NeighTable, NeighTableParams, Neighbour, NeighbourFilter, NewNeighbour,
+    Neighbour, NeighbourFilter, NeighbourState, NeighbourTable, NeighbourTableParams, NewNeighbour,
 };
 use crate::batch::Batch;
 use crate::link::LinkFilter;
@@ -189,7 +189,7 @@ impl Handle {
         for n in self.neighbours(filter)? {
             if spare
                 && n.state
-                    .intersects(NeighState::PERMANENT | NeighState::NOARP)
+                    .intersects(NeighbourState::PERMANENT | NeighbourState::NOARP)
             {
                 continue;
             }
@@ -217,13 +217,13 @@ impl Handle {
     /// [app_probes N] [ucast_probes N] [mcast_probes N] [base_reachable MS] …`.
     ///
     /// ```no_run
-    /// use netplumb::{Handle, IpFamily, neigh::NeighTableParams};
+    /// use netplumb::{Handle, IpFamily, neighbour::NeighbourTableParams};
     ///
     /// let h = Handle::new()?;
     /// // ip ntable change name arp_cache dev vx0 app_probes 3
-    /// h.set_neighbour_table(IpFamily::V4, Some("vx0".into()), &NeighTableParams {
+    /// h.set_neighbour_table(IpFamily::V4, Some("vx0".into()), &NeighbourTableParams {
     ///     app_probes: Some(3),
-    ///     ..NeighTableParams::default()
+    ///     ..NeighbourTableParams::default()
     /// })?;
     /// # Ok::<(), netplumb::Error>(())
     /// ```
@@ -231,7 +231,7 @@ impl Handle {
         &self,
         family: IpFamily,
         link: Option<LinkRef<'_>>,
-        params: &NeighTableParams,
+        params: &NeighbourTableParams,
     ) -> Result<()> {
         let mut parms = params.nlas()?;
         if let Some(l) = link {
@@ -254,8 +254,8 @@ impl Handle {
 
     /// Lists the neighbour tables' parameters: the defaults and one entry per device, for one
     /// family or both. Equivalent to `ip ntable show`; select a device's entry by
-    /// [`NeighTable::link`] (`ip ntable show dev DEV`).
-    pub fn neighbour_tables(&self, family: Option<IpFamily>) -> Result<Vec<NeighTable>> {
+    /// [`NeighbourTable::link`] (`ip ntable show dev DEV`).
+    pub fn neighbour_tables(&self, family: Option<IpFamily>) -> Result<Vec<NeighbourTable>> {
         let mut req = NeighbourTableMessage::default();
         req.header.family = family.map_or(AddressFamily::Unspec, af);
         self.dump(
@@ -270,11 +270,11 @@ impl Handle {
                     AddressFamily::Inet6 => IpFamily::V6,
                     _ => return Ok(None),
                 };
-                let mut t = NeighTable {
+                let mut t = NeighbourTable {
                     family,
                     name: String::new(),
                     link: None,
-                    params: NeighTableParams::default(),
+                    params: NeighbourTableParams::default(),
                     gc_thresholds: None,
                 };
                 let mut thresh = [None; 3];
@@ -282,7 +282,7 @@ impl Handle {
                     match attr {
                         NeighbourTableAttribute::Name(n) => t.name = n,
                         NeighbourTableAttribute::Parms(p) => {
-                            (t.link, t.params) = NeighTableParams::from_nlas(p)
+                            (t.link, t.params) = NeighbourTableParams::from_nlas(p)
                         }
                         NeighbourTableAttribute::Threshold1(v) => thresh[0] = Some(v),
                         NeighbourTableAttribute::Threshold2(v) => thresh[1] = Some(v),

@@ -12,7 +12,7 @@ bitflags::bitflags! {
     /// `ip neigh add … nud permanent` creates on a device without ARP, and the kernel reports
     /// such combinations as they are. The empty set is `none`.
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-    pub struct NeighState: u16 {
+    pub struct NeighbourState: u16 {
         /// Resolution in progress (`incomplete`).
         const INCOMPLETE = 0x01;
         /// Confirmed reachable (`reachable`).
@@ -37,7 +37,7 @@ bitflags::bitflags! {
 bitflags::bitflags! {
     /// Neighbour entry flags (`NTF_*`).
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-    pub struct NeighFlags: u8 {
+    pub struct NeighbourFlags: u8 {
         /// The entry was used (`NTF_USE`, a request flag).
         const USE = 1 << 0;
         /// The entry belongs to the device itself (`self`, for FDB entries).
@@ -61,14 +61,14 @@ bitflags::bitflags! {
 /// A neighbour entry to create (`ip neigh add ADDR lladdr MAC dev DEV nud STATE [router]`).
 ///
 /// ```no_run
-/// use netplumb::{Handle, neigh::{NeighState, NewNeighbour}};
+/// use netplumb::{Handle, neighbour::{NeighbourState, NewNeighbour}};
 ///
 /// let h = Handle::new()?;
 /// // ip neigh add 10.0.0.2 lladdr 02:00:00:00:00:02 dev eth0 nud permanent
 /// h.add_neighbour("eth0", &NewNeighbour::new("10.0.0.2".parse()?, "02:00:00:00:00:02".parse()?))?;
 /// // ip neigh replace 10.0.0.3 lladdr 02:00:00:00:00:03 dev eth0 nud reachable
 /// h.replace_neighbour("eth0", &NewNeighbour {
-///     state: NeighState::REACHABLE,
+///     state: NeighbourState::REACHABLE,
 ///     ..NewNeighbour::new("10.0.0.3".parse()?, "02:00:00:00:00:03".parse()?)
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -80,8 +80,8 @@ pub struct NewNeighbour {
     /// Its link-layer address; `None` for a state that needs none (`incomplete`, `noarp` on a
     /// device without link-layer addresses).
     pub mac: Option<MacAddr>,
-    /// The state; [`NeighState::PERMANENT`] by default, as `ip neigh add` does.
-    pub state: NeighState,
+    /// The state; [`NeighbourState::PERMANENT`] by default, as `ip neigh add` does.
+    pub state: NeighbourState,
     /// The neighbour is a router (`router`, IPv6 only).
     pub router: bool,
     /// Learned by an external agent (`extern_learn`): the kernel does not age or probe it.
@@ -94,7 +94,7 @@ impl NewNeighbour {
         NewNeighbour {
             address,
             mac: Some(mac),
-            state: NeighState::PERMANENT,
+            state: NeighbourState::PERMANENT,
             router: false,
             extern_learn: false,
         }
@@ -112,9 +112,9 @@ pub struct Neighbour {
     /// Its link-layer address, when known and six bytes long.
     pub mac: Option<MacAddr>,
     /// The state.
-    pub state: NeighState,
-    /// The flags ([`NeighFlags::PROXY`] for proxy entries, [`NeighFlags::ROUTER`]…).
-    pub flags: NeighFlags,
+    pub state: NeighbourState,
+    /// The flags ([`NeighbourFlags::PROXY`] for proxy entries, [`NeighbourFlags::ROUTER`]…).
+    pub flags: NeighbourFlags,
     /// Probes sent so far, when reported.
     pub probes: Option<u32>,
 }
@@ -122,7 +122,7 @@ pub struct Neighbour {
 impl Neighbour {
     /// True for a proxy entry (`ip neigh show proxy`).
     pub fn is_proxy(&self) -> bool {
-        self.flags.contains(NeighFlags::PROXY)
+        self.flags.contains(NeighbourFlags::PROXY)
     }
 }
 
@@ -135,7 +135,7 @@ pub struct NeighbourFilter<'a> {
     /// Only IPv4 (ARP) or IPv6 (NDP) entries (`-4` / `-6`).
     pub family: Option<IpFamily>,
     /// Only entries whose state has at least one of these bits (`nud STATE`).
-    pub state: Option<NeighState>,
+    pub state: Option<NeighbourState>,
     /// Proxy entries instead of ordinary ones (`ip neigh show proxy`).
     pub proxy: bool,
     /// Only the entries of devices enslaved to this master: a bridge, or a VRF
@@ -151,13 +151,22 @@ impl<'a> NeighbourFilter<'a> {
             ..NeighbourFilter::default()
         }
     }
+
+    /// The entries on a VRF's members (`ip neigh show vrf VRF`): those whose device's master
+    /// is the VRF.
+    pub fn vrf(vrf: impl Into<LinkRef<'a>>) -> Self {
+        NeighbourFilter {
+            master: Some(vrf.into()),
+            ..NeighbourFilter::default()
+        }
+    }
 }
 
 /// Per-device parameters of a neighbour table (`ip ntable change … dev DEV …`). Fields left
 /// `None` stay as they are; a listing ([`Handle::neighbour_tables`]) fills in every field the
 /// kernel reports. Times travel in milliseconds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NeighTableParams {
+pub struct NeighbourTableParams {
     /// Probes handed to user space as [`Event::L3Miss`](crate::monitor::Event::L3Miss)
     /// before multicast probing (`app_probes`). Above 0, a VXLAN agent hears about every
     /// unresolved IPv4 address, as flannel's original backend did.
@@ -191,7 +200,7 @@ pub struct NeighTableParams {
 /// A neighbour table's parameters for one device, or its defaults (`ip ntable show`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct NeighTable {
+pub struct NeighbourTable {
     /// The table's family.
     pub family: IpFamily,
     /// The table's name: `arp_cache` (IPv4) or `ndisc_cache` (IPv6).
@@ -199,7 +208,7 @@ pub struct NeighTable {
     /// The device these parameters belong to; `None` for the table's defaults.
     pub link: Option<IfIndex>,
     /// The parameters.
-    pub params: NeighTableParams,
+    pub params: NeighbourTableParams,
     /// Garbage-collection thresholds (`thresh1`, `thresh2`, `thresh3`), on the defaults entry.
     pub gc_thresholds: Option<[u32; 3]>,
 }
