@@ -7,8 +7,10 @@
 #
 # 1. installs qemu-system-x86, kmod, cpio, iproute2 and bird2 with apt-get when they are missing, and
 #    downloads (not installs) the guest kernel and busybox-static .debs;
-# 2. builds every integration test in tests/ (except the pure-computation LPM ones) statically
-#    linked, so it runs in the guest without a libc;
+# 2. builds every integration test of the netplumb package in tests/ (except the
+#    pure-computation LPM ones) statically linked, so it runs in the guest without a libc (the
+#    workspace's netplumb-lab crate is linked into them as a library; its own unit tests need
+#    no kernel and run on the host only);
 # 3. builds an initramfs: busybox, the kernel's network modules (depmod'ed), iproute2's `ip`,
 #    `bridge` and `tc` (the tests' oracle) and BIRD's `bird` and `birdc` with their shared
 #    libraries, the test binaries, and
@@ -120,8 +122,8 @@ done
 [ ${#targets[@]} -gt 0 ] || die "no test targets in tests/"
 json=$work/build.json
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
-  cargo test --release --no-run --target x86_64-unknown-linux-gnu --message-format=json \
-  "${targets[@]}" >"$json"
+  cargo test --release --no-run -p netplumb --target x86_64-unknown-linux-gnu \
+  --message-format=json "${targets[@]}" >"$json"
 # The executables of the integration-test targets (kind "test", built with the test profile).
 mapfile -t bins < <(grep '"reason":"compiler-artifact"' "$json" | grep '"kind":\["test"\]' \
   | grep '"test":true' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sort -u)

@@ -3,7 +3,7 @@
 //!
 //! K host namespaces (default 4) share an underlay LAN (`br0` in `PREFIX-underlay`, which also
 //! plays the LAN's router 192.168.100.254; host H is 192.168.100.H on `eth0`). On each host
-//! netplumb does what Felix does (`examples/support/calico.rs`): pods on veth with /32
+//! netplumb does what Felix does (`netplumb_lab::calico`): pods on veth with /32
 //! addresses, host ends `caliXXXXXXXXXXX` answering the pods' gateway 169.254.1.1 by proxy ARP,
 //! a `/32 dev caliX scope link` route per pod, and the host's block 10.65.H.0/26 as a
 //! blackhole aggregate. No host is told about another's block: that is BIRD's job.
@@ -63,9 +63,6 @@
 //! ```
 //! `ip netns exec calico-host2 bird -f -c host2.conf -s host2.ctl -P host2.pid`
 
-#[path = "support/mod.rs"]
-pub mod support;
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
@@ -75,9 +72,9 @@ use std::time::{Duration, Instant};
 use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::route::{RouteKey, RouteQuery, RouteType};
 use netplumb::{Handle, NetNs};
-use support::bird::{self, bird_version, Bird, RouteTable, RouteWatch};
-use support::calico::{add_block_blackhole, add_pod, block, pool, Pod};
-use support::{EchoMatrix, Endpoint, Lab, Result, Underlay};
+use netplumb_lab::bird::{self, bird_version, Bird, RouteTable, RouteWatch};
+use netplumb_lab::calico::{add_block_blackhole, add_pod, block, pool, Pod};
+use netplumb_lab::{EchoMatrix, Endpoint, Lab, Result, Underlay};
 
 /// The underlay router, in the underlay namespace: every host's default gateway (proxy ARP
 /// answers for the pods' gateway only because the host can route it elsewhere).
@@ -491,7 +488,11 @@ pub fn run(opts: &Options) -> Result<Summary> {
 }
 
 /// Adds what the daemons say to a convergence timeout: their sessions and routes.
-fn explain(e: support::BoxError, birds: &[Bird], watch: &RouteWatch) -> support::BoxError {
+fn explain(
+    e: netplumb_lab::BoxError,
+    birds: &[Bird],
+    watch: &RouteWatch,
+) -> netplumb_lab::BoxError {
     let mut text = e.to_string();
     for (i, b) in birds.iter().enumerate() {
         let _ = write!(
@@ -512,7 +513,7 @@ const USAGE: &str = "usage: calico_bgp [--hosts K] [--pods N] [--route-reflector
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let opts = (|| -> Result<Options> {
-        support::check_args(
+        netplumb_lab::check_args(
             &args,
             &["--hosts", "--pods", "--timeout", "--prefix"],
             &["--route-reflector", "--keep"],
@@ -520,18 +521,18 @@ fn main() -> ExitCode {
         )?;
         let d = Options::default();
         Ok(Options {
-            hosts: support::arg(&args, "--hosts", d.hosts)?,
-            pods: support::arg(&args, "--pods", d.pods)?,
-            route_reflector: support::flag(&args, "--route-reflector"),
-            timeout: Duration::try_from_secs_f64(support::arg(
+            hosts: netplumb_lab::arg(&args, "--hosts", d.hosts)?,
+            pods: netplumb_lab::arg(&args, "--pods", d.pods)?,
+            route_reflector: netplumb_lab::flag(&args, "--route-reflector"),
+            timeout: Duration::try_from_secs_f64(netplumb_lab::arg(
                 &args,
                 "--timeout",
                 d.timeout.as_secs_f64(),
             )?)
             .map_err(|e| format!("--timeout: {e}"))?,
-            prefix: support::arg(&args, "--prefix", d.prefix)?,
-            keep: support::flag(&args, "--keep"),
+            prefix: netplumb_lab::arg(&args, "--prefix", d.prefix)?,
+            keep: netplumb_lab::flag(&args, "--keep"),
         })
     })();
-    support::finish("calico_bgp", opts.and_then(|o| run(&o)))
+    netplumb_lab::finish("calico_bgp", opts.and_then(|o| run(&o)))
 }

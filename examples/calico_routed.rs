@@ -38,9 +38,6 @@
 //! ip -n calico-host1 route add 10.65.2.0/26 via 192.168.100.2 dev eth0 proto static
 //! ```
 
-#[path = "support/mod.rs"]
-pub mod support;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -50,11 +47,10 @@ use netplumb::lpm::IpPrefixMap;
 use netplumb::neighbour::NeighbourFilter;
 use netplumb::route::{NewRoute, RouteFilter, RouteProtocol, RouteQuery, RouteType};
 use netplumb::{Handle, IpFamily, TableId};
+use netplumb_lab::calico::{add_block_blackhole, add_pod, block, Pod, CALI_MAC, POD_GATEWAY};
+use netplumb_lab::{EchoMatrix, Endpoint, Lab, Result, Underlay};
 use nix::errno::Errno;
-use support::calico::{add_block_blackhole, add_pod, block, Pod};
-use support::{EchoMatrix, Endpoint, Lab, Result, Underlay};
 
-pub use support::calico::{CALI_MAC, POD_GATEWAY};
 /// The underlay router, in the underlay namespace.
 pub const ROUTER: Ipv4Addr = Ipv4Addr::new(192, 168, 100, 254);
 /// The port the pods' echo servers listen on.
@@ -352,7 +348,7 @@ const USAGE: &str = "usage: calico_routed [--hosts N] [--pods N] [--prefix NAME]
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let opts = (|| -> Result<Options> {
-        support::check_args(
+        netplumb_lab::check_args(
             &args,
             &["--hosts", "--pods", "--prefix"],
             &["--keep"],
@@ -360,11 +356,11 @@ fn main() -> ExitCode {
         )?;
         let d = Options::default();
         Ok(Options {
-            hosts: support::arg(&args, "--hosts", d.hosts)?,
-            pods: support::arg(&args, "--pods", d.pods)?,
-            prefix: support::arg(&args, "--prefix", d.prefix)?,
-            keep: support::flag(&args, "--keep"),
+            hosts: netplumb_lab::arg(&args, "--hosts", d.hosts)?,
+            pods: netplumb_lab::arg(&args, "--pods", d.pods)?,
+            prefix: netplumb_lab::arg(&args, "--prefix", d.prefix)?,
+            keep: netplumb_lab::flag(&args, "--keep"),
         })
     })();
-    support::finish("calico_routed", opts.and_then(|o| run(&o)))
+    netplumb_lab::finish("calico_routed", opts.and_then(|o| run(&o)))
 }

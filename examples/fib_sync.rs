@@ -68,9 +68,6 @@
 //! ip netns del fibsync-router; ip netns del fibsync-peer1 …
 //! ```
 
-#[path = "support/mod.rs"]
-pub mod support;
-
 use std::collections::HashSet;
 use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr};
@@ -89,7 +86,7 @@ use netplumb::{Handle, IfIndex, IpFamily, TableId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use support::{Lab, Result};
+use netplumb_lab::{Lab, Result};
 
 /// The kernel table the FIB is mirrored into.
 pub const TABLE: TableId = TableId::new(100);
@@ -236,7 +233,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: fib_sync [--limit N] [--lookups N] [--chunk N] [--seed N] \
                  [--prefix P] [--keep]";
-    let parsed = support::check_args(
+    let parsed = netplumb_lab::check_args(
         &args,
         &["--limit", "--lookups", "--chunk", "--seed", "--prefix"],
         &["--keep"],
@@ -245,15 +242,15 @@ fn main() -> ExitCode {
     .and_then(|()| {
         let d = Options::default();
         Ok(Options {
-            prefix: support::arg(&args, "--prefix", d.prefix)?,
-            limit: match support::arg(&args, "--limit", 0usize)? {
+            prefix: netplumb_lab::arg(&args, "--prefix", d.prefix)?,
+            limit: match netplumb_lab::arg(&args, "--limit", 0usize)? {
                 0 => None,
                 n => Some(n),
             },
-            lookups: support::arg(&args, "--lookups", d.lookups)?,
-            chunk: support::arg(&args, "--chunk", d.chunk)?,
-            seed: support::arg(&args, "--seed", d.seed)?,
-            keep: support::flag(&args, "--keep"),
+            lookups: netplumb_lab::arg(&args, "--lookups", d.lookups)?,
+            chunk: netplumb_lab::arg(&args, "--chunk", d.chunk)?,
+            seed: netplumb_lab::arg(&args, "--seed", d.seed)?,
+            keep: netplumb_lab::flag(&args, "--keep"),
             data: None,
         })
     });

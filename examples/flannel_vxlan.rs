@@ -39,9 +39,6 @@
 //! ip -n flannel-host1 route add 10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink
 //! ```
 
-#[path = "support/mod.rs"]
-pub mod support;
-
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::thread::JoinHandle;
@@ -55,7 +52,7 @@ use netplumb::monitor::{Event, Groups, Monitor, MonitorOptions, MonitorStop};
 use netplumb::neighbour::{NeighbourFilter, NeighbourState, NeighbourTableParams, NewNeighbour};
 use netplumb::route::{NewRoute, RouteFilter, RouteKey};
 use netplumb::{Handle, IfIndex, IpFamily, MacAddr, NetNs, Vni};
-use support::{EchoMatrix, EchoServer, Endpoint, Lab, Result, Underlay};
+use netplumb_lab::{EchoMatrix, EchoServer, Endpoint, Lab, Result, Underlay};
 
 /// The VXLAN device's name, VNI and UDP port, as flannel chooses them.
 pub const VXLAN_DEV: &str = "flannel.1";
@@ -677,7 +674,7 @@ fn expire_last_lease(hosts: &[Host], programmed: &mut [(u8, u8, LeaseEntries)]) 
     let (from, to) = (&hosts[0].pods[0], &hosts[hosts.len() - 1].pods[0]);
     let server = EchoServer::start(&to.ns, SocketAddr::new(IpAddr::V4(to.ip), ECHO_PORT))?;
     let target = SocketAddr::new(IpAddr::V4(to.ip), ECHO_PORT);
-    if let Ok(echo) = support::udp_echo(
+    if let Ok(echo) = netplumb_lab::udp_echo(
         &from.ns,
         IpAddr::V4(from.ip),
         target,
@@ -802,7 +799,7 @@ const USAGE: &str = "usage: flannel_vxlan [--mode preprogrammed|miss] [--hosts N
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let opts = (|| -> Result<Options> {
-        support::check_args(
+        netplumb_lab::check_args(
             &args,
             &["--mode", "--hosts", "--pods", "--prefix"],
             &["--keep"],
@@ -810,12 +807,12 @@ fn main() -> ExitCode {
         )?;
         let d = Options::default();
         Ok(Options {
-            mode: support::arg(&args, "--mode", d.mode)?,
-            hosts: support::arg(&args, "--hosts", d.hosts)?,
-            pods: support::arg(&args, "--pods", d.pods)?,
-            prefix: support::arg(&args, "--prefix", d.prefix)?,
-            keep: support::flag(&args, "--keep"),
+            mode: netplumb_lab::arg(&args, "--mode", d.mode)?,
+            hosts: netplumb_lab::arg(&args, "--hosts", d.hosts)?,
+            pods: netplumb_lab::arg(&args, "--pods", d.pods)?,
+            prefix: netplumb_lab::arg(&args, "--prefix", d.prefix)?,
+            keep: netplumb_lab::flag(&args, "--keep"),
         })
     })();
-    support::finish("flannel_vxlan", opts.and_then(|o| run(&o)))
+    netplumb_lab::finish("flannel_vxlan", opts.and_then(|o| run(&o)))
 }

@@ -12,7 +12,7 @@
 //! prefix it is not attached to: the other routers' stubs and the link subnets it is not an end
 //! of. Its own connected prefixes stay the kernel's (`proto kernel`); BIRD installs the learnt
 //! ones with `proto bird`, and the example checks exactly those, on netplumb's view of the
-//! kernels (a [`support::bird::RouteWatch`]: one netplumb `Monitor` per router, snapshot first):
+//! kernels (a [`netplumb_lab::bird::RouteWatch`]: one netplumb `Monitor` per router, snapshot first):
 //! the set of prefixes, one route each, and its next hops equal to the first hops of **all**
 //! shortest paths (both protocols do ECMP: on a ring the prefix opposite a router is reached
 //! both ways, a multipath route). Once the kernels hold that, the protocol's metric of each
@@ -65,9 +65,6 @@
 //! ip -n lab-r2 link set to-r3 down          # and watch r1 lose r3's side
 //! ```
 
-#[path = "support/mod.rs"]
-pub mod support;
-
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -80,8 +77,8 @@ use netplumb::addr::NewAddress;
 use netplumb::link::NewVeth;
 use netplumb::route::{Route, RouteQuery};
 use netplumb::{Handle, NetNs};
-use support::bird::{bird_routes, Bird, RouteTable, RouteWatch};
-use support::{EchoServer, Lab, Result};
+use netplumb_lab::bird::{bird_routes, Bird, RouteTable, RouteWatch};
+use netplumb_lab::{EchoServer, Lab, Result};
 
 /// RIP's periodic update interval in the lab (BIRD's default is 30 s).
 pub const RIP_UPDATE: u32 = 5;
@@ -680,7 +677,7 @@ fn build(lab: &mut Lab, net: &Net) -> Result<Vec<Router>> {
         )?;
         handle.set_link_up("stub0")?;
         handle.set_link_up("stub1")?;
-        support::sysctl(&ns, "net.ipv4.ip_forward", "1")?;
+        netplumb_lab::sysctl(&ns, "net.ipv4.ip_forward", "1")?;
         routers.push(Router { ns, handle });
     }
     for (k, &(a, b)) in net.links.iter().enumerate() {
@@ -839,7 +836,7 @@ fn stub_echo(routers: &[Router], to: usize) -> Result<()> {
         &routers[to].ns,
         SocketAddr::new(IpAddr::V4(Net::stub_addr(to)), ECHO_PORT),
     )?;
-    support::udp_echo(
+    netplumb_lab::udp_echo(
         &routers[0].ns,
         IpAddr::V4(Net::stub_addr(0)),
         server.addr(),
@@ -889,7 +886,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         }
     };
 
-    let bird_version = support::bird::bird_version()?;
+    let bird_version = netplumb_lab::bird::bird_version()?;
     let started = Instant::now();
     let mut lab = Lab::new(&opts.prefix)?;
     lab.keep(opts.keep);
@@ -1083,7 +1080,7 @@ const USAGE: &str = "usage: routing_lab [--protocol rip|ospf] [--topology line|r
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let opts = (|| -> Result<Options> {
-        support::check_args(
+        netplumb_lab::check_args(
             &args,
             &[
                 "--protocol",
@@ -1097,13 +1094,13 @@ fn main() -> ExitCode {
         )?;
         let d = Options::default();
         Ok(Options {
-            protocol: support::arg(&args, "--protocol", d.protocol)?,
-            topology: support::arg(&args, "--topology", d.topology)?,
-            routers: support::arg(&args, "--routers", d.routers)?,
-            down: support::arg(&args, "--down", d.down)?,
-            prefix: support::arg(&args, "--prefix", d.prefix)?,
-            keep: support::flag(&args, "--keep"),
+            protocol: netplumb_lab::arg(&args, "--protocol", d.protocol)?,
+            topology: netplumb_lab::arg(&args, "--topology", d.topology)?,
+            routers: netplumb_lab::arg(&args, "--routers", d.routers)?,
+            down: netplumb_lab::arg(&args, "--down", d.down)?,
+            prefix: netplumb_lab::arg(&args, "--prefix", d.prefix)?,
+            keep: netplumb_lab::flag(&args, "--keep"),
         })
     })();
-    support::finish("routing_lab", opts.and_then(|o| run(&o)))
+    netplumb_lab::finish("routing_lab", opts.and_then(|o| run(&o)))
 }

@@ -66,9 +66,6 @@
 //! ip netns del vt-host …
 //! ```
 
-#[path = "support/mod.rs"]
-pub mod support;
-
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -82,7 +79,7 @@ use netplumb::route::{NewRoute, Route, RouteFilter, RouteQuery, RouteType};
 use netplumb::{Handle, IfIndex, NetNs, TableId};
 use nix::errno::Errno;
 
-use support::{Lab, Result};
+use netplumb_lab::{Lab, Result};
 
 /// The port of the tenants' echo servers.
 pub const PORT: u16 = 7007;
@@ -193,12 +190,12 @@ impl Summary {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: vrf_tenants [--prefix P] [--keep]";
-    let result = support::check_args(&args, &["--prefix"], &["--keep"], usage)
+    let result = netplumb_lab::check_args(&args, &["--prefix"], &["--keep"], usage)
         .and_then(|()| {
             let d = Options::default();
             Ok(Options {
-                prefix: support::arg(&args, "--prefix", d.prefix.clone())?,
-                keep: support::flag(&args, "--keep"),
+                prefix: netplumb_lab::arg(&args, "--prefix", d.prefix.clone())?,
+                keep: netplumb_lab::flag(&args, "--keep"),
                 ..d
             })
         })
@@ -491,7 +488,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     lab.keep(opts.keep);
     let host_ns = lab.netns("host")?;
     let host = Handle::new_in(&host_ns)?;
-    support::sysctl(&host_ns, "net.ipv4.ip_forward", "1")?;
+    netplumb_lab::sysctl(&host_ns, "net.ipv4.ip_forward", "1")?;
     let tenants = [
         build_tenant(&mut lab, &host, "tenant-a", "a", TableId::new(10), true)?,
         build_tenant(&mut lab, &host, "tenant-b", "b", TableId::new(20), false)?,

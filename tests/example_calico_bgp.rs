@@ -10,10 +10,10 @@ mod calico_bgp;
 
 use std::process::Command;
 
-use calico_bgp::support::bird::bird_version;
 use calico_bgp::Options;
 use common::{assert_lab_gone, unique_name, OnDrop};
 use netplumb::NetNs;
+use netplumb_lab::bird::bird_version;
 use serde_json::Value;
 
 /// Returns early, printing why, when BIRD cannot run here.
@@ -37,7 +37,7 @@ fn full_mesh_converges_echoes_and_withdraws() {
     let prefix = unique_name("np-t-cbgp");
     let p = prefix.clone();
     let sweep = OnDrop(move || {
-        let _ = calico_bgp::support::sweep(&p);
+        let _ = netplumb_lab::sweep(&p);
     });
     let s = calico_bgp::run(&Options {
         hosts: 3,
@@ -110,7 +110,7 @@ fn full_mesh_converges_echoes_and_withdraws() {
 
     // The kept daemons answer on their control sockets: host2 has its two sessions up, and
     // BIRD's own table agrees with the kernel's.
-    let workdir = calico_bgp::support::workdir_path(&prefix);
+    let workdir = netplumb_lab::workdir_path(&prefix);
     let birdc = |host: &str, cmd: &[&str]| {
         let out = Command::new("birdc")
             .arg("-s")

@@ -22,7 +22,7 @@ fn routed_pods_echo_across_hosts_and_match_iproute2() {
     let prefix = unique_name("np-t-calico");
     let p = prefix.clone();
     let sweep = OnDrop(move || {
-        let _ = calico_routed::support::sweep(&p);
+        let _ = netplumb_lab::sweep(&p);
     });
     let s = calico_routed::run(&Options {
         hosts: 3,

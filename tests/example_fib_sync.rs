@@ -18,7 +18,7 @@ fn fib_sync_mirrors_the_rib_into_the_kernel() {
     let prefix = unique_name("np-t-fibsync");
     let p = prefix.clone();
     let _sweep = OnDrop(move || {
-        let _ = fib_sync::support::sweep(&p);
+        let _ = netplumb_lab::sweep(&p);
     });
     let opts = Options {
         prefix: prefix.clone(),

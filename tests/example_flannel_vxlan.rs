@@ -25,7 +25,7 @@ fn json(ns: &str, program: &str, args: &[&str]) -> Value {
 fn sweeper(prefix: &str) -> OnDrop<impl FnMut()> {
     let prefix = prefix.to_string();
     OnDrop(move || {
-        let _ = flannel_vxlan::support::sweep(&prefix);
+        let _ = netplumb_lab::sweep(&prefix);
     })
 }
 

@@ -18,7 +18,7 @@ use routing_lab::{Down, Net, Options, Protocol, Topology, KERNEL_METRIC};
 /// Skips (saying why) when BIRD 2 is not installed.
 macro_rules! require_bird {
     () => {
-        if let Err(reason) = routing_lab::support::bird::bird_version() {
+        if let Err(reason) = netplumb_lab::bird::bird_version() {
             common::report_skip(&common::test_name(), &reason.to_string());
             return;
         }
@@ -112,7 +112,7 @@ fn kept_rip_ring_matches_iproute2_then_sweeps_clean() {
     let prefix = unique_name("np-t-ripk");
     let p = prefix.clone();
     let sweep = OnDrop(move || {
-        let _ = routing_lab::support::sweep(&p);
+        let _ = netplumb_lab::sweep(&p);
     });
     let s = routing_lab::run(&Options {
         protocol: Protocol::Rip,
@@ -130,7 +130,7 @@ fn kept_rip_ring_matches_iproute2_then_sweeps_clean() {
     assert_eq!(s.converge.routes, 3 * 3);
     assert_eq!(s.converge.multipath, 3);
     // The BIRDs are kept running, in the lab's work directory.
-    let dir = format!("{}/", routing_lab::support::workdir_path(&prefix).display());
+    let dir = format!("{}/", netplumb_lab::workdir_path(&prefix).display());
     let birds = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()

@@ -1,17 +1,15 @@
-//! The whole-job examples' lab (`examples/support`): what a killed run left (namespaces,
-//! daemons, a work directory) is swept by the next run with the same prefix, and nothing else
-//! is.
+//! The whole-job examples' lab (the `netplumb-lab` crate in `lab/`): what a killed run left
+//! (namespaces, daemons, a work directory) is swept by the next run with the same prefix, and
+//! nothing else is.
 
 mod common;
-
-#[path = "../examples/support/mod.rs"]
-mod support;
 
 use std::fs;
 use std::path::Path;
 
 use common::{assert_lab_gone, unique_name};
 use netplumb::NetNs;
+use netplumb_lab::{sweep, workdir_path, Lab, LEDGER_DIR};
 
 fn exists(name: &str) -> bool {
     NetNs::list().unwrap().iter().any(|n| n == name)
@@ -21,16 +19,16 @@ fn exists(name: &str) -> bool {
 fn a_killed_runs_namespaces_are_swept_and_no_one_elses() {
     require_root!();
     let prefix = unique_name("np-t-lab");
-    let ledger = Path::new(support::LEDGER_DIR).join(&prefix);
+    let ledger = Path::new(LEDGER_DIR).join(&prefix);
     let left = format!("{prefix}-host1");
     let users = format!("{prefix}-mine");
     NetNs::create(&left).unwrap();
     NetNs::create(&users).unwrap();
     // A run that died (no such pid: above any pid_max) listed `left`, not `users`.
-    fs::create_dir_all(support::LEDGER_DIR).unwrap();
+    fs::create_dir_all(LEDGER_DIR).unwrap();
     fs::write(&ledger, format!("pid 999999999\n{left}\n")).unwrap();
 
-    let mut lab = support::Lab::new(&prefix).unwrap();
+    let mut lab = Lab::new(&prefix).unwrap();
     assert!(!exists(&left), "the dead run's namespace is swept");
     assert!(exists(&users), "a namespace no ledger lists is not touched");
     lab.quiet(true);
@@ -44,14 +42,14 @@ fn a_killed_runs_namespaces_are_swept_and_no_one_elses() {
     assert!(!ledger.exists());
 
     // A run that is still going (pid 1 always is) keeps its prefix.
-    fs::create_dir_all(support::LEDGER_DIR).unwrap();
+    fs::create_dir_all(LEDGER_DIR).unwrap();
     fs::write(&ledger, "pid 1\n").unwrap();
-    let err = support::Lab::new(&prefix).err().unwrap().to_string();
+    let err = Lab::new(&prefix).err().unwrap().to_string();
     assert!(err.contains("another run (pid 1)"), "{err}");
     assert!(exists(&users));
 
     fs::remove_file(&ledger).unwrap();
-    let _ = fs::remove_dir(support::LEDGER_DIR);
+    let _ = fs::remove_dir(LEDGER_DIR);
     NetNs::delete(&users).unwrap();
     assert_lab_gone(&prefix);
 }
@@ -61,18 +59,14 @@ fn kept_namespaces_go_with_the_next_run_or_a_sweep() {
     require_root!();
     let prefix = unique_name("np-t-lab");
     {
-        let mut lab = support::Lab::new(&prefix).unwrap();
+        let mut lab = Lab::new(&prefix).unwrap();
         lab.keep(true);
         lab.netns("a").unwrap();
         lab.netns("b").unwrap();
     }
     assert!(exists(&format!("{prefix}-a")) && exists(&format!("{prefix}-b")));
-    assert_eq!(support::sweep(&prefix).unwrap(), 2);
-    assert_eq!(
-        support::sweep(&prefix).unwrap(),
-        0,
-        "nothing listed any more"
-    );
+    assert_eq!(sweep(&prefix).unwrap(), 2);
+    assert_eq!(sweep(&prefix).unwrap(), 0, "nothing listed any more");
     assert_lab_gone(&prefix);
 }
 
@@ -80,7 +74,7 @@ fn kept_namespaces_go_with_the_next_run_or_a_sweep() {
 fn a_killed_runs_processes_and_directory_are_swept_and_no_one_elses() {
     require_root!();
     let prefix = unique_name("np-t-lab");
-    let workdir = support::workdir_path(&prefix);
+    let workdir = workdir_path(&prefix);
     // A daemon the dead run started, and a process that only shares a listed pid's number: its
     // start time differs.
     let daemon = std::process::Command::new("sleep")
@@ -98,8 +92,8 @@ fn a_killed_runs_processes_and_directory_are_swept_and_no_one_elses() {
     };
     fs::create_dir_all(&workdir).unwrap();
     fs::write(workdir.join("host1.conf"), "router id 1.2.3.4;\n").unwrap();
-    fs::create_dir_all(support::LEDGER_DIR).unwrap();
-    let ledger = Path::new(support::LEDGER_DIR).join(&prefix);
+    fs::create_dir_all(LEDGER_DIR).unwrap();
+    let ledger = Path::new(LEDGER_DIR).join(&prefix);
     fs::write(
         &ledger,
         format!(
@@ -113,7 +107,7 @@ fn a_killed_runs_processes_and_directory_are_swept_and_no_one_elses() {
     )
     .unwrap();
 
-    support::sweep(&prefix).unwrap();
+    sweep(&prefix).unwrap();
     // The listed daemon was stopped (and, being our child, reaped by the sweep: not even a
     // zombie is left), the other process was not, the directory is gone.
     assert!(!Path::new(&format!("/proc/{}", daemon.id())).exists());
@@ -133,7 +127,7 @@ fn a_killed_runs_processes_and_directory_are_swept_and_no_one_elses() {
 fn a_lab_stops_its_processes_and_removes_its_directory() {
     require_root!();
     let prefix = unique_name("np-t-lab");
-    let mut lab = support::Lab::new(&prefix).unwrap();
+    let mut lab = Lab::new(&prefix).unwrap();
     lab.quiet(true);
     let dir = lab.workdir().unwrap();
     assert_eq!(dir, std::env::temp_dir().join(format!("netplumb-{prefix}")));
@@ -145,7 +139,7 @@ fn a_lab_stops_its_processes_and_removes_its_directory() {
         .unwrap();
     let pid = child.id();
     lab.adopt_process(pid).unwrap();
-    let text = fs::read_to_string(Path::new(support::LEDGER_DIR).join(&prefix)).unwrap();
+    let text = fs::read_to_string(Path::new(LEDGER_DIR).join(&prefix)).unwrap();
     assert!(text.contains(&format!("dir {}\n", dir.display())), "{text}");
     assert!(text.contains(&format!("proc {pid} ")), "{text}");
     drop(lab);
@@ -159,10 +153,10 @@ fn a_lab_stops_its_processes_and_removes_its_directory() {
 fn a_work_directory_no_ledger_lists_is_not_touched() {
     require_root!();
     let prefix = unique_name("np-t-lab");
-    let dir = support::workdir_path(&prefix);
+    let dir = workdir_path(&prefix);
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("users-file"), "keep me").unwrap();
-    let mut lab = support::Lab::new(&prefix).unwrap();
+    let mut lab = Lab::new(&prefix).unwrap();
     lab.quiet(true);
     let err = lab.workdir().unwrap_err().to_string();
     assert!(err.contains("no run with this prefix listed it"), "{err}");

@@ -20,7 +20,7 @@ fn vrf_tenants_are_isolated() {
     let prefix = unique_name("np-t-vrf");
     let p = prefix.clone();
     let _sweep = OnDrop(move || {
-        let _ = vrf_tenants::support::sweep(&p);
+        let _ = netplumb_lab::sweep(&p);
     });
     let result = vrf_tenants::run(&Options {
         prefix: prefix.clone(),

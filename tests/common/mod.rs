@@ -208,8 +208,8 @@ impl<F: FnMut()> Drop for OnDrop<F> {
 
 /// Asserts that the whole-job example that ran with namespace prefix `prefix` left nothing
 /// behind: no namespace named `PREFIX-…`, no mount of one under `/run/netns`, no ledger of
-/// them (`examples/support`'s `LEDGER_DIR`), no work directory `$TMPDIR/netplumb-PREFIX` and no process
-/// whose command line names it. Links live inside those namespaces and go with them.
+/// them (in [`netplumb_lab::LEDGER_DIR`]), no work directory ([`netplumb_lab::workdir_path`])
+/// and no process whose command line names it. Links live inside those namespaces and go with them.
 pub fn assert_lab_gone(prefix: &str) {
     let mine = format!("{prefix}-");
     let left: Vec<String> = NetNs::list()
@@ -222,12 +222,11 @@ pub fn assert_lab_gone(prefix: &str) {
     let needle = format!("/run/netns/{mine}");
     let stale: Vec<&str> = mounts.lines().filter(|l| l.contains(&needle)).collect();
     assert!(stale.is_empty(), "namespace mounts left behind: {stale:?}");
-    let ledger = std::path::Path::new("/run/netplumb-examples").join(prefix);
+    let ledger = std::path::Path::new(netplumb_lab::LEDGER_DIR).join(prefix);
     assert!(!ledger.exists(), "{} left behind", ledger.display());
     // The lab's work directory (daemons' configurations, sockets, logs), and any process
     // started with a file in it (a BIRD): `cmdline` separates arguments with NULs.
-    // As examples/support's `workdir_path`.
-    let workdir = std::env::temp_dir().join(format!("netplumb-{prefix}"));
+    let workdir = netplumb_lab::workdir_path(prefix);
     assert!(!workdir.exists(), "{} left behind", workdir.display());
     // With the slash, a lab whose prefix extends this one's does not match.
     let needle = format!("{}/", workdir.display());

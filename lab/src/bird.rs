@@ -16,7 +16,7 @@ use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions, MonitorS
 use netplumb::route::{Route, RouteProtocol, RouteScope};
 use netplumb::{IfIndex, NetNs, TableId};
 
-use super::{Lab, Result};
+use crate::{Lab, Result};
 
 /// The BIRD version installed, from `bird --version` (`2.0.12`), or an error that says how to
 /// install it.
@@ -119,11 +119,6 @@ impl Bird {
         &self.name
     }
 
-    /// Its process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// Asks it something over its control socket: `birdc -s CTL COMMAND` (`show protocols`,
     /// `show route`), and returns the answer.
     pub fn birdc(&self, command: &str) -> Result<String> {
@@ -144,7 +139,7 @@ impl Bird {
     }
 
     /// What it has logged so far.
-    pub fn log_text(&self) -> String {
+    fn log_text(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 

@@ -12,7 +12,7 @@ use netplumb::neighbour::NeighbourTableParams;
 use netplumb::route::{NewRoute, RouteProtocol, RouteScope, RouteType};
 use netplumb::{Handle, IpFamily, MacAddr, NetNs};
 
-use super::{Endpoint, Lab, Result};
+use crate::{sysctl, Endpoint, Lab, Result};
 
 /// The MAC calico gives the host end of every pod's veth.
 pub const CALI_MAC: MacAddr = MacAddr([0xee; 6]);
@@ -53,7 +53,7 @@ pub struct Pod {
 }
 
 impl Pod {
-    /// The pod as an [`EchoMatrix`](super::EchoMatrix) endpoint of host `host`.
+    /// The pod as an [`EchoMatrix`](crate::EchoMatrix) endpoint of host `host`.
     pub fn endpoint(&self, host: u8) -> Endpoint<'_> {
         Endpoint {
             name: &self.name,
@@ -95,7 +95,7 @@ pub fn add_pod(
     h.add_veth(&veth)?;
     // Proxy ARP on the host end answers the pod's "who has 169.254.1.1" with the host's MAC; a
     // zero delay answers at once instead of after up to 0.8 s.
-    super::sysctl(host_ns, &format!("net/ipv4/conf/{cali}/proxy_arp"), "1")?;
+    sysctl(host_ns, &format!("net/ipv4/conf/{cali}/proxy_arp"), "1")?;
     h.set_neighbour_table(
         IpFamily::V4,
         Some(cali.as_str().into()),
@@ -124,4 +124,24 @@ pub fn add_pod(
         ip,
         cali,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cali_names_fit_an_interface_name_and_tell_pods_apart() {
+        let a = cali_name("np-h1-pod0");
+        assert_eq!(a.len(), 15, "IFNAMSIZ - 1");
+        assert!(a.starts_with("cali") && a[4..].bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(a, cali_name("np-h1-pod0"), "stable");
+        assert_ne!(a, cali_name("np-h1-pod1"));
+    }
+
+    #[test]
+    fn blocks_are_the_pools_26s() {
+        assert_eq!(block(3).to_string(), "10.65.3.0/26");
+        assert!(pool().contains(block(200).network()));
+    }
 }

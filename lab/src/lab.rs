@@ -1,29 +1,14 @@
-//! What the whole-job examples share (and the tests that run them, which include the example
-//! files as modules): named namespaces that are removed again whatever happens, sysctls set
-//! inside a namespace, and UDP echo between namespaces.
-//!
-//! Not an example of its own: cargo only builds `examples/*.rs` and `examples/*/main.rs`.
-#![allow(dead_code)]
+//! [`Lab`]: the named namespaces, work directory and daemons of one run, removed again whatever
+//! happens, and the ledger through which a later run sweeps what a killed one left.
 
-pub mod bird;
-pub mod calico;
-
-use std::error::Error as StdError;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use netplumb::NetNs;
 
-/// The examples' error type: anything, with a message that says what failed.
-pub type BoxError = Box<dyn StdError + Send + Sync>;
-/// The examples' result type.
-pub type Result<T, E = BoxError> = std::result::Result<T, E>;
+use crate::Result;
 
 /// Where each lab lists the namespaces it created (one file per prefix: the owner's pid, then
 /// a name a line), so that a later run with the same prefix deletes exactly those after a run
@@ -95,7 +80,7 @@ impl Lab {
     }
 
     /// Whether the lab is kept when dropped.
-    pub fn is_kept(&self) -> bool {
+    pub(crate) fn is_kept(&self) -> bool {
         self.keep
     }
 
@@ -127,11 +112,6 @@ impl Lab {
         self.created.push(name);
         netplumb::Handle::new_in(&ns)?.set_link_up("lo")?;
         Ok(ns)
-    }
-
-    /// The names of the namespaces this lab created and has not deleted yet.
-    pub fn namespaces(&self) -> &[String] {
-        &self.created
     }
 
     /// The lab's own directory for files that programs it runs need (configurations, sockets,
@@ -178,7 +158,7 @@ impl Lab {
 
     /// Deletes every namespace of the lab now (after stopping the processes it started and
     /// before removing its directory), and says how many namespaces there were.
-    pub fn teardown(&mut self) -> Result<usize> {
+    fn teardown(&mut self) -> Result<usize> {
         let mut first_error = None;
         for (pid, start) in self.processes.drain(..) {
             stop_process(pid, start);
@@ -360,343 +340,4 @@ fn remove_ledger(ledger: &Path) -> Result<()> {
     // Fails while other ledgers are there, as it should.
     let _ = fs::remove_dir(LEDGER_DIR);
     Ok(())
-}
-
-/// Writes `value` to `/proc/sys/KEY` inside `ns`: `ip netns exec NS sysctl -w KEY=VALUE`. KEY
-/// is dotted (`net.ipv4.ip_forward`) or, when it names a device whose name has a dot
-/// (`flannel.1`), a path (`net/ipv4/conf/flannel.1/proxy_arp`). The `net.*` tree is per
-/// namespace, so this changes nothing outside `ns`.
-pub fn sysctl(ns: &NetNs, key: &str, value: &str) -> Result<()> {
-    let path = if key.contains('/') {
-        format!("/proc/sys/{key}")
-    } else {
-        format!("/proc/sys/{}", key.replace('.', "/"))
-    };
-    ns.run(|| std::fs::write(&path, value))?
-        .map_err(|e| format!("sysctl -w {key}={value}: {e}"))?;
-    Ok(())
-}
-
-/// A UDP echo server bound inside a namespace, answering on its own thread until dropped.
-pub struct EchoServer {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl EchoServer {
-    /// Binds `addr` inside `ns` and echoes every datagram back to its sender.
-    pub fn start(ns: &NetNs, addr: SocketAddr) -> Result<EchoServer> {
-        let socket = ns
-            .run(|| UdpSocket::bind(addr))?
-            .map_err(|e| format!("bind {addr}: {e}"))?;
-        socket.set_read_timeout(Some(Duration::from_millis(50)))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("echo {addr}"))
-            .spawn(move || {
-                let mut buf = [0u8; 2048];
-                while !flag.load(Ordering::Relaxed) {
-                    if let Ok((n, from)) = socket.recv_from(&mut buf) {
-                        let _ = socket.send_to(&buf[..n], from);
-                    }
-                }
-            })?;
-        Ok(EchoServer {
-            addr,
-            stop,
-            thread: Some(thread),
-        })
-    }
-
-    /// Where the server listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for EchoServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// How one echo went.
-#[derive(Clone, Debug)]
-pub struct Echo {
-    /// Datagrams sent until one came back (the first ones may be lost while addresses are
-    /// resolved, or while an agent answers a miss).
-    pub attempts: u32,
-    /// Round trip of the datagram that came back.
-    pub rtt: Duration,
-}
-
-/// Sends a datagram from `from` (an address inside `ns`) to `to` and waits for it to come back,
-/// retrying every `wait` up to `attempts` times. The reply must come from `to` and carry the
-/// same bytes.
-pub fn udp_echo(
-    ns: &NetNs,
-    from: IpAddr,
-    to: SocketAddr,
-    attempts: u32,
-    wait: Duration,
-) -> Result<Echo> {
-    let socket = ns
-        .run(|| UdpSocket::bind(SocketAddr::new(from, 0)))?
-        .map_err(|e| format!("bind {from}: {e}"))?;
-    socket.set_read_timeout(Some(wait))?;
-    let mut buf = [0u8; 2048];
-    for attempt in 1..=attempts {
-        let message = format!("echo {attempt} from {from} to {to}");
-        let sent = Instant::now();
-        socket.send_to(message.as_bytes(), to)?;
-        let deadline = sent + wait;
-        // Late replies to earlier attempts are read and ignored.
-        while Instant::now() < deadline {
-            match socket.recv_from(&mut buf) {
-                Ok((n, peer)) if peer == to && &buf[..n] == message.as_bytes() => {
-                    return Ok(Echo {
-                        attempts: attempt,
-                        rtt: sent.elapsed(),
-                    });
-                }
-                Ok(_) => continue,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    break
-                }
-                Err(e) => return Err(format!("echo {from} -> {to}: {e}").into()),
-            }
-        }
-    }
-    Err(format!("echo {from} -> {to}: no answer to {attempts} datagrams").into())
-}
-
-/// Parses `--name VALUE` style options shared by the examples: returns the value after `flag`,
-/// parsed, or `default` when the flag is absent.
-pub fn arg<T: std::str::FromStr>(args: &[String], flag: &str, default: T) -> Result<T>
-where
-    T::Err: std::fmt::Display,
-{
-    match args.iter().position(|a| a == flag) {
-        None => Ok(default),
-        Some(i) => {
-            let v = args
-                .get(i + 1)
-                .ok_or_else(|| format!("{flag} needs a value"))?;
-            v.parse().map_err(|e| format!("{flag} {v}: {e}").into())
-        }
-    }
-}
-
-/// The end of an example's `main`: its one-line summary on stdout and success, or
-/// "`name` failed: …" on stderr and failure.
-pub fn finish(name: &str, result: Result<impl std::fmt::Display>) -> std::process::ExitCode {
-    match result {
-        Ok(summary) => {
-            println!("{summary}");
-            std::process::ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("{name} failed: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-/// Whether the bare flag `flag` was given.
-pub fn flag(args: &[String], flag: &str) -> bool {
-    args.iter().any(|a| a == flag)
-}
-
-/// Refuses arguments the example does not know: `valued` lists the flags that take a value,
-/// `bare` those that do not. `usage` is printed with the error.
-pub fn check_args(args: &[String], valued: &[&str], bare: &[&str], usage: &str) -> Result<()> {
-    let mut i = 0;
-    let mut seen: Vec<&str> = Vec::new();
-    while i < args.len() {
-        let a = args[i].as_str();
-        if a == "-h" || a == "--help" {
-            println!("{usage}");
-            std::process::exit(0);
-        }
-        if seen.contains(&a) {
-            return Err(format!("{a} given twice\n{usage}").into());
-        }
-        seen.push(a);
-        if valued.contains(&a) {
-            if i + 1 >= args.len() {
-                return Err(format!("{a} needs a value\n{usage}").into());
-            }
-            i += 2;
-        } else if bare.contains(&a) {
-            i += 1;
-        } else {
-            return Err(format!("unknown argument {a:?}\n{usage}").into());
-        }
-    }
-    Ok(())
-}
-
-/// A pod (or any endpoint) in an [`EchoMatrix`]: its name, the host it lives on, its
-/// namespace and its address.
-pub struct Endpoint<'a> {
-    /// Shown in the table.
-    pub name: &'a str,
-    /// Endpoints echo only to endpoints of other hosts.
-    pub host: u8,
-    /// Where its sockets are opened.
-    pub ns: &'a NetNs,
-    /// Its address.
-    pub ip: IpAddr,
-}
-
-/// The echoes from every endpoint to every endpoint on another host, and how they went.
-#[derive(Clone, Debug, Default)]
-pub struct EchoMatrix {
-    /// Echoes tried.
-    pub tried: usize,
-    /// Echoes answered.
-    pub answered: usize,
-    /// Echoes answered by their first datagram.
-    pub first_try: usize,
-    /// The most datagrams one answered echo needed.
-    pub max_attempts: u32,
-    /// One printable line per echo.
-    pub rows: Vec<String>,
-    /// Why the failed echoes failed.
-    pub failures: Vec<String>,
-}
-
-impl EchoMatrix {
-    /// Starts an echo server on `port` in every endpoint, then sends from every endpoint to
-    /// every endpoint of another host (up to 20 datagrams, 250 ms apart, for each), and stops
-    /// the servers again.
-    pub fn run(endpoints: &[Endpoint<'_>], port: u16) -> Result<EchoMatrix> {
-        let servers = endpoints
-            .iter()
-            .map(|e| EchoServer::start(e.ns, SocketAddr::new(e.ip, port)))
-            .collect::<Result<Vec<_>>>()?;
-        let mut m = EchoMatrix::default();
-        for from in endpoints {
-            for to in endpoints.iter().filter(|t| t.host != from.host) {
-                m.tried += 1;
-                let target = SocketAddr::new(to.ip, port);
-                let start = format!(
-                    "  {:<10} {:<12} -> {:<10} {:<12}",
-                    from.name,
-                    from.ip.to_string(),
-                    to.name,
-                    to.ip.to_string()
-                );
-                match udp_echo(from.ns, from.ip, target, 20, Duration::from_millis(250)) {
-                    Ok(echo) => {
-                        m.answered += 1;
-                        m.first_try += usize::from(echo.attempts == 1);
-                        m.max_attempts = m.max_attempts.max(echo.attempts);
-                        m.rows.push(format!(
-                            "{start} ok   {:>2} {:>8.3} ms",
-                            echo.attempts,
-                            echo.rtt.as_secs_f64() * 1e3
-                        ));
-                    }
-                    Err(e) => {
-                        m.rows.push(format!("{start} FAIL"));
-                        m.failures.push(e.to_string());
-                    }
-                }
-            }
-        }
-        drop(servers);
-        Ok(m)
-    }
-
-    /// Prints the table under `title`.
-    pub fn print(&self, title: &str) {
-        println!("\n{title}:");
-        println!("  from       address      -> to         address      got  tries      rtt");
-        for r in &self.rows {
-            println!("{r}");
-        }
-    }
-
-    /// An error naming the first failure, when any echo failed.
-    pub fn check(&self) -> Result<()> {
-        match self.failures.first() {
-            None => Ok(()),
-            Some(first) => Err(format!(
-                "{} of {} echoes failed; first: {first}",
-                self.failures.len(),
-                self.tried
-            )
-            .into()),
-        }
-    }
-}
-
-/// The underlay LAN the simulated hosts share: a bridge `br0` in a namespace of its own
-/// (`PREFIX-underlay`), each host's `eth0` attached to it by veth, with the address
-/// 192.168.100.H/24. With a router address, `br0` carries it and every host routes its
-/// default through it.
-pub struct Underlay {
-    ns: NetNs,
-    handle: netplumb::Handle,
-    router: Option<std::net::Ipv4Addr>,
-}
-
-impl Underlay {
-    /// The underlay's subnet: host H is 192.168.100.H.
-    pub fn host_ip(host: u8) -> std::net::Ipv4Addr {
-        std::net::Ipv4Addr::new(192, 168, 100, host)
-    }
-
-    /// Makes the underlay namespace and its bridge (with `router` on it, if given).
-    pub fn new(lab: &mut Lab, router: Option<std::net::Ipv4Addr>) -> Result<Underlay> {
-        let ns = lab.netns("underlay")?;
-        let handle = netplumb::Handle::new_in(&ns)?;
-        handle.add_bridge(&netplumb::link::NewBridge::new("br0"))?;
-        if let Some(r) = router {
-            handle.add_address("br0", &netplumb::addr::NewAddress::new(IpAddr::V4(r), 24)?)?;
-        }
-        handle.set_link_up("br0")?;
-        Ok(Underlay { ns, handle, router })
-    }
-
-    /// Makes host `host`'s namespace `PREFIX-hostH` on the underlay: `eth0` up with
-    /// 192.168.100.H/24 (its peer `uplinkH` on `br0`), IPv4 forwarding on, and the default
-    /// route through the router if there is one.
-    pub fn add_host(&self, lab: &mut Lab, host: u8) -> Result<(NetNs, netplumb::Handle)> {
-        let ns = lab.netns(&format!("host{host}"))?;
-        let h = netplumb::Handle::new_in(&ns)?;
-        let uplink = format!("uplink{host}");
-        let mut veth = netplumb::link::NewVeth::new(&uplink, "eth0");
-        veth.peer.netns = Some(&ns);
-        self.handle.add_veth(&veth)?;
-        self.handle.set_link_master(uplink.as_str(), "br0")?;
-        self.handle.set_link_up(uplink.as_str())?;
-        let address = IpAddr::V4(Underlay::host_ip(host));
-        h.add_address("eth0", &netplumb::addr::NewAddress::new(address, 24)?)?;
-        h.set_link_up("eth0")?;
-        if let Some(r) = self.router {
-            h.add_route(&netplumb::route::NewRoute::via(
-                "0.0.0.0/0".parse()?,
-                IpAddr::V4(r),
-            )?)?;
-        }
-        sysctl(&ns, "net.ipv4.ip_forward", "1")?;
-        Ok((ns, h))
-    }
-
-    /// The underlay's own namespace.
-    pub fn netns(&self) -> &NetNs {
-        &self.ns
-    }
 }
