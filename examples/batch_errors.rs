@@ -16,7 +16,7 @@ use netplumb::link::Veth;
 use netplumb::route::{NewRoute, NextHop, RouteFilter};
 use netplumb::{Handle, NetNs, TableId};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
     h.add_veth(&Veth::new("eth0", "eth0p"))?;

@@ -20,7 +20,7 @@ use netplumb::link::Veth;
 use netplumb::route::{NewRoute, NextHop, RouteFilter, RouteQuery};
 use netplumb::{Handle, NetNs};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
     for (dev, addr) in [("eth0", "10.0.0.1/24"), ("eth1", "10.0.1.1/24")] {

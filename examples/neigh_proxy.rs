@@ -16,7 +16,7 @@ use netplumb::link::Veth;
 use netplumb::neigh::{NeighbourFilter, NewNeighbour};
 use netplumb::{Handle, NetNs};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
     h.add_veth(&Veth::new("veth0", "veth0p"))?;

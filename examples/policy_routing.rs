@@ -20,7 +20,7 @@ use netplumb::route::{NewRoute, RouteQuery};
 use netplumb::rule::{Rule, RuleAction, RuleFilter};
 use netplumb::{Handle, IpFamily, NetNs, TableId};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
     for (dev, addr) in [

@@ -17,7 +17,7 @@ use netplumb::link::Veth;
 use netplumb::route::{NewRoute, RouteQuery, RouteType};
 use netplumb::{Handle, NetNs};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
     h.add_veth(&Veth::new("eth0", "eth0p"))?;

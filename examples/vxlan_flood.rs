@@ -18,7 +18,7 @@ use netplumb::fdb::{FdbEntryRequest, FdbFilter};
 use netplumb::link::{Veth, Vxlan, VXLAN_PORT};
 use netplumb::{Handle, MacAddr, NetNs, Vni};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
     h.add_veth(&Veth::new("eth0", "eth0p"))?;

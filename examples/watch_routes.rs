@@ -18,7 +18,7 @@ use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions};
 use netplumb::route::{NewRoute, RouteKey, RouteType};
 use netplumb::{Handle, NetNs};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
     h.add_veth(&Veth::new("eth0", "eth0p"))?;
