@@ -12,14 +12,14 @@
 //! ip route show table 100 | wc -l
 //! ```
 
-use netplumb::link::Veth;
+use netplumb::link::NewVeth;
 use netplumb::route::{NewRoute, NextHop, RouteFilter};
 use netplumb::{Handle, NetNs, TableId};
 
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
-    h.add_veth(&Veth::new("eth0", "eth0p"))?;
+    h.add_veth(&NewVeth::new("eth0", "eth0p"))?;
     h.add_address("eth0", &"10.0.0.1/24".parse()?)?;
     h.set_link_up("eth0")?;
     h.set_link_up("eth0p")?;
@@ -47,16 +47,16 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let results = batch.send();
 
-    // Every error carries its request's index, which is also its position in `results`.
+    // One result per request, in the order queued: a request's index is its position.
+    let mut failed = Vec::new();
     for (index, result) in results.iter().enumerate() {
         if let Err(e) = result {
-            println!("{e}");
-            if e.batch_index() != Some(index) {
-                return Err(
-                    format!("error at position {index} names {:?}", e.batch_index()).into(),
-                );
-            }
+            println!("request {index}: {e}");
+            failed.push(index);
         }
+    }
+    if failed != [100, 500, 700, 900] {
+        return Err(format!("expected requests 100, 500, 700, 900 to fail, got {failed:?}").into());
     }
     let applied = results.iter().filter(|r| r.is_ok()).count();
     let listed = h.routes(&RouteFilter::table(table))?.len();

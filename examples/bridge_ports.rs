@@ -13,16 +13,16 @@
 //! bridge link show
 //! ```
 
-use netplumb::link::{Bridge, LinkFilter, Veth};
+use netplumb::link::{LinkFilter, NewBridge, NewVeth};
 use netplumb::{Handle, NetNs};
 
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
 
-    h.add_bridge(&Bridge::new("br0"))?;
+    h.add_bridge(&NewBridge::new("br0"))?;
     for (port, peer) in [("veth0", "veth0p"), ("veth1", "veth1p")] {
-        h.add_veth(&Veth::new(port, peer))?;
+        h.add_veth(&NewVeth::new(port, peer))?;
         h.set_link_master(port, "br0")?;
         h.set_link_up(port)?;
         h.set_link_up(peer)?;
@@ -32,7 +32,7 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let br = h.link("br0")?;
     let mac = br.mac.map(|m| m.to_string()).unwrap_or_default();
     println!("bridge {} (index {}, mac {mac}), ports:", br.name, br.index);
-    let ports = h.links_filtered(&LinkFilter::master("br0"))?;
+    let ports = h.links(&LinkFilter::master("br0"))?;
     let on = |b: Option<bool>| if b == Some(true) { "on" } else { "off" };
     for p in &ports {
         let bp = p.bridge_port.clone().unwrap_or_default();

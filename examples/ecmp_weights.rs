@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use netplumb::link::Veth;
+use netplumb::link::NewVeth;
 use netplumb::route::{NewRoute, NextHop, RouteFilter, RouteQuery};
 use netplumb::{Handle, NetNs};
 
@@ -25,7 +25,7 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let h = Handle::new_in(&ns)?;
     for (dev, addr) in [("eth0", "10.0.0.1/24"), ("eth1", "10.0.1.1/24")] {
         let peer = format!("{dev}p");
-        h.add_veth(&Veth::new(dev, &peer))?;
+        h.add_veth(&NewVeth::new(dev, &peer))?;
         h.add_address(dev, &addr.parse()?)?;
         h.set_link_up(dev)?;
         h.set_link_up(&peer)?;

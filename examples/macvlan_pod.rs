@@ -14,20 +14,20 @@
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use netplumb::link::{Macvlan, MacvlanMode, Veth};
+use netplumb::link::{MacvlanMode, NewMacvlan, NewVeth};
 use netplumb::{Handle, NetNs};
 
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let host = NetNs::new_unnamed()?;
     let h = Handle::new_in(&host)?;
-    h.add_veth(&Veth::new("eth0", "eth0p"))?;
+    h.add_veth(&NewVeth::new("eth0", "eth0p"))?;
     h.set_link_up("eth0")?;
     h.set_link_up("eth0p")?;
 
     let mut pods = Vec::new();
     for (dev, addr) in [("mv-a", "10.0.0.10/24"), ("mv-b", "10.0.0.11/24")] {
         let pod = NetNs::new_unnamed()?;
-        h.add_macvlan(&Macvlan::new(dev, "eth0", MacvlanMode::Bridge))?;
+        h.add_macvlan(&NewMacvlan::new(dev, "eth0", MacvlanMode::Bridge))?;
         h.move_link_to_netns(dev, &pod)?;
         let p = Handle::new_in(&pod)?;
         p.add_address(dev, &addr.parse()?)?;

@@ -12,14 +12,14 @@
 //! ip neigh show proxy; ip neigh show dev veth0
 //! ```
 
-use netplumb::link::Veth;
-use netplumb::neigh::{NeighbourFilter, NewNeighbour};
+use netplumb::link::NewVeth;
+use netplumb::neighbour::{NeighbourFilter, NewNeighbour};
 use netplumb::{Handle, NetNs};
 
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
-    h.add_veth(&Veth::new("veth0", "veth0p"))?;
+    h.add_veth(&NewVeth::new("veth0", "veth0p"))?;
     h.add_address("veth0", &"10.0.0.1/24".parse()?)?;
     h.set_link_up("veth0")?;
     h.set_link_up("veth0p")?;

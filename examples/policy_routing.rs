@@ -15,7 +15,7 @@
 //! ip route get 203.0.113.9 from 192.0.2.1; ip route get 203.0.113.9 from 10.1.0.1
 //! ```
 
-use netplumb::link::Veth;
+use netplumb::link::NewVeth;
 use netplumb::route::{NewRoute, RouteQuery};
 use netplumb::rule::{Rule, RuleAction, RuleFilter};
 use netplumb::{Handle, IpFamily, NetNs, TableId};
@@ -29,7 +29,7 @@ pub fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("lan0", "10.1.0.1/16"),
     ] {
         let peer = format!("{dev}p");
-        h.add_veth(&Veth::new(dev, &peer))?;
+        h.add_veth(&NewVeth::new(dev, &peer))?;
         h.add_address(dev, &addr.parse()?)?;
         h.set_link_up(dev)?;
         h.set_link_up(&peer)?;

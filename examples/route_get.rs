@@ -13,14 +13,14 @@
 //! ip route get 10.0.0.7; ip route get 10.20.3.4; ip route get 10.66.1.1; ip route get 192.0.2.9
 //! ```
 
-use netplumb::link::Veth;
+use netplumb::link::NewVeth;
 use netplumb::route::{NewRoute, RouteQuery, RouteType};
 use netplumb::{Handle, NetNs};
 
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
-    h.add_veth(&Veth::new("eth0", "eth0p"))?;
+    h.add_veth(&NewVeth::new("eth0", "eth0p"))?;
     h.add_address("eth0", &"10.0.0.1/24".parse()?)?;
     h.set_link_up("eth0")?;
     h.set_link_up("eth0p")?;

@@ -14,38 +14,38 @@
 //! bridge fdb show dev vx0
 //! ```
 
-use netplumb::fdb::{FdbEntryRequest, FdbFilter};
-use netplumb::link::{Veth, Vxlan, VXLAN_PORT};
+use netplumb::fdb::{FdbFilter, NewFdbEntry};
+use netplumb::link::{NewVeth, NewVxlan, VXLAN_PORT};
 use netplumb::{Handle, MacAddr, NetNs, Vni};
 
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
-    h.add_veth(&Veth::new("eth0", "eth0p"))?;
+    h.add_veth(&NewVeth::new("eth0", "eth0p"))?;
     h.add_address("eth0", &"192.0.2.1/24".parse()?)?;
     h.set_link_up("eth0")?;
     h.set_link_up("eth0p")?;
 
-    h.add_vxlan(&Vxlan {
+    h.add_vxlan(&NewVxlan {
         local: Some("192.0.2.1".parse()?),
         underlay: Some("eth0".into()),
         port: Some(VXLAN_PORT),
         learning: Some(false),
-        ..Vxlan::new("vx0", Vni::new(42)?)
+        ..NewVxlan::new("vx0", Vni::new(42)?)
     })?;
     h.set_link_up("vx0")?;
     println!("created vx0: vni 42, local 192.0.2.1, dev eth0, dstport {VXLAN_PORT}");
 
     let remotes = ["192.0.2.2", "192.0.2.3", "192.0.2.4"];
     for remote in remotes {
-        h.append_fdb("vx0", &FdbEntryRequest::flood(remote.parse()?))?;
+        h.append_fdb("vx0", &NewFdbEntry::flood(remote.parse()?))?;
     }
     let mac: MacAddr = "02:00:00:00:00:03".parse()?;
     h.add_fdb(
         "vx0",
-        &FdbEntryRequest {
+        &NewFdbEntry {
             dst: Some("192.0.2.3".parse()?),
-            ..FdbEntryRequest::new(mac)
+            ..NewFdbEntry::new(mac)
         },
     )?;
 

@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use netplumb::link::Veth;
+use netplumb::link::NewVeth;
 use netplumb::monitor::{Change, Event, Groups, Monitor, MonitorOptions};
 use netplumb::route::{NewRoute, RouteKey, RouteType};
 use netplumb::{Handle, NetNs};
@@ -21,7 +21,7 @@ use netplumb::{Handle, NetNs};
 pub fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ns = NetNs::new_unnamed()?;
     let h = Handle::new_in(&ns)?;
-    h.add_veth(&Veth::new("eth0", "eth0p"))?;
+    h.add_veth(&NewVeth::new("eth0", "eth0p"))?;
     h.add_address("eth0", &"10.0.0.1/24".parse()?)?;
     h.set_link_up("eth0")?;
     h.set_link_up("eth0p")?;
