@@ -15,7 +15,7 @@ use crate::{Error, Handle, IfIndex, LinkRef, Result, TableId};
 
 /// How a [`Rib`](crate::lpm::Rib)'s best routes become kernel routes: the table, the protocol
 /// they are marked with (so that a dump or `ip route flush proto P` finds them), and whether
-/// gateways are on-link. Used by [`NewRoute::from_fib`], [`Handle::apply_fib_change`] and
+/// gateways are on-link. Used by [`NewRoute::from_fib`], [`Handle::apply_fib_change`](crate::Handle::apply_fib_change) and
 /// [`Batch::apply_fib_change`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FibInstall {
@@ -147,7 +147,7 @@ impl Handle {
 
 /// # RIB → kernel
 impl Batch<'_> {
-    /// Queues what [`Handle::apply_fib_change`] does: `ip route replace` for a new or changed
+    /// Queues what [`Handle::apply_fib_change`](crate::Handle::apply_fib_change) does: `ip route replace` for a new or changed
     /// best route, `ip route del` for a withdrawn one; returns the request's index. A FIB entry
     /// that cannot become a kernel route comes back as that request's error.
     pub fn apply_fib_change<A: Address>(

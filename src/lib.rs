@@ -15,7 +15,7 @@
 //! | [`addr`] | addresses | `ip addr` |
 //! | [`route`] | routes, `route get` | `ip route` |
 //! | [`rule`] | policy rules | `ip rule` |
-//! | [`neigh`] | ARP/NDP entries, neighbour-table parameters | `ip neigh`, `ip ntable` |
+//! | [`neighbour`] | ARP/NDP entries, neighbour-table parameters | `ip neigh`, `ip ntable` |
 //! | [`fdb`] | bridge and VXLAN forwarding entries | `bridge fdb` |
 //! | [`batch`] | many requests pipelined, one result each | `ip -batch` |
 //! | [`monitor`] | kernel events, VXLAN misses, overruns | `ip monitor` |

@@ -16,7 +16,7 @@ impl Handle {
     /// Adds an address to a link. Equivalent to
     /// `ip addr add ADDRESS/LEN [peer P] [broadcast B] [scope S] [label L] dev LINK`.
     /// An address that is already there is an error for which
-    /// [`Error::is_exists`] is true.
+    /// [`Error::is_exists`](crate::Error::is_exists) is true.
     pub fn add_address<'a>(
         &self,
         link: impl Into<LinkRef<'a>>,
@@ -50,7 +50,7 @@ impl Handle {
     }
 
     /// Removes an address from a link. Equivalent to `ip addr del ADDRESS/LEN dev LINK`.
-    /// An address that is not there is an error for which [`Error::is_not_found`] is true.
+    /// An address that is not there is an error for which [`Error::is_not_found`](crate::Error::is_not_found) is true.
     pub fn delete_address<'a>(
         &self,
         link: impl Into<LinkRef<'a>>,
@@ -85,7 +85,7 @@ impl Handle {
 
 /// # Addresses
 impl Batch<'_> {
-    /// Queues `ip addr add ADDRESS dev LINK` (see [`Handle::add_address`]); returns the index.
+    /// Queues `ip addr add ADDRESS dev LINK` (see [`Handle::add_address`](crate::Handle::add_address)); returns the index.
     pub fn add_address<'a>(&mut self, link: impl Into<LinkRef<'a>>, address: &NewAddress) -> usize {
         let link = link.into();
         let msg =
@@ -93,7 +93,7 @@ impl Batch<'_> {
         self.push_result("add address", msg, NLM_F_CREATE | NLM_F_EXCL)
     }
 
-    /// Queues `ip addr del ADDRESS dev LINK` (see [`Handle::delete_address`]); returns the
+    /// Queues `ip addr del ADDRESS dev LINK` (see [`Handle::delete_address`](crate::Handle::delete_address)); returns the
     /// index.
     pub fn delete_address<'a>(
         &mut self,

@@ -204,7 +204,7 @@ impl Address {
     }
 }
 
-/// Which addresses [`Handle::addresses`] returns. The default selects all of them.
+/// Which addresses [`Handle::addresses`](crate::Handle::addresses) returns. The default selects all of them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AddressFilter<'a> {
     /// Only addresses on this link (`ip addr show dev LINK`).

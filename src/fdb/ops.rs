@@ -14,7 +14,7 @@ use crate::{Error, Handle, IfIndex, IpFamily, LinkRef, Result};
 ///
 /// `bridge fdb`: bridge and VXLAN forwarding entries.
 impl Handle {
-    /// Adds an FDB entry; fails with [`Error::is_exists`] if the MAC (and VLAN) has one.
+    /// Adds an FDB entry; fails with [`Error::is_exists`](crate::Error::is_exists) if the MAC (and VLAN) has one.
     /// Equivalent to `bridge fdb add MAC dev DEV [dst IP] [vni VNI] [port PORT] [via DEV]
     /// [vlan VID] [self] [master] [permanent|static|dynamic] [sticky] [extern_learn]`.
     pub fn add_fdb<'a>(&self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> Result<()> {
@@ -158,7 +158,7 @@ impl Handle {
 
 /// # Forwarding databases
 impl Batch<'_> {
-    /// Queues `bridge fdb add …` (see [`Handle::add_fdb`]); returns the request's index. In a
+    /// Queues `bridge fdb add …` (see [`Handle::add_fdb`](crate::Handle::add_fdb)); returns the request's index. In a
     /// batch the remote's family is checked by the kernel alone.
     pub fn add_fdb<'a>(&mut self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> usize {
         self.fdb(
@@ -170,7 +170,7 @@ impl Batch<'_> {
         )
     }
 
-    /// Queues `bridge fdb append …` (see [`Handle::append_fdb`]); returns the index.
+    /// Queues `bridge fdb append …` (see [`Handle::append_fdb`](crate::Handle::append_fdb)); returns the index.
     pub fn append_fdb<'a>(&mut self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> usize {
         self.fdb(
             "append fdb entry",
@@ -181,7 +181,7 @@ impl Batch<'_> {
         )
     }
 
-    /// Queues `bridge fdb replace …` (see [`Handle::replace_fdb`]); returns the index.
+    /// Queues `bridge fdb replace …` (see [`Handle::replace_fdb`](crate::Handle::replace_fdb)); returns the index.
     pub fn replace_fdb<'a>(&mut self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> usize {
         self.fdb(
             "replace fdb entry",
@@ -192,7 +192,7 @@ impl Batch<'_> {
         )
     }
 
-    /// Queues `bridge fdb del …` (see [`Handle::delete_fdb`]); returns the index.
+    /// Queues `bridge fdb del …` (see [`Handle::delete_fdb`](crate::Handle::delete_fdb)); returns the index.
     pub fn delete_fdb<'a>(&mut self, link: impl Into<LinkRef<'a>>, entry: &NewFdbEntry) -> usize {
         self.fdb("delete fdb entry", link.into(), entry, 0, false)
     }

@@ -162,7 +162,7 @@ pub struct FdbEntry {
     pub ext_flags: FdbExtFlags,
 }
 
-/// Which FDB entries [`Handle::fdb`] lists. The default lists every entry.
+/// Which FDB entries [`Handle::fdb`](crate::Handle::fdb) lists. The default lists every entry.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FdbFilter<'a> {
     /// Only the entries on this device (`bridge fdb show dev DEV`).

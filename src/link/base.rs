@@ -98,6 +98,7 @@ pub(crate) fn master_of(m: &LinkMessage) -> Option<IfIndex> {
     })
 }
 
+/// # Links
 impl Handle {
     /// The index of a link, looked up when given by name.
     pub fn link_index<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<IfIndex> {
@@ -145,6 +146,7 @@ impl Handle {
     }
 }
 
+/// # Links
 impl Batch<'_> {
     /// Resolves a link to its index, asking the kernel once per name in a batch.
     pub(crate) fn resolve(&mut self, link: LinkRef<'_>) -> Result<IfIndex> {

@@ -14,7 +14,7 @@ use crate::{Error, Handle, LinkRef, MacAddr, Result, VlanId};
 
 /// A bridge to create: its name, device settings and [`BridgeOptions`].
 ///
-/// Ports are enslaved afterwards with [`Handle::set_link_master`].
+/// Ports are enslaved afterwards with [`Handle::set_link_master`](crate::Handle::set_link_master).
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -61,7 +61,7 @@ impl NewBridge {
 }
 
 /// A bridge's options, at creation ([`NewBridge::options`]) or changed later
-/// ([`Handle::set_bridge_options`]). Fields left `None` keep the kernel's value.
+/// ([`Handle::set_bridge_options`](crate::Handle::set_bridge_options)). Fields left `None` keep the kernel's value.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BridgeOptions {
     /// Run the kernel's spanning tree protocol (`stp_state 1`) or not (`stp_state 0`).
@@ -188,6 +188,9 @@ impl Bridge {
     }
 }
 
+/// # Links: bridge
+///
+/// `ip link add|set … type bridge …`.
 impl Handle {
     /// Creates a bridge. Timers are [`Duration`]s here; iproute2 takes them in centiseconds
     /// (`forward_delay 1500` is 15 s). Equivalent to

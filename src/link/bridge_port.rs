@@ -53,7 +53,7 @@ impl BridgePortState {
     }
 }
 
-/// A bridge port's settings: what [`Handle::set_bridge_port`] changes (fields left `None` stay
+/// A bridge port's settings: what [`Handle::set_bridge_port`](crate::Handle::set_bridge_port) changes (fields left `None` stay
 /// as they are) and what [`Link::bridge_port`](super::Link::bridge_port) reports for a port.
 ///
 /// ```no_run
@@ -211,6 +211,9 @@ pub struct PortVlans {
     pub vlans: Vec<BridgeVlan>,
 }
 
+/// # Bridge ports and VLANs
+///
+/// `bridge link set …`, `bridge vlan add|del|show`.
 impl Handle {
     /// Changes a bridge port's settings. Equivalent to `bridge link set dev PORT [state …]
     /// [priority …] [cost …] [learning on|off] [flood on|off] [mcast_flood on|off]

@@ -141,13 +141,16 @@ fn ipip_data(
     Ok(InfoData::IpTunnel(d))
 }
 
+/// # Links: IPIP
+///
+/// `ip link add|set … type ipip …`.
 impl Handle {
     /// Creates an IPIP tunnel. Equivalent to
     /// `ip link add NAME type ipip [local A] [remote B] [ttl T] [tos T] [[no]pmtudisc] [dev D]`.
     ///
     /// A kernel without the `ipip` module answers with [`Error::Unsupported`] ("the kernel has
     /// no ipip support"). Creating [`IPIP_FALLBACK`] (`tunl0`) when the module is loaded
-    /// finds it existing; change it with [`Handle::set_ipip`] instead.
+    /// finds it existing; change it with [`Handle::set_ipip`](crate::Handle::set_ipip) instead.
     pub fn add_ipip(&self, tunnel: &NewIpip<'_>) -> Result<()> {
         let data = ipip_data(tunnel, |l| self.link_index(l))?;
         let msg = new_link_message(&tunnel.name, tunnel.mtu, None, InfoKind::IpIp, Some(data));

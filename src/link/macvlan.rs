@@ -112,6 +112,9 @@ impl Macvlan {
     }
 }
 
+/// # Links: macvlan
+///
+/// `ip link add … link PARENT type macvlan mode M`.
 impl Handle {
     /// Creates a macvlan device on a parent. Equivalent to
     /// `ip link add NAME link PARENT type macvlan mode MODE`.

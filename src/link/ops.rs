@@ -58,7 +58,7 @@ impl Handle {
 
     /// Looks up one link. Equivalent to `ip -d link show dev NAME`.
     ///
-    /// A link that does not exist is an error for which [`Error::is_not_found`] is true.
+    /// A link that does not exist is an error for which [`Error::is_not_found`](crate::Error::is_not_found) is true.
     pub fn link<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<Link> {
         let link = link.into();
         let req = RouteNetlinkMessage::GetLink(selector_message(link)?);

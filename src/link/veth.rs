@@ -60,6 +60,9 @@ impl NewVeth<'_> {
     }
 }
 
+/// # Links: veth
+///
+/// `ip link add … type veth peer …`.
 impl Handle {
     /// Creates a veth pair. Equivalent to
     /// `ip link add NAME [mtu M] [address A] type veth peer name PEER [mtu M] [address A] [netns NS]`.

@@ -9,7 +9,7 @@ use crate::{Error, Handle, LinkRef, MacAddr, Result, TableId};
 
 /// A VRF to create (`ip link add NAME type vrf table TABLE`).
 ///
-/// Interfaces join it with [`Handle::set_link_vrf`]; routes for the VRF go into its table;
+/// Interfaces join it with [`Handle::set_link_vrf`](crate::Handle::set_link_vrf); routes for the VRF go into its table;
 /// an `l3mdev` rule (added by the kernel with the first VRF, or with
 /// [`Rule::l3mdev`](crate::rule::Rule::l3mdev)) sends lookups there.
 ///
@@ -46,7 +46,7 @@ impl NewVrf {
     }
 }
 
-/// A VRF's settings as listed ([`LinkKind::Vrf`]).
+/// A VRF's settings as listed ([`LinkKind::Vrf`](crate::link::LinkKind::Vrf)).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Vrf {
@@ -84,6 +84,9 @@ pub(crate) fn vrf_message(vrf: &NewVrf) -> Result<LinkMessage> {
     ))
 }
 
+/// # Links: VRF
+///
+/// `ip link add … type vrf table T`, `ip link set … vrf V`.
 impl Handle {
     /// Creates a VRF device. Equivalent to `ip link add NAME type vrf table TABLE`.
     ///
@@ -94,7 +97,7 @@ impl Handle {
     }
 
     /// Enslaves a link to a VRF. Equivalent to `ip link set dev NAME master VRF` (the same
-    /// operation as [`Handle::set_link_master`], checking first that `vrf` is a VRF).
+    /// operation as [`Handle::set_link_master`](crate::Handle::set_link_master), checking first that `vrf` is a VRF).
     pub fn set_link_vrf<'a, 'b>(
         &self,
         link: impl Into<LinkRef<'a>>,

@@ -213,6 +213,9 @@ fn set_remote(i: &mut Vxlan, a: IpAddr) {
     }
 }
 
+/// # Links: VXLAN
+///
+/// `ip link add … type vxlan …`.
 impl Handle {
     /// Creates a VXLAN device. Equivalent to `ip link add NAME type vxlan id VNI [local IP]
     /// [remote IP | group IP] [dev DEV] [dstport PORT] [srcport LOW HIGH] [ttl N] [tos N]

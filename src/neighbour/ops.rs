@@ -24,7 +24,7 @@ use crate::{Error, Handle, IfIndex, IpFamily, LinkRef, Result};
 ///
 /// `ip neigh`: ARP and NDP entries, proxy entries.
 impl Handle {
-    /// Adds a neighbour entry; fails with [`Error::is_exists`] if one exists for the address.
+    /// Adds a neighbour entry; fails with [`Error::is_exists`](crate::Error::is_exists) if one exists for the address.
     /// Equivalent to `ip neigh add ADDR lladdr MAC dev DEV nud STATE [router] [extern_learn]`.
     pub fn add_neighbour<'a>(
         &self,
@@ -61,7 +61,7 @@ impl Handle {
 
     /// Deletes the neighbour entry for `address` on a device. Equivalent to
     /// `ip neigh del ADDR dev DEV`. An entry that does not exist is an error for which
-    /// [`Error::is_not_found`] is true.
+    /// [`Error::is_not_found`](crate::Error::is_not_found) is true.
     pub fn delete_neighbour<'a>(
         &self,
         link: impl Into<LinkRef<'a>>,
@@ -301,12 +301,12 @@ impl Handle {
 
 /// # Neighbours
 impl Batch<'_> {
-    /// Queues `ip neigh add …` (see [`Handle::add_neighbour`]); returns the request's index.
+    /// Queues `ip neigh add …` (see [`Handle::add_neighbour`](crate::Handle::add_neighbour)); returns the request's index.
     pub fn add_neighbour<'a>(&mut self, link: impl Into<LinkRef<'a>>, n: &NewNeighbour) -> usize {
         self.neighbour("add neighbour", link.into(), n, NLM_F_CREATE | NLM_F_EXCL)
     }
 
-    /// Queues `ip neigh replace …` (see [`Handle::replace_neighbour`]); returns the index.
+    /// Queues `ip neigh replace …` (see [`Handle::replace_neighbour`](crate::Handle::replace_neighbour)); returns the index.
     pub fn replace_neighbour<'a>(
         &mut self,
         link: impl Into<LinkRef<'a>>,
@@ -320,7 +320,7 @@ impl Batch<'_> {
         )
     }
 
-    /// Queues `ip neigh del ADDR dev DEV` (see [`Handle::delete_neighbour`]); returns the
+    /// Queues `ip neigh del ADDR dev DEV` (see [`Handle::delete_neighbour`](crate::Handle::delete_neighbour)); returns the
     /// index.
     pub fn delete_neighbour<'a>(&mut self, link: impl Into<LinkRef<'a>>, address: IpAddr) -> usize {
         let msg = self

@@ -126,7 +126,7 @@ impl Neighbour {
     }
 }
 
-/// Which neighbour entries [`Handle::neighbours`] and [`Handle::flush_neighbours`] select. The
+/// Which neighbour entries [`Handle::neighbours`](crate::Handle::neighbours) and [`Handle::flush_neighbours`](crate::Handle::flush_neighbours) select. The
 /// default selects every ordinary (non-proxy) entry of both families.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NeighbourFilter<'a> {
@@ -163,7 +163,7 @@ impl<'a> NeighbourFilter<'a> {
 }
 
 /// Per-device parameters of a neighbour table (`ip ntable change … dev DEV …`). Fields left
-/// `None` stay as they are; a listing ([`Handle::neighbour_tables`]) fills in every field the
+/// `None` stay as they are; a listing ([`Handle::neighbour_tables`](crate::Handle::neighbour_tables)) fills in every field the
 /// kernel reports. Times travel in milliseconds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NeighbourTableParams {

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnetwork::IpNetwork;
 
-use super::types::{
+use super::{
     NextHopFlags, Route, RouteFlags, RouteMetrics, RouteNextHop, RouteProtocol, RouteScope,
     RouteType,
 };

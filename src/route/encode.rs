@@ -10,7 +10,7 @@ use netlink_packet_route::route::{
     RouteScope as NlScope, RouteType as NlType, RouteVia,
 };
 
-use super::types::{
+use super::{
     NewRoute, NextHop, NextHopFlags, RouteFilter, RouteFlags, RouteKey, RouteQuery, RouteScope,
     RouteType,
 };

@@ -7,7 +7,8 @@
 //! methods of [`Handle`](crate::Handle) (`add_route`, `routes`, `route_get`, …) and of
 //! [`Batch`](crate::batch::Batch).
 //!
-//! Files: `types.rs` (the types above), `encode.rs` (requests, checked before sending),
+//! Files: `types.rs` (the types above), `values.rs` (type, scope, protocol, flags,
+//! metrics), `encode.rs` (requests, checked before sending),
 //! `decode.rs` (replies, read straight from the bytes with named offsets), `ops.rs` (the
 //! `Handle` and `Batch` methods).
 
@@ -17,11 +18,10 @@ mod ops;
 #[cfg(test)]
 mod tests;
 mod types;
+mod values;
 
 pub(crate) use decode::route_from_bytes;
 #[cfg(test)]
 pub(crate) use encode::route_message;
-pub use types::{
-    NewRoute, NextHop, NextHopFlags, Route, RouteFilter, RouteFlags, RouteKey, RouteMetrics,
-    RouteNextHop, RouteProtocol, RouteQuery, RouteScope, RouteType,
-};
+pub use types::{NewRoute, NextHop, Route, RouteFilter, RouteKey, RouteNextHop, RouteQuery};
+pub use values::{NextHopFlags, RouteFlags, RouteMetrics, RouteProtocol, RouteScope, RouteType};

@@ -5,7 +5,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 
 use super::decode::{route_from_bytes, RTM_NEWROUTE};
 use super::encode::{dump_message, query_message, route_key_message, route_message};
-use super::types::{NewRoute, Route, RouteFilter, RouteFlags, RouteKey, RouteQuery, RouteType};
+use super::{NewRoute, Route, RouteFilter, RouteFlags, RouteKey, RouteQuery, RouteType};
 use crate::batch::Batch;
 use crate::types::check_prefix;
 use crate::wire::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
@@ -18,7 +18,7 @@ impl Handle {
     /// Adds a route. Equivalent to
     /// `ip route add [TYPE] PREFIX [via GW] [dev DEV] [table T] [metric M] [src S] [proto P]
     /// [nexthop …]`. A route that exists already is an error for which
-    /// [`Error::is_exists`] is true.
+    /// [`Error::is_exists`](crate::Error::is_exists) is true.
     ///
     /// ```no_run
     /// use netplumb::{Handle, TableId, route::NewRoute};
@@ -53,7 +53,7 @@ impl Handle {
 
     /// Deletes a route. Equivalent to
     /// `ip route del PREFIX [table T] [metric M] [via GW] [dev DEV] [proto P] [type T]`.
-    /// A route that is not there is an error for which [`Error::is_not_found`] is true.
+    /// A route that is not there is an error for which [`Error::is_not_found`](crate::Error::is_not_found) is true.
     pub fn delete_route(&self, key: &RouteKey<'_>) -> Result<()> {
         let msg = route_key_message(key, |l| self.link_index(l))?;
         self.ack("delete route", RouteNetlinkMessage::DelRoute(msg), 0)
@@ -183,22 +183,22 @@ impl Batch<'_> {
         self.push_result(op, msg, flags)
     }
 
-    /// Queues `ip route add …` (see [`Handle::add_route`]); returns the request's index.
+    /// Queues `ip route add …` (see [`Handle::add_route`](crate::Handle::add_route)); returns the request's index.
     pub fn add_route(&mut self, route: &NewRoute<'_>) -> usize {
         self.route("add route", route, NLM_F_CREATE | NLM_F_EXCL)
     }
 
-    /// Queues `ip route replace …` (see [`Handle::replace_route`]); returns the index.
+    /// Queues `ip route replace …` (see [`Handle::replace_route`](crate::Handle::replace_route)); returns the index.
     pub fn replace_route(&mut self, route: &NewRoute<'_>) -> usize {
         self.route("replace route", route, NLM_F_CREATE | NLM_F_REPLACE)
     }
 
-    /// Queues `ip route append …` (see [`Handle::append_route`]); returns the index.
+    /// Queues `ip route append …` (see [`Handle::append_route`](crate::Handle::append_route)); returns the index.
     pub fn append_route(&mut self, route: &NewRoute<'_>) -> usize {
         self.route("append route", route, NLM_F_CREATE | NLM_F_APPEND)
     }
 
-    /// Queues `ip route del …` (see [`Handle::delete_route`]); returns the index.
+    /// Queues `ip route del …` (see [`Handle::delete_route`](crate::Handle::delete_route)); returns the index.
     pub fn delete_route(&mut self, key: &RouteKey<'_>) -> usize {
         let msg = route_key_message(key, |l| self.resolve(l)).map(RouteNetlinkMessage::DelRoute);
         self.push_result("delete route", msg, 0)

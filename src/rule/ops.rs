@@ -13,7 +13,7 @@ use crate::{Handle, IpFamily, Result};
 /// `ip rule`: add, delete and list policy-routing rules.
 impl Handle {
     /// Adds a policy rule. Equivalent to `ip [-6] rule add …` (see [`Rule`]). A rule that
-    /// exists already is an error for which [`Error::is_exists`] is true.
+    /// exists already is an error for which [`Error::is_exists`](crate::Error::is_exists) is true.
     ///
     /// ```no_run
     /// use netplumb::{Handle, TableId, rule::{Rule, RuleAction}};
@@ -38,14 +38,14 @@ impl Handle {
 
     /// Deletes the first rule matching every field that `rule` sets. Equivalent to
     /// `ip [-6] rule del …`. No matching rule is an error for which
-    /// [`Error::is_not_found`] is true.
+    /// [`Error::is_not_found`](crate::Error::is_not_found) is true.
     pub fn delete_rule(&self, rule: &Rule) -> Result<()> {
         let m = rule_message(rule)?;
         self.ack("delete rule", RouteNetlinkMessage::DelRule(m), 0)
     }
 
     /// Deletes the rule with priority `priority`, whatever it selects and does. Equivalent to
-    /// `ip [-6] rule del pref N`. No such rule is an error for which [`Error::is_not_found`]
+    /// `ip [-6] rule del pref N`. No such rule is an error for which [`Error::is_not_found`](crate::Error::is_not_found)
     /// is true.
     pub fn delete_rule_at(&self, family: IpFamily, priority: u32) -> Result<()> {
         let mut m = RuleMessage::default();

@@ -99,7 +99,7 @@ impl Rule {
     }
 }
 
-/// Which rules [`Handle::rules`] returns.
+/// Which rules [`Handle::rules`](crate::Handle::rules) returns.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RuleFilter {
     /// Only rules of this family (`ip -4 rule`, `ip -6 rule`); both when `None`.

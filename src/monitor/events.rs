@@ -1,0 +1,215 @@
+//! Kernel notifications decoded into [`Event`]s, and the record of what was seen that tells
+//! `Added` from `Changed`.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+
+use super::subscription::Monitor;
+use super::types::{Change, Event};
+use crate::addr::{address_from_message, Address};
+use crate::fdb::{fdb_from_message, FdbEntry};
+use crate::link::link_from_message;
+use crate::neighbour::{neighbour_from_message, Neighbour, NeighbourFlags};
+use crate::route::route_from_bytes;
+use crate::rule::rule_from_message;
+use crate::wire::{self, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
+use crate::{Error, IfIndex, MacAddr, Result, VlanId, Vni};
+
+/// The objects the monitor has reported, to tell `Added` from `Changed`.
+#[derive(Default)]
+pub(super) struct Seen {
+    addresses: HashSet<(IfIndex, IpAddr, u8)>,
+    neighbours: HashSet<(IfIndex, IpAddr, bool)>,
+    fdb: HashSet<FdbKey>,
+}
+
+/// What tells two FDB entries apart: device, MAC, VLAN, which table (self or master), and for
+/// a VXLAN remote its address, port and VNIs.
+type FdbKey = (
+    IfIndex,
+    MacAddr,
+    Option<VlanId>,
+    bool,
+    Option<IpAddr>,
+    Option<u16>,
+    Option<Vni>,
+    Option<Vni>,
+);
+
+impl Seen {
+    /// Forgets every object of a link that went away (the kernel does not report them one by
+    /// one).
+    pub(super) fn forget_link(&mut self, link: IfIndex) {
+        self.addresses.retain(|k| k.0 != link);
+        self.neighbours.retain(|k| k.0 != link);
+        self.fdb.retain(|k| k.0 != link);
+    }
+}
+
+impl Monitor {
+    pub(super) fn parse(&mut self, datagram: &[u8]) -> Result<()> {
+        let op = "receive events";
+        for frame in wire::frames(datagram) {
+            let frame = frame.map_err(|e| Error::malformed(op, e))?;
+            if matches!(
+                frame.ty,
+                NLMSG_NOOP | NLMSG_ERROR | NLMSG_DONE | NLMSG_OVERRUN
+            ) {
+                continue;
+            }
+            if let Some(removed) = route_frame(frame.ty) {
+                if let Some(r) =
+                    route_from_bytes(frame.payload).map_err(|e| Error::malformed(op, e))?
+                {
+                    self.queue.push_back(Event::Route(if removed {
+                        Change::Removed(r)
+                    } else if frame.flags & wire::NLM_F_REPLACE != 0 {
+                        Change::Changed(r)
+                    } else {
+                        Change::Added(r)
+                    }));
+                }
+                continue;
+            }
+            let msg = wire::decode(&frame).map_err(|e| Error::malformed(op, e))?;
+            if let Some(e) = self.event(msg)? {
+                self.queue.push_back(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn event(&mut self, msg: RouteNetlinkMessage) -> Result<Option<Event>> {
+        Ok(Some(match msg {
+            // A bridge also reports its ports' STP and membership changes as link messages
+            // of the bridge family, with only a few attributes (and an RTM_DELLINK when a port
+            // leaves the bridge, though the link lives on): not link events.
+            RouteNetlinkMessage::NewLink(m) | RouteNetlinkMessage::DelLink(m)
+                if m.header.interface_family == AddressFamily::Bridge =>
+            {
+                return Ok(None)
+            }
+            RouteNetlinkMessage::NewLink(m) => {
+                // The kernel marks a newly registered device with an all-ones change mask.
+                let new = m.header.change_mask.bits() == u32::MAX;
+                let l = link_from_message(m)?;
+                Event::Link(if new {
+                    Change::Added(l)
+                } else {
+                    Change::Changed(l)
+                })
+            }
+            RouteNetlinkMessage::DelLink(m) => {
+                let l = link_from_message(m)?;
+                self.seen.forget_link(l.index);
+                Event::Link(Change::Removed(l))
+            }
+            RouteNetlinkMessage::NewAddress(m) => {
+                self.address_event(address_from_message(m)?, false)
+            }
+            RouteNetlinkMessage::DelAddress(m) => {
+                self.address_event(address_from_message(m)?, true)
+            }
+            RouteNetlinkMessage::NewNeighbour(m) => return self.neigh_or_fdb(m, false),
+            RouteNetlinkMessage::DelNeighbour(m) => return self.neigh_or_fdb(m, true),
+            RouteNetlinkMessage::GetNeighbour(m) => return Ok(miss_from_message(m)),
+            RouteNetlinkMessage::NewRule(m) => match rule_from_message(m) {
+                Some(r) => Event::Rule(Change::Added(r)),
+                None => return Ok(None),
+            },
+            RouteNetlinkMessage::DelRule(m) => match rule_from_message(m) {
+                Some(r) => Event::Rule(Change::Removed(r)),
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        }))
+    }
+
+    fn neigh_or_fdb(&mut self, m: NeighbourMessage, removed: bool) -> Result<Option<Event>> {
+        if m.header.family == AddressFamily::Bridge {
+            Ok(fdb_from_message(m)?.map(|e| self.fdb_event(e, removed)))
+        } else {
+            Ok(neighbour_from_message(m)?.map(|n| self.neighbour_event(n, removed)))
+        }
+    }
+
+    pub(super) fn address_event(&mut self, a: Address, removed: bool) -> Event {
+        let key = (a.index, a.address.ip(), a.address.prefix());
+        Event::Address(classify(&mut self.seen.addresses, key, a, removed))
+    }
+
+    pub(super) fn neighbour_event(&mut self, n: Neighbour, removed: bool) -> Event {
+        let key = (n.link, n.address, n.is_proxy());
+        Event::Neighbour(classify(&mut self.seen.neighbours, key, n, removed))
+    }
+
+    pub(super) fn fdb_event(&mut self, e: FdbEntry, removed: bool) -> Event {
+        let key = (
+            e.link,
+            e.mac,
+            e.vlan,
+            e.flags.contains(NeighbourFlags::MASTER),
+            e.dst,
+            e.port,
+            e.vni,
+            e.src_vni,
+        );
+        Event::Fdb(classify(&mut self.seen.fdb, key, e, removed))
+    }
+}
+
+/// `Some(removed)` for a route notification (`RTM_NEWROUTE`, `RTM_DELROUTE`).
+fn route_frame(ty: u16) -> Option<bool> {
+    match ty {
+        libc::RTM_NEWROUTE => Some(false),
+        libc::RTM_DELROUTE => Some(true),
+        _ => None,
+    }
+}
+
+/// `Added` for an unseen key, `Changed` for a seen one, `Removed` (and forgotten) on removal.
+pub(super) fn classify<K: std::hash::Hash + Eq, T>(
+    seen: &mut HashSet<K>,
+    key: K,
+    value: T,
+    removed: bool,
+) -> Change<T> {
+    if removed {
+        seen.remove(&key);
+        Change::Removed(value)
+    } else if seen.insert(key) {
+        Change::Added(value)
+    } else {
+        Change::Changed(value)
+    }
+}
+
+/// An `RTM_GETNEIGH` from the kernel: an L3 miss or application probe names an IP address
+/// (`NDA_DST`); a VXLAN L2 miss names only a MAC (`NDA_LLADDR`). The family does not tell them
+/// apart: kernel 6.18 sends the L2 miss with `AF_INET`, not `AF_BRIDGE`.
+pub(super) fn miss_from_message(m: NeighbourMessage) -> Option<Event> {
+    let link = IfIndex::new(m.header.ifindex)?;
+    let mut mac = None;
+    for attr in m.attributes {
+        match attr {
+            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
+                return Some(Event::L3Miss {
+                    link,
+                    address: a.into(),
+                })
+            }
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
+                return Some(Event::L3Miss {
+                    link,
+                    address: a.into(),
+                })
+            }
+            NeighbourAttribute::LinkLayerAddress(l) => mac = MacAddr::from_slice(&l).ok(),
+            _ => {}
+        }
+    }
+    mac.map(|mac| Event::L2Miss { link, mac })
+}
