@@ -1,4 +1,4 @@
-//! Kernel notifications decoded into [`Event`]s, and the record of what was seen that tells
+//! Kernel notifications decoded into [`Event`](crate::monitor::Event)s, and the record of what was seen that tells
 //! `Added` from `Changed`.
 
 use std::collections::HashSet;

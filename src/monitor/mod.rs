@@ -5,9 +5,9 @@
 //! A [`Monitor`] is one rtnetlink socket subscribed to the kernel's multicast groups in one
 //! namespace. It has no thread of its own: events queue in the socket's receive buffer until read
 //! with [`Monitor::recv`], [`Monitor::recv_timeout`], [`Monitor::try_recv`] or by iterating.
-//! For poll/epoll/tokio, wait on its file descriptor ([`AsFd`]) and then drain it with
+//! For poll/epoll/tokio, wait on its file descriptor ([`AsFd`](std::os::fd::AsFd)) and then drain it with
 //! `try_recv`. When the reader falls behind and the buffer fills, the kernel drops events; the
-//! monitor then yields [`Event::Overrun`], and the caller should [`resync`](Monitor::resync).
+//! monitor then yields [`Event::Overrun`], and the caller should [`resync`](crate::monitor::Monitor::resync).
 //!
 //! Files: `types.rs` ([`Groups`], [`Event`], [`MonitorOptions`]), `subscription.rs` (the
 //! [`Monitor`]: socket, queue, snapshots), `events.rs` (notifications decoded into events),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use nix::sys::eventfd::EventFd;
 
-/// What a [`MonitorStop`] sets: a flag that receiving calls check without a system call, and
+/// What a [`MonitorStop`](crate::monitor::MonitorStop) sets: a flag that receiving calls check without a system call, and
 /// an eventfd, polled beside the socket, that wakes a blocked reader.
 #[derive(Debug)]
 pub(super) struct StopShared {
@@ -13,9 +13,9 @@ pub(super) struct StopShared {
     pub(super) wake: EventFd,
 }
 
-/// Stops a [`Monitor`] from another thread, as closing the `done` channel of Go netlink's
-/// `LinkSubscribe` does: a thread blocked in [`Monitor::recv`] (or iterating) wakes at once,
-/// and from then on every receiving call returns [`Error::Stopped`] and the iterator ends.
+/// Stops a [`Monitor`](crate::monitor::Monitor) from another thread, as closing the `done` channel of Go netlink's
+/// `LinkSubscribe` does: a thread blocked in [`Monitor::recv`](crate::monitor::Monitor::recv) (or iterating) wakes at once,
+/// and from then on every receiving call returns [`Error::Stopped`](crate::Error::Stopped) and the iterator ends.
 /// Cheap to clone; `Send` and `Sync`.
 ///
 /// ```no_run

@@ -11,7 +11,7 @@ use crate::rule::Rule;
 use crate::{IfIndex, MacAddr};
 
 bitflags::bitflags! {
-    /// The kernel's multicast groups a [`Monitor`] listens to (`ip monitor link address …`).
+    /// The kernel's multicast groups a [`Monitor`](crate::monitor::Monitor) listens to (`ip monitor link address …`).
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub struct Groups: u32 {
         /// Links appearing, changing, going away (`RTNLGRP_LINK`).
@@ -85,7 +85,7 @@ impl<T> Change<T> {
         }
     }
 
-    /// True for [`Change::Removed`].
+    /// True for [`Change::Removed`](crate::monitor::Change::Removed).
     pub fn is_removed(&self) -> bool {
         matches!(self, Change::Removed(_))
     }
@@ -97,7 +97,7 @@ impl<T> Change<T> {
 /// routes (a replaced route is `Changed`). Addresses, neighbours and FDB entries carry no such
 /// mark: the monitor reports `Added` for an object it
 /// has not seen before, `Changed` for one it has. Started with a snapshot
-/// ([`MonitorOptions::snapshot`]) it has seen everything; without one, the first event for an
+/// ([`MonitorOptions::snapshot`](crate::monitor::MonitorOptions::snapshot)) it has seen everything; without one, the first event for an
 /// object that existed before the monitor is reported as `Added`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -115,7 +115,7 @@ pub enum Event {
     /// is deleted) it flushes the IPv4 routes through it without a `Removed` event (IPv6
     /// routes are reported). A view of the routing table kept from these events must also
     /// listen to [`Groups::LINK`] and drop the routes whose next hops all use a link that went
-    /// down, or [`resync`](Monitor::resync).
+    /// down, or [`resync`](crate::monitor::Monitor::resync).
     Route(Change<Route>),
     /// A policy rule (`[RULE]`); rules are only added and removed.
     Rule(Change<Rule>),
@@ -144,17 +144,17 @@ pub enum Event {
     /// The end of a snapshot: every object that existed when it was taken has been reported.
     SnapshotDone,
     /// The kernel dropped events because the receive buffer was full. The caller's view may be
-    /// stale: call [`Monitor::resync`] (or re-list what it tracks) and read on.
+    /// stale: call [`Monitor::resync`](crate::monitor::Monitor::resync) (or re-list what it tracks) and read on.
     Overrun,
 }
 
-/// How a [`Monitor`] starts.
+/// How a [`Monitor`](crate::monitor::Monitor) starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MonitorOptions {
     /// The groups to listen to.
     pub groups: Groups,
     /// Report the existing objects of those groups first, as `Added` events followed by
-    /// [`Event::SnapshotDone`]. The monitor subscribes before it lists, so nothing that changes
+    /// [`Event::SnapshotDone`](crate::monitor::Event::SnapshotDone). The monitor subscribes before it lists, so nothing that changes
     /// in between is lost (it may be reported twice, the later report being current).
     pub snapshot: bool,
     /// The socket's receive buffer in bytes. The kernel doubles it (for its bookkeeping); it is

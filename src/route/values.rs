@@ -8,7 +8,7 @@ use crate::{Error, Result};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RouteType {
-    /// No type (`RTN_UNSPEC`); in a [`RouteKey`], any type.
+    /// No type (`RTN_UNSPEC`); in a [`RouteKey`](super::RouteKey), any type.
     Unspec,
     /// A gateway or direct route (`unicast`, the default).
     #[default]
@@ -124,7 +124,7 @@ impl From<RouteScope> for u8 {
 pub struct RouteProtocol(pub u8);
 
 impl RouteProtocol {
-    /// Unknown (`unspec`); in a [`RouteKey`] or filter, any protocol.
+    /// Unknown (`unspec`); in a [`RouteKey`](super::RouteKey) or filter, any protocol.
     pub const UNSPEC: RouteProtocol = RouteProtocol(0);
     /// Installed by an ICMP redirect (`redirect`).
     pub const REDIRECT: RouteProtocol = RouteProtocol(1);
