@@ -169,3 +169,43 @@ fn truncated_input_is_an_error_not_a_panic() {
         bad[i] ^= 0xff;
     }
 }
+
+/// Every flag has the kernel's value (linux/rtnetlink.h), the offload states apart: before,
+/// `OFFLOAD_FAILED` was 0x4000, which is `RTM_F_OFFLOAD`.
+#[test]
+fn flags_have_the_kernels_values() {
+    let route = [
+        (RouteFlags::DEAD, 1),
+        (RouteFlags::PERVASIVE, 2),
+        (RouteFlags::ONLINK, 4),
+        (RouteFlags::OFFLOAD, 8),
+        (RouteFlags::LINKDOWN, 16),
+        (RouteFlags::UNRESOLVED, 32),
+        (RouteFlags::TRAP, 64),
+        (RouteFlags::NOTIFY, 0x100),
+        (RouteFlags::CLONED, 0x200),
+        (RouteFlags::EQUALIZE, 0x400),
+        (RouteFlags::PREFIX, 0x800),
+        (RouteFlags::LOOKUP_TABLE, 0x1000),
+        (RouteFlags::FIB_MATCH, 0x2000),
+        (RouteFlags::ROUTE_OFFLOAD, 0x4000),
+        (RouteFlags::ROUTE_TRAP, 0x8000),
+        (RouteFlags::OFFLOAD_FAILED, 0x2000_0000),
+    ];
+    for (flag, bits) in route {
+        assert_eq!(flag.bits(), bits, "{flag:?}");
+    }
+    assert_eq!(RouteFlags::CLONED.bits(), libc::RTM_F_CLONED);
+    assert_eq!(RouteFlags::FIB_MATCH.bits(), libc::RTM_F_FIB_MATCH);
+    for (flag, bits) in [
+        (NextHopFlags::DEAD, 1),
+        (NextHopFlags::PERVASIVE, 2),
+        (NextHopFlags::ONLINK, 4),
+        (NextHopFlags::OFFLOAD, 8),
+        (NextHopFlags::LINKDOWN, 16),
+        (NextHopFlags::UNRESOLVED, 32),
+        (NextHopFlags::TRAP, 64),
+    ] {
+        assert_eq!(flag.bits(), bits, "{flag:?}");
+    }
+}
