@@ -25,27 +25,32 @@ pub(crate) const HEADER_LEN: usize = field::TYPE.end;
 const TYPE_MASK: u16 = libc::NLA_TYPE_MASK as u16;
 
 /// Rounds up to the 4-byte alignment of attributes and messages.
+#[inline]
 pub(crate) const fn align4(n: usize) -> usize {
     (n + 3) & !3
 }
 
 /// Reads a host-order u16 at `at`; the caller has checked the length.
+#[inline]
 pub(crate) fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_ne_bytes([b[at], b[at + 1]])
 }
 
 /// Reads a host-order u32 at `at`; the caller has checked the length.
+#[inline]
 pub(crate) fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
 /// A u32 attribute's payload; `None` when it is shorter than 4 bytes.
+#[inline]
 pub(crate) fn u32_of(b: &[u8]) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(..4)?.try_into().ok()?))
 }
 
 /// Iterates the attributes of `buf` as (type without flag bits, payload); stops at the first
 /// malformed one, reporting it.
+#[inline]
 pub(crate) fn attrs(mut buf: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8]), String>> {
     std::iter::from_fn(move || {
         if buf.len() < HEADER_LEN {
@@ -64,6 +69,7 @@ pub(crate) fn attrs(mut buf: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8]),
 }
 
 /// An address attribute of `family` (4 or 16 bytes).
+#[inline]
 pub(crate) fn ip_of(family: IpFamily, b: &[u8]) -> Result<IpAddr, String> {
     match family {
         IpFamily::V4 => <[u8; 4]>::try_from(b)
@@ -76,6 +82,7 @@ pub(crate) fn ip_of(family: IpFamily, b: &[u8]) -> Result<IpAddr, String> {
 }
 
 /// A NUL-terminated string attribute's bytes, without the NUL (and anything after it).
+#[inline]
 pub(crate) fn c_bytes(b: &[u8]) -> &[u8] {
     b.split(|c| *c == 0).next().unwrap_or(&[])
 }

@@ -59,6 +59,7 @@ pub(crate) const fn af(family: IpFamily) -> u8 {
 }
 
 /// The IP family of an `AF_*` byte; `None` for other families (MPLS, bridge, …).
+#[inline]
 pub(crate) const fn ip_family(af: u8) -> Option<IpFamily> {
     match af as i32 {
         libc::AF_INET => Some(IpFamily::V4),
