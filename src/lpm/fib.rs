@@ -29,8 +29,9 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::index::FibStore;
-use super::prefix::{Address, Key, Prefix, PrefixError};
+use super::index::{FibKey, FibStore};
+use super::key::Key;
+use super::prefix::{Address, Prefix, PrefixError};
 use super::trie::Trie;
 
 /// A forwarding table: prefixes of one address family to next-hop ids (`u32`, at most
@@ -76,7 +77,7 @@ pub struct Fib<A: Address> {
     /// 2.9% of the IPv6 one); and every prefix shorter than the direct levels
     /// ([`Fib::kept_always`]: 2.5% and 2.3%), so that finding a prefix never scans more than
     /// one first-level (IPv6: second-level) region.
-    kept: <A::Key as Key>::FibStore,
+    kept: <A::Key as FibKey>::FibStore,
     /// Number of prefixes.
     count: usize,
 }

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
 
-use super::prefix::Key;
+use super::key::Key;
 
 /// `lens` marker of a slot that never held an entry since the last rebuild (ends a probe).
 const EMPTY: u8 = 0xFF;
@@ -357,7 +357,7 @@ impl<K: Key, V: Clone> Clone for Slots<K, V> {
 }
 
 /// The side table of a [`Fib`](super::Fib) (its prefixes that no address matches, with their
-/// `u32` ids), chosen per key type by [`Key::FibStore`]: [`PackedSlots`] for IPv4, [`Slots`]
+/// `u32` ids), chosen per key type by [`FibKey::FibStore`]: [`PackedSlots`] for IPv4, [`Slots`]
 /// for IPv6. The same operations as [`Slots`], with the id passed by value (a packed slot has
 /// no `&mut u32`).
 pub trait FibStore<K: Key>: Clone + Send + Sync + 'static {
@@ -393,6 +393,22 @@ pub trait FibStore<K: Key>: Clone + Send + Sync + 'static {
     fn rebuild(&mut self, cap: usize);
     /// Reserves room for `n` entries in an empty table.
     fn size_for(&mut self, n: usize);
+}
+
+/// A [`Key`] with the [`FibStore`] a [`Fib`](super::Fib) of it keeps aside: here, beside the
+/// stores, so that the key type itself names no store.
+pub trait FibKey: Key {
+    /// The side table of a [`Fib`](crate::lpm::Fib) of this key (prefixes no address
+    /// matches): one packed `u64` a slot for IPv4, the generic slot table for IPv6.
+    type FibStore: FibStore<Self>;
+}
+
+impl FibKey for u32 {
+    type FibStore = PackedSlots;
+}
+
+impl FibKey for u128 {
+    type FibStore = Slots<u128, u32>;
 }
 
 impl<K: Key> FibStore<K> for Slots<K, u32> {

@@ -4,7 +4,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::index::Slots;
-use super::prefix::{Address, Key, Prefix, PrefixError};
+use super::key::Key;
+use super::prefix::{Address, Prefix, PrefixError};
 use super::trie::{Trie, FLAT};
 
 /// A map from prefixes of one address family to values, with fast longest-prefix match.

@@ -16,6 +16,7 @@
 mod dual;
 mod fib;
 mod index;
+mod key;
 mod map;
 mod mem;
 mod prefix;

@@ -10,7 +10,7 @@
 //! Updates repaint only the positions inside the changed prefix and rebuild only the
 //! nodes on that path; arrays of 1..=64 elements are recycled through per-size free lists.
 
-use super::prefix::Key;
+use super::key::Key;
 
 /// First-level word: this bit set means "node index".
 pub(crate) const NODE: u32 = 1 << 31;
