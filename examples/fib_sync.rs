@@ -81,7 +81,7 @@ use std::time::{Duration, Instant};
 use ipnetwork::IpNetwork;
 use netplumb::batch::Batch;
 use netplumb::link::Veth;
-use netplumb::lpm::{FibChange, FibRoute, NextHop, Prefix, Protocol, Rib, Route, RouteSource};
+use netplumb::lpm::{Candidate, FibChange, FibNextHop, FibRoute, Prefix, Protocol, Rib, RibSource};
 use netplumb::route::{self, FibInstall, RouteFilter, RouteProtocol, RouteQuery};
 use netplumb::rule::{Rule, RuleAction, RuleFilter};
 use netplumb::{Handle, IfIndex, IpFamily, TableId};
@@ -99,7 +99,7 @@ pub const PEERS: u8 = 4;
 const TABLE_FILE: &str = "ris-2026-05-11-v4.txt.gz";
 const UPDATES_FILE: &str = "ris-2026-05-11-v4-updates.txt.gz";
 /// The one Rib source: an eBGP session.
-const SESSION: RouteSource = RouteSource {
+const SESSION: RibSource = RibSource {
     protocol: Protocol::Ebgp,
     instance: 1,
 };
@@ -391,8 +391,8 @@ struct Peers {
 }
 
 impl Peers {
-    fn next_hop(&self, peer: usize) -> NextHop {
-        NextHop {
+    fn next_hop(&self, peer: usize) -> FibNextHop {
+        FibNextHop {
             gateway: Some(IpAddr::V4(self.gateways[peer])),
             ifindex: Some(self.links[peer].get()),
             weight: 1,
@@ -574,12 +574,12 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let mut rib_load = Duration::ZERO;
     for p in &data.table {
         let t = Instant::now();
-        let route = Route::new(
+        let candidate = Candidate::new(
             Protocol::Ebgp,
             0,
             vec![peers.next_hop(peer_of(opts.seed, p, 0))],
         );
-        let change = rib.update(*p, SESSION, route);
+        let change = rib.update(*p, SESSION, candidate);
         rib_load += t.elapsed();
         if let Some(c) = change {
             mirror.apply(&c)?;
@@ -606,12 +606,12 @@ pub fn run(opts: &Options) -> Result<Summary> {
         let t = Instant::now();
         let change = if u.announce {
             summary.announcements += 1;
-            let route = Route::new(
+            let candidate = Candidate::new(
                 Protocol::Ebgp,
                 0,
                 vec![peers.next_hop(peer_of(opts.seed, &u.prefix, u.seq))],
             );
-            rib.update(u.prefix, SESSION, route)
+            rib.update(u.prefix, SESSION, candidate)
         } else {
             summary.withdrawals += 1;
             rib.withdraw(u.prefix, SESSION)

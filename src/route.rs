@@ -18,7 +18,7 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use crate::batch::Batch;
 use crate::link::LinkRef;
-use crate::lpm::{Address, FibChange, FibRoute};
+use crate::lpm::{FibChange, FibRoute, IpKey};
 use crate::wire::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::{Error, Handle, IfIndex, IpFamily, Result, TableId};
 
@@ -1543,7 +1543,7 @@ impl Handle {
     /// many changes, queue them on a [`Batch`] with [`Batch::apply_fib_change`].
     ///
     /// ```no_run
-    /// use netplumb::lpm::{NextHop, Protocol, Rib, Route, RouteSource};
+    /// use netplumb::lpm::{Candidate, FibNextHop, Protocol, Rib, RibSource};
     /// use netplumb::route::{FibInstall, RouteProtocol};
     /// use netplumb::{Handle, TableId};
     /// use std::net::Ipv4Addr;
@@ -1555,14 +1555,14 @@ impl Handle {
     ///     ..FibInstall::default()
     /// };
     /// let mut rib: Rib<Ipv4Addr> = Rib::new();
-    /// let peer = RouteSource::new(Protocol::Ebgp, 1);
-    /// let route = Route::new(Protocol::Ebgp, 0, vec![NextHop::via("192.0.2.1".parse()?)]);
+    /// let peer = RibSource::new(Protocol::Ebgp, 1);
+    /// let route = Candidate::new(Protocol::Ebgp, 0, vec![FibNextHop::via("192.0.2.1".parse()?)]);
     /// if let Some(change) = rib.update("203.0.113.0/24".parse()?, peer, route) {
     ///     h.apply_fib_change(&change, &install)?; // ip route replace 203.0.113.0/24 via 192.0.2.1 table 100 proto bgp
     /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn apply_fib_change<A: Address>(
+    pub fn apply_fib_change<A: IpKey>(
         &self,
         change: &FibChange<A>,
         install: &FibInstall,
@@ -1579,7 +1579,7 @@ impl Batch<'_> {
     /// Queues what [`Handle::apply_fib_change`] does: `ip route replace` for a new or changed
     /// best route, `ip route del` for a withdrawn one; returns the request's index. A FIB entry
     /// that cannot become a kernel route comes back as that request's error.
-    pub fn apply_fib_change<A: Address>(
+    pub fn apply_fib_change<A: IpKey>(
         &mut self,
         change: &FibChange<A>,
         install: &FibInstall,

@@ -51,13 +51,13 @@ pub enum PrefixError {
 }
 
 pub(crate) mod sealed {
-    /// Seals [`super::Address`].
+    /// Seals [`super::IpKey`].
     pub trait Sealed {}
 }
 
 /// An address family usable as the key of a [`PrefixMap`](super::PrefixMap):
 /// [`Ipv4Addr`] or [`Ipv6Addr`]. Sealed.
-pub trait Address:
+pub trait IpKey:
     sealed::Sealed + Copy + Eq + Ord + Hash + fmt::Debug + fmt::Display + Send + Sync + 'static
 {
     /// The `ipnetwork` type for a prefix of this family.
@@ -95,7 +95,7 @@ impl sealed::Sealed for Ipv6Addr {}
 
 macro_rules! impl_addr {
     ($a:ty, $k:ty, $net:ty, $v:ident) => {
-        impl Address for $a {
+        impl IpKey for $a {
             type Network = $net;
             type Key = $k;
             const BITS: u8 = <$k>::BITS as u8;
@@ -151,12 +151,12 @@ impl_addr!(Ipv6Addr, u128, Ipv6Network, V6);
 /// # Ok::<(), PrefixError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Prefix<A: Address> {
+pub struct Prefix<A: IpKey> {
     addr: A,
     len: u8,
 }
 
-impl<A: Address> Prefix<A> {
+impl<A: IpKey> Prefix<A> {
     /// Validates `addr/len`: the length must fit the family and no host bit may be set.
     pub fn new(addr: A, len: u8) -> Result<Self, PrefixError> {
         if len > A::BITS {
@@ -225,31 +225,31 @@ impl<A: Address> Prefix<A> {
     }
 }
 
-impl<A: Address> Ord for Prefix<A> {
+impl<A: IpKey> Ord for Prefix<A> {
     fn cmp(&self, other: &Self) -> Ordering {
         (self.addr, self.len).cmp(&(other.addr, other.len))
     }
 }
 
-impl<A: Address> PartialOrd for Prefix<A> {
+impl<A: IpKey> PartialOrd for Prefix<A> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl<A: Address> fmt::Display for Prefix<A> {
+impl<A: IpKey> fmt::Display for Prefix<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.addr, self.len)
     }
 }
 
-impl<A: Address> fmt::Debug for Prefix<A> {
+impl<A: IpKey> fmt::Debug for Prefix<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
 }
 
-impl<A: Address + FromStr> FromStr for Prefix<A> {
+impl<A: IpKey + FromStr> FromStr for Prefix<A> {
     type Err = PrefixError;
 
     /// Parses `address/length`; a bare address is a host prefix (/32 or /128).
@@ -310,7 +310,7 @@ impl From<Prefix<Ipv6Addr>> for Ipv6Network {
     }
 }
 
-impl<A: Address> From<Prefix<A>> for IpNetwork {
+impl<A: IpKey> From<Prefix<A>> for IpNetwork {
     fn from(p: Prefix<A>) -> Self {
         A::to_ip_network(p.network())
     }
