@@ -35,7 +35,10 @@
 #   search for it).
 #
 # Once the tree builds without them, delete the hidden old-name re-exports at the end of
-# src/lpm/mod.rs (`pub use prefix::IpKey as Address;` and the `rib::{… as Route, …}` line).
+# src/lpm/mod.rs (the four lines marked "lpm-renames: keep").
+
+# Lines marked "lpm-renames: keep" (the hidden old names in src/lpm/mod.rs) stay as they are.
+/lpm-renames: keep/b
 
 # Qualified paths: netplumb::lpm::X, crate::lpm::X, lpm::X.
 s/\blpm::Route\b/lpm::Candidate/g

@@ -46,9 +46,14 @@ pub use prefix::{IpKey, Prefix, PrefixError};
 pub use rib::{Candidate, FibChange, FibNextHop, FibRoute, Protocol, Rib, RibSource};
 
 // The names before the renames, for code on the netlink side (tests/route.rs) that moves
-// over when the branches merge (lpm-renames.sed); delete these then. Hidden, not
-// deprecated: a deprecation warning would fail `clippy -D warnings` on that code.
+// over when the branches merge (lpm-renames.sed, which leaves the lines marked "keep"
+// alone); delete these then. Hidden, not deprecated: a deprecation warning would fail
+// `clippy -D warnings` on that code.
 #[doc(hidden)]
-pub use prefix::IpKey as Address;
+pub use prefix::IpKey as Address; // lpm-renames: keep
 #[doc(hidden)]
-pub use rib::{Candidate as Route, FibNextHop as NextHop, RibSource as RouteSource};
+pub use rib::Candidate as Route; // lpm-renames: keep
+#[doc(hidden)]
+pub use rib::FibNextHop as NextHop; // lpm-renames: keep
+#[doc(hidden)]
+pub use rib::RibSource as RouteSource; // lpm-renames: keep
