@@ -3,9 +3,12 @@
 #
 #   git ls-files -z '*.rs' | xargs -0 sed -i -f lpm-renames.sed && cargo fmt
 #
-# (cargo fmt re-sorts the renamed names in `use` groups.) Checked on a tree of branch `lpm`
-# with src/route.rs and tests/route.rs as of 0da1637 and the hidden old names deleted: it
-# changed only those two files, and `cargo clippy --all-targets -- -D warnings` passed.
+# (cargo fmt re-sorts the renamed names in `use` groups.) Checked on a trial merge of `lpm`
+# into `main` at 2396f10 (examples/fib_sync.rs's import conflict resolved to main's side,
+# src/route.rs deleted as on main): the script changed src/fib.rs, tests/route.rs and
+# examples/fib_sync.rs, and with the hidden old names then deleted, `cargo clippy
+# --workspace --all-targets -- -D warnings`, `cargo doc` and the `apply_fib_change` doctest
+# passed.
 #
 #   lpm::Route        -> lpm::Candidate    (a candidate route in the RIB; netlink: route::Route)
 #   lpm::NextHop      -> lpm::FibNextHop   (netlink: route::NextHop)
@@ -25,9 +28,9 @@
 #   types in signatures (`-> NextHop`, `Vec<(RouteSource, Route)>`), `Route::new(proto, …`
 #   with a variable protocol or its arguments on the next line. On branch `lpm` these were
 #   in examples/fib_sync.rs, tests/lpm_rib.rs and src/lpm/rib.rs (all done there); on the
-#   netlink side, as of 0da1637, none: src/route.rs (`use crate::lpm::{Address, …}`,
-#   `apply_fib_change<A: Address>`, the `apply_fib_change` doctest) and tests/route.rs
-#   (`lpm::Route::new`, `lpm::NextHop { … }`, `RouteSource`) are all covered below.
+#   netlink side none: the RIB glue (src/route.rs at 0da1637, src/fib.rs on main: `use
+#   crate::lpm::{Address, …}`, `apply_fib_change<A: Address>`, its doctest) and
+#   tests/route.rs (`lpm::Route::new`, `lpm::NextHop { … }`, `RouteSource`) are covered below.
 # - `Address` used bare other than as `X: Address` with a one-letter `X` (which covers
 #   `where A: Address` too): a supertrait (`trait HasKey2: Address`, in tests/lpm_prop.rs,
 #   done), `Addr: Address`, `impl Address for`.
