@@ -79,7 +79,7 @@ use ipnetwork::IpNetwork;
 use netplumb::batch::Batch;
 use netplumb::fib::FibInstall;
 use netplumb::link::NewVeth;
-use netplumb::lpm::{FibChange, FibRoute, NextHop, Prefix, Protocol, Rib, Route, RouteSource};
+use netplumb::lpm::{Candidate, FibChange, FibNextHop, FibRoute, Prefix, Protocol, Rib, RibSource};
 use netplumb::route::{self, RouteFilter, RouteProtocol, RouteQuery};
 use netplumb::rule::{Rule, RuleAction, RuleFilter};
 use netplumb::{Handle, IfIndex, IpFamily, TableId};
@@ -97,7 +97,7 @@ pub const PEERS: u8 = 4;
 const TABLE_FILE: &str = "ris-2026-05-11-v4.txt.gz";
 const UPDATES_FILE: &str = "ris-2026-05-11-v4-updates.txt.gz";
 /// The one Rib source: an eBGP session.
-const SESSION: RouteSource = RouteSource {
+const SESSION: RibSource = RibSource {
     protocol: Protocol::Ebgp,
     instance: 1,
 };
@@ -389,8 +389,8 @@ struct Peers {
 }
 
 impl Peers {
-    fn next_hop(&self, peer: usize) -> NextHop {
-        NextHop {
+    fn next_hop(&self, peer: usize) -> FibNextHop {
+        FibNextHop {
             gateway: Some(IpAddr::V4(self.gateways[peer])),
             ifindex: Some(self.links[peer].get()),
             weight: 1,
@@ -572,12 +572,12 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let mut rib_load = Duration::ZERO;
     for p in &data.table {
         let t = Instant::now();
-        let route = Route::new(
+        let candidate = Candidate::new(
             Protocol::Ebgp,
             0,
             vec![peers.next_hop(peer_of(opts.seed, p, 0))],
         );
-        let change = rib.update(*p, SESSION, route);
+        let change = rib.update(*p, SESSION, candidate);
         rib_load += t.elapsed();
         if let Some(c) = change {
             mirror.apply(&c)?;
@@ -604,12 +604,12 @@ pub fn run(opts: &Options) -> Result<Summary> {
         let t = Instant::now();
         let change = if u.announce {
             summary.announcements += 1;
-            let route = Route::new(
+            let candidate = Candidate::new(
                 Protocol::Ebgp,
                 0,
                 vec![peers.next_hop(peer_of(opts.seed, &u.prefix, u.seq))],
             );
-            rib.update(u.prefix, SESSION, route)
+            rib.update(u.prefix, SESSION, candidate)
         } else {
             summary.withdrawals += 1;
             rib.withdraw(u.prefix, SESSION)

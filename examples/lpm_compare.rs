@@ -1029,7 +1029,7 @@ fn batch6(m: &PrefixMap<Ipv6Addr, u32>, ks: &[u128], checks: &mut Checks, set: &
     batch(m, &addrs, checks, set)
 }
 
-fn batch<A: netplumb::lpm::Address>(
+fn batch<A: netplumb::lpm::IpKey>(
     m: &PrefixMap<A, u32>,
     addrs: &[A],
     checks: &mut Checks,

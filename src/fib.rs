@@ -9,7 +9,7 @@
 use ipnetwork::IpNetwork;
 
 use crate::batch::Batch;
-use crate::lpm::{Address, FibChange, FibRoute};
+use crate::lpm::{FibChange, FibRoute, IpKey};
 use crate::route::{NewRoute, NextHop, RouteKey, RouteProtocol};
 use crate::{Error, Handle, IfIndex, LinkRef, Result, TableId};
 
@@ -112,7 +112,7 @@ impl Handle {
     /// many changes, queue them on a [`Batch`] with [`Batch::apply_fib_change`].
     ///
     /// ```no_run
-    /// use netplumb::lpm::{NextHop, Protocol, Rib, Route, RouteSource};
+    /// use netplumb::lpm::{FibNextHop, Protocol, Rib, Candidate, RibSource};
     /// use netplumb::fib::FibInstall;
     /// use netplumb::route::RouteProtocol;
     /// use netplumb::{Handle, TableId};
@@ -125,14 +125,14 @@ impl Handle {
     ///     ..FibInstall::default()
     /// };
     /// let mut rib: Rib<Ipv4Addr> = Rib::new();
-    /// let peer = RouteSource::new(Protocol::Ebgp, 1);
-    /// let route = Route::new(Protocol::Ebgp, 0, vec![NextHop::via("192.0.2.1".parse()?)]);
+    /// let peer = RibSource::new(Protocol::Ebgp, 1);
+    /// let route = Candidate::new(Protocol::Ebgp, 0, vec![FibNextHop::via("192.0.2.1".parse()?)]);
     /// if let Some(change) = rib.update("203.0.113.0/24".parse()?, peer, route) {
     ///     h.apply_fib_change(&change, &install)?; // ip route replace 203.0.113.0/24 via 192.0.2.1 table 100 proto bgp
     /// }
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn apply_fib_change<A: Address>(
+    pub fn apply_fib_change<A: IpKey>(
         &self,
         change: &FibChange<A>,
         install: &FibInstall,
@@ -150,7 +150,7 @@ impl Batch<'_> {
     /// Queues what [`Handle::apply_fib_change`](crate::Handle::apply_fib_change) does: `ip route replace` for a new or changed
     /// best route, `ip route del` for a withdrawn one; returns the request's index. A FIB entry
     /// that cannot become a kernel route comes back as that request's error.
-    pub fn apply_fib_change<A: Address>(
+    pub fn apply_fib_change<A: IpKey>(
         &mut self,
         change: &FibChange<A>,
         install: &FibInstall,

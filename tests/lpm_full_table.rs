@@ -75,7 +75,7 @@ fn run<A, N>(
     from_bits: impl Fn(u128) -> A,
 ) -> usize
 where
-    A: netplumb::lpm::Address + std::str::FromStr,
+    A: netplumb::lpm::IpKey + std::str::FromStr,
     N: prefix_trie::Prefix + std::str::FromStr + Copy + std::fmt::Display,
     <N as std::str::FromStr>::Err: std::fmt::Debug,
 {

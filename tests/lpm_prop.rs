@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use netplumb::lpm::{Address, Fib, Prefix, PrefixMap};
+use netplumb::lpm::{Fib, IpKey, Prefix, PrefixMap};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -13,14 +13,14 @@ enum Op<K> {
 }
 
 /// The 10-line oracle: longest covering prefix by linear scan.
-fn oracle<A: Address>(m: &BTreeMap<Prefix<A>, u32>, a: A) -> Option<(Prefix<A>, u32)> {
+fn oracle<A: IpKey>(m: &BTreeMap<Prefix<A>, u32>, a: A) -> Option<(Prefix<A>, u32)> {
     m.iter()
         .filter(|(p, _)| p.contains(a))
         .max_by_key(|(p, _)| p.len())
         .map(|(p, v)| (*p, *v))
 }
 
-fn check<A: Address>(map: &PrefixMap<A, u32>, model: &BTreeMap<Prefix<A>, u32>, addrs: &[A]) {
+fn check<A: IpKey>(map: &PrefixMap<A, u32>, model: &BTreeMap<Prefix<A>, u32>, addrs: &[A]) {
     assert_eq!(map.len(), model.len());
     for &a in addrs {
         let want = oracle(model, a);
@@ -146,7 +146,7 @@ fn run<A: HasKey2>(
     assert_eq!(map.longest_match(edges(&model)[0]), None);
 }
 
-fn check_fib<A: Address>(fib: &Fib<A>, model: &BTreeMap<Prefix<A>, u32>, addrs: &[A]) {
+fn check_fib<A: IpKey>(fib: &Fib<A>, model: &BTreeMap<Prefix<A>, u32>, addrs: &[A]) {
     assert_eq!(fib.len(), model.len());
     for &a in addrs {
         let want = oracle(model, a);
@@ -210,7 +210,7 @@ fn run_fib<A: HasKey2>(
 }
 
 /// Maps a family to the integer type the strategies generate.
-trait HasKey2: Address {
+trait HasKey2: IpKey {
     type Key2: std::fmt::Debug + Clone + 'static;
 }
 impl HasKey2 for Ipv4Addr {
@@ -425,7 +425,7 @@ fn v6_region_grows_into_a_block_and_back() {
 /// its id. Every step is checked against the oracle, for flat blocks, nodes and inline nodes.
 #[test]
 fn fib_replacement_keeps_equal_neighbours() {
-    fn go<A: Address + std::str::FromStr>(
+    fn go<A: IpKey + std::str::FromStr>(
         routes: &[(&str, u32)],
         steps: &[(&str, u32)],
         probes: &[&str],

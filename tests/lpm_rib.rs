@@ -3,18 +3,18 @@
 
 use std::net::Ipv4Addr;
 
-use netplumb::lpm::{FibChange, NextHop, Prefix, Protocol, Rib, Route, RouteSource};
+use netplumb::lpm::{Candidate, FibChange, FibNextHop, Prefix, Protocol, Rib, RibSource};
 
 fn p(s: &str) -> Prefix<Ipv4Addr> {
     s.parse().unwrap()
 }
 
-fn gw(s: &str) -> NextHop {
-    NextHop::via(s.parse().unwrap())
+fn gw(s: &str) -> FibNextHop {
+    FibNextHop::via(s.parse().unwrap())
 }
 
-fn src(proto: Protocol, i: u32) -> RouteSource {
-    RouteSource::new(proto, i)
+fn src(proto: Protocol, i: u32) -> RibSource {
+    RibSource::new(proto, i)
 }
 
 #[test]
@@ -42,7 +42,7 @@ fn distance_then_metric() {
     let c = rib.update(
         pfx,
         ibgp,
-        Route::new(Protocol::Ibgp, 0, vec![gw("192.0.2.1")]),
+        Candidate::new(Protocol::Ibgp, 0, vec![gw("192.0.2.1")]),
     );
     assert_eq!(c.as_ref().unwrap().new.as_ref().unwrap().sources, [ibgp]);
     // OSPF (110) beats iBGP (200) despite a higher metric.
@@ -50,7 +50,7 @@ fn distance_then_metric() {
         .update(
             pfx,
             ospf1,
-            Route::new(Protocol::Ospf, 50, vec![gw("192.0.2.2")]),
+            Candidate::new(Protocol::Ospf, 50, vec![gw("192.0.2.2")]),
         )
         .unwrap();
     assert_eq!(c.old.unwrap().sources, [ibgp]);
@@ -60,7 +60,7 @@ fn distance_then_metric() {
         .update(
             pfx,
             ospf2,
-            Route::new(Protocol::Ospf, 20, vec![gw("192.0.2.3")]),
+            Candidate::new(Protocol::Ospf, 20, vec![gw("192.0.2.3")]),
         )
         .unwrap();
     assert_eq!(c.new.as_ref().unwrap().sources, [ospf2]);
@@ -70,7 +70,7 @@ fn distance_then_metric() {
         rib.update(
             pfx,
             ospf1,
-            Route::new(Protocol::Ospf, 60, vec![gw("192.0.2.2")])
+            Candidate::new(Protocol::Ospf, 60, vec![gw("192.0.2.2")])
         ),
         None
     );
@@ -79,13 +79,13 @@ fn distance_then_metric() {
         rib.update(
             pfx,
             ospf2,
-            Route::new(Protocol::Ospf, 20, vec![gw("192.0.2.3")])
+            Candidate::new(Protocol::Ospf, 20, vec![gw("192.0.2.3")])
         ),
         None
     );
     assert_eq!(rib.candidates(&pfx).len(), 3);
     // An explicit distance overrides the default.
-    let mut r = Route::new(Protocol::Ibgp, 0, vec![gw("192.0.2.1")]);
+    let mut r = Candidate::new(Protocol::Ibgp, 0, vec![gw("192.0.2.1")]);
     r.distance = 5;
     let c = rib.update(pfx, ibgp, r).unwrap();
     assert_eq!(c.new.unwrap().distance, 5);
@@ -99,7 +99,7 @@ fn ecmp_forms_and_splits() {
     rib.update(
         pfx,
         a,
-        Route::new(Protocol::Ebgp, 10, vec![gw("192.0.2.1")]),
+        Candidate::new(Protocol::Ebgp, 10, vec![gw("192.0.2.1")]),
     )
     .unwrap();
     // Equal distance and metric: ECMP set of both.
@@ -107,7 +107,7 @@ fn ecmp_forms_and_splits() {
         .update(
             pfx,
             b,
-            Route::new(Protocol::Ebgp, 10, vec![gw("192.0.2.2")]),
+            Candidate::new(Protocol::Ebgp, 10, vec![gw("192.0.2.2")]),
         )
         .unwrap();
     let new = c.new.unwrap();
@@ -125,7 +125,7 @@ fn ecmp_forms_and_splits() {
         .update(
             pfx,
             b,
-            Route::new(Protocol::Ebgp, 30, vec![gw("192.0.2.2")]),
+            Candidate::new(Protocol::Ebgp, 30, vec![gw("192.0.2.2")]),
         )
         .unwrap();
     assert_eq!(c.old.unwrap().sources, [a, b]);
@@ -141,13 +141,13 @@ fn withdraw_falls_back_then_deletes() {
     rib.update(
         pfx,
         rip,
-        Route::new(Protocol::Rip, 3, vec![gw("192.0.2.9")]),
+        Candidate::new(Protocol::Rip, 3, vec![gw("192.0.2.9")]),
     )
     .unwrap();
     rib.update(
         pfx,
         st,
-        Route::new(Protocol::Static, 0, vec![NextHop::dev(4)]),
+        Candidate::new(Protocol::Static, 0, vec![FibNextHop::dev(4)]),
     )
     .unwrap();
     // Withdrawing a non-best candidate that isn't there: nothing.
@@ -159,7 +159,7 @@ fn withdraw_falls_back_then_deletes() {
         .update(
             pfx,
             rip,
-            Route::new(Protocol::Rip, 16, vec![gw("192.0.2.9")]),
+            Candidate::new(Protocol::Rip, 16, vec![gw("192.0.2.9")]),
         )
         .unwrap();
     assert_eq!(
@@ -205,7 +205,11 @@ fn exactly_one_change_per_best_change() {
             rib.withdraw(pfx, s)
         } else {
             let hop = gw(["192.0.2.1", "192.0.2.2"][rng.gen_range(0..2)]);
-            rib.update(pfx, s, Route::new(proto, rng.gen_range(0..18), vec![hop]))
+            rib.update(
+                pfx,
+                s,
+                Candidate::new(proto, rng.gen_range(0..18), vec![hop]),
+            )
         };
         let after = rib.fib().get(&pfx).cloned();
         match change {

@@ -792,7 +792,7 @@ fn listed_routes_with_tos_or_source_delete_exactly() {
 /// weights, and a FIB entry the kernel cannot take fails alone.
 #[test]
 fn fib_changes_are_mirrored_into_a_kernel_table() {
-    use netplumb::lpm::{self, Protocol, Rib, RouteSource};
+    use netplumb::lpm::{self, Protocol, Rib, RibSource};
     use std::net::Ipv4Addr;
     require_root!();
     let t = setup();
@@ -805,9 +805,9 @@ fn fib_changes_are_mirrored_into_a_kernel_table() {
         onlink: true,
         ..Default::default()
     };
-    let ebgp = RouteSource::new(Protocol::Ebgp, 1);
-    let ospf = RouteSource::new(Protocol::Ospf, 1);
-    let hop = |gw: &str, dev: u32, weight: u8| lpm::NextHop {
+    let ebgp = RibSource::new(Protocol::Ebgp, 1);
+    let ospf = RibSource::new(Protocol::Ospf, 1);
+    let hop = |gw: &str, dev: u32, weight: u8| lpm::FibNextHop {
         gateway: Some(ip(gw)),
         ifindex: Some(dev),
         weight,
@@ -820,7 +820,7 @@ fn fib_changes_are_mirrored_into_a_kernel_table() {
         .update(
             p,
             ospf,
-            lpm::Route::new(Protocol::Ospf, 10, vec![hop("10.0.0.2", r0, 1)]),
+            lpm::Candidate::new(Protocol::Ospf, 10, vec![hop("10.0.0.2", r0, 1)]),
         )
         .unwrap();
     h.apply_fib_change(&c, &install).unwrap();
@@ -828,7 +828,7 @@ fn fib_changes_are_mirrored_into_a_kernel_table() {
         .update(
             p,
             ebgp,
-            lpm::Route::new(Protocol::Ebgp, 0, vec![hop("192.0.2.7", r1, 1)]),
+            lpm::Candidate::new(Protocol::Ebgp, 0, vec![hop("192.0.2.7", r1, 1)]),
         )
         .unwrap();
     h.apply_fib_change(&c, &install).unwrap();
@@ -857,7 +857,7 @@ fn fib_changes_are_mirrored_into_a_kernel_table() {
         .update(
             e,
             ebgp,
-            lpm::Route::new(
+            lpm::Candidate::new(
                 Protocol::Ebgp,
                 0,
                 vec![hop("10.0.0.2", r0, 3), hop("10.0.1.2", r1, 1)],

@@ -29,8 +29,9 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::index::FibStore;
-use super::prefix::{Address, Key, Prefix, PrefixError};
+use super::index::{FibKey, FibStore};
+use super::key::Key;
+use super::prefix::{IpKey, Prefix, PrefixError};
 use super::trie::Trie;
 
 /// A forwarding table: prefixes of one address family to next-hop ids (`u32`, at most
@@ -67,7 +68,7 @@ use super::trie::Trie;
 /// assert_eq!(fib.lookup(Ipv4Addr::new(10, 1, 2, 3)), Some(7));
 /// # Ok::<(), netplumb::lpm::PrefixError>(())
 /// ```
-pub struct Fib<A: Address> {
+pub struct Fib<A: IpKey> {
     /// Leaves: `(len + 1) << ID_BITS | id`, 0 = no route. The source of truth for every
     /// prefix that some address matches: such a prefix is read back from its leaves.
     trie: Trie<A::Key>,
@@ -76,7 +77,7 @@ pub struct Fib<A: Address> {
     /// 2.9% of the IPv6 one); and every prefix shorter than the direct levels
     /// ([`Fib::kept_always`]: 2.5% and 2.3%), so that finding a prefix never scans more than
     /// one first-level (IPv6: second-level) region.
-    kept: <A::Key as Key>::FibStore,
+    kept: <A::Key as FibKey>::FibStore,
     /// Number of prefixes.
     count: usize,
 }
@@ -96,7 +97,7 @@ enum At {
     Absent,
 }
 
-impl<A: Address> Fib<A> {
+impl<A: IpKey> Fib<A> {
     /// Bits of a leaf for the length + 1 (6 for IPv4, 8 for IPv6).
     const LEN_BITS: u32 = 32 - (<A::Key as Key>::BITS + 1).leading_zeros();
     /// Bits of a leaf for the id: a leaf stays below 2^30, clear of the trie's tag bits.
@@ -577,13 +578,13 @@ impl<A: Address> Fib<A> {
     }
 }
 
-impl<A: Address> Default for Fib<A> {
+impl<A: IpKey> Default for Fib<A> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<A: Address> Clone for Fib<A> {
+impl<A: IpKey> Clone for Fib<A> {
     fn clone(&self) -> Self {
         Fib {
             trie: self.trie.clone(),
@@ -593,13 +594,13 @@ impl<A: Address> Clone for Fib<A> {
     }
 }
 
-impl<A: Address> fmt::Debug for Fib<A> {
+impl<A: IpKey> fmt::Debug for Fib<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl<A: Address> Fib<A> {
+impl<A: IpKey> Fib<A> {
     /// Builds a table in one pass (faster than inserting one by one); for a repeated prefix
     /// the last id wins. An id above [`Fib::MAX_ID`] is refused before anything is built.
     pub fn try_from_iter<I: IntoIterator<Item = (Prefix<A>, u32)>>(
@@ -635,7 +636,7 @@ impl<A: Address> Fib<A> {
 mod tests {
     use super::*;
 
-    impl<A: Address> Fib<A> {
+    impl<A: IpKey> Fib<A> {
         /// How many prefixes no address matches (in `kept`, not short).
         fn covered(&self) -> usize {
             let k = &self.kept;

@@ -4,7 +4,8 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::index::Slots;
-use super::prefix::{Address, Key, Prefix, PrefixError};
+use super::key::Key;
+use super::prefix::{IpKey, Prefix, PrefixError};
 use super::trie::{Trie, FLAT};
 
 /// A map from prefixes of one address family to values, with fast longest-prefix match.
@@ -36,7 +37,7 @@ use super::trie::{Trie, FLAT};
 /// assert_eq!(all, ["default", "corp", "lab"]);
 /// # Ok::<(), netplumb::lpm::PrefixError>(())
 /// ```
-pub struct PrefixMap<A: Address, V> {
+pub struct PrefixMap<A: IpKey, V> {
     /// The entries; a trie leaf is a slot number + 1.
     slots: Slots<A::Key, V>,
     trie: Trie<A::Key>,
@@ -47,13 +48,13 @@ pub type Ipv4PrefixMap<V> = PrefixMap<Ipv4Addr, V>;
 /// A [`PrefixMap`] of IPv6 prefixes.
 pub type Ipv6PrefixMap<V> = PrefixMap<Ipv6Addr, V>;
 
-impl<A: Address, V> Default for PrefixMap<A, V> {
+impl<A: IpKey, V> Default for PrefixMap<A, V> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<A: Address, V: Clone> Clone for PrefixMap<A, V> {
+impl<A: IpKey, V: Clone> Clone for PrefixMap<A, V> {
     fn clone(&self) -> Self {
         PrefixMap {
             slots: self.slots.clone(),
@@ -62,7 +63,7 @@ impl<A: Address, V: Clone> Clone for PrefixMap<A, V> {
     }
 }
 
-impl<A: Address, V> PrefixMap<A, V> {
+impl<A: IpKey, V> PrefixMap<A, V> {
     /// An empty map. The first insert allocates the first trie level (1 MiB; for IPv6 also a
     /// 16 KiB summary).
     pub fn new() -> Self {
@@ -379,12 +380,12 @@ impl<A: Address, V> PrefixMap<A, V> {
 }
 
 /// Iterator over a [`PrefixMap`] in prefix order; see [`PrefixMap::iter`].
-pub struct Iter<'a, A: Address, V> {
+pub struct Iter<'a, A: IpKey, V> {
     map: &'a PrefixMap<A, V>,
     order: std::vec::IntoIter<u32>,
 }
 
-impl<'a, A: Address, V> Iterator for Iter<'a, A, V> {
+impl<'a, A: IpKey, V> Iterator for Iter<'a, A, V> {
     type Item = (Prefix<A>, &'a V);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -398,9 +399,9 @@ impl<'a, A: Address, V> Iterator for Iter<'a, A, V> {
     }
 }
 
-impl<A: Address, V> ExactSizeIterator for Iter<'_, A, V> {}
+impl<A: IpKey, V> ExactSizeIterator for Iter<'_, A, V> {}
 
-impl<'a, A: Address, V> IntoIterator for &'a PrefixMap<A, V> {
+impl<'a, A: IpKey, V> IntoIterator for &'a PrefixMap<A, V> {
     type Item = (Prefix<A>, &'a V);
     type IntoIter = Iter<'a, A, V>;
     fn into_iter(self) -> Iter<'a, A, V> {
@@ -408,7 +409,7 @@ impl<'a, A: Address, V> IntoIterator for &'a PrefixMap<A, V> {
     }
 }
 
-impl<A: Address, V> FromIterator<(Prefix<A>, V)> for PrefixMap<A, V> {
+impl<A: IpKey, V> FromIterator<(Prefix<A>, V)> for PrefixMap<A, V> {
     /// Builds a map; for a repeated prefix the last value wins.
     fn from_iter<I: IntoIterator<Item = (Prefix<A>, V)>>(iter: I) -> Self {
         let mut m = PrefixMap::new();
@@ -417,7 +418,7 @@ impl<A: Address, V> FromIterator<(Prefix<A>, V)> for PrefixMap<A, V> {
     }
 }
 
-impl<A: Address, V> Extend<(Prefix<A>, V)> for PrefixMap<A, V> {
+impl<A: IpKey, V> Extend<(Prefix<A>, V)> for PrefixMap<A, V> {
     fn extend<I: IntoIterator<Item = (Prefix<A>, V)>>(&mut self, iter: I) {
         if self.is_empty() {
             self.bulk_load(iter.into_iter().collect());
@@ -429,13 +430,13 @@ impl<A: Address, V> Extend<(Prefix<A>, V)> for PrefixMap<A, V> {
     }
 }
 
-impl<A: Address, V: fmt::Debug> fmt::Debug for PrefixMap<A, V> {
+impl<A: IpKey, V: fmt::Debug> fmt::Debug for PrefixMap<A, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map().entries(self.iter()).finish()
     }
 }
 
-impl<A: Address, V: PartialEq> PartialEq for PrefixMap<A, V> {
+impl<A: IpKey, V: PartialEq> PartialEq for PrefixMap<A, V> {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len()
             && self
@@ -444,4 +445,4 @@ impl<A: Address, V: PartialEq> PartialEq for PrefixMap<A, V> {
     }
 }
 
-impl<A: Address, V: Eq> Eq for PrefixMap<A, V> {}
+impl<A: IpKey, V: Eq> Eq for PrefixMap<A, V> {}

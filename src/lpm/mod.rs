@@ -12,10 +12,27 @@
 //!
 //! Prefixes are validated once, as a [`Prefix`]: a prefix with host bits set is an
 //! error ([`PrefixError::HostBitsSet`]), never silently truncated.
+//!
+//! # Names
+//!
+//! No name here is also a name on the netlink side, so that code using both never needs
+//! an alias: a [`Rib`] holds [`Candidate`]s (not `Route`: `netplumb::route::Route` is a
+//! kernel route), each from a [`RibSource`] and with [`FibNextHop`]s (not `NextHop`:
+//! `netplumb::route::NextHop`); the tables key on an [`IpKey`], the trait of
+//! [`Ipv4Addr`](std::net::Ipv4Addr) and [`Ipv6Addr`](std::net::Ipv6Addr) (not `Address`:
+//! `netplumb::addr::Address` is an address assigned to a link). What goes to the kernel is
+//! named for the FIB: [`FibRoute`], [`FibChange`].
+
+// Files, bottom up; each imports only from files below it, never from this one (which only
+// declares and re-exports): `key` (the integer form of an address, the trie's layout per
+// family) and `mem`; `index` (the slot tables: `slots`, `packed`, `fib_store`); `prefix`
+// (`IpKey`, `Prefix`); `trie` (the compiled lookup structure: `layout`, then `lookup`,
+// `visit`, `replace`, `alloc`, `paint`); then `map`, `fib`, `dual` and `rib`.
 
 mod dual;
 mod fib;
 mod index;
+mod key;
 mod map;
 mod mem;
 mod prefix;
@@ -25,5 +42,5 @@ mod trie;
 pub use dual::IpPrefixMap;
 pub use fib::{Fib, Ipv4Fib, Ipv6Fib};
 pub use map::{Ipv4PrefixMap, Ipv6PrefixMap, Iter, PrefixMap};
-pub use prefix::{Address, Prefix, PrefixError};
-pub use rib::{FibChange, FibRoute, NextHop, Protocol, Rib, Route, RouteSource};
+pub use prefix::{IpKey, Prefix, PrefixError};
+pub use rib::{Candidate, FibChange, FibNextHop, FibRoute, Protocol, Rib, RibSource};

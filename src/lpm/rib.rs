@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use super::map::PrefixMap;
-use super::prefix::{Address, Prefix};
+use super::prefix::{IpKey, Prefix};
 
 /// The routing protocol a route was learned from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,23 +45,23 @@ impl Protocol {
 /// Who supplied a candidate route: a protocol and an instance of it (a BGP session,
 /// an OSPF process, …). A [`Rib`] holds at most one candidate per source and prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RouteSource {
+pub struct RibSource {
     /// The protocol.
     pub protocol: Protocol,
     /// The instance of the protocol.
     pub instance: u32,
 }
 
-impl RouteSource {
+impl RibSource {
     /// A source.
     pub fn new(protocol: Protocol, instance: u32) -> Self {
-        RouteSource { protocol, instance }
+        RibSource { protocol, instance }
     }
 }
 
 /// One next hop of a route (`ip route … nexthop via GATEWAY dev IFINDEX weight W`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct NextHop {
+pub struct FibNextHop {
     /// The gateway, if any (none for a connected route).
     pub gateway: Option<IpAddr>,
     /// The output interface index, if known.
@@ -70,10 +70,10 @@ pub struct NextHop {
     pub weight: u8,
 }
 
-impl NextHop {
+impl FibNextHop {
     /// A next hop via `gateway`, weight 1.
     pub fn via(gateway: IpAddr) -> Self {
-        NextHop {
+        FibNextHop {
             gateway: Some(gateway),
             ifindex: None,
             weight: 1,
@@ -82,7 +82,7 @@ impl NextHop {
 
     /// A next hop out of interface `ifindex` with no gateway, weight 1.
     pub fn dev(ifindex: u32) -> Self {
-        NextHop {
+        FibNextHop {
             gateway: None,
             ifindex: Some(ifindex),
             weight: 1,
@@ -92,19 +92,19 @@ impl NextHop {
 
 /// A candidate route for one prefix from one source.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Route {
+pub struct Candidate {
     /// Administrative distance: lower wins.
     pub distance: u8,
     /// Metric within the protocol: lower wins among equal distances.
     pub metric: u32,
     /// Next hops (several = ECMP within this source).
-    pub next_hops: Vec<NextHop>,
+    pub next_hops: Vec<FibNextHop>,
 }
 
-impl Route {
+impl Candidate {
     /// A route with the protocol's [default distance](Protocol::default_distance).
-    pub fn new(protocol: Protocol, metric: u32, next_hops: Vec<NextHop>) -> Self {
-        Route {
+    pub fn new(protocol: Protocol, metric: u32, next_hops: Vec<FibNextHop>) -> Self {
+        Candidate {
             distance: protocol.default_distance(),
             metric,
             next_hops,
@@ -121,15 +121,15 @@ pub struct FibRoute {
     /// Metric of the best candidates.
     pub metric: u32,
     /// The sources of the best candidates, in source order.
-    pub sources: Vec<RouteSource>,
+    pub sources: Vec<RibSource>,
     /// The next hops of all best candidates, in source order, without duplicates.
-    pub next_hops: Vec<NextHop>,
+    pub next_hops: Vec<FibNextHop>,
 }
 
 /// A change of the best route of a prefix: what to mirror into a kernel table
 /// (`ip route replace` when `new` is set, `ip route del` when it is `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FibChange<A: Address> {
+pub struct FibChange<A: IpKey> {
     /// The prefix whose best route changed.
     pub prefix: Prefix<A>,
     /// The best route before (`None`: the prefix was not in the FIB).
@@ -145,19 +145,19 @@ pub struct FibChange<A: Address> {
 /// leave it unchanged return `None`.
 ///
 /// ```
-/// use netplumb::lpm::{NextHop, Protocol, Rib, Route, RouteSource};
+/// use netplumb::lpm::{Candidate, FibNextHop, Protocol, Rib, RibSource};
 /// use std::net::Ipv4Addr;
 ///
 /// let mut rib = Rib::<Ipv4Addr>::new();
 /// let p = "10.0.0.0/8".parse().unwrap();
-/// let ospf = RouteSource::new(Protocol::Ospf, 1);
-/// let stat = RouteSource::new(Protocol::Static, 0);
-/// let gw = |s: &str| NextHop::via(s.parse().unwrap());
+/// let ospf = RibSource::new(Protocol::Ospf, 1);
+/// let stat = RibSource::new(Protocol::Static, 0);
+/// let gw = |s: &str| FibNextHop::via(s.parse().unwrap());
 ///
-/// let c = rib.update(p, ospf, Route::new(Protocol::Ospf, 10, vec![gw("192.0.2.1")])).unwrap();
+/// let c = rib.update(p, ospf, Candidate::new(Protocol::Ospf, 10, vec![gw("192.0.2.1")])).unwrap();
 /// assert!(c.old.is_none());
 /// // A static route (distance 1) beats OSPF (110):
-/// let c = rib.update(p, stat, Route::new(Protocol::Static, 0, vec![gw("192.0.2.9")])).unwrap();
+/// let c = rib.update(p, stat, Candidate::new(Protocol::Static, 0, vec![gw("192.0.2.9")])).unwrap();
 /// assert_eq!(c.new.unwrap().sources, [stat]);
 /// // Withdrawing it falls back to OSPF:
 /// let c = rib.withdraw(p, stat).unwrap();
@@ -165,24 +165,24 @@ pub struct FibChange<A: Address> {
 /// assert_eq!(rib.lookup(Ipv4Addr::new(10, 1, 1, 1)).unwrap().metric, 10);
 /// ```
 #[derive(Clone)]
-pub struct Rib<A: Address> {
-    routes: BTreeMap<Prefix<A>, Vec<(RouteSource, Route)>>,
+pub struct Rib<A: IpKey> {
+    routes: BTreeMap<Prefix<A>, Vec<(RibSource, Candidate)>>,
     fib: PrefixMap<A, FibRoute>,
 }
 
-impl<A: Address> Default for Rib<A> {
+impl<A: IpKey> Default for Rib<A> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<A: Address> std::fmt::Debug for Rib<A> {
+impl<A: IpKey> std::fmt::Debug for Rib<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.routes.iter()).finish()
     }
 }
 
-impl<A: Address> Rib<A> {
+impl<A: IpKey> Rib<A> {
     /// An empty RIB.
     pub fn new() -> Self {
         Rib {
@@ -202,7 +202,7 @@ impl<A: Address> Rib<A> {
     }
 
     /// The candidates for `prefix`, in source order.
-    pub fn candidates(&self, prefix: &Prefix<A>) -> &[(RouteSource, Route)] {
+    pub fn candidates(&self, prefix: &Prefix<A>) -> &[(RibSource, Candidate)] {
         self.routes.get(prefix).map_or(&[], |v| v.as_slice())
     }
 
@@ -221,27 +221,27 @@ impl<A: Address> Rib<A> {
     pub fn update(
         &mut self,
         prefix: Prefix<A>,
-        source: RouteSource,
-        route: Route,
+        source: RibSource,
+        candidate: Candidate,
     ) -> Option<FibChange<A>> {
-        if source.protocol == Protocol::Rip && route.metric >= 16 {
+        if source.protocol == Protocol::Rip && candidate.metric >= 16 {
             return self.withdraw(prefix, source);
         }
         let cands = self.routes.entry(prefix).or_default();
         match cands.binary_search_by(|(s, _)| s.cmp(&source)) {
             Ok(i) => {
-                if cands[i].1 == route {
+                if cands[i].1 == candidate {
                     return None;
                 }
-                cands[i].1 = route;
+                cands[i].1 = candidate;
             }
-            Err(i) => cands.insert(i, (source, route)),
+            Err(i) => cands.insert(i, (source, candidate)),
         }
         self.reselect(prefix)
     }
 
     /// Removes the candidate of `source` for `prefix`; the next best takes over.
-    pub fn withdraw(&mut self, prefix: Prefix<A>, source: RouteSource) -> Option<FibChange<A>> {
+    pub fn withdraw(&mut self, prefix: Prefix<A>, source: RibSource) -> Option<FibChange<A>> {
         let cands = self.routes.get_mut(&prefix)?;
         let i = cands.binary_search_by(|(s, _)| s.cmp(&source)).ok()?;
         cands.remove(i);
@@ -253,7 +253,7 @@ impl<A: Address> Rib<A> {
 
     /// Removes every candidate of `source` (a session went down), returning the FIB
     /// changes in prefix order.
-    pub fn withdraw_source(&mut self, source: RouteSource) -> Vec<FibChange<A>> {
+    pub fn withdraw_source(&mut self, source: RibSource) -> Vec<FibChange<A>> {
         let hit: Vec<Prefix<A>> = self
             .routes
             .iter()
@@ -265,10 +265,10 @@ impl<A: Address> Rib<A> {
             .collect()
     }
 
-    fn best(cands: &[(RouteSource, Route)]) -> Option<FibRoute> {
+    fn best(cands: &[(RibSource, Candidate)]) -> Option<FibRoute> {
         let (distance, metric) = cands.iter().map(|(_, r)| (r.distance, r.metric)).min()?;
         let mut sources = Vec::new();
-        let mut next_hops: Vec<NextHop> = Vec::new();
+        let mut next_hops: Vec<FibNextHop> = Vec::new();
         for (s, r) in cands {
             if (r.distance, r.metric) == (distance, metric) {
                 sources.push(*s);

@@ -1,0 +1,200 @@
+//! Lookups: one key ([`Trie::find`]) and groups of keys in lock-step ([`Trie::find_group`]).
+
+use super::layout::{popcount, upto, Node, Trie, DIR, FLAT, NODE, TAGS};
+use crate::lpm::key::Key;
+
+static EMPTY: Node = Node {
+    vector: 0,
+    leafvec: 1,
+    base0: u32::MAX,
+    base1: 0,
+};
+
+impl<K: Key> Trie<K> {
+    /// The leaf (entry + 1, or 0) for `key`.
+    #[inline(always)]
+    pub(crate) fn find(&self, key: K) -> u32 {
+        let mut e = self.first(key);
+        if e & TAGS == 0 {
+            return e;
+        }
+        let mut d = K::DIRECT;
+        if K::DIR2 > 0 && e & TAGS == DIR {
+            e = self.second(e, key);
+            d += K::DIR2;
+            if e & TAGS == 0 {
+                return e;
+            }
+        }
+        if e & FLAT != 0 {
+            return self.flat_leaf(e & !FLAT, key, d);
+        }
+        self.walk(e, key, d)
+    }
+
+    /// The node walk, kept out of line so that the first-level and flat-block paths stay
+    /// small enough to inline into the caller's loop.
+    #[inline(never)]
+    fn walk(&self, e: u32, key: K, d: u32) -> u32 {
+        self.walk_inline(e, key, d)
+    }
+
+    /// The word of second-level block `e` (a first-level [`DIR`] word) for `key`.
+    #[inline(always)]
+    pub(crate) fn second(&self, e: u32, key: K) -> u32 {
+        let i = ((e & !TAGS) as usize) << K::DIR2 | key.bits_at(K::DIRECT, K::DIR2);
+        self.dir.get(i).copied().unwrap_or(0)
+    }
+
+    /// Node `i`. Indices come from the structure itself and are always in range; an
+    /// out-of-range one (a bug) reads as an empty node rather than panicking, which keeps the
+    /// panic path (and its bounds-check branch) out of the lookup loop.
+    #[inline(always)]
+    pub(crate) fn node(&self, i: usize) -> &Node {
+        self.nodes.get(i).unwrap_or(&EMPTY)
+    }
+
+    /// Leaf `i`; out of range (a bug) reads as "no match", as in [`Trie::node`].
+    #[inline(always)]
+    pub(crate) fn leaf(&self, i: usize) -> u32 {
+        self.leaves.get(i).copied().unwrap_or(0)
+    }
+
+    /// The first-level word for `key`: a leaf, or a node or flat block reference.
+    #[inline(always)]
+    pub(crate) fn first(&self, key: K) -> u32 {
+        if K::COARSE > 0 {
+            // Below 2^COARSE = coarse.len(): a masked read, as for `l1` below.
+            let c = self
+                .coarse
+                .word_masked(key.top() >> (K::DIRECT - K::COARSE));
+            if c != TAGS {
+                return c;
+            }
+        }
+        // `top()` is below 2^DIRECT = l1.len(), or l1 is empty and its one word is 0 (no
+        // match): a masked read, with neither a bounds check nor a panic path in the lookup
+        // loop (measured on the full IPv4 table: with the flat block's single check below,
+        // 1.6x the random-address lookups of `get(..).unwrap_or(0)` here).
+        self.l1.word_masked(key.top())
+    }
+
+    /// The leaf for `key` in the flat block at `b`, which indexes the 6 bits from `d`.
+    #[inline(always)]
+    pub(crate) fn flat_leaf(&self, b: u32, key: K, d: u32) -> u32 {
+        let b = b as usize;
+        // One bounds check for the whole block (its header and at most 64 runs), so that the
+        // reads below need none; a block within the array's last 66 words takes the checked
+        // path.
+        let Some(blk) = self.leaves.get(b..b + 66) else {
+            return self.flat_leaf_near_end(b, key, d);
+        };
+        let blk: &[u32; 66] = blk.try_into().expect("66 words");
+        let leafvec = blk[0] as u64 | (blk[1] as u64) << 32;
+        let m = upto(key.stride_at(d));
+        // At most 1 + 64: `min` states it to the compiler (no check, no branch).
+        blk[(1 + popcount(leafvec & m, self.hw) as usize).min(65)]
+    }
+
+    /// [`Trie::flat_leaf`] for a block that ends the leaf array, each read checked.
+    #[cold]
+    #[inline(never)]
+    fn flat_leaf_near_end(&self, b: usize, key: K, d: u32) -> u32 {
+        let leafvec = self.leaf(b) as u64 | (self.leaf(b + 1) as u64) << 32;
+        let m = upto(key.stride_at(d));
+        self.leaf(b + 1 + popcount(leafvec & m, self.hw) as usize)
+    }
+
+    /// Walks the nodes below word `e` (a node reference at depth `d`).
+    #[inline(always)]
+    fn walk_inline(&self, e: u32, key: K, mut d: u32) -> u32 {
+        let mut n = self.node((e & !NODE) as usize);
+        loop {
+            let p = key.stride_at(d);
+            let m = upto(p);
+            if n.is_inline() {
+                return n.inline_leaf(popcount(n.leafvec & m, self.hw) - 1);
+            }
+            if n.vector & (1u64 << p) != 0 {
+                n = self.node(n.base1 as usize + popcount(n.vector & m, self.hw) as usize - 1);
+                d += 6;
+            } else {
+                return self.leaf(n.base0 as usize + popcount(n.leafvec & m, self.hw) as usize - 1);
+            }
+        }
+    }
+
+    /// Finds the leaves of `N` keys in lock-step.
+    #[inline(always)]
+    pub(crate) fn find_group<const N: usize>(&self, keys: &[K; N]) -> [u32; N] {
+        let t = self;
+        let mut res = [0u32; N];
+        let mut cur = [0u32; N];
+        let mut pending = 0u32;
+        let mut flat = 0u32;
+        let direct = K::DIRECT;
+        let mut dep = [direct; N];
+        for i in 0..N {
+            let mut e = t.first(keys[i]);
+            if K::DIR2 > 0 && e & TAGS == DIR {
+                e = t.second(e, keys[i]);
+                dep[i] += K::DIR2;
+            }
+            if e & TAGS == 0 {
+                res[i] = e;
+            } else if e & FLAT != 0 {
+                cur[i] = e & !FLAT;
+                // The block's header line; its leaf is usually in it or the next one.
+                if let Some(w) = t.leaves.get(cur[i] as usize) {
+                    prefetch(w);
+                }
+                flat |= 1 << i;
+            } else {
+                cur[i] = e & !NODE;
+                prefetch(t.node(cur[i] as usize));
+                pending |= 1 << i;
+            }
+        }
+        for i in 0..N {
+            if flat & (1 << i) != 0 {
+                res[i] = t.flat_leaf(cur[i], keys[i], dep[i]);
+            }
+        }
+        while pending != 0 {
+            let mut next = 0u32;
+            for i in 0..N {
+                if pending & (1 << i) == 0 {
+                    continue;
+                }
+                let n = t.node(cur[i] as usize);
+                let p = keys[i].stride_at(dep[i]);
+                let m = upto(p);
+                if n.is_inline() {
+                    res[i] = n.inline_leaf(popcount(n.leafvec & m, t.hw) - 1);
+                } else if n.vector & (1u64 << p) != 0 {
+                    cur[i] = n.base1 + popcount(n.vector & m, t.hw) - 1;
+                    prefetch(t.node(cur[i] as usize));
+                    dep[i] += 6;
+                    next |= 1 << i;
+                } else {
+                    res[i] = t.leaf(n.base0 as usize + popcount(n.leafvec & m, t.hw) as usize - 1);
+                }
+            }
+            pending = next;
+        }
+        res
+    }
+}
+
+#[inline(always)]
+fn prefetch<T>(p: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults and has no effect on memory
+    // contents, and `p` is a valid reference anyway.
+    unsafe {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const T as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}

@@ -1,0 +1,291 @@
+//! Leaf changes that keep the structure: [`Trie::replace_in_place`] (a present prefix's leaf
+//! swapped under it) and [`Trie::relabel`] (every leaf renamed after the entries moved).
+
+use super::layout::{popcount, upto, Node, Trie, DIR, FLAT, INLINE_RUNS, NODE, TAGS};
+use crate::lpm::key::Key;
+
+/// The runs (indices) of the positions `lo..lo + 2^w` of a node with `leafvec` and children
+/// `kids`, when no run is shared with a position outside them (the first leaf position inside
+/// and the first one after both start a run), and whether a run follows them; `None` when one
+/// is shared. Counts with [`popcount`] (`hw`): it runs once per replacement.
+#[inline(always)]
+fn own_runs(
+    leafvec: u64,
+    kids: u64,
+    lo: usize,
+    w: u32,
+    hw: bool,
+) -> Option<(std::ops::Range<usize>, bool)> {
+    let hi = lo + (1usize << w);
+    let below = (1u64 << lo) - 1;
+    let inside = if hi == 64 { !0u64 } else { (1u64 << hi) - 1 } & !below;
+    let first = |m: u64| m & m.wrapping_neg();
+    let leaf_in = !kids & inside;
+    if leaf_in != 0 && leafvec & first(leaf_in) == 0 {
+        return None;
+    }
+    let after = !kids & !inside & !below;
+    if after != 0 && leafvec & first(after) == 0 {
+        return None;
+    }
+    let a = popcount(leafvec & below, hw) as usize;
+    let r = a..a + popcount(leafvec & inside, hw) as usize;
+    Some((r, after != 0))
+}
+
+/// Whether runs `r` of `runs` can change `from` to `to` without a run becoming equal to its
+/// neighbour outside `r` (inside, the neighbours are longer prefixes: never `to`).
+#[inline]
+fn can_swap(runs: &[u32], r: &std::ops::Range<usize>, from: u32, to: u32) -> bool {
+    r.is_empty()
+        || !((r.start > 0 && runs[r.start - 1] == to && runs[r.start] == from)
+            || (r.end < runs.len() && runs[r.end] == to && runs[r.end - 1] == from))
+}
+
+/// Changes every run `from` of `runs` to `to`.
+#[inline]
+fn swap(runs: &mut [u32], from: u32, to: u32) {
+    for v in runs {
+        if *v == from {
+            *v = to;
+        }
+    }
+}
+
+impl<K: Key> Trie<K> {
+    /// Replaces leaf `from` by `to` for prefix `key/len` in place, when that is all a repaint
+    /// would do: the prefix covers whole first- or second-level words, or lies within one
+    /// flat block or node where it shares no run with a position outside it and no run would
+    /// become equal to its neighbour. Returns whether it did; otherwise
+    /// nothing changed and the caller repaints ([`Trie::paint`]).
+    ///
+    /// This is a replacement of a present prefix's value in a table whose leaves hold values
+    /// (a real update stream is 95% such replacements, nearly all of /19 and longer): a walk
+    /// down like [`Trie::find`], then a pass over the runs and nodes under the prefix that
+    /// changes leaves without expanding or rebuilding a node. Inside the prefix every leaf is
+    /// `from` or a longer prefix's, so the runs stay as they are.
+    #[inline(always)]
+    pub(crate) fn replace_in_place(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
+        // The common case first (most IPv4 updates): a prefix inside the flat block of a
+        // first-level word.
+        if len > K::DIRECT && len <= K::DIRECT + 6 {
+            if let Some(&e) = self.l1.get(key.top()) {
+                if e & TAGS == FLAT {
+                    let (lo, w) = (key.stride_at(K::DIRECT), K::DIRECT + 6 - len);
+                    return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
+                }
+            }
+        }
+        self.replace_walk(key, len, from, to)
+    }
+
+    /// [`Trie::replace_in_place`] in the flat block at `b`, for its positions `lo..lo + 2^w`
+    /// (a flat block has no children: every position is a leaf).
+    #[inline(always)]
+    fn swap_flat(&mut self, b: usize, lo: usize, w: u32, from: u32, to: u32) -> bool {
+        let leafvec = self.leaf(b) as u64 | (self.leaf(b + 1) as u64) << 32;
+        let hi = lo + (1usize << w);
+        // The position after the prefix, as a bit (0: none).
+        let after = if hi == 64 { 0 } else { 1u64 << hi };
+        // The prefix's first position and the one after it must start runs: then no run is
+        // shared with a position outside.
+        if leafvec & (1u64 << lo) == 0 || (after != 0 && leafvec & after == 0) {
+            return false;
+        }
+        // Leaf indices of the prefix's runs: `first..end` (all runs to the end when `after`
+        // is 0, as `after - 1` is then every position).
+        let first = b + 2 + popcount(leafvec & ((1u64 << lo) - 1), self.hw) as usize;
+        let end = b + 2 + popcount(leafvec & after.wrapping_sub(1), self.hw) as usize;
+        let Some(runs) = self
+            .leaves
+            .get_mut(first - (lo > 0) as usize..end + (after != 0) as usize)
+        else {
+            return false;
+        };
+        // A run becoming equal to its neighbour outside would have to merge with it.
+        let (l, r) = ((lo > 0) as usize, runs.len() - (after != 0) as usize);
+        if (l == 1 && runs[0] == to && runs[1] == from)
+            || (after != 0 && runs[r] == to && runs[r - 1] == from)
+        {
+            return false;
+        }
+        swap(&mut runs[l..r], from, to);
+        true
+    }
+
+    /// [`Trie::replace_in_place`] in general: whole direct words, or a walk to the flat
+    /// block or node that holds the prefix.
+    #[inline(never)]
+    fn replace_walk(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
+        if self.l1.is_empty() {
+            return false;
+        }
+        let g = |l: u32| if l == from { to } else { l };
+        if len <= K::DIRECT {
+            // Whole first-level words, which share no run with their neighbours.
+            let lo = key.top();
+            let hi = lo + (1usize << (K::DIRECT - len));
+            for i in lo..hi {
+                let e = self.l1[i];
+                self.l1[i] = self.relabel_word(e, &g);
+            }
+            if K::COARSE > 0 {
+                self.refresh_coarse(lo, hi);
+            }
+            return true;
+        }
+        let mut e = self.l1[key.top()];
+        let mut d = K::DIRECT;
+        if K::DIR2 > 0 && e & TAGS == DIR {
+            let base = ((e & !TAGS) as usize) << K::DIR2;
+            let i = base | key.bits_at(K::DIRECT, K::DIR2);
+            if len <= K::DIRECT + K::DIR2 {
+                // Whole second-level words, likewise.
+                for j in i..i + (1usize << (K::DIRECT + K::DIR2 - len)) {
+                    let w = self.dir[j];
+                    self.dir[j] = self.relabel_word(w, &g);
+                }
+                return true;
+            }
+            e = self.dir[i];
+            d += K::DIR2;
+        }
+        if e & TAGS == 0 {
+            return false;
+        }
+        if e & FLAT != 0 {
+            if len > d + 6 {
+                return false;
+            }
+            let (lo, w) = (key.stride_at(d), d + 6 - len);
+            return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
+        }
+        let mut ni = (e & !NODE) as usize;
+        loop {
+            let n = self.nodes[ni];
+            let p = key.stride_at(d);
+            if len <= d + 6 {
+                let w = d + 6 - len;
+                let kids = n.children();
+                let Some((r, more)) = own_runs(n.leafvec, kids, p, w, self.hw) else {
+                    return false;
+                };
+                let k = r.end + more as usize;
+                let mut inline = [0u32; INLINE_RUNS];
+                let leaves = if n.is_inline() {
+                    let k = popcount(n.leafvec, self.hw) as usize;
+                    for (i, v) in inline[..k].iter_mut().enumerate() {
+                        *v = n.inline_leaf(i as u32);
+                    }
+                    &mut inline[..k]
+                } else {
+                    let base = n.base0 as usize;
+                    &mut self.leaves[base..base + k]
+                };
+                if !can_swap(leaves, &r, from, to) {
+                    return false;
+                }
+                swap(&mut leaves[r], from, to);
+                if n.is_inline() {
+                    self.nodes[ni] = Node::inline(n.leafvec, leaves);
+                }
+                // The children under the prefix.
+                let below = (1u64 << p) - 1;
+                let c0 = n.base1 as usize + popcount(kids & below, self.hw) as usize;
+                let span = if w == 6 {
+                    !0u64
+                } else {
+                    ((1u64 << (1 << w)) - 1) << p
+                };
+                for c in c0..c0 + popcount(kids & span, self.hw) as usize {
+                    self.swap_below(c, from, to);
+                }
+                return true;
+            }
+            if n.children() & (1u64 << p) == 0 {
+                return false;
+            }
+            ni = n.base1 as usize + popcount(n.vector & upto(p), self.hw) as usize - 1;
+            d += 6;
+        }
+    }
+
+    /// Changes every leaf `from` of node `ni` and the nodes below it to `to`.
+    fn swap_below(&mut self, ni: usize, from: u32, to: u32) {
+        let n = self.nodes[ni];
+        let runs = n.leafvec.count_ones() as usize;
+        if n.is_inline() {
+            let mut vals = [0u32; INLINE_RUNS];
+            for (i, v) in vals[..runs].iter_mut().enumerate() {
+                *v = n.inline_leaf(i as u32);
+            }
+            swap(&mut vals[..runs], from, to);
+            self.nodes[ni] = Node::inline(n.leafvec, &vals[..runs]);
+            return;
+        }
+        swap(
+            &mut self.leaves[n.base0 as usize..n.base0 as usize + runs],
+            from,
+            to,
+        );
+        for c in 0..n.vector.count_ones() as usize {
+            self.swap_below(n.base1 as usize + c, from, to);
+        }
+    }
+
+    /// Replaces every leaf `l != 0` of the structure by `f(l)` (after the entries moved).
+    pub(crate) fn relabel<F: Fn(u32) -> u32>(&mut self, f: &F) {
+        let g = |l: u32| if l == 0 { 0 } else { f(l) };
+        for i in 0..self.l1.len() {
+            let e = self.l1[i];
+            self.l1[i] = self.relabel_word(e, &g);
+        }
+        for c in self.coarse.iter_mut() {
+            if *c != TAGS {
+                *c = g(*c);
+            }
+        }
+    }
+
+    /// Relabels the structure behind direct word `e`, returning the new word.
+    fn relabel_word<F: Fn(u32) -> u32>(&mut self, e: u32, g: &F) -> u32 {
+        if e & TAGS == 0 {
+            g(e)
+        } else if K::DIR2 > 0 && e & TAGS == DIR {
+            let base = ((e & !TAGS) as usize) << K::DIR2;
+            for j in base..base + (1 << K::DIR2) {
+                let w = self.dir[j];
+                self.dir[j] = self.relabel_word(w, g);
+            }
+            e
+        } else if e & FLAT != 0 {
+            let b = (e & !FLAT) as usize;
+            let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
+            let runs = leafvec.count_ones() as usize;
+            for l in &mut self.leaves[b + 2..b + 2 + runs] {
+                *l = g(*l);
+            }
+            e
+        } else {
+            self.relabel_node((e & !NODE) as usize, g);
+            e
+        }
+    }
+
+    fn relabel_node<F: Fn(u32) -> u32>(&mut self, ni: usize, g: &F) {
+        let n = self.nodes[ni];
+        if n.is_inline() {
+            let runs = n.leafvec.count_ones();
+            let vals: Vec<u32> = (0..runs).map(|i| g(n.inline_leaf(i))).collect();
+            self.nodes[ni] = Node::inline(n.leafvec, &vals);
+            return;
+        }
+        let runs = n.leafvec.count_ones() as usize;
+        for l in &mut self.leaves[n.base0 as usize..n.base0 as usize + runs] {
+            *l = g(*l);
+        }
+        for c in 0..n.vector.count_ones() as usize {
+            self.relabel_node(n.base1 as usize + c, g);
+        }
+    }
+}
