@@ -226,6 +226,7 @@ fn line(event: &Event, names: &mut Names) -> String {
         }
         Event::SnapshotDone => "[SNAPSHOT] done".to_string(),
         Event::Overrun => "[OVERRUN] the kernel dropped events; resynchronizing".to_string(),
+        Event::Malformed { reason } => format!("[MALFORMED] {reason}"),
         other => format!("[OTHER]{other:?}"),
     }
 }

@@ -1,13 +1,12 @@
 //! Kernel notifications decoded into [`Event`](crate::monitor::Event)s, and the record of what was seen that tells
 //! `Added` from `Changed`.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
 
 use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::subscription::Monitor;
 use super::types::{Change, Event};
 use crate::addr::{address_from_message, Address};
 use crate::fdb::{fdb_from_message, FdbEntry};
@@ -15,12 +14,12 @@ use crate::link::link_from_message;
 use crate::neighbour::{neighbour_from_message, Neighbour, NeighbourFlags};
 use crate::route::route_from_bytes;
 use crate::rule::rule_from_message;
-use crate::wire::{self, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
+use crate::wire::{self, Frame, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
 use crate::{Error, IfIndex, MacAddr, Result, VlanId, Vni};
 
 /// The objects the monitor has reported, to tell `Added` from `Changed`.
 #[derive(Default)]
-pub(super) struct Seen {
+struct Seen {
     addresses: HashSet<(IfIndex, IpAddr, u8)>,
     neighbours: HashSet<(IfIndex, IpAddr, bool)>,
     fdb: HashSet<FdbKey>,
@@ -42,44 +41,71 @@ type FdbKey = (
 impl Seen {
     /// Forgets every object of a link that went away (the kernel does not report them one by
     /// one).
-    pub(super) fn forget_link(&mut self, link: IfIndex) {
+    fn forget_link(&mut self, link: IfIndex) {
         self.addresses.retain(|k| k.0 != link);
         self.neighbours.retain(|k| k.0 != link);
         self.fdb.retain(|k| k.0 != link);
     }
 }
 
-impl Monitor {
-    pub(super) fn parse(&mut self, datagram: &[u8]) -> Result<()> {
-        let op = "receive events";
+/// Decodes notifications into events, remembering what it reported to tell `Added` from
+/// `Changed`. Knows no socket: the [`Monitor`](super::Monitor) hands it each datagram.
+#[derive(Default)]
+pub(super) struct Decoder {
+    seen: Seen,
+}
+
+impl Decoder {
+    /// Forgets what was reported (a resync starts from scratch).
+    pub(super) fn reset(&mut self) {
+        self.seen = Seen::default();
+    }
+
+    /// Queues the events of one datagram from the kernel. Never fails: a message that does
+    /// not decode becomes [`Event::Malformed`] and the next one is read; a datagram whose
+    /// framing is broken ends there, with one `Malformed`.
+    pub(super) fn datagram(&mut self, datagram: &[u8], out: &mut VecDeque<Event>) {
         for frame in wire::frames(datagram) {
-            let frame = frame.map_err(|e| Error::malformed(op, e))?;
+            let frame = match frame {
+                Ok(f) => f,
+                Err(reason) => {
+                    out.push_back(Event::Malformed { reason });
+                    return;
+                }
+            };
             if matches!(
                 frame.ty,
                 NLMSG_NOOP | NLMSG_ERROR | NLMSG_DONE | NLMSG_OVERRUN
             ) {
                 continue;
             }
-            if let Some(removed) = route_frame(frame.ty) {
-                if let Some(r) =
-                    route_from_bytes(frame.payload).map_err(|e| Error::malformed(op, e))?
-                {
-                    self.queue.push_back(Event::Route(if removed {
-                        Change::Removed(r)
-                    } else if frame.flags & wire::NLM_F_REPLACE != 0 {
-                        Change::Changed(r)
-                    } else {
-                        Change::Added(r)
-                    }));
-                }
-                continue;
-            }
-            let msg = wire::decode(&frame).map_err(|e| Error::malformed(op, e))?;
-            if let Some(e) = self.event(msg)? {
-                self.queue.push_back(e);
+            match self.frame(&frame) {
+                Ok(Some(e)) => out.push_back(e),
+                Ok(None) => {}
+                Err(e) => out.push_back(Event::Malformed {
+                    reason: format!("message type {}: {e}", frame.ty),
+                }),
             }
         }
-        Ok(())
+    }
+
+    fn frame(&mut self, frame: &Frame<'_>) -> std::result::Result<Option<Event>, String> {
+        if let Some(removed) = route_frame(frame.ty) {
+            return Ok(route_from_bytes(frame.payload)?.map(|r| {
+                Event::Route(if removed {
+                    Change::Removed(r)
+                } else if frame.flags & wire::NLM_F_REPLACE != 0 {
+                    Change::Changed(r)
+                } else {
+                    Change::Added(r)
+                })
+            }));
+        }
+        let msg = wire::decode(frame)?;
+        self.event(msg).map_err(|e| match e {
+            Error::Malformed { reason, .. } => reason,
+            other => other.to_string(),
+        })
     }
 
     fn event(&mut self, msg: RouteNetlinkMessage) -> Result<Option<Event>> {

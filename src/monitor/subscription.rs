@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netlink_sys::{protocols::NETLINK_ROUTE, Socket};
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
-use super::events::Seen;
+use super::events::Decoder;
 use super::stop::{MonitorStop, StopShared};
 use super::types::{Change, Event, Groups, MonitorOptions};
 use crate::addr::AddressFilter;
@@ -49,10 +49,13 @@ const RECV_BUF: usize = 64 * 1024;
 pub struct Monitor {
     socket: Socket,
     groups: Groups,
-    ns: Option<NetNs>,
+    /// The namespace the socket listens in, remembered at creation for snapshots.
+    ns: NetNs,
     buf: Vec<u8>,
-    pub(super) queue: VecDeque<Event>,
-    pub(super) seen: Seen,
+    queue: VecDeque<Event>,
+    decoder: Decoder,
+    /// Datagrams dropped because they did not come from the kernel.
+    foreign: u64,
     /// Shared with the [`MonitorStop`]s; made by the first [`Monitor::stopper`].
     stop: Option<Arc<StopShared>>,
 }
@@ -89,9 +92,11 @@ impl Monitor {
     }
 
     fn start(ns: Option<NetNs>, options: &MonitorOptions) -> Result<Monitor> {
-        let socket = match &ns {
-            Some(ns) => ns.run(|| subscribed_socket(options))??,
-            None => subscribed_socket(options)?,
+        let (socket, ns) = match ns {
+            Some(ns) => (ns.run(|| subscribed_socket(options))??, ns),
+            // The calling thread's namespace, remembered: a resync lists this one, whichever
+            // thread calls it later.
+            None => (subscribed_socket(options)?, NetNs::current()?),
         };
         let mut mon = Monitor {
             socket,
@@ -99,7 +104,8 @@ impl Monitor {
             ns,
             buf: Vec::with_capacity(RECV_BUF),
             queue: VecDeque::new(),
-            seen: Seen::default(),
+            decoder: Decoder::default(),
+            foreign: 0,
             stop: None,
         };
         if options.snapshot {
@@ -142,16 +148,29 @@ impl Monitor {
         self.groups
     }
 
-    /// Lists the current objects of the monitor's groups and queues them as `Added` events,
-    /// then [`Event::SnapshotDone`], ahead of any live event not yet read. Call it after an
-    /// [`Event::Overrun`] to rebuild a view from scratch: the monitor forgets what it had seen.
+    /// How many datagrams the monitor dropped because they did not come from the kernel
+    /// (another process of the namespace sending to the monitor's port: forged events).
+    pub fn foreign_dropped(&self) -> u64 {
+        self.foreign
+    }
+
+    /// Rebuilds the view from scratch: discards every event not yet read (queued here or
+    /// still in the socket), then lists the current objects of the monitor's groups in the
+    /// monitor's namespace and queues them as `Added` events, then
+    /// [`Event::SnapshotDone`](crate::monitor::Event::SnapshotDone); live events follow.
+    /// Call it after an [`Event::Overrun`](crate::monitor::Event::Overrun): applying the
+    /// snapshot and then every later event in order gives the kernel's state.
+    ///
+    /// The socket is drained before the listing, not after: the events still queued are
+    /// older than the listing (applied after it they would undo newer state), and while the
+    /// queue is full the kernel keeps dropping the new ones. Events that arrive during the
+    /// listing are as new as what it shows or newer, so they are kept.
     pub fn resync(&mut self) -> Result<()> {
-        let handle = match &self.ns {
-            Some(ns) => Handle::new_in(ns)?,
-            None => Handle::new()?,
-        };
+        self.queue.clear();
+        self.drain()?;
+        let handle = Handle::new_in(&self.ns)?;
         let mut events = Vec::new();
-        self.seen = Seen::default();
+        self.decoder.reset();
         if self.groups.contains(Groups::LINK) {
             for l in handle.links(&crate::link::LinkFilter::default())? {
                 events.push(Event::Link(Change::Added(l)));
@@ -171,7 +190,7 @@ impl Monitor {
                 ..AddressFilter::default()
             };
             for a in handle.addresses(&filter)? {
-                events.push(self.address_event(a, false));
+                events.push(self.decoder.address_event(a, false));
             }
         }
         for (group, family) in [
@@ -209,17 +228,36 @@ impl Monitor {
                     ..NeighbourFilter::default()
                 };
                 for n in handle.neighbours(&filter)? {
-                    events.push(self.neighbour_event(n, false));
+                    events.push(self.decoder.neighbour_event(n, false));
                 }
             }
             for e in handle.fdb(&FdbFilter::default())? {
-                events.push(self.fdb_event(e, false));
+                events.push(self.decoder.fdb_event(e, false));
             }
         }
         events.push(Event::SnapshotDone);
-        // Ahead of live events still queued: those are newer than nothing in the snapshot.
-        for e in events.into_iter().rev() {
-            self.queue.push_front(e);
+        self.queue.extend(events);
+        Ok(())
+    }
+
+    /// Reads and discards every datagram waiting in the socket (an overflow included), up to
+    /// a bound so that a flood that never pauses cannot hold the caller here forever.
+    fn drain(&mut self) -> Result<()> {
+        // More than a 32 MiB receive buffer holds of the smallest notifications.
+        const MAX_DATAGRAMS: usize = 1 << 17;
+        for _ in 0..MAX_DATAGRAMS {
+            self.buf.clear();
+            self.buf.reserve(RECV_BUF);
+            match self
+                .socket
+                .recv_from(&mut self.buf, libc::MSG_TRUNC | libc::MSG_DONTWAIT)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) => return Err(Error::io("drain events", e)),
+            }
         }
         Ok(())
     }
@@ -304,9 +342,15 @@ impl Monitor {
         let n = loop {
             match self
                 .socket
-                .recv(&mut self.buf, libc::MSG_TRUNC | libc::MSG_DONTWAIT)
+                .recv_from(&mut self.buf, libc::MSG_TRUNC | libc::MSG_DONTWAIT)
             {
-                Ok(n) => break n,
+                // Only the kernel (port 0) sends notifications: anything else is another
+                // process of the namespace forging them.
+                Ok((_, from)) if from.port_number() != 0 => {
+                    self.foreign += 1;
+                    return Ok(true);
+                }
+                Ok((n, _)) => break n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
@@ -321,10 +365,8 @@ impl Monitor {
             self.queue.push_back(Event::Overrun);
             return Ok(true);
         }
-        let buf = std::mem::take(&mut self.buf);
-        let result = self.parse(&buf);
-        self.buf = buf;
-        result.map(|()| true)
+        self.decoder.datagram(&self.buf, &mut self.queue);
+        Ok(true)
     }
 }
 
@@ -349,6 +391,11 @@ fn subscribed_socket(options: &MonitorOptions) -> Result<Socket> {
                 .map_err(|e| Error::io("set monitor receive buffer", io::Error::from(e)))?;
         }
     }
+    // Connected to the kernel: the kernel then refuses unicasts to this socket from any other
+    // port (ECONNREFUSED to the sender), and `fill` checks every sender as well.
+    socket
+        .connect(&SocketAddr::new(0, 0))
+        .map_err(|e| Error::io(op, e))?;
     for group in options.groups.rtnl_groups() {
         socket
             .add_membership(group)

@@ -146,6 +146,13 @@ pub enum Event {
     /// The kernel dropped events because the receive buffer was full. The caller's view may be
     /// stale: call [`Monitor::resync`](crate::monitor::Monitor::resync) (or re-list what it tracks) and read on.
     Overrun,
+    /// A notification from the kernel that netplumb could not decode (`reason` says why). The
+    /// monitor reads on: one odd message never ends the stream. A view kept from events may
+    /// have missed what it said; [`resync`](crate::monitor::Monitor::resync) if that matters.
+    Malformed {
+        /// What was wrong with the message.
+        reason: String,
+    },
 }
 
 /// How a [`Monitor`](crate::monitor::Monitor) starts.
