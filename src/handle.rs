@@ -225,8 +225,10 @@ impl Handle {
     /// kernel ends the exchange: an acknowledgement, an error, or the end of a dump. Returns
     /// whether the kernel flagged the reply as interrupted by concurrent changes.
     ///
-    /// Frames of other sequence numbers (left over from an exchange abandoned on an error) are
-    /// skipped.
+    /// The reply is always read to its end, also when `on_data` fails on a message (the
+    /// first such error is returned then): a dump abandoned half-way would leave the socket
+    /// busy, and the kernel would refuse the handle's next dump with `EBUSY`. Frames of other
+    /// sequence numbers (left over from an exchange abandoned on an I/O error) are skipped.
     fn exchange(
         &self,
         op: &'static str,
@@ -237,23 +239,50 @@ impl Handle {
         let mut inner = self.lock();
         let seq = inner.send(op, msg, wire::NLM_F_REQUEST | flags)?;
         let mut interrupted = false;
+        let mut failed: Option<Error> = None;
         loop {
             inner.recv(op)?;
             let port = inner.port;
+            let mut end = None;
+            let mut broken = false;
             for frame in wire::frames(&inner.rx) {
-                let frame = frame.map_err(|e| Error::malformed(op, e))?;
+                let frame = match frame {
+                    Ok(f) => f,
+                    Err(e) => {
+                        failed.get_or_insert(Error::malformed(op, e));
+                        broken = true;
+                        break;
+                    }
+                };
                 if !is_ours(&frame, seq, port) {
                     continue;
                 }
                 interrupted |= frame.flags & wire::NLM_F_DUMP_INTR != 0;
                 match frame.ty {
                     wire::NLMSG_ERROR | wire::NLMSG_DONE => {
-                        check_code(op, &frame)?;
-                        return Ok(interrupted);
+                        end = Some(check_code(op, &frame));
+                        break;
                     }
                     wire::NLMSG_NOOP | wire::NLMSG_OVERRUN => {}
-                    _ => on_data(&frame)?,
+                    _ if failed.is_some() => {}
+                    _ => {
+                        if let Err(e) = on_data(&frame) {
+                            failed = Some(e);
+                        }
+                    }
                 }
+            }
+            if let Some(end) = end {
+                return match failed {
+                    Some(e) => Err(e),
+                    None => end.map(|()| interrupted),
+                };
+            }
+            if broken {
+                // The end of the reply may have been in the bytes that could not be split:
+                // read what is left without waiting for more.
+                inner.drain_pending();
+                return Err(failed.expect("set when broken"));
             }
         }
     }
@@ -445,6 +474,17 @@ impl Inner {
         }
     }
 
+    /// Reads and discards whatever is waiting on the socket, without blocking.
+    fn drain_pending(&mut self) {
+        for _ in 0..1024 {
+            match self.recv_with("drain", libc::MSG_DONTWAIT) {
+                Ok(()) => {}
+                Err(e) if e.errno() == Some(Errno::ENOBUFS) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
     fn recv(&mut self, op: &'static str) -> Result<()> {
         self.recv_with(op, 0)
     }
@@ -455,8 +495,14 @@ impl Inner {
         self.rx.reserve(RECV_BUF);
         let cap = self.rx.capacity();
         loop {
-            match self.socket.recv(&mut self.rx, libc::MSG_TRUNC | flags) {
-                Ok(n) if n > cap => {
+            match self.socket.recv_from(&mut self.rx, libc::MSG_TRUNC | flags) {
+                // Replies come from the kernel (port 0). The socket is connected to it, so the
+                // kernel refuses other senders already; anything else is dropped here too.
+                Ok((_, from)) if from.port_number() != 0 => {
+                    self.rx.clear();
+                    continue;
+                }
+                Ok((n, _)) if n > cap => {
                     return Err(Error::malformed(
                         op,
                         format!("a {n}-byte reply did not fit the {cap}-byte buffer"),
@@ -541,6 +587,42 @@ mod tests {
             )
             .unwrap_err()
             .is_exists());
+    }
+
+    /// A dump whose caller fails on its first message is still read to its end, so the
+    /// handle's next dump works. (Before: the exchange returned at the first error, the
+    /// kernel's dump stayed in progress, and the next dump failed with `EBUSY`.)
+    #[test]
+    fn a_dump_abandoned_on_an_error_leaves_the_handle_usable() {
+        use crate::route::{NewRoute, RouteFilter, RouteType};
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: a_dump_abandoned_on_an_error_leaves_the_handle_usable: needs root");
+            return;
+        }
+        let ns = NetNs::new_unnamed().unwrap();
+        let h = Handle::new_in(&ns).unwrap();
+        let mut batch = h.batch();
+        for i in 0..2000u32 {
+            let dst = format!("10.{}.{}.0/24", i >> 8, i & 255);
+            batch
+                .add_route(&NewRoute::of_kind(RouteType::Blackhole, dst.parse().unwrap()).unwrap());
+        }
+        assert!(batch.send().iter().all(Result::is_ok));
+        let req = RouteNetlinkMessage::GetRoute(Default::default());
+        let mut calls = 0;
+        let e = h
+            .dump_frames::<()>("list routes", req, |_| {
+                calls += 1;
+                Err(Error::malformed("list routes", "refused by the test"))
+            })
+            .unwrap_err();
+        assert!(e.to_string().contains("refused by the test"), "{e}");
+        assert_eq!(calls, 1, "no message is decoded after the first failure");
+        let filter = RouteFilter {
+            kind: Some(RouteType::Blackhole),
+            ..RouteFilter::default()
+        };
+        assert_eq!(h.routes(&filter).unwrap().len(), 2000);
     }
 
     #[test]
