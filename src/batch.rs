@@ -101,37 +101,25 @@ impl<'h> Batch<'h> {
         self.ops.reserve(requests);
     }
 
-    /// Queues an encoded request (acknowledged; `flags` such as `NLM_F_CREATE` added) and
-    /// returns its index. The building block of every module's batch methods.
-    pub(crate) fn push(&mut self, op: &'static str, msg: RouteNetlinkMessage, flags: u16) -> usize {
-        wire::encode(
-            msg,
-            wire::NLM_F_REQUEST | wire::NLM_F_ACK | flags,
-            &mut self.buf,
-        );
-        self.ends.push(self.buf.len());
-        self.ops.push(op);
-        self.ends.len() - 1
-    }
-
-    /// Queues a request built by `msg`, or, when building it failed (invalid input), its
-    /// error in its place. Returns its index.
+    /// Queues a request built by `msg` (acknowledged; `flags` such as `NLM_F_CREATE` added),
+    /// or, when building or encoding it failed (invalid input), its error in its place.
+    /// Returns its index. The building block of every object's batch methods.
     pub(crate) fn push_result(
         &mut self,
         op: &'static str,
         msg: Result<RouteNetlinkMessage>,
         flags: u16,
     ) -> usize {
-        match msg {
-            Ok(m) => self.push(op, m, flags),
-            Err(e) => {
-                let i = self.ends.len();
-                self.ends.push(self.buf.len());
-                self.ops.push(op);
-                self.refused.push((i, e));
-                i
-            }
+        let i = self.ends.len();
+        let encoded = msg.and_then(|m| {
+            wire::encode(m, wire::NLM_F_REQUEST | wire::NLM_F_ACK | flags, &mut self.buf)
+        });
+        self.ends.push(self.buf.len());
+        self.ops.push(op);
+        if let Err(e) = encoded {
+            self.refused.push((i, e));
         }
+        i
     }
 
     /// The handle the batch sends through.

@@ -39,7 +39,7 @@ fn bytes(msg: RouteNetlinkMessage) -> Vec<u8> {
 
 fn bytes_with(msg: RouteNetlinkMessage, flags: u16) -> Vec<u8> {
     let mut out = Vec::new();
-    encode(msg, flags, &mut out);
+    encode(msg, flags, &mut out).unwrap();
     out
 }
 

@@ -463,7 +463,7 @@ impl Inner {
     fn send(&mut self, op: &'static str, msg: RouteNetlinkMessage, flags: u16) -> Result<u32> {
         self.seq = self.seq.wrapping_add(1).max(1);
         self.tx.clear();
-        wire::encode(msg, flags, &mut self.tx);
+        wire::encode(msg, flags, &mut self.tx)?;
         wire::set_seq(&mut self.tx, 0, self.seq);
         loop {
             match self.socket.send(&self.tx, 0) {

@@ -56,7 +56,7 @@ fn idx(_: LinkRef<'_>) -> Result<IfIndex> {
 fn round_trip(r: &NewRoute<'_>) -> Route {
     let msg = route_message(r, idx).unwrap();
     let mut out = Vec::new();
-    encode(RouteNetlinkMessage::NewRoute(msg), 0, &mut out);
+    encode(RouteNetlinkMessage::NewRoute(msg), 0, &mut out).unwrap();
     let frame = crate::wire::frames(&out).next().unwrap().unwrap();
     route_from_bytes(frame.payload).unwrap().unwrap()
 }
@@ -157,7 +157,7 @@ fn truncated_input_is_an_error_not_a_panic() {
     };
     let msg = route_message(&r, idx).unwrap();
     let mut out = Vec::new();
-    encode(RouteNetlinkMessage::NewRoute(msg), 0, &mut out);
+    encode(RouteNetlinkMessage::NewRoute(msg), 0, &mut out).unwrap();
     let payload = &out[16..];
     for cut in 0..payload.len() {
         let _ = route_from_bytes(&payload[..cut]);

@@ -184,9 +184,16 @@ pub(crate) fn error_of(frame: &Frame<'_>) -> Result<(i32, Option<String>), Strin
     Ok((code, message))
 }
 
+/// The largest request netplumb encodes. An attribute's length is 16 bits, so a request with
+/// more bytes than that has an attribute that cannot be encoded (the wire crate would panic or
+/// write a wrapped length); every object's checks refuse the user-sized inputs before (next
+/// hops, names, labels), and this is the last guard for the rest.
+pub(crate) const MAX_REQUEST: usize = u16::MAX as usize;
+
 /// Appends one request message to `out`, with sequence number 0: the driver that sends it
-/// stamps the real one with [`set_seq`].
-pub(crate) fn encode(msg: RouteNetlinkMessage, flags: u16, out: &mut Vec<u8>) {
+/// stamps the real one with [`set_seq`]. A request over [`MAX_REQUEST`] bytes is refused
+/// as `InvalidInput`, with nothing appended.
+pub(crate) fn encode(msg: RouteNetlinkMessage, flags: u16, out: &mut Vec<u8>) -> crate::Result<()> {
     let mut header = NetlinkHeader::default();
     header.flags = flags;
     header.message_type = msg.message_type();
@@ -194,8 +201,17 @@ pub(crate) fn encode(msg: RouteNetlinkMessage, flags: u16, out: &mut Vec<u8>) {
     packet.finalize();
     let start = out.len();
     let len = packet.buffer_len();
+    if len > MAX_REQUEST {
+        return Err(crate::Error::invalid(
+            "request",
+            format!(
+                "it encodes to {len} bytes; a netlink attribute holds at most {MAX_REQUEST}"
+            ),
+        ));
+    }
     out.resize(start + align4(len), 0);
     packet.serialize(&mut out[start..start + len]);
+    Ok(())
 }
 
 /// Decodes a data frame (neither error nor done) into the route message it carries.
