@@ -209,7 +209,9 @@ fn ifname_check_matches_the_kernel() {
         let kernel = t
             .try_sh(
                 "ip",
-                &["link", "add", "name", name, "type", "veth", "peer", "name", "p0"],
+                &[
+                    "link", "add", "name", name, "type", "veth", "peer", "name", "p0",
+                ],
             )
             .is_ok();
         if kernel {

@@ -259,7 +259,10 @@ fn assert_open_path_refused(path: &Path, what: &str) {
             assert_eq!(arg, "netns path", "{reason}");
             assert!(reason.contains(what), "{what:?} not in {reason:?}");
         }
-        other => panic!("{}: expected invalid netns path, got {other:?}", path.display()),
+        other => panic!(
+            "{}: expected invalid netns path, got {other:?}",
+            path.display()
+        ),
     }
 }
 
