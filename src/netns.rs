@@ -7,13 +7,14 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::{setns, unshare, CloneFlags};
+use nix::sys::statfs::{fstatfs, NSFS_MAGIC};
 
 use crate::{Error, Result};
 
@@ -43,31 +44,46 @@ impl NetNs {
     /// outlives this value and shows in `ip netns list`.
     pub fn create(name: &str) -> Result<NetNs> {
         check_name(name)?;
-        let op = "create named netns";
         match fs::create_dir(NETNS_RUN_DIR) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::io(op, e)),
+            Err(e) => {
+                return Err(Error::io(
+                    "create named netns: make directory /run/netns",
+                    e,
+                ))
+            }
         }
-        make_run_dir_shared().map_err(|e| Error::io(op, e))?;
+        make_run_dir_shared().map_err(|e| {
+            Error::io(
+                "create named netns: make /run/netns a shared mount point",
+                e,
+            )
+        })?;
         let path = Path::new(NETNS_RUN_DIR).join(name);
-        OpenOptions::new()
+        let op_file = "create named netns: create the namespace file under /run/netns";
+        if let Err(e) = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .mode(0o000)
             .open(&path)
-            .map_err(|e| {
-                if e.kind() == io::ErrorKind::AlreadyExists {
+        {
+            // A namespace of that name exists; anything else in the way (a directory, a file
+            // left by a crash) is not one, and the error says which step it stopped.
+            return Err(
+                if e.kind() == io::ErrorKind::AlreadyExists && NetNs::open_path(&path).is_ok() {
                     Error::Exists {
                         what: format!("network namespace {name:?}"),
                     }
                 } else {
-                    Error::io(op, e)
-                }
-            })?;
-        let mounted = on_thread(|| -> nix::Result<()> {
-            unshare(CloneFlags::CLONE_NEWNET)?;
+                    Error::io(op_file, e)
+                },
+            );
+        }
+        let made = on_thread(|| {
+            unshare(CloneFlags::CLONE_NEWNET)
+                .map_err(|e| Error::io("create named netns: unshare a new network namespace", e))?;
             mount(
                 Some("/proc/thread-self/ns/net"),
                 &path,
@@ -75,14 +91,27 @@ impl NetNs {
                 MsFlags::MS_BIND,
                 None::<&str>,
             )
-        });
-        if let Err(e) = mounted.and_then(|r| r.map_err(|e| Error::io(op, e))) {
-            let _ = fs::remove_file(&path);
-            return Err(e);
+            .map_err(|e| {
+                Error::io(
+                    "create named netns: bind-mount /proc/thread-self/ns/net on its file under \
+                     /run/netns",
+                    e,
+                )
+            })
+        })
+        .and_then(|r| r)
+        .and_then(|()| NetNs::open_path(&path));
+        match made {
+            Ok(mut ns) => {
+                ns.name = Some(name.to_string());
+                Ok(ns)
+            }
+            Err(e) => {
+                let _ = umount2(&path, MntFlags::MNT_DETACH);
+                let _ = fs::remove_file(&path);
+                Err(e)
+            }
         }
-        let mut ns = NetNs::open_path(&path)?;
-        ns.name = Some(name.to_string());
-        Ok(ns)
     }
 
     /// Opens the named namespace `/run/netns/NAME` (made by [`NetNs::create`] or by
@@ -104,21 +133,45 @@ impl NetNs {
 
     /// Opens the namespace behind a path, such as `/proc/1234/ns/net` or a bind mount.
     ///
-    /// The path must be a network namespace file; anything else is refused.
+    /// The path must be a network namespace file; anything else (a FIFO, a regular file, a
+    /// directory, a device, a namespace of another type) is [`Error::InvalidInput`] saying what
+    /// it is. Opening needs no privilege beyond access to the path: the type is checked without
+    /// entering the namespace, and opening a FIFO or a device does not wait or act on it.
     pub fn open_path(path: impl AsRef<Path>) -> Result<NetNs> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|e| Error::io("open netns", e))?;
-        let fd = OwnedFd::from(file);
-        // Entering with the NEWNET flag checks the type; do it on a throwaway thread.
-        let ns = NetNs { fd, name: None };
-        ns.run(|| ()).map_err(|e| match e.errno() {
-            Some(Errno::EINVAL) => Error::invalid(
+        let op = "open netns";
+        // O_PATH: only a handle on the file, which opening does not touch (a FIFO waits for no
+        // writer, a device's open is not called) and which fstat and fstatfs accept.
+        let handle = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH)
+            .open(path)
+            .map_err(|e| Error::io(op, e))?;
+        let not_netns = |what: &str| {
+            Error::invalid(
                 "netns path",
-                format!("{} is not a network namespace", path.display()),
-            ),
-            _ => e,
-        })?;
-        Ok(ns)
+                format!("{} is {what}, not a network namespace", path.display()),
+            )
+        };
+        let meta = handle.metadata().map_err(|e| Error::io(op, e))?;
+        let is_nsfs = fstatfs(&handle)
+            .map_err(|e| Error::io(op, e))?
+            .filesystem_type()
+            == NSFS_MAGIC;
+        if !is_nsfs || !meta.file_type().is_file() {
+            return Err(not_netns(file_type_name(&meta.file_type())));
+        }
+        // A namespace file: now open it for real, through the handle (so it is the same file,
+        // whatever happened to the path meanwhile), and ask it its type.
+        let file = File::open(format!("/proc/thread-self/fd/{}", handle.as_raw_fd()))
+            .map_err(|e| Error::io(op, e))?;
+        let fd = OwnedFd::from(file);
+        match ns_type(fd.as_fd()) {
+            Ok(t) if t == libc::CLONE_NEWNET => {}
+            Ok(t) => return Err(not_netns(&format!("a {} namespace", ns_type_name(t)))),
+            Err(e) => return Err(Error::io("get namespace type (NS_GET_NSTYPE)", e)),
+        }
+        Ok(NetNs { fd, name: None })
     }
 
     /// Opens the network namespace of a process (`/proc/PID/ns/net`).
@@ -251,6 +304,52 @@ fn on_thread<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T> {
             Err(panic) => std::panic::resume_unwind(panic),
         }
     })
+}
+
+/// A namespace file's type (`NS_GET_NSTYPE`, Linux 4.11): the `CLONE_NEW*` flag of its kind.
+#[allow(unsafe_code)]
+fn ns_type(fd: BorrowedFd<'_>) -> nix::Result<libc::c_int> {
+    // SAFETY: NS_GET_NSTYPE takes no argument (`_IO`): the kernel reads and writes no memory of
+    // ours and returns the type as the call's value. `fd` is a descriptor borrowed for the call,
+    // so it stays open throughout; on a descriptor of another kind the call fails (`ENOTTY`).
+    let r = unsafe { libc::ioctl(fd.as_raw_fd(), libc::NS_GET_NSTYPE) };
+    Errno::result(r)
+}
+
+/// The `ip`/`lsns` name of a namespace type (`CLONE_NEW*` flag).
+fn ns_type_name(t: libc::c_int) -> String {
+    match t {
+        libc::CLONE_NEWNET => "net".into(),
+        libc::CLONE_NEWNS => "mnt".into(),
+        libc::CLONE_NEWUTS => "uts".into(),
+        libc::CLONE_NEWIPC => "ipc".into(),
+        libc::CLONE_NEWUSER => "user".into(),
+        libc::CLONE_NEWPID => "pid".into(),
+        libc::CLONE_NEWCGROUP => "cgroup".into(),
+        libc::CLONE_NEWTIME => "time".into(),
+        t => format!("type-{t:#x}"),
+    }
+}
+
+/// What a file that is not a namespace is, for the error.
+fn file_type_name(t: &fs::FileType) -> &'static str {
+    if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_file() {
+        "a regular file"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a special file"
+    }
 }
 
 /// Makes `/run/netns` a shared mount point, bind-mounting it onto itself first when it is not a

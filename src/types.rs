@@ -297,7 +297,12 @@ impl IpFamily {
 /// The kernel's limit on interface names: `IFNAMSIZ` (16) bytes including the terminating NUL.
 pub const IFNAMSIZ: usize = 16;
 
-/// Checks an interface name as the kernel would (`dev_valid_name`), before anything is sent.
+/// Checks an interface name as the kernel does (`dev_valid_name`, net/core/dev.c), before
+/// anything is sent: not empty, shorter than [`IFNAMSIZ`] bytes, not `.` or `..`, and no byte
+/// that is `/`, `:` or a space to the kernel's `isspace` (lib/ctype.c: `\t \n \v \f \r`, the
+/// space and Latin-1's no-break space 0xA0). The kernel looks at bytes: other non-ASCII UTF-8
+/// is accepted (`é`, U+2003 EM SPACE), but a character whose encoding holds the byte 0xA0
+/// (U+00A0 itself, `à`, `†`) is refused. A NUL would cut the name short, so it is refused too.
 pub(crate) fn check_ifname(arg: &'static str, name: &str) -> Result<()> {
     let reason = if name.is_empty() {
         "an interface name cannot be empty".to_string()
@@ -309,12 +314,26 @@ pub(crate) fn check_ifname(arg: &'static str, name: &str) -> Result<()> {
         )
     } else if name == "." || name == ".." {
         format!("{name:?} is not a valid interface name")
-    } else if name.contains(['/', ':', '\0']) || name.chars().any(char::is_whitespace) {
-        format!("{name:?} contains '/', ':', NUL or whitespace, which interface names cannot")
+    } else if let Some(c) = name.chars().find(|c| {
+        let mut buf = [0; 4];
+        c.encode_utf8(&mut buf).bytes().any(ifname_byte_refused)
+    }) {
+        format!(
+            "{name:?} contains {c:?}, and interface names cannot hold '/', ':', NUL or a byte \
+             the kernel's isspace() counts as a space (\\t \\n \\v \\f \\r, ' ', 0xA0)"
+        )
     } else {
         return Ok(());
     };
     Err(Error::InvalidInput { arg, reason })
+}
+
+/// A byte `dev_valid_name` refuses (`/`, `:`, the kernel's `isspace`), or NUL.
+fn ifname_byte_refused(b: u8) -> bool {
+    matches!(
+        b,
+        b'/' | b':' | b'\0' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0xa0
+    )
 }
 
 /// Refuses a prefix with host bits set.
@@ -384,6 +403,44 @@ mod tests {
         for bad in ["", ".", "..", "a/b", "a:b", "a b"] {
             assert!(check_ifname("name", bad).is_err(), "{bad:?}");
         }
+        // The kernel's rule, byte for byte (tests/errors.rs checks the same table against it).
+        let ok = [
+            "a.",
+            ".a",
+            "...",
+            "a\x01b",
+            "a\x1cb",
+            "a\x7fb",
+            "\u{e9}",
+            "a\u{85}b",
+            "a\u{2003}b",
+            "a\u{3000}b",
+            "\u{1f980}",
+            "a-b_c.d@e",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}1",
+        ];
+        for name in ok {
+            assert!(check_ifname("name", name).is_ok(), "{name:?}");
+        }
+        let bad = [
+            "a\tb",
+            "a\nb",
+            "a\x0bb",
+            "a\x0cb",
+            "a\rb",
+            "a\0b",
+            "\0",
+            "a\u{a0}b",
+            "\u{e0}",
+            "a\u{2020}b",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+        ];
+        for name in bad {
+            let e = check_ifname("name", name).unwrap_err();
+            assert!(matches!(e, Error::InvalidInput { arg: "name", .. }), "{e}");
+        }
+        let e = check_ifname("name", "v\u{e0}").unwrap_err();
+        assert!(e.to_string().contains("contains '\u{e0}'"), "{e}");
         assert_eq!(IfIndex::new(0), None);
         assert_eq!(IfIndex::new(7).unwrap().get(), 7);
     }

@@ -3,8 +3,8 @@
 mod common;
 
 use common::{assert_invalid, TestNs};
-use netplumb::link::{NewBridge, NewVeth};
-use netplumb::{Error, NetNs};
+use netplumb::link::{MacvlanMode, NewBridge, NewIpip, NewMacvlan, NewVeth, NewVrf, NewVxlan};
+use netplumb::{Error, NetNs, TableId, Vni};
 
 const SIXTEEN: &str = "sixteen-bytes-xx";
 
@@ -106,4 +106,139 @@ fn moving_onto_an_existing_name_is_refused() {
     let e = a.handle.move_link_to_netns("same", &b.ns).unwrap_err();
     assert!(e.is_exists(), "{e}");
     assert!(a.ip_link("same").is_some());
+}
+
+/// Defect: an MTU of 2^31 or more reached the kernel, which reads `IFLA_MTU` into an `int`
+/// and saw a negative MTU. Every request that carries an MTU refuses it before sending.
+#[test]
+fn mtu_of_2_pow_31_and_above_is_refused_before_sending() {
+    require_root!();
+    let t = TestNs::new();
+    t.handle.add_veth(&NewVeth::new("m0", "m1")).unwrap();
+    let before = t.ip(&["-j", "-d", "link", "show"]);
+    for mtu in [1 << 31, u32::MAX] {
+        assert_invalid(t.handle.set_link_mtu("lo", mtu), "mtu");
+        assert_invalid(t.handle.set_link_mtu("m0", mtu), "mtu");
+        let mut veth = NewVeth::new("x0", "x1");
+        veth.mtu = Some(mtu);
+        assert_invalid(t.handle.add_veth(&veth), "mtu");
+        let mut veth = NewVeth::new("x0", "x1");
+        veth.peer.mtu = Some(mtu);
+        assert_invalid(t.handle.add_veth(&veth), "veth peer mtu");
+        let mut bridge = NewBridge::new("xbr");
+        bridge.mtu = Some(mtu);
+        assert_invalid(t.handle.add_bridge(&bridge), "mtu");
+        let mut vxlan = NewVxlan::new("xvx", Vni::new(7).unwrap());
+        vxlan.mtu = Some(mtu);
+        assert_invalid(t.handle.add_vxlan(&vxlan), "mtu");
+        let mut macvlan = NewMacvlan::new("xmv", "m0", MacvlanMode::Bridge);
+        macvlan.mtu = Some(mtu);
+        assert_invalid(t.handle.add_macvlan(&macvlan), "mtu");
+        let mut vrf = NewVrf::new("xvrf", TableId::new(10));
+        vrf.mtu = Some(mtu);
+        assert_invalid(t.handle.add_vrf(&vrf), "mtu");
+        let mut ipip = NewIpip::new("xip");
+        ipip.mtu = Some(mtu);
+        assert_invalid(t.handle.add_ipip(&ipip), "mtu");
+        // Checked before the tunnel is looked up: no such tunnel, yet invalid input.
+        assert_invalid(t.handle.set_ipip(&ipip), "mtu");
+    }
+    assert_eq!(t.ip(&["-j", "-d", "link", "show"]), before);
+    // The largest MTU the kernel can read is sent: a veth's maximum refuses it, the loopback
+    // (which has none) takes it.
+    let e = t.handle.set_link_mtu("m0", i32::MAX as u32).unwrap_err();
+    assert_eq!(
+        e.kernel_message(),
+        Some("mtu greater than device maximum"),
+        "{e}"
+    );
+    assert_eq!(t.ip(&["-j", "-d", "link", "show"]), before);
+    t.handle.set_link_mtu("lo", i32::MAX as u32).unwrap();
+    assert_eq!(t.ip_link("lo").unwrap()["mtu"], i32::MAX);
+}
+
+/// Defect: `check_ifname` refused names the kernel accepts (Unicode whitespace such as
+/// U+2003, through `char::is_whitespace`) and did not follow the kernel's own byte rule.
+/// Every name of the table is offered to the kernel through iproute2 (`ip link add NAME type
+/// veth peer name p0`) and to netplumb: the kernel accepts it exactly when netplumb's check
+/// passes, and then netplumb creates a link of that very name. The kernel's rule
+/// (`dev_valid_name`, net/core/dev.c) works on bytes with the kernel's `isspace`, which is
+/// Latin-1's: byte 0xA0 (no-break space) counts as a space, so a UTF-8 name holding that
+/// byte (U+00A0 is C2 A0, `à` is C3 A0) is refused while `é` (C3 A9) or U+2003 (E2 80 83)
+/// are not.
+#[test]
+fn ifname_check_matches_the_kernel() {
+    require_root!();
+    let t = TestNs::new();
+    let names = [
+        "veth0",
+        "fifteen-bytes-x",
+        SIXTEEN,
+        "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}1", // 15 bytes
+        "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}", // 16 bytes
+        "",
+        ".",
+        "..",
+        "a.",
+        ".a",
+        "...",
+        "a:b",
+        "a/b",
+        "a b",
+        "a\tb",
+        "a\nb",
+        "a\x0bb",
+        "a\x0cb",
+        "a\rb",
+        "a\x01b",
+        "a\x7fb",
+        "a\x1cb",
+        "\u{e9}",
+        "\u{e0}",
+        "a\u{a0}b",
+        "a\u{85}b",
+        "a\u{2003}b",
+        "a\u{2020}b",
+        "a\u{3000}b",
+        "\u{1f980}",
+        "a-b_c.d@e",
+    ];
+    let mut wrong = Vec::new();
+    for name in names {
+        let check = match t.handle.link(name) {
+            Err(Error::InvalidInput { arg, .. }) => {
+                assert_eq!(arg, "link name");
+                false
+            }
+            Err(e) if e.is_not_found() => true,
+            other => panic!("{name:?}: {other:?}"),
+        };
+        let kernel = t
+            .try_sh(
+                "ip",
+                &[
+                    "link", "add", "name", name, "type", "veth", "peer", "name", "p0",
+                ],
+            )
+            .is_ok();
+        if kernel {
+            t.sh("ip", &["link", "del", "p0"]);
+        }
+        if check != kernel {
+            wrong.push(format!("{name:?}: netplumb {check}, kernel {kernel}"));
+            continue;
+        }
+        let made = t.handle.add_veth(&NewVeth::new(name, "p0"));
+        if kernel {
+            made.unwrap_or_else(|e| panic!("{name:?}: {e}"));
+            // Not `ip -j`: iproute2 writes control characters into its JSON unescaped.
+            t.sh("ip", &["link", "show", "dev", name]);
+            assert_eq!(t.handle.link(name).unwrap().name, name);
+            t.handle.delete_link(name).unwrap();
+        } else {
+            assert_invalid(made, "veth name");
+        }
+    }
+    assert!(wrong.is_empty(), "check and kernel disagree: {wrong:#?}");
+    assert_eq!(t.ip_link_names(), ["lo"]);
 }

@@ -49,17 +49,31 @@ pub(crate) fn not_found_as(e: Error, link: LinkRef<'_>) -> Error {
     }
 }
 
-/// Builds the attributes shared by every kind at creation: name, MTU, address, kind data.
+/// Refuses an MTU the kernel cannot read: it takes `IFLA_MTU` into an `int`, so from 2^31 on
+/// it would see a negative MTU.
+pub(crate) fn check_mtu(arg: &'static str, mtu: u32) -> Result<()> {
+    if mtu > i32::MAX as u32 {
+        return Err(Error::invalid(
+            arg,
+            format!("{mtu} is above the kernel's largest MTU, {}", i32::MAX),
+        ));
+    }
+    Ok(())
+}
+
+/// Builds the attributes shared by every kind at creation: name, MTU (checked with
+/// [`check_mtu`]), address, kind data.
 pub(crate) fn new_link_message(
     name: &str,
     mtu: Option<u32>,
     mac: Option<MacAddr>,
     kind: InfoKind,
     data: Option<InfoData>,
-) -> LinkMessage {
+) -> Result<LinkMessage> {
     let mut msg = LinkMessage::default();
     msg.attributes.push(LinkAttribute::IfName(name.to_string()));
     if let Some(mtu) = mtu {
+        check_mtu("mtu", mtu)?;
         msg.attributes.push(LinkAttribute::Mtu(mtu));
     }
     if let Some(mac) = mac {
@@ -70,7 +84,7 @@ pub(crate) fn new_link_message(
         info.push(LinkInfo::Data(data));
     }
     msg.attributes.push(LinkAttribute::LinkInfo(info));
-    msg
+    Ok(msg)
 }
 
 /// The kind (`IFLA_INFO_KIND`) and kind data (`IFLA_INFO_DATA`) of a link message.
@@ -172,5 +186,16 @@ mod tests {
     fn long_names_are_refused_before_sending() {
         let e = selector_message(LinkRef::Name("sixteen-bytes-xx")).unwrap_err();
         assert!(matches!(e, Error::InvalidInput { .. }), "{e}");
+    }
+
+    #[test]
+    fn mtus_the_kernel_reads_as_negative_are_refused() {
+        assert!(check_mtu("mtu", i32::MAX as u32).is_ok());
+        for mtu in [1 << 31, u32::MAX] {
+            let e = check_mtu("mtu", mtu).unwrap_err();
+            assert!(matches!(e, Error::InvalidInput { arg: "mtu", .. }), "{e}");
+        }
+        let e = new_link_message("x", Some(1 << 31), None, InfoKind::Dummy, None).unwrap_err();
+        assert!(matches!(e, Error::InvalidInput { arg: "mtu", .. }), "{e}");
     }
 }

@@ -233,13 +233,7 @@ pub(crate) fn bridge_message(bridge: &NewBridge) -> Result<LinkMessage> {
     check_ifname("bridge name", &bridge.name)?;
     let nlas = bridge_nlas(&bridge.options)?;
     let data = (!nlas.is_empty()).then_some(InfoData::Bridge(nlas));
-    Ok(new_link_message(
-        &bridge.name,
-        bridge.mtu,
-        bridge.mac,
-        InfoKind::Bridge,
-        data,
-    ))
+    new_link_message(&bridge.name, bridge.mtu, bridge.mac, InfoKind::Bridge, data)
 }
 
 /// The `IFLA_BR_*` attributes for `options`, in iproute2's order.

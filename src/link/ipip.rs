@@ -8,7 +8,7 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::base::{kind_of, new_link_message};
+use super::base::{check_mtu, kind_of, new_link_message};
 use crate::types::check_ifname;
 use crate::{Error, Handle, IfIndex, LinkRef, Result};
 
@@ -153,7 +153,7 @@ impl Handle {
     /// finds it existing; change it with [`Handle::set_ipip`](crate::Handle::set_ipip) instead.
     pub fn add_ipip(&self, tunnel: &NewIpip<'_>) -> Result<()> {
         let data = ipip_data(tunnel, |l| self.link_index(l))?;
-        let msg = new_link_message(&tunnel.name, tunnel.mtu, None, InfoKind::IpIp, Some(data));
+        let msg = new_link_message(&tunnel.name, tunnel.mtu, None, InfoKind::IpIp, Some(data))?;
         self.create_link("ipip", msg)
     }
 
@@ -163,6 +163,9 @@ impl Handle {
     /// read first and sent again, as iproute2 does). On the fallback device the kernel lets
     /// only the MTU change; other fields are refused with its `EINVAL` and an explanation.
     pub fn set_ipip(&self, tunnel: &NewIpip<'_>) -> Result<()> {
+        if let Some(mtu) = tunnel.mtu {
+            check_mtu("mtu", mtu)?;
+        }
         let changes = ipip_data(tunnel, |l| self.link_index(l))?;
         let has_data = matches!(&changes, InfoData::IpTunnel(d) if !d.is_empty());
         let current = self.link_message(LinkRef::Name(&tunnel.name))?;

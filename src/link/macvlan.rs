@@ -133,7 +133,7 @@ pub(crate) fn macvlan_message(m: &NewMacvlan<'_>, parent: IfIndex) -> Result<Lin
         m.mac,
         InfoKind::MacVlan,
         Some(InfoData::MacVlan(vec![InfoMacVlan::Mode(m.mode.to_wire())])),
-    );
+    )?;
     // iproute2 puts IFLA_LINK first.
     msg.attributes.insert(0, LinkAttribute::Link(parent.get()));
     Ok(msg)

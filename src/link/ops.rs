@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use netlink_packet_route::link::{LinkAttribute, LinkFlags as NlLinkFlags, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::base::{not_found_as, selector_message};
+use super::base::{check_mtu, not_found_as, selector_message};
 use super::decode::link_from_message;
 use super::types::{Link, LinkFilter, LinkFlags};
 use crate::types::check_ifname;
@@ -123,6 +123,7 @@ impl Handle {
     /// An MTU outside the device's range is refused by the kernel, with its explanation in the
     /// error (e.g. `mtu greater than device maximum`).
     pub fn set_link_mtu<'a>(&self, link: impl Into<LinkRef<'a>>, mtu: u32) -> Result<()> {
+        check_mtu("mtu", mtu)?;
         let link = link.into();
         let mut msg = selector_message(link)?;
         msg.attributes.push(LinkAttribute::Mtu(mtu));

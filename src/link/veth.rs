@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
 
-use super::base::new_link_message;
+use super::base::{check_mtu, new_link_message};
 use crate::types::check_ifname;
 use crate::{Handle, MacAddr, NetNs, Result};
 
@@ -82,6 +82,7 @@ pub(crate) fn veth_message(veth: &NewVeth<'_>) -> Result<LinkMessage> {
     peer.attributes
         .push(LinkAttribute::IfName(veth.peer.name.clone()));
     if let Some(mtu) = veth.peer.mtu {
+        check_mtu("veth peer mtu", mtu)?;
         peer.attributes.push(LinkAttribute::Mtu(mtu));
     }
     if let Some(mac) = veth.peer.mac {
@@ -91,11 +92,11 @@ pub(crate) fn veth_message(veth: &NewVeth<'_>) -> Result<LinkMessage> {
         peer.attributes
             .push(LinkAttribute::NetNsFd(ns.as_fd().as_raw_fd()));
     }
-    Ok(new_link_message(
+    new_link_message(
         &veth.name,
         veth.mtu,
         veth.mac,
         InfoKind::Veth,
         Some(InfoData::Veth(InfoVeth::Peer(peer))),
-    ))
+    )
 }

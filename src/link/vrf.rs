@@ -75,13 +75,13 @@ pub(crate) fn vrf_message(vrf: &NewVrf) -> Result<LinkMessage> {
             "a VRF needs a table id other than 0",
         ));
     }
-    Ok(new_link_message(
+    new_link_message(
         &vrf.name,
         vrf.mtu,
         vrf.mac,
         InfoKind::Vrf,
         Some(InfoData::Vrf(vec![InfoVrf::TableId(vrf.table.get())])),
-    ))
+    )
 }
 
 /// # Links: VRF

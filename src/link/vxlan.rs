@@ -364,13 +364,13 @@ pub(crate) fn vxlan_message(v: &NewVxlan<'_>, underlay: Option<IfIndex>) -> Resu
     if v.external {
         nlas.push(InfoVxlan::CollectMetadata(true));
     }
-    Ok(new_link_message(
+    new_link_message(
         &v.name,
         v.mtu,
         v.mac,
         InfoKind::Vxlan,
         Some(InfoData::Vxlan(nlas)),
-    ))
+    )
 }
 
 #[cfg(test)]
