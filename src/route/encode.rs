@@ -12,7 +12,7 @@ use netlink_packet_route::route::{
 
 use super::{
     NewRoute, NextHop, NextHopFlags, RouteFilter, RouteFlags, RouteKey, RouteQuery, RouteScope,
-    RouteType,
+    RouteType, MAX_NEXT_HOP_BYTES,
 };
 use crate::types::check_prefix;
 use crate::wire::address_family;
@@ -36,6 +36,15 @@ fn set_table(msg: &mut RouteMessage, table: TableId) {
             msg.attributes.push(RouteAttribute::Table(table.get()));
         }
     }
+}
+
+/// The bytes one next hop takes in `RTA_MULTIPATH`: `struct rtnexthop` and its gateway.
+fn hop_len(hop: &NextHop<'_>) -> usize {
+    let addr = |ip: IpAddr| if ip.is_ipv4() { 4 } else { 16 };
+    let gateway = hop.gateway.map_or(0, |g| 4 + addr(g));
+    // struct rtvia: a 16-bit family and the address, padded to 4 bytes.
+    let via = hop.via.map_or(0, |v| (4 + 2 + addr(v) + 3) & !3);
+    8 + gateway + via
 }
 
 /// Checks one next hop and returns its gateway attribute (`RTA_GATEWAY` or `RTA_VIA`).
@@ -100,6 +109,18 @@ pub(crate) fn route_message(
             ));
         }
     }
+    let hop_bytes: usize = r.next_hops.iter().map(hop_len).sum();
+    if hop_bytes > MAX_NEXT_HOP_BYTES {
+        return Err(Error::invalid(
+            "next hops",
+            format!(
+                "{} next hops take {hop_bytes} bytes; a route's next hops may take at most \
+                 {MAX_NEXT_HOP_BYTES} (212 IPv4 or 121 IPv6 gateways), or it cannot be listed \
+                 back by every reader (see MAX_NEXT_HOP_BYTES)",
+                r.next_hops.len()
+            ),
+        ));
+    }
     let has_hops = matches!(r.kind, RouteType::Unicast | RouteType::Unspec);
     if has_hops && r.next_hops.is_empty() {
         return Err(Error::invalid(
@@ -123,12 +144,14 @@ pub(crate) fn route_message(
             "an onlink next hop needs a device",
         ));
     }
-    if r.metrics
-        .congctl
-        .as_deref()
-        .is_some_and(|c| c.is_empty() || c.contains('\0'))
-    {
-        return Err(Error::invalid("congctl", "an empty name or one with NUL"));
+    if let Some(c) = r.metrics.congctl.as_deref() {
+        // TCP_CA_NAME_MAX (linux/tcp.h) is 16 bytes with the NUL.
+        if c.is_empty() || c.contains('\0') || c.len() > 15 {
+            return Err(Error::invalid(
+                "congctl",
+                format!("{c:?}: a congestion control name is 1 to 15 bytes, without NUL"),
+            ));
+        }
     }
 
     let mut msg = RouteMessage::default();

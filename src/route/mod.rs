@@ -23,5 +23,7 @@ mod values;
 pub(crate) use decode::route_from_bytes;
 #[cfg(test)]
 pub(crate) use encode::route_message;
-pub use types::{NewRoute, NextHop, Route, RouteFilter, RouteKey, RouteNextHop, RouteQuery};
+pub use types::{
+    NewRoute, NextHop, Route, RouteFilter, RouteKey, RouteNextHop, RouteQuery, MAX_NEXT_HOP_BYTES,
+};
 pub use values::{NextHopFlags, RouteFlags, RouteMetrics, RouteProtocol, RouteScope, RouteType};

@@ -204,9 +204,7 @@ pub(crate) fn encode(msg: RouteNetlinkMessage, flags: u16, out: &mut Vec<u8>) ->
     if len > MAX_REQUEST {
         return Err(crate::Error::invalid(
             "request",
-            format!(
-                "it encodes to {len} bytes; a netlink attribute holds at most {MAX_REQUEST}"
-            ),
+            format!("it encodes to {len} bytes; a netlink attribute holds at most {MAX_REQUEST}"),
         ));
     }
     out.resize(start + align4(len), 0);
