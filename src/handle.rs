@@ -300,18 +300,11 @@ fn check_code(op: &'static str, frame: &Frame<'_>) -> Result<()> {
     Err(kernel_error(op, Errno::from_raw(-code), message))
 }
 
-/// The error for a kernel refusal: `EOPNOTSUPP` becomes [`Error::Unsupported`].
+/// The error for a kernel refusal, as the kernel gave it. (`EOPNOTSUPP` also answers
+/// requests that do not fit the device, such as enslaving a link to itself; the operations
+/// that can tell a missing kernel feature apart turn it into [`Error::Unsupported`].)
 pub(crate) fn kernel_error(op: &'static str, errno: Errno, message: Option<String>) -> Error {
-    if errno == Errno::EOPNOTSUPP {
-        Error::Unsupported {
-            op,
-            hint: "the kernel does not support this".into(),
-            errno,
-            message,
-        }
-    } else {
-        Error::Kernel { op, errno, message }
-    }
+    Error::Kernel { op, errno, message }
 }
 
 impl Inner {
@@ -633,15 +626,15 @@ mod tests {
     }
 
     #[test]
-    fn eopnotsupp_becomes_unsupported() {
+    fn eopnotsupp_stays_the_kernels_answer() {
         let e = kernel_error(
-            "add link",
+            "set link master",
             Errno::EOPNOTSUPP,
-            Some("Unknown device type".into()),
+            Some("Device can not be enslaved".into()),
         );
-        assert!(e.is_unsupported());
+        assert!(!e.is_unsupported());
         assert_eq!(e.errno(), Some(Errno::EOPNOTSUPP));
-        assert_eq!(e.kernel_message(), Some("Unknown device type"));
+        assert_eq!(e.kernel_message(), Some("Device can not be enslaved"));
         let e = kernel_error("add link", Errno::EPERM, None);
         assert!(matches!(
             e,

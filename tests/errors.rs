@@ -242,3 +242,53 @@ fn ifname_check_matches_the_kernel() {
     assert!(wrong.is_empty(), "check and kernel disagree: {wrong:#?}");
     assert_eq!(t.ip_link_names(), ["lo"]);
 }
+
+/// `EOPNOTSUPP` is also the kernel's answer to requests that do not fit a device: enslaving a
+/// link to itself, deleting `lo`, bridge options on a veth, a bridge VLAN on a link that is
+/// neither a bridge nor a port. Those are the kernel's errors as they are (errno and text),
+/// not "the kernel does not support this", or a caller (and this crate's own tests, which
+/// skip on `is_unsupported()`) would take a wrong-device bug for a missing feature. (Before:
+/// all four were `is_unsupported()`.)
+#[test]
+fn eopnotsupp_on_the_wrong_device_is_not_a_missing_feature() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&NewVeth::new("va", "vb")).unwrap();
+    let before = t.ip(&["-j", "-d", "link", "show"]);
+    let wrong: Vec<(&str, Error)> = vec![
+        (
+            "set_link_master(va, va)",
+            h.set_link_master("va", "va").unwrap_err(),
+        ),
+        ("delete_link(lo)", h.delete_link("lo").unwrap_err()),
+        (
+            "set_bridge_options(va)",
+            h.set_bridge_options(
+                "va",
+                &netplumb::link::BridgeOptions {
+                    stp: Some(true),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err(),
+        ),
+        (
+            "add_bridge_vlan(va)",
+            h.add_bridge_vlan(
+                "va",
+                &netplumb::link::BridgeVlan::new(netplumb::VlanId::new(10).unwrap()),
+            )
+            .unwrap_err(),
+        ),
+    ];
+    for (call, e) in &wrong {
+        assert!(!e.is_unsupported(), "{call}: {e}");
+        assert!(!e.to_string().contains("does not support"), "{call}: {e}");
+        assert!(
+            e.errno().is_some(),
+            "{call}: the kernel's errno is kept: {e:?}"
+        );
+    }
+    assert_eq!(t.ip(&["-j", "-d", "link", "show"]), before);
+}

@@ -2,27 +2,40 @@
 //! name or create a link, a link's index by name, the raw reply of a link look-up, and the
 //! error conversions. Kinds import this file; nothing here imports a kind.
 
-use netlink_packet_route::link::{InfoData, InfoKind, LinkAttribute, LinkInfo, LinkMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoPortKind, LinkAttribute, LinkInfo, LinkMessage,
+};
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::batch::Batch;
 use crate::types::check_ifname;
 use crate::wire::{NLM_F_CREATE, NLM_F_EXCL};
+use nix::errno::Errno;
+
 use crate::{Error, Handle, IfIndex, LinkRef, MacAddr, Result};
 
-/// Gives an [`Error::Unsupported`] the hint that the kernel lacks `feature`.
+/// Turns the kernel's `EOPNOTSUPP` into [`Error::Unsupported`] with the hint that the kernel
+/// lacks `feature`: only for callers that know that this is what it means here.
 pub(crate) fn unsupported_as(e: Error, feature: &str) -> Error {
     match e {
-        Error::Unsupported {
-            op, errno, message, ..
+        Error::Kernel {
+            op,
+            errno: Errno::EOPNOTSUPP,
+            message,
         } => Error::Unsupported {
             op,
             hint: format!("the kernel has no {feature} support"),
-            errno,
+            errno: Errno::EOPNOTSUPP,
             message,
         },
         e => e,
     }
+}
+
+/// Whether a refusal of a link creation says that the kind itself is missing: the kernel
+/// found no driver for `IFLA_INFO_KIND`, even after trying to load its module.
+pub(crate) fn kind_is_missing(e: &Error) -> bool {
+    e.errno() == Some(Errno::EOPNOTSUPP) && e.kernel_message() == Some("Unknown device type")
 }
 
 /// A message that names one link, by index or by `IFLA_IFNAME`.
@@ -104,6 +117,14 @@ pub(crate) fn kind_of(m: &LinkMessage) -> (Option<&InfoKind>, Option<&InfoData>)
     (kind, data)
 }
 
+/// Whether a link message is of a bridge's port (`IFLA_INFO_SLAVE_KIND` "bridge").
+pub(crate) fn is_bridge_port(m: &LinkMessage) -> bool {
+    m.attributes.iter().any(|a| {
+        matches!(a, LinkAttribute::LinkInfo(infos)
+            if infos.iter().any(|i| matches!(i, LinkInfo::PortKind(InfoPortKind::Bridge))))
+    })
+}
+
 /// The master (`IFLA_MASTER`) of a link message.
 pub(crate) fn master_of(m: &LinkMessage) -> Option<IfIndex> {
     m.attributes.iter().find_map(|a| match a {
@@ -156,7 +177,13 @@ impl Handle {
             RouteNetlinkMessage::NewLink(msg),
             NLM_F_CREATE | NLM_F_EXCL,
         )
-        .map_err(|e| unsupported_as(e, kind))
+        .map_err(|e| {
+            if kind_is_missing(&e) {
+                unsupported_as(e, kind)
+            } else {
+                e
+            }
+        })
     }
 }
 

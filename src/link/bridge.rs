@@ -8,7 +8,7 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::base::{new_link_message, not_found_as, selector_message, unsupported_as};
+use super::base::{kind_of, new_link_message, not_found_as, selector_message, unsupported_as};
 use crate::types::check_ifname;
 use crate::{Error, Handle, LinkRef, MacAddr, Result, VlanId};
 
@@ -198,7 +198,8 @@ impl Handle {
     /// [max_age …] [ageing_time …] [priority …] [vlan_filtering 0|1] [vlan_default_pvid …]
     /// [mcast_snooping 0|1]`.
     pub fn add_bridge(&self, bridge: &NewBridge) -> Result<()> {
-        self.create_link(bridge_feature(&bridge.options), bridge_message(bridge)?)
+        self.create_link("bridge", bridge_message(bridge)?)
+            .map_err(|e| vlan_filtering_as(e, &bridge.options))
     }
 
     /// Changes an existing bridge's options; fields left `None` stay as they are. Equivalent
@@ -216,15 +217,28 @@ impl Handle {
             LinkInfo::Data(InfoData::Bridge(nlas)),
         ]));
         self.ack("set bridge options", RouteNetlinkMessage::NewLink(msg), 0)
-            .map_err(|e| unsupported_as(not_found_as(e, bridge), bridge_feature(options)))
+            .map_err(|e| {
+                let e = not_found_as(e, bridge);
+                // On a link that is not a bridge, EOPNOTSUPP is the kernel's answer as it is.
+                let on_bridge = self
+                    .link_message(bridge)
+                    .is_ok_and(|m| matches!(kind_of(&m).0, Some(InfoKind::Bridge)));
+                if on_bridge {
+                    vlan_filtering_as(e, options)
+                } else {
+                    e
+                }
+            })
     }
 }
 
-fn bridge_feature(options: &BridgeOptions) -> &'static str {
-    if options.vlan_filtering == Some(true) {
-        "VLAN-filtering bridge"
+/// A bridge (being made or changed) refused with `EOPNOTSUPP` while `options` turn VLAN
+/// filtering on: the kernel was built without it (`CONFIG_BRIDGE_VLAN_FILTERING`).
+fn vlan_filtering_as(e: Error, options: &BridgeOptions) -> Error {
+    if options.vlan_filtering == Some(true) && !e.is_unsupported() {
+        unsupported_as(e, "VLAN-filtering bridge")
     } else {
-        "bridge"
+        e
     }
 }
 

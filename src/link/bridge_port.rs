@@ -8,7 +8,7 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::base::{kind_of, master_of, not_found_as, unsupported_as};
+use super::base::{is_bridge_port, kind_of, master_of, not_found_as, unsupported_as};
 use crate::{Error, Handle, IfIndex, LinkRef, Result, VlanId};
 
 /// The STP state of a bridge port (`bridge link`'s `state`).
@@ -246,7 +246,7 @@ impl Handle {
         self.ack("set bridge port", RouteNetlinkMessage::SetLink(msg), 0)
             .map_err(|e| {
                 // The kernel answers EOPNOTSUPP for a link without a bridge master.
-                if e.is_unsupported()
+                if e.errno() == Some(nix::errno::Errno::EOPNOTSUPP)
                     && self
                         .link_message(index.into())
                         .is_ok_and(|m| master_of(&m).is_none())
@@ -309,8 +309,17 @@ impl Handle {
         } else {
             RouteNetlinkMessage::DelLink(msg)
         };
-        self.ack(op, req, 0)
-            .map_err(|e| unsupported_as(not_found_as(e, link), "VLAN-filtering bridge"))
+        // On a bridge or one of its ports, EOPNOTSUPP means the kernel has no VLAN filtering;
+        // on any other link it is the kernel's answer to a request that does not fit it.
+        let vlan_capable = is_bridge || is_bridge_port(&dev);
+        self.ack(op, req, 0).map_err(|e| {
+            let e = not_found_as(e, link);
+            if vlan_capable {
+                unsupported_as(e, "VLAN-filtering bridge")
+            } else {
+                e
+            }
+        })
     }
 
     /// Lists the VLANs of every bridge port and bridge, or of one. Equivalent to
