@@ -39,11 +39,14 @@ pub enum Error {
         /// The kernel's extended-ack explanation, when it gave one.
         message: Option<String>,
     },
-    /// An object looked up by netplumb itself (not by the kernel) does not exist.
-    #[error("{what} not found")]
+    /// The object named does not exist: `what` names it. `errno` is the kernel's answer when
+    /// the kernel said so (`ENODEV`, `ENOENT`), `None` when netplumb looked it up itself.
+    #[error("{what} not found{}", errno_suffix(*.errno))]
     NotFound {
         /// What was looked for, e.g. `link "veth0"`.
         what: String,
+        /// The kernel's errno, when the kernel answered that it does not exist.
+        errno: Option<Errno>,
     },
     /// An object netplumb was asked to create exists already (found by netplumb itself; the
     /// kernel's own `EEXIST` stays an [`Error::Kernel`]).
@@ -102,6 +105,10 @@ pub enum Error {
     },
 }
 
+fn errno_suffix(errno: Option<Errno>) -> String {
+    errno.map_or_else(String::new, |e| format!(" ({})", errno_text(e)))
+}
+
 fn errno_text(errno: Errno) -> String {
     format!("{} ({})", errno.desc(), errno as i32)
 }
@@ -126,6 +133,7 @@ impl Error {
     pub fn errno(&self) -> Option<Errno> {
         match self {
             Error::Kernel { errno, .. } | Error::Unsupported { errno, .. } => Some(*errno),
+            Error::NotFound { errno, .. } => *errno,
             Error::Io { source, .. } => source.raw_os_error().map(Errno::from_raw),
             _ => None,
         }
@@ -252,6 +260,7 @@ mod tests {
         assert_eq!(io.kind(), io::ErrorKind::NotFound);
         let nf = Error::NotFound {
             what: "link \"x\"".into(),
+            errno: None,
         };
         assert!(nf.is_not_found());
         assert_eq!(nf.errno(), None);

@@ -122,6 +122,7 @@ impl NetNs {
             if e.is_not_found() {
                 Error::NotFound {
                     what: format!("network namespace {name:?}"),
+                    errno: e.errno(),
                 }
             } else {
                 e
@@ -207,6 +208,7 @@ impl NetNs {
         if !path.exists() {
             return Err(Error::NotFound {
                 what: format!("network namespace {name:?}"),
+                errno: None,
             });
         }
         match umount2(&path, MntFlags::MNT_DETACH) {

@@ -292,3 +292,48 @@ fn eopnotsupp_on_the_wrong_device_is_not_a_missing_feature() {
     }
     assert_eq!(t.ip(&["-j", "-d", "link", "show"]), before);
 }
+
+/// "Not found" from the kernel keeps its errno: deleting a neighbour, a proxy neighbour or an
+/// FDB entry that is not there (`ENOENT`) and naming a link that does not exist (`ENODEV`)
+/// are `NotFound` errors naming the object, with `errno()` the kernel's. (Before: `errno()`
+/// was `None` for all four.)
+#[test]
+fn not_found_from_the_kernel_keeps_its_errno() {
+    use netplumb::fdb::NewFdbEntry;
+    use netplumb::MacAddr;
+    use nix::errno::Errno;
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&NewVeth::new("va", "vb")).unwrap();
+    h.add_bridge(&NewBridge::new("br0")).unwrap();
+    h.set_link_master("va", "br0").unwrap();
+    let ip: std::net::IpAddr = "10.0.0.9".parse().unwrap();
+    let cases = [
+        (
+            "delete_neighbour",
+            h.delete_neighbour("va", ip).unwrap_err(),
+            Errno::ENOENT,
+        ),
+        (
+            "delete_proxy_neighbour",
+            h.delete_proxy_neighbour("va", ip).unwrap_err(),
+            Errno::ENOENT,
+        ),
+        (
+            "delete_fdb",
+            h.delete_fdb("va", &NewFdbEntry::new(MacAddr([2, 0, 0, 0, 0, 9])))
+                .unwrap_err(),
+            Errno::ENOENT,
+        ),
+        (
+            "delete_link",
+            h.delete_link("nosuch0").unwrap_err(),
+            Errno::ENODEV,
+        ),
+    ];
+    for (call, e, errno) in cases {
+        assert!(e.is_not_found(), "{call}: {e}");
+        assert_eq!(e.errno(), Some(errno), "{call}: {e:?}");
+    }
+}

@@ -65,6 +65,7 @@ impl Handle {
             if e.errno() == Some(nix::errno::Errno::ENOENT) {
                 Error::NotFound {
                     what: format!("fdb entry {} on {link}", entry.mac),
+                    errno: e.errno(),
                 }
             } else {
                 e

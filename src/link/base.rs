@@ -56,6 +56,7 @@ pub(crate) fn not_found_as(e: Error, link: LinkRef<'_>) -> Error {
     if e.errno() == Some(nix::errno::Errno::ENODEV) {
         Error::NotFound {
             what: link.to_string(),
+            errno: e.errno(),
         }
     } else {
         e

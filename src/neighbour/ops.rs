@@ -118,6 +118,7 @@ impl Handle {
                             "{}neighbour {address} on {link}",
                             if proxy { "proxy " } else { "" }
                         ),
+                        errno: e.errno(),
                     }
                 } else {
                     e
