@@ -263,7 +263,7 @@ fn is_ours(frame: &Frame<'_>, seq: u32, port: u32) -> bool {
     frame.seq == seq && (frame.port == port || frame.port == 0)
 }
 
-fn check_code(op: &'static str, frame: &Frame<'_>) -> Result<()> {
+pub(crate) fn check_code(op: &'static str, frame: &Frame<'_>) -> Result<()> {
     let (code, message) = wire::error_of(frame).map_err(|e| Error::malformed(op, e))?;
     if code >= 0 {
         return Ok(());
