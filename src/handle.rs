@@ -268,7 +268,11 @@ pub(crate) fn check_code(op: &'static str, frame: &Frame<'_>) -> Result<()> {
     if code >= 0 {
         return Ok(());
     }
-    Err(kernel_error(op, Errno::from_raw(-code), message))
+    // i32::MIN has no positive counterpart: not an errno (found by the fuzzer).
+    let errno = code
+        .checked_neg()
+        .ok_or_else(|| Error::malformed(op, format!("error code {code}")))?;
+    Err(kernel_error(op, Errno::from_raw(errno), message))
 }
 
 /// The error for a kernel refusal: `EOPNOTSUPP` becomes [`Error::Unsupported`].

@@ -316,3 +316,20 @@ fn fuzz_decoders() {
         panic!("{e}");
     }
 }
+
+/// The fuzzer's first find: an error message whose code is `i32::MIN` made the handle negate
+/// it (a panic where overflow is checked). It is malformed, whatever the build.
+#[test]
+fn error_code_i32_min_is_malformed() {
+    let bytes = std::fs::read(Path::new(CORPUS).join("regress-error-code-i32-min.bin"));
+    let Ok(bytes) = bytes else {
+        eprintln!("skipped: fuzz::error_code_i32_min_is_malformed: no corpus at {CORPUS}");
+        return;
+    };
+    let frame = crate::wire::frames(&bytes).next().unwrap().unwrap();
+    let r = crate::handle::check_code("fuzz", &frame);
+    assert!(
+        matches!(r, Err(crate::Error::Malformed { .. })),
+        "{r:?}"
+    );
+}
