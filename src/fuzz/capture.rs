@@ -284,7 +284,10 @@ fn capture_in_namespace() -> io::Result<Files> {
     add_all(
         &mut files,
         "dump-link",
-        dump(&mut rq, RouteNetlinkMessage::GetLink(LinkMessage::default())),
+        dump(
+            &mut rq,
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+        ),
     );
     let mut m = LinkMessage::default();
     m.header.interface_family = AddressFamily::Bridge;
@@ -307,12 +310,18 @@ fn capture_in_namespace() -> io::Result<Files> {
     add_all(
         &mut files,
         "dump-route",
-        dump(&mut rq, RouteNetlinkMessage::GetRoute(RouteMessage::default())),
+        dump(
+            &mut rq,
+            RouteNetlinkMessage::GetRoute(RouteMessage::default()),
+        ),
     );
     add_all(
         &mut files,
         "dump-rule",
-        dump(&mut rq, RouteNetlinkMessage::GetRule(RuleMessage::default())),
+        dump(
+            &mut rq,
+            RouteNetlinkMessage::GetRule(RuleMessage::default()),
+        ),
     );
     for (name, family) in [
         ("dump-neigh-inet", AddressFamily::Inet),
@@ -353,11 +362,7 @@ fn capture_in_namespace() -> io::Result<Files> {
         ),
     );
     // An acknowledgement, and refusals with extended acks.
-    add_all(
-        &mut files,
-        "ack",
-        rq.ask(set_mtu("v0", 1450), NLM_F_ACK),
-    );
+    add_all(&mut files, "ack", rq.ask(set_mtu("v0", 1450), NLM_F_ACK));
     add_all(
         &mut files,
         "error-extack-mtu",
@@ -448,11 +453,7 @@ fn capture_in_namespace() -> io::Result<Files> {
         let n = seen.iter().filter(|k| **k == (f.ty, family)).count();
         if n < keep {
             seen.push((f.ty, family));
-            let name = format!(
-                "event-{}-{}-{n}.bin",
-                type_name(f.ty),
-                family_name(family)
-            );
+            let name = format!("event-{}-{}-{n}.bin", type_name(f.ty), family_name(family));
             files.push((name, rx));
         }
     }

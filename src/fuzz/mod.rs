@@ -222,10 +222,8 @@ fn fuzz_decoders() {
         eprintln!("skipped: fuzz::fuzz_decoders: no corpus at {CORPUS}");
         return;
     }
-    let corpus: Vec<(Vec<u8>, Layout)> = files
-        .iter()
-        .map(|(_, b)| (b.clone(), layout(b)))
-        .collect();
+    let corpus: Vec<(Vec<u8>, Layout)> =
+        files.iter().map(|(_, b)| (b.clone(), layout(b))).collect();
     let seed = env_u64("NETPLUMB_FUZZ_SEED").unwrap_or(DEFAULT_SEED);
     let only = env_u64("NETPLUMB_FUZZ_ITER");
     let secs = std::env::var("NETPLUMB_FUZZ_SECS")
@@ -328,8 +326,5 @@ fn error_code_i32_min_is_malformed() {
     };
     let frame = crate::wire::frames(&bytes).next().unwrap().unwrap();
     let r = crate::handle::check_code("fuzz", &frame);
-    assert!(
-        matches!(r, Err(crate::Error::Malformed { .. })),
-        "{r:?}"
-    );
+    assert!(matches!(r, Err(crate::Error::Malformed { .. })), "{r:?}");
 }

@@ -155,14 +155,7 @@ fn walk_attrs(
         if nested {
             let mut inner = parents.to_vec();
             inner.push(LenField::Attr(at));
-            walk_attrs(
-                buf,
-                at + attr::HEADER_LEN,
-                at + len,
-                &inner,
-                depth + 1,
-                out,
-            );
+            walk_attrs(buf, at + attr::HEADER_LEN, at + len, &inner, depth + 1, out);
         }
         at += attr::align4(len);
     }

@@ -12,8 +12,8 @@ use netlink_packet_route::neighbour_table::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::codec::{
-    af, neighbour_from_message, neighbour_message, neighbour_selector, neighbour_table_from_message,
-    table_name,
+    af, neighbour_from_message, neighbour_message, neighbour_selector,
+    neighbour_table_from_message, table_name,
 };
 use super::types::{
     Neighbour, NeighbourFilter, NeighbourState, NeighbourTable, NeighbourTableParams, NewNeighbour,
