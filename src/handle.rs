@@ -292,12 +292,16 @@ fn is_ours(frame: &Frame<'_>, seq: u32, port: u32) -> bool {
     frame.seq == seq && (frame.port == port || frame.port == 0)
 }
 
-fn check_code(op: &'static str, frame: &Frame<'_>) -> Result<()> {
+pub(crate) fn check_code(op: &'static str, frame: &Frame<'_>) -> Result<()> {
     let (code, message) = wire::error_of(frame).map_err(|e| Error::malformed(op, e))?;
     if code >= 0 {
         return Ok(());
     }
-    Err(kernel_error(op, Errno::from_raw(-code), message))
+    // i32::MIN has no positive counterpart: not an errno (found by the fuzzer).
+    let errno = code
+        .checked_neg()
+        .ok_or_else(|| Error::malformed(op, format!("error code {code}")))?;
+    Err(kernel_error(op, Errno::from_raw(errno), message))
 }
 
 /// The error for a kernel refusal, as the kernel gave it. (`EOPNOTSUPP` also answers

@@ -57,6 +57,8 @@ mod error;
 pub mod fdb;
 pub mod fib;
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod golden;
 mod handle;
 pub mod link;

@@ -380,7 +380,7 @@ fn vlan_spec(vlan: &BridgeVlan, on_bridge: bool) -> Vec<AfSpecBridge> {
     spec
 }
 
-fn port_vlans_from_message(m: LinkMessage) -> Option<PortVlans> {
+pub(crate) fn port_vlans_from_message(m: LinkMessage) -> Option<PortVlans> {
     let link = IfIndex::new(m.header.index)?;
     let mut vlans = Vec::new();
     let mut begin: Option<BridgeVlanInfo> = None;

@@ -34,6 +34,8 @@ mod vxlan;
 #[cfg(test)]
 pub(crate) use bridge::bridge_message;
 pub use bridge::{Bridge, BridgeOptions, NewBridge, StpState, VlanProtocol};
+#[cfg(test)]
+pub(crate) use bridge_port::port_vlans_from_message;
 pub use bridge_port::{BridgePort, BridgePortState, BridgeVlan, PortVlans};
 pub(crate) use decode::link_from_message;
 pub use ipip::{Ipip, NewIpip, IPIP_FALLBACK};

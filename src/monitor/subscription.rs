@@ -422,3 +422,28 @@ impl AsFd for Monitor {
         self.socket.as_fd()
     }
 }
+
+#[cfg(test)]
+impl Monitor {
+    /// A monitor whose socket is bound to nothing, for feeding [`Monitor::parse`] datagrams
+    /// in tests (the fuzzer).
+    pub(crate) fn detached() -> Result<Monitor> {
+        let socket = Socket::new(NETLINK_ROUTE).map_err(|e| Error::io("open test socket", e))?;
+        Ok(Monitor {
+            socket,
+            groups: Groups::empty(),
+            ns: None,
+            buf: Vec::new(),
+            queue: VecDeque::new(),
+            seen: Seen::default(),
+            stop: None,
+        })
+    }
+
+    /// Parses one datagram as if received and returns the events it queued.
+    pub(crate) fn parse_datagram(&mut self, datagram: &[u8]) -> Result<Vec<Event>> {
+        let result = self.parse(datagram);
+        let events = self.queue.drain(..).collect();
+        result.map(|()| events)
+    }
+}

@@ -8,11 +8,15 @@ use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags as NlFlags, NeighbourHeader,
     NeighbourMessage, NeighbourState as NlState,
 };
-use netlink_packet_route::neighbour_table::NeighbourTableParameter;
+use netlink_packet_route::neighbour_table::{
+    NeighbourTableAttribute, NeighbourTableMessage, NeighbourTableParameter,
+};
 use netlink_packet_route::route::RouteType;
 use netlink_packet_route::AddressFamily;
 
-use super::types::{Neighbour, NeighbourFlags, NeighbourState, NeighbourTableParams, NewNeighbour};
+use super::types::{
+    Neighbour, NeighbourFlags, NeighbourState, NeighbourTable, NeighbourTableParams, NewNeighbour,
+};
 use crate::wire::address_family;
 use crate::{Error, IfIndex, IpFamily, MacAddr, Result};
 
@@ -194,6 +198,39 @@ pub(crate) fn neighbour_from_message(m: NeighbourMessage) -> Result<Option<Neigh
         flags: NeighbourFlags::from_bits_retain(m.header.flags.bits()),
         probes,
     }))
+}
+
+/// Converts a dumped neighbour table (`RTM_NEWNEIGHTBL`); tables of other families are skipped.
+pub(crate) fn neighbour_table_from_message(m: NeighbourTableMessage) -> Option<NeighbourTable> {
+    let family = match m.header.family {
+        AddressFamily::Inet => IpFamily::V4,
+        AddressFamily::Inet6 => IpFamily::V6,
+        _ => return None,
+    };
+    let mut t = NeighbourTable {
+        family,
+        name: String::new(),
+        link: None,
+        params: NeighbourTableParams::default(),
+        gc_thresholds: None,
+    };
+    let mut thresh = [None; 3];
+    for attr in m.attributes {
+        match attr {
+            NeighbourTableAttribute::Name(n) => t.name = n,
+            NeighbourTableAttribute::Parms(p) => {
+                (t.link, t.params) = NeighbourTableParams::from_nlas(p)
+            }
+            NeighbourTableAttribute::Threshold1(v) => thresh[0] = Some(v),
+            NeighbourTableAttribute::Threshold2(v) => thresh[1] = Some(v),
+            NeighbourTableAttribute::Threshold3(v) => thresh[2] = Some(v),
+            _ => {}
+        }
+    }
+    if let [Some(a), Some(b), Some(c)] = thresh {
+        t.gc_thresholds = Some([a, b, c]);
+    }
+    Some(t)
 }
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ mod types;
 pub(crate) use codec::neighbour_from_message;
 #[cfg(test)]
 pub(crate) use codec::neighbour_message;
+#[cfg(test)]
+pub(crate) use codec::neighbour_table_from_message;
 pub use types::{
     Neighbour, NeighbourFilter, NeighbourFlags, NeighbourState, NeighbourTable,
     NeighbourTableParams, NewNeighbour,

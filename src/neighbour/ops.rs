@@ -11,7 +11,10 @@ use netlink_packet_route::neighbour_table::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::codec::{af, neighbour_from_message, neighbour_message, neighbour_selector, table_name};
+use super::codec::{
+    af, neighbour_from_message, neighbour_message, neighbour_selector,
+    neighbour_table_from_message, table_name,
+};
 use super::types::{
     Neighbour, NeighbourFilter, NeighbourState, NeighbourTable, NeighbourTableParams, NewNeighbour,
 };
@@ -262,39 +265,9 @@ impl Handle {
         self.dump(
             "list neighbour tables",
             RouteNetlinkMessage::GetNeighbourTable(req),
-            |msg| {
-                let RouteNetlinkMessage::NewNeighbourTable(m) = msg else {
-                    return Ok(None);
-                };
-                let family = match m.header.family {
-                    AddressFamily::Inet => IpFamily::V4,
-                    AddressFamily::Inet6 => IpFamily::V6,
-                    _ => return Ok(None),
-                };
-                let mut t = NeighbourTable {
-                    family,
-                    name: String::new(),
-                    link: None,
-                    params: NeighbourTableParams::default(),
-                    gc_thresholds: None,
-                };
-                let mut thresh = [None; 3];
-                for attr in m.attributes {
-                    match attr {
-                        NeighbourTableAttribute::Name(n) => t.name = n,
-                        NeighbourTableAttribute::Parms(p) => {
-                            (t.link, t.params) = NeighbourTableParams::from_nlas(p)
-                        }
-                        NeighbourTableAttribute::Threshold1(v) => thresh[0] = Some(v),
-                        NeighbourTableAttribute::Threshold2(v) => thresh[1] = Some(v),
-                        NeighbourTableAttribute::Threshold3(v) => thresh[2] = Some(v),
-                        _ => {}
-                    }
-                }
-                if let [Some(a), Some(b), Some(c)] = thresh {
-                    t.gc_thresholds = Some([a, b, c]);
-                }
-                Ok(Some(t))
+            |msg| match msg {
+                RouteNetlinkMessage::NewNeighbourTable(m) => Ok(neighbour_table_from_message(m)),
+                _ => Ok(None),
             },
         )
     }
