@@ -177,7 +177,7 @@ impl Requests {
     fn ask(&mut self, msg: RouteNetlinkMessage, flags: u16) -> Vec<Vec<u8>> {
         self.seq += 1;
         let mut tx = Vec::new();
-        wire::encode(msg, NLM_F_REQUEST | flags, &mut tx);
+        wire::encode(msg, NLM_F_REQUEST | flags, &mut tx).expect("encode");
         wire::set_seq(&mut tx, 0, self.seq);
         self.socket.send(&tx, 0).expect("send");
         let mut out = Vec::new();
