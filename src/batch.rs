@@ -112,7 +112,11 @@ impl<'h> Batch<'h> {
     ) -> usize {
         let i = self.ends.len();
         let encoded = msg.and_then(|m| {
-            wire::encode(m, wire::NLM_F_REQUEST | wire::NLM_F_ACK | flags, &mut self.buf)
+            wire::encode(
+                m,
+                wire::NLM_F_REQUEST | wire::NLM_F_ACK | flags,
+                &mut self.buf,
+            )
         });
         self.ends.push(self.buf.len());
         self.ops.push(op);

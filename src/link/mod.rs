@@ -35,7 +35,7 @@ mod vxlan;
 pub(crate) use bridge::bridge_message;
 pub use bridge::{Bridge, BridgeOptions, NewBridge, StpState, VlanProtocol};
 pub use bridge_port::{BridgePort, BridgePortState, BridgeVlan, PortVlans};
-pub(crate) use decode::link_from_message;
+pub(crate) use decode::{link_from_bytes, link_header};
 pub use ipip::{Ipip, NewIpip, IPIP_FALLBACK};
 #[cfg(test)]
 pub(crate) use macvlan::macvlan_message;
