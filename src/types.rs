@@ -298,8 +298,14 @@ impl fmt::Display for Escaped<'_> {
 macro_rules! kernel_text {
     ($t:ident) => {
         impl fmt::Display for $t {
+            /// Honours width and alignment (`{:<16}`), as `str` does.
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Display::fmt(&Escaped(self.as_bytes(), false), f)
+                let shown = Escaped(self.as_bytes(), false);
+                if f.width().is_some() || f.precision().is_some() {
+                    f.pad(&shown.to_string())
+                } else {
+                    fmt::Display::fmt(&shown, f)
+                }
             }
         }
 
@@ -757,6 +763,7 @@ mod tests {
         assert_eq!((odd.len(), odd.to_str()), (5, None));
         assert_eq!(odd.to_string(), r"bad\xff\xfe");
         assert_eq!(format!("{odd:?}"), r#""bad\xff\xfe""#);
+        assert_eq!(format!("[{odd:>12}]"), r"[ bad\xff\xfe]");
         assert_eq!(odd, &b"bad\xff\xfe"[..]);
         // Text compares both ways; UTF-8 beyond ASCII is shown as itself.
         let eth = IfName::try_from("eth0").unwrap();
