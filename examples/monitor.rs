@@ -76,7 +76,7 @@ impl Names {
         let name = self
             .handle
             .link(index)
-            .map(|l| l.name)
+            .map(|l| l.name.to_string())
             .unwrap_or_else(|_| format!("if{index}"));
         self.names.insert(index, name.clone());
         name
@@ -197,7 +197,7 @@ fn line(event: &Event, names: &mut Names) -> String {
             if c.is_removed() {
                 names.names.remove(&l.index);
             } else {
-                names.names.insert(l.index, l.name.clone());
+                names.names.insert(l.index, l.name.to_string());
             }
             format!("[LINK]{}{}", deleted(c), link_line(l))
         }

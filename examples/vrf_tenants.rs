@@ -442,7 +442,9 @@ fn build_tenant(
 
 fn link_name(host: &Handle, index: Option<IfIndex>) -> String {
     match index {
-        Some(i) => host.link(i).map_or_else(|_| format!("if{i}"), |l| l.name),
+        Some(i) => host
+            .link(i)
+            .map_or_else(|_| format!("if{i}"), |l| l.name.to_string()),
         None => "-".to_string(),
     }
 }

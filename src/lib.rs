@@ -77,4 +77,6 @@ pub use error::{Error, Result};
 pub use handle::Handle;
 pub use link::Link;
 pub use netns::NetNs;
-pub use types::{IfIndex, IpFamily, LinkRef, MacAddr, TableId, VlanId, Vni, IFNAMSIZ};
+pub use types::{
+    IfAlias, IfIndex, IfName, IpFamily, LinkRef, MacAddr, TableId, VlanId, Vni, IFNAMSIZ,
+};

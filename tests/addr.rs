@@ -90,7 +90,7 @@ fn add_list_replace_delete_v4_and_v6() {
     };
     let b = find("10.20.1.1");
     assert_eq!(b.broadcast, Some("10.20.1.255".parse().unwrap()));
-    assert_eq!(b.label.as_deref(), Some("a0:web"));
+    assert_eq!(b.label.unwrap(), "a0:web");
     assert_eq!(ip_addr_info(&t, "a0", "10.20.1.1")["label"], "a0:web");
     assert_eq!(
         ip_addr_info(&t, "a0", "10.20.1.1")["broadcast"],

@@ -58,7 +58,7 @@ fn veth_pair_in_one_namespace_and_listing() {
     let t = TestNs::new();
     t.handle.add_veth(&NewVeth::new("v0", "v1")).unwrap();
     let links = t.handle.links(&Default::default()).unwrap();
-    let mut names: Vec<_> = links.iter().map(|l| l.name.clone()).collect();
+    let mut names: Vec<_> = links.iter().map(|l| l.name.to_string()).collect();
     names.sort();
     assert_eq!(names, t.ip_link_names());
     let v0 = links.iter().find(|l| l.name == "v0").unwrap();
@@ -136,7 +136,7 @@ fn bridge_with_options_enslave_and_release() {
         .links(&LinkFilter::master("br0"))
         .unwrap()
         .into_iter()
-        .map(|l| l.name)
+        .map(|l| l.name.to_string())
         .collect();
     ports.sort();
     let mut ip_ports: Vec<String> = t
@@ -224,7 +224,7 @@ fn up_down_mtu_rename_mac_alias_txqlen() {
     t.handle.set_link_alias("e0", "uplink to pod").unwrap();
     t.handle.set_link_txqlen("e0", 500).unwrap();
     let e0 = t.handle.link("e0").unwrap();
-    assert_eq!(e0.alias.as_deref(), Some("uplink to pod"));
+    assert_eq!(e0.alias.unwrap(), "uplink to pod");
     assert_eq!(e0.txqlen, Some(500));
     let ip_e0 = t.ip_link("e0").unwrap();
     assert_eq!(ip_e0["ifalias"], "uplink to pod");
@@ -364,13 +364,7 @@ fn dummy_and_vrf_links_report_their_kind_names() {
             ..LinkFilter::default()
         })
         .unwrap();
-    assert_eq!(
-        vrfs.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
-        ["vrf0"]
-    );
+    assert_eq!(vrfs.iter().map(|l| l.name).collect::<Vec<_>>(), ["vrf0"]);
     let ports = t.handle.links(&LinkFilter::master("vrf0")).unwrap();
-    assert_eq!(
-        ports.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
-        ["d0"]
-    );
+    assert_eq!(ports.iter().map(|l| l.name).collect::<Vec<_>>(), ["d0"]);
 }

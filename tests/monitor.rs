@@ -56,7 +56,7 @@ fn describe(events: &[Event]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
-            Event::Link(c) if c.get().name.starts_with('m') => Some(format!(
+            Event::Link(c) if c.get().name.as_bytes().starts_with(b"m") => Some(format!(
                 "{} link {}",
                 match c {
                     Change::Added(_) => kind("add"),
@@ -156,7 +156,7 @@ fn snapshot_comes_first_then_live_events() {
     let events = read_until(&mut m, |e| {
         if let Event::Link(Change::Added(l)) = e {
             if l.name == "s2" || l.name == "s3" {
-                live.insert(l.name.clone());
+                live.insert(l.name);
             }
         }
         live.len() == 2
@@ -168,7 +168,7 @@ fn snapshot_comes_first_then_live_events() {
     let snapshot: BTreeSet<String> = events[..done]
         .iter()
         .filter_map(|e| match e {
-            Event::Link(Change::Added(l)) => Some(l.name.clone()),
+            Event::Link(Change::Added(l)) => Some(l.name.to_string()),
             Event::Address(Change::Added(a)) => Some(a.address.to_string()),
             _ => None,
         })
@@ -547,7 +547,7 @@ fn a_stopped_monitor_wakes_its_reader_and_ends() {
         let mut names = Vec::new();
         for event in &mut m {
             if let Event::Link(Change::Added(l)) = event.unwrap() {
-                names.push(l.name.clone());
+                names.push(l.name);
                 seen_tx.send(l.name).unwrap();
             }
         }
@@ -579,5 +579,5 @@ fn a_stopped_monitor_wakes_its_reader_and_ends() {
         "woke after {:?}",
         started.elapsed()
     );
-    assert!(names.contains(&"st0".to_string()), "{names:?}");
+    assert!(names.iter().any(|n| n == "st0"), "{names:?}");
 }

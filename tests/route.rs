@@ -81,7 +81,7 @@ fn find<'a>(routes: &'a [Route], dst: &str) -> &'a Route {
 }
 
 fn dev_name(t: &TestNs, i: Option<IfIndex>) -> String {
-    t.handle.link(i.unwrap()).unwrap().name
+    t.handle.link(i.unwrap()).unwrap().name.to_string()
 }
 
 #[test]

@@ -37,10 +37,7 @@ fn vrf_with_member_routes_and_lookup() {
     h.set_link_up("v0").unwrap();
     h.set_link_up("v1").unwrap();
     let members = h.links(&LinkFilter::vrf("blue")).unwrap();
-    assert_eq!(
-        members.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
-        ["v0"]
-    );
+    assert_eq!(members.iter().map(|l| l.name).collect::<Vec<_>>(), ["v0"]);
     let ip_members = t.ip(&["-j", "link", "show", "vrf", "blue"]);
     assert_eq!(ip_members.as_array().unwrap().len(), 1);
     assert_eq!(ip_members[0]["ifname"], "v0");
@@ -87,7 +84,10 @@ fn vrf_with_member_routes_and_lookup() {
         .unwrap();
     let theirs = t.ip(&["-j", "route", "get", "vrf", "blue", "10.9.1.1"]);
     assert_eq!(r.gateway().unwrap().to_string(), theirs[0]["gateway"]);
-    assert_eq!(h.link(r.dev().unwrap()).unwrap().name, theirs[0]["dev"]);
+    assert_eq!(
+        h.link(r.dev().unwrap()).unwrap().name.to_str().unwrap(),
+        theirs[0]["dev"]
+    );
     assert_eq!(r.table, table);
 
     // Neighbours of the VRF: those on its members, as `ip neigh show vrf` lists them.

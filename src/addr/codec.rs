@@ -13,7 +13,9 @@ use netlink_packet_route::address::{
 use super::types::{Address, AddressFlags, AddressScope, NewAddress};
 use crate::types::IFNAMSIZ;
 use crate::wire::address_family;
-use crate::{Error, IfIndex, IpFamily, Result};
+use crate::wire::attr;
+use crate::wire::kernel::IFA_RT_PRIORITY;
+use crate::{Error, IfIndex, IfName, IpFamily, Result};
 
 const FOREVER: u32 = u32::MAX;
 
@@ -113,35 +115,83 @@ pub(crate) fn address_message(
     Ok(msg)
 }
 
-pub(crate) fn address_from_message(m: AddressMessage) -> Result<Address> {
-    let op = "list addresses";
+/// Byte offsets of `struct ifaddrmsg` (linux/if_addr.h).
+mod field {
+    /// `ifa_family` (u8).
+    pub const FAMILY: usize = 0;
+    /// `ifa_prefixlen` (u8).
+    pub const PREFIX_LEN: usize = 1;
+    /// `ifa_flags` (u8): the low 8 bits of the flags (all of them in `IFA_FLAGS`).
+    pub const FLAGS: usize = 2;
+    /// `ifa_scope` (u8).
+    pub const SCOPE: usize = 3;
+    /// `ifa_index` (u32).
+    pub const INDEX: std::ops::Range<usize> = 4..8;
+}
+
+/// The length of `struct ifaddrmsg`.
+const HEADER_LEN: usize = field::INDEX.end;
+
+/// Decodes the payload of an `RTM_NEWADDR` or `RTM_DELADDR` (the bytes after the netlink
+/// header), read straight from its bytes so that the label keeps the kernel's exact bytes.
+/// `None` for a family other than IPv4 and IPv6 (MCTP…).
+///
+/// What a user can configure always decodes; a number or broadcast address of the wrong size is
+/// left out. Only a message the kernel does not send is an error: a header too short, an
+/// attribute running past the message, index 0, no address or one of the wrong size, a prefix
+/// longer than the family's, a label longer than the kernel's.
+pub(crate) fn address_from_bytes(payload: &[u8]) -> std::result::Result<Option<Address>, String> {
+    if payload.len() < HEADER_LEN {
+        return Err(format!("an address message of {} bytes", payload.len()));
+    }
+    let Some(family) = crate::wire::ip_family(payload[field::FAMILY]) else {
+        return Ok(None);
+    };
     let index =
-        IfIndex::new(m.header.index).ok_or_else(|| Error::malformed(op, "address on index 0"))?;
+        IfIndex::new(attr::u32_at(payload, field::INDEX.start)).ok_or("an address on index 0")?;
+    let prefix_len = payload[field::PREFIX_LEN];
     let (mut local, mut addr) = (None, None);
     let mut a = Address {
         index,
         address: IpNetwork::from(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         peer: None,
         broadcast: None,
-        scope: AddressScope::from(u8::from(m.header.scope)),
+        scope: AddressScope::from(payload[field::SCOPE]),
         label: None,
-        flags: AddressFlags::from_bits_retain(u32::from(m.header.flags.bits())),
+        flags: AddressFlags::from_bits_retain(u32::from(payload[field::FLAGS])),
         valid_lifetime: None,
         preferred_lifetime: None,
         metric: None,
     };
-    for attr in m.attributes {
-        match attr {
-            AddressAttribute::Local(ip) => local = Some(ip),
-            AddressAttribute::Address(ip) => addr = Some(ip),
-            AddressAttribute::Broadcast(b) => a.broadcast = Some(b),
-            AddressAttribute::Label(l) => a.label = Some(l),
-            AddressAttribute::Flags(f) => a.flags = AddressFlags::from_bits_retain(f.bits()),
-            AddressAttribute::RoutePriority(p) => a.metric = Some(p),
-            AddressAttribute::CacheInfo(c) => {
+    for at in attr::attrs(&payload[HEADER_LEN..]) {
+        let (ty, value) = at?;
+        match ty {
+            libc::IFA_LOCAL => local = Some(attr::ip_of(family, value)?),
+            libc::IFA_ADDRESS => addr = Some(attr::ip_of(family, value)?),
+            libc::IFA_BROADCAST => {
+                a.broadcast = <[u8; 4]>::try_from(value).ok().map(Ipv4Addr::from)
+            }
+            libc::IFA_LABEL => {
+                a.label = Some(
+                    IfName::from_attr(value)
+                        .ok_or_else(|| format!("a label of {} bytes", value.len()))?,
+                )
+            }
+            libc::IFA_FLAGS => {
+                if let Some(f) = attr::u32_of(value) {
+                    a.flags = AddressFlags::from_bits_retain(f)
+                }
+            }
+            IFA_RT_PRIORITY => a.metric = attr::u32_of(value),
+            libc::IFA_CACHEINFO => {
+                // struct ifa_cacheinfo { ifa_prefered, ifa_valid, cstamp, tstamp }
                 let secs = |v: u32| (v != FOREVER).then(|| Duration::from_secs(v.into()));
-                a.valid_lifetime = secs(c.ifa_valid);
-                a.preferred_lifetime = secs(c.ifa_preferred);
+                if let (Some(preferred), Some(valid)) =
+                    (attr::u32_of(value), value.get(4..).and_then(attr::u32_of))
+                {
+                    a.valid_lifetime = secs(valid);
+                    a.preferred_lifetime = secs(preferred);
+                }
             }
             _ => {}
         }
@@ -155,15 +205,11 @@ pub(crate) fn address_from_message(m: AddressMessage) -> Result<Address> {
             l
         }
         (Some(ip), None) | (None, Some(ip)) => ip,
-        (None, None) => return Err(Error::malformed(op, "an address message without address")),
+        (None, None) => return Err("an address message without address".into()),
     };
-    a.address = IpNetwork::new(own, m.header.prefix_len).map_err(|_| {
-        Error::malformed(
-            op,
-            format!("prefix length {} for {own}", m.header.prefix_len),
-        )
-    })?;
-    Ok(a)
+    a.address = IpNetwork::new(own, prefix_len)
+        .map_err(|_| format!("prefix length {prefix_len} for {own}"))?;
+    Ok(Some(a))
 }
 
 /// The `RTM_DELADDR` request for `address` on link `index` (`ip addr del ADDRESS/LEN dev L`).
@@ -221,17 +267,64 @@ mod tests {
         }
     }
 
+    /// The bytes netlink-packet-route encodes `m` to, as the kernel would send them.
+    fn bytes_of(m: &AddressMessage) -> Vec<u8> {
+        use netlink_packet_core::Emitable;
+        let mut b = vec![0; m.buffer_len()];
+        m.emit(&mut b);
+        b
+    }
+
     #[test]
     fn peer_is_separated_from_local() {
         let mut m = AddressMessage::default();
+        m.header.family = address_family(IpFamily::V4);
         m.header.index = 3;
         m.header.prefix_len = 32;
         m.attributes
             .push(AddressAttribute::Address("10.9.0.2".parse().unwrap()));
         m.attributes
             .push(AddressAttribute::Local("10.9.0.1".parse().unwrap()));
-        let a = address_from_message(m).unwrap();
+        let a = address_from_bytes(&bytes_of(&m)).unwrap().unwrap();
         assert_eq!(a.address.to_string(), "10.9.0.1/32");
         assert_eq!(a.peer, Some("10.9.0.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn every_field_is_read_and_the_label_keeps_its_bytes() {
+        let mut n: NewAddress = "10.1.0.2/24".parse().unwrap();
+        n.broadcast = Some("10.1.0.255".parse().unwrap());
+        n.label = Some("v0:web".into());
+        n.flags = AddressFlags::NOPREFIXROUTE | AddressFlags::NODAD;
+        n.valid_lifetime = Some(Duration::from_secs(600));
+        n.preferred_lifetime = Some(Duration::from_secs(300));
+        n.metric = Some(7);
+        n.scope = Some(AddressScope::Link);
+        let m = address_message(&n, || Ok(IfIndex::new(5).unwrap())).unwrap();
+        let mut b = bytes_of(&m);
+        let a = address_from_bytes(&b).unwrap().unwrap();
+        assert_eq!(a.index.get(), 5);
+        assert_eq!(a.address, n.address);
+        assert_eq!(a.peer, None);
+        assert_eq!(a.broadcast, n.broadcast);
+        assert_eq!(a.scope, AddressScope::Link);
+        assert_eq!(a.label.unwrap(), "v0:web");
+        assert_eq!(a.flags, n.flags);
+        assert_eq!(a.valid_lifetime, n.valid_lifetime);
+        assert_eq!(a.preferred_lifetime, n.preferred_lifetime);
+        assert_eq!(a.metric, Some(7));
+        // A label that is not UTF-8, as the kernel accepts and reports it.
+        let at = b.windows(6).position(|w| w == b"v0:web").unwrap();
+        b[at + 3..at + 6].copy_from_slice(b"\xff\xfe\x80");
+        let a = address_from_bytes(&b).unwrap().unwrap();
+        assert_eq!(a.label.unwrap().as_bytes(), b"v0:\xff\xfe\x80");
+        // Other families are not addresses of this module; broken ones are errors, not panics.
+        let mut other = b.clone();
+        other[0] = 45; // AF_MCTP
+        assert_eq!(address_from_bytes(&other), Ok(None));
+        for cut in 0..b.len() {
+            let _ = address_from_bytes(&b[..cut]);
+        }
+        assert!(address_from_bytes(&b[..4]).is_err());
     }
 }

@@ -7,7 +7,7 @@ mod codec;
 mod ops;
 mod types;
 
-pub(crate) use codec::address_from_message;
+pub(crate) use codec::address_from_bytes;
 #[cfg(test)]
 pub(crate) use codec::address_message;
 pub use types::{Address, AddressFilter, AddressFlags, AddressScope, NewAddress};

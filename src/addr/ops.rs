@@ -3,11 +3,11 @@
 use ipnetwork::IpNetwork;
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::codec::{address_from_message, address_message, delete_message, dump_message};
+use super::codec::{address_from_bytes, address_message, delete_message, dump_message};
 use super::types::{Address, AddressFilter, NewAddress};
 use crate::batch::Batch;
 use crate::wire::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
-use crate::{Handle, LinkRef, Result};
+use crate::{Error, Handle, LinkRef, Result};
 
 /// # Addresses
 ///
@@ -66,20 +66,20 @@ impl Handle {
             Some(l) => Some(self.link_index(l)?),
             None => None,
         };
-        let req = dump_message(filter.family, index);
-        self.dump(
-            "list addresses",
-            RouteNetlinkMessage::GetAddress(req),
-            |msg| {
-                let RouteNetlinkMessage::NewAddress(m) = msg else {
-                    return Ok(None);
-                };
-                let a = address_from_message(m)?;
-                let keep = index.is_none_or(|i| a.index == i)
-                    && filter.family.is_none_or(|f| a.family() == f);
-                Ok(keep.then_some(a))
-            },
-        )
+        let op = "list addresses";
+        let req = RouteNetlinkMessage::GetAddress(dump_message(filter.family, index));
+        self.dump_frames(op, req, |frame| {
+            if frame.ty != libc::RTM_NEWADDR {
+                return Ok(None);
+            }
+            let Some(a) = address_from_bytes(frame.payload).map_err(|e| Error::malformed(op, e))?
+            else {
+                return Ok(None);
+            };
+            let keep =
+                index.is_none_or(|i| a.index == i) && filter.family.is_none_or(|f| a.family() == f);
+            Ok(keep.then_some(a))
+        })
     }
 }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ipnetwork::IpNetwork;
 
-use crate::{Error, IfIndex, IpFamily, LinkRef, Result};
+use crate::{Error, IfIndex, IfName, IpFamily, LinkRef, Result};
 
 /// The scope of an address: how far it is valid (`ip addr`'s `scope global`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -185,8 +185,8 @@ pub struct Address {
     pub broadcast: Option<Ipv4Addr>,
     /// The scope.
     pub scope: AddressScope,
-    /// The IPv4 label (the interface name, or `name:alias`).
-    pub label: Option<String>,
+    /// The IPv4 label (the interface name, or `name:alias`), the kernel's bytes exactly.
+    pub label: Option<IfName>,
     /// Flags.
     pub flags: AddressFlags,
     /// Remaining valid lifetime; `None` for forever.

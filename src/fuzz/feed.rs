@@ -4,10 +4,10 @@ use std::hint::black_box;
 
 use netlink_packet_route::RouteNetlinkMessage;
 
-use crate::addr::address_from_message;
+use crate::addr::address_from_bytes;
 use crate::fdb::fdb_from_message;
 use crate::handle::check_code;
-use crate::link::{link_from_message, port_vlans_from_message};
+use crate::link::{link_from_bytes, port_vlans_from_message};
 use crate::monitor::Monitor;
 use crate::neighbour::{neighbour_from_message, neighbour_table_from_message};
 use crate::route::route_from_bytes;
@@ -44,9 +44,9 @@ pub(super) const DECODERS: [(&str, Decoder); 13] = [
     ("handle::check_code", Decoder::CheckCode),
     ("route_from_bytes", Decoder::Route),
     ("wire::decode", Decoder::Decode),
-    ("link_from_message", Decoder::Link),
+    ("link_from_bytes", Decoder::Link),
     ("port_vlans_from_message", Decoder::BridgeVlans),
-    ("address_from_message", Decoder::Address),
+    ("address_from_bytes", Decoder::Address),
     ("neighbour_from_message", Decoder::Neighbour),
     ("fdb_from_message", Decoder::Fdb),
     ("rule_from_message", Decoder::Rule),
@@ -118,6 +118,20 @@ pub(super) fn feed(datagram: &[u8], mon: &mut Monitor) -> Counts {
             c.note(Decoder::Route, r.is_ok());
         }
         black_box(r.ok());
+        // The hand decoders read the bytes whether or not netlink-packet-route takes them.
+        match frame.ty {
+            libc::RTM_NEWLINK | libc::RTM_DELLINK => {
+                let r = link_from_bytes(frame.payload);
+                c.note(Decoder::Link, r.is_ok());
+                black_box(r.ok());
+            }
+            libc::RTM_NEWADDR | libc::RTM_DELADDR => {
+                let r = address_from_bytes(frame.payload);
+                c.note(Decoder::Address, r.is_ok());
+                black_box(r.ok());
+            }
+            _ => {}
+        }
         let msg = match wire::decode(&frame) {
             Ok(m) => {
                 c.note(Decoder::Decode, true);
@@ -131,16 +145,8 @@ pub(super) fn feed(datagram: &[u8], mon: &mut Monitor) -> Counts {
         };
         match msg {
             RouteNetlinkMessage::NewLink(m) | RouteNetlinkMessage::DelLink(m) => {
-                let r = link_from_message(m.clone());
-                c.note(Decoder::Link, r.is_ok());
-                black_box(r.ok());
                 c.note(Decoder::BridgeVlans, true);
                 black_box(port_vlans_from_message(m));
-            }
-            RouteNetlinkMessage::NewAddress(m) | RouteNetlinkMessage::DelAddress(m) => {
-                let r = address_from_message(m);
-                c.note(Decoder::Address, r.is_ok());
-                black_box(r.ok());
             }
             // (The kernel's RTM_GETNEIGH, an L2/L3 miss, is the monitor's alone.)
             RouteNetlinkMessage::NewNeighbour(m) | RouteNetlinkMessage::DelNeighbour(m) => {

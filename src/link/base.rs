@@ -2,13 +2,15 @@
 //! name or create a link, a link's index by name, the raw reply of a link look-up, and the
 //! error conversions. Kinds import this file; nothing here imports a kind.
 
+use libc::IFLA_IFNAME;
+use netlink_packet_core::DefaultNla;
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoPortKind, LinkAttribute, LinkInfo, LinkMessage,
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::batch::Batch;
-use crate::types::check_ifname;
+use crate::types::{check_ifname, check_ifname_bytes};
 use crate::wire::{NLM_F_CREATE, NLM_F_EXCL};
 use nix::errno::Errno;
 
@@ -46,6 +48,14 @@ pub(crate) fn selector_message(link: LinkRef<'_>) -> Result<LinkMessage> {
         LinkRef::Name(name) => {
             check_ifname("link name", name)?;
             msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+        }
+        LinkRef::NameBytes(name) => {
+            check_ifname_bytes("link name", name)?;
+            // netlink-packet-route's IfName holds a String: the bytes go as a raw attribute,
+            // NUL-terminated as iproute2 sends them.
+            let value = [name, &[0]].concat();
+            let nla = DefaultNla::new(IFLA_IFNAME, value);
+            msg.attributes.push(LinkAttribute::Other(nla));
         }
     }
     Ok(msg)
@@ -140,7 +150,7 @@ impl Handle {
     pub fn link_index<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<IfIndex> {
         match link.into() {
             LinkRef::Index(i) => Ok(i),
-            r @ LinkRef::Name(_) => {
+            r => {
                 let m = self.link_message(r)?;
                 IfIndex::new(m.header.index)
                     .ok_or_else(|| Error::malformed("get link", "a link with index 0"))
@@ -202,6 +212,7 @@ impl Batch<'_> {
                 self.link_cache().insert(name.to_string(), i);
                 Ok(i)
             }
+            LinkRef::NameBytes(_) => self.handle().link_index(link),
         }
     }
 }

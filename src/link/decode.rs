@@ -1,8 +1,22 @@
-//! Link replies (`RTM_NEWLINK`) decoded into [`Link`], each kind's data by its own codec.
+//! Link replies (`RTM_NEWLINK`, and `RTM_DELLINK` in the monitor) decoded into [`Link`].
+//!
+//! The message is read straight from its bytes (`wire::attr`, the offsets of `struct
+//! ifinfomsg` in [`field`]), so that the name and alias keep the kernel's exact bytes, which
+//! need not be UTF-8 ([`IfName`], [`IfAlias`]). Only `IFLA_LINKINFO` (the kind and its
+//! settings) goes through `netlink-packet-route`, and each kind's codec reads its part of it.
+//!
+//! What a user can configure always decodes. A part that still does not (a kind's settings that
+//! `netlink-packet-route` refuses, a counter block or number of the wrong size) is left out of
+//! that one `Link` (the kind then is [`LinkKind::Unknown`] with the kernel's name of it) rather
+//! than failing the listing. Only a message whose framing is broken, which the kernel does not
+//! send, is an error: a header too short, an attribute running past the message, index 0, a
+//! name longer than the kernel's.
 
+use netlink_packet_core::{NlaBuffer, ParseableParametrized};
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoPortData, InfoPortKind, LinkAttribute, LinkInfo, LinkMessage,
+    InfoData, InfoKind, InfoPortData, InfoPortKind, LinkAttribute, LinkInfo,
 };
+use netlink_packet_route::AddressFamily;
 
 use super::bridge::Bridge;
 use super::bridge_port::BridgePort;
@@ -11,16 +25,60 @@ use super::macvlan::Macvlan;
 use super::types::{Link, LinkFlags, LinkKind, LinkStats, OperState};
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
-use crate::{Error, IfIndex, MacAddr, Result};
+use crate::wire::attr::{self, u32_of, HEADER_LEN as NLA_HEADER_LEN};
+use crate::{IfAlias, IfIndex, IfName, MacAddr};
 
-pub(crate) fn link_from_message(m: LinkMessage) -> Result<Link> {
-    let index = IfIndex::new(m.header.index)
-        .ok_or_else(|| Error::malformed("list links", "a link with index 0"))?;
+/// Byte offsets of `struct ifinfomsg` (linux/rtnetlink.h).
+mod field {
+    use std::ops::Range;
+    /// `ifi_family` (u8); a byte of padding follows.
+    pub const FAMILY: usize = 0;
+    /// `ifi_type` (u16): the ARPHRD_* link-layer type.
+    #[allow(dead_code)]
+    pub const TYPE: Range<usize> = 2..4;
+    /// `ifi_index` (i32).
+    pub const INDEX: Range<usize> = 4..8;
+    /// `ifi_flags` (u32): IFF_*.
+    pub const FLAGS: Range<usize> = 8..12;
+    /// `ifi_change` (u32): the flags that changed; all ones for a new device.
+    pub const CHANGE: Range<usize> = 12..16;
+}
+
+/// The length of `struct ifinfomsg`.
+const HEADER_LEN: usize = field::CHANGE.end;
+
+/// The fields of `struct rtnl_link_stats64` netplumb reports, in the kernel's order (u64 each).
+const STATS64_FIELDS: usize = 10;
+
+/// The header of a link message: its family (`AF_BRIDGE` for a bridge's port notices) and
+/// change mask (all ones for a device just registered), for the monitor.
+pub(crate) struct LinkHeader {
+    pub family: u8,
+    pub change: u32,
+}
+
+/// The header of a link message; `None` when it is too short to hold one.
+pub(crate) fn link_header(payload: &[u8]) -> Option<LinkHeader> {
+    (payload.len() >= HEADER_LEN).then(|| LinkHeader {
+        family: payload[field::FAMILY],
+        change: attr::u32_at(payload, field::CHANGE.start),
+    })
+}
+
+/// Decodes the payload of an `RTM_NEWLINK` or `RTM_DELLINK` (the bytes after the netlink
+/// header).
+pub(crate) fn link_from_bytes(payload: &[u8]) -> Result<Link, String> {
+    if payload.len() < HEADER_LEN {
+        return Err(format!("a link message of {} bytes", payload.len()));
+    }
+    let index =
+        IfIndex::new(attr::u32_at(payload, field::INDEX.start)).ok_or("a link with index 0")?;
+    let family = AddressFamily::from(payload[field::FAMILY]);
     let mut link = Link {
         index,
-        name: String::new(),
+        name: IfName::default(),
         kind: None,
-        flags: LinkFlags::from_bits_retain(m.header.flags.bits()),
+        flags: LinkFlags::from_bits_retain(attr::u32_at(payload, field::FLAGS.start)),
         oper_state: OperState::Unknown,
         mtu: 0,
         min_mtu: None,
@@ -35,43 +93,89 @@ pub(crate) fn link_from_message(m: LinkMessage) -> Result<Link> {
         stats: None,
         bridge_port: None,
     };
-    for attr in m.attributes {
-        match attr {
-            LinkAttribute::IfName(n) => link.name = n,
-            LinkAttribute::Mtu(v) => link.mtu = v,
-            LinkAttribute::MinMtu(v) => link.min_mtu = Some(v),
-            LinkAttribute::MaxMtu(v) => link.max_mtu = Some(v),
-            LinkAttribute::Address(a) => link.mac = MacAddr::from_slice(&a).ok(),
-            LinkAttribute::Broadcast(a) => link.broadcast = MacAddr::from_slice(&a).ok(),
-            LinkAttribute::Controller(i) => link.master = IfIndex::new(i),
-            LinkAttribute::Link(i) => link.link = IfIndex::new(i),
-            LinkAttribute::LinkNetNsId(id) => link.link_netnsid = Some(id),
-            LinkAttribute::TxQueueLen(v) => link.txqlen = Some(v),
-            LinkAttribute::IfAlias(a) => link.alias = Some(a),
-            LinkAttribute::OperState(s) => link.oper_state = OperState::from(u8::from(s)),
-            LinkAttribute::Stats64(s) => {
-                link.stats = Some(LinkStats {
-                    rx_packets: s.rx_packets,
-                    tx_packets: s.tx_packets,
-                    rx_bytes: s.rx_bytes,
-                    tx_bytes: s.tx_bytes,
-                    rx_errors: s.rx_errors,
-                    tx_errors: s.tx_errors,
-                    rx_dropped: s.rx_dropped,
-                    tx_dropped: s.tx_dropped,
-                    multicast: s.multicast,
-                    collisions: s.collisions,
-                })
+    let attrs = &payload[HEADER_LEN..];
+    for a in attr::spans(attrs) {
+        let (ty, range) = a?;
+        let value = &attrs[range.clone()];
+        match ty {
+            libc::IFLA_IFNAME => {
+                link.name = IfName::from_attr(value)
+                    .ok_or_else(|| format!("an interface name of {} bytes", value.len()))?
             }
-            LinkAttribute::LinkInfo(infos) => {
-                link.bridge_port = bridge_port_from_infos(&infos);
-                link.kind = kind_from_infos(infos);
+            libc::IFLA_IFALIAS => {
+                link.alias = Some(
+                    IfAlias::from_attr(value)
+                        .ok_or_else(|| format!("an alias of {} bytes", value.len()))?,
+                )
+            }
+            libc::IFLA_MTU => link.mtu = u32_of(value).unwrap_or(0),
+            libc::IFLA_MIN_MTU => link.min_mtu = u32_of(value),
+            libc::IFLA_MAX_MTU => link.max_mtu = u32_of(value),
+            libc::IFLA_ADDRESS => link.mac = MacAddr::from_slice(value).ok(),
+            libc::IFLA_BROADCAST => link.broadcast = MacAddr::from_slice(value).ok(),
+            libc::IFLA_MASTER => link.master = u32_of(value).and_then(IfIndex::new),
+            libc::IFLA_LINK => link.link = u32_of(value).and_then(IfIndex::new),
+            libc::IFLA_LINK_NETNSID => link.link_netnsid = u32_of(value).map(|v| v as i32),
+            libc::IFLA_TXQLEN => link.txqlen = u32_of(value),
+            libc::IFLA_OPERSTATE => {
+                link.oper_state = value.first().map_or(OperState::Unknown, |s| (*s).into())
+            }
+            libc::IFLA_STATS64 => link.stats = stats64(value),
+            libc::IFLA_LINKINFO => {
+                // The whole attribute, header included, as netlink-packet-route parses it.
+                let whole = &attrs[range.start - NLA_HEADER_LEN..range.end];
+                match link_info(whole, family) {
+                    Some(infos) => {
+                        link.bridge_port = bridge_port_from_infos(&infos);
+                        link.kind = kind_from_infos(infos);
+                    }
+                    None => link.kind = raw_kind(value).map(LinkKind::Unknown),
+                }
             }
             _ => {}
         }
     }
     // A veth whose peer was moved away reports IFLA_LINK = 0 on some kernels.
     Ok(link)
+}
+
+/// `IFLA_LINKINFO` through netlink-packet-route; `None` when it refuses it.
+fn link_info(whole: &[u8], family: AddressFamily) -> Option<Vec<LinkInfo>> {
+    let buf = NlaBuffer::new_checked(whole).ok()?;
+    match LinkAttribute::parse_with_param(&buf, family).ok()? {
+        LinkAttribute::LinkInfo(infos) => Some(infos),
+        _ => None,
+    }
+}
+
+/// The kernel's name of the kind (`IFLA_INFO_KIND`) read from the bytes of `IFLA_LINKINFO`.
+fn raw_kind(value: &[u8]) -> Option<String> {
+    attr::attrs(value)
+        .map_while(Result::ok)
+        .find(|(ty, _)| *ty == libc::IFLA_INFO_KIND)
+        .map(|(_, k)| String::from_utf8_lossy(attr::c_bytes(k)).into_owned())
+}
+
+/// The counters of `struct rtnl_link_stats64`; `None` when it is too short.
+fn stats64(b: &[u8]) -> Option<LinkStats> {
+    let mut v = [0u64; STATS64_FIELDS];
+    for (i, out) in v.iter_mut().enumerate() {
+        *out = u64::from_ne_bytes(b.get(i * 8..i * 8 + 8)?.try_into().ok()?);
+    }
+    let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped, multicast, collisions] =
+        v;
+    Some(LinkStats {
+        rx_packets,
+        tx_packets,
+        rx_bytes,
+        tx_bytes,
+        rx_errors,
+        tx_errors,
+        rx_dropped,
+        tx_dropped,
+        multicast,
+        collisions,
+    })
 }
 
 /// A bridge port's settings, from `IFLA_INFO_SLAVE_KIND` "bridge" and its slave data.
@@ -144,6 +248,102 @@ mod tests {
             kind_from_infos(vec![LinkInfo::Kind(InfoKind::Veth)]),
             Some(LinkKind::Veth)
         );
+    }
+
+    fn nla(ty: u16, data: &[u8]) -> Vec<u8> {
+        let mut v = ((NLA_HEADER_LEN + data.len()) as u16)
+            .to_ne_bytes()
+            .to_vec();
+        v.extend_from_slice(&ty.to_ne_bytes());
+        v.extend_from_slice(data);
+        v.resize(attr::align4(v.len()), 0);
+        v
+    }
+
+    /// An `RTM_NEWLINK` payload: `struct ifinfomsg` (index 7, flags UP) and `attrs`.
+    fn message(attrs: &[Vec<u8>]) -> Vec<u8> {
+        let mut m = vec![0u8; HEADER_LEN];
+        m[field::INDEX].copy_from_slice(&7u32.to_ne_bytes());
+        m[field::FLAGS].copy_from_slice(&1u32.to_ne_bytes());
+        m[field::CHANGE].copy_from_slice(&u32::MAX.to_ne_bytes());
+        for a in attrs {
+            m.extend_from_slice(a);
+        }
+        m
+    }
+
+    #[test]
+    fn every_field_is_read_and_names_keep_their_bytes() {
+        let vxlan = crate::link::vxlan_message(
+            &crate::link::NewVxlan::new("vx0", crate::Vni::new(42).unwrap()),
+            None,
+        )
+        .unwrap();
+        // The kind's attribute as netlink-packet-route encodes it.
+        let info = vxlan
+            .attributes
+            .iter()
+            .find(|a| matches!(a, LinkAttribute::LinkInfo(_)))
+            .unwrap();
+        let mut info_bytes = vec![0; netlink_packet_core::Emitable::buffer_len(info)];
+        netlink_packet_core::Emitable::emit(info, &mut info_bytes);
+        let stats: Vec<u8> = (1..=24u64).flat_map(|v| v.to_ne_bytes()).collect();
+        let m = message(&[
+            nla(libc::IFLA_IFNAME, b"bad\xff\xfe\0"),
+            nla(libc::IFLA_MTU, &1450u32.to_ne_bytes()),
+            nla(libc::IFLA_ADDRESS, &[2, 0, 0, 0, 0, 1]),
+            nla(libc::IFLA_IFALIAS, b"\xff alias"),
+            nla(libc::IFLA_OPERSTATE, &[6]),
+            nla(libc::IFLA_MASTER, &3u32.to_ne_bytes()),
+            nla(libc::IFLA_STATS64, &stats),
+            info_bytes.clone(),
+            nla(
+                libc::IFLA_PROP_LIST,
+                &nla(libc::IFLA_ALT_IFNAME, b"alt\xff\0"),
+            ),
+        ]);
+        let l = link_from_bytes(&m).unwrap();
+        assert_eq!(l.index.get(), 7);
+        assert_eq!(l.name.as_bytes(), b"bad\xff\xfe");
+        assert_eq!(l.alias.unwrap().as_bytes(), b"\xff alias");
+        assert_eq!((l.mtu, l.oper_state), (1450, OperState::Up));
+        assert_eq!(l.mac, Some(MacAddr([2, 0, 0, 0, 0, 1])));
+        assert_eq!(l.master, IfIndex::new(3));
+        assert!(l.flags.contains(LinkFlags::UP));
+        let s = l.stats.unwrap();
+        assert_eq!((s.rx_packets, s.multicast, s.collisions), (1, 9, 10));
+        match l.kind {
+            Some(LinkKind::Vxlan(v)) => assert_eq!(v.vni.map(|v| v.get()), Some(42)),
+            k => panic!("{k:?}"),
+        }
+        let h = link_header(&m).unwrap();
+        assert_eq!((h.family, h.change), (0, u32::MAX));
+    }
+
+    #[test]
+    fn a_part_that_does_not_decode_is_left_out_not_the_link() {
+        // IFLA_VXLAN_ID (1) of 2 bytes: netlink-packet-route refuses the kind's settings.
+        let data = nla(libc::IFLA_INFO_DATA, &nla(1, &[42, 0]));
+        let info = [nla(libc::IFLA_INFO_KIND, b"vxlan\0"), data].concat();
+        let m = message(&[
+            nla(libc::IFLA_IFNAME, b"vx0\0"),
+            nla(libc::IFLA_MTU, &[1, 2]),
+            nla(libc::IFLA_STATS64, &[0; 12]),
+            nla(libc::IFLA_LINKINFO, &info),
+        ]);
+        let l = link_from_bytes(&m).unwrap();
+        assert_eq!(l.name, "vx0");
+        assert_eq!(l.kind, Some(LinkKind::Unknown("vxlan".into())));
+        assert_eq!((l.mtu, l.stats), (0, None));
+        // Broken framing is an error, and no input panics.
+        let mut broken = m.clone();
+        broken[HEADER_LEN] = 200;
+        assert!(link_from_bytes(&broken).is_err());
+        assert!(link_from_bytes(&m[..8]).is_err());
+        assert!(link_from_bytes(&message(&[nla(libc::IFLA_IFNAME, &[b'x'; 16])])).is_err());
+        for cut in 0..m.len() {
+            let _ = link_from_bytes(&m[..cut]);
+        }
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use bridge::{Bridge, BridgeOptions, NewBridge, StpState, VlanProtocol};
 #[cfg(test)]
 pub(crate) use bridge_port::port_vlans_from_message;
 pub use bridge_port::{BridgePort, BridgePortState, BridgeVlan, PortVlans};
-pub(crate) use decode::link_from_message;
+pub(crate) use decode::{link_from_bytes, link_header};
 pub use ipip::{Ipip, NewIpip, IPIP_FALLBACK};
 #[cfg(test)]
 pub(crate) use macvlan::macvlan_message;

@@ -7,7 +7,7 @@ use netlink_packet_route::link::{LinkAttribute, LinkFlags as NlLinkFlags, LinkMe
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::base::{check_mtu, not_found_as, selector_message};
-use super::decode::link_from_message;
+use super::decode::link_from_bytes;
 use super::types::{Link, LinkFilter, LinkFlags};
 use crate::types::check_ifname;
 use crate::{Error, Handle, LinkRef, MacAddr, NetNs, Result};
@@ -18,9 +18,12 @@ use crate::{Error, Handle, LinkRef, MacAddr, NetNs, Result};
 /// method of its kind (`add_veth`, `add_bridge`, `add_vxlan`, …).
 impl Handle {
     fn all_links(&self) -> Result<Vec<Link>> {
+        let op = "list links";
         let req = RouteNetlinkMessage::GetLink(LinkMessage::default());
-        self.dump("list links", req, |msg| match msg {
-            RouteNetlinkMessage::NewLink(m) => link_from_message(m).map(Some),
+        self.dump_frames(op, req, |frame| match frame.ty {
+            libc::RTM_NEWLINK => link_from_bytes(frame.payload)
+                .map(Some)
+                .map_err(|e| Error::malformed(op, e)),
             _ => Ok(None),
         })
     }
@@ -61,14 +64,15 @@ impl Handle {
     /// A link that does not exist is an error for which [`Error::is_not_found`](crate::Error::is_not_found) is true.
     pub fn link<'a>(&self, link: impl Into<LinkRef<'a>>) -> Result<Link> {
         let link = link.into();
+        let op = "get link";
         let req = RouteNetlinkMessage::GetLink(selector_message(link)?);
-        match self
-            .get("get link", req)
-            .map_err(|e| not_found_as(e, link))?
-        {
-            RouteNetlinkMessage::NewLink(m) => link_from_message(m),
-            _ => Err(Error::malformed("get link", "the reply is not a link")),
-        }
+        self.get_frame(op, req, |frame| match frame.ty {
+            libc::RTM_NEWLINK => {
+                link_from_bytes(frame.payload).map_err(|e| Error::malformed(op, e))
+            }
+            _ => Err(Error::malformed(op, "the reply is not a link")),
+        })
+        .map_err(|e| not_found_as(e, link))
     }
 
     /// Deletes a link (for a veth, both ends go). Equivalent to `ip link del dev NAME`.

@@ -7,7 +7,7 @@ use super::ipip::Ipip;
 use super::macvlan::Macvlan;
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
-use crate::{IfIndex, LinkRef, MacAddr};
+use crate::{IfAlias, IfIndex, IfName, LinkRef, MacAddr};
 
 bitflags::bitflags! {
     /// Interface flags (`IFF_*`, as in `ip link`'s `<BROADCAST,MULTICAST,UP,LOWER_UP>`).
@@ -135,7 +135,9 @@ pub enum LinkKind {
     Vrf(Vrf),
     /// An IPIP tunnel.
     Ipip(Ipip),
-    /// A kind netplumb does not model yet, by the kernel's name for it (`"vxlan"`, `"dummy"`…).
+    /// A kind netplumb does not model yet, by the kernel's name for it (`"dummy"`, `"bond"`…);
+    /// also a modelled kind whose settings did not decode (then the name is one of the other
+    /// variants', `"vxlan"`…), which is reported rather than failing the listing.
     Unknown(String),
 }
 
@@ -184,8 +186,9 @@ impl<'a> LinkFilter<'a> {
 pub struct Link {
     /// Interface index.
     pub index: IfIndex,
-    /// Interface name.
-    pub name: String,
+    /// Interface name, the kernel's bytes exactly (not always UTF-8; compares with text:
+    /// `link.name == "eth0"`).
+    pub name: IfName,
     /// Virtual device kind; `None` for devices without one (loopback, physical NICs).
     pub kind: Option<LinkKind>,
     /// Interface flags.
@@ -212,8 +215,8 @@ pub struct Link {
     pub link_netnsid: Option<i32>,
     /// Transmit queue length.
     pub txqlen: Option<u32>,
-    /// The interface alias (`ip link set … alias`).
-    pub alias: Option<String>,
+    /// The interface alias (`ip link set … alias`), the kernel's bytes exactly.
+    pub alias: Option<IfAlias>,
     /// Counters.
     pub stats: Option<LinkStats>,
     /// The port's settings, when the link is a bridge port.

@@ -8,9 +8,9 @@ use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, Neig
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::types::{Change, Event};
-use crate::addr::{address_from_message, Address};
+use crate::addr::{address_from_bytes, Address};
 use crate::fdb::{fdb_from_message, FdbEntry};
-use crate::link::link_from_message;
+use crate::link::{link_from_bytes, link_header};
 use crate::neighbour::{neighbour_from_message, Neighbour, NeighbourFlags};
 use crate::route::route_from_bytes;
 use crate::rule::rule_from_message;
@@ -101,6 +101,15 @@ impl Decoder {
                 })
             }));
         }
+        match frame.ty {
+            libc::RTM_NEWLINK | libc::RTM_DELLINK => return self.link_event(frame),
+            libc::RTM_NEWADDR | libc::RTM_DELADDR => {
+                let removed = frame.ty == libc::RTM_DELADDR;
+                let a = address_from_bytes(frame.payload)?;
+                return Ok(a.map(|a| self.address_event(a, removed)));
+            }
+            _ => {}
+        }
         let msg = wire::decode(frame)?;
         self.event(msg).map_err(|e| match e {
             Error::Malformed { reason, .. } => reason,
@@ -110,35 +119,6 @@ impl Decoder {
 
     fn event(&mut self, msg: RouteNetlinkMessage) -> Result<Option<Event>> {
         Ok(Some(match msg {
-            // A bridge also reports its ports' STP and membership changes as link messages
-            // of the bridge family, with only a few attributes (and an RTM_DELLINK when a port
-            // leaves the bridge, though the link lives on): not link events.
-            RouteNetlinkMessage::NewLink(m) | RouteNetlinkMessage::DelLink(m)
-                if m.header.interface_family == AddressFamily::Bridge =>
-            {
-                return Ok(None)
-            }
-            RouteNetlinkMessage::NewLink(m) => {
-                // The kernel marks a newly registered device with an all-ones change mask.
-                let new = m.header.change_mask.bits() == u32::MAX;
-                let l = link_from_message(m)?;
-                Event::Link(if new {
-                    Change::Added(l)
-                } else {
-                    Change::Changed(l)
-                })
-            }
-            RouteNetlinkMessage::DelLink(m) => {
-                let l = link_from_message(m)?;
-                self.seen.forget_link(l.index);
-                Event::Link(Change::Removed(l))
-            }
-            RouteNetlinkMessage::NewAddress(m) => {
-                self.address_event(address_from_message(m)?, false)
-            }
-            RouteNetlinkMessage::DelAddress(m) => {
-                self.address_event(address_from_message(m)?, true)
-            }
             RouteNetlinkMessage::NewNeighbour(m) => return self.neigh_or_fdb(m, false),
             RouteNetlinkMessage::DelNeighbour(m) => return self.neigh_or_fdb(m, true),
             RouteNetlinkMessage::GetNeighbour(m) => return Ok(miss_from_message(m)),
@@ -152,6 +132,27 @@ impl Decoder {
             },
             _ => return Ok(None),
         }))
+    }
+
+    /// A link notification, decoded from its bytes (its name and alias are the kernel's bytes).
+    fn link_event(&mut self, frame: &Frame<'_>) -> std::result::Result<Option<Event>, String> {
+        let header = link_header(frame.payload).ok_or("a link message shorter than its header")?;
+        // A bridge also reports its ports' STP and membership changes as link messages of the
+        // bridge family, with only a few attributes (and an RTM_DELLINK when a port leaves the
+        // bridge, though the link lives on): not link events.
+        if header.family == libc::AF_BRIDGE as u8 {
+            return Ok(None);
+        }
+        let l = link_from_bytes(frame.payload)?;
+        Ok(Some(Event::Link(if frame.ty == libc::RTM_DELLINK {
+            self.seen.forget_link(l.index);
+            Change::Removed(l)
+        } else if header.change == u32::MAX {
+            // The kernel marks a newly registered device with an all-ones change mask.
+            Change::Added(l)
+        } else {
+            Change::Changed(l)
+        })))
     }
 
     fn neigh_or_fdb(&mut self, m: NeighbourMessage, removed: bool) -> Result<Option<Event>> {

@@ -6,6 +6,7 @@
 //! others decode through `netlink-packet-route`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
 
 use crate::IpFamily;
 
@@ -68,6 +69,29 @@ pub(crate) fn attrs(mut buf: &[u8]) -> impl Iterator<Item = Result<(u16, &[u8]),
     })
 }
 
+/// Iterates the attributes of `buf` as (type without flag bits, where its payload is in
+/// `buf`); the attribute's header is the [`HEADER_LEN`] bytes before. Stops at the first
+/// malformed one, reporting it. For decoders that patch a copy of `buf` or hand one attribute,
+/// header included, to `netlink-packet-route`.
+pub(crate) fn spans(buf: &[u8]) -> impl Iterator<Item = Result<(u16, Range<usize>), String>> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let rest = &buf[at.min(buf.len())..];
+        if rest.len() < HEADER_LEN {
+            return None;
+        }
+        let len = u16_at(rest, field::LENGTH.start) as usize;
+        let ty = u16_at(rest, field::TYPE.start) & TYPE_MASK;
+        if len < HEADER_LEN || len > rest.len() {
+            at = buf.len();
+            return Some(Err(format!("attribute {ty} with length {len}")));
+        }
+        let payload = at + HEADER_LEN..at + len;
+        at += align4(len);
+        Some(Ok((ty, payload)))
+    })
+}
+
 /// An address attribute of `family` (4 or 16 bytes).
 #[inline]
 pub(crate) fn ip_of(family: IpFamily, b: &[u8]) -> Result<IpAddr, String> {
@@ -101,5 +125,12 @@ mod tests {
         let got: Vec<_> = attrs(&b).collect();
         assert!(got[1].is_err());
         assert_eq!(got.len(), 2);
+        let got: Vec<_> = spans(&b).collect();
+        assert_eq!(got[0], Ok((1, 4..8)));
+        assert!(got[1].is_err());
+        assert_eq!(got.len(), 2);
+        b[8] = 5;
+        let got: Vec<_> = spans(&b).collect::<Result<_, _>>().unwrap();
+        assert_eq!(got, vec![(1, 4..8), (2, 12..13)]);
     }
 }

@@ -42,3 +42,11 @@ pub(crate) mod rtm_f {
     pub const TRAP: u32 = 0x8000;
     pub const OFFLOAD_FAILED: u32 = 0x2000_0000;
 }
+
+/// `IFA_RT_PRIORITY` (linux/if_addr.h): the metric of an address's prefix route.
+pub(crate) const IFA_RT_PRIORITY: u16 = 9;
+
+/// `FRA_IIFNAME` and `FRA_OIFNAME` (linux/fib_rules.h): a rule's input and output interface
+/// names.
+pub(crate) const FRA_IIFNAME: u16 = 3;
+pub(crate) const FRA_OIFNAME: u16 = 17;

@@ -6,7 +6,8 @@
 //!   `netlink-packet-route` and stamping its sequence number (the one place that writes it);
 //! - [`attr`]: reading attributes (`struct nlattr`) straight from bytes, for the decoders that
 //!   must be fast (routes: a million in a dump);
-//! - [`kernel`]: uapi constants that `libc` does not name.
+//! - [`kernel`]: uapi constants that `libc` does not name;
+//! - [`text`]: names and labels that are not UTF-8, made decodable for `netlink-packet-route`.
 
 use netlink_packet_core::{NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -17,6 +18,7 @@ pub(crate) use netlink_packet_core::{
 
 pub(crate) mod attr;
 pub(crate) mod kernel;
+pub(crate) mod text;
 
 use crate::IpFamily;
 
@@ -212,7 +214,10 @@ pub(crate) fn encode(msg: RouteNetlinkMessage, flags: u16, out: &mut Vec<u8>) ->
     Ok(())
 }
 
-/// Decodes a data frame (neither error nor done) into the route message it carries.
+/// Decodes a data frame (neither error nor done) into the route message it carries. A name,
+/// alias or label that is not UTF-8 does not fail it: `netlink-packet-route` is given a copy in
+/// which such text is made valid ([`text::valid_text`]); decoders that need the exact bytes
+/// read them from the frame.
 pub(crate) fn decode(frame: &Frame<'_>) -> Result<RouteNetlinkMessage, String> {
     let mut header = NetlinkHeader::default();
     header.length = (frame.payload.len() + HEADER_LEN) as u32;
@@ -220,7 +225,8 @@ pub(crate) fn decode(frame: &Frame<'_>) -> Result<RouteNetlinkMessage, String> {
     header.flags = frame.flags;
     header.sequence_number = frame.seq;
     header.port_number = frame.port;
-    RouteNetlinkMessage::deserialize(&header, frame.payload).map_err(|e| e.to_string())
+    let payload = text::valid_text(frame.ty, frame.payload);
+    RouteNetlinkMessage::deserialize(&header, &payload).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
