@@ -205,7 +205,12 @@ fn resync_after_overrun_gives_the_kernels_view() {
     require_root!();
     let t = TestNs::new();
     t.handle.set_link_up("lo").unwrap();
-    for round in 0..3u32 {
+    // A soak runs many more: NETPLUMB_SOAK_ROUNDS=200 (see README).
+    let rounds: u32 = std::env::var("NETPLUMB_SOAK_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    for round in 0..rounds {
         let mut mon = Monitor::new_in(
             &t.ns,
             &MonitorOptions {
