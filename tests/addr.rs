@@ -210,3 +210,44 @@ fn bad_address_input_changes_nothing() {
     assert!(missing.is_not_found(), "{missing}");
     assert_eq!(t.ip(&["-j", "addr", "show"]), before);
 }
+
+/// A point-to-point address is deleted by naming its peer, as `ip addr del A/32 peer P dev D`
+/// does, or by the listed `Address` itself. (Before: `delete_address` had no way to name the
+/// peer, and `172.16.104.1/32` alone fails with `EADDRNOTAVAIL` as in iproute2.)
+#[test]
+fn point_to_point_addresses_are_deleted_by_their_peer() {
+    use netplumb::addr::AddressKey;
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&NewVeth::new("d2", "d3")).unwrap();
+    let with_peer = |local: &str, peer: &str| NewAddress {
+        peer: Some(peer.parse().unwrap()),
+        ..local.parse().unwrap()
+    };
+    h.add_address("d2", &with_peer("172.16.104.1/32", "172.16.104.2"))
+        .unwrap();
+    h.add_address("d2", &with_peer("172.16.105.1/32", "172.16.105.2"))
+        .unwrap();
+    let plain: ipnetwork::IpNetwork = "172.16.104.1/32".parse().unwrap();
+    let e = h.delete_address("d2", plain).unwrap_err();
+    assert!(e.is_not_found(), "as iproute2 without `peer`: {e}");
+    h.delete_address(
+        "d2",
+        AddressKey {
+            address: plain,
+            peer: Some("172.16.104.2".parse().unwrap()),
+        },
+    )
+    .unwrap();
+    let listed = h
+        .addresses(&netplumb::addr::AddressFilter::link("d2"))
+        .unwrap();
+    let other = listed
+        .iter()
+        .find(|a| a.address.ip() == "172.16.105.1".parse::<std::net::IpAddr>().unwrap())
+        .unwrap();
+    h.delete_address("d2", other).unwrap();
+    let left: Vec<_> = ip_addrs(&t, "d2");
+    assert!(left.is_empty(), "{left:?}");
+}

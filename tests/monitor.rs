@@ -103,7 +103,7 @@ fn link_address_and_neighbour_events_in_order() {
     )
     .unwrap();
     h.delete_neighbour("m0", ip("10.9.0.2")).unwrap();
-    h.delete_address("m0", "10.9.0.1/24".parse().unwrap())
+    h.delete_address("m0", "10.9.0.1/24".parse::<ipnetwork::IpNetwork>().unwrap())
         .unwrap();
     h.delete_link("m0").unwrap();
 

@@ -10,7 +10,7 @@ use netlink_packet_route::address::{
     AddressScope as NlScope, CacheInfo,
 };
 
-use super::types::{Address, AddressFlags, AddressScope, NewAddress};
+use super::types::{Address, AddressFlags, AddressKey, AddressScope, NewAddress};
 use crate::types::IFNAMSIZ;
 use crate::wire::address_family;
 use crate::wire::attr;
@@ -213,14 +213,25 @@ pub(crate) fn address_from_bytes(payload: &[u8]) -> std::result::Result<Option<A
 }
 
 /// The `RTM_DELADDR` request for `address` on link `index` (`ip addr del ADDRESS/LEN dev L`).
-pub(crate) fn delete_message(address: IpNetwork, index: IfIndex) -> AddressMessage {
+pub(crate) fn delete_message(key: &AddressKey, index: IfIndex) -> Result<AddressMessage> {
+    let address = key.address;
+    if let Some(peer) = key.peer {
+        if IpFamily::of(peer) != IpFamily::of(address.ip()) {
+            return Err(Error::invalid(
+                "peer",
+                format!("{peer} is not of the same family as {address}"),
+            ));
+        }
+    }
     let mut msg = AddressMessage::default();
     msg.header.family = address_family(IpFamily::of(address.ip()));
     msg.header.prefix_len = address.prefix();
     msg.header.index = index.get();
     msg.attributes.push(AddressAttribute::Local(address.ip()));
-    msg.attributes.push(AddressAttribute::Address(address.ip()));
-    msg
+    // As `ip addr del … peer P`: the kernel matches IFA_ADDRESS against the peer.
+    msg.attributes
+        .push(AddressAttribute::Address(key.peer.unwrap_or(address.ip())));
+    Ok(msg)
 }
 
 /// The `RTM_GETADDR` dump request: a family, a link (honoured by kernels with strict dump

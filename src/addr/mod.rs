@@ -10,4 +10,4 @@ mod types;
 pub(crate) use codec::address_from_bytes;
 #[cfg(test)]
 pub(crate) use codec::address_message;
-pub use types::{Address, AddressFilter, AddressFlags, AddressScope, NewAddress};
+pub use types::{Address, AddressFilter, AddressFlags, AddressKey, AddressScope, NewAddress};

@@ -1,10 +1,9 @@
 //! Address operations: the [`Handle`] and [`Batch`] methods of `ip addr`.
 
-use ipnetwork::IpNetwork;
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::codec::{address_from_bytes, address_message, delete_message, dump_message};
-use super::types::{Address, AddressFilter, NewAddress};
+use super::types::{Address, AddressFilter, AddressKey, NewAddress};
 use crate::batch::Batch;
 use crate::wire::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::{Error, Handle, LinkRef, Result};
@@ -17,6 +16,13 @@ impl Handle {
     /// `ip addr add ADDRESS/LEN [peer P] [broadcast B] [scope S] [label L] dev LINK`.
     /// An address that is already there is an error for which
     /// [`Error::is_exists`](crate::Error::is_exists) is true.
+    ///
+    /// An IPv6 address is *tentative* until the kernel's duplicate address detection work has
+    /// run, even with [`AddressFlags::NODAD`](crate::addr::AddressFlags::NODAD) (which only
+    /// makes that work short): a caller faster than `ip` that uses it at once as a route's
+    /// source gets the kernel's "Invalid source address". Wait until
+    /// [`addresses`](Handle::addresses) reports it without
+    /// [`AddressFlags::TENTATIVE`](crate::addr::AddressFlags::TENTATIVE) (a few milliseconds).
     pub fn add_address<'a>(
         &self,
         link: impl Into<LinkRef<'a>>,
@@ -49,14 +55,16 @@ impl Handle {
         )
     }
 
-    /// Removes an address from a link. Equivalent to `ip addr del ADDRESS/LEN dev LINK`.
+    /// Removes an address from a link. Equivalent to
+    /// `ip addr del ADDRESS/LEN [peer PEER] dev LINK`: give an [`IpNetwork`](ipnetwork::IpNetwork), or an
+    /// [`AddressKey`] with the peer of a point-to-point address, or a listed `&Address`.
     /// An address that is not there is an error for which [`Error::is_not_found`](crate::Error::is_not_found) is true.
     pub fn delete_address<'a>(
         &self,
         link: impl Into<LinkRef<'a>>,
-        address: IpNetwork,
+        address: impl Into<AddressKey>,
     ) -> Result<()> {
-        let msg = delete_message(address, self.link_index(link)?);
+        let msg = delete_message(&address.into(), self.link_index(link)?)?;
         self.ack("delete address", RouteNetlinkMessage::DelAddress(msg), 0)
     }
 
@@ -98,11 +106,13 @@ impl Batch<'_> {
     pub fn delete_address<'a>(
         &mut self,
         link: impl Into<LinkRef<'a>>,
-        address: IpNetwork,
+        address: impl Into<AddressKey>,
     ) -> usize {
+        let key = address.into();
         let msg = self
             .resolve(link.into())
-            .map(|index| RouteNetlinkMessage::DelAddress(delete_message(address, index)));
+            .and_then(|index| delete_message(&key, index))
+            .map(RouteNetlinkMessage::DelAddress);
         self.push_result("delete address", msg, 0)
     }
 }

@@ -204,6 +204,36 @@ impl Address {
     }
 }
 
+/// Names an address to delete: its address and prefix length, and its peer when it has one
+/// (`ip addr del ADDRESS/LEN [peer PEER] dev LINK`: the kernel matches a point-to-point
+/// address by its peer). Made from an [`IpNetwork`] (no peer) or from a listed [`Address`]
+/// (exactly that address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AddressKey {
+    /// The link's own address and prefix length.
+    pub address: IpNetwork,
+    /// The peer of a point-to-point address (`peer P`).
+    pub peer: Option<IpAddr>,
+}
+
+impl From<IpNetwork> for AddressKey {
+    fn from(address: IpNetwork) -> Self {
+        AddressKey {
+            address,
+            peer: None,
+        }
+    }
+}
+
+impl From<&Address> for AddressKey {
+    fn from(a: &Address) -> Self {
+        AddressKey {
+            address: a.address,
+            peer: a.peer,
+        }
+    }
+}
+
 /// Which addresses [`Handle::addresses`](crate::Handle::addresses) returns. The default selects all of them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AddressFilter<'a> {
