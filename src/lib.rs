@@ -66,6 +66,7 @@ pub mod link;
 #[allow(unsafe_code)]
 pub mod lpm;
 pub mod monitor;
+mod names;
 pub mod neighbour;
 pub mod netns;
 pub mod route;
@@ -76,7 +77,6 @@ mod wire;
 pub use error::{Error, Result};
 pub use handle::Handle;
 pub use link::Link;
+pub use names::{IfAlias, IfName, LinkRef};
 pub use netns::NetNs;
-pub use types::{
-    IfAlias, IfIndex, IfName, IpFamily, LinkRef, MacAddr, TableId, VlanId, Vni, IFNAMSIZ,
-};
+pub use types::{IfIndex, IpFamily, MacAddr, TableId, VlanId, Vni, IFNAMSIZ};

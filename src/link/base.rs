@@ -10,8 +10,8 @@ use netlink_packet_route::link::{
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::batch::Batch;
-use crate::types::{check_ifname, check_ifname_bytes};
 use crate::wire::{NLM_F_CREATE, NLM_F_EXCL};
+use crate::{names::check_ifname_bytes, types::check_ifname};
 use nix::errno::Errno;
 
 use crate::{Error, Handle, IfIndex, LinkRef, MacAddr, Result};

@@ -53,4 +53,4 @@ pub use vrf::{NewVrf, Vrf};
 pub(crate) use vxlan::vxlan_message;
 pub use vxlan::{NewVxlan, Vxlan, VXLAN_PORT};
 
-pub use crate::types::LinkRef;
+pub use crate::names::LinkRef;
