@@ -7,10 +7,8 @@
 
 use std::collections::HashMap;
 
-use netlink_packet_route::RouteNetlinkMessage;
-
 use crate::handle::Pipeline;
-use crate::wire;
+use crate::wire::{self, Request};
 use crate::{Error, Handle, IfIndex, Result};
 
 /// Many requests sent together: the fast path for installing a full routing table or
@@ -107,13 +105,13 @@ impl<'h> Batch<'h> {
     pub(crate) fn push_result(
         &mut self,
         op: &'static str,
-        msg: Result<RouteNetlinkMessage>,
+        msg: Result<impl Into<Request>>,
         flags: u16,
     ) -> usize {
         let i = self.ends.len();
         let encoded = msg.and_then(|m| {
-            wire::encode(
-                m,
+            wire::encode_request(
+                m.into(),
                 wire::NLM_F_REQUEST | wire::NLM_F_ACK | flags,
                 &mut self.buf,
             )
@@ -127,6 +125,11 @@ impl<'h> Batch<'h> {
     }
 
     /// The handle the batch sends through.
+    /// Queues a request refused before encoding: its result is `error`.
+    pub(crate) fn push_refused(&mut self, op: &'static str, error: Error) -> usize {
+        self.push_result(op, Err::<Request, _>(error), 0)
+    }
+
     pub(crate) fn handle(&self) -> &'h Handle {
         self.handle
     }

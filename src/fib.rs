@@ -159,7 +159,7 @@ impl Batch<'_> {
         match &change.new {
             Some(best) => match NewRoute::from_fib(prefix, best, install) {
                 Ok(r) => self.replace_route(&r),
-                Err(e) => self.push_result("replace route", Err(e), 0),
+                Err(e) => self.push_refused("replace route", e),
             },
             None => self.delete_route(&RouteKey::from_fib(prefix, install)),
         }

@@ -277,3 +277,93 @@ fn vrf_matches_ip_link_add() {
         .unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 }
+
+fn nexthop_bytes(n: &crate::nexthop::NewNexthop<'_>) -> Vec<u8> {
+    let index = |_: crate::LinkRef<'_>| Ok(IfIndex::new(3).unwrap());
+    let m = crate::nexthop::nexthop_message(n, index).unwrap();
+    let mut out = Vec::new();
+    crate::wire::encode_request(m.into(), CREATE, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn nexthop_matches_ip_nexthop_add() {
+    use crate::nexthop::NewNexthop;
+    // ip nexthop add id 1 via 10.0.0.2 dev v0   (v0 has index 3)
+    let mut want = header(48, 104);
+    want.extend_from_slice(
+        b"\x02\x00\x00\x00\x00\x00\x00\x00\x08\x00\x01\x00\x01\x00\x00\x00\
+          \x08\x00\x06\x00\x0a\x00\x00\x02\x08\x00\x05\x00\x03\x00\x00\x00",
+    );
+    let n = NewNexthop::via_dev(1, "10.0.0.2".parse().unwrap(), "v0");
+    assert_eq!(nexthop_bytes(&n), want);
+    // ip nexthop add id 3 blackhole
+    let mut want = header(36, 104);
+    want.extend_from_slice(
+        b"\x02\x00\x00\x00\x00\x00\x00\x00\x08\x00\x01\x00\x03\x00\x00\x00\x04\x00\x04\x00",
+    );
+    assert_eq!(
+        nexthop_bytes(&NewNexthop::blackhole(3, crate::IpFamily::V4)),
+        want
+    );
+    // ip nexthop add id 12 via 10.0.0.5 fdb
+    let mut want = header(44, 104);
+    want.extend_from_slice(
+        b"\x02\x00\x00\x00\x00\x00\x00\x00\x08\x00\x01\x00\x0c\x00\x00\x00\
+          \x08\x00\x06\x00\x0a\x00\x00\x05\x04\x00\x0b\x00",
+    );
+    assert_eq!(
+        nexthop_bytes(&NewNexthop::fdb_via(12, "10.0.0.5".parse().unwrap())),
+        want
+    );
+}
+
+#[test]
+fn nexthop_groups_match_ip_nexthop_add() {
+    use crate::nexthop::{NewNexthop, NexthopGroupMember, ResilientGroup};
+    // ip nexthop add id 10 group 1,2/2,3   (weights travel as weight - 1)
+    let mut want = header(52, 104);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x01\x00\x0a\x00\x00\x00\
+          \x14\x00\x02\x00\x01\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x02\x00\x00\x00",
+    );
+    let n = NewNexthop::group(
+        10,
+        vec![
+            NexthopGroupMember::weighted(1, 2),
+            NexthopGroupMember::weighted(2, 3),
+        ],
+    );
+    assert_eq!(nexthop_bytes(&n), want);
+    // ip nexthop add id 11 group 1/2 type resilient buckets 8 idle_timer 120
+    //   unbalanced_timer 30   (timers in hundredths of a second)
+    let mut want = header(88, 104);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x01\x00\x0b\x00\x00\x00\
+          \x14\x00\x02\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\
+          \x1c\x00\x0c\x80\x06\x00\x01\x00\x08\x00\x00\x00\x08\x00\x02\x00\xe0\x2e\x00\x00\
+          \x08\x00\x03\x00\xb8\x0b\x00\x00\x06\x00\x03\x00\x01\x00\x00\x00",
+    );
+    let n = NewNexthop::resilient_group(
+        11,
+        vec![NexthopGroupMember::new(1), NexthopGroupMember::new(2)],
+        ResilientGroup {
+            buckets: 8,
+            idle_timer: std::time::Duration::from_secs(120),
+            unbalanced_timer: std::time::Duration::from_secs(30),
+        },
+    );
+    assert_eq!(nexthop_bytes(&n), want);
+}
+
+#[test]
+fn route_with_nhid_matches_ip_route_add() {
+    // ip route add 10.9.0.0/16 nhid 10
+    let mut want = header(44, 24);
+    want.extend_from_slice(
+        b"\x02\x10\x00\x00\xfe\x03\x00\x01\x00\x00\x00\x00\x08\x00\x01\x00\x0a\x09\x00\x00\
+          \x08\x00\x1e\x00\x0a\x00\x00\x00",
+    );
+    let r = crate::route::NewRoute::via_nexthop("10.9.0.0/16".parse().unwrap(), 10).unwrap();
+    assert_eq!(route_bytes(&r), want);
+}

@@ -8,7 +8,7 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use nix::errno::Errno;
 
 use crate::netns::NetNs;
-use crate::wire::{self, Frame};
+use crate::wire::{self, Frame, Request};
 use crate::{Error, Result};
 
 /// How many times a dump interrupted by concurrent changes is started again before
@@ -130,8 +130,8 @@ impl Handle {
     }
 
     /// Sends a request and waits for the kernel's acknowledgement.
-    pub(crate) fn ack(&self, op: &'static str, msg: RouteNetlinkMessage, flags: u16) -> Result<()> {
-        self.exchange(op, msg, wire::NLM_F_ACK | flags, |_| Ok(()))?;
+    pub(crate) fn ack(&self, op: &'static str, msg: impl Into<Request>, flags: u16) -> Result<()> {
+        self.exchange(op, msg.into(), wire::NLM_F_ACK | flags, |_| Ok(()))?;
         Ok(())
     }
 
@@ -139,10 +139,10 @@ impl Handle {
     pub(crate) fn get(
         &self,
         op: &'static str,
-        msg: RouteNetlinkMessage,
+        msg: impl Into<Request>,
     ) -> Result<RouteNetlinkMessage> {
         let mut reply = None;
-        self.exchange(op, msg, wire::NLM_F_ACK, |frame| {
+        self.exchange(op, msg.into(), wire::NLM_F_ACK, |frame| {
             if reply.is_none() {
                 reply = Some(wire::decode(frame).map_err(|e| Error::malformed(op, e))?);
             }
@@ -155,12 +155,12 @@ impl Handle {
     pub(crate) fn get_frame<T>(
         &self,
         op: &'static str,
-        msg: RouteNetlinkMessage,
+        msg: impl Into<Request>,
         convert: impl FnOnce(&Frame<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut convert = Some(convert);
         let mut reply = None;
-        self.exchange(op, msg, wire::NLM_F_ACK, |frame| {
+        self.exchange(op, msg.into(), wire::NLM_F_ACK, |frame| {
             if let Some(c) = convert.take() {
                 reply = Some(c(frame)?);
             }
@@ -175,7 +175,7 @@ impl Handle {
     pub(crate) fn dump<T>(
         &self,
         op: &'static str,
-        msg: RouteNetlinkMessage,
+        msg: impl Into<Request>,
         mut convert: impl FnMut(RouteNetlinkMessage) -> Result<Option<T>>,
     ) -> Result<Vec<T>> {
         self.dump_frames(op, msg, |frame| {
@@ -189,9 +189,10 @@ impl Handle {
     pub(crate) fn dump_frames<T>(
         &self,
         op: &'static str,
-        msg: RouteNetlinkMessage,
+        msg: impl Into<Request>,
         mut convert: impl FnMut(&Frame<'_>) -> Result<Option<T>>,
     ) -> Result<Vec<T>> {
+        let msg = msg.into();
         let mut out = Vec::new();
         for _ in 0..DUMP_ATTEMPTS {
             out.clear();
@@ -232,7 +233,7 @@ impl Handle {
     fn exchange(
         &self,
         op: &'static str,
-        msg: RouteNetlinkMessage,
+        msg: Request,
         flags: u16,
         mut on_data: impl FnMut(&Frame<'_>) -> Result<()>,
     ) -> Result<bool> {
@@ -457,10 +458,10 @@ impl Inner {
         }
     }
 
-    fn send(&mut self, op: &'static str, msg: RouteNetlinkMessage, flags: u16) -> Result<u32> {
+    fn send(&mut self, op: &'static str, msg: Request, flags: u16) -> Result<u32> {
         self.seq = self.seq.wrapping_add(1).max(1);
         self.tx.clear();
-        wire::encode(msg, flags, &mut self.tx)?;
+        wire::encode_request(msg, flags, &mut self.tx)?;
         wire::set_seq(&mut self.tx, 0, self.seq);
         loop {
             match self.socket.send(&self.tx, 0) {

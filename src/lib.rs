@@ -69,6 +69,7 @@ pub mod monitor;
 mod names;
 pub mod neighbour;
 pub mod netns;
+pub mod nexthop;
 pub mod route;
 pub mod rule;
 mod types;

@@ -116,6 +116,11 @@ const OPTIONAL: &[&str] = &[
     "ip route add 10.60.0.0/16 via inet6 fe80::1 dev v0",
     "ip nexthop add id 7 via 10.0.0.2 dev v0",
     "ip route add 10.70.0.0/16 nhid 7",
+    "ip nexthop add id 8 via 10.0.0.3 dev v0 onlink",
+    "ip nexthop add id 9 group 7,2/8,3",
+    "ip nexthop add id 10 group 7/8 type resilient buckets 8 idle_timer 60 unbalanced_timer 30",
+    "ip nexthop add id 11 blackhole",
+    "ip route add 10.71.0.0/16 nhid 9",
     "ip neigh add 10.0.0.5 lladdr 02:00:00:00:00:05 dev v0 extern_learn",
 ];
 
@@ -143,6 +148,7 @@ const GROUPS: &[u32] = &[
     libc::RTNLGRP_IPV6_IFADDR,
     libc::RTNLGRP_IPV6_ROUTE,
     libc::RTNLGRP_IPV6_RULE,
+    libc::RTNLGRP_NEXTHOP,
 ];
 
 fn sh(cmd: &str, required: bool) {
@@ -245,6 +251,8 @@ fn type_name(ty: u16) -> String {
         libc::RTM_DELNEIGH => "delneigh".into(),
         libc::RTM_GETNEIGH => "getneigh".into(),
         libc::RTM_NEWRULE => "newrule".into(),
+        crate::nexthop::RTM_NEWNEXTHOP => "newnexthop".into(),
+        crate::nexthop::RTM_DELNEXTHOP => "delnexthop".into(),
         libc::RTM_DELRULE => "delrule".into(),
         other => format!("type{other}"),
     }

@@ -10,6 +10,7 @@ use crate::handle::check_code;
 use crate::link::{link_from_bytes, port_vlans_from_message};
 use crate::monitor::Monitor;
 use crate::neighbour::{neighbour_from_message, neighbour_table_from_message};
+use crate::nexthop::{nexthop_from_bytes, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
 use crate::route::route_from_bytes;
 use crate::rule::rule_from_message;
 use crate::wire::{self, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
@@ -34,11 +35,13 @@ pub(super) enum Decoder {
     Fdb,
     Rule,
     NeighbourTable,
+    /// `nexthop::nexthop_from_bytes` (fed every data message; counted for nexthop messages).
+    Nexthop,
     /// `Monitor::parse`: the whole datagram as a notification.
     Monitor,
 }
 
-pub(super) const DECODERS: [(&str, Decoder); 13] = [
+pub(super) const DECODERS: [(&str, Decoder); 14] = [
     ("wire::frames", Decoder::Frames),
     ("wire::error_of", Decoder::ErrorOf),
     ("handle::check_code", Decoder::CheckCode),
@@ -51,6 +54,7 @@ pub(super) const DECODERS: [(&str, Decoder); 13] = [
     ("fdb_from_message", Decoder::Fdb),
     ("rule_from_message", Decoder::Rule),
     ("neighbour_table_from_message", Decoder::NeighbourTable),
+    ("nexthop_from_bytes", Decoder::Nexthop),
     ("Monitor::parse", Decoder::Monitor),
 ];
 
@@ -116,6 +120,11 @@ pub(super) fn feed(datagram: &[u8], mon: &mut Monitor) -> Counts {
         let r = route_from_bytes(frame.payload);
         if matches!(frame.ty, libc::RTM_NEWROUTE | libc::RTM_DELROUTE) {
             c.note(Decoder::Route, r.is_ok());
+        }
+        black_box(r.ok());
+        let r = nexthop_from_bytes(frame.payload);
+        if matches!(frame.ty, RTM_NEWNEXTHOP | RTM_DELNEXTHOP) {
+            c.note(Decoder::Nexthop, r.is_ok());
         }
         black_box(r.ok());
         // The hand decoders read the bytes whether or not netlink-packet-route takes them.

@@ -12,6 +12,7 @@ use crate::addr::{address_from_bytes, Address};
 use crate::fdb::{fdb_from_message, FdbEntry};
 use crate::link::{link_from_bytes, link_header};
 use crate::neighbour::{neighbour_from_message, Neighbour, NeighbourFlags};
+use crate::nexthop::{nexthop_from_bytes, Nexthop, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
 use crate::route::route_from_bytes;
 use crate::rule::rule_from_message;
 use crate::wire::{self, Frame, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
@@ -23,6 +24,7 @@ struct Seen {
     addresses: HashSet<(IfIndex, IpAddr, u8)>,
     neighbours: HashSet<(IfIndex, IpAddr, bool)>,
     fdb: HashSet<FdbKey>,
+    nexthops: HashSet<u32>,
 }
 
 /// What tells two FDB entries apart: device, MAC, VLAN, which table (self or master), and for
@@ -103,6 +105,10 @@ impl Decoder {
         }
         match frame.ty {
             libc::RTM_NEWLINK | libc::RTM_DELLINK => return self.link_event(frame),
+            RTM_NEWNEXTHOP | RTM_DELNEXTHOP => {
+                let n = nexthop_from_bytes(frame.payload)?;
+                return Ok(Some(self.nexthop_event(n, frame.ty == RTM_DELNEXTHOP)));
+            }
             libc::RTM_NEWADDR | libc::RTM_DELADDR => {
                 let removed = frame.ty == libc::RTM_DELADDR;
                 let a = address_from_bytes(frame.payload)?;
@@ -166,6 +172,11 @@ impl Decoder {
     pub(super) fn address_event(&mut self, a: Address, removed: bool) -> Event {
         let key = (a.index, a.address.ip(), a.address.prefix());
         Event::Address(classify(&mut self.seen.addresses, key, a, removed))
+    }
+
+    pub(super) fn nexthop_event(&mut self, n: Nexthop, removed: bool) -> Event {
+        let key = n.id;
+        Event::Nexthop(classify(&mut self.seen.nexthops, key, n, removed))
     }
 
     pub(super) fn neighbour_event(&mut self, n: Neighbour, removed: bool) -> Event {

@@ -18,6 +18,7 @@ use super::types::{Change, Event, Groups, MonitorOptions};
 use crate::addr::AddressFilter;
 use crate::fdb::FdbFilter;
 use crate::neighbour::NeighbourFilter;
+use crate::nexthop::NexthopFilter;
 use crate::route::RouteFilter;
 use crate::rule::RuleFilter;
 use crate::{Error, Handle, IpFamily, NetNs, Result};
@@ -219,6 +220,11 @@ impl Monitor {
                 for r in handle.rules(&filter)? {
                     events.push(Event::Rule(Change::Added(r)));
                 }
+            }
+        }
+        if self.groups.contains(Groups::NEXTHOP) {
+            for n in handle.nexthops(&NexthopFilter::default())? {
+                events.push(self.decoder.nexthop_event(n, false));
             }
         }
         if self.groups.contains(Groups::NEIGH) {

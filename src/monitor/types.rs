@@ -6,6 +6,7 @@ use crate::addr::Address;
 use crate::fdb::FdbEntry;
 use crate::link::Link;
 use crate::neighbour::Neighbour;
+use crate::nexthop::Nexthop;
 use crate::route::Route;
 use crate::rule::Rule;
 use crate::{IfIndex, MacAddr};
@@ -30,6 +31,8 @@ bitflags::bitflags! {
         const RULE_V4 = 1 << 6;
         /// IPv6 policy rules (`RTNLGRP_IPV6_RULE`).
         const RULE_V6 = 1 << 7;
+        /// Nexthop objects and groups (`RTNLGRP_NEXTHOP`; Linux 5.3 and later).
+        const NEXTHOP = 1 << 8;
         /// Both address families.
         const ADDRESS = Self::ADDRESS_V4.bits() | Self::ADDRESS_V6.bits();
         /// Routes of both families.
@@ -41,7 +44,8 @@ bitflags::bitflags! {
             | Self::ADDRESS.bits()
             | Self::NEIGH.bits()
             | Self::ROUTE.bits()
-            | Self::RULE.bits();
+            | Self::RULE.bits()
+            | Self::NEXTHOP.bits();
     }
 }
 
@@ -57,6 +61,7 @@ impl Groups {
             (Groups::ADDRESS_V6, libc::RTNLGRP_IPV6_IFADDR),
             (Groups::ROUTE_V6, libc::RTNLGRP_IPV6_ROUTE),
             (Groups::RULE_V6, libc::RTNLGRP_IPV6_RULE),
+            (Groups::NEXTHOP, libc::RTNLGRP_NEXTHOP),
         ];
         table
             .into_iter()
@@ -119,6 +124,10 @@ pub enum Event {
     Route(Change<Route>),
     /// A policy rule (`[RULE]`); rules are only added and removed.
     Rule(Change<Rule>),
+    /// A nexthop object or group (`[NEXTHOP]`). The kernel reports a replaced object as new
+    /// again; it is `Changed` when its id was seen before. Deleting a device removes its
+    /// nexthops (and the kernel reports each).
+    Nexthop(Change<Nexthop>),
     /// An ARP or NDP neighbour entry (`[NEIGH]`).
     Neighbour(Change<Neighbour>),
     /// A bridge or VXLAN FDB entry (`[NEIGH]` with `lladdr … dev … master/self`).

@@ -121,8 +121,24 @@ pub(crate) fn route_message(
             ),
         ));
     }
+    if let Some(id) = r.nexthop_id {
+        if id == 0 {
+            return Err(Error::invalid(
+                "nexthop id",
+                "nexthop ids start at 1 (0 is not an id)",
+            ));
+        }
+        if !r.next_hops.is_empty() {
+            return Err(Error::invalid(
+                "next hops",
+                format!(
+                    "a route through nexthop object {id} (nhid) has no next hops of its own"
+                ),
+            ));
+        }
+    }
     let has_hops = matches!(r.kind, RouteType::Unicast | RouteType::Unspec);
-    if has_hops && r.next_hops.is_empty() {
+    if has_hops && r.next_hops.is_empty() && r.nexthop_id.is_none() {
         return Err(Error::invalid(
             "next hops",
             format!(
@@ -163,7 +179,9 @@ pub(crate) fn route_message(
     let scope = r.scope.unwrap_or(match r.kind {
         RouteType::Local | RouteType::Nat => RouteScope::Host,
         RouteType::Broadcast | RouteType::Multicast | RouteType::Anycast => RouteScope::Link,
-        RouteType::Unicast | RouteType::Unspec if !any_gateway => RouteScope::Link,
+        RouteType::Unicast | RouteType::Unspec if !any_gateway && r.nexthop_id.is_none() => {
+            RouteScope::Link
+        }
         _ => RouteScope::Universe,
     });
     msg.header.scope = NlScope::from(u8::from(scope));
@@ -195,6 +213,9 @@ pub(crate) fn route_message(
         }
     }
     set_table(&mut msg, r.table);
+    if let Some(id) = r.nexthop_id {
+        msg.attributes.push(RouteAttribute::NhId(id));
+    }
     if multipath {
         let mut hops = Vec::with_capacity(r.next_hops.len());
         for (hop, gw) in r.next_hops.iter().zip(gateways) {

@@ -117,6 +117,9 @@ pub struct NewRoute<'a> {
     pub next_hops: Vec<NextHop<'a>>,
     /// Metrics (`mtu`, `advmss`, …).
     pub metrics: RouteMetrics,
+    /// A nexthop object (or group) to use instead of next hops of the route's own
+    /// (`nhid ID`; see [`nexthop`](crate::nexthop)); `next_hops` must then be empty.
+    pub nexthop_id: Option<u32>,
 }
 
 impl<'a> NewRoute<'a> {
@@ -134,6 +137,16 @@ impl<'a> NewRoute<'a> {
             preferred_source: None,
             next_hops: Vec::new(),
             metrics: RouteMetrics::default(),
+            nexthop_id: None,
+        })
+    }
+
+    /// A route to `destination` through the nexthop object or group `id`
+    /// (`ip route add PREFIX nhid ID`).
+    pub fn via_nexthop(destination: IpNetwork, id: u32) -> Result<NewRoute<'a>> {
+        Ok(NewRoute {
+            nexthop_id: Some(id),
+            ..NewRoute::new(destination)?
         })
     }
 

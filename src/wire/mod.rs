@@ -7,7 +7,9 @@
 //! - [`attr`]: reading attributes (`struct nlattr`) straight from bytes, for the decoders that
 //!   must be fast (routes: a million in a dump);
 //! - [`kernel`]: uapi constants that `libc` does not name;
-//! - [`text`]: names and labels that are not UTF-8, made decodable for `netlink-packet-route`.
+//! - [`text`]: names and labels that are not UTF-8, made decodable for `netlink-packet-route`;
+//! - [`raw`]: requests netplumb writes itself, for objects `netlink-packet-route` does not
+//!   know (nexthop objects).
 
 use netlink_packet_core::{NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload};
 use netlink_packet_route::RouteNetlinkMessage;
@@ -18,7 +20,10 @@ pub(crate) use netlink_packet_core::{
 
 pub(crate) mod attr;
 pub(crate) mod kernel;
+pub(crate) mod raw;
 pub(crate) mod text;
+
+pub(crate) use raw::RawMessage;
 
 use crate::IpFamily;
 
@@ -211,6 +216,49 @@ pub(crate) fn encode(msg: RouteNetlinkMessage, flags: u16, out: &mut Vec<u8>) ->
     }
     out.resize(start + align4(len), 0);
     packet.serialize(&mut out[start..start + len]);
+    Ok(())
+}
+
+/// A request to send: a message `netlink-packet-route` encodes, or one netplumb wrote itself.
+#[derive(Debug, Clone)]
+pub(crate) enum Request {
+    /// Encoded by `netlink-packet-route`.
+    Route(RouteNetlinkMessage),
+    /// Written by netplumb ([`raw`]).
+    Raw(RawMessage),
+}
+
+impl From<RouteNetlinkMessage> for Request {
+    fn from(m: RouteNetlinkMessage) -> Request {
+        Request::Route(m)
+    }
+}
+
+impl From<RawMessage> for Request {
+    fn from(m: RawMessage) -> Request {
+        Request::Raw(m)
+    }
+}
+
+/// Appends one request of either kind to `out`, as [`encode`] does.
+pub(crate) fn encode_request(req: Request, flags: u16, out: &mut Vec<u8>) -> crate::Result<()> {
+    let m = match req {
+        Request::Route(m) => return encode(m, flags, out),
+        Request::Raw(m) => m,
+    };
+    let len = HEADER_LEN + m.body.len();
+    if len > MAX_REQUEST {
+        return Err(crate::Error::invalid(
+            "request",
+            format!("it encodes to {len} bytes; a netlink attribute holds at most {MAX_REQUEST}"),
+        ));
+    }
+    out.extend_from_slice(&(len as u32).to_ne_bytes());
+    out.extend_from_slice(&m.ty.to_ne_bytes());
+    out.extend_from_slice(&flags.to_ne_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&m.body);
+    out.resize(out.len() - len + align4(len), 0);
     Ok(())
 }
 
