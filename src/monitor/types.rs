@@ -125,8 +125,11 @@ pub enum Event {
     /// A policy rule (`[RULE]`); rules are only added and removed.
     Rule(Change<Rule>),
     /// A nexthop object or group (`[NEXTHOP]`). The kernel reports a replaced object as new
-    /// again; it is `Changed` when its id was seen before. Deleting a device removes its
-    /// nexthops (and the kernel reports each).
+    /// again; it is `Changed` when its id was seen before. Deleting a nexthop reports it and
+    /// any group it leaves empty; but when a device goes away the kernel removes its
+    /// nexthops (and shrinks the groups holding them) without a notification, as it does
+    /// with IPv4 routes: follow [`Event::Link`] removals with a listing or a
+    /// [`resync`](crate::monitor::Monitor::resync).
     Nexthop(Change<Nexthop>),
     /// An ARP or NDP neighbour entry (`[NEIGH]`).
     Neighbour(Change<Neighbour>),

@@ -73,7 +73,10 @@ fn nhmsg(family: u8, protocol: RouteProtocol, flags: u32) -> [u8; field::LEN] {
 
 fn check_id(arg: &'static str, id: u32) -> Result<()> {
     if id == 0 {
-        return Err(Error::invalid(arg, "nexthop ids start at 1 (0 is not an id)"));
+        return Err(Error::invalid(
+            arg,
+            "nexthop ids start at 1 (0 is not an id)",
+        ));
     }
     Ok(())
 }
@@ -98,7 +101,10 @@ fn address_bytes(ip: IpAddr) -> Vec<u8> {
 /// twice, weights 1 to 256.
 fn check_members(id: u32, members: &[NexthopGroupMember]) -> Result<()> {
     if members.is_empty() {
-        return Err(Error::invalid("members", "a group needs at least one member"));
+        return Err(Error::invalid(
+            "members",
+            "a group needs at least one member",
+        ));
     }
     if members.len() > MAX_GROUP_MEMBERS {
         return Err(Error::invalid(
@@ -196,7 +202,10 @@ pub(crate) fn nexthop_message(
         }
         NewNexthopKind::Blackhole { family } => {
             if n.fdb {
-                return Err(Error::invalid("fdb", "a blackhole cannot be an FDB nexthop"));
+                return Err(Error::invalid(
+                    "fdb",
+                    "a blackhole cannot be an FDB nexthop",
+                ));
             }
             let mut m = RawMessage::new(RTM_NEWNEXTHOP, &nhmsg(af(*family), n.protocol, 0));
             m.put_u32(nha::ID, n.id).put_flag(nha::BLACKHOLE);
@@ -427,7 +436,10 @@ mod tests {
                 "fdb",
             ),
             (NewNexthop::group(1, vec![]), "members"),
-            (NewNexthop::group(1, vec![NexthopGroupMember::new(1)]), "members"),
+            (
+                NewNexthop::group(1, vec![NexthopGroupMember::new(1)]),
+                "members",
+            ),
             (
                 NewNexthop::group(
                     1,
@@ -435,7 +447,10 @@ mod tests {
                 ),
                 "members",
             ),
-            (NewNexthop::group(1, vec![NexthopGroupMember::new(0)]), "member id"),
+            (
+                NewNexthop::group(1, vec![NexthopGroupMember::new(0)]),
+                "member id",
+            ),
             (
                 NewNexthop::group(1, vec![NexthopGroupMember::weighted(2, 0)]),
                 "weight",
@@ -482,7 +497,10 @@ mod tests {
         let mut b = nhmsg(0, RouteProtocol::UNSPEC, 0).to_vec();
         let mut m = RawMessage::new(0, &[]);
         m.put_u32(nha::ID, 11);
-        m.put(nha::GROUP, &[1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0]);
+        m.put(
+            nha::GROUP,
+            &[1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0],
+        );
         m.put_u16(nha::GROUP_TYPE, 1);
         let n = m.begin_nest(nha::RES_GROUP);
         m.put_u16(res::BUCKETS, 8)

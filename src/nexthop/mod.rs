@@ -31,7 +31,9 @@ mod codec;
 mod ops;
 mod types;
 
-pub(crate) use codec::{nexthop_from_bytes, nexthop_message, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
+#[cfg(test)]
+pub(crate) use codec::nexthop_message;
+pub(crate) use codec::{nexthop_from_bytes, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
 pub use types::{
     NewNexthop, NewNexthopKind, Nexthop, NexthopFilter, NexthopGroupMember, NexthopKind,
     ResilientGroup,

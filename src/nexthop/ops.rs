@@ -1,8 +1,8 @@
 //! Nexthop operations: the [`Handle`] and [`Batch`] methods of `ip nexthop`.
 
 use super::codec::{
-    dump_message, id_message, nexthop_from_bytes, nexthop_message, RTM_DELNEXTHOP,
-    RTM_GETNEXTHOP, RTM_NEWNEXTHOP,
+    dump_message, id_message, nexthop_from_bytes, nexthop_message, RTM_DELNEXTHOP, RTM_GETNEXTHOP,
+    RTM_NEWNEXTHOP,
 };
 use super::types::{NewNexthop, Nexthop, NexthopFilter, NexthopKind};
 use crate::batch::Batch;
@@ -86,7 +86,9 @@ impl Handle {
             let keep = filter.family.is_none_or(|fam| n.family == Some(fam))
                 && (!filter.groups || n.is_group())
                 && (!filter.fdb || n.fdb)
-                && dev.is_none_or(|d| matches!(n.kind, NexthopKind::Single { dev: Some(x), .. } if x == d));
+                && dev.is_none_or(
+                    |d| matches!(n.kind, NexthopKind::Single { dev: Some(x), .. } if x == d),
+                );
             Ok(keep.then_some(n))
         })
     }

@@ -131,9 +131,7 @@ pub(crate) fn route_message(
         if !r.next_hops.is_empty() {
             return Err(Error::invalid(
                 "next hops",
-                format!(
-                    "a route through nexthop object {id} (nhid) has no next hops of its own"
-                ),
+                format!("a route through nexthop object {id} (nhid) has no next hops of its own"),
             ));
         }
     }

@@ -59,7 +59,8 @@ impl RawMessage {
     pub(crate) fn begin_nest(&mut self, ty: u16) -> usize {
         let at = self.body.len();
         self.body.extend_from_slice(&0u16.to_ne_bytes());
-        self.body.extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
+        self.body
+            .extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
         at
     }
 
