@@ -1,6 +1,7 @@
 //! [`Handle`]: one rtnetlink socket bound to one network namespace.
 
 use std::io;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use netlink_packet_route::RouteNetlinkMessage;
@@ -11,9 +12,9 @@ use crate::netns::NetNs;
 use crate::wire::{self, Frame, Request};
 use crate::{Error, Result};
 
-/// How many times a dump interrupted by concurrent changes is started again before
-/// [`Error::DumpInterrupted`] is returned.
-const DUMP_ATTEMPTS: u32 = 5;
+/// How many times a dump interrupted by concurrent changes is tried, by default, before
+/// [`Error::DumpInterrupted`] is returned ([`Handle::set_dump_attempts`] changes it).
+pub const DEFAULT_DUMP_ATTEMPTS: u32 = 5;
 
 /// Receive buffer size. The kernel's dump messages are at most 32 KiB; single replies (a link
 /// with many VFs) can be larger, so leave room.
@@ -68,6 +69,7 @@ pub(crate) struct Pipeline<'a> {
 /// ```
 pub struct Handle {
     inner: Mutex<Inner>,
+    dump_attempts: AtomicU32,
 }
 
 struct Inner {
@@ -112,7 +114,30 @@ impl Handle {
                 tx: Vec::with_capacity(4096),
                 pipeline_bufs: None,
             }),
+            dump_attempts: AtomicU32::new(DEFAULT_DUMP_ATTEMPTS),
         })
+    }
+
+    /// How many times a listing is tried when the kernel flags its dump as interrupted by
+    /// concurrent changes (`NLM_F_DUMP_INTR`: links, addresses or neighbours changed while
+    /// they were being listed) before it fails with [`Error::DumpInterrupted`], which names
+    /// the count. [`DEFAULT_DUMP_ATTEMPTS`] (5) by default; at least 1. A program that lists
+    /// a busy table may want more; one that prefers to hear of every interruption, 1.
+    /// The streaming forms ([`Dump`]) never start again.
+    pub fn set_dump_attempts(&self, attempts: u32) -> Result<()> {
+        if attempts == 0 {
+            return Err(Error::invalid(
+                "attempts",
+                "a dump needs at least one attempt",
+            ));
+        }
+        self.dump_attempts.store(attempts, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// How many times a listing is tried (see [`set_dump_attempts`](Handle::set_dump_attempts)).
+    pub fn dump_attempts(&self) -> u32 {
+        self.dump_attempts.load(Ordering::Relaxed)
     }
 
     /// Opens a handle inside another network namespace.
@@ -171,7 +196,7 @@ impl Handle {
 
     /// Dumps a table, converting each message with `convert` (which may skip messages by
     /// returning `None`). A dump interrupted by concurrent changes is started again, up to
-    /// [`DUMP_ATTEMPTS`] times.
+    /// [`dump_attempts`](Handle::dump_attempts) times in all.
     pub(crate) fn dump<T>(
         &self,
         op: &'static str,
@@ -193,8 +218,9 @@ impl Handle {
         mut convert: impl FnMut(&Frame<'_>) -> Result<Option<T>>,
     ) -> Result<Vec<T>> {
         let msg = msg.into();
+        let attempts = self.dump_attempts();
         let mut out = Vec::new();
-        for _ in 0..DUMP_ATTEMPTS {
+        for _ in 0..attempts {
             out.clear();
             let interrupted = self.exchange(op, msg.clone(), wire::NLM_F_DUMP, |frame| {
                 if let Some(item) = convert(frame)? {
@@ -206,10 +232,7 @@ impl Handle {
                 return Ok(out);
             }
         }
-        Err(Error::DumpInterrupted {
-            op,
-            attempts: DUMP_ATTEMPTS,
-        })
+        Err(Error::DumpInterrupted { op, attempts })
     }
 
     /// Sends many encoded requests pipelined: large writes of back-to-back messages, every
@@ -242,50 +265,192 @@ impl Handle {
         let mut interrupted = false;
         let mut failed: Option<Error> = None;
         loop {
-            inner.recv(op)?;
-            let port = inner.port;
-            let mut end = None;
-            let mut broken = false;
-            for frame in wire::frames(&inner.rx) {
-                let frame = match frame {
-                    Ok(f) => f,
-                    Err(e) => {
-                        failed.get_or_insert(Error::malformed(op, e));
-                        broken = true;
-                        break;
-                    }
-                };
-                if !is_ours(&frame, seq, port) {
-                    continue;
-                }
-                interrupted |= frame.flags & wire::NLM_F_DUMP_INTR != 0;
-                match frame.ty {
-                    wire::NLMSG_ERROR | wire::NLMSG_DONE => {
-                        end = Some(check_code(op, &frame));
-                        break;
-                    }
-                    wire::NLMSG_NOOP | wire::NLMSG_OVERRUN => {}
-                    _ if failed.is_some() => {}
-                    _ => {
-                        if let Err(e) = on_data(&frame) {
-                            failed = Some(e);
-                        }
-                    }
-                }
-            }
-            if let Some(end) = end {
+            let step = inner.reply_step(op, seq, &mut failed, &mut on_data)?;
+            interrupted |= step.interrupted;
+            if let Some(end) = step.end {
                 return match failed {
                     Some(e) => Err(e),
                     None => end.map(|()| interrupted),
                 };
             }
-            if broken {
-                // The end of the reply may have been in the bytes that could not be split:
-                // read what is left without waiting for more.
-                inner.drain_pending();
-                return Err(failed.expect("set when broken"));
+        }
+    }
+
+    /// Starts a dump whose objects are decoded as they arrive (see [`Dump`]); `convert`
+    /// decodes one message (or skips it with `None`).
+    pub(crate) fn dump_iter<'h, T>(
+        &'h self,
+        op: &'static str,
+        msg: impl Into<Request>,
+        convert: impl FnMut(&Frame<'_>) -> Result<Option<T>> + 'h,
+    ) -> Result<Dump<'h, T>> {
+        let mut inner = self.lock();
+        let seq = inner.send(op, msg.into(), wire::NLM_F_REQUEST | wire::NLM_F_DUMP)?;
+        Ok(Dump {
+            inner,
+            op,
+            seq,
+            convert: Box::new(convert),
+            ready: std::collections::VecDeque::new(),
+            state: DumpState::Reading,
+            empty_on: None,
+        })
+    }
+}
+
+/// What one datagram of a reply held.
+struct Step {
+    /// `Some` when the reply ended in it: the kernel's answer (an error, or success).
+    end: Option<Result<()>>,
+    /// Whether a message of it was flagged as interrupted by concurrent changes.
+    interrupted: bool,
+}
+
+/// A listing whose objects are decoded as they arrive from the kernel, one receive buffer
+/// (about 32 KiB of messages) at a time: memory stays flat however large the table. Made by
+/// the `*_iter` forms of the listings, such as
+/// [`Handle::routes_iter`](crate::Handle::routes_iter).
+///
+/// It holds the handle's socket until it ends or is dropped (other calls on the same handle
+/// wait); dropping it early reads and discards the rest of the dump, so the handle stays
+/// usable.
+///
+/// Unlike the `Vec` forms, a streaming dump cannot start again when the kernel flags it as
+/// interrupted by concurrent changes (the objects before are already yours): it then yields
+/// [`Error::DumpInterrupted`] (with `attempts: 1`) and ends. What it yielded up to an error
+/// is never presented as a whole table: the iterator either ends cleanly (a consistent
+/// dump) or ends with the error.
+pub struct Dump<'h, T> {
+    inner: MutexGuard<'h, Inner>,
+    op: &'static str,
+    seq: u32,
+    convert: Box<dyn FnMut(&Frame<'_>) -> Result<Option<T>> + 'h>,
+    ready: std::collections::VecDeque<T>,
+    state: DumpState,
+    /// A kernel answer that means "nothing to list" (a table that does not exist).
+    empty_on: Option<Errno>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum DumpState {
+    /// More to read.
+    Reading,
+    /// The kernel ended the dump; what is queued is all.
+    Ended,
+    /// An error was yielded (or is being): nothing more.
+    Failed,
+}
+
+impl<T> std::fmt::Debug for Dump<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dump")
+            .field("op", &self.op)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Dump<'_, T> {
+    /// Makes the kernel's refusal with `errno` an empty listing rather than an error.
+    pub(crate) fn empty_on(mut self, errno: Errno) -> Self {
+        self.empty_on = Some(errno);
+        self
+    }
+
+    /// Reads the next datagram and queues its objects; an error ends the dump.
+    fn fill(&mut self) -> Result<()> {
+        let mut failed = None;
+        let convert = &mut self.convert;
+        let ready = &mut self.ready;
+        let step = self
+            .inner
+            .reply_step(self.op, self.seq, &mut failed, &mut |f| {
+                if let Some(item) = convert(f)? {
+                    ready.push_back(item);
+                }
+                Ok(())
+            });
+        let step = match step {
+            Ok(s) => s,
+            Err(e) => {
+                // The socket may still hold the rest of the reply.
+                self.state = DumpState::Failed;
+                self.inner.drain_pending();
+                return Err(e);
+            }
+        };
+        if step.end.is_some() {
+            self.state = DumpState::Ended;
+        }
+        let error = if step.interrupted {
+            Some(Error::DumpInterrupted {
+                op: self.op,
+                attempts: 1,
+            })
+        } else {
+            match (failed, step.end) {
+                (None, Some(Err(e))) if self.empty_on.is_some() && e.errno() == self.empty_on => {
+                    None
+                }
+                (Some(e), _) | (None, Some(Err(e))) => Some(e),
+                _ => None,
+            }
+        };
+        match error {
+            Some(e) => {
+                self.ready.clear();
+                self.finish();
+                Err(e)
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Reads and discards the rest of the reply, so the socket is ready for the next request.
+    fn finish(&mut self) {
+        let was = self.state;
+        self.state = DumpState::Failed;
+        if was != DumpState::Reading {
+            return;
+        }
+        let mut failed = None;
+        loop {
+            match self
+                .inner
+                .reply_step(self.op, self.seq, &mut failed, &mut |_| Ok(()))
+            {
+                Ok(Step { end: Some(_), .. }) => return,
+                Ok(_) => {}
+                Err(_) => {
+                    self.inner.drain_pending();
+                    return;
+                }
             }
         }
+    }
+}
+
+impl<T> Iterator for Dump<'_, T> {
+    type Item = Result<T>;
+
+    fn next(&mut self) -> Option<Result<T>> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return Some(Ok(item));
+            }
+            if self.state != DumpState::Reading {
+                return None;
+            }
+            if let Err(e) = self.fill() {
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+impl<T> Drop for Dump<'_, T> {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 
@@ -470,6 +635,63 @@ impl Inner {
                 Err(e) => return Err(Error::io(op, e)),
             }
         }
+    }
+
+    /// Reads one datagram of the reply to request `seq` and feeds its data messages to
+    /// `on_data` (none once `failed` holds an error: the first error is kept, and the rest of
+    /// the reply is still read to its end). Frames of other sequence numbers (left over from
+    /// an exchange abandoned on an I/O error) are skipped. A datagram whose framing is broken
+    /// ends the reply: what is left is drained without waiting, and the error returned.
+    fn reply_step(
+        &mut self,
+        op: &'static str,
+        seq: u32,
+        failed: &mut Option<Error>,
+        on_data: &mut dyn FnMut(&Frame<'_>) -> Result<()>,
+    ) -> Result<Step> {
+        self.recv(op)?;
+        let port = self.port;
+        let mut step = Step {
+            end: None,
+            interrupted: false,
+        };
+        let mut broken = false;
+        for frame in wire::frames(&self.rx) {
+            let frame = match frame {
+                Ok(f) => f,
+                Err(e) => {
+                    failed.get_or_insert(Error::malformed(op, e));
+                    broken = true;
+                    break;
+                }
+            };
+            if !is_ours(&frame, seq, port) {
+                continue;
+            }
+            step.interrupted |= frame.flags & wire::NLM_F_DUMP_INTR != 0;
+            match frame.ty {
+                wire::NLMSG_ERROR | wire::NLMSG_DONE => {
+                    step.end = Some(check_code(op, &frame));
+                    break;
+                }
+                wire::NLMSG_NOOP | wire::NLMSG_OVERRUN => {}
+                _ if failed.is_some() => {}
+                _ => {
+                    if let Err(e) = on_data(&frame) {
+                        *failed = Some(e);
+                    }
+                }
+            }
+        }
+        if broken && step.end.is_none() {
+            // The end of the reply may have been in the bytes that could not be split:
+            // read what is left without waiting for more.
+            self.drain_pending();
+            return Err(failed
+                .take()
+                .unwrap_or_else(|| Error::malformed(op, "broken framing")));
+        }
+        Ok(step)
     }
 
     /// Reads and discards whatever is waiting on the socket, without blocking.

@@ -76,7 +76,7 @@ mod types;
 mod wire;
 
 pub use error::{Error, Result};
-pub use handle::Handle;
+pub use handle::{Dump, Handle, DEFAULT_DUMP_ATTEMPTS};
 pub use link::Link;
 pub use names::{IfAlias, IfName, LinkRef};
 pub use netns::NetNs;

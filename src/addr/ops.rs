@@ -5,8 +5,10 @@ use netlink_packet_route::RouteNetlinkMessage;
 use super::codec::{address_from_bytes, address_message, delete_message, dump_message};
 use super::types::{Address, AddressFilter, AddressKey, NewAddress};
 use crate::batch::Batch;
-use crate::wire::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
-use crate::{Error, Handle, LinkRef, Result};
+use crate::wire::{Frame, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use crate::{Dump, Error, Handle, LinkRef, Result};
+
+const LIST_ADDRESSES: &str = "list addresses";
 
 /// # Addresses
 ///
@@ -70,24 +72,44 @@ impl Handle {
 
     /// Lists addresses. Equivalent to `ip addr show [dev LINK]` (with `-4`/`-6` for a family).
     pub fn addresses(&self, filter: &AddressFilter<'_>) -> Result<Vec<Address>> {
+        let (req, decode) = self.address_dump(filter)?;
+        self.dump_frames(LIST_ADDRESSES, req, decode)
+    }
+
+    /// Lists addresses as [`addresses`](Handle::addresses) does, decoding them as they
+    /// arrive (see [`Dump`]).
+    pub fn addresses_iter(&self, filter: &AddressFilter<'_>) -> Result<Dump<'_, Address>> {
+        let (req, decode) = self.address_dump(filter)?;
+        self.dump_iter(LIST_ADDRESSES, req, decode)
+    }
+
+    /// The request of an address listing and the decoder that keeps what `filter` selects.
+    fn address_dump(
+        &self,
+        filter: &AddressFilter<'_>,
+    ) -> Result<(
+        RouteNetlinkMessage,
+        impl FnMut(&Frame<'_>) -> Result<Option<Address>> + 'static,
+    )> {
         let index = match filter.link {
             Some(l) => Some(self.link_index(l)?),
             None => None,
         };
-        let op = "list addresses";
-        let req = RouteNetlinkMessage::GetAddress(dump_message(filter.family, index));
-        self.dump_frames(op, req, |frame| {
+        let family = filter.family;
+        let req = RouteNetlinkMessage::GetAddress(dump_message(family, index));
+        let decode = move |frame: &Frame<'_>| {
             if frame.ty != libc::RTM_NEWADDR {
                 return Ok(None);
             }
-            let Some(a) = address_from_bytes(frame.payload).map_err(|e| Error::malformed(op, e))?
+            let Some(a) = address_from_bytes(frame.payload)
+                .map_err(|e| Error::malformed(LIST_ADDRESSES, e))?
             else {
                 return Ok(None);
             };
-            let keep =
-                index.is_none_or(|i| a.index == i) && filter.family.is_none_or(|f| a.family() == f);
+            let keep = index.is_none_or(|i| a.index == i) && family.is_none_or(|f| a.family() == f);
             Ok(keep.then_some(a))
-        })
+        };
+        Ok((req, decode))
     }
 }
 

@@ -10,22 +10,42 @@ use super::base::{check_mtu, not_found_as, selector_message};
 use super::decode::link_from_bytes;
 use super::types::{Link, LinkFilter, LinkFlags};
 use crate::types::check_ifname;
-use crate::{Error, Handle, LinkRef, MacAddr, NetNs, Result};
+use crate::wire::Frame;
+use crate::{Dump, Error, Handle, LinkRef, MacAddr, NetNs, Result};
+
+const LIST_LINKS: &str = "list links";
 
 /// # Links
 ///
 /// `ip link`: list, look up, delete, and change links of every kind. Creating a link is a
 /// method of its kind (`add_veth`, `add_bridge`, `add_vxlan`, …).
 impl Handle {
-    fn all_links(&self) -> Result<Vec<Link>> {
-        let op = "list links";
+    /// The request of a link listing and the decoder that keeps what `filter` selects.
+    fn link_dump(
+        &self,
+        filter: &LinkFilter<'_>,
+    ) -> Result<(
+        RouteNetlinkMessage,
+        impl FnMut(&Frame<'_>) -> Result<Option<Link>> + 'static,
+    )> {
+        let master = match filter.master {
+            Some(m) => Some(self.link_index(m)?),
+            None => None,
+        };
+        let kind = filter.kind.map(str::to_owned);
         let req = RouteNetlinkMessage::GetLink(LinkMessage::default());
-        self.dump_frames(op, req, |frame| match frame.ty {
-            libc::RTM_NEWLINK => link_from_bytes(frame.payload)
-                .map(Some)
-                .map_err(|e| Error::malformed(op, e)),
-            _ => Ok(None),
-        })
+        let decode = move |frame: &Frame<'_>| {
+            if frame.ty != libc::RTM_NEWLINK {
+                return Ok(None);
+            }
+            let l = link_from_bytes(frame.payload).map_err(|e| Error::malformed(LIST_LINKS, e))?;
+            let keep = master.is_none_or(|m| l.master == Some(m))
+                && kind
+                    .as_deref()
+                    .is_none_or(|k| l.kind.as_ref().is_some_and(|lk| lk.name() == k));
+            Ok(keep.then_some(l))
+        };
+        Ok((req, decode))
     }
 
     /// Lists the links that match `filter` ([`LinkFilter::default()`] for all of them).
@@ -45,18 +65,15 @@ impl Handle {
     /// # Ok::<(), netplumb::Error>(())
     /// ```
     pub fn links(&self, filter: &LinkFilter<'_>) -> Result<Vec<Link>> {
-        let master = match filter.master {
-            Some(m) => Some(self.link_index(m)?),
-            None => None,
-        };
-        let mut links = self.all_links()?;
-        links.retain(|l| {
-            master.is_none_or(|m| l.master == Some(m))
-                && filter
-                    .kind
-                    .is_none_or(|k| l.kind.as_ref().is_some_and(|lk| lk.name() == k))
-        });
-        Ok(links)
+        let (req, decode) = self.link_dump(filter)?;
+        self.dump_frames(LIST_LINKS, req, decode)
+    }
+
+    /// Lists links as [`links`](Handle::links) does, decoding them as they arrive (see
+    /// [`Dump`]).
+    pub fn links_iter(&self, filter: &LinkFilter<'_>) -> Result<Dump<'_, Link>> {
+        let (req, decode) = self.link_dump(filter)?;
+        self.dump_iter(LIST_LINKS, req, decode)
     }
 
     /// Looks up one link. Equivalent to `ip -d link show dev NAME`.

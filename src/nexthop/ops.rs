@@ -6,8 +6,10 @@ use super::codec::{
 };
 use super::types::{NewNexthop, Nexthop, NexthopFilter, NexthopKind};
 use crate::batch::Batch;
-use crate::wire::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
-use crate::{Error, Handle, Result};
+use crate::wire::{Frame, RawMessage, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use crate::{Dump, Error, Handle, Result};
+
+const LIST_NEXTHOPS: &str = "list nexthops";
 
 /// # Nexthop objects
 ///
@@ -72,25 +74,46 @@ impl Handle {
     /// Lists nexthop objects, in id order. Equivalent to `ip [-4|-6] nexthop show [dev D]
     /// [groups] [fdb] [master M]`.
     pub fn nexthops(&self, filter: &NexthopFilter<'_>) -> Result<Vec<Nexthop>> {
-        let op = "list nexthops";
+        let (req, decode) = self.nexthop_dump(filter)?;
+        self.dump_frames(LIST_NEXTHOPS, req, decode)
+    }
+
+    /// Lists nexthop objects as [`nexthops`](Handle::nexthops) does, decoding them as they
+    /// arrive (see [`Dump`]).
+    pub fn nexthops_iter(&self, filter: &NexthopFilter<'_>) -> Result<Dump<'_, Nexthop>> {
+        let (req, decode) = self.nexthop_dump(filter)?;
+        self.dump_iter(LIST_NEXTHOPS, req, decode)
+    }
+
+    /// The request of a nexthop listing and the decoder that keeps what `filter` selects.
+    fn nexthop_dump(
+        &self,
+        filter: &NexthopFilter<'_>,
+    ) -> Result<(
+        RawMessage,
+        impl FnMut(&Frame<'_>) -> Result<Option<Nexthop>> + 'static,
+    )> {
         let dev = filter.dev.map(|d| self.link_index(d)).transpose()?;
         let master = filter.master.map(|d| self.link_index(d)).transpose()?;
         let req = dump_message(filter.family, dev, filter.groups, filter.fdb, master);
-        self.dump_frames(op, req, |f| {
+        let (family, groups, fdb) = (filter.family, filter.groups, filter.fdb);
+        let decode = move |f: &Frame<'_>| {
             if f.ty != RTM_NEWNEXTHOP {
                 return Ok(None);
             }
-            let n = nexthop_from_bytes(f.payload).map_err(|e| Error::malformed(op, e))?;
+            let n =
+                nexthop_from_bytes(f.payload).map_err(|e| Error::malformed(LIST_NEXTHOPS, e))?;
             // The kernel filters; kernels before strict dump checking ignore the filters, so
             // those that can be checked here are.
-            let keep = filter.family.is_none_or(|fam| n.family == Some(fam))
-                && (!filter.groups || n.is_group())
-                && (!filter.fdb || n.fdb)
+            let keep = family.is_none_or(|fam| n.family == Some(fam))
+                && (!groups || n.is_group())
+                && (!fdb || n.fdb)
                 && dev.is_none_or(
                     |d| matches!(n.kind, NexthopKind::Single { dev: Some(x), .. } if x == d),
                 );
             Ok(keep.then_some(n))
-        })
+        };
+        Ok((req, decode))
     }
 }
 

@@ -5,11 +5,55 @@ use netlink_packet_route::RouteNetlinkMessage;
 
 use super::decode::{route_from_bytes, RTM_NEWROUTE};
 use super::encode::{dump_message, query_message, route_key_message, route_message};
-use super::{NewRoute, Route, RouteFilter, RouteFlags, RouteKey, RouteQuery, RouteType};
+use super::{
+    NewRoute, Route, RouteFilter, RouteFlags, RouteKey, RouteProtocol, RouteQuery, RouteType,
+};
 use crate::batch::Batch;
 use crate::types::check_prefix;
-use crate::wire::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
-use crate::{Error, Handle, Result, TableId};
+use crate::wire::{Frame, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use crate::{Dump, Error, Handle, IfIndex, IpFamily, Result, TableId};
+use ipnetwork::IpNetwork;
+
+const LIST_ROUTES: &str = "list routes";
+
+/// What a route listing keeps, checked on each route (the kernel filters too, but kernels
+/// without strict dump checking do not).
+#[derive(Clone, Copy)]
+struct RouteKeep {
+    table: Option<TableId>,
+    family: Option<IpFamily>,
+    protocol: Option<RouteProtocol>,
+    kind: Option<RouteType>,
+    dev: Option<IfIndex>,
+    destination: Option<IpNetwork>,
+    cached: bool,
+    vrf: bool,
+}
+
+impl RouteKeep {
+    /// Decodes one message of the dump; `None` for what the listing leaves out.
+    fn decode(&self, frame: &Frame<'_>) -> Result<Option<Route>> {
+        if frame.ty != RTM_NEWROUTE {
+            return Ok(None);
+        }
+        let Some(r) =
+            route_from_bytes(frame.payload).map_err(|e| Error::malformed(LIST_ROUTES, e))?
+        else {
+            return Ok(None);
+        };
+        let keep = self.table.is_none_or(|t| r.table == t)
+            && self.family.is_none_or(|f| r.family == f)
+            && self.protocol.is_none_or(|p| r.protocol == p)
+            && self.kind.is_none_or(|k| r.kind == k)
+            && self.dev.is_none_or(|d| r.next_hops.iter().any(|h| h.dev == Some(d)))
+            && self.destination.is_none_or(|d| r.destination == d)
+            && (r.flags.contains(RouteFlags::CLONED) == self.cached)
+            // As `ip route show vrf` does: the kernel's local and broadcast routes, which
+            // it keeps in the VRF's table too, are left out (list the table to see them).
+            && !(self.vrf && matches!(r.kind, RouteType::Local | RouteType::Broadcast));
+        Ok(keep.then_some(r))
+    }
+}
 
 /// # Routes
 ///
@@ -83,7 +127,45 @@ impl Handle {
     /// # Ok::<(), netplumb::Error>(())
     /// ```
     pub fn routes(&self, filter: &RouteFilter<'_>) -> Result<Vec<Route>> {
-        let op = "list routes";
+        let (req, keep) = self.route_dump(filter)?;
+        let result = self.dump_frames(LIST_ROUTES, req, |frame| keep.decode(frame));
+        match result {
+            // A table that does not exist (yet) holds no routes.
+            Err(e) if keep.table.is_some() && e.errno() == Some(nix::errno::Errno::ENOENT) => {
+                Ok(Vec::new())
+            }
+            other => other,
+        }
+    }
+
+    /// Lists routes as [`routes`](Handle::routes) does, decoding them as they arrive: a full
+    /// Internet table (a million routes) is never held as one `Vec`, and the first route is
+    /// yours before the last has been read. See [`Dump`] for what an interrupted dump yields.
+    ///
+    /// ```no_run
+    /// use netplumb::{Handle, route::RouteFilter};
+    ///
+    /// let h = Handle::new()?;
+    /// let mut n = 0;
+    /// for r in h.routes_iter(&RouteFilter::default())? {
+    ///     let r = r?;
+    ///     n += r.next_hops.len();
+    /// }
+    /// println!("{n} next hops");
+    /// # Ok::<(), netplumb::Error>(())
+    /// ```
+    pub fn routes_iter(&self, filter: &RouteFilter<'_>) -> Result<Dump<'_, Route>> {
+        let (req, keep) = self.route_dump(filter)?;
+        let dump = self.dump_iter(LIST_ROUTES, req, move |frame| keep.decode(frame))?;
+        // A table that does not exist (yet) holds no routes.
+        Ok(match keep.table {
+            Some(_) => dump.empty_on(nix::errno::Errno::ENOENT),
+            None => dump,
+        })
+    }
+
+    /// The request of a route listing and what selects its routes, checked.
+    fn route_dump(&self, filter: &RouteFilter<'_>) -> Result<(RouteNetlinkMessage, RouteKeep)> {
         // The "unspecified" values select everything, for the kernel and here alike.
         let mut filter = *filter;
         filter.table = filter.table.filter(|t| *t != TableId::UNSPEC);
@@ -103,7 +185,6 @@ impl Handle {
             }
             None => false,
         };
-        let filter = &filter;
         let dev = match filter.dev {
             Some(d) => Some(self.link_index(d)?),
             None => None,
@@ -111,34 +192,18 @@ impl Handle {
         if let Some(d) = filter.destination {
             check_prefix("destination", d)?;
         }
-        let req = RouteNetlinkMessage::GetRoute(dump_message(filter, dev));
-        let result = self.dump_frames(op, req, |frame| {
-            if frame.ty != RTM_NEWROUTE {
-                return Ok(None);
-            }
-            let Some(r) = route_from_bytes(frame.payload).map_err(|e| Error::malformed(op, e))?
-            else {
-                return Ok(None);
-            };
-            let keep = filter.table.is_none_or(|t| r.table == t)
-                && filter.family.is_none_or(|f| r.family == f)
-                && filter.protocol.is_none_or(|p| r.protocol == p)
-                && filter.kind.is_none_or(|k| r.kind == k)
-                && dev.is_none_or(|d| r.next_hops.iter().any(|h| h.dev == Some(d)))
-                && filter.destination.is_none_or(|d| r.destination == d)
-                && (r.flags.contains(RouteFlags::CLONED) == filter.cached)
-                // As `ip route show vrf` does: the kernel's local and broadcast routes, which
-                // it keeps in the VRF's table too, are left out (list the table to see them).
-                && !(vrf && matches!(r.kind, RouteType::Local | RouteType::Broadcast));
-            Ok(keep.then_some(r))
-        });
-        match result {
-            // A table that does not exist (yet) holds no routes.
-            Err(e) if filter.table.is_some() && e.errno() == Some(nix::errno::Errno::ENOENT) => {
-                Ok(Vec::new())
-            }
-            other => other,
-        }
+        let req = RouteNetlinkMessage::GetRoute(dump_message(&filter, dev));
+        let keep = RouteKeep {
+            table: filter.table,
+            family: filter.family,
+            protocol: filter.protocol,
+            kind: filter.kind,
+            dev,
+            destination: filter.destination,
+            cached: filter.cached,
+            vrf,
+        };
+        Ok((req, keep))
     }
 
     /// Asks the kernel's FIB for the route it would use. Equivalent to
