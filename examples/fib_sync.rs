@@ -9,7 +9,13 @@
 //! ```
 //! Options: `--limit N` (prefixes of the table; all by default), `--lookups N` (10000),
 //! `--chunk N` (requests per batch flush, 1000), `--seed N`, `--prefix P` (namespace names,
-//! `fibsync`), `--keep` (leave the namespaces for a look with `ip netns exec`).
+//! `fibsync`), `--keep` (leave the namespaces for a look with `ip netns exec`), `--ecmp N`
+//! (each route over N of the four neighbours, 1 by default), `--nexthop-groups` (install
+//! through shared nexthop objects: `route replace PREFIX nhid ID`, one object per neighbour
+//! and one group per ECMP set, with [`FibNexthops`]).
+//!
+//! The kernel's memory for the table is read as the growth of `Slab` in `/proc/meminfo`
+//! across the install (a machine-wide figure: run it on a quiet machine).
 //!
 //! # Data
 //! `$NETPLUMB_DATA` (default `../shared/data` next to the crate root) must hold the RIS files
@@ -77,7 +83,7 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 use netplumb::batch::Batch;
-use netplumb::fib::FibInstall;
+use netplumb::fib::{FibInstall, FibNexthops};
 use netplumb::link::NewVeth;
 use netplumb::lpm::{Candidate, FibChange, FibNextHop, FibRoute, Prefix, Protocol, Rib, RibSource};
 use netplumb::route::{self, RouteFilter, RouteProtocol, RouteQuery};
@@ -94,6 +100,8 @@ pub const TABLE: TableId = TableId::new(100);
 pub const MARK: u32 = 100;
 /// The BGP neighbours (one link each).
 pub const PEERS: u8 = 4;
+/// The first id of the nexthop objects of `--nexthop-groups`.
+const NEXTHOP_IDS: u32 = 1000;
 const TABLE_FILE: &str = "ris-2026-05-11-v4.txt.gz";
 const UPDATES_FILE: &str = "ris-2026-05-11-v4-updates.txt.gz";
 /// The one Rib source: an eBGP session.
@@ -120,6 +128,10 @@ pub struct Options {
     pub seed: u64,
     /// Keep the namespaces at the end.
     pub keep: bool,
+    /// How many neighbours each route goes through (1 to 4).
+    pub ecmp: usize,
+    /// Install through shared nexthop objects and groups ([`FibNexthops`]).
+    pub nexthop_groups: bool,
 }
 
 impl Default for Options {
@@ -132,6 +144,8 @@ impl Default for Options {
             chunk: 1000,
             seed: 1,
             keep: false,
+            ecmp: 1,
+            nexthop_groups: false,
         }
     }
 }
@@ -174,6 +188,10 @@ pub struct Summary {
     pub lookups_routed: usize,
     /// Disagreements (route-by-route and lookups); a run that returns `Ok` has none.
     pub mismatches: usize,
+    /// Growth of the kernel's slab memory across the install, in bytes (machine-wide).
+    pub slab_growth: i64,
+    /// Nexthop objects at the end with `--nexthop-groups`: (single next hops, groups).
+    pub nexthop_objects: (usize, usize),
 }
 
 impl Summary {
@@ -232,11 +250,18 @@ pub fn data_files(opts: &Options) -> Result<(PathBuf, PathBuf)> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: fib_sync [--limit N] [--lookups N] [--chunk N] [--seed N] \
-                 [--prefix P] [--keep]";
+                 [--prefix P] [--keep] [--ecmp N] [--nexthop-groups]";
     let parsed = netplumb_lab::check_args(
         &args,
-        &["--limit", "--lookups", "--chunk", "--seed", "--prefix"],
-        &["--keep"],
+        &[
+            "--limit",
+            "--lookups",
+            "--chunk",
+            "--seed",
+            "--prefix",
+            "--ecmp",
+        ],
+        &["--keep", "--nexthop-groups"],
         usage,
     )
     .and_then(|()| {
@@ -252,6 +277,11 @@ fn main() -> ExitCode {
             seed: netplumb_lab::arg(&args, "--seed", d.seed)?,
             keep: netplumb_lab::flag(&args, "--keep"),
             data: None,
+            ecmp: match netplumb_lab::arg(&args, "--ecmp", d.ecmp)? {
+                n @ 1..=4 => n,
+                n => return Err(format!("--ecmp {n}: 1 to {PEERS} neighbours").into()),
+            },
+            nexthop_groups: netplumb_lab::flag(&args, "--nexthop-groups"),
         })
     });
     let result = parsed.and_then(|opts| run(&opts));
@@ -396,6 +426,16 @@ impl Peers {
             weight: 1,
         }
     }
+
+    /// The next hops of a route whose hash chose neighbour `first`: it and the following
+    /// ones, `ecmp` in all, in neighbour order (so that routes over the same neighbours have
+    /// the same set).
+    fn next_hops(&self, first: usize, ecmp: usize) -> Vec<FibNextHop> {
+        let n = self.gateways.len();
+        let mut peers: Vec<usize> = (0..ecmp.min(n)).map(|k| (first + k) % n).collect();
+        peers.sort_unstable();
+        peers.into_iter().map(|p| self.next_hop(p)).collect()
+    }
 }
 
 /// How the FIB goes into the kernel: table 100, `proto bgp`, gateways on-link (the peers'
@@ -417,10 +457,12 @@ struct Mirror<'h> {
     chunk: usize,
     sent: usize,
     elapsed: Duration,
+    /// The shared nexthop objects, with `--nexthop-groups`.
+    shared: Option<FibNexthops>,
 }
 
 impl<'h> Mirror<'h> {
-    fn new(h: &'h Handle, chunk: usize) -> Self {
+    fn new(h: &'h Handle, chunk: usize, shared: Option<FibNexthops>) -> Self {
         let mut batch = h.batch();
         batch.reserve(chunk, 64);
         Mirror {
@@ -429,15 +471,27 @@ impl<'h> Mirror<'h> {
             chunk: chunk.max(1),
             sent: 0,
             elapsed: Duration::ZERO,
+            shared,
         }
     }
 
     /// `ip route replace` for a new or changed best route, `ip route del` for a withdrawal
-    /// ([`Batch::apply_fib_change`]).
+    /// ([`Batch::apply_fib_change`]); through shared nexthop objects with `--nexthop-groups`
+    /// ([`Batch::apply_fib_change_shared`], which may queue nexthop requests too).
     fn apply(&mut self, change: &FibChange<Ipv4Addr>) -> Result<()> {
         let t = Instant::now();
-        self.batch.apply_fib_change(change, &INSTALL);
-        self.queued.push(IpNetwork::from(change.prefix));
+        match &mut self.shared {
+            Some(shared) => {
+                self.batch.apply_fib_change_shared(change, &INSTALL, shared);
+            }
+            None => {
+                self.batch.apply_fib_change(change, &INSTALL);
+            }
+        }
+        let prefix = IpNetwork::from(change.prefix);
+        while self.queued.len() < self.batch.len() {
+            self.queued.push(prefix);
+        }
         let r = if self.batch.len() >= self.chunk {
             self.send()
         } else {
@@ -568,14 +622,16 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let mut rib = Rib::<Ipv4Addr>::new();
 
     // 1. The table: one eBGP candidate per prefix, every FIB change mirrored.
-    let mut mirror = Mirror::new(&router, opts.chunk);
+    let shared = opts.nexthop_groups.then(|| FibNexthops::new(NEXTHOP_IDS));
+    let mut mirror = Mirror::new(&router, opts.chunk, shared);
+    let slab_before = slab_bytes();
     let mut rib_load = Duration::ZERO;
     for p in &data.table {
         let t = Instant::now();
         let candidate = Candidate::new(
             Protocol::Ebgp,
             0,
-            vec![peers.next_hop(peer_of(opts.seed, p, 0))],
+            peers.next_hops(peer_of(opts.seed, p, 0), opts.ecmp),
         );
         let change = rib.update(*p, SESSION, candidate);
         rib_load += t.elapsed();
@@ -586,19 +642,32 @@ pub fn run(opts: &Options) -> Result<Summary> {
     mirror.flush()?;
     summary.loaded = rib.fib().len();
     summary.install_secs = mirror.elapsed.as_secs_f64();
+    summary.slab_growth = slab_bytes() as i64 - slab_before as i64;
     println!(
         "loaded {} prefixes into the Rib in {:.2}s; installed {} routes into table {TABLE} in \
-         {:.2}s ({:.0} routes/s, batches of {})",
+         {:.2}s ({:.0} routes/s, batches of {}; {} next hop{} a route, {}); kernel slab {:+.1} \
+         MiB",
         rib.len(),
         rib_load.as_secs_f64(),
-        mirror.sent,
+        summary.loaded,
         summary.install_secs,
         summary.install_rate(),
-        opts.chunk
+        opts.chunk,
+        opts.ecmp,
+        if opts.ecmp == 1 { "" } else { "s" },
+        match &mirror.shared {
+            Some(s) => {
+                let (singles, groups) = s.counts();
+                format!("shared: {singles} nexthop objects, {groups} groups")
+            }
+            None => "each route its own".to_string(),
+        },
+        summary.slab_growth as f64 / 1048576.0
     );
 
     // 2. The day of updates.
-    let mut mirror = Mirror::new(&router, opts.chunk);
+    let shared = mirror.shared.take();
+    let mut mirror = Mirror::new(&router, opts.chunk, shared);
     let mut rib_time = Duration::ZERO;
     for u in &data.updates {
         let t = Instant::now();
@@ -607,7 +676,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
             let candidate = Candidate::new(
                 Protocol::Ebgp,
                 0,
-                vec![peers.next_hop(peer_of(opts.seed, &u.prefix, u.seq))],
+                peers.next_hops(peer_of(opts.seed, &u.prefix, u.seq), opts.ecmp),
             );
             rib.update(u.prefix, SESSION, candidate)
         } else {
@@ -625,6 +694,9 @@ pub fn run(opts: &Options) -> Result<Summary> {
         }
     }
     mirror.flush()?;
+    if let Some(s) = &mirror.shared {
+        summary.nexthop_objects = s.counts();
+    }
     summary.replayed = data.updates.len();
     summary.rib_secs = rib_time.as_secs_f64();
     summary.kernel_secs = mirror.elapsed.as_secs_f64();
@@ -854,6 +926,15 @@ fn gateways(best: &FibRoute) -> String {
 }
 
 /// Whether a kernel route has exactly the next hops (gateway and link) of a FIB entry.
+/// The kernel's slab memory (`Slab` of `/proc/meminfo`), in bytes; 0 when unreadable.
+fn slab_bytes() -> u64 {
+    let m = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    m.lines()
+        .find_map(|l| l.strip_prefix("Slab:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 fn same_hops(best: &FibRoute, r: &route::Route) -> bool {
     best.next_hops.len() == r.next_hops.len()
         && best

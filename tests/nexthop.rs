@@ -508,3 +508,113 @@ fn the_monitor_reports_nexthop_changes() {
     assert!(h.nexthops(&NexthopFilter::default()).unwrap().is_empty());
     assert!(ip_nexthops(&t).is_empty());
 }
+
+#[test]
+fn fib_routes_share_nexthop_objects_and_groups() {
+    use netplumb::fib::{FibInstall, FibNexthops};
+    use netplumb::lpm::{Candidate, FibNextHop, Protocol, Rib, RibSource};
+    use std::net::Ipv4Addr;
+    require_root!();
+    let t = setup();
+    let h = &t.handle;
+    let v0 = h.link_index("v0").unwrap().get();
+    let hop = |gw: &str| FibNextHop {
+        gateway: Some(ip(gw)),
+        ifindex: Some(v0),
+        weight: 1,
+    };
+    let install = FibInstall {
+        table: TableId::new(100),
+        protocol: RouteProtocol::BGP,
+        ..FibInstall::default()
+    };
+    let peer = RibSource::new(Protocol::Ebgp, 1);
+    let mut rib: Rib<Ipv4Addr> = Rib::new();
+    let mut shared = FibNexthops::new(500);
+    let ecmp = vec![hop("10.0.0.2"), hop("10.0.0.3")];
+    let mut b = h.batch();
+    for i in 0..50u8 {
+        let prefix = format!("10.{i}.0.0/16").parse().unwrap();
+        let c = Candidate::new(Protocol::Ebgp, 0, ecmp.clone());
+        if let Some(change) = rib.update(prefix, peer, c) {
+            b.apply_fib_change_shared(&change, &install, &mut shared);
+        }
+    }
+    let one = rib
+        .update(
+            "10.200.0.0/16".parse().unwrap(),
+            peer,
+            Candidate::new(Protocol::Ebgp, 0, vec![hop("10.0.0.3")]),
+        )
+        .unwrap();
+    b.apply_fib_change_shared(&one, &install, &mut shared);
+    assert!(b.send().iter().all(Result::is_ok));
+    // Two next hops and one group, whatever the number of routes.
+    assert_eq!(shared.counts(), (2, 1));
+    let objects = h.nexthops(&NexthopFilter::default()).unwrap();
+    assert_eq!(objects.len(), 3);
+    assert_eq!(ip_nexthops(&t).len(), 3);
+    let group = objects.iter().find(|n| n.is_group()).unwrap();
+    let routes = h.routes(&RouteFilter::table(TableId::new(100))).unwrap();
+    assert_eq!(routes.len(), 51);
+    for r in &routes {
+        assert_eq!(
+            r.nexthop_id,
+            shared.id_of(r.destination),
+            "{}",
+            r.destination
+        );
+        assert_eq!(r.protocol, RouteProtocol::BGP);
+        if r.destination != "10.200.0.0/16".parse().unwrap() {
+            assert_eq!(r.nexthop_id, Some(group.id));
+            assert_eq!(r.next_hops.len(), 2);
+        }
+    }
+    // Withdrawing every route takes the objects with it; moving the last ECMP route to one
+    // next hop frees the group first.
+    let mut b = h.batch();
+    for i in 0..49u8 {
+        let change = rib
+            .withdraw(format!("10.{i}.0.0/16").parse().unwrap(), peer)
+            .unwrap();
+        b.apply_fib_change_shared(&change, &install, &mut shared);
+    }
+    let moved = rib
+        .update(
+            "10.49.0.0/16".parse().unwrap(),
+            peer,
+            Candidate::new(Protocol::Ebgp, 0, vec![hop("10.0.0.3")]),
+        )
+        .unwrap();
+    b.apply_fib_change_shared(&moved, &install, &mut shared);
+    assert!(b.send().iter().all(Result::is_ok));
+    assert_eq!(shared.counts(), (1, 0));
+    assert_eq!(ip_nexthops(&t).len(), 1);
+    let mut b = h.batch();
+    for p in ["10.49.0.0/16", "10.200.0.0/16"] {
+        let change = rib.withdraw(p.parse().unwrap(), peer).unwrap();
+        b.apply_fib_change_shared(&change, &install, &mut shared);
+    }
+    assert!(b.send().iter().all(Result::is_ok));
+    assert_eq!(shared.counts(), (0, 0));
+    assert!(ip_nexthops(&t).is_empty());
+    assert!(h
+        .routes(&RouteFilter::table(TableId::new(100)))
+        .unwrap()
+        .is_empty());
+    // A next hop without a device cannot be an object: refused before sending.
+    let mut b = h.batch();
+    let bad = rib
+        .update(
+            "10.201.0.0/16".parse().unwrap(),
+            peer,
+            Candidate::new(Protocol::Ebgp, 0, vec![FibNextHop::via(ip("10.0.0.2"))]),
+        )
+        .unwrap();
+    let i = b.apply_fib_change_shared(&bad, &install, &mut shared);
+    let results = b.send();
+    assert!(
+        matches!(results[i], Err(Error::InvalidInput { .. })),
+        "{results:?}"
+    );
+}
