@@ -298,6 +298,11 @@ impl Handle {
     }
 }
 
+/// Decodes one message of a dump into an object, or skips it (`None`).
+pub(crate) trait DecodeFrame<T>: FnMut(&Frame<'_>) -> Result<Option<T>> {}
+
+impl<T, F: FnMut(&Frame<'_>) -> Result<Option<T>>> DecodeFrame<T> for F {}
+
 /// What one datagram of a reply held.
 struct Step {
     /// `Some` when the reply ended in it: the kernel's answer (an error, or success).
@@ -324,7 +329,7 @@ pub struct Dump<'h, T> {
     inner: MutexGuard<'h, Inner>,
     op: &'static str,
     seq: u32,
-    convert: Box<dyn FnMut(&Frame<'_>) -> Result<Option<T>> + 'h>,
+    convert: Box<dyn DecodeFrame<T> + 'h>,
     ready: std::collections::VecDeque<T>,
     state: DumpState,
     /// A kernel answer that means "nothing to list" (a table that does not exist).

@@ -5,6 +5,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use super::codec::{address_from_bytes, address_message, delete_message, dump_message};
 use super::types::{Address, AddressFilter, AddressKey, NewAddress};
 use crate::batch::Batch;
+use crate::handle::DecodeFrame;
 use crate::wire::{Frame, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::{Dump, Error, Handle, LinkRef, Result};
 
@@ -87,10 +88,7 @@ impl Handle {
     fn address_dump(
         &self,
         filter: &AddressFilter<'_>,
-    ) -> Result<(
-        RouteNetlinkMessage,
-        impl FnMut(&Frame<'_>) -> Result<Option<Address>> + 'static,
-    )> {
+    ) -> Result<(RouteNetlinkMessage, impl DecodeFrame<Address> + 'static)> {
         let index = match filter.link {
             Some(l) => Some(self.link_index(l)?),
             None => None,

@@ -9,6 +9,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 use super::base::{check_mtu, not_found_as, selector_message};
 use super::decode::link_from_bytes;
 use super::types::{Link, LinkFilter, LinkFlags};
+use crate::handle::DecodeFrame;
 use crate::types::check_ifname;
 use crate::wire::Frame;
 use crate::{Dump, Error, Handle, LinkRef, MacAddr, NetNs, Result};
@@ -24,10 +25,7 @@ impl Handle {
     fn link_dump(
         &self,
         filter: &LinkFilter<'_>,
-    ) -> Result<(
-        RouteNetlinkMessage,
-        impl FnMut(&Frame<'_>) -> Result<Option<Link>> + 'static,
-    )> {
+    ) -> Result<(RouteNetlinkMessage, impl DecodeFrame<Link> + 'static)> {
         let master = match filter.master {
             Some(m) => Some(self.link_index(m)?),
             None => None,

@@ -6,6 +6,7 @@ use super::codec::{
 };
 use super::types::{NewNexthop, Nexthop, NexthopFilter, NexthopKind};
 use crate::batch::Batch;
+use crate::handle::DecodeFrame;
 use crate::wire::{Frame, RawMessage, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::{Dump, Error, Handle, Result};
 
@@ -89,10 +90,7 @@ impl Handle {
     fn nexthop_dump(
         &self,
         filter: &NexthopFilter<'_>,
-    ) -> Result<(
-        RawMessage,
-        impl FnMut(&Frame<'_>) -> Result<Option<Nexthop>> + 'static,
-    )> {
+    ) -> Result<(RawMessage, impl DecodeFrame<Nexthop> + 'static)> {
         let dev = filter.dev.map(|d| self.link_index(d)).transpose()?;
         let master = filter.master.map(|d| self.link_index(d)).transpose()?;
         let req = dump_message(filter.family, dev, filter.groups, filter.fdb, master);
