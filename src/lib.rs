@@ -68,6 +68,7 @@ pub mod lpm;
 pub mod monitor;
 mod names;
 pub mod neighbour;
+pub mod netconf;
 pub mod netns;
 pub mod nexthop;
 pub mod route;

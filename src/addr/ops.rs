@@ -3,7 +3,7 @@
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::codec::{address_from_bytes, address_message, delete_message, dump_message};
-use super::types::{Address, AddressFilter, AddressKey, NewAddress};
+use super::types::{Address, AddressFilter, AddressFlags, AddressKey, NewAddress};
 use crate::batch::Batch;
 use crate::handle::DecodeFrame;
 use crate::wire::{Frame, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
@@ -75,6 +75,72 @@ impl Handle {
     pub fn addresses(&self, filter: &AddressFilter<'_>) -> Result<Vec<Address>> {
         let (req, decode) = self.address_dump(filter)?;
         self.dump_frames(LIST_ADDRESSES, req, decode)
+    }
+
+    /// Waits until the IPv6 address `ip` on `link` has left `tentative` (duplicate address
+    /// detection passed, so that it can be bound and used as a source), for at most
+    /// `timeout`; returns the address as the kernel then reports it. An IPv4 address, or one
+    /// added with `nodad`, is ready at once.
+    ///
+    /// Errors: the address is not on the link ([`Error::NotFound`]); DAD found it on another
+    /// host (`dadfailed`: [`Error::Exists`]); still tentative after `timeout`
+    /// ([`Error::Io`] of kind `TimedOut`). DAD takes about a second with the kernel's
+    /// defaults (`dad_transmits` 1, `retrans_time` 1 s), longer while the link is down.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use netplumb::Handle;
+    ///
+    /// let h = Handle::new()?;
+    /// h.add_address("eth0", &"2001:db8::1/64".parse()?)?;
+    /// h.wait_address_ready("eth0", "2001:db8::1".parse()?, Duration::from_secs(5))?;
+    /// // now bind(2001:db8::1) succeeds
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn wait_address_ready<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        ip: std::net::IpAddr,
+        timeout: std::time::Duration,
+    ) -> Result<Address> {
+        let link = link.into();
+        let index = self.link_index(link)?;
+        let deadline = std::time::Instant::now() + timeout;
+        let filter = AddressFilter {
+            link: Some(LinkRef::Index(index)),
+            family: Some(crate::IpFamily::of(ip)),
+        };
+        loop {
+            let found = self
+                .addresses(&filter)?
+                .into_iter()
+                .find(|a| a.address.ip() == ip);
+            let Some(a) = found else {
+                return Err(Error::NotFound {
+                    what: format!("address {ip} on {link}"),
+                    errno: None,
+                });
+            };
+            if a.flags.contains(AddressFlags::DADFAILED) {
+                return Err(Error::Exists {
+                    what: format!("address {ip} on another host of {link}'s link (DAD failed)"),
+                });
+            }
+            if !a.flags.contains(AddressFlags::TENTATIVE) {
+                return Ok(a);
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Err(Error::io(
+                    "wait for address",
+                    std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("{ip} on {link} still tentative after {timeout:?}"),
+                    ),
+                ));
+            }
+            std::thread::sleep((deadline - now).min(std::time::Duration::from_millis(50)));
+        }
     }
 
     /// Lists addresses as [`addresses`](Handle::addresses) does, decoding them as they

@@ -12,11 +12,12 @@ use crate::addr::{address_from_bytes, Address};
 use crate::fdb::{fdb_from_message, FdbEntry};
 use crate::link::{link_from_bytes, link_header};
 use crate::neighbour::{neighbour_from_message, Neighbour, NeighbourFlags};
+use crate::netconf::{netconf_from_bytes, Netconf, NetconfScope, RTM_DELNETCONF, RTM_NEWNETCONF};
 use crate::nexthop::{nexthop_from_bytes, Nexthop, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
 use crate::route::route_from_bytes;
 use crate::rule::rule_from_message;
 use crate::wire::{self, Frame, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
-use crate::{Error, IfIndex, MacAddr, Result, VlanId, Vni};
+use crate::{Error, IfIndex, IpFamily, MacAddr, Result, VlanId, Vni};
 
 /// The objects the monitor has reported, to tell `Added` from `Changed`.
 #[derive(Default)]
@@ -25,6 +26,7 @@ struct Seen {
     neighbours: HashSet<(IfIndex, IpAddr, bool)>,
     fdb: HashSet<FdbKey>,
     nexthops: HashSet<u32>,
+    netconf: HashSet<(IpFamily, NetconfScope)>,
 }
 
 /// What tells two FDB entries apart: device, MAC, VLAN, which table (self or master), and for
@@ -47,6 +49,7 @@ impl Seen {
         self.addresses.retain(|k| k.0 != link);
         self.neighbours.retain(|k| k.0 != link);
         self.fdb.retain(|k| k.0 != link);
+        self.netconf.retain(|k| k.1 != NetconfScope::Link(link));
     }
 }
 
@@ -105,6 +108,12 @@ impl Decoder {
         }
         match frame.ty {
             libc::RTM_NEWLINK | libc::RTM_DELLINK => return self.link_event(frame),
+            RTM_NEWNETCONF | RTM_DELNETCONF => {
+                let removed = frame.ty == RTM_DELNETCONF;
+                return Ok(
+                    netconf_from_bytes(frame.payload)?.map(|n| self.netconf_event(n, removed))
+                );
+            }
             RTM_NEWNEXTHOP | RTM_DELNEXTHOP => {
                 let n = nexthop_from_bytes(frame.payload)?;
                 return Ok(Some(self.nexthop_event(n, frame.ty == RTM_DELNEXTHOP)));
@@ -172,6 +181,11 @@ impl Decoder {
     pub(super) fn address_event(&mut self, a: Address, removed: bool) -> Event {
         let key = (a.index, a.address.ip(), a.address.prefix());
         Event::Address(classify(&mut self.seen.addresses, key, a, removed))
+    }
+
+    pub(super) fn netconf_event(&mut self, n: Netconf, removed: bool) -> Event {
+        let key = (n.family, n.scope);
+        Event::Netconf(classify(&mut self.seen.netconf, key, n, removed))
     }
 
     pub(super) fn nexthop_event(&mut self, n: Nexthop, removed: bool) -> Event {

@@ -222,6 +222,13 @@ impl Monitor {
                 }
             }
         }
+        if self.groups.contains(Groups::NETCONF) {
+            for family in [IpFamily::V4, IpFamily::V6] {
+                for n in handle.netconf(family)? {
+                    events.push(self.decoder.netconf_event(n, false));
+                }
+            }
+        }
         if self.groups.contains(Groups::NEXTHOP) {
             for n in handle.nexthops(&NexthopFilter::default())? {
                 events.push(self.decoder.nexthop_event(n, false));

@@ -6,6 +6,7 @@ use crate::addr::Address;
 use crate::fdb::FdbEntry;
 use crate::link::Link;
 use crate::neighbour::Neighbour;
+use crate::netconf::Netconf;
 use crate::nexthop::Nexthop;
 use crate::route::Route;
 use crate::rule::Rule;
@@ -33,6 +34,9 @@ bitflags::bitflags! {
         const RULE_V6 = 1 << 7;
         /// Nexthop objects and groups (`RTNLGRP_NEXTHOP`; Linux 5.3 and later).
         const NEXTHOP = 1 << 8;
+        /// Netconf records of both families (`RTNLGRP_IPV4_NETCONF`, `RTNLGRP_IPV6_NETCONF`):
+        /// forwarding, rp_filter, proxy_neigh … changing on a device or for all of them.
+        const NETCONF = 1 << 9;
         /// Both address families.
         const ADDRESS = Self::ADDRESS_V4.bits() | Self::ADDRESS_V6.bits();
         /// Routes of both families.
@@ -45,7 +49,8 @@ bitflags::bitflags! {
             | Self::NEIGH.bits()
             | Self::ROUTE.bits()
             | Self::RULE.bits()
-            | Self::NEXTHOP.bits();
+            | Self::NEXTHOP.bits()
+            | Self::NETCONF.bits();
     }
 }
 
@@ -62,6 +67,8 @@ impl Groups {
             (Groups::ROUTE_V6, libc::RTNLGRP_IPV6_ROUTE),
             (Groups::RULE_V6, libc::RTNLGRP_IPV6_RULE),
             (Groups::NEXTHOP, libc::RTNLGRP_NEXTHOP),
+            (Groups::NETCONF, libc::RTNLGRP_IPV4_NETCONF),
+            (Groups::NETCONF, libc::RTNLGRP_IPV6_NETCONF),
         ];
         table
             .into_iter()
@@ -131,6 +138,10 @@ pub enum Event {
     /// with IPv4 routes: follow [`Event::Link`] removals with a listing or a
     /// [`resync`](crate::monitor::Monitor::resync).
     Nexthop(Change<Nexthop>),
+    /// A netconf record (`[NETCONF]`): the kernel reports the new values of a device's (or
+    /// `all`'s, `default`'s) settings when one changes (`Changed`), a device's record as
+    /// `Added` when the device appears and `Removed` when it goes.
+    Netconf(Change<Netconf>),
     /// An ARP or NDP neighbour entry (`[NEIGH]`).
     Neighbour(Change<Neighbour>),
     /// A bridge or VXLAN FDB entry (`[NEIGH]` with `lladdr … dev … master/self`).
