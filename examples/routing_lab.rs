@@ -75,6 +75,7 @@ use std::time::{Duration, Instant};
 use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::addr::NewAddress;
 use netplumb::link::NewVeth;
+use netplumb::netconf::{ConfKnob, ConfScope};
 use netplumb::route::{Route, RouteQuery};
 use netplumb::{Handle, NetNs};
 use netplumb_lab::bird::{bird_routes, Bird, RouteTable, RouteWatch};
@@ -677,7 +678,7 @@ fn build(lab: &mut Lab, net: &Net) -> Result<Vec<Router>> {
         )?;
         handle.set_link_up("stub0")?;
         handle.set_link_up("stub1")?;
-        netplumb_lab::sysctl(&ns, "net.ipv4.ip_forward", "1")?;
+        ns.set_conf(ConfScope::All, ConfKnob::Ipv4Forwarding, 1)?;
         routers.push(Router { ns, handle });
     }
     for (k, &(a, b)) in net.links.iter().enumerate() {

@@ -75,6 +75,7 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 use netplumb::link::{NewVeth, NewVrf};
+use netplumb::netconf::{ConfKnob, ConfScope};
 use netplumb::route::{NewRoute, Route, RouteFilter, RouteQuery, RouteType};
 use netplumb::{Handle, IfIndex, NetNs, TableId};
 use nix::errno::Errno;
@@ -490,7 +491,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     lab.keep(opts.keep);
     let host_ns = lab.netns("host")?;
     let host = Handle::new_in(&host_ns)?;
-    netplumb_lab::sysctl(&host_ns, "net.ipv4.ip_forward", "1")?;
+    host_ns.set_conf(ConfScope::All, ConfKnob::Ipv4Forwarding, 1)?;
     let tenants = [
         build_tenant(&mut lab, &host, "tenant-a", "a", TableId::new(10), true)?,
         build_tenant(&mut lab, &host, "tenant-b", "b", TableId::new(20), false)?,

@@ -9,10 +9,11 @@ use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::addr::NewAddress;
 use netplumb::link::NewVeth;
 use netplumb::neighbour::NeighbourTableParams;
+use netplumb::netconf::{ConfKnob, ConfScope};
 use netplumb::route::{NewRoute, RouteProtocol, RouteScope, RouteType};
 use netplumb::{Handle, IpFamily, MacAddr, NetNs};
 
-use crate::{sysctl, Endpoint, Lab, Result};
+use crate::{Endpoint, Lab, Result};
 
 /// The MAC calico gives the host end of every pod's veth.
 pub const CALI_MAC: MacAddr = MacAddr([0xee; 6]);
@@ -95,7 +96,7 @@ pub fn add_pod(
     h.add_veth(&veth)?;
     // Proxy ARP on the host end answers the pod's "who has 169.254.1.1" with the host's MAC; a
     // zero delay answers at once instead of after up to 0.8 s.
-    sysctl(host_ns, &format!("net/ipv4/conf/{cali}/proxy_arp"), "1")?;
+    host_ns.set_conf(ConfScope::Link(&cali), ConfKnob::ProxyArp, 1)?;
     h.set_neighbour_table(
         IpFamily::V4,
         Some(cali.as_str().into()),

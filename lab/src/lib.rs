@@ -8,11 +8,12 @@
 //! tests) and builds on netplumb's public API only.
 //!
 //! ```no_run
-//! use netplumb_lab::{sysctl, Lab};
+//! use netplumb::netconf::{ConfKnob, ConfScope};
+//! use netplumb_lab::Lab;
 //!
 //! let mut lab = Lab::new("demo")?; // deletes what an earlier, killed run left
 //! let router = lab.netns("router")?; // `ip netns add demo-router`, loopback up
-//! sysctl(&router, "net.ipv4.ip_forward", "1")?;
+//! router.set_conf(ConfScope::All, ConfKnob::Ipv4Forwarding, 1)?;
 //! // … dropping `lab` deletes demo-router.
 //! # Ok::<(), netplumb_lab::BoxError>(())
 //! ```

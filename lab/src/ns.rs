@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use netplumb::addr::NewAddress;
 use netplumb::link::{NewBridge, NewVeth};
+use netplumb::netconf::{ConfKnob, ConfScope};
 use netplumb::route::NewRoute;
 use netplumb::{Handle, NetNs};
 
@@ -70,7 +71,7 @@ impl Underlay {
         if let Some(r) = self.router {
             h.add_route(&NewRoute::via("0.0.0.0/0".parse()?, IpAddr::V4(r))?)?;
         }
-        sysctl(&ns, "net.ipv4.ip_forward", "1")?;
+        ns.set_conf(ConfScope::All, ConfKnob::Ipv4Forwarding, 1)?;
         Ok((ns, h))
     }
 }
