@@ -71,6 +71,7 @@ pub mod neighbour;
 pub mod netconf;
 pub mod netns;
 pub mod nexthop;
+pub mod nsid;
 pub mod route;
 pub mod rule;
 mod types;

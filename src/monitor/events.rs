@@ -14,6 +14,7 @@ use crate::link::{link_from_bytes, link_header};
 use crate::neighbour::{neighbour_from_message, Neighbour, NeighbourFlags};
 use crate::netconf::{netconf_from_bytes, Netconf, NetconfScope, RTM_DELNETCONF, RTM_NEWNETCONF};
 use crate::nexthop::{nexthop_from_bytes, Nexthop, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
+use crate::nsid::nsid_from_message;
 use crate::route::route_from_bytes;
 use crate::rule::rule_from_message;
 use crate::wire::{self, Frame, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
@@ -137,6 +138,14 @@ impl Decoder {
             RouteNetlinkMessage::NewNeighbour(m) => return self.neigh_or_fdb(m, false),
             RouteNetlinkMessage::DelNeighbour(m) => return self.neigh_or_fdb(m, true),
             RouteNetlinkMessage::GetNeighbour(m) => return Ok(miss_from_message(m)),
+            m @ RouteNetlinkMessage::NewNsId(_) => match nsid_from_message(&m) {
+                Some(n) => Event::Nsid(Change::Added(n)),
+                None => return Ok(None),
+            },
+            m @ RouteNetlinkMessage::DelNsId(_) => match nsid_from_message(&m) {
+                Some(n) => Event::Nsid(Change::Removed(n)),
+                None => return Ok(None),
+            },
             RouteNetlinkMessage::NewRule(m) => match rule_from_message(m) {
                 Some(r) => Event::Rule(Change::Added(r)),
                 None => return Ok(None),

@@ -222,6 +222,11 @@ impl Monitor {
                 }
             }
         }
+        if self.groups.contains(Groups::NSID) {
+            for n in handle.netns_ids()? {
+                events.push(Event::Nsid(Change::Added(n)));
+            }
+        }
         if self.groups.contains(Groups::NETCONF) {
             for family in [IpFamily::V4, IpFamily::V6] {
                 for n in handle.netconf(family)? {

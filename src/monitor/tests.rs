@@ -14,7 +14,7 @@ use netlink_packet_route::neighbour::NeighbourHeader;
 fn groups_map_to_rtnetlink_numbers() {
     assert_eq!(
         Groups::ALL.rtnl_groups(),
-        vec![1, 3, 5, 7, 8, 9, 11, 19, 32, 24, 25]
+        vec![1, 3, 5, 7, 8, 9, 11, 19, 32, 24, 25, 28]
     );
     assert_eq!(Groups::ADDRESS_V6.rtnl_groups(), vec![9]);
 }

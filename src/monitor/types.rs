@@ -8,6 +8,7 @@ use crate::link::Link;
 use crate::neighbour::Neighbour;
 use crate::netconf::Netconf;
 use crate::nexthop::Nexthop;
+use crate::nsid::Nsid;
 use crate::route::Route;
 use crate::rule::Rule;
 use crate::{IfIndex, MacAddr};
@@ -37,6 +38,8 @@ bitflags::bitflags! {
         /// Netconf records of both families (`RTNLGRP_IPV4_NETCONF`, `RTNLGRP_IPV6_NETCONF`):
         /// forwarding, rp_filter, proxy_neigh … changing on a device or for all of them.
         const NETCONF = 1 << 9;
+        /// Namespace ids given or taken (`RTNLGRP_NSID`).
+        const NSID = 1 << 10;
         /// Both address families.
         const ADDRESS = Self::ADDRESS_V4.bits() | Self::ADDRESS_V6.bits();
         /// Routes of both families.
@@ -50,7 +53,8 @@ bitflags::bitflags! {
             | Self::ROUTE.bits()
             | Self::RULE.bits()
             | Self::NEXTHOP.bits()
-            | Self::NETCONF.bits();
+            | Self::NETCONF.bits()
+            | Self::NSID.bits();
     }
 }
 
@@ -69,6 +73,7 @@ impl Groups {
             (Groups::NEXTHOP, libc::RTNLGRP_NEXTHOP),
             (Groups::NETCONF, libc::RTNLGRP_IPV4_NETCONF),
             (Groups::NETCONF, libc::RTNLGRP_IPV6_NETCONF),
+            (Groups::NSID, libc::RTNLGRP_NSID),
         ];
         table
             .into_iter()
@@ -142,6 +147,9 @@ pub enum Event {
     /// `all`'s, `default`'s) settings when one changes (`Changed`), a device's record as
     /// `Added` when the device appears and `Removed` when it goes.
     Netconf(Change<Netconf>),
+    /// A namespace id given to another namespace (`Added`) or taken back when it went
+    /// (`Removed`) (`[NSID]`).
+    Nsid(Change<Nsid>),
     /// An ARP or NDP neighbour entry (`[NEIGH]`).
     Neighbour(Change<Neighbour>),
     /// A bridge or VXLAN FDB entry (`[NEIGH]` with `lladdr … dev … master/self`).
