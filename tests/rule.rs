@@ -303,3 +303,67 @@ fn delete_by_priority_whatever_the_rule_does() {
         .unwrap_err()
         .is_not_found());
 }
+
+#[test]
+fn port_protocol_uid_and_tunnel_selectors_match_ip_rule_show() {
+    use netplumb::rule::{RulePortRange, RuleUidRange};
+    require_root!();
+    let t = TestNs::new();
+    let r = Rule {
+        priority: Some(500),
+        ipproto: Some(6),
+        sport: Some(RulePortRange {
+            start: 1000,
+            end: 2000,
+        }),
+        dport: Some(RulePortRange::port(80)),
+        uid_range: Some(RuleUidRange {
+            start: 100,
+            end: 200,
+        }),
+        suppress_ifgroup: Some(5),
+        tun_id: Some(77),
+        action: RuleAction::ToTable(TableId::new(100)),
+        ..Rule::default()
+    };
+    t.handle.add_rule(&r).unwrap();
+    let got = find(&ours(&t, IpFamily::V4), 500).clone();
+    assert_eq!(
+        got,
+        Rule {
+            family: Some(IpFamily::V4),
+            ..r.clone()
+        }
+    );
+    let rules = ip_rules(&t, "-4");
+    let j = ip_rule(&rules, 500);
+    assert_eq!(j["ipproto"], "tcp");
+    assert_eq!((j["sport_start"].clone(), j["sport_end"].clone()), (1000.into(), 2000.into()));
+    assert_eq!(j["dport"], 80);
+    assert_eq!((j["uid_start"].clone(), j["uid_end"].clone()), (100.into(), 200.into()));
+    assert_eq!(j["tun_id"], 77);
+    assert_eq!(j["suppress_ifgroup"], "5");
+    // Deleted by the same selectors.
+    t.handle.delete_rule(&r).unwrap();
+    assert!(ours(&t, IpFamily::V4).iter().all(|x| x.priority != Some(500)));
+
+    // Reversed ranges are refused before sending, nothing added.
+    let before = ip_rules(&t, "-4").len();
+    let reversed = Rule {
+        sport: Some(RulePortRange {
+            start: 2000,
+            end: 1000,
+        }),
+        ..r.clone()
+    };
+    common::assert_invalid(t.handle.add_rule(&reversed), "sport");
+    let reversed = Rule {
+        uid_range: Some(RuleUidRange {
+            start: 200,
+            end: 100,
+        }),
+        ..r
+    };
+    common::assert_invalid(t.handle.add_rule(&reversed), "uid_range");
+    assert_eq!(ip_rules(&t, "-4").len(), before);
+}

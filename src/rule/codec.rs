@@ -3,10 +3,14 @@
 
 use ipnetwork::IpNetwork;
 use netlink_packet_route::route::RouteProtocol as NlProtocol;
-use netlink_packet_route::rule::{RuleAction as NlAction, RuleAttribute, RuleFlags, RuleMessage};
+use netlink_packet_route::rule::{
+    RuleAction as NlAction, RuleAttribute, RuleFlags, RuleMessage, RulePortRange as NlPortRange,
+    RuleUidRange as NlUidRange,
+};
+use netlink_packet_route::IpProtocol;
 use netlink_packet_route::AddressFamily;
 
-use super::types::{Rule, RuleAction};
+use super::types::{Rule, RuleAction, RulePortRange, RuleUidRange};
 use crate::route::RouteProtocol;
 use crate::types::{check_ifname, check_prefix};
 use crate::wire::address_family;
@@ -31,6 +35,24 @@ pub(crate) fn rule_message(r: &Rule) -> Result<RuleMessage> {
     }
     if let Some(o) = &r.oif {
         check_ifname("oif", o)?;
+    }
+    for (arg, range) in [("sport", r.sport), ("dport", r.dport)] {
+        if let Some(p) = range {
+            if p.start > p.end {
+                return Err(Error::invalid(
+                    arg,
+                    format!("{}-{}: the range is reversed", p.start, p.end),
+                ));
+            }
+        }
+    }
+    if let Some(u) = r.uid_range {
+        if u.start > u.end {
+            return Err(Error::invalid(
+                "uid_range",
+                format!("{}-{}: the range is reversed", u.start, u.end),
+            ));
+        }
     }
     if r.fwmask.is_some() && r.fwmark.is_none() {
         return Err(Error::invalid("fwmask", "a mask needs a fwmark"));
@@ -97,6 +119,34 @@ pub(crate) fn rule_message(r: &Rule) -> Result<RuleMessage> {
     if let Some(s) = r.suppress_prefixlen {
         m.attributes.push(RuleAttribute::SuppressPrefixLen(s));
     }
+    if let Some(g) = r.suppress_ifgroup {
+        m.attributes.push(RuleAttribute::SuppressIfGroup(g));
+    }
+    if let Some(p) = r.ipproto {
+        m.attributes.push(RuleAttribute::IpProtocol(IpProtocol::from(p)));
+    }
+    if let Some(p) = r.sport {
+        m.attributes.push(RuleAttribute::SourcePortRange(NlPortRange {
+            start: p.start,
+            end: p.end,
+        }));
+    }
+    if let Some(p) = r.dport {
+        m.attributes
+            .push(RuleAttribute::DestinationPortRange(NlPortRange {
+                start: p.start,
+                end: p.end,
+            }));
+    }
+    if let Some(u) = r.uid_range {
+        m.attributes.push(RuleAttribute::UidRange(NlUidRange {
+            start: u.start,
+            end: u.end,
+        }));
+    }
+    if let Some(t) = r.tun_id {
+        m.attributes.push(RuleAttribute::TunId(t));
+    }
     if let RuleAction::Goto(target) = r.action {
         m.attributes.push(RuleAttribute::Goto(target));
     }
@@ -146,6 +196,30 @@ pub(crate) fn rule_from_message(m: RuleMessage) -> Option<Rule> {
             }
             RuleAttribute::Table(t) => table = t,
             RuleAttribute::Goto(g) => goto = Some(g),
+            RuleAttribute::SuppressIfGroup(g) => {
+                // The kernel reports "not set" as -1.
+                r.suppress_ifgroup = (g != u32::MAX).then_some(g);
+            }
+            RuleAttribute::IpProtocol(p) => r.ipproto = Some(u8::from(p)),
+            RuleAttribute::SourcePortRange(p) => {
+                r.sport = Some(RulePortRange {
+                    start: p.start,
+                    end: p.end,
+                })
+            }
+            RuleAttribute::DestinationPortRange(p) => {
+                r.dport = Some(RulePortRange {
+                    start: p.start,
+                    end: p.end,
+                })
+            }
+            RuleAttribute::UidRange(u) => {
+                r.uid_range = Some(RuleUidRange {
+                    start: u.start,
+                    end: u.end,
+                })
+            }
+            RuleAttribute::TunId(t) => r.tun_id = Some(t),
             _ => {}
         }
     }

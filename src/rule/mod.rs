@@ -10,4 +10,4 @@ mod ops;
 mod types;
 
 pub(crate) use codec::rule_from_message;
-pub use types::{Rule, RuleAction, RuleFilter};
+pub use types::{Rule, RuleAction, RuleFilter, RulePortRange, RuleUidRange};

@@ -85,6 +85,18 @@ pub struct Rule {
     /// Ignore a lookup result whose prefix is this long or shorter
     /// (`suppress_prefixlength N`).
     pub suppress_prefixlen: Option<u32>,
+    /// Ignore a lookup result whose device is in this group (`suppress_ifgroup G`).
+    pub suppress_ifgroup: Option<u32>,
+    /// Only packets of this IP protocol (`ipproto N`: 6 TCP, 17 UDP, …).
+    pub ipproto: Option<u8>,
+    /// Only packets from these source ports (`sport A[-B]`).
+    pub sport: Option<RulePortRange>,
+    /// Only packets to these destination ports (`dport A[-B]`).
+    pub dport: Option<RulePortRange>,
+    /// Only packets of sockets owned by these user ids (`uidrange A-B`).
+    pub uid_range: Option<RuleUidRange>,
+    /// Only packets of this tunnel id (`tun_id N`; metadata tunnels).
+    pub tun_id: Option<u64>,
     /// What to do.
     pub action: RuleAction,
 }
@@ -97,6 +109,34 @@ impl Rule {
             .or(self.to.map(|n| IpFamily::of(n.ip())))
             .unwrap_or(IpFamily::V4)
     }
+}
+
+/// An inclusive range of ports (`sport 1000-2000`; one port is a range of one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RulePortRange {
+    /// The first port.
+    pub start: u16,
+    /// The last port, at least `start`.
+    pub end: u16,
+}
+
+impl RulePortRange {
+    /// The one port `port`.
+    pub fn port(port: u16) -> RulePortRange {
+        RulePortRange {
+            start: port,
+            end: port,
+        }
+    }
+}
+
+/// An inclusive range of user ids (`uidrange 1000-1999`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RuleUidRange {
+    /// The first uid.
+    pub start: u32,
+    /// The last uid, at least `start`.
+    pub end: u32,
 }
 
 /// Which rules [`Handle::rules`](crate::Handle::rules) returns.
