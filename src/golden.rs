@@ -367,3 +367,37 @@ fn route_with_nhid_matches_ip_route_add() {
     let r = crate::route::NewRoute::via_nexthop("10.9.0.0/16".parse().unwrap(), 10).unwrap();
     assert_eq!(route_bytes(&r), want);
 }
+
+#[test]
+fn ipv6_route_with_expiry_and_preference_matches_ip_route_add() {
+    // ip -6 route add fd02::/64 dev v0 expires 300 pref high   (v0 has index 3)
+    let mut want = header(72, 24);
+    want.extend_from_slice(
+        b"\x0a\x40\x00\x00\xfe\x03\x00\x01\x00\x00\x00\x00\x14\x00\x01\x00\
+          \xfd\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+          \x08\x00\x17\x00\x2c\x01\x00\x00\x05\x00\x14\x00\x01\x00\x00\x00\
+          \x08\x00\x04\x00\x03\x00\x00\x00",
+    );
+    let r = crate::route::NewRoute {
+        expires: Some(std::time::Duration::from_secs(300)),
+        preference: Some(crate::route::RoutePreference::High),
+        ..crate::route::NewRoute::dev("fd02::/64".parse().unwrap(), "v0").unwrap()
+    };
+    assert_eq!(route_bytes(&r), want);
+}
+
+#[test]
+fn route_with_tos_matches_ip_route_add() {
+    // ip route add 10.55.0.0/16 tos 0x10 via 10.0.0.2
+    let mut want = header(44, 24);
+    want.extend_from_slice(
+        b"\x02\x10\x00\x10\xfe\x03\x00\x01\x00\x00\x00\x00\x08\x00\x01\x00\
+          \x0a\x37\x00\x00\x08\x00\x05\x00\x0a\x00\x00\x02",
+    );
+    let r = crate::route::NewRoute {
+        tos: 0x10,
+        ..crate::route::NewRoute::via("10.55.0.0/16".parse().unwrap(), "10.0.0.2".parse().unwrap())
+            .unwrap()
+    };
+    assert_eq!(route_bytes(&r), want);
+}

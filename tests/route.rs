@@ -905,3 +905,274 @@ fn fib_changes_are_mirrored_into_a_kernel_table() {
     let ours = h.routes(&RouteFilter::table(T)).unwrap();
     assert_eq!(ours.len(), rib.fib().len());
 }
+
+#[test]
+fn tos_ipv6_source_expiry_and_preference_read_back() {
+    use netplumb::route::RoutePreference;
+    use std::time::Duration;
+    require_root!();
+    let t = setup();
+    let h = &t.handle;
+    let tos = NewRoute {
+        tos: 0x10,
+        ..NewRoute::via(net("10.55.0.0/16"), ip("10.0.0.2")).unwrap()
+    };
+    h.add_route(&tos).unwrap();
+    let r = find(&ours(&t, TableId::MAIN, IpFamily::V4), "10.55.0.0/16").clone();
+    assert_eq!(r.tos, 0x10);
+    let j = ip_routes(&t, "-4", "main");
+    assert_eq!(ip_route(&j, "10.55.0.0/16", "unicast")["tos"], "0x10");
+    // The same prefix with another TOS is another route.
+    h.add_route(&NewRoute::via(net("10.55.0.0/16"), ip("10.0.0.3")).unwrap())
+        .unwrap();
+    let n = ours(&t, TableId::MAIN, IpFamily::V4)
+        .iter()
+        .filter(|r| r.destination == net("10.55.0.0/16"))
+        .count();
+    assert_eq!(n, 2);
+
+    let v6 = NewRoute {
+        expires: Some(Duration::from_secs(300)),
+        preference: Some(RoutePreference::High),
+        ..NewRoute::dev(net("fd05::/64"), "r0").unwrap()
+    };
+    h.add_route(&v6).unwrap();
+    let r = find(&ours(&t, TableId::MAIN, IpFamily::V6), "fd05::/64").clone();
+    assert_eq!(r.preference, Some(RoutePreference::High));
+    let left = r.expires.expect("an expiring route reports its time left");
+    assert!(
+        left > Duration::from_secs(250) && left <= Duration::from_secs(300),
+        "{left:?}"
+    );
+    let j = ip_routes(&t, "-6", "main");
+    let jr = ip_route(&j, "fd05::/64", "unicast");
+    assert_eq!(jr["pref"], "high");
+    assert!(jr["expires"].as_u64().unwrap() > 250, "{jr}");
+
+    let from = NewRoute {
+        source: Some(net("fd04::/64")),
+        ..NewRoute::dev(net("fd03::/64"), "r0").unwrap()
+    };
+    match h.add_route(&from) {
+        Err(e) if e.errno() == Some(nix::errno::Errno::EOPNOTSUPP) => {
+            common::report_skip(
+                "tos_ipv6_source_expiry_and_preference_read_back (from)",
+                "the kernel has no IPv6 subtrees (CONFIG_IPV6_SUBTREES)",
+            );
+        }
+        other => {
+            other.unwrap();
+            let r = find(&ours(&t, TableId::MAIN, IpFamily::V6), "fd03::/64").clone();
+            assert_eq!(r.source, Some(net("fd04::/64")));
+            let j = ip_routes(&t, "-6", "main");
+            assert_eq!(ip_route(&j, "fd03::/64", "unicast")["from"], "fd04::/64");
+        }
+    }
+
+    // Refused before sending: IPv6 TOS, IPv4 expiry or preference, an IPv4 source prefix,
+    // an expiry of 0.
+    let before = (ip_routes(&t, "-4", "main"), ip_routes(&t, "-6", "main"));
+    let bad = [
+        (
+            NewRoute {
+                tos: 4,
+                ..NewRoute::dev(net("fd06::/64"), "r0").unwrap()
+            },
+            "tos",
+        ),
+        (
+            NewRoute {
+                expires: Some(Duration::from_secs(5)),
+                ..NewRoute::dev(net("10.66.0.0/16"), "r0").unwrap()
+            },
+            "expires",
+        ),
+        (
+            NewRoute {
+                preference: Some(RoutePreference::Low),
+                ..NewRoute::dev(net("10.66.0.0/16"), "r0").unwrap()
+            },
+            "preference",
+        ),
+        (
+            NewRoute {
+                source: Some(net("10.1.0.0/16")),
+                ..NewRoute::dev(net("10.66.0.0/16"), "r0").unwrap()
+            },
+            "source",
+        ),
+        (
+            NewRoute {
+                expires: Some(Duration::ZERO),
+                ..NewRoute::dev(net("fd06::/64"), "r0").unwrap()
+            },
+            "expires",
+        ),
+    ];
+    for (r, arg) in bad {
+        common::assert_invalid(h.add_route(&r), arg);
+    }
+    assert_eq!(
+        (ip_routes(&t, "-4", "main"), ip_routes(&t, "-6", "main")),
+        before
+    );
+}
+
+#[test]
+fn prepend_change_single_multipath_and_masked_prefixes() {
+    require_root!();
+    let t = setup();
+    let h = &t.handle;
+    // prepend: a second route to the prefix, put first.
+    h.add_route(&NewRoute::via(net("10.60.0.0/16"), ip("10.0.0.2")).unwrap())
+        .unwrap();
+    h.prepend_route(&NewRoute::via(net("10.60.0.0/16"), ip("10.0.0.3")).unwrap())
+        .unwrap();
+    let j = t.ip(&["-j", "route", "show", "10.60.0.0/16"]);
+    let gws: Vec<&str> = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["gateway"].as_str().unwrap())
+        .collect();
+    assert_eq!(gws, ["10.0.0.3", "10.0.0.2"]);
+    let ours_gws: Vec<_> = ours(&t, TableId::MAIN, IpFamily::V4)
+        .iter()
+        .filter(|r| r.destination == net("10.60.0.0/16"))
+        .map(|r| r.gateway().unwrap())
+        .collect();
+    assert_eq!(ours_gws, [ip("10.0.0.3"), ip("10.0.0.2")]);
+
+    // change: only an existing route.
+    let e = h
+        .change_route(&NewRoute::via(net("10.61.0.0/16"), ip("10.0.0.2")).unwrap())
+        .unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    assert!(t
+        .ip(&["-j", "route", "show", "10.61.0.0/16"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+    h.add_route(&NewRoute::via(net("10.61.0.0/16"), ip("10.0.0.2")).unwrap())
+        .unwrap();
+    h.change_route(&NewRoute::via(net("10.61.0.0/16"), ip("10.0.0.4")).unwrap())
+        .unwrap();
+    let j = t.ip(&["-j", "route", "show", "10.61.0.0/16"]);
+    assert_eq!(j.as_array().unwrap().len(), 1);
+    assert_eq!(j[0]["gateway"], "10.0.0.4");
+
+    // One next hop sent as a multipath attribute (`nexthop via …`): the same route.
+    let single = NewRoute {
+        multipath: true,
+        ..NewRoute::via(net("10.62.0.0/16"), ip("10.0.0.2")).unwrap()
+    };
+    h.add_route(&single).unwrap();
+    let r = find(&ours(&t, TableId::MAIN, IpFamily::V4), "10.62.0.0/16").clone();
+    assert_eq!(r.gateway(), Some(ip("10.0.0.2")));
+    assert_eq!(r.next_hops.len(), 1);
+
+    // Host bits: refused by `new`, cleared by `new_masked` (as the kernel does for IPv6).
+    assert!(NewRoute::new(net("fd07::1/64")).is_err());
+    let masked = NewRoute::new_masked(net("fd07::1/64")).unwrap();
+    assert_eq!(masked.destination, net("fd07::/64"));
+    let mut m = masked;
+    m.next_hops = vec![NextHop::dev("r0")];
+    h.add_route(&m).unwrap();
+    find(&ours(&t, TableId::MAIN, IpFamily::V6), "fd07::/64");
+}
+
+#[test]
+fn route_get_selects_by_tos_uid_protocol_and_ports_as_rules_do() {
+    use netplumb::rule::{Rule, RuleAction, RulePortRange, RuleUidRange};
+    require_root!();
+    let t = setup();
+    let h = &t.handle;
+    let table = |n: u32, gw: &str| {
+        let mut r = NewRoute::via(net("10.99.0.0/16"), ip(gw)).unwrap();
+        r.table = TableId::new(n);
+        h.add_route(&r).unwrap();
+    };
+    h.add_route(&NewRoute::via(net("10.99.0.0/16"), ip("10.0.0.2")).unwrap())
+        .unwrap();
+    table(200, "10.0.0.3");
+    table(201, "10.0.0.4");
+    table(202, "10.0.0.5");
+    let rule = |prio: u32, t: u32, r: Rule| {
+        h.add_rule(&Rule {
+            priority: Some(prio),
+            action: RuleAction::ToTable(TableId::new(t)),
+            ..r
+        })
+        .unwrap();
+    };
+    rule(
+        100,
+        200,
+        Rule {
+            ipproto: Some(17),
+            dport: Some(RulePortRange::port(53)),
+            ..Rule::default()
+        },
+    );
+    rule(
+        101,
+        201,
+        Rule {
+            uid_range: Some(RuleUidRange {
+                start: 1000,
+                end: 1000,
+            }),
+            ..Rule::default()
+        },
+    );
+    rule(
+        102,
+        202,
+        Rule {
+            tos: 0x10,
+            ..Rule::default()
+        },
+    );
+    let get = |q: RouteQuery<'_>| h.route_get(&q).unwrap().gateway();
+    let base = RouteQuery::new(ip("10.99.1.1"));
+    assert_eq!(get(base.clone()), Some(ip("10.0.0.2")));
+    let dns = RouteQuery {
+        ipproto: Some(17),
+        dport: Some(53),
+        sport: Some(40000),
+        ..base.clone()
+    };
+    assert_eq!(get(dns), Some(ip("10.0.0.3")));
+    let j = t.ip(&[
+        "-j",
+        "route",
+        "get",
+        "10.99.1.1",
+        "ipproto",
+        "udp",
+        "dport",
+        "53",
+        "sport",
+        "40000",
+    ]);
+    assert_eq!(j[0]["gateway"], "10.0.0.3");
+    let uid = RouteQuery {
+        uid: Some(1000),
+        ..base.clone()
+    };
+    assert_eq!(get(uid), Some(ip("10.0.0.4")));
+    let tos = RouteQuery {
+        tos: 0x10,
+        ..base.clone()
+    };
+    assert_eq!(get(tos), Some(ip("10.0.0.5")));
+    let j = t.ip(&["-j", "route", "get", "10.99.1.1", "tos", "0x10"]);
+    assert_eq!(j[0]["gateway"], "10.0.0.5");
+    // A VRF and an output interface at once: refused before asking.
+    let both = RouteQuery {
+        oif: Some("r0".into()),
+        vrf: Some("r1".into()),
+        ..base
+    };
+    common::assert_invalid(h.route_get(&both), "vrf");
+}

@@ -338,14 +338,22 @@ fn port_protocol_uid_and_tunnel_selectors_match_ip_rule_show() {
     let rules = ip_rules(&t, "-4");
     let j = ip_rule(&rules, 500);
     assert_eq!(j["ipproto"], "tcp");
-    assert_eq!((j["sport_start"].clone(), j["sport_end"].clone()), (1000.into(), 2000.into()));
+    assert_eq!(
+        (j["sport_start"].clone(), j["sport_end"].clone()),
+        (1000.into(), 2000.into())
+    );
     assert_eq!(j["dport"], 80);
-    assert_eq!((j["uid_start"].clone(), j["uid_end"].clone()), (100.into(), 200.into()));
+    assert_eq!(
+        (j["uid_start"].clone(), j["uid_end"].clone()),
+        (100.into(), 200.into())
+    );
     assert_eq!(j["tun_id"], 77);
     assert_eq!(j["suppress_ifgroup"], "5");
     // Deleted by the same selectors.
     t.handle.delete_rule(&r).unwrap();
-    assert!(ours(&t, IpFamily::V4).iter().all(|x| x.priority != Some(500)));
+    assert!(ours(&t, IpFamily::V4)
+        .iter()
+        .all(|x| x.priority != Some(500)));
 
     // Reversed ranges are refused before sending, nothing added.
     let before = ip_rules(&t, "-4").len();

@@ -121,6 +121,8 @@ const OPTIONAL: &[&str] = &[
     "ip nexthop add id 10 group 7/8 type resilient buckets 8 idle_timer 60 unbalanced_timer 30",
     "ip nexthop add id 11 blackhole",
     "ip route add 10.71.0.0/16 nhid 9",
+    "sysctl -w net.ipv4.conf.v0.forwarding=1",
+    "sysctl -w net.ipv6.conf.v0.forwarding=1",
     "ip neigh add 10.0.0.5 lladdr 02:00:00:00:00:05 dev v0 extern_learn",
 ];
 
@@ -149,6 +151,8 @@ const GROUPS: &[u32] = &[
     libc::RTNLGRP_IPV6_ROUTE,
     libc::RTNLGRP_IPV6_RULE,
     libc::RTNLGRP_NEXTHOP,
+    libc::RTNLGRP_IPV4_NETCONF,
+    libc::RTNLGRP_IPV6_NETCONF,
 ];
 
 fn sh(cmd: &str, required: bool) {
@@ -252,6 +256,7 @@ fn type_name(ty: u16) -> String {
         libc::RTM_GETNEIGH => "getneigh".into(),
         libc::RTM_NEWRULE => "newrule".into(),
         crate::nexthop::RTM_NEWNEXTHOP => "newnexthop".into(),
+        crate::netconf::RTM_NEWNETCONF => "newnetconf".into(),
         crate::nexthop::RTM_DELNEXTHOP => "delnexthop".into(),
         libc::RTM_DELRULE => "delrule".into(),
         other => format!("type{other}"),

@@ -10,6 +10,7 @@ use crate::handle::check_code;
 use crate::link::{link_from_bytes, port_vlans_from_message};
 use crate::monitor::Monitor;
 use crate::neighbour::{neighbour_from_message, neighbour_table_from_message};
+use crate::netconf::{netconf_from_bytes, RTM_DELNETCONF, RTM_NEWNETCONF};
 use crate::nexthop::{nexthop_from_bytes, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
 use crate::route::route_from_bytes;
 use crate::rule::rule_from_message;
@@ -37,11 +38,13 @@ pub(super) enum Decoder {
     NeighbourTable,
     /// `nexthop::nexthop_from_bytes` (fed every data message; counted for nexthop messages).
     Nexthop,
+    /// `netconf::netconf_from_bytes`.
+    Netconf,
     /// `Monitor::parse`: the whole datagram as a notification.
     Monitor,
 }
 
-pub(super) const DECODERS: [(&str, Decoder); 14] = [
+pub(super) const DECODERS: [(&str, Decoder); 15] = [
     ("wire::frames", Decoder::Frames),
     ("wire::error_of", Decoder::ErrorOf),
     ("handle::check_code", Decoder::CheckCode),
@@ -55,6 +58,7 @@ pub(super) const DECODERS: [(&str, Decoder); 14] = [
     ("rule_from_message", Decoder::Rule),
     ("neighbour_table_from_message", Decoder::NeighbourTable),
     ("nexthop_from_bytes", Decoder::Nexthop),
+    ("netconf_from_bytes", Decoder::Netconf),
     ("Monitor::parse", Decoder::Monitor),
 ];
 
@@ -139,7 +143,19 @@ pub(super) fn feed(datagram: &[u8], mon: &mut Monitor) -> Counts {
                 c.note(Decoder::Address, r.is_ok());
                 black_box(r.ok());
             }
+            RTM_NEWNETCONF | RTM_DELNETCONF => {
+                let r = netconf_from_bytes(frame.payload);
+                c.note(Decoder::Netconf, r.is_ok());
+                black_box(r.ok());
+            }
             _ => {}
+        }
+        // Messages netlink-packet-route does not know, which netplumb decodes itself.
+        if matches!(
+            frame.ty,
+            RTM_NEWNEXTHOP | RTM_DELNEXTHOP | RTM_NEWNETCONF | RTM_DELNETCONF
+        ) {
+            continue;
         }
         let msg = match wire::decode(&frame) {
             Ok(m) => {

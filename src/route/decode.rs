@@ -7,12 +7,13 @@
 //! ([`crate::wire::kernel`] for the few it lacks).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
 use ipnetwork::IpNetwork;
 
 use super::{
-    NextHopFlags, Route, RouteFlags, RouteMetrics, RouteNextHop, RouteProtocol, RouteScope,
-    RouteType,
+    NextHopFlags, Route, RouteFlags, RouteMetrics, RouteNextHop, RoutePreference, RouteProtocol,
+    RouteScope, RouteType,
 };
 use crate::wire::attr::{attrs, c_bytes, ip_of, u16_at, u32_at, u32_of};
 use crate::wire::ip_family;
@@ -72,6 +73,8 @@ const RTA_MULTIPATH: u16 = libc::RTA_MULTIPATH;
 const RTA_TABLE: u16 = libc::RTA_TABLE;
 const RTA_MARK: u16 = libc::RTA_MARK;
 const RTA_VIA: u16 = libc::RTA_VIA;
+const RTA_CACHEINFO: u16 = libc::RTA_CACHEINFO;
+const RTA_PREF: u16 = libc::RTA_PREF;
 
 /// `RTA_VIA`: `struct rtvia`, a 16-bit family, then the address.
 fn via_of(b: &[u8]) -> Result<IpAddr, String> {
@@ -121,6 +124,8 @@ pub(crate) fn route_from_bytes(p: &[u8]) -> Result<Option<Route>, String> {
         iif: None,
         mark: None,
         nexthop_id: None,
+        expires: None,
+        preference: None,
     };
     // A single-path route's next hop is in the route's own attributes, its RTNH_F_* flags in
     // the low byte of rtm_flags.
@@ -170,6 +175,16 @@ pub(crate) fn route_from_bytes(p: &[u8]) -> Result<Option<Route>, String> {
                 has_single = true;
             }
             RTA_NH_ID => r.nexthop_id = u32_of(v),
+            RTA_PREF => r.preference = v.first().map(|p| RoutePreference::from_raw(*p)),
+            RTA_CACHEINFO => {
+                // struct rta_cacheinfo: rta_expires (clock_t, hundredths) at byte 8.
+                if v.len() >= 12 {
+                    let t = i32::from_ne_bytes([v[8], v[9], v[10], v[11]]);
+                    if t > 0 {
+                        r.expires = Some(Duration::from_millis(t as u64 * 10));
+                    }
+                }
+            }
             _ => {}
         }
     }

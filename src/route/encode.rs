@@ -6,8 +6,8 @@ use std::net::IpAddr;
 
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags as NlRouteFlags, RouteHeader, RouteMessage,
-    RouteMetric, RouteNextHop as NlNextHop, RouteNextHopFlags, RouteProtocol as NlProtocol,
-    RouteScope as NlScope, RouteType as NlType, RouteVia,
+    RouteMetric, RouteNextHop as NlNextHop, RouteNextHopFlags, RoutePreference as NlPreference,
+    RouteProtocol as NlProtocol, RouteScope as NlScope, RouteType as NlType, RouteVia,
 };
 
 use super::{
@@ -121,6 +121,48 @@ pub(crate) fn route_message(
             ),
         ));
     }
+    if family == IpFamily::V6 && r.tos != 0 {
+        return Err(Error::invalid(
+            "tos",
+            "IPv6 routes have no TOS (the kernel refuses it; use a rule's tos to select by it)",
+        ));
+    }
+    if let Some(src) = r.source {
+        check_prefix("source", src)?;
+        if family != IpFamily::V6 || IpFamily::of(src.ip()) != family {
+            return Err(Error::invalid(
+                "source",
+                "a source prefix (`from`) is for IPv6 routes, of their family",
+            ));
+        }
+    }
+    if family == IpFamily::V4 && (r.expires.is_some() || r.preference.is_some()) {
+        return Err(Error::invalid(
+            if r.expires.is_some() {
+                "expires"
+            } else {
+                "preference"
+            },
+            "IPv4 routes have no expiry or router preference (IPv6 only)",
+        ));
+    }
+    let expires = match r.expires {
+        Some(d) => Some(
+            u32::try_from(d.as_secs())
+                .ok()
+                .filter(|s| *s > 0 && *s < i32::MAX as u32 / 1000)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "expires",
+                        format!(
+                            "{d:?}: an expiry is 1 s to {} s",
+                            i32::MAX as u32 / 1000 - 1
+                        ),
+                    )
+                })?,
+        ),
+        None => None,
+    };
     if let Some(id) = r.nexthop_id {
         if id == 0 {
             return Err(Error::invalid(
@@ -174,7 +216,9 @@ pub(crate) fn route_message(
     msg.header.protocol = NlProtocol::from(r.protocol.0);
     msg.header.kind = NlType::from(u8::from(r.kind));
     let any_gateway = gateways.iter().any(Option::is_some);
+    // As iproute2: IPv6 routes are always `global` (the kernel has no IPv6 route scope).
     let scope = r.scope.unwrap_or(match r.kind {
+        _ if family == IpFamily::V6 => RouteScope::Universe,
         RouteType::Local | RouteType::Nat => RouteScope::Host,
         RouteType::Broadcast | RouteType::Multicast | RouteType::Anycast => RouteScope::Link,
         RouteType::Unicast | RouteType::Unspec if !any_gateway && r.nexthop_id.is_none() => {
@@ -196,7 +240,24 @@ pub(crate) fn route_message(
         msg.attributes
             .push(RouteAttribute::PrefSource(route_address(src)));
     }
-    let multipath = r.next_hops.len() > 1 || r.next_hops.first().is_some_and(|h| h.weight != 1);
+    // In iproute2's order (`expires S pref P dev D`): before the device.
+    if let Some(e) = expires {
+        msg.attributes.push(RouteAttribute::Expires(e));
+    }
+    if let Some(p) = r.preference {
+        msg.attributes
+            .push(RouteAttribute::Preference(NlPreference::from(p.raw())));
+    }
+    msg.header.tos = r.tos;
+    if let Some(src) = r.source {
+        msg.header.source_prefix_length = src.prefix();
+        if src.prefix() > 0 {
+            msg.attributes
+                .push(RouteAttribute::Source(route_address(src.ip())));
+        }
+    }
+    let multipath =
+        r.multipath || r.next_hops.len() > 1 || r.next_hops.first().is_some_and(|h| h.weight != 1);
     if !multipath {
         if let (Some(hop), Some(gw)) = (r.next_hops.first(), gateways.first()) {
             if let Some(gw) = gw {
@@ -214,6 +275,7 @@ pub(crate) fn route_message(
     if let Some(id) = r.nexthop_id {
         msg.attributes.push(RouteAttribute::NhId(id));
     }
+
     if multipath {
         let mut hops = Vec::with_capacity(r.next_hops.len());
         for (hop, gw) in r.next_hops.iter().zip(gateways) {
@@ -394,6 +456,19 @@ pub(crate) fn query_message(
     }
     if let Some(m) = q.mark {
         msg.attributes.push(RouteAttribute::Mark(m));
+    }
+    msg.header.tos = q.tos;
+    if let Some(u) = q.uid {
+        msg.attributes.push(RouteAttribute::Uid(u));
+    }
+    if let Some(p) = q.ipproto {
+        msg.attributes.push(RouteAttribute::IpProto(p));
+    }
+    if let Some(p) = q.sport {
+        msg.attributes.push(RouteAttribute::Sport(p));
+    }
+    if let Some(p) = q.dport {
+        msg.attributes.push(RouteAttribute::Dport(p));
     }
     Ok(msg)
 }

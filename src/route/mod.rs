@@ -24,6 +24,7 @@ pub(crate) use decode::route_from_bytes;
 #[cfg(test)]
 pub(crate) use encode::route_message;
 pub use types::{
-    NewRoute, NextHop, Route, RouteFilter, RouteKey, RouteNextHop, RouteQuery, MAX_NEXT_HOP_BYTES,
+    NewRoute, NextHop, Route, RouteFilter, RouteKey, RouteNextHop, RoutePreference, RouteQuery,
+    MAX_NEXT_HOP_BYTES,
 };
 pub use values::{NextHopFlags, RouteFlags, RouteMetrics, RouteProtocol, RouteScope, RouteType};

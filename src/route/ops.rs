@@ -90,6 +90,21 @@ impl Handle {
         self.new_route("append route", route, NLM_F_CREATE | NLM_F_APPEND)
     }
 
+    /// Adds a route before the existing ones to the same prefix (another route of the same
+    /// prefix, table and TOS with a different metric or next hop, put first). Equivalent to
+    /// `ip route prepend …`.
+    pub fn prepend_route(&self, route: &NewRoute<'_>) -> Result<()> {
+        self.new_route("prepend route", route, NLM_F_CREATE)
+    }
+
+    /// Changes an existing route (the one to the same prefix, table, TOS and metric), and
+    /// fails when there is none ([`Error::is_not_found`](crate::Error::is_not_found)), where
+    /// [`replace_route`](Handle::replace_route) would add it. Equivalent to `ip route change
+    /// …`.
+    pub fn change_route(&self, route: &NewRoute<'_>) -> Result<()> {
+        self.new_route("change route", route, NLM_F_REPLACE)
+    }
+
     fn new_route(&self, op: &'static str, route: &NewRoute<'_>, flags: u16) -> Result<()> {
         let msg = route_message(route, |l| self.link_index(l))?;
         self.ack(op, RouteNetlinkMessage::NewRoute(msg), flags)
@@ -207,7 +222,8 @@ impl Handle {
     }
 
     /// Asks the kernel's FIB for the route it would use. Equivalent to
-    /// `ip route get ADDRESS [from S] [iif I] [oif O] [mark M] [fibmatch]`.
+    /// `ip route get ADDRESS [from S] [iif I] [oif O] [mark M] [fibmatch] [tos T] [uid U]
+    /// [ipproto P] [sport S] [dport D] [vrf V]`.
     ///
     /// The reply names the table that matched. An address without a route is the kernel's
     /// error (`ENETUNREACH`, or `EHOSTUNREACH`/`EACCES` for unreachable and prohibit routes).
@@ -225,9 +241,15 @@ impl Handle {
             Some(l) => Some(self.link_index(l)?),
             None => None,
         };
-        let oif = match q.oif {
-            Some(l) => Some(self.link_index(l)?),
-            None => None,
+        let oif = match (q.oif, q.vrf) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    "vrf",
+                    "a VRF lookup goes out of the VRF's device: give either `vrf` or `oif`",
+                ))
+            }
+            (Some(l), None) | (None, Some(l)) => Some(self.link_index(l)?),
+            (None, None) => None,
         };
         let msg = query_message(q, iif, oif)?;
         self.get_frame(op, RouteNetlinkMessage::GetRoute(msg), |frame| {
@@ -261,6 +283,16 @@ impl Batch<'_> {
     /// Queues `ip route append …` (see [`Handle::append_route`](crate::Handle::append_route)); returns the index.
     pub fn append_route(&mut self, route: &NewRoute<'_>) -> usize {
         self.route("append route", route, NLM_F_CREATE | NLM_F_APPEND)
+    }
+
+    /// Queues `ip route prepend …` (see [`Handle::prepend_route`](crate::Handle::prepend_route)); returns the index.
+    pub fn prepend_route(&mut self, route: &NewRoute<'_>) -> usize {
+        self.route("prepend route", route, NLM_F_CREATE)
+    }
+
+    /// Queues `ip route change …` (see [`Handle::change_route`](crate::Handle::change_route)); returns the index.
+    pub fn change_route(&mut self, route: &NewRoute<'_>) -> usize {
+        self.route("change route", route, NLM_F_REPLACE)
     }
 
     /// Queues `ip route del …` (see [`Handle::delete_route`](crate::Handle::delete_route)); returns the index.

@@ -144,9 +144,13 @@ fn encode_decode_round_trip() {
     assert_eq!(bh.kind, RouteType::Blackhole);
     assert_eq!(bh.destination.prefix(), 0);
     assert!(bh.next_hops.is_empty());
-    let dev = round_trip(&NewRoute::dev("fd00::/64".parse().unwrap(), "x").unwrap());
+    let dev = round_trip(&NewRoute::dev("10.8.0.0/16".parse().unwrap(), "x").unwrap());
     assert_eq!(dev.scope, RouteScope::Link);
     assert_eq!(dev.dev(), IfIndex::new(3));
+    // IPv6 routes are `global` whatever their next hop, as iproute2 sends them.
+    let dev6 = round_trip(&NewRoute::dev("fd00::/64".parse().unwrap(), "x").unwrap());
+    assert_eq!(dev6.scope, RouteScope::Universe);
+    assert_eq!(dev6.dev(), IfIndex::new(3));
 }
 
 #[test]

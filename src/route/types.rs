@@ -8,7 +8,7 @@ use ipnetwork::IpNetwork;
 
 use super::values::{NextHopFlags, RouteFlags, RouteMetrics, RouteProtocol, RouteScope, RouteType};
 use crate::types::check_prefix;
-use crate::{IfIndex, IpFamily, LinkRef, Result, TableId};
+use crate::{Error, IfIndex, IpFamily, LinkRef, Result, TableId};
 
 /// The most bytes the next hops of one route may take on the wire (`RTA_MULTIPATH`: 8 bytes
 /// a hop, plus 8 for an IPv4 gateway, 20 for an IPv6 one, 12 or 24 for a `via`): 212 IPv4
@@ -103,7 +103,8 @@ pub struct NewRoute<'a> {
     /// The route type (`unicast`, `blackhole`, …).
     pub kind: RouteType,
     /// The scope; when `None`, iproute2's choice: `host` for local routes, `link` for
-    /// broadcast, multicast, anycast and device-only unicast routes, `global` otherwise.
+    /// broadcast, multicast, anycast and device-only unicast IPv4 routes, `global` otherwise
+    /// (every IPv6 route: the kernel has no IPv6 route scope).
     pub scope: Option<RouteScope>,
     /// Who installs the route (`proto`); [`RouteProtocol::BOOT`] by default, like `ip`.
     pub protocol: RouteProtocol,
@@ -120,6 +121,55 @@ pub struct NewRoute<'a> {
     /// A nexthop object (or group) to use instead of next hops of the route's own
     /// (`nhid ID`; see [`nexthop`](crate::nexthop)); `next_hops` must then be empty.
     pub nexthop_id: Option<u32>,
+    /// The type of service / DSCP byte the route is for (`tos` / `dsfield`; IPv4 only: IPv4
+    /// routes are told apart by it).
+    pub tos: u8,
+    /// The source prefix of an IPv6 source-specific route (`from PREFIX`; the kernel needs
+    /// `CONFIG_IPV6_SUBTREES`).
+    pub source: Option<IpNetwork>,
+    /// How long an IPv6 route lives (`expires SECONDS`; whole seconds, IPv6 only).
+    pub expires: Option<std::time::Duration>,
+    /// The router preference of an IPv6 route (`pref low|medium|high`; IPv6 only).
+    pub preference: Option<RoutePreference>,
+    /// Send the next hops as a multipath attribute even when there is one of weight 1, as
+    /// `ip route add PREFIX nexthop via GW` does (the kernel stores the same route).
+    pub multipath: bool,
+}
+
+/// The preference of an IPv6 route learned from a router advertisement (RFC 4191;
+/// `ip -6 route … pref PREF`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RoutePreference {
+    /// `low`.
+    Low,
+    /// `medium`, the default.
+    Medium,
+    /// `high`.
+    High,
+    /// A value this version does not name.
+    Other(u8),
+}
+
+impl RoutePreference {
+    /// The kernel's value (`ICMPV6_ROUTER_PREF_*`).
+    pub(crate) fn raw(self) -> u8 {
+        match self {
+            RoutePreference::Low => 3,
+            RoutePreference::Medium => 0,
+            RoutePreference::High => 1,
+            RoutePreference::Other(v) => v,
+        }
+    }
+
+    pub(crate) fn from_raw(v: u8) -> RoutePreference {
+        match v {
+            3 => RoutePreference::Low,
+            0 => RoutePreference::Medium,
+            1 => RoutePreference::High,
+            v => RoutePreference::Other(v),
+        }
+    }
 }
 
 impl<'a> NewRoute<'a> {
@@ -138,7 +188,22 @@ impl<'a> NewRoute<'a> {
             next_hops: Vec::new(),
             metrics: RouteMetrics::default(),
             nexthop_id: None,
+            tos: 0,
+            source: None,
+            expires: None,
+            preference: None,
+            multipath: false,
         })
+    }
+
+    /// Like [`new`](NewRoute::new), but with the host bits of `destination` cleared first
+    /// (`10.1.2.3/16` becomes `10.1.0.0/16`), as the kernel itself does for IPv6
+    /// destinations. [`new`](NewRoute::new) refuses such a prefix instead, because it usually
+    /// means a mistake (an address where a network was meant).
+    pub fn new_masked(destination: IpNetwork) -> Result<NewRoute<'a>> {
+        let masked = IpNetwork::new(destination.network(), destination.prefix())
+            .map_err(|e| Error::invalid("destination", e.to_string()))?;
+        NewRoute::new(masked)
     }
 
     /// A route to `destination` through the nexthop object or group `id`
@@ -336,6 +401,10 @@ pub struct Route {
     pub mark: Option<u32>,
     /// The id of a nexthop object the route uses (`nhid`).
     pub nexthop_id: Option<u32>,
+    /// The time left before an IPv6 route expires (`expires`), when it does.
+    pub expires: Option<std::time::Duration>,
+    /// The router preference of an IPv6 route (`pref`).
+    pub preference: Option<RoutePreference>,
 }
 
 impl Route {
@@ -409,6 +478,18 @@ pub struct RouteQuery<'a> {
     pub mark: Option<u32>,
     /// Return the FIB entry that matched rather than the resolved route (`fibmatch`).
     pub fib_match: bool,
+    /// The type of service / DSCP byte of the packet (`tos` / `dsfield`).
+    pub tos: u8,
+    /// The user id of the socket sending it (`uid`), for `uidrange` rules.
+    pub uid: Option<u32>,
+    /// Its IP protocol (`ipproto`), for `ipproto` rules.
+    pub ipproto: Option<u8>,
+    /// Its source port (`sport`), for `sport` rules and multipath hashing.
+    pub sport: Option<u16>,
+    /// Its destination port (`dport`).
+    pub dport: Option<u16>,
+    /// Look up in this VRF (`vrf NAME`: its device as the output interface; not with `oif`).
+    pub vrf: Option<LinkRef<'a>>,
 }
 
 impl<'a> RouteQuery<'a> {
@@ -421,6 +502,12 @@ impl<'a> RouteQuery<'a> {
             oif: None,
             mark: None,
             fib_match: false,
+            tos: 0,
+            uid: None,
+            ipproto: None,
+            sport: None,
+            dport: None,
+            vrf: None,
         }
     }
 }

@@ -7,8 +7,8 @@ use netlink_packet_route::rule::{
     RuleAction as NlAction, RuleAttribute, RuleFlags, RuleMessage, RulePortRange as NlPortRange,
     RuleUidRange as NlUidRange,
 };
-use netlink_packet_route::IpProtocol;
 use netlink_packet_route::AddressFamily;
+use netlink_packet_route::IpProtocol;
 
 use super::types::{Rule, RuleAction, RulePortRange, RuleUidRange};
 use crate::route::RouteProtocol;
@@ -123,13 +123,15 @@ pub(crate) fn rule_message(r: &Rule) -> Result<RuleMessage> {
         m.attributes.push(RuleAttribute::SuppressIfGroup(g));
     }
     if let Some(p) = r.ipproto {
-        m.attributes.push(RuleAttribute::IpProtocol(IpProtocol::from(p)));
+        m.attributes
+            .push(RuleAttribute::IpProtocol(IpProtocol::from(p)));
     }
     if let Some(p) = r.sport {
-        m.attributes.push(RuleAttribute::SourcePortRange(NlPortRange {
-            start: p.start,
-            end: p.end,
-        }));
+        m.attributes
+            .push(RuleAttribute::SourcePortRange(NlPortRange {
+                start: p.start,
+                end: p.end,
+            }));
     }
     if let Some(p) = r.dport {
         m.attributes
