@@ -176,13 +176,11 @@ pub(crate) fn route_from_bytes(p: &[u8]) -> Result<Option<Route>, String> {
             }
             RTA_NH_ID => r.nexthop_id = u32_of(v),
             RTA_PREF => r.preference = v.first().map(|p| RoutePreference::from_raw(*p)),
-            RTA_CACHEINFO => {
-                // struct rta_cacheinfo: rta_expires (clock_t, hundredths) at byte 8.
-                if v.len() >= 12 {
-                    let t = i32::from_ne_bytes([v[8], v[9], v[10], v[11]]);
-                    if t > 0 {
-                        r.expires = Some(Duration::from_millis(t as u64 * 10));
-                    }
+            // struct rta_cacheinfo: rta_expires (clock_t, hundredths) at byte 8.
+            RTA_CACHEINFO if v.len() >= 12 => {
+                let t = i32::from_ne_bytes([v[8], v[9], v[10], v[11]]);
+                if t > 0 {
+                    r.expires = Some(Duration::from_millis(t as u64 * 10));
                 }
             }
             _ => {}
