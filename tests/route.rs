@@ -1135,12 +1135,12 @@ fn route_get_selects_by_tos_uid_protocol_and_ports_as_rules_do() {
     );
     let get = |q: RouteQuery<'_>| h.route_get(&q).unwrap().gateway();
     let base = RouteQuery::new(ip("10.99.1.1"));
-    assert_eq!(get(base.clone()), Some(ip("10.0.0.2")));
+    assert_eq!(get(base), Some(ip("10.0.0.2")));
     let dns = RouteQuery {
         ipproto: Some(17),
         dport: Some(53),
         sport: Some(40000),
-        ..base.clone()
+        ..base
     };
     assert_eq!(get(dns), Some(ip("10.0.0.3")));
     let j = t.ip(&[
@@ -1158,12 +1158,12 @@ fn route_get_selects_by_tos_uid_protocol_and_ports_as_rules_do() {
     assert_eq!(j[0]["gateway"], "10.0.0.3");
     let uid = RouteQuery {
         uid: Some(1000),
-        ..base.clone()
+        ..base
     };
     assert_eq!(get(uid), Some(ip("10.0.0.4")));
     let tos = RouteQuery {
         tos: 0x10,
-        ..base.clone()
+        ..base
     };
     assert_eq!(get(tos), Some(ip("10.0.0.5")));
     let j = t.ip(&["-j", "route", "get", "10.99.1.1", "tos", "0x10"]);
