@@ -1161,10 +1161,7 @@ fn route_get_selects_by_tos_uid_protocol_and_ports_as_rules_do() {
         ..base
     };
     assert_eq!(get(uid), Some(ip("10.0.0.4")));
-    let tos = RouteQuery {
-        tos: 0x10,
-        ..base
-    };
+    let tos = RouteQuery { tos: 0x10, ..base };
     assert_eq!(get(tos), Some(ip("10.0.0.5")));
     let j = t.ip(&["-j", "route", "get", "10.99.1.1", "tos", "0x10"]);
     assert_eq!(j[0]["gateway"], "10.0.0.5");

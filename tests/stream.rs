@@ -11,8 +11,11 @@ use std::sync::Arc;
 use common::{assert_invalid, TestNs};
 use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::addr::AddressFilter;
+use netplumb::fdb::{FdbFilter, NewFdbEntry};
 use netplumb::link::{LinkFilter, NewVeth};
+use netplumb::neighbour::{NeighbourFilter, NewNeighbour};
 use netplumb::route::{NewRoute, RouteFilter};
+use netplumb::rule::RuleFilter;
 use netplumb::{Error, Handle, TableId, DEFAULT_DUMP_ATTEMPTS};
 
 const TABLE: TableId = TableId::new(100);
@@ -71,6 +74,48 @@ fn a_streamed_listing_equals_the_vec_listing_and_iproute2s() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(addrs, h.addresses(&AddressFilter::default()).unwrap());
+    let rules: Vec<_> = h
+        .rules_iter(&RuleFilter::default())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rules, h.rules(&RuleFilter::default()).unwrap());
+    assert_eq!(rules.len(), 5);
+}
+
+#[test]
+fn neighbours_and_fdb_stream_as_they_list() {
+    require_root!();
+    let t = with_routes(0);
+    let h = &t.handle;
+    let mut b = h.batch();
+    for i in 1..=500u32 {
+        let ip = std::net::IpAddr::from([10, 1, (i >> 8) as u8, i as u8]);
+        let mac: netplumb::MacAddr = format!("02:00:00:00:{:02x}:{:02x}", i >> 8, i & 0xff)
+            .parse()
+            .unwrap();
+        b.add_neighbour("v0", &NewNeighbour::new(ip, mac));
+        b.add_fdb("v0", &NewFdbEntry::new(mac));
+    }
+    assert!(b.send().iter().all(Result::is_ok));
+    let n: Vec<_> = h
+        .neighbours_iter(&NeighbourFilter::default())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(n, h.neighbours(&NeighbourFilter::default()).unwrap());
+    assert!(n.len() >= 500);
+    let f: Vec<_> = h
+        .fdb_iter(&FdbFilter::default())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(f, h.fdb(&FdbFilter::default()).unwrap());
+    assert!(f.len() >= 500);
+    assert_eq!(
+        f.len(),
+        t.bridge(&["-j", "fdb", "show"]).as_array().unwrap().len()
+    );
 }
 
 #[test]

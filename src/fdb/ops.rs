@@ -6,9 +6,12 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use super::codec::{fdb_from_message, fdb_message};
 use super::types::{FdbEntry, FdbFilter, NewFdbEntry};
 use crate::batch::Batch;
+use crate::handle::DecodeFrame;
 use crate::link::{LinkFilter, LinkKind};
-use crate::wire::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
-use crate::{Error, Handle, IfIndex, IpFamily, LinkRef, Result};
+use crate::wire::{self, Frame, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use crate::{Dump, Error, Handle, IfIndex, IpFamily, LinkRef, Result};
+
+const LIST_FDB: &str = "list fdb entries";
 
 /// # Forwarding databases
 ///
@@ -113,6 +116,22 @@ impl Handle {
 
     /// Lists FDB entries. Equivalent to `bridge fdb show [dev DEV] [br BRIDGE]`.
     pub fn fdb(&self, filter: &FdbFilter<'_>) -> Result<Vec<FdbEntry>> {
+        let (req, decode) = self.fdb_dump(filter)?;
+        self.dump_frames(LIST_FDB, req, decode)
+    }
+
+    /// Lists forwarding-database entries as [`fdb`](Handle::fdb) does, decoding them as
+    /// they arrive (see [`Dump`]).
+    pub fn fdb_iter(&self, filter: &FdbFilter<'_>) -> Result<Dump<'_, FdbEntry>> {
+        let (req, decode) = self.fdb_dump(filter)?;
+        self.dump_iter(LIST_FDB, req, decode)
+    }
+
+    /// The request of an FDB listing and the decoder that keeps what `filter` selects.
+    fn fdb_dump(
+        &self,
+        filter: &FdbFilter<'_>,
+    ) -> Result<(RouteNetlinkMessage, impl DecodeFrame<FdbEntry> + 'static)> {
         let mut req = NeighbourMessage::default();
         req.header.family = AddressFamily::Bridge;
         // With strict checking the kernel filters by port (NDA_IFINDEX) and bridge (NDA_MASTER).
@@ -130,14 +149,6 @@ impl Handle {
         if let Some(b) = bridge {
             req.attributes.push(NeighbourAttribute::Controller(b.get()));
         }
-        let mut out = self.dump(
-            "list fdb entries",
-            RouteNetlinkMessage::GetNeighbour(req),
-            |msg| match msg {
-                RouteNetlinkMessage::NewNeighbour(m) => fdb_from_message(m),
-                _ => Ok(None),
-            },
-        )?;
         // Kernels without strict checking (before 4.20) ignore the attributes: filter here as
         // well. A bridge selects its own entries and all of its ports' (`self` ones included).
         let ports: Vec<IfIndex> = match bridge {
@@ -148,12 +159,23 @@ impl Handle {
                 .collect(),
             None => Vec::new(),
         };
-        out.retain(|e| {
-            link.is_none_or(|l| e.link == l)
+        let decode = move |frame: &Frame<'_>| {
+            if frame.ty != libc::RTM_NEWNEIGH {
+                return Ok(None);
+            }
+            let msg = wire::decode(frame).map_err(|e| Error::malformed(LIST_FDB, e))?;
+            let RouteNetlinkMessage::NewNeighbour(m) = msg else {
+                return Ok(None);
+            };
+            let Some(e) = fdb_from_message(m)? else {
+                return Ok(None);
+            };
+            let keep = link.is_none_or(|l| e.link == l)
                 && bridge
-                    .is_none_or(|b| e.link == b || e.master == Some(b) || ports.contains(&e.link))
-        });
-        Ok(out)
+                    .is_none_or(|b| e.link == b || e.master == Some(b) || ports.contains(&e.link));
+            Ok(keep.then_some(e))
+        };
+        Ok((RouteNetlinkMessage::GetNeighbour(req), decode))
     }
 }
 

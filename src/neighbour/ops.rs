@@ -19,9 +19,12 @@ use super::types::{
     Neighbour, NeighbourFilter, NeighbourState, NeighbourTable, NeighbourTableParams, NewNeighbour,
 };
 use crate::batch::Batch;
+use crate::handle::DecodeFrame;
 use crate::link::LinkFilter;
-use crate::wire::{NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
-use crate::{Error, Handle, IfIndex, IpFamily, LinkRef, Result};
+use crate::wire::{self, Frame, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use crate::{Dump, Error, Handle, IfIndex, IpFamily, LinkRef, Result};
+
+const LIST_NEIGHBOURS: &str = "list neighbours";
 
 /// # Neighbours
 ///
@@ -133,6 +136,22 @@ impl Handle {
     /// except that entries in every state are listed unless [`NeighbourFilter::state`] says
     /// otherwise (`ip neigh show` alone hides `noarp` and `none` entries; `nud all` shows them).
     pub fn neighbours(&self, filter: &NeighbourFilter<'_>) -> Result<Vec<Neighbour>> {
+        let (req, decode) = self.neighbour_dump(filter)?;
+        self.dump_frames(LIST_NEIGHBOURS, req, decode)
+    }
+
+    /// Lists neighbour entries as [`neighbours`](Handle::neighbours) does, decoding them as
+    /// they arrive (see [`Dump`]).
+    pub fn neighbours_iter(&self, filter: &NeighbourFilter<'_>) -> Result<Dump<'_, Neighbour>> {
+        let (req, decode) = self.neighbour_dump(filter)?;
+        self.dump_iter(LIST_NEIGHBOURS, req, decode)
+    }
+
+    /// The request of a neighbour listing and the decoder that keeps what `filter` selects.
+    fn neighbour_dump(
+        &self,
+        filter: &NeighbourFilter<'_>,
+    ) -> Result<(RouteNetlinkMessage, impl DecodeFrame<Neighbour> + 'static)> {
         let mut req = NeighbourMessage::default();
         req.header.family = filter.family.map_or(AddressFamily::Unspec, af);
         if filter.proxy {
@@ -162,24 +181,27 @@ impl Handle {
         };
         let want_proxy = filter.proxy;
         let state = filter.state;
-        let mut out = self.dump(
-            "list neighbours",
-            RouteNetlinkMessage::GetNeighbour(req),
-            |msg| match msg {
-                RouteNetlinkMessage::NewNeighbour(m) => neighbour_from_message(m),
-                _ => Ok(None),
-            },
-        )?;
-        out.retain(|n| {
-            members.as_ref().is_none_or(|m| m.contains(&n.link))
+        let decode = move |frame: &Frame<'_>| {
+            if frame.ty != libc::RTM_NEWNEIGH {
+                return Ok(None);
+            }
+            let msg = wire::decode(frame).map_err(|e| Error::malformed(LIST_NEIGHBOURS, e))?;
+            let RouteNetlinkMessage::NewNeighbour(m) = msg else {
+                return Ok(None);
+            };
+            let Some(n) = neighbour_from_message(m)? else {
+                return Ok(None);
+            };
+            let keep = members.as_ref().is_none_or(|m| m.contains(&n.link))
                 && n.is_proxy() == want_proxy
                 // Proxy entries have no state; a state filter leaves them alone, as in iproute2.
                 && (n.is_proxy()
                     || state.is_none_or(|s| {
                         n.state.intersects(s) || (s.is_empty() && n.state.is_empty())
-                    }))
-        });
-        Ok(out)
+                    }));
+            Ok(keep.then_some(n))
+        };
+        Ok((RouteNetlinkMessage::GetNeighbour(req), decode))
     }
 
     /// Deletes every entry `filter` selects and returns how many were deleted. Equivalent to

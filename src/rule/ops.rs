@@ -5,8 +5,11 @@ use netlink_packet_route::RouteNetlinkMessage;
 
 use super::codec::{rule_from_message, rule_message};
 use super::types::{Rule, RuleAction, RuleFilter};
-use crate::wire::{address_family, NLM_F_CREATE, NLM_F_EXCL};
-use crate::{Handle, IpFamily, Result};
+use crate::handle::DecodeFrame;
+use crate::wire::{self, address_family, Frame, NLM_F_CREATE, NLM_F_EXCL};
+use crate::{Dump, Error, Handle, IpFamily, Result};
+
+const LIST_RULES: &str = "list rules";
 
 /// # Policy rules
 ///
@@ -58,23 +61,42 @@ impl Handle {
     /// Lists policy rules in priority order. Equivalent to
     /// `ip [-4|-6] rule show [table T] [pref N]` (both families by default, IPv4 first).
     pub fn rules(&self, filter: &RuleFilter) -> Result<Vec<Rule>> {
-        let mut req = RuleMessage::default();
-        if let Some(f) = filter.family {
-            req.header.family = address_family(f);
-        }
-        self.dump("list rules", RouteNetlinkMessage::GetRule(req), |msg| {
-            let RouteNetlinkMessage::NewRule(m) = msg else {
-                return Ok(None);
-            };
-            let Some(r) = rule_from_message(m) else {
-                return Ok(None);
-            };
-            let keep = filter.family.is_none_or(|f| r.family == Some(f))
-                && filter
-                    .table
-                    .is_none_or(|t| r.action == RuleAction::ToTable(t))
-                && filter.priority.is_none_or(|p| r.priority.unwrap_or(0) == p);
-            Ok(keep.then_some(r))
-        })
+        let (req, decode) = rule_dump(filter);
+        self.dump_frames(LIST_RULES, req, decode)
     }
+
+    /// Lists policy rules as [`rules`](Handle::rules) does, decoding them as they arrive
+    /// (see [`Dump`]).
+    pub fn rules_iter(&self, filter: &RuleFilter) -> Result<Dump<'_, Rule>> {
+        let (req, decode) = rule_dump(filter);
+        self.dump_iter(LIST_RULES, req, decode)
+    }
+}
+
+/// The request of a rule listing and the decoder that keeps what `filter` selects.
+fn rule_dump(filter: &RuleFilter) -> (RouteNetlinkMessage, impl DecodeFrame<Rule> + 'static) {
+    let mut req = RuleMessage::default();
+    if let Some(f) = filter.family {
+        req.header.family = address_family(f);
+    }
+    let filter = *filter;
+    let decode = move |frame: &Frame<'_>| {
+        if frame.ty != libc::RTM_NEWRULE {
+            return Ok(None);
+        }
+        let msg = wire::decode(frame).map_err(|e| Error::malformed(LIST_RULES, e))?;
+        let RouteNetlinkMessage::NewRule(m) = msg else {
+            return Ok(None);
+        };
+        let Some(r) = rule_from_message(m) else {
+            return Ok(None);
+        };
+        let keep = filter.family.is_none_or(|f| r.family == Some(f))
+            && filter
+                .table
+                .is_none_or(|t| r.action == RuleAction::ToTable(t))
+            && filter.priority.is_none_or(|p| r.priority.unwrap_or(0) == p);
+        Ok(keep.then_some(r))
+    };
+    (RouteNetlinkMessage::GetRule(req), decode)
 }
