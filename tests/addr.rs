@@ -251,3 +251,45 @@ fn point_to_point_addresses_are_deleted_by_their_peer() {
     let left: Vec<_> = ip_addrs(&t, "d2");
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn address_protocol_reads_back() {
+    use netplumb::addr::AddressProtocol;
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&NewVeth::new("a0", "a1")).unwrap();
+    h.set_link_up("a0").unwrap();
+    h.set_link_up("a1").unwrap();
+    let a = NewAddress {
+        protocol: Some(AddressProtocol(99)),
+        ..NewAddress::new("10.7.0.1".parse().unwrap(), 24).unwrap()
+    };
+    h.add_address("a0", &a).unwrap();
+    let got = h
+        .addresses(&AddressFilter::link("a0"))
+        .unwrap()
+        .into_iter()
+        .find(|x| x.address == "10.7.0.1/24".parse().unwrap())
+        .unwrap();
+    // (iproute2 6.1 has no `proto` for addresses: the kernel's own marks are the oracle.)
+    assert_eq!(got.protocol, Some(AddressProtocol(99)));
+    let ll = h
+        .wait_address_ready(
+            "a0",
+            link_local(&t, "a0"),
+            std::time::Duration::from_secs(10),
+        )
+        .unwrap();
+    assert_eq!(ll.protocol, Some(AddressProtocol::KERNEL_LL));
+}
+
+/// The kernel's IPv6 link-local address of `dev`, from `ip -j addr`.
+fn link_local(t: &TestNs, dev: &str) -> std::net::IpAddr {
+    let j = t.ip(&["-j", "-6", "addr", "show", "dev", dev, "scope", "link"]);
+    j[0]["addr_info"][0]["local"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}

@@ -7,14 +7,14 @@ use std::time::Duration;
 use ipnetwork::IpNetwork;
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags as NlAddressFlags, AddressHeaderFlags, AddressMessage,
-    AddressScope as NlScope, CacheInfo,
+    AddressProtocol as NlAddressProtocol, AddressScope as NlScope, CacheInfo,
 };
 
-use super::types::{Address, AddressFlags, AddressKey, AddressScope, NewAddress};
+use super::types::{Address, AddressFlags, AddressKey, AddressProtocol, AddressScope, NewAddress};
 use crate::types::IFNAMSIZ;
 use crate::wire::address_family;
 use crate::wire::attr;
-use crate::wire::kernel::IFA_RT_PRIORITY;
+use crate::wire::kernel::{IFA_PROTO, IFA_RT_PRIORITY};
 use crate::{Error, IfIndex, IfName, IpFamily, Result};
 
 const FOREVER: u32 = u32::MAX;
@@ -112,6 +112,10 @@ pub(crate) fn address_message(
     if let Some(m) = a.metric {
         msg.attributes.push(AddressAttribute::RoutePriority(m));
     }
+    if let Some(p) = a.protocol {
+        msg.attributes
+            .push(AddressAttribute::Protocol(NlAddressProtocol::from(p.0)));
+    }
     Ok(msg)
 }
 
@@ -162,6 +166,7 @@ pub(crate) fn address_from_bytes(payload: &[u8]) -> std::result::Result<Option<A
         valid_lifetime: None,
         preferred_lifetime: None,
         metric: None,
+        protocol: None,
     };
     for at in attr::attrs(&payload[HEADER_LEN..]) {
         let (ty, value) = at?;
@@ -183,6 +188,7 @@ pub(crate) fn address_from_bytes(payload: &[u8]) -> std::result::Result<Option<A
                 }
             }
             IFA_RT_PRIORITY => a.metric = attr::u32_of(value),
+            IFA_PROTO => a.protocol = value.first().map(|p| AddressProtocol(*p)),
             libc::IFA_CACHEINFO => {
                 // struct ifa_cacheinfo { ifa_prefered, ifa_valid, cstamp, tstamp }
                 let secs = |v: u32| (v != FOREVER).then(|| Duration::from_secs(v.into()));

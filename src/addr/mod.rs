@@ -10,4 +10,6 @@ mod types;
 pub(crate) use codec::address_from_bytes;
 #[cfg(test)]
 pub(crate) use codec::address_message;
-pub use types::{Address, AddressFilter, AddressFlags, AddressKey, AddressScope, NewAddress};
+pub use types::{
+    Address, AddressFilter, AddressFlags, AddressKey, AddressProtocol, AddressScope, NewAddress,
+};

@@ -87,6 +87,22 @@ bitflags::bitflags! {
     }
 }
 
+/// Who added an address (`ip addr add … proto P`; `IFA_PROTO`). Any number is valid; the
+/// constants are the kernel's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AddressProtocol(pub u8);
+
+impl AddressProtocol {
+    /// Not said (`unspec`).
+    pub const UNSPEC: AddressProtocol = AddressProtocol(0);
+    /// The loopback address the kernel adds (`kernel_lo`).
+    pub const KERNEL_LO: AddressProtocol = AddressProtocol(1);
+    /// An address from a router advertisement (`kernel_ra`).
+    pub const KERNEL_RA: AddressProtocol = AddressProtocol(2);
+    /// An IPv6 link-local address the kernel made (`kernel_ll`).
+    pub const KERNEL_LL: AddressProtocol = AddressProtocol(3);
+}
+
 /// An address to add or replace on a link (`ip addr add ADDRESS/LEN dev LINK …`).
 ///
 /// ```
@@ -117,6 +133,9 @@ pub struct NewAddress {
     pub preferred_lifetime: Option<Duration>,
     /// Metric of the prefix route the kernel adds for the address (`metric`).
     pub metric: Option<u32>,
+    /// Who added the address (`proto`, Linux 5.18 and later): a number of the caller's
+    /// choosing, or one of the kernel's for the addresses it makes itself.
+    pub protocol: Option<AddressProtocol>,
 }
 
 impl NewAddress {
@@ -145,6 +164,7 @@ impl From<IpNetwork> for NewAddress {
             valid_lifetime: None,
             preferred_lifetime: None,
             metric: None,
+            protocol: None,
         }
     }
 }
@@ -195,6 +215,9 @@ pub struct Address {
     pub preferred_lifetime: Option<Duration>,
     /// Metric of the address's prefix route, when set.
     pub metric: Option<u32>,
+    /// Who added the address (`proto`, Linux 5.18 and later): a number of the caller's
+    /// choosing, or one of the kernel's for the addresses it makes itself.
+    pub protocol: Option<AddressProtocol>,
 }
 
 impl Address {

@@ -46,6 +46,9 @@ pub(crate) mod rtm_f {
 /// `IFA_RT_PRIORITY` (linux/if_addr.h): the metric of an address's prefix route.
 pub(crate) const IFA_RT_PRIORITY: u16 = 9;
 
+/// `IFA_PROTO` (linux/if_addr.h): who added an address.
+pub(crate) const IFA_PROTO: u16 = 11;
+
 /// `FRA_IIFNAME` and `FRA_OIFNAME` (linux/fib_rules.h): a rule's input and output interface
 /// names.
 pub(crate) const FRA_IIFNAME: u16 = 3;
