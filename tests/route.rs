@@ -1173,3 +1173,57 @@ fn route_get_selects_by_tos_uid_protocol_and_ports_as_rules_do() {
     };
     common::assert_invalid(h.route_get(&both), "vrf");
 }
+
+#[test]
+fn a_multipath_route_is_deleted_by_naming_its_next_hops() {
+    require_root!();
+    let t = setup();
+    let h = &t.handle;
+    let hops = [
+        NextHop::gateway(ip("10.0.0.2")),
+        NextHop::gateway(ip("10.0.1.2")),
+    ];
+    let ecmp = NewRoute {
+        next_hops: hops.to_vec(),
+        ..NewRoute::new(net("10.70.0.0/16")).unwrap()
+    };
+    h.add_route(&ecmp).unwrap();
+    // Other next hops name another route: not found, nothing deleted.
+    let wrong = [
+        NextHop::gateway(ip("10.0.0.2")),
+        NextHop::gateway(ip("10.0.1.3")),
+    ];
+    let e = h
+        .delete_route(&RouteKey {
+            next_hops: &wrong,
+            ..RouteKey::new(net("10.70.0.0/16"))
+        })
+        .unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    assert_eq!(
+        t.ip(&["-j", "route", "show", "10.70.0.0/16"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    h.delete_route(&RouteKey {
+        next_hops: &hops,
+        ..RouteKey::new(net("10.70.0.0/16"))
+    })
+    .unwrap();
+    assert!(t
+        .ip(&["-j", "route", "show", "10.70.0.0/16"])
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // Next hops and a single gateway at once: refused before sending.
+    common::assert_invalid(
+        h.delete_route(&RouteKey {
+            next_hops: &hops,
+            gateway: Some(ip("10.0.0.2")),
+            ..RouteKey::new(net("10.70.0.0/16"))
+        }),
+        "next_hops",
+    );
+}

@@ -277,20 +277,8 @@ pub(crate) fn route_message(
     }
 
     if multipath {
-        let mut hops = Vec::with_capacity(r.next_hops.len());
-        for (hop, gw) in r.next_hops.iter().zip(gateways) {
-            let mut nh = NlNextHop::default();
-            nh.hops = (hop.weight - 1) as u8;
-            if let Some(dev) = hop.dev {
-                nh.interface_index = index(dev)?.get();
-            }
-            if hop.onlink {
-                nh.flags = RouteNextHopFlags::from_bits_retain(NextHopFlags::ONLINK.bits());
-            }
-            nh.attributes.extend(gw);
-            hops.push(nh);
-        }
-        msg.attributes.push(RouteAttribute::MultiPath(hops));
+        msg.attributes
+            .push(multipath_attr(&r.next_hops, gateways, &mut index)?);
     }
     if !r.metrics.is_empty() {
         let mut m: Vec<RouteMetric> = Vec::new();
@@ -320,6 +308,28 @@ pub(crate) fn route_message(
         msg.attributes.push(RouteAttribute::Metrics(m));
     }
     Ok(msg)
+}
+
+/// `RTA_MULTIPATH` for `hops`, whose gateway attributes `hop_gateway` made.
+fn multipath_attr(
+    hops: &[NextHop<'_>],
+    gateways: Vec<Option<RouteAttribute>>,
+    index: &mut impl FnMut(LinkRef<'_>) -> Result<IfIndex>,
+) -> Result<RouteAttribute> {
+    let mut out = Vec::with_capacity(hops.len());
+    for (hop, gw) in hops.iter().zip(gateways) {
+        let mut nh = NlNextHop::default();
+        nh.hops = (hop.weight - 1) as u8;
+        if let Some(dev) = hop.dev {
+            nh.interface_index = index(dev)?.get();
+        }
+        if hop.onlink {
+            nh.flags = RouteNextHopFlags::from_bits_retain(NextHopFlags::ONLINK.bits());
+        }
+        nh.attributes.extend(gw);
+        out.push(nh);
+    }
+    Ok(RouteAttribute::MultiPath(out))
 }
 
 /// The `RTM_DELROUTE` request for `k`.
@@ -376,6 +386,21 @@ pub(crate) fn route_key_message(
         msg.attributes.push(RouteAttribute::Oif(index(dev)?.get()));
     }
     set_table(&mut msg, k.table);
+    if !k.next_hops.is_empty() {
+        if k.gateway.is_some() || k.dev.is_some() {
+            return Err(Error::invalid(
+                "next_hops",
+                "name a multipath route's next hops, or one gateway and device, not both",
+            ));
+        }
+        let gateways = k
+            .next_hops
+            .iter()
+            .map(|h| hop_gateway(family, h))
+            .collect::<Result<Vec<_>>>()?;
+        msg.attributes
+            .push(multipath_attr(k.next_hops, gateways, &mut index)?);
+    }
     Ok(msg)
 }
 

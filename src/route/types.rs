@@ -289,6 +289,9 @@ pub struct RouteKey<'a> {
     pub tos: u8,
     /// The source prefix of an IPv6 source-specific route (`from PREFIX`).
     pub source: Option<IpNetwork>,
+    /// The next hops of a multipath route to delete, all of them in order (`ip route del
+    /// PREFIX nexthop via A nexthop via B`); empty matches any. Not with `gateway` or `dev`.
+    pub next_hops: &'a [NextHop<'a>],
 }
 
 impl<'a> RouteKey<'a> {
@@ -304,13 +307,14 @@ impl<'a> RouteKey<'a> {
             dev: None,
             tos: 0,
             source: None,
+            next_hops: &[],
         }
     }
 }
 
 impl<'a> From<&NewRoute<'a>> for RouteKey<'a> {
-    /// The key of a route as it was created: destination, table, type, metric, and the
-    /// gateway and device of a single next hop.
+    /// The key of a route as it was created: destination, table, type, metric, TOS, source
+    /// prefix, and the gateway and device of a single next hop.
     fn from(r: &NewRoute<'a>) -> Self {
         let single = match r.next_hops.as_slice() {
             [hop] => Some(*hop),
@@ -324,8 +328,9 @@ impl<'a> From<&NewRoute<'a>> for RouteKey<'a> {
             priority: r.priority,
             gateway: single.and_then(|h| h.gateway),
             dev: single.and_then(|h| h.dev),
-            tos: 0,
-            source: None,
+            tos: r.tos,
+            source: r.source,
+            next_hops: &[],
         }
     }
 }
@@ -343,6 +348,7 @@ impl<'a> From<&'a Route> for RouteKey<'a> {
             dev: None,
             tos: r.tos,
             source: r.source,
+            next_hops: &[],
         }
     }
 }
