@@ -277,3 +277,115 @@ fn vrf_matches_ip_link_add() {
         .unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 }
+
+#[test]
+fn dummy_and_ifb_match_ip_link_add() {
+    // ip link add d0 type dummy
+    // (iproute2: a kind attribute of length 9 where ours, with its NUL, has 10.)
+    let mut want = header(56, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x07\x00\x03\x00\
+          \x64\x30\x00\x00\x10\x00\x12\x00\
+          \x0a\x00\x01\x00\x64\x75\x6d\x6d\x79\x00\x00\x00",
+    );
+    let msg = crate::link::dummy_message(&crate::link::NewDummy::new("d0")).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+
+    // ip link add i0 type ifb
+    // (iproute2: a kind attribute of length 7 where ours has 8.)
+    let mut want = header(52, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x07\x00\x03\x00\
+          \x69\x30\x00\x00\x0c\x00\x12\x00\
+          \x08\x00\x01\x00\x69\x66\x62\x00",
+    );
+    let msg = crate::link::ifb_message(&crate::link::NewIfb::new("i0")).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}
+
+#[test]
+fn vlan_matches_ip_link_add() {
+    // ip link add link v0 name v0.10 type vlan protocol 802.1ad id 10 ingress-qos-map 1:2
+    //     egress-qos-map 3:4 gvrp on mvrp on loose_binding on        (v0 has index 2)
+    // (iproute2: 128 bytes, a kind attribute of length 8 and IFLA_LINKINFO of 0x4c; ours has
+    // the kind's NUL, 4 bytes more with padding.)
+    let mut want = header(132, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x05\x00\
+          \x02\x00\x00\x00\x0a\x00\x03\x00\x76\x30\x2e\x31\x30\x00\x00\x00\x50\x00\x12\x00\
+          \x09\x00\x01\x00\x76\x6c\x61\x6e\x00\x00\x00\x00\
+          \x40\x00\x02\x00\x06\x00\x05\x00\x88\xa8\x00\x00\
+          \x06\x00\x01\x00\x0a\x00\x00\x00\x10\x00\x04\x00\x0c\x00\x01\x00\x01\x00\x00\x00\
+          \x02\x00\x00\x00\x10\x00\x03\x00\x0c\x00\x01\x00\x03\x00\x00\x00\x04\x00\x00\x00\
+          \x0c\x00\x02\x00\x0e\x00\x00\x00\x0e\x00\x00\x00",
+    );
+    use crate::link::{NewVlan, VlanOptions, VlanProtocol};
+    let v0 = IfIndex::new(2).unwrap();
+    let vlan = NewVlan {
+        protocol: Some(VlanProtocol::Dot1Ad),
+        options: VlanOptions {
+            gvrp: Some(true),
+            mvrp: Some(true),
+            loose_binding: Some(true),
+            ingress_qos: vec![(1, 2)],
+            egress_qos: vec![(3, 4)],
+            ..VlanOptions::default()
+        },
+        ..NewVlan::new("v0.10", v0, crate::VlanId::new(10).unwrap())
+    };
+    let msg = crate::link::vlan_message(&vlan, v0).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}
+
+#[test]
+fn ipvlan_and_ipvtap_match_ip_link_add() {
+    use crate::link::{ipvlan_message, IpvlanIsolation, IpvlanMode, NewIpvlan};
+    let v0 = IfIndex::new(2).unwrap();
+    // ip link add link v0 name ipv0 type ipvlan mode l3 private   (v0 has index 2)
+    // (iproute2: a kind attribute of length 10 where ours has 11.)
+    let mut want = header(88, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x05\x00\
+          \x02\x00\x00\x00\x09\x00\x03\x00\x69\x70\x76\x30\x00\x00\x00\x00\x24\x00\x12\x00\
+          \x0b\x00\x01\x00\x69\x70\x76\x6c\x61\x6e\x00\x00\x14\x00\x02\x00\x06\x00\x01\x00\
+          \x01\x00\x00\x00\x06\x00\x02\x00\x01\x00\x00\x00",
+    );
+    let ipvlan = NewIpvlan {
+        isolation: Some(IpvlanIsolation::Private),
+        ..NewIpvlan::new("ipv0", v0, IpvlanMode::L3)
+    };
+    let msg = ipvlan_message(&ipvlan, v0, false).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+
+    // ip link add link v0 name ipvt0 type ipvtap mode l2 vepa
+    let mut want = header(88, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x05\x00\
+          \x02\x00\x00\x00\x0a\x00\x03\x00\x69\x70\x76\x74\x30\x00\x00\x00\x24\x00\x12\x00\
+          \x0b\x00\x01\x00\x69\x70\x76\x74\x61\x70\x00\x00\x14\x00\x02\x00\x06\x00\x01\x00\
+          \x00\x00\x00\x00\x06\x00\x02\x00\x02\x00\x00\x00",
+    );
+    let ipvtap = NewIpvlan {
+        isolation: Some(IpvlanIsolation::Vepa),
+        ..NewIpvlan::new("ipvt0", v0, IpvlanMode::L2)
+    };
+    let msg = ipvlan_message(&ipvtap, v0, true).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}
+
+#[test]
+fn macvtap_matches_ip_link_add() {
+    // ip link add link v0 name mvt0 type macvtap mode bridge   (v0 has index 2)
+    // (iproute2: a kind attribute of length 11 where ours has 12.)
+    let mut want = header(80, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x05\x00\
+          \x02\x00\x00\x00\x09\x00\x03\x00\x6d\x76\x74\x30\x00\x00\x00\x00\x1c\x00\x12\x00\
+          \x0c\x00\x01\x00\x6d\x61\x63\x76\x74\x61\x70\x00\x0c\x00\x02\x00\x08\x00\x01\x00\
+          \x04\x00\x00\x00",
+    );
+    let v0 = IfIndex::new(2).unwrap();
+    let mvt = NewMacvlan::new("mvt0", v0, MacvlanMode::Bridge);
+    let msg = crate::link::macvtap_message(&mvt, v0).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}

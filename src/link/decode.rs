@@ -20,6 +20,10 @@ use netlink_packet_route::AddressFamily;
 
 use super::bridge::Bridge;
 use super::bridge_port::BridgePort;
+use super::ipvlan::Ipvlan;
+use super::macvtap::macvtap_from_nlas;
+use super::tun::Tun;
+use super::vlan::Vlan;
 use super::ipip::Ipip;
 use super::macvlan::Macvlan;
 use super::types::{Link, LinkFlags, LinkKind, LinkStats, OperState};
@@ -205,6 +209,28 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
         }
     }
     Some(match kind? {
+        InfoKind::Dummy => LinkKind::Dummy,
+        InfoKind::Ifb => LinkKind::Ifb,
+        InfoKind::Vlan => LinkKind::Vlan(match data {
+            Some(InfoData::Vlan(nlas)) => Vlan::from_nlas(nlas),
+            _ => Vlan::default(),
+        }),
+        InfoKind::IpVlan => LinkKind::Ipvlan(match data {
+            Some(InfoData::IpVlan(nlas)) => Ipvlan::from_ipvlan(nlas),
+            _ => Ipvlan::default(),
+        }),
+        InfoKind::IpVtap => LinkKind::Ipvtap(match data {
+            Some(InfoData::IpVtap(nlas)) => Ipvlan::from_ipvtap(nlas),
+            _ => Ipvlan::default(),
+        }),
+        InfoKind::MacVtap => LinkKind::Macvtap(match data {
+            Some(InfoData::MacVtap(nlas)) => macvtap_from_nlas(nlas),
+            _ => Macvlan::default(),
+        }),
+        InfoKind::Tun => LinkKind::Tun(match data {
+            Some(InfoData::Tun(nlas)) => Tun::from_nlas(nlas),
+            _ => Tun::default(),
+        }),
         InfoKind::Veth => LinkKind::Veth,
         InfoKind::Bridge => LinkKind::Bridge(match data {
             Some(InfoData::Bridge(nlas)) => Bridge::from_nlas(nlas),
@@ -237,8 +263,10 @@ mod tests {
 
     #[test]
     fn unknown_kinds_keep_their_name() {
+        let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Nlmon)]).unwrap();
+        assert_eq!(k, LinkKind::Unknown("nlmon".into()));
         let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Dummy)]).unwrap();
-        assert_eq!(k, LinkKind::Unknown("dummy".into()));
+        assert_eq!(k, LinkKind::Dummy);
         let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Vxlan)]).unwrap();
         assert_eq!(k, LinkKind::Vxlan(Vxlan::default()));
         let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Other("wibble".into()))]).unwrap();

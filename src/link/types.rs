@@ -2,6 +2,9 @@
 //! kind ([`LinkKind`], which holds each kind's settings), and the listing's selector.
 
 use super::bridge::Bridge;
+use super::ipvlan::Ipvlan;
+use super::tun::Tun;
+use super::vlan::Vlan;
 use super::bridge_port::BridgePort;
 use super::ipip::Ipip;
 use super::macvlan::Macvlan;
@@ -123,6 +126,21 @@ pub struct LinkStats {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LinkKind {
+    /// A dummy device.
+    Dummy,
+    /// An ifb (Intermediate Functional Block) device.
+    Ifb,
+    /// A VLAN device; its parent is [`Link::link`].
+    Vlan(Vlan),
+    /// An ipvlan device; its parent is [`Link::link`].
+    Ipvlan(Ipvlan),
+    /// An ipvtap device (an ipvlan with a tap character device); its parent is [`Link::link`].
+    Ipvtap(Ipvlan),
+    /// A macvtap device (a macvlan with a tap character device), with macvlan's settings; its
+    /// parent is [`Link::link`].
+    Macvtap(Macvlan),
+    /// A tun or tap device.
+    Tun(Tun),
     /// One end of a veth pair; its peer's index is [`Link::link`].
     Veth,
     /// A Linux bridge.
@@ -135,7 +153,7 @@ pub enum LinkKind {
     Vrf(Vrf),
     /// An IPIP tunnel.
     Ipip(Ipip),
-    /// A kind netplumb does not model yet, by the kernel's name for it (`"dummy"`, `"bond"`…);
+    /// A kind netplumb does not model yet, by the kernel's name for it (`"nlmon"`, `"bond"`…);
     /// also a modelled kind whose settings did not decode (then the name is one of the other
     /// variants', `"vxlan"`…), which is reported rather than failing the listing.
     Unknown(String),
@@ -145,6 +163,13 @@ impl LinkKind {
     /// The kernel's name for the kind, as `ip link add … type NAME` takes it.
     pub fn name(&self) -> &str {
         match self {
+            LinkKind::Dummy => "dummy",
+            LinkKind::Ifb => "ifb",
+            LinkKind::Vlan(_) => "vlan",
+            LinkKind::Ipvlan(_) => "ipvlan",
+            LinkKind::Ipvtap(_) => "ipvtap",
+            LinkKind::Macvtap(_) => "macvtap",
+            LinkKind::Tun(_) => "tun",
             LinkKind::Veth => "veth",
             LinkKind::Bridge(_) => "bridge",
             LinkKind::Vxlan(_) => "vxlan",
