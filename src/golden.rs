@@ -356,6 +356,14 @@ fn ipvlan_and_ipvtap_match_ip_link_add() {
     };
     let msg = ipvlan_message(&ipvlan, v0, false).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+    // The same request spelled as any kind: IFLA_IPVLAN_MODE (1) and IFLA_IPVLAN_FLAGS (2),
+    // u16 each.
+    let other = crate::link::NewLink::other("ipv0", "ipvlan")
+        .parent(v0)
+        .data_u16(1, 1)
+        .data_u16(2, 1);
+    let msg = crate::link::other_message(&other, Some(v0)).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 
     // ip link add link v0 name ipvt0 type ipvtap mode l2 vepa
     let mut want = header(88, 16);

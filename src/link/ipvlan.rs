@@ -5,12 +5,12 @@
 
 use netlink_packet_route::link::{
     InfoData, InfoIpVlan, InfoIpVtap, InfoKind, IpVlanFlags, IpVlanMode, LinkAttribute,
-    LinkMessage,
+    LinkInfo, LinkMessage,
 };
 
-use super::base::{new_link_message, put_in_netns};
+use super::base::{kind_of, new_link_message, put_in_netns};
 use crate::types::check_ifname;
-use crate::{Handle, IfIndex, LinkRef, MacAddr, NetNs, Result};
+use crate::{Error, Handle, IfIndex, LinkRef, MacAddr, NetNs, Result};
 
 /// The layer at which an ipvlan device switches (`mode l2|l3|l3s`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -183,6 +183,44 @@ impl Handle {
         check_ifname("ipvtap name", &ipvtap.name)?;
         let parent = self.link_index(ipvtap.parent)?;
         self.create_link("ipvtap", ipvlan_message(ipvtap, parent, true)?)
+    }
+
+    /// Changes the mode (of every ipvlan on the same parent: the kernel keeps one mode per
+    /// parent) and, when given, the isolation of an ipvlan or ipvtap device. Equivalent to
+    /// `ip link set NAME type ipvlan|ipvtap mode l2|l3|l3s [bridge|private|vepa]`.
+    pub fn set_ipvlan<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        mode: IpvlanMode,
+        isolation: Option<IpvlanIsolation>,
+    ) -> Result<()> {
+        let link = link.into();
+        let current = self.link_message(link)?;
+        let (kind, data) = match kind_of(&current).0 {
+            Some(InfoKind::IpVlan) => {
+                let mut d = vec![InfoIpVlan::Mode(mode.to_wire())];
+                d.extend(isolation.map(|i| InfoIpVlan::Flags(i.to_wire())));
+                (InfoKind::IpVlan, InfoData::IpVlan(d))
+            }
+            Some(InfoKind::IpVtap) => {
+                let mut d = vec![InfoIpVtap::Mode(mode.to_wire())];
+                d.extend(isolation.map(|i| InfoIpVtap::Flags(i.to_wire())));
+                (InfoKind::IpVtap, InfoData::IpVtap(d))
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "ipvlan",
+                    format!("{link} is not an ipvlan or ipvtap device"),
+                ))
+            }
+        };
+        let mut msg = LinkMessage::default();
+        msg.header.index = current.header.index;
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(kind),
+            LinkInfo::Data(data),
+        ]));
+        self.set_link("set ipvlan", link, msg)
     }
 }
 
