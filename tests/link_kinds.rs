@@ -185,7 +185,10 @@ fn vlan_with_every_option_changes_and_deletes() {
     assert_eq!(v.egress_qos, [(7, 7), (9, 1)]);
     let d = info_data(&t, "u0.100");
     assert_eq!(map(&d["egress_qos"]), [(7, 7), (9, 1)]);
-    assert!(d["flags"].as_array().unwrap().contains(&"REORDER_HDR".into()));
+    assert!(d["flags"]
+        .as_array()
+        .unwrap()
+        .contains(&"REORDER_HDR".into()));
 
     // A plain 802.1Q VLAN with the kernel's defaults.
     h.add_vlan(&NewVlan::new("u0.5", "u0", VlanId::new(5).unwrap()))
@@ -268,7 +271,9 @@ fn vlan_datagram_between_two_namespaces() {
     let c = hb.link("c.10").unwrap();
     assert!(matches!(c.kind, Some(LinkKind::Vlan(v)) if v.id == Some(id)));
     assert_eq!(c.link, Some(ha.link_index("u1").unwrap()));
-    let nsid = c.link_netnsid.expect("a parent in another namespace has a netnsid");
+    let nsid = c
+        .link_netnsid
+        .expect("a parent in another namespace has a netnsid");
     assert_eq!(b.ip_link("c.10").unwrap()["link_netnsid"], nsid);
 
     for l in ["u0", "u1", "u0.10"] {
@@ -394,7 +399,10 @@ fn macvtap_and_macvlan_source_macs() {
     let ip = t.ip_link("mvt0").unwrap();
     assert_eq!(ip["linkinfo"]["info_kind"], "macvtap");
     assert_eq!(ip["linkinfo"]["info_data"]["mode"], "bridge");
-    assert_eq!((&ip["mtu"], &ip["address"]), (&1400.into(), &"02:00:00:00:7a:01".into()));
+    assert_eq!(
+        (&ip["mtu"], &ip["address"]),
+        (&1400.into(), &"02:00:00:00:7a:01".into())
+    );
     assert_eq!(ip["link"], "u0");
     let l = h.link("mvt0").unwrap();
     assert!(matches!(&l.kind, Some(LinkKind::Macvtap(m)) if m.mode == Some(MacvlanMode::Bridge)));
@@ -456,7 +464,11 @@ fn macvtap_and_macvlan_source_macs() {
     assert_invalid(h.add_macvtap(&bad), "source_macs");
     assert_invalid(h.add_macvlan(&bad), "source_macs");
     assert_invalid(
-        h.add_macvtap(&NewMacvlan::new("a-name-far-too-long", "u0", MacvlanMode::Bridge)),
+        h.add_macvtap(&NewMacvlan::new(
+            "a-name-far-too-long",
+            "u0",
+            MacvlanMode::Bridge,
+        )),
         "macvtap name",
     );
     assert_eq!(t.ip_link_names(), before);
@@ -475,12 +487,7 @@ fn some_user_and_group() -> (u32, String, u32, String) {
         .unwrap()
         .or_else(|| Group::from_gid(Gid::from_raw(0)).unwrap())
         .expect("the group database knows root");
-    (
-        user.uid.as_raw(),
-        user.name,
-        group.gid.as_raw(),
-        group.name,
-    )
+    (user.uid.as_raw(), user.name, group.gid.as_raw(), group.name)
 }
 
 /// Whether a link of this name exists in the test process's own namespace (read only).
@@ -514,7 +521,12 @@ fn tun_and_tap_with_every_option() {
     assert_eq!(ip["linkinfo"]["info_kind"], "tun");
     let d = &ip["linkinfo"]["info_data"];
     assert_eq!(d["type"], "tap");
-    for (k, v) in [("pi", true), ("vnet_hdr", true), ("multi_queue", true), ("persist", true)] {
+    for (k, v) in [
+        ("pi", true),
+        ("vnet_hdr", true),
+        ("multi_queue", true),
+        ("persist", true),
+    ] {
         assert_eq!(d[k], v, "{k}");
     }
     assert_eq!(d["user"], user.as_str());
@@ -531,12 +543,18 @@ fn tun_and_tap_with_every_option() {
     h.add_tun(&NewTun::new("ntun0", TunMode::Tun)).unwrap();
     let d = info_data(&t, "ntun0");
     assert_eq!(d["type"], "tun");
-    assert_eq!((&d["pi"], &d["vnet_hdr"], &d["multi_queue"]), (&false.into(), &false.into(), &false.into()));
+    assert_eq!(
+        (&d["pi"], &d["vnet_hdr"], &d["multi_queue"]),
+        (&false.into(), &false.into(), &false.into())
+    );
     assert!(d.get("user").is_none());
     let Some(LinkKind::Tun(got)) = h.link("ntun0").unwrap().kind else {
         panic!()
     };
-    assert_eq!((got.mode, got.owner, got.group), (Some(TunMode::Tun), None, None));
+    assert_eq!(
+        (got.mode, got.owner, got.group),
+        (Some(TunMode::Tun), None, None)
+    );
     assert!(!got.packet_info && !got.vnet_hdr && !got.multi_queue && got.persist);
 
     // Born in another namespace.
@@ -590,7 +608,8 @@ fn tun_input_is_checked() {
         "group",
     );
     assert_invalid(
-        t.handle.add_tun(&NewTun::new("a-name-far-too-long", TunMode::Tun)),
+        t.handle
+            .add_tun(&NewTun::new("a-name-far-too-long", TunMode::Tun)),
         "tun name",
     );
     assert_invalid(
@@ -641,7 +660,10 @@ fn links_are_born_in_a_target_namespace() {
         ("x0", "veth"),
         ("o0", "ifb"),
     ] {
-        assert!(t.ip_link(name).is_none(), "{name} is not in the handle's namespace");
+        assert!(
+            t.ip_link(name).is_none(),
+            "{name} is not in the handle's namespace"
+        );
         let ip = pod.ip_link(name).unwrap();
         assert_eq!(ip["linkinfo"]["info_kind"], kind, "{name}");
         pod.handle.link(name).unwrap();
@@ -675,7 +697,10 @@ fn any_kind_by_name() {
         .mac(mac("02:00:00:00:0b:01"));
     h.add_link(&vx).unwrap();
     let d = info_data(&t, "ovx");
-    assert_eq!((&d["id"], &d["port"], &d["link"]), (&42.into(), &4789.into(), &"u0".into()));
+    assert_eq!(
+        (&d["id"], &d["port"], &d["link"]),
+        (&42.into(), &4789.into(), &"u0".into())
+    );
     let l = h.link("ovx").unwrap();
     let Some(LinkKind::Vxlan(v)) = l.kind else {
         panic!("{:?}", l.kind)
@@ -691,7 +716,10 @@ fn any_kind_by_name() {
     let before = t.ip_link_names();
     assert_invalid(h.add_link(&NewLink::other("x", "")), "link kind");
     assert_invalid(h.add_link(&NewLink::other("x", "two words")), "link kind");
-    assert_invalid(h.add_link(&NewLink::other("x", "ifb").data_u8(0, 1)), "link data");
+    assert_invalid(
+        h.add_link(&NewLink::other("x", "ifb").data_u8(0, 1)),
+        "link data",
+    );
     assert_invalid(
         h.add_link(&NewLink::other("a-name-far-too-long", "ifb")),
         "link name",

@@ -20,13 +20,14 @@ use netlink_packet_route::AddressFamily;
 
 use super::bridge::Bridge;
 use super::bridge_port::BridgePort;
-use super::ipvlan::Ipvlan;
-use super::macvtap::macvtap_from_nlas;
-use super::tun::Tun;
-use super::vlan::Vlan;
 use super::ipip::Ipip;
+use super::ipvlan::Ipvlan;
 use super::macvlan::Macvlan;
+use super::macvtap::macvtap_from_nlas;
+use super::props::addrgenmode_of;
+use super::tun::Tun;
 use super::types::{Link, LinkFlags, LinkKind, LinkStats, OperState};
+use super::vlan::Vlan;
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
 use crate::wire::attr::{self, u32_of, HEADER_LEN as NLA_HEADER_LEN};
@@ -51,8 +52,12 @@ mod field {
 /// The length of `struct ifinfomsg`.
 const HEADER_LEN: usize = field::CHANGE.end;
 
-/// The fields of `struct rtnl_link_stats64` netplumb reports, in the kernel's order (u64 each).
-const STATS64_FIELDS: usize = 10;
+/// The fields of `struct rtnl_link_stats64`, in the kernel's order (u64 each): the first ten
+/// every kernel has, then those later kernels added.
+const STATS64_FIELDS: usize = 25;
+
+/// The fields of `struct rtnl_link_stats64` that every kernel reports.
+const STATS64_REQUIRED: usize = 10;
 
 /// The header of a link message: its family (`AF_BRIDGE` for a bridge's port notices) and
 /// change mask (all ones for a device just registered), for the monitor.
@@ -96,6 +101,14 @@ pub(crate) fn link_from_bytes(payload: &[u8]) -> Result<Link, String> {
         alias: None,
         stats: None,
         bridge_port: None,
+        altnames: Vec::new(),
+        gso_max_size: None,
+        gso_max_segs: None,
+        gro_max_size: None,
+        addrgenmode: None,
+        protodown: None,
+        carrier: None,
+        carrier_changes: None,
     };
     let attrs = &payload[HEADER_LEN..];
     for a in attr::spans(attrs) {
@@ -125,6 +138,20 @@ pub(crate) fn link_from_bytes(payload: &[u8]) -> Result<Link, String> {
                 link.oper_state = value.first().map_or(OperState::Unknown, |s| (*s).into())
             }
             libc::IFLA_STATS64 => link.stats = stats64(value),
+            libc::IFLA_GSO_MAX_SIZE => link.gso_max_size = u32_of(value),
+            libc::IFLA_GSO_MAX_SEGS => link.gso_max_segs = u32_of(value),
+            libc::IFLA_GRO_MAX_SIZE => link.gro_max_size = u32_of(value),
+            libc::IFLA_PROTO_DOWN => link.protodown = value.first().map(|v| *v != 0),
+            libc::IFLA_CARRIER => link.carrier = value.first().map(|v| *v != 0),
+            libc::IFLA_CARRIER_CHANGES => link.carrier_changes = u32_of(value),
+            libc::IFLA_AF_SPEC => link.addrgenmode = addrgenmode_of(value),
+            libc::IFLA_PROP_LIST => {
+                link.altnames = attr::attrs(value)
+                    .map_while(Result::ok)
+                    .filter(|(ty, _)| *ty == libc::IFLA_ALT_IFNAME)
+                    .filter_map(|(_, v)| IfAlias::from_attr(v))
+                    .collect()
+            }
             libc::IFLA_LINKINFO => {
                 // The whole attribute, header included, as netlink-packet-route parses it.
                 let whole = &attrs[range.start - NLA_HEADER_LEN..range.end];
@@ -160,13 +187,17 @@ fn raw_kind(value: &[u8]) -> Option<String> {
         .map(|(_, k)| String::from_utf8_lossy(attr::c_bytes(k)).into_owned())
 }
 
-/// The counters of `struct rtnl_link_stats64`; `None` when it is too short.
+/// The counters of `struct rtnl_link_stats64`; `None` when it is too short to hold the ten
+/// every kernel has (the later ones are 0 when a kernel does not report them).
 fn stats64(b: &[u8]) -> Option<LinkStats> {
-    let mut v = [0u64; STATS64_FIELDS];
-    for (i, out) in v.iter_mut().enumerate() {
-        *out = u64::from_ne_bytes(b.get(i * 8..i * 8 + 8)?.try_into().ok()?);
+    if b.len() < STATS64_REQUIRED * 8 {
+        return None;
     }
-    let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped, multicast, collisions] =
+    let mut v = [0u64; STATS64_FIELDS];
+    for (out, c) in v.iter_mut().zip(b.chunks_exact(8)) {
+        *out = u64::from_ne_bytes(c.try_into().ok()?);
+    }
+    let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped, multicast, collisions, rx_length_errors, rx_over_errors, rx_crc_errors, rx_frame_errors, rx_fifo_errors, rx_missed_errors, tx_aborted_errors, tx_carrier_errors, tx_fifo_errors, tx_heartbeat_errors, tx_window_errors, rx_compressed, tx_compressed, rx_nohandler, rx_otherhost_dropped] =
         v;
     Some(LinkStats {
         rx_packets,
@@ -179,6 +210,21 @@ fn stats64(b: &[u8]) -> Option<LinkStats> {
         tx_dropped,
         multicast,
         collisions,
+        rx_length_errors,
+        rx_over_errors,
+        rx_crc_errors,
+        rx_frame_errors,
+        rx_fifo_errors,
+        rx_missed_errors,
+        tx_aborted_errors,
+        tx_carrier_errors,
+        tx_fifo_errors,
+        tx_heartbeat_errors,
+        tx_window_errors,
+        rx_compressed,
+        tx_compressed,
+        rx_nohandler,
+        rx_otherhost_dropped,
     })
 }
 
@@ -315,7 +361,7 @@ mod tests {
             .unwrap();
         let mut info_bytes = vec![0; netlink_packet_core::Emitable::buffer_len(info)];
         netlink_packet_core::Emitable::emit(info, &mut info_bytes);
-        let stats: Vec<u8> = (1..=24u64).flat_map(|v| v.to_ne_bytes()).collect();
+        let stats: Vec<u8> = (1..=25u64).flat_map(|v| v.to_ne_bytes()).collect();
         let m = message(&[
             nla(libc::IFLA_IFNAME, b"bad\xff\xfe\0"),
             nla(libc::IFLA_MTU, &1450u32.to_ne_bytes()),
@@ -340,6 +386,12 @@ mod tests {
         assert!(l.flags.contains(LinkFlags::UP));
         let s = l.stats.unwrap();
         assert_eq!((s.rx_packets, s.multicast, s.collisions), (1, 9, 10));
+        assert_eq!(
+            (s.rx_length_errors, s.rx_nohandler, s.rx_otherhost_dropped),
+            (11, 24, 25)
+        );
+        assert_eq!(l.altnames.len(), 1);
+        assert_eq!(l.altnames[0].as_bytes(), b"alt\xff");
         match l.kind {
             Some(LinkKind::Vxlan(v)) => assert_eq!(v.vni.map(|v| v.get()), Some(42)),
             k => panic!("{k:?}"),

@@ -156,8 +156,7 @@ impl Handle {
     /// finds it existing; change it with [`Handle::set_ipip`](crate::Handle::set_ipip) instead.
     pub fn add_ipip(&self, tunnel: &NewIpip<'_>) -> Result<()> {
         let data = ipip_data(tunnel, |l| self.link_index(l))?;
-        let mut msg =
-            new_link_message(&tunnel.name, tunnel.mtu, None, InfoKind::IpIp, Some(data))?;
+        let mut msg = new_link_message(&tunnel.name, tunnel.mtu, None, InfoKind::IpIp, Some(data))?;
         put_in_netns(&mut msg, tunnel.netns);
         self.create_link("ipip", msg)
     }

@@ -4,8 +4,8 @@
 //! with a tap character device (`/dev/tapN`) for a VM.
 
 use netlink_packet_route::link::{
-    InfoData, InfoIpVlan, InfoIpVtap, InfoKind, IpVlanFlags, IpVlanMode, LinkAttribute,
-    LinkInfo, LinkMessage,
+    InfoData, InfoIpVlan, InfoIpVtap, InfoKind, IpVlanFlags, IpVlanMode, LinkAttribute, LinkInfo,
+    LinkMessage,
 };
 
 use super::base::{kind_of, new_link_message, put_in_netns};

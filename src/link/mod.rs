@@ -32,21 +32,22 @@
 //! [`Link`]), `ops.rs` (operations on any link).
 
 mod base;
-mod dummy;
-mod ifb;
-mod ipvlan;
-mod macvtap;
-mod other;
-mod tun;
-mod vlan;
 mod bridge;
 mod bridge_port;
 mod decode;
+mod dummy;
+mod ifb;
 mod ipip;
+mod ipvlan;
 mod macvlan;
+mod macvtap;
 mod ops;
+mod other;
+mod props;
+mod tun;
 mod types;
 mod veth;
+mod vlan;
 mod vrf;
 mod vxlan;
 
@@ -63,26 +64,27 @@ pub use dummy::NewDummy;
 #[cfg(test)]
 pub(crate) use ifb::ifb_message;
 pub use ifb::NewIfb;
+pub use ipip::{Ipip, NewIpip, IPIP_FALLBACK};
 #[cfg(test)]
 pub(crate) use ipvlan::ipvlan_message;
 pub use ipvlan::{Ipvlan, IpvlanIsolation, IpvlanMode, NewIpvlan};
+#[cfg(test)]
+pub(crate) use macvlan::macvlan_message;
+pub use macvlan::{Macvlan, MacvlanMode, NewMacvlan};
 #[cfg(test)]
 pub(crate) use macvtap::macvtap_message;
 #[cfg(test)]
 pub(crate) use other::other_message;
 pub use other::NewLink;
+pub use props::ALTNAME_MAX;
 pub use tun::{NewTun, Tun, TunMode, TUN_DEVICE};
-#[cfg(test)]
-pub(crate) use vlan::vlan_message;
-pub use vlan::{NewVlan, Vlan, VlanOptions};
-pub use ipip::{Ipip, NewIpip, IPIP_FALLBACK};
-#[cfg(test)]
-pub(crate) use macvlan::macvlan_message;
-pub use macvlan::{Macvlan, MacvlanMode, NewMacvlan};
-pub use types::{Link, LinkFilter, LinkFlags, LinkKind, LinkStats, OperState};
+pub use types::{Ipv6AddrGenMode, Link, LinkFilter, LinkFlags, LinkKind, LinkStats, OperState};
 #[cfg(test)]
 pub(crate) use veth::veth_message;
 pub use veth::{NewVeth, VethPeer};
+#[cfg(test)]
+pub(crate) use vlan::vlan_message;
+pub use vlan::{NewVlan, Vlan, VlanOptions};
 #[cfg(test)]
 pub(crate) use vrf::vrf_message;
 pub use vrf::{NewVrf, Vrf};

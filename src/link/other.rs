@@ -203,15 +203,60 @@ mod tests {
     #[test]
     fn kinds_and_attributes_are_checked() {
         let e = check_new_link(&NewLink::other("x", "")).unwrap_err();
-        assert!(matches!(e, Error::InvalidInput { arg: "link kind", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidInput {
+                    arg: "link kind",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = check_new_link(&NewLink::other("x", "a b")).unwrap_err();
-        assert!(matches!(e, Error::InvalidInput { arg: "link kind", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidInput {
+                    arg: "link kind",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = check_new_link(&NewLink::other("x", "dummy").data_u8(0, 1)).unwrap_err();
-        assert!(matches!(e, Error::InvalidInput { arg: "link data", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidInput {
+                    arg: "link data",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = check_new_link(&NewLink::other("x", "dummy").data_u8(0x4000, 1)).unwrap_err();
-        assert!(matches!(e, Error::InvalidInput { arg: "link data", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidInput {
+                    arg: "link data",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = check_new_link(&NewLink::other("x", "d").data_bytes(1, &[0; 65532])).unwrap_err();
-        assert!(matches!(e, Error::InvalidInput { arg: "link data", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidInput {
+                    arg: "link data",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]

@@ -18,23 +18,11 @@ use nix::errno::Errno;
 use nix::unistd::{Gid, Group, Uid, User};
 
 use crate::types::check_ifname;
+use crate::wire::kernel::ifla_tun as tun_attr;
 use crate::{Error, Handle, NetNs, Result};
 
 /// The character device through which tun and tap devices are made.
 pub const TUN_DEVICE: &str = "/dev/net/tun";
-
-/// Attribute numbers of `IFLA_INFO_DATA` for kind `tun` (`IFLA_TUN_*`, linux/if_link.h).
-mod tun_attr {
-    pub const OWNER: u16 = 1;
-    pub const GROUP: u16 = 2;
-    pub const TYPE: u16 = 3;
-    pub const PI: u16 = 4;
-    pub const VNET_HDR: u16 = 5;
-    pub const PERSIST: u16 = 6;
-    pub const MULTI_QUEUE: u16 = 7;
-    pub const NUM_QUEUES: u16 = 8;
-    pub const NUM_DISABLED_QUEUES: u16 = 9;
-}
 
 /// Whether the device carries IP packets or Ethernet frames.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -129,7 +117,11 @@ impl Tun {
         for nla in nlas {
             let InfoTun::Other(nla) = nla else { continue };
             let v = value(&nla);
-            let u32_v = || v.get(..4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
+            let u32_v = || {
+                v.get(..4)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_ne_bytes)
+            };
             let flag = v.first().is_some_and(|b| *b != 0);
             match nla.kind() {
                 tun_attr::OWNER => t.owner = u32_v(),
@@ -202,7 +194,10 @@ fn check(t: &NewTun<'_>) -> Result<libc::c_short> {
     let flags = tun_flags(t)?;
     if let Some(uid) = t.owner {
         if uid == u32::MAX {
-            return Err(Error::invalid("owner", "uid 4294967295 is the invalid uid (-1)"));
+            return Err(Error::invalid(
+                "owner",
+                "uid 4294967295 is the invalid uid (-1)",
+            ));
         }
         match User::from_uid(Uid::from_raw(uid)) {
             Ok(Some(_)) => {}
@@ -217,7 +212,10 @@ fn check(t: &NewTun<'_>) -> Result<libc::c_short> {
     }
     if let Some(gid) = t.group {
         if gid == u32::MAX {
-            return Err(Error::invalid("group", "gid 4294967295 is the invalid gid (-1)"));
+            return Err(Error::invalid(
+                "group",
+                "gid 4294967295 is the invalid gid (-1)",
+            ));
         }
         match Group::from_gid(Gid::from_raw(gid)) {
             Ok(Some(_)) => {}
@@ -343,7 +341,16 @@ mod tests {
     #[test]
     fn requests_are_checked() {
         let e = check(&NewTun::new("a-name-far-too-long", TunMode::Tun)).unwrap_err();
-        assert!(matches!(e, Error::InvalidInput { arg: "tun name", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidInput {
+                    arg: "tun name",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = check(&NewTun::new("t0", TunMode::Other(4))).unwrap_err();
         assert!(matches!(e, Error::InvalidInput { arg: "mode", .. }), "{e}");
         let e = check(&NewTun {

@@ -298,12 +298,30 @@ mod tests {
             ..VlanOptions::default()
         };
         let e = options_nlas(&bad, &mut out).unwrap_err();
-        assert!(matches!(e, Error::InvalidInput { arg: "ingress_qos", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidInput {
+                    arg: "ingress_qos",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let bad = VlanOptions {
             egress_qos: vec![(1, 8)],
             ..VlanOptions::default()
         };
         let e = options_nlas(&bad, &mut out).unwrap_err();
-        assert!(matches!(e, Error::InvalidInput { arg: "egress_qos", .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidInput {
+                    arg: "egress_qos",
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 }
