@@ -24,13 +24,13 @@ use super::ipip::Ipip;
 use super::ipvlan::Ipvlan;
 use super::macvlan::Macvlan;
 use super::macvtap::macvtap_from_nlas;
-use super::props::addrgenmode_of;
 use super::tun::Tun;
-use super::types::{Link, LinkFlags, LinkKind, LinkStats, OperState};
+use super::types::{Ipv6AddrGenMode, Link, LinkFlags, LinkKind, LinkStats, OperState};
 use super::vlan::Vlan;
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
 use crate::wire::attr::{self, u32_of, HEADER_LEN as NLA_HEADER_LEN};
+use crate::wire::kernel::IFLA_INET6_ADDR_GEN_MODE;
 use crate::{IfAlias, IfIndex, IfName, MacAddr};
 
 /// Byte offsets of `struct ifinfomsg` (linux/rtnetlink.h).
@@ -185,6 +185,19 @@ fn raw_kind(value: &[u8]) -> Option<String> {
         .map_while(Result::ok)
         .find(|(ty, _)| *ty == libc::IFLA_INFO_KIND)
         .map(|(_, k)| String::from_utf8_lossy(attr::c_bytes(k)).into_owned())
+}
+
+/// The IPv6 address generation mode inside `IFLA_AF_SPEC`'s bytes.
+fn addrgenmode_of(af_spec: &[u8]) -> Option<Ipv6AddrGenMode> {
+    let inet6 = attr::attrs(af_spec)
+        .map_while(|a| a.ok())
+        .find(|(ty, _)| *ty == libc::AF_INET6 as u16)?
+        .1;
+    let mode = attr::attrs(inet6)
+        .map_while(|a| a.ok())
+        .find(|(ty, _)| *ty == IFLA_INET6_ADDR_GEN_MODE)?
+        .1;
+    mode.first().map(|m| Ipv6AddrGenMode::from_raw(*m))
 }
 
 /// The counters of `struct rtnl_link_stats64`; `None` when it is too short to hold the ten

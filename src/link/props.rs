@@ -211,19 +211,6 @@ impl Handle {
     }
 }
 
-/// The IPv6 address generation mode inside `IFLA_AF_SPEC`'s bytes.
-pub(crate) fn addrgenmode_of(af_spec: &[u8]) -> Option<Ipv6AddrGenMode> {
-    let inet6 = crate::wire::attr::attrs(af_spec)
-        .map_while(|a| a.ok())
-        .find(|(ty, _)| *ty == libc::AF_INET6 as u16)?
-        .1;
-    let mode = crate::wire::attr::attrs(inet6)
-        .map_while(|a| a.ok())
-        .find(|(ty, _)| *ty == IFLA_INET6_ADDR_GEN_MODE)?
-        .1;
-    mode.first().map(|m| Ipv6AddrGenMode::from_raw(*m))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
