@@ -388,6 +388,17 @@ mod tests {
                 libc::IFLA_PROP_LIST,
                 &nla(libc::IFLA_ALT_IFNAME, b"alt\xff\0"),
             ),
+            nla(
+                libc::IFLA_AF_SPEC,
+                &[
+                    nla(libc::AF_INET as u16, &[0; 8]),
+                    nla(libc::AF_INET6 as u16, &nla(IFLA_INET6_ADDR_GEN_MODE, &[3])),
+                ]
+                .concat(),
+            ),
+            nla(libc::IFLA_GSO_MAX_SIZE, &65536u32.to_ne_bytes()),
+            nla(libc::IFLA_PROTO_DOWN, &[1]),
+            nla(libc::IFLA_CARRIER, &[0]),
         ]);
         let l = link_from_bytes(&m).unwrap();
         assert_eq!(l.index.get(), 7);
@@ -405,6 +416,11 @@ mod tests {
         );
         assert_eq!(l.altnames.len(), 1);
         assert_eq!(l.altnames[0].as_bytes(), b"alt\xff");
+        assert_eq!(l.addrgenmode, Some(Ipv6AddrGenMode::Random));
+        assert_eq!(
+            (l.gso_max_size, l.protodown, l.carrier),
+            (Some(65536), Some(true), Some(false))
+        );
         match l.kind {
             Some(LinkKind::Vxlan(v)) => assert_eq!(v.vni.map(|v| v.get()), Some(42)),
             k => panic!("{k:?}"),

@@ -26,6 +26,13 @@
 //! field, `IFLA_NET_NS_FD`, as `ip link add … netns NS`), its parent staying in the handle's
 //! namespace; the link then reports that namespace's id as [`Link::link_netnsid`].
 //!
+//! Properties of any link beyond `ops.rs`'s (`props.rs`): alternative names
+//! ([`Handle::add_link_altname`](crate::Handle::add_link_altname),
+//! [`Handle::link_by_altname`](crate::Handle::link_by_altname); `ip link property add`), GSO/GRO
+//! limits, the IPv6 address generation mode, protodown and carrier (`ip link set … gso_max_size |
+//! addrgenmode | protodown | carrier`), read back on [`Link`] with every 64-bit counter
+//! ([`LinkStats`]).
+//!
 //! Files: `base.rs` (what every kind builds on: naming and creating a link, its index by
 //! name), one file per kind (its types, codec and operations), `bridge_port.rs` (a bridge's
 //! ports and VLANs), `types.rs` ([`Link`], [`LinkKind`], …), `decode.rs` (a link reply to
