@@ -397,3 +397,54 @@ fn macvtap_matches_ip_link_add() {
     let msg = crate::link::macvtap_message(&mvt, v0).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 }
+
+/// The header of a change (`ip link set …`): request and ack, no create flags.
+fn change_header(len: u32) -> Vec<u8> {
+    header_with(len, 16, NLM_F_REQUEST | NLM_F_ACK)
+}
+
+#[test]
+fn vlan_and_ipvlan_changes_match_ip_link_set() {
+    // ip link set v0.10 type vlan ingress-qos-map 1:2 egress-qos-map 3:0 reorder_hdr on gvrp off
+    // (v0.10 has index 9; an RTM_NEWLINK, not RTM_SETLINK, which ignores kind settings.
+    // iproute2: 92 bytes, a kind attribute of length 8, IFLA_LINKINFO of 0x3c.)
+    let mut want = change_header(96);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x09\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x40\x00\x12\x00\
+          \x09\x00\x01\x00\x76\x6c\x61\x6e\x00\x00\x00\x00\x30\x00\x02\x00\
+          \x10\x00\x04\x00\x0c\x00\x01\x00\x01\x00\x00\x00\x02\x00\x00\x00\
+          \x10\x00\x03\x00\x0c\x00\x01\x00\x03\x00\x00\x00\x00\x00\x00\x00\
+          \x0c\x00\x02\x00\x01\x00\x00\x00\x03\x00\x00\x00",
+    );
+    let options = crate::link::VlanOptions {
+        reorder_hdr: Some(true),
+        gvrp: Some(false),
+        ingress_qos: vec![(1, 2)],
+        egress_qos: vec![(3, 0)],
+        ..Default::default()
+    };
+    let msg = crate::link::vlan_change_message(IfIndex::new(9).unwrap().into(), &options).unwrap();
+    assert_eq!(
+        bytes_with(RouteNetlinkMessage::NewLink(msg), NLM_F_REQUEST | NLM_F_ACK),
+        want
+    );
+
+    // ip link set ipvx type ipvlan mode l3 private   (ipvx has index 11)
+    // (iproute2: a kind attribute of length 10 where ours has 11.)
+    let mut want = change_header(68);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x0b\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x24\x00\x12\x00\
+          \x0b\x00\x01\x00\x69\x70\x76\x6c\x61\x6e\x00\x00\x14\x00\x02\x00\x06\x00\x01\x00\
+          \x01\x00\x00\x00\x06\x00\x02\x00\x01\x00\x00\x00",
+    );
+    let msg = crate::link::ipvlan_change_message(
+        IfIndex::new(11).unwrap(),
+        crate::link::IpvlanMode::L3,
+        Some(crate::link::IpvlanIsolation::Private),
+        false,
+    );
+    assert_eq!(
+        bytes_with(RouteNetlinkMessage::NewLink(msg), NLM_F_REQUEST | NLM_F_ACK),
+        want
+    );
+}

@@ -193,6 +193,19 @@ impl Handle {
             .map_err(|e| not_found_as(e, link))
     }
 
+    /// Changes a link's kind settings: an `RTM_NEWLINK` without `NLM_F_CREATE` on the existing
+    /// link, as `ip link set … type KIND …` sends (the kernel's `RTM_SETLINK` ignores
+    /// `IFLA_LINKINFO`).
+    pub(crate) fn change_link(
+        &self,
+        op: &'static str,
+        link: LinkRef<'_>,
+        msg: LinkMessage,
+    ) -> Result<()> {
+        self.ack(op, RouteNetlinkMessage::NewLink(msg), 0)
+            .map_err(|e| not_found_as(e, link))
+    }
+
     /// Sends an `RTM_NEWLINK` that creates a link of kind `kind`.
     pub(crate) fn create_link(&self, kind: &str, msg: LinkMessage) -> Result<()> {
         self.ack(

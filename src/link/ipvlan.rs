@@ -196,17 +196,9 @@ impl Handle {
     ) -> Result<()> {
         let link = link.into();
         let current = self.link_message(link)?;
-        let (kind, data) = match kind_of(&current).0 {
-            Some(InfoKind::IpVlan) => {
-                let mut d = vec![InfoIpVlan::Mode(mode.to_wire())];
-                d.extend(isolation.map(|i| InfoIpVlan::Flags(i.to_wire())));
-                (InfoKind::IpVlan, InfoData::IpVlan(d))
-            }
-            Some(InfoKind::IpVtap) => {
-                let mut d = vec![InfoIpVtap::Mode(mode.to_wire())];
-                d.extend(isolation.map(|i| InfoIpVtap::Flags(i.to_wire())));
-                (InfoKind::IpVtap, InfoData::IpVtap(d))
-            }
+        let tap = match kind_of(&current).0 {
+            Some(InfoKind::IpVlan) => false,
+            Some(InfoKind::IpVtap) => true,
             _ => {
                 return Err(Error::invalid(
                     "ipvlan",
@@ -214,14 +206,36 @@ impl Handle {
                 ))
             }
         };
-        let mut msg = LinkMessage::default();
-        msg.header.index = current.header.index;
-        msg.attributes.push(LinkAttribute::LinkInfo(vec![
-            LinkInfo::Kind(kind),
-            LinkInfo::Data(data),
-        ]));
-        self.set_link("set ipvlan", link, msg)
+        let index = IfIndex::new(current.header.index)
+            .ok_or_else(|| Error::malformed("get link", "a link with index 0"))?;
+        let msg = ipvlan_change_message(index, mode, isolation, tap);
+        self.change_link("set ipvlan", link, msg)
     }
+}
+
+/// The `RTM_NEWLINK` request that changes an ipvlan (`tap` false) or ipvtap device's mode.
+pub(crate) fn ipvlan_change_message(
+    index: IfIndex,
+    mode: IpvlanMode,
+    isolation: Option<IpvlanIsolation>,
+    tap: bool,
+) -> LinkMessage {
+    let (kind, data) = if tap {
+        let mut d = vec![InfoIpVtap::Mode(mode.to_wire())];
+        d.extend(isolation.map(|i| InfoIpVtap::Flags(i.to_wire())));
+        (InfoKind::IpVtap, InfoData::IpVtap(d))
+    } else {
+        let mut d = vec![InfoIpVlan::Mode(mode.to_wire())];
+        d.extend(isolation.map(|i| InfoIpVlan::Flags(i.to_wire())));
+        (InfoKind::IpVlan, InfoData::IpVlan(d))
+    };
+    let mut msg = LinkMessage::default();
+    msg.header.index = index.get();
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(kind),
+        LinkInfo::Data(data),
+    ]));
+    msg
 }
 
 /// The `RTM_NEWLINK` request for an ipvlan (`tap` false) or ipvtap device.

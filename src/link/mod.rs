@@ -73,7 +73,7 @@ pub(crate) use ifb::ifb_message;
 pub use ifb::NewIfb;
 pub use ipip::{Ipip, NewIpip, IPIP_FALLBACK};
 #[cfg(test)]
-pub(crate) use ipvlan::ipvlan_message;
+pub(crate) use ipvlan::{ipvlan_change_message, ipvlan_message};
 pub use ipvlan::{Ipvlan, IpvlanIsolation, IpvlanMode, NewIpvlan};
 #[cfg(test)]
 pub(crate) use macvlan::macvlan_message;
@@ -90,7 +90,7 @@ pub use types::{Ipv6AddrGenMode, Link, LinkFilter, LinkFlags, LinkKind, LinkStat
 pub(crate) use veth::veth_message;
 pub use veth::{NewVeth, VethPeer};
 #[cfg(test)]
-pub(crate) use vlan::vlan_message;
+pub(crate) use vlan::{vlan_change_message, vlan_message};
 pub use vlan::{NewVlan, Vlan, VlanOptions};
 #[cfg(test)]
 pub(crate) use vrf::vrf_message;

@@ -230,15 +230,20 @@ impl Handle {
     /// [egress-qos-map …]`. Its id and protocol cannot change.
     pub fn set_vlan<'a>(&self, link: impl Into<LinkRef<'a>>, options: &VlanOptions) -> Result<()> {
         let link = link.into();
-        let mut data = Vec::new();
-        options_nlas(options, &mut data)?;
-        let mut msg = selector_message(link)?;
-        msg.attributes.push(LinkAttribute::LinkInfo(vec![
-            LinkInfo::Kind(InfoKind::Vlan),
-            LinkInfo::Data(InfoData::Vlan(data)),
-        ]));
-        self.set_link("set vlan", link, msg)
+        self.change_link("set vlan", link, vlan_change_message(link, options)?)
     }
+}
+
+/// The `RTM_NEWLINK` request that changes a VLAN device's options.
+pub(crate) fn vlan_change_message(link: LinkRef<'_>, options: &VlanOptions) -> Result<LinkMessage> {
+    let mut data = Vec::new();
+    options_nlas(options, &mut data)?;
+    let mut msg = selector_message(link)?;
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(InfoKind::Vlan),
+        LinkInfo::Data(InfoData::Vlan(data)),
+    ]));
+    Ok(msg)
 }
 
 /// The `RTM_NEWLINK` request for a VLAN device, in iproute2's attribute order.
