@@ -454,6 +454,25 @@ fn macvtap_and_macvlan_source_macs() {
     got_macs.sort();
     assert_eq!(got_macs, sources);
     assert_eq!(info_data(&t, "mvs")["macaddr_count"], 2);
+    // The list is replaced, then flushed, on macvlan and macvtap alike.
+    let third = mac("02:00:00:00:5c:03");
+    for name in ["mvs", "mvt3"] {
+        h.set_macvlan_source_macs(name, &[third]).unwrap();
+        let d = info_data(&t, name);
+        assert_eq!(
+            d["macaddr_data"],
+            serde_json::json!(["02:00:00:00:5c:03"]),
+            "{name}"
+        );
+        let got = match h.link(name).unwrap().kind {
+            Some(LinkKind::Macvlan(m) | LinkKind::Macvtap(m)) => m.source_macs,
+            k => panic!("{k:?}"),
+        };
+        assert_eq!(got, [third]);
+        h.set_macvlan_source_macs(name, &[]).unwrap();
+        assert_eq!(info_data(&t, name)["macaddr_count"], 0, "{name}");
+    }
+    assert_invalid(h.set_macvlan_source_macs("u0", &[third]), "source_macs");
 
     h.set_link_mtu("mvt0", 1300).unwrap();
     assert_eq!(t.ip_link("mvt0").unwrap()["mtu"], 1300);

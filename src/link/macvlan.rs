@@ -3,11 +3,11 @@
 //! host's network.
 
 use netlink_packet_route::link::{
-    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkMessage, MacVlanMacAddressMode,
-    MacVlanMode as NlMode,
+    InfoData, InfoKind, InfoMacVlan, InfoMacVtap, LinkAttribute, LinkInfo, LinkMessage,
+    MacVlanMacAddressMode, MacVlanMode as NlMode,
 };
 
-use super::base::{new_link_message, put_in_netns};
+use super::base::{kind_of, new_link_message, put_in_netns};
 use crate::types::check_ifname;
 use crate::{Error, Handle, IfIndex, LinkRef, MacAddr, NetNs, Result};
 
@@ -146,6 +146,66 @@ impl Handle {
         let parent = self.link_index(macvlan.parent)?;
         self.create_link("macvlan", macvlan_message(macvlan, parent)?)
     }
+
+    /// Replaces the source MAC list of a macvlan or macvtap device in mode `source` (an empty
+    /// list flushes it). Equivalent to `ip link set NAME type macvlan|macvtap macaddr set A …`
+    /// (`macaddr flush` when empty).
+    pub fn set_macvlan_source_macs<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        macs: &[MacAddr],
+    ) -> Result<()> {
+        let link = link.into();
+        let current = self.link_message(link)?;
+        let kind = match kind_of(&current).0 {
+            Some(k @ (InfoKind::MacVlan | InfoKind::MacVtap)) => k.clone(),
+            _ => {
+                return Err(Error::invalid(
+                    "source_macs",
+                    format!("{link} is not a macvlan or macvtap device"),
+                ))
+            }
+        };
+        let mut data = Vec::new();
+        if macs.is_empty() {
+            data.push(InfoMacVlan::MacAddrMode(MacVlanMacAddressMode::Flush));
+        } else {
+            data.push(InfoMacVlan::MacAddrMode(MacVlanMacAddressMode::Set));
+            data.push(InfoMacVlan::MacAddrData(
+                macs.iter().map(|a| InfoMacVlan::MacAddr(a.0)).collect(),
+            ));
+        }
+        let data = if kind == InfoKind::MacVtap {
+            InfoData::MacVtap(
+                data.into_iter()
+                    .filter_map(to_tap)
+                    .collect::<Vec<InfoMacVtap>>(),
+            )
+        } else {
+            InfoData::MacVlan(data)
+        };
+        let mut msg = LinkMessage::default();
+        msg.header.index = current.header.index;
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::Kind(kind),
+            LinkInfo::Data(data),
+        ]));
+        self.change_link("set macvlan source macs", link, msg)
+    }
+}
+
+/// macvlan's attribute as macvtap's (the same numbers and layout, another type).
+pub(crate) fn to_tap(a: InfoMacVlan) -> Option<InfoMacVtap> {
+    Some(match a {
+        InfoMacVlan::Mode(m) => InfoMacVtap::Mode(m),
+        InfoMacVlan::Flags(f) => InfoMacVtap::Flags(f),
+        InfoMacVlan::MacAddrMode(m) => InfoMacVtap::MacAddrMode(m),
+        InfoMacVlan::MacAddr(m) => InfoMacVtap::MacAddr(m),
+        InfoMacVlan::MacAddrData(l) => {
+            InfoMacVtap::MacAddrData(l.into_iter().filter_map(to_tap).collect())
+        }
+        _ => return None,
+    })
 }
 
 /// The `RTM_NEWLINK` request for a macvlan device.

@@ -3,25 +3,13 @@
 //! receives its frames. Created from a [`NewMacvlan`], reported as
 //! [`LinkKind::Macvtap`](super::LinkKind::Macvtap) with macvlan's settings.
 
-use netlink_packet_route::link::{InfoData, InfoKind, InfoMacVlan, InfoMacVtap, LinkMessage};
+use netlink_packet_route::link::{InfoData, InfoKind, InfoMacVtap, LinkMessage};
 
-use super::macvlan::{macvlan_like_message, macvlan_nlas, Macvlan, MacvlanMode, NewMacvlan};
+use super::macvlan::{
+    macvlan_like_message, macvlan_nlas, to_tap, Macvlan, MacvlanMode, NewMacvlan,
+};
 use crate::types::check_ifname;
 use crate::{Handle, IfIndex, MacAddr, Result};
-
-/// macvlan's attribute as macvtap's (the same numbers and layout, another type).
-fn to_tap(a: InfoMacVlan) -> Option<InfoMacVtap> {
-    Some(match a {
-        InfoMacVlan::Mode(m) => InfoMacVtap::Mode(m),
-        InfoMacVlan::Flags(f) => InfoMacVtap::Flags(f),
-        InfoMacVlan::MacAddrMode(m) => InfoMacVtap::MacAddrMode(m),
-        InfoMacVlan::MacAddr(m) => InfoMacVtap::MacAddr(m),
-        InfoMacVlan::MacAddrData(l) => {
-            InfoMacVtap::MacAddrData(l.into_iter().filter_map(to_tap).collect())
-        }
-        _ => return None,
-    })
-}
 
 /// A macvtap's reported settings, read as a macvlan's.
 pub(crate) fn macvtap_from_nlas(nlas: Vec<InfoMacVtap>) -> Macvlan {
