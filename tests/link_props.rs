@@ -143,10 +143,19 @@ fn every_64_bit_counter() {
     let _server = netplumb_lab::EchoServer::start(&b.ns, to).unwrap();
     let from: IpAddr = "10.9.0.1".parse().unwrap();
     netplumb_lab::udp_echo(&a.ns, from, to, 20, Duration::from_millis(250)).unwrap();
-    // Quiet, so that both readings see the same counters.
+    // Quiet (both ends down: no IPv6 chatter from the peer), and read until our counters are
+    // the same before and after iproute2's reading, so that both saw the same ones.
+    b.handle.set_link_down("u1").unwrap();
     a.handle.set_link_down("u0").unwrap();
-    let ours = a.handle.link("u0").unwrap().stats.unwrap();
-    let theirs = &a.ip(&["-j", "-s", "-s", "link", "show", "dev", "u0"])[0]["stats64"];
+    let read = || a.handle.link("u0").unwrap().stats.unwrap();
+    let (ours, theirs) = (0..20)
+        .find_map(|_| {
+            let before = read();
+            let ip = a.ip(&["-j", "-s", "-s", "link", "show", "dev", "u0"]);
+            (read() == before).then(|| (before, ip[0]["stats64"].clone()))
+        })
+        .expect("the counters settle once both ends are down");
+    let theirs = &theirs;
     let (rx, tx) = (&theirs["rx"], &theirs["tx"]);
     let n = |v: &Value| v.as_u64().unwrap_or(0);
     assert!(ours.tx_packets > 0 && ours.rx_packets > 0, "{ours:?}");
