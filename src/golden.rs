@@ -448,3 +448,48 @@ fn vlan_and_ipvlan_changes_match_ip_link_set() {
         want
     );
 }
+
+#[test]
+fn altname_and_addrgenmode_match_ip_link() {
+    // ip link property add dev v0 altname v0-alternative-name   (v0 has index 2)
+    // (RTM_NEWLINKPROP with iproute2's flags: create, exclusive, append.)
+    let add = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL | NLM_F_APPEND;
+    let body: &[u8] =
+        b"\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x1c\x00\x34\x80\
+          \x18\x00\x35\x00\x76\x30\x2d\x61\x6c\x74\x65\x72\x6e\x61\x74\x69\x76\x65\x2d\x6e\
+          \x61\x6d\x65\x00";
+    let v0 = crate::LinkRef::Index(IfIndex::new(2).unwrap());
+    let mut want = header_with(60, 108, add);
+    want.extend_from_slice(body);
+    let msg = crate::link::altname_message(v0, "v0-alternative-name").unwrap();
+    assert_eq!(bytes_with(RouteNetlinkMessage::NewLinkProp(msg), add), want);
+    // ip link property del dev v0 altname v0-alternative-name: RTM_DELLINKPROP, the same body.
+    let mut want = header_with(60, 109, NLM_F_REQUEST | NLM_F_ACK);
+    want.extend_from_slice(body);
+    let msg = crate::link::altname_message(v0, "v0-alternative-name").unwrap();
+    assert_eq!(
+        bytes_with(
+            RouteNetlinkMessage::DelLinkProp(msg),
+            NLM_F_REQUEST | NLM_F_ACK
+        ),
+        want
+    );
+
+    // ip link set dev v0 addrgenmode none
+    // (iproute2 sends it as RTM_NEWLINK, netplumb as RTM_SETLINK like its other `ip link set`
+    // changes; the kernel's do_setlink reads both the same. The body is the same.)
+    let mut want = header_with(48, 19, NLM_F_REQUEST | NLM_F_ACK);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00\x1a\x00\
+          \x0c\x00\x0a\x00\x05\x00\x08\x00\x01\x00\x00\x00",
+    );
+    let mut msg = netlink_packet_route::link::LinkMessage::default();
+    msg.header.index = 2;
+    msg.attributes.push(crate::link::addrgenmode_attr(
+        crate::link::Ipv6AddrGenMode::None,
+    ));
+    assert_eq!(
+        bytes_with(RouteNetlinkMessage::SetLink(msg), NLM_F_REQUEST | NLM_F_ACK),
+        want
+    );
+}

@@ -84,6 +84,8 @@ pub(crate) use macvtap::macvtap_message;
 pub(crate) use other::other_message;
 pub use other::NewLink;
 pub use props::ALTNAME_MAX;
+#[cfg(test)]
+pub(crate) use props::{addrgenmode_attr, altname_message};
 pub use tun::{NewTun, Tun, TunMode, TUN_DEVICE};
 pub use types::{Ipv6AddrGenMode, Link, LinkFilter, LinkFlags, LinkKind, LinkStats, OperState};
 #[cfg(test)]

@@ -2,13 +2,14 @@
 //! property`), GSO/GRO limits, the IPv6 address generation mode, protodown and carrier.
 
 use netlink_packet_core::DefaultNla;
-use netlink_packet_route::link::{LinkAttribute, Prop};
+use netlink_packet_route::link::{LinkAttribute, LinkMessage, Prop};
 use netlink_packet_route::RouteNetlinkMessage;
 
 use super::base::{not_found_as, selector_message};
 use super::decode::link_from_bytes;
 use super::types::{Ipv6AddrGenMode, Link};
 use crate::wire::kernel::IFLA_INET6_ADDR_GEN_MODE;
+use crate::wire::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL};
 use crate::{Error, Handle, LinkRef, Result};
 
 /// The longest alternative name, in bytes (`ALTIFNAMSIZ` less its NUL).
@@ -52,6 +53,34 @@ fn check_size(arg: &'static str, v: u32, max: u32) -> Result<()> {
     Ok(())
 }
 
+/// The `RTM_NEWLINKPROP`/`RTM_DELLINKPROP` payload naming one alternative name of a link.
+pub(crate) fn altname_message(link: LinkRef<'_>, name: &str) -> Result<LinkMessage> {
+    check_altname(name)?;
+    let mut msg = selector_message(link)?;
+    msg.attributes
+        .push(LinkAttribute::PropList(vec![Prop::AltIfName(
+            name.to_string(),
+        )]));
+    Ok(msg)
+}
+
+/// `IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE: u8 } }`, as iproute2 sends it.
+pub(crate) fn addrgenmode_attr(mode: Ipv6AddrGenMode) -> LinkAttribute {
+    let mode_attr = [
+        &5u16.to_ne_bytes()[..],
+        &IFLA_INET6_ADDR_GEN_MODE.to_ne_bytes(),
+        &[mode.to_raw(), 0, 0, 0],
+    ]
+    .concat();
+    let inet6 = [
+        &(4 + mode_attr.len() as u16).to_ne_bytes()[..],
+        &(libc::AF_INET6 as u16).to_ne_bytes(),
+        &mode_attr,
+    ]
+    .concat();
+    LinkAttribute::Other(DefaultNla::new(libc::IFLA_AF_SPEC, inet6))
+}
+
 /// # Links: properties
 ///
 /// `ip link property add|del dev D altname A`, `ip link set dev D gso_max_size|gso_max_segs|
@@ -74,18 +103,17 @@ impl Handle {
     }
 
     fn link_prop(&self, op: &'static str, link: LinkRef<'_>, name: &str, add: bool) -> Result<()> {
-        check_altname(name)?;
-        let mut msg = selector_message(link)?;
-        msg.attributes
-            .push(LinkAttribute::PropList(vec![Prop::AltIfName(
-                name.to_string(),
-            )]));
-        let req = if add {
-            RouteNetlinkMessage::NewLinkProp(msg)
+        let msg = altname_message(link, name)?;
+        let (req, flags) = if add {
+            // iproute2's flags for a property added.
+            (
+                RouteNetlinkMessage::NewLinkProp(msg),
+                NLM_F_CREATE | NLM_F_EXCL | NLM_F_APPEND,
+            )
         } else {
-            RouteNetlinkMessage::DelLinkProp(msg)
+            (RouteNetlinkMessage::DelLinkProp(msg), 0)
         };
-        self.ack(op, req, 0).map_err(|e| not_found_as(e, link))
+        self.ack(op, req, flags).map_err(|e| not_found_as(e, link))
     }
 
     /// Looks up a link by one of its alternative names. Equivalent to `ip -d link show ALT`.
@@ -166,21 +194,7 @@ impl Handle {
         link: impl Into<LinkRef<'a>>,
         mode: Ipv6AddrGenMode,
     ) -> Result<()> {
-        // IFLA_AF_SPEC { AF_INET6 { IFLA_INET6_ADDR_GEN_MODE: u8 } }, as iproute2 sends it.
-        let mode_attr = [
-            &5u16.to_ne_bytes()[..],
-            &IFLA_INET6_ADDR_GEN_MODE.to_ne_bytes(),
-            &[mode.to_raw(), 0, 0, 0],
-        ]
-        .concat();
-        let inet6 = [
-            &(4 + mode_attr.len() as u16).to_ne_bytes()[..],
-            &(libc::AF_INET6 as u16).to_ne_bytes(),
-            &mode_attr,
-        ]
-        .concat();
-        let attr = LinkAttribute::Other(DefaultNla::new(libc::IFLA_AF_SPEC, inet6));
-        self.set_attr("set link addrgenmode", link.into(), attr)
+        self.set_attr("set link addrgenmode", link.into(), addrgenmode_attr(mode))
     }
 
     /// Sets or clears protodown, the flag with which a control plane keeps a link's carrier
