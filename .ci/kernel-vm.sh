@@ -43,7 +43,7 @@ kernel_pkg=${KERNEL_VM_KERNEL_PKG:-linux-image-cloud-amd64}
 # ../shared/data, which the guest does not have (example_fib_sync).
 exclude=" lpm_prop lpm_full_table lpm_rib example_fib_sync "
 # Loaded at boot so that a missing one shows at once; anything else autoloads via /sbin/modprobe.
-modules="vrf 8021q dummy ipip bridge vxlan veth macvlan"
+modules="ipvlan ipvtap macvtap tun ifb vrf 8021q dummy ipip bridge vxlan veth macvlan"
 
 phase_start=$SECONDS
 phase() {
@@ -159,8 +159,9 @@ for applet in $("$ir/bin/busybox" --list); do
   [ -e "$ir/bin/$applet" ] || ln -s busybox "$ir/bin/$applet"
 done
 for applet in modprobe insmod rmmod lsmod depmod poweroff; do ln -sf ../bin/busybox "$ir/sbin/$applet"; done
-echo "root:x:0:0:root:/:/bin/sh" >"$ir/etc/passwd"
-echo "root:x:0:" >"$ir/etc/group"
+# nobody/nogroup: a user and group besides root, for the tun/tap owner tests.
+printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$ir/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$ir/etc/group"
 # Kernel modules: all of net/ and drivers/net/ (so the kernel can autoload any link kind), what
 # they depend on, and modules.dep/modules.alias from depmod for busybox's modprobe.
 msrc=$kroot/lib/modules/$kver

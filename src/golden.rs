@@ -401,3 +401,219 @@ fn route_with_tos_matches_ip_route_add() {
     };
     assert_eq!(route_bytes(&r), want);
 }
+
+#[test]
+fn dummy_and_ifb_match_ip_link_add() {
+    // ip link add d0 type dummy
+    // (iproute2: a kind attribute of length 9 where ours, with its NUL, has 10.)
+    let mut want = header(56, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x07\x00\x03\x00\
+          \x64\x30\x00\x00\x10\x00\x12\x00\
+          \x0a\x00\x01\x00\x64\x75\x6d\x6d\x79\x00\x00\x00",
+    );
+    let msg = crate::link::dummy_message(&crate::link::NewDummy::new("d0")).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+
+    // ip link add i0 type ifb
+    // (iproute2: a kind attribute of length 7 where ours has 8.)
+    let mut want = header(52, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x07\x00\x03\x00\
+          \x69\x30\x00\x00\x0c\x00\x12\x00\
+          \x08\x00\x01\x00\x69\x66\x62\x00",
+    );
+    let msg = crate::link::ifb_message(&crate::link::NewIfb::new("i0")).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}
+
+#[test]
+fn vlan_matches_ip_link_add() {
+    // ip link add link v0 name v0.10 type vlan protocol 802.1ad id 10 ingress-qos-map 1:2
+    //     egress-qos-map 3:4 gvrp on mvrp on loose_binding on        (v0 has index 2)
+    // (iproute2: 128 bytes, a kind attribute of length 8 and IFLA_LINKINFO of 0x4c; ours has
+    // the kind's NUL, 4 bytes more with padding.)
+    let mut want = header(132, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x05\x00\
+          \x02\x00\x00\x00\x0a\x00\x03\x00\x76\x30\x2e\x31\x30\x00\x00\x00\x50\x00\x12\x00\
+          \x09\x00\x01\x00\x76\x6c\x61\x6e\x00\x00\x00\x00\
+          \x40\x00\x02\x00\x06\x00\x05\x00\x88\xa8\x00\x00\
+          \x06\x00\x01\x00\x0a\x00\x00\x00\x10\x00\x04\x00\x0c\x00\x01\x00\x01\x00\x00\x00\
+          \x02\x00\x00\x00\x10\x00\x03\x00\x0c\x00\x01\x00\x03\x00\x00\x00\x04\x00\x00\x00\
+          \x0c\x00\x02\x00\x0e\x00\x00\x00\x0e\x00\x00\x00",
+    );
+    use crate::link::{NewVlan, VlanOptions, VlanProtocol};
+    let v0 = IfIndex::new(2).unwrap();
+    let vlan = NewVlan {
+        protocol: Some(VlanProtocol::Dot1Ad),
+        options: VlanOptions {
+            gvrp: Some(true),
+            mvrp: Some(true),
+            loose_binding: Some(true),
+            ingress_qos: vec![(1, 2)],
+            egress_qos: vec![(3, 4)],
+            ..VlanOptions::default()
+        },
+        ..NewVlan::new("v0.10", v0, crate::VlanId::new(10).unwrap())
+    };
+    let msg = crate::link::vlan_message(&vlan, v0).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}
+
+#[test]
+fn ipvlan_and_ipvtap_match_ip_link_add() {
+    use crate::link::{ipvlan_message, IpvlanIsolation, IpvlanMode, NewIpvlan};
+    let v0 = IfIndex::new(2).unwrap();
+    // ip link add link v0 name ipv0 type ipvlan mode l3 private   (v0 has index 2)
+    // (iproute2: a kind attribute of length 10 where ours has 11.)
+    let mut want = header(88, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x05\x00\
+          \x02\x00\x00\x00\x09\x00\x03\x00\x69\x70\x76\x30\x00\x00\x00\x00\x24\x00\x12\x00\
+          \x0b\x00\x01\x00\x69\x70\x76\x6c\x61\x6e\x00\x00\x14\x00\x02\x00\x06\x00\x01\x00\
+          \x01\x00\x00\x00\x06\x00\x02\x00\x01\x00\x00\x00",
+    );
+    let ipvlan = NewIpvlan {
+        isolation: Some(IpvlanIsolation::Private),
+        ..NewIpvlan::new("ipv0", v0, IpvlanMode::L3)
+    };
+    let msg = ipvlan_message(&ipvlan, v0, false).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+    // The same request spelled as any kind: IFLA_IPVLAN_MODE (1) and IFLA_IPVLAN_FLAGS (2),
+    // u16 each.
+    let other = crate::link::NewLink::other("ipv0", "ipvlan")
+        .parent(v0)
+        .data_u16(1, 1)
+        .data_u16(2, 1);
+    let msg = crate::link::other_message(&other, Some(v0)).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+
+    // ip link add link v0 name ipvt0 type ipvtap mode l2 vepa
+    let mut want = header(88, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x05\x00\
+          \x02\x00\x00\x00\x0a\x00\x03\x00\x69\x70\x76\x74\x30\x00\x00\x00\x24\x00\x12\x00\
+          \x0b\x00\x01\x00\x69\x70\x76\x74\x61\x70\x00\x00\x14\x00\x02\x00\x06\x00\x01\x00\
+          \x00\x00\x00\x00\x06\x00\x02\x00\x02\x00\x00\x00",
+    );
+    let ipvtap = NewIpvlan {
+        isolation: Some(IpvlanIsolation::Vepa),
+        ..NewIpvlan::new("ipvt0", v0, IpvlanMode::L2)
+    };
+    let msg = ipvlan_message(&ipvtap, v0, true).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}
+
+#[test]
+fn macvtap_matches_ip_link_add() {
+    // ip link add link v0 name mvt0 type macvtap mode bridge   (v0 has index 2)
+    // (iproute2: a kind attribute of length 11 where ours has 12.)
+    let mut want = header(80, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x05\x00\
+          \x02\x00\x00\x00\x09\x00\x03\x00\x6d\x76\x74\x30\x00\x00\x00\x00\x1c\x00\x12\x00\
+          \x0c\x00\x01\x00\x6d\x61\x63\x76\x74\x61\x70\x00\x0c\x00\x02\x00\x08\x00\x01\x00\
+          \x04\x00\x00\x00",
+    );
+    let v0 = IfIndex::new(2).unwrap();
+    let mvt = NewMacvlan::new("mvt0", v0, MacvlanMode::Bridge);
+    let msg = crate::link::macvtap_message(&mvt, v0).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}
+
+/// The header of a change (`ip link set …`): request and ack, no create flags.
+fn change_header(len: u32) -> Vec<u8> {
+    header_with(len, 16, NLM_F_REQUEST | NLM_F_ACK)
+}
+
+#[test]
+fn vlan_and_ipvlan_changes_match_ip_link_set() {
+    // ip link set v0.10 type vlan ingress-qos-map 1:2 egress-qos-map 3:0 reorder_hdr on gvrp off
+    // (v0.10 has index 9; an RTM_NEWLINK, not RTM_SETLINK, which ignores kind settings.
+    // iproute2: 92 bytes, a kind attribute of length 8, IFLA_LINKINFO of 0x3c.)
+    let mut want = change_header(96);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x09\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x40\x00\x12\x00\
+          \x09\x00\x01\x00\x76\x6c\x61\x6e\x00\x00\x00\x00\x30\x00\x02\x00\
+          \x10\x00\x04\x00\x0c\x00\x01\x00\x01\x00\x00\x00\x02\x00\x00\x00\
+          \x10\x00\x03\x00\x0c\x00\x01\x00\x03\x00\x00\x00\x00\x00\x00\x00\
+          \x0c\x00\x02\x00\x01\x00\x00\x00\x03\x00\x00\x00",
+    );
+    let options = crate::link::VlanOptions {
+        reorder_hdr: Some(true),
+        gvrp: Some(false),
+        ingress_qos: vec![(1, 2)],
+        egress_qos: vec![(3, 0)],
+        ..Default::default()
+    };
+    let msg = crate::link::vlan_change_message(IfIndex::new(9).unwrap().into(), &options).unwrap();
+    assert_eq!(
+        bytes_with(RouteNetlinkMessage::NewLink(msg), NLM_F_REQUEST | NLM_F_ACK),
+        want
+    );
+
+    // ip link set ipvx type ipvlan mode l3 private   (ipvx has index 11)
+    // (iproute2: a kind attribute of length 10 where ours has 11.)
+    let mut want = change_header(68);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x0b\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x24\x00\x12\x00\
+          \x0b\x00\x01\x00\x69\x70\x76\x6c\x61\x6e\x00\x00\x14\x00\x02\x00\x06\x00\x01\x00\
+          \x01\x00\x00\x00\x06\x00\x02\x00\x01\x00\x00\x00",
+    );
+    let msg = crate::link::ipvlan_change_message(
+        IfIndex::new(11).unwrap(),
+        crate::link::IpvlanMode::L3,
+        Some(crate::link::IpvlanIsolation::Private),
+        false,
+    );
+    assert_eq!(
+        bytes_with(RouteNetlinkMessage::NewLink(msg), NLM_F_REQUEST | NLM_F_ACK),
+        want
+    );
+}
+
+#[test]
+fn altname_and_addrgenmode_match_ip_link() {
+    // ip link property add dev v0 altname v0-alternative-name   (v0 has index 2)
+    // (RTM_NEWLINKPROP with iproute2's flags: create, exclusive, append.)
+    let add = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL | NLM_F_APPEND;
+    let body: &[u8] =
+        b"\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x1c\x00\x34\x80\
+          \x18\x00\x35\x00\x76\x30\x2d\x61\x6c\x74\x65\x72\x6e\x61\x74\x69\x76\x65\x2d\x6e\
+          \x61\x6d\x65\x00";
+    let v0 = crate::LinkRef::Index(IfIndex::new(2).unwrap());
+    let mut want = header_with(60, 108, add);
+    want.extend_from_slice(body);
+    let msg = crate::link::altname_message(v0, "v0-alternative-name").unwrap();
+    assert_eq!(bytes_with(RouteNetlinkMessage::NewLinkProp(msg), add), want);
+    // ip link property del dev v0 altname v0-alternative-name: RTM_DELLINKPROP, the same body.
+    let mut want = header_with(60, 109, NLM_F_REQUEST | NLM_F_ACK);
+    want.extend_from_slice(body);
+    let msg = crate::link::altname_message(v0, "v0-alternative-name").unwrap();
+    assert_eq!(
+        bytes_with(
+            RouteNetlinkMessage::DelLinkProp(msg),
+            NLM_F_REQUEST | NLM_F_ACK
+        ),
+        want
+    );
+
+    // ip link set dev v0 addrgenmode none
+    // (iproute2 sends it as RTM_NEWLINK, netplumb as RTM_SETLINK like its other `ip link set`
+    // changes; the kernel's do_setlink reads both the same. The body is the same.)
+    let mut want = header_with(48, 19, NLM_F_REQUEST | NLM_F_ACK);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x10\x00\x1a\x00\
+          \x0c\x00\x0a\x00\x05\x00\x08\x00\x01\x00\x00\x00",
+    );
+    let mut msg = netlink_packet_route::link::LinkMessage::default();
+    msg.header.index = 2;
+    msg.attributes.push(crate::link::addrgenmode_attr(
+        crate::link::Ipv6AddrGenMode::None,
+    ));
+    assert_eq!(
+        bytes_with(RouteNetlinkMessage::SetLink(msg), NLM_F_REQUEST | NLM_F_ACK),
+        want
+    );
+}

@@ -148,6 +148,12 @@ impl Handle {
         ns.run(Handle::new)?
     }
 
+    /// The namespace the handle's socket works in.
+    pub(crate) fn netns(&self) -> Result<NetNs> {
+        use std::os::fd::AsFd;
+        NetNs::of_socket(self.lock().socket.as_fd())
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves at worst unread replies behind, which the
         // sequence check skips.

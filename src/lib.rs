@@ -11,7 +11,7 @@
 //! | module | what | iproute2 |
 //! | --- | --- | --- |
 //! | [`netns`] | network namespaces | `ip netns` |
-//! | [`link`] | links: veth, bridge (ports, VLANs), VXLAN, macvlan, VRF, IPIP | `ip link`, `bridge link`, `bridge vlan` |
+//! | [`link`] | links: dummy, ifb, VLAN, ipvlan/ipvtap, macvtap, tun/tap, any kind by name, veth, bridge (ports, VLANs), VXLAN, macvlan, VRF, IPIP; born in a target namespace; altnames, GSO/GRO limits, addrgenmode, protodown, carrier | `ip link`, `ip tuntap`, `bridge link`, `bridge vlan` |
 //! | [`addr`] | addresses | `ip addr` |
 //! | [`route`] | routes, `route get` | `ip route` |
 //! | [`rule`] | policy rules | `ip rule` |

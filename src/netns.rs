@@ -260,6 +260,20 @@ impl NetNs {
             .ino())
     }
 
+    /// The namespace a socket lives in (`SIOCGSKNS`): a [`Handle`](crate::Handle)'s, for
+    /// work that must happen there outside netlink.
+    #[allow(unsafe_code)]
+    pub(crate) fn of_socket(socket: BorrowedFd<'_>) -> Result<NetNs> {
+        // SAFETY: SIOCGSKNS takes no argument: the kernel opens the socket's namespace and
+        // returns a new descriptor of it as the call's value, which we then own alone.
+        // `socket` is borrowed for the call, so it stays open throughout.
+        let r = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCGSKNS as _) };
+        let fd = Errno::result(r).map_err(|e| Error::io("get socket netns (SIOCGSKNS)", e))?;
+        // SAFETY: `fd` is a descriptor just opened for us by the kernel and owned by nothing else.
+        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        Ok(NetNs { fd, name: None })
+    }
+
     /// A second descriptor for the same namespace.
     pub fn try_clone(&self) -> Result<NetNs> {
         Ok(NetNs {

@@ -14,7 +14,7 @@ use crate::wire::{NLM_F_CREATE, NLM_F_EXCL};
 use crate::{names::check_ifname_bytes, types::check_ifname};
 use nix::errno::Errno;
 
-use crate::{Error, Handle, IfIndex, LinkRef, MacAddr, Result};
+use crate::{Error, Handle, IfIndex, LinkRef, MacAddr, NetNs, Result};
 
 /// Turns the kernel's `EOPNOTSUPP` into [`Error::Unsupported`] with the hint that the kernel
 /// lacks `feature`: only for callers that know that this is what it means here.
@@ -111,6 +111,18 @@ pub(crate) fn new_link_message(
     Ok(msg)
 }
 
+/// Asks for the link to be born in `ns` (`IFLA_NET_NS_FD`, iproute2's `ip link add … netns
+/// NS`) rather than in the handle's namespace: the request's other references (a parent's
+/// `IFLA_LINK`, an underlay) stay resolved in the handle's namespace, so a link on a host
+/// device is created straight inside a container's namespace, without create, move and rename.
+pub(crate) fn put_in_netns(msg: &mut LinkMessage, ns: Option<&NetNs>) {
+    if let Some(ns) = ns {
+        use std::os::fd::{AsFd, AsRawFd};
+        msg.attributes
+            .push(LinkAttribute::NetNsFd(ns.as_fd().as_raw_fd()));
+    }
+}
+
 /// The kind (`IFLA_INFO_KIND`) and kind data (`IFLA_INFO_DATA`) of a link message.
 pub(crate) fn kind_of(m: &LinkMessage) -> (Option<&InfoKind>, Option<&InfoData>) {
     let (mut kind, mut data) = (None, None);
@@ -178,6 +190,19 @@ impl Handle {
         msg: LinkMessage,
     ) -> Result<()> {
         self.ack(op, RouteNetlinkMessage::SetLink(msg), 0)
+            .map_err(|e| not_found_as(e, link))
+    }
+
+    /// Changes a link's kind settings: an `RTM_NEWLINK` without `NLM_F_CREATE` on the existing
+    /// link, as `ip link set … type KIND …` sends (the kernel's `RTM_SETLINK` ignores
+    /// `IFLA_LINKINFO`).
+    pub(crate) fn change_link(
+        &self,
+        op: &'static str,
+        link: LinkRef<'_>,
+        msg: LinkMessage,
+    ) -> Result<()> {
+        self.ack(op, RouteNetlinkMessage::NewLink(msg), 0)
             .map_err(|e| not_found_as(e, link))
     }
 

@@ -8,9 +8,11 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::base::{kind_of, new_link_message, not_found_as, selector_message, unsupported_as};
+use super::base::{
+    kind_of, new_link_message, not_found_as, put_in_netns, selector_message, unsupported_as,
+};
 use crate::types::check_ifname;
-use crate::{Error, Handle, LinkRef, MacAddr, Result, VlanId};
+use crate::{Error, Handle, LinkRef, MacAddr, NetNs, Result, VlanId};
 
 /// A bridge to create: its name, device settings and [`BridgeOptions`].
 ///
@@ -30,8 +32,8 @@ use crate::{Error, Handle, LinkRef, MacAddr, Result, VlanId};
 /// h.set_link_master("veth0", "br0")?;   // ip link set veth0 master br0
 /// # Ok::<(), netplumb::Error>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NewBridge {
+#[derive(Clone, Debug, Default)]
+pub struct NewBridge<'a> {
     /// NewBridge name.
     pub name: String,
     /// MTU of the bridge device.
@@ -40,11 +42,13 @@ pub struct NewBridge {
     pub mac: Option<MacAddr>,
     /// The bridge's own options.
     pub options: BridgeOptions,
+    /// The namespace to create it in (`netns NS`); the handle's own when `None`.
+    pub netns: Option<&'a NetNs>,
 }
 
-impl NewBridge {
+impl NewBridge<'_> {
     /// A bridge named `name` with the kernel's defaults.
-    pub fn new(name: &str) -> NewBridge {
+    pub fn new(name: &str) -> NewBridge<'static> {
         NewBridge {
             name: name.to_string(),
             ..NewBridge::default()
@@ -52,7 +56,7 @@ impl NewBridge {
     }
 
     /// A bridge named `name` with `options`.
-    pub fn with_options(name: &str, options: BridgeOptions) -> NewBridge {
+    pub fn with_options(name: &str, options: BridgeOptions) -> NewBridge<'static> {
         NewBridge {
             options,
             ..NewBridge::new(name)
@@ -243,11 +247,13 @@ fn vlan_filtering_as(e: Error, options: &BridgeOptions) -> Error {
 }
 
 /// The `RTM_NEWLINK` request for a bridge.
-pub(crate) fn bridge_message(bridge: &NewBridge) -> Result<LinkMessage> {
+pub(crate) fn bridge_message(bridge: &NewBridge<'_>) -> Result<LinkMessage> {
     check_ifname("bridge name", &bridge.name)?;
     let nlas = bridge_nlas(&bridge.options)?;
     let data = (!nlas.is_empty()).then_some(InfoData::Bridge(nlas));
-    new_link_message(&bridge.name, bridge.mtu, bridge.mac, InfoKind::Bridge, data)
+    let mut msg = new_link_message(&bridge.name, bridge.mtu, bridge.mac, InfoKind::Bridge, data)?;
+    put_in_netns(&mut msg, bridge.netns);
+    Ok(msg)
 }
 
 /// The `IFLA_BR_*` attributes for `options`, in iproute2's order.

@@ -21,11 +21,16 @@ use netlink_packet_route::AddressFamily;
 use super::bridge::Bridge;
 use super::bridge_port::BridgePort;
 use super::ipip::Ipip;
+use super::ipvlan::Ipvlan;
 use super::macvlan::Macvlan;
-use super::types::{Link, LinkFlags, LinkKind, LinkStats, OperState};
+use super::macvtap::macvtap_from_nlas;
+use super::tun::Tun;
+use super::types::{Ipv6AddrGenMode, Link, LinkFlags, LinkKind, LinkStats, OperState};
+use super::vlan::Vlan;
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
 use crate::wire::attr::{self, u32_of, HEADER_LEN as NLA_HEADER_LEN};
+use crate::wire::kernel::IFLA_INET6_ADDR_GEN_MODE;
 use crate::{IfAlias, IfIndex, IfName, MacAddr};
 
 /// Byte offsets of `struct ifinfomsg` (linux/rtnetlink.h).
@@ -47,8 +52,12 @@ mod field {
 /// The length of `struct ifinfomsg`.
 const HEADER_LEN: usize = field::CHANGE.end;
 
-/// The fields of `struct rtnl_link_stats64` netplumb reports, in the kernel's order (u64 each).
-const STATS64_FIELDS: usize = 10;
+/// The fields of `struct rtnl_link_stats64`, in the kernel's order (u64 each): the first ten
+/// every kernel has, then those later kernels added.
+const STATS64_FIELDS: usize = 25;
+
+/// The fields of `struct rtnl_link_stats64` that every kernel reports.
+const STATS64_REQUIRED: usize = 10;
 
 /// The header of a link message: its family (`AF_BRIDGE` for a bridge's port notices) and
 /// change mask (all ones for a device just registered), for the monitor.
@@ -92,6 +101,14 @@ pub(crate) fn link_from_bytes(payload: &[u8]) -> Result<Link, String> {
         alias: None,
         stats: None,
         bridge_port: None,
+        altnames: Vec::new(),
+        gso_max_size: None,
+        gso_max_segs: None,
+        gro_max_size: None,
+        addrgenmode: None,
+        protodown: None,
+        carrier: None,
+        carrier_changes: None,
     };
     let attrs = &payload[HEADER_LEN..];
     for a in attr::spans(attrs) {
@@ -121,6 +138,20 @@ pub(crate) fn link_from_bytes(payload: &[u8]) -> Result<Link, String> {
                 link.oper_state = value.first().map_or(OperState::Unknown, |s| (*s).into())
             }
             libc::IFLA_STATS64 => link.stats = stats64(value),
+            libc::IFLA_GSO_MAX_SIZE => link.gso_max_size = u32_of(value),
+            libc::IFLA_GSO_MAX_SEGS => link.gso_max_segs = u32_of(value),
+            libc::IFLA_GRO_MAX_SIZE => link.gro_max_size = u32_of(value),
+            libc::IFLA_PROTO_DOWN => link.protodown = value.first().map(|v| *v != 0),
+            libc::IFLA_CARRIER => link.carrier = value.first().map(|v| *v != 0),
+            libc::IFLA_CARRIER_CHANGES => link.carrier_changes = u32_of(value),
+            libc::IFLA_AF_SPEC => link.addrgenmode = addrgenmode_of(value),
+            libc::IFLA_PROP_LIST => {
+                link.altnames = attr::attrs(value)
+                    .map_while(Result::ok)
+                    .filter(|(ty, _)| *ty == libc::IFLA_ALT_IFNAME)
+                    .filter_map(|(_, v)| IfAlias::from_attr(v))
+                    .collect()
+            }
             libc::IFLA_LINKINFO => {
                 // The whole attribute, header included, as netlink-packet-route parses it.
                 let whole = &attrs[range.start - NLA_HEADER_LEN..range.end];
@@ -156,13 +187,30 @@ fn raw_kind(value: &[u8]) -> Option<String> {
         .map(|(_, k)| String::from_utf8_lossy(attr::c_bytes(k)).into_owned())
 }
 
-/// The counters of `struct rtnl_link_stats64`; `None` when it is too short.
+/// The IPv6 address generation mode inside `IFLA_AF_SPEC`'s bytes.
+fn addrgenmode_of(af_spec: &[u8]) -> Option<Ipv6AddrGenMode> {
+    let inet6 = attr::attrs(af_spec)
+        .map_while(|a| a.ok())
+        .find(|(ty, _)| *ty == libc::AF_INET6 as u16)?
+        .1;
+    let mode = attr::attrs(inet6)
+        .map_while(|a| a.ok())
+        .find(|(ty, _)| *ty == IFLA_INET6_ADDR_GEN_MODE)?
+        .1;
+    mode.first().map(|m| Ipv6AddrGenMode::from_raw(*m))
+}
+
+/// The counters of `struct rtnl_link_stats64`; `None` when it is too short to hold the ten
+/// every kernel has (the later ones are 0 when a kernel does not report them).
 fn stats64(b: &[u8]) -> Option<LinkStats> {
-    let mut v = [0u64; STATS64_FIELDS];
-    for (i, out) in v.iter_mut().enumerate() {
-        *out = u64::from_ne_bytes(b.get(i * 8..i * 8 + 8)?.try_into().ok()?);
+    if b.len() < STATS64_REQUIRED * 8 {
+        return None;
     }
-    let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped, multicast, collisions] =
+    let mut v = [0u64; STATS64_FIELDS];
+    for (out, c) in v.iter_mut().zip(b.chunks_exact(8)) {
+        *out = u64::from_ne_bytes(c.try_into().ok()?);
+    }
+    let [rx_packets, tx_packets, rx_bytes, tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped, multicast, collisions, rx_length_errors, rx_over_errors, rx_crc_errors, rx_frame_errors, rx_fifo_errors, rx_missed_errors, tx_aborted_errors, tx_carrier_errors, tx_fifo_errors, tx_heartbeat_errors, tx_window_errors, rx_compressed, tx_compressed, rx_nohandler, rx_otherhost_dropped] =
         v;
     Some(LinkStats {
         rx_packets,
@@ -175,6 +223,21 @@ fn stats64(b: &[u8]) -> Option<LinkStats> {
         tx_dropped,
         multicast,
         collisions,
+        rx_length_errors,
+        rx_over_errors,
+        rx_crc_errors,
+        rx_frame_errors,
+        rx_fifo_errors,
+        rx_missed_errors,
+        tx_aborted_errors,
+        tx_carrier_errors,
+        tx_fifo_errors,
+        tx_heartbeat_errors,
+        tx_window_errors,
+        rx_compressed,
+        tx_compressed,
+        rx_nohandler,
+        rx_otherhost_dropped,
     })
 }
 
@@ -205,6 +268,28 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
         }
     }
     Some(match kind? {
+        InfoKind::Dummy => LinkKind::Dummy,
+        InfoKind::Ifb => LinkKind::Ifb,
+        InfoKind::Vlan => LinkKind::Vlan(match data {
+            Some(InfoData::Vlan(nlas)) => Vlan::from_nlas(nlas),
+            _ => Vlan::default(),
+        }),
+        InfoKind::IpVlan => LinkKind::Ipvlan(match data {
+            Some(InfoData::IpVlan(nlas)) => Ipvlan::from_ipvlan(nlas),
+            _ => Ipvlan::default(),
+        }),
+        InfoKind::IpVtap => LinkKind::Ipvtap(match data {
+            Some(InfoData::IpVtap(nlas)) => Ipvlan::from_ipvtap(nlas),
+            _ => Ipvlan::default(),
+        }),
+        InfoKind::MacVtap => LinkKind::Macvtap(match data {
+            Some(InfoData::MacVtap(nlas)) => macvtap_from_nlas(nlas),
+            _ => Macvlan::default(),
+        }),
+        InfoKind::Tun => LinkKind::Tun(match data {
+            Some(InfoData::Tun(nlas)) => Tun::from_nlas(nlas),
+            _ => Tun::default(),
+        }),
         InfoKind::Veth => LinkKind::Veth,
         InfoKind::Bridge => LinkKind::Bridge(match data {
             Some(InfoData::Bridge(nlas)) => Bridge::from_nlas(nlas),
@@ -237,8 +322,10 @@ mod tests {
 
     #[test]
     fn unknown_kinds_keep_their_name() {
+        let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Nlmon)]).unwrap();
+        assert_eq!(k, LinkKind::Unknown("nlmon".into()));
         let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Dummy)]).unwrap();
-        assert_eq!(k, LinkKind::Unknown("dummy".into()));
+        assert_eq!(k, LinkKind::Dummy);
         let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Vxlan)]).unwrap();
         assert_eq!(k, LinkKind::Vxlan(Vxlan::default()));
         let k = kind_from_infos(vec![LinkInfo::Kind(InfoKind::Other("wibble".into()))]).unwrap();
@@ -287,7 +374,7 @@ mod tests {
             .unwrap();
         let mut info_bytes = vec![0; netlink_packet_core::Emitable::buffer_len(info)];
         netlink_packet_core::Emitable::emit(info, &mut info_bytes);
-        let stats: Vec<u8> = (1..=24u64).flat_map(|v| v.to_ne_bytes()).collect();
+        let stats: Vec<u8> = (1..=25u64).flat_map(|v| v.to_ne_bytes()).collect();
         let m = message(&[
             nla(libc::IFLA_IFNAME, b"bad\xff\xfe\0"),
             nla(libc::IFLA_MTU, &1450u32.to_ne_bytes()),
@@ -301,6 +388,17 @@ mod tests {
                 libc::IFLA_PROP_LIST,
                 &nla(libc::IFLA_ALT_IFNAME, b"alt\xff\0"),
             ),
+            nla(
+                libc::IFLA_AF_SPEC,
+                &[
+                    nla(libc::AF_INET as u16, &[0; 8]),
+                    nla(libc::AF_INET6 as u16, &nla(IFLA_INET6_ADDR_GEN_MODE, &[3])),
+                ]
+                .concat(),
+            ),
+            nla(libc::IFLA_GSO_MAX_SIZE, &65536u32.to_ne_bytes()),
+            nla(libc::IFLA_PROTO_DOWN, &[1]),
+            nla(libc::IFLA_CARRIER, &[0]),
         ]);
         let l = link_from_bytes(&m).unwrap();
         assert_eq!(l.index.get(), 7);
@@ -312,6 +410,17 @@ mod tests {
         assert!(l.flags.contains(LinkFlags::UP));
         let s = l.stats.unwrap();
         assert_eq!((s.rx_packets, s.multicast, s.collisions), (1, 9, 10));
+        assert_eq!(
+            (s.rx_length_errors, s.rx_nohandler, s.rx_otherhost_dropped),
+            (11, 24, 25)
+        );
+        assert_eq!(l.altnames.len(), 1);
+        assert_eq!(l.altnames[0].as_bytes(), b"alt\xff");
+        assert_eq!(l.addrgenmode, Some(Ipv6AddrGenMode::Random));
+        assert_eq!(
+            (l.gso_max_size, l.protodown, l.carrier),
+            (Some(65536), Some(true), Some(false))
+        );
         match l.kind {
             Some(LinkKind::Vxlan(v)) => assert_eq!(v.vni.map(|v| v.get()), Some(42)),
             k => panic!("{k:?}"),

@@ -8,9 +8,9 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::base::{check_mtu, kind_of, new_link_message};
+use super::base::{check_mtu, kind_of, new_link_message, put_in_netns};
 use crate::types::check_ifname;
-use crate::{Error, Handle, IfIndex, LinkRef, Result};
+use crate::{Error, Handle, IfIndex, LinkRef, NetNs, Result};
 
 /// The fallback device the `ipip` module creates in every namespace; it receives every IPIP
 /// packet that no other tunnel matches (calico routes pod traffic through it).
@@ -31,7 +31,7 @@ pub const IPIP_FALLBACK: &str = "tunl0";
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct NewIpip<'a> {
     /// The device name.
     pub name: String,
@@ -50,6 +50,9 @@ pub struct NewIpip<'a> {
     pub underlay: Option<LinkRef<'a>>,
     /// MTU of the tunnel device.
     pub mtu: Option<u32>,
+    /// The namespace to create it in (`netns NS`); the handle's own when `None`. Only for
+    /// [`Handle::add_ipip`]; [`Handle::set_ipip`] refuses it.
+    pub netns: Option<&'a NetNs>,
 }
 
 impl NewIpip<'_> {
@@ -153,7 +156,8 @@ impl Handle {
     /// finds it existing; change it with [`Handle::set_ipip`](crate::Handle::set_ipip) instead.
     pub fn add_ipip(&self, tunnel: &NewIpip<'_>) -> Result<()> {
         let data = ipip_data(tunnel, |l| self.link_index(l))?;
-        let msg = new_link_message(&tunnel.name, tunnel.mtu, None, InfoKind::IpIp, Some(data))?;
+        let mut msg = new_link_message(&tunnel.name, tunnel.mtu, None, InfoKind::IpIp, Some(data))?;
+        put_in_netns(&mut msg, tunnel.netns);
         self.create_link("ipip", msg)
     }
 
@@ -163,6 +167,12 @@ impl Handle {
     /// read first and sent again, as iproute2 does). On the fallback device the kernel lets
     /// only the MTU change; other fields are refused with its `EINVAL` and an explanation.
     pub fn set_ipip(&self, tunnel: &NewIpip<'_>) -> Result<()> {
+        if tunnel.netns.is_some() {
+            return Err(Error::invalid(
+                "netns",
+                "a change stays in the tunnel's namespace; move it with move_link_to_netns",
+            ));
+        }
         if let Some(mtu) = tunnel.mtu {
             check_mtu("mtu", mtu)?;
         }
@@ -198,6 +208,7 @@ impl Handle {
                 pmtudisc: tunnel.pmtudisc.or(Some(now.pmtudisc)),
                 underlay: tunnel.underlay.or(now.underlay.map(LinkRef::Index)),
                 mtu: None,
+                netns: None,
             };
             msg.attributes.push(LinkAttribute::LinkInfo(vec![
                 LinkInfo::Kind(InfoKind::IpIp),

@@ -7,12 +7,31 @@
 //!
 //! | kind | create | report | iproute2 |
 //! | --- | --- | --- | --- |
+//! | dummy | [`NewDummy`] | [`LinkKind::Dummy`] | `ip link add NAME type dummy` |
+//! | ifb | [`NewIfb`] | [`LinkKind::Ifb`] | `ip link add NAME type ifb` |
+//! | VLAN | [`NewVlan`] | [`LinkKind::Vlan`] | `ip link add link PARENT name NAME type vlan id ID …` |
+//! | ipvlan | [`NewIpvlan`] | [`LinkKind::Ipvlan`] | `ip link add NAME link PARENT type ipvlan mode M [F]` |
+//! | ipvtap | [`NewIpvlan`] ([`Handle::add_ipvtap`](crate::Handle::add_ipvtap)) | [`LinkKind::Ipvtap`] | `ip link add NAME link PARENT type ipvtap mode M [F]` |
+//! | macvtap | [`NewMacvlan`] ([`Handle::add_macvtap`](crate::Handle::add_macvtap)) | [`LinkKind::Macvtap`] | `ip link add NAME link PARENT type macvtap mode M` |
+//! | tun/tap | [`NewTun`] (through `/dev/net/tun`) | [`LinkKind::Tun`] | `ip tuntap add NAME mode tun\|tap …` |
+//! | any other | [`NewLink::other`] | [`LinkKind::Unknown`] (or the modelled kind) | `ip link add NAME type KIND …` |
 //! | veth | [`NewVeth`] | [`LinkKind::Veth`] | `ip link add A type veth peer name B` |
 //! | bridge | [`NewBridge`] | [`LinkKind::Bridge`] | `ip link add NAME type bridge …` |
 //! | VXLAN | [`NewVxlan`] | [`LinkKind::Vxlan`] | `ip link add NAME type vxlan id VNI …` |
 //! | macvlan | [`NewMacvlan`] | [`LinkKind::Macvlan`] | `ip link add NAME link PARENT type macvlan mode M` |
 //! | VRF | [`NewVrf`] | [`LinkKind::Vrf`] | `ip link add NAME type vrf table T` |
 //! | IPIP | [`NewIpip`] | [`LinkKind::Ipip`] | `ip link add NAME type ipip …` |
+//!
+//! Every kind's `New…` can create the link straight inside another namespace (its `netns`
+//! field, `IFLA_NET_NS_FD`, as `ip link add … netns NS`), its parent staying in the handle's
+//! namespace; the link then reports that namespace's id as [`Link::link_netnsid`].
+//!
+//! Properties of any link beyond `ops.rs`'s (`props.rs`): alternative names
+//! ([`Handle::add_link_altname`](crate::Handle::add_link_altname),
+//! [`Handle::link_by_altname`](crate::Handle::link_by_altname); `ip link property add`), GSO/GRO
+//! limits, the IPv6 address generation mode, protodown and carrier (`ip link set … gso_max_size |
+//! addrgenmode | protodown | carrier`), read back on [`Link`] with every 64-bit counter
+//! ([`LinkStats`]).
 //!
 //! Files: `base.rs` (what every kind builds on: naming and creating a link, its index by
 //! name), one file per kind (its types, codec and operations), `bridge_port.rs` (a bridge's
@@ -23,11 +42,19 @@ mod base;
 mod bridge;
 mod bridge_port;
 mod decode;
+mod dummy;
+mod ifb;
 mod ipip;
+mod ipvlan;
 mod macvlan;
+mod macvtap;
 mod ops;
+mod other;
+mod props;
+mod tun;
 mod types;
 mod veth;
+mod vlan;
 mod vrf;
 mod vxlan;
 
@@ -38,14 +65,35 @@ pub use bridge::{Bridge, BridgeOptions, NewBridge, StpState, VlanProtocol};
 pub(crate) use bridge_port::port_vlans_from_message;
 pub use bridge_port::{BridgePort, BridgePortState, BridgeVlan, PortVlans};
 pub(crate) use decode::{link_from_bytes, link_header};
+#[cfg(test)]
+pub(crate) use dummy::dummy_message;
+pub use dummy::NewDummy;
+#[cfg(test)]
+pub(crate) use ifb::ifb_message;
+pub use ifb::NewIfb;
 pub use ipip::{Ipip, NewIpip, IPIP_FALLBACK};
+#[cfg(test)]
+pub(crate) use ipvlan::{ipvlan_change_message, ipvlan_message};
+pub use ipvlan::{Ipvlan, IpvlanIsolation, IpvlanMode, NewIpvlan};
 #[cfg(test)]
 pub(crate) use macvlan::macvlan_message;
 pub use macvlan::{Macvlan, MacvlanMode, NewMacvlan};
-pub use types::{Link, LinkFilter, LinkFlags, LinkKind, LinkStats, OperState};
+#[cfg(test)]
+pub(crate) use macvtap::macvtap_message;
+#[cfg(test)]
+pub(crate) use other::other_message;
+pub use other::NewLink;
+pub use props::ALTNAME_MAX;
+#[cfg(test)]
+pub(crate) use props::{addrgenmode_attr, altname_message};
+pub use tun::{NewTun, Tun, TunMode, TUN_DEVICE};
+pub use types::{Ipv6AddrGenMode, Link, LinkFilter, LinkFlags, LinkKind, LinkStats, OperState};
 #[cfg(test)]
 pub(crate) use veth::veth_message;
 pub use veth::{NewVeth, VethPeer};
+#[cfg(test)]
+pub(crate) use vlan::{vlan_change_message, vlan_message};
+pub use vlan::{NewVlan, Vlan, VlanOptions};
 #[cfg(test)]
 pub(crate) use vrf::vrf_message;
 pub use vrf::{NewVrf, Vrf};

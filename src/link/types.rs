@@ -4,7 +4,10 @@
 use super::bridge::Bridge;
 use super::bridge_port::BridgePort;
 use super::ipip::Ipip;
+use super::ipvlan::Ipvlan;
 use super::macvlan::Macvlan;
+use super::tun::Tun;
+use super::vlan::Vlan;
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
 use crate::{IfAlias, IfIndex, IfName, LinkRef, MacAddr};
@@ -93,7 +96,48 @@ impl From<u8> for OperState {
     }
 }
 
-/// Basic interface counters (`ip -s link`), from the kernel's 64-bit statistics.
+/// How a link's IPv6 link-local (and SLAAC) addresses are made (`ip link set … addrgenmode`,
+/// `IN6_ADDR_GEN_MODE_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Ipv6AddrGenMode {
+    /// From the MAC address (`eui64`, the default).
+    Eui64,
+    /// None made (`none`).
+    None,
+    /// RFC 7217 stable privacy addresses from the `stable_secret` sysctl (`stable_secret`).
+    StablePrivacy,
+    /// Random, new at each start (`random`).
+    Random,
+    /// A mode this version does not know.
+    Other(u8),
+}
+
+impl Ipv6AddrGenMode {
+    pub(crate) fn from_raw(v: u8) -> Self {
+        match v {
+            0 => Ipv6AddrGenMode::Eui64,
+            1 => Ipv6AddrGenMode::None,
+            2 => Ipv6AddrGenMode::StablePrivacy,
+            3 => Ipv6AddrGenMode::Random,
+            v => Ipv6AddrGenMode::Other(v),
+        }
+    }
+
+    pub(crate) fn to_raw(self) -> u8 {
+        match self {
+            Ipv6AddrGenMode::Eui64 => 0,
+            Ipv6AddrGenMode::None => 1,
+            Ipv6AddrGenMode::StablePrivacy => 2,
+            Ipv6AddrGenMode::Random => 3,
+            Ipv6AddrGenMode::Other(v) => v,
+        }
+    }
+}
+
+/// Interface counters (`ip -s -s link`): every counter of the kernel's 64-bit statistics
+/// (`struct rtnl_link_stats64`). Counters a kernel does not report yet (the later ones, on
+/// older kernels) are 0.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LinkStats {
@@ -117,12 +161,57 @@ pub struct LinkStats {
     pub multicast: u64,
     /// Collisions.
     pub collisions: u64,
+    /// Receive errors: bad length.
+    pub rx_length_errors: u64,
+    /// Receive errors: ring buffer overflow.
+    pub rx_over_errors: u64,
+    /// Receive errors: bad CRC.
+    pub rx_crc_errors: u64,
+    /// Receive errors: frame alignment.
+    pub rx_frame_errors: u64,
+    /// Receive errors: FIFO overrun.
+    pub rx_fifo_errors: u64,
+    /// Receive errors: missed by the host.
+    pub rx_missed_errors: u64,
+    /// Transmit errors: aborted.
+    pub tx_aborted_errors: u64,
+    /// Transmit errors: carrier.
+    pub tx_carrier_errors: u64,
+    /// Transmit errors: FIFO.
+    pub tx_fifo_errors: u64,
+    /// Transmit errors: heartbeat.
+    pub tx_heartbeat_errors: u64,
+    /// Transmit errors: window.
+    pub tx_window_errors: u64,
+    /// Compressed packets received.
+    pub rx_compressed: u64,
+    /// Compressed packets sent.
+    pub tx_compressed: u64,
+    /// Packets dropped for want of a handler (no protocol took them).
+    pub rx_nohandler: u64,
+    /// Packets dropped because addressed to another host (kernel 5.19+).
+    pub rx_otherhost_dropped: u64,
 }
 
 /// What kind of virtual device a link is (`ip -d link`'s kind), with its kind-specific settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LinkKind {
+    /// A dummy device.
+    Dummy,
+    /// An ifb (Intermediate Functional Block) device.
+    Ifb,
+    /// A VLAN device; its parent is [`Link::link`].
+    Vlan(Vlan),
+    /// An ipvlan device; its parent is [`Link::link`].
+    Ipvlan(Ipvlan),
+    /// An ipvtap device (an ipvlan with a tap character device); its parent is [`Link::link`].
+    Ipvtap(Ipvlan),
+    /// A macvtap device (a macvlan with a tap character device), with macvlan's settings; its
+    /// parent is [`Link::link`].
+    Macvtap(Macvlan),
+    /// A tun or tap device.
+    Tun(Tun),
     /// One end of a veth pair; its peer's index is [`Link::link`].
     Veth,
     /// A Linux bridge.
@@ -135,7 +224,7 @@ pub enum LinkKind {
     Vrf(Vrf),
     /// An IPIP tunnel.
     Ipip(Ipip),
-    /// A kind netplumb does not model yet, by the kernel's name for it (`"dummy"`, `"bond"`…);
+    /// A kind netplumb does not model yet, by the kernel's name for it (`"nlmon"`, `"bond"`…);
     /// also a modelled kind whose settings did not decode (then the name is one of the other
     /// variants', `"vxlan"`…), which is reported rather than failing the listing.
     Unknown(String),
@@ -145,6 +234,13 @@ impl LinkKind {
     /// The kernel's name for the kind, as `ip link add … type NAME` takes it.
     pub fn name(&self) -> &str {
         match self {
+            LinkKind::Dummy => "dummy",
+            LinkKind::Ifb => "ifb",
+            LinkKind::Vlan(_) => "vlan",
+            LinkKind::Ipvlan(_) => "ipvlan",
+            LinkKind::Ipvtap(_) => "ipvtap",
+            LinkKind::Macvtap(_) => "macvtap",
+            LinkKind::Tun(_) => "tun",
             LinkKind::Veth => "veth",
             LinkKind::Bridge(_) => "bridge",
             LinkKind::Vxlan(_) => "vxlan",
@@ -221,6 +317,22 @@ pub struct Link {
     pub stats: Option<LinkStats>,
     /// The port's settings, when the link is a bridge port.
     pub bridge_port: Option<BridgePort>,
+    /// Alternative names (`ip link property add … altname`), the kernel's bytes (up to 127).
+    pub altnames: Vec<IfAlias>,
+    /// The largest GSO packet the stack builds for the link (`gso_max_size`).
+    pub gso_max_size: Option<u32>,
+    /// The most segments of a GSO packet (`gso_max_segs`).
+    pub gso_max_segs: Option<u32>,
+    /// The largest packet GRO builds (`gro_max_size`).
+    pub gro_max_size: Option<u32>,
+    /// How IPv6 addresses are made for the link (`addrgenmode`), when it has IPv6.
+    pub addrgenmode: Option<Ipv6AddrGenMode>,
+    /// Protodown: a control plane holds the carrier down (`protodown on`).
+    pub protodown: Option<bool>,
+    /// The carrier (`ip link`'s `NO-CARRIER` when off).
+    pub carrier: Option<bool>,
+    /// How many times the carrier changed.
+    pub carrier_changes: Option<u32>,
 }
 
 impl<'a> From<&'a Link> for LinkRef<'a> {

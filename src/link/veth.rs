@@ -4,7 +4,7 @@ use std::os::fd::{AsFd, AsRawFd};
 
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkMessage};
 
-use super::base::{check_mtu, new_link_message};
+use super::base::{check_mtu, new_link_message, put_in_netns};
 use crate::types::check_ifname;
 use crate::{Handle, MacAddr, NetNs, Result};
 
@@ -28,6 +28,9 @@ pub struct NewVeth<'a> {
     pub mtu: Option<u32>,
     /// Hardware address of this end (random when `None`).
     pub mac: Option<MacAddr>,
+    /// Namespace to create this end in (the handle's own when `None`), as
+    /// `ip link add A netns NS type veth peer name B` does.
+    pub netns: Option<&'a NetNs>,
     /// The other end.
     pub peer: VethPeer<'a>,
 }
@@ -92,11 +95,13 @@ pub(crate) fn veth_message(veth: &NewVeth<'_>) -> Result<LinkMessage> {
         peer.attributes
             .push(LinkAttribute::NetNsFd(ns.as_fd().as_raw_fd()));
     }
-    new_link_message(
+    let mut msg = new_link_message(
         &veth.name,
         veth.mtu,
         veth.mac,
         InfoKind::Veth,
         Some(InfoData::Veth(InfoVeth::Peer(peer))),
-    )
+    )?;
+    put_in_netns(&mut msg, veth.netns);
+    Ok(msg)
 }

@@ -3,9 +3,9 @@
 
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVrf, LinkAttribute, LinkMessage};
 
-use super::base::{kind_of, new_link_message, selector_message};
+use super::base::{kind_of, new_link_message, put_in_netns, selector_message};
 use crate::types::check_ifname;
-use crate::{Error, Handle, LinkRef, MacAddr, Result, TableId};
+use crate::{Error, Handle, LinkRef, MacAddr, NetNs, Result, TableId};
 
 /// A VRF to create (`ip link add NAME type vrf table TABLE`).
 ///
@@ -22,8 +22,8 @@ use crate::{Error, Handle, LinkRef, MacAddr, Result, TableId};
 /// h.set_link_vrf("veth-t1", "tenant1")?; // ip link set veth-t1 master tenant1
 /// # Ok::<(), netplumb::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewVrf {
+#[derive(Clone, Debug)]
+pub struct NewVrf<'a> {
     /// The device name.
     pub name: String,
     /// The routing table the VRF uses (`table T`); not [`TableId::UNSPEC`].
@@ -32,16 +32,19 @@ pub struct NewVrf {
     pub mtu: Option<u32>,
     /// Hardware address of the VRF device.
     pub mac: Option<MacAddr>,
+    /// The namespace to create it in (`netns NS`); the handle's own when `None`.
+    pub netns: Option<&'a NetNs>,
 }
 
-impl NewVrf {
+impl NewVrf<'_> {
     /// A VRF named `name` bound to `table`.
-    pub fn new(name: &str, table: TableId) -> NewVrf {
+    pub fn new(name: &str, table: TableId) -> NewVrf<'static> {
         NewVrf {
             name: name.to_string(),
             table,
             mtu: None,
             mac: None,
+            netns: None,
         }
     }
 }
@@ -67,7 +70,7 @@ impl Vrf {
 }
 
 /// The `RTM_NEWLINK` request for a VRF.
-pub(crate) fn vrf_message(vrf: &NewVrf) -> Result<LinkMessage> {
+pub(crate) fn vrf_message(vrf: &NewVrf<'_>) -> Result<LinkMessage> {
     check_ifname("vrf name", &vrf.name)?;
     if vrf.table == TableId::UNSPEC {
         return Err(Error::invalid(
@@ -75,13 +78,15 @@ pub(crate) fn vrf_message(vrf: &NewVrf) -> Result<LinkMessage> {
             "a VRF needs a table id other than 0",
         ));
     }
-    new_link_message(
+    let mut msg = new_link_message(
         &vrf.name,
         vrf.mtu,
         vrf.mac,
         InfoKind::Vrf,
         Some(InfoData::Vrf(vec![InfoVrf::TableId(vrf.table.get())])),
-    )
+    )?;
+    put_in_netns(&mut msg, vrf.netns);
+    Ok(msg)
 }
 
 /// # Links: VRF

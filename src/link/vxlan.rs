@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVxlan, LinkMessage};
 
-use super::base::new_link_message;
+use super::base::{new_link_message, put_in_netns};
 use crate::types::check_ifname;
-use crate::{Error, Handle, IfIndex, IpFamily, LinkRef, MacAddr, Result, Vni};
+use crate::{Error, Handle, IfIndex, IpFamily, LinkRef, MacAddr, NetNs, Result, Vni};
 
 /// The IANA VXLAN port, 4789. The kernel's default is still Linux's historical 8472; set
 /// [`NewVxlan::port`] to interoperate with other implementations.
@@ -29,7 +29,7 @@ pub const VXLAN_PORT: u16 = 4789;
 /// })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct NewVxlan<'a> {
     /// Device name.
     pub name: String,
@@ -81,6 +81,9 @@ pub struct NewVxlan<'a> {
     /// Collect-metadata mode (`external`): the VNI and remote come per packet from the routing
     /// or tc layer, as in Cilium- and OVS-style datapaths.
     pub external: bool,
+    /// The namespace to create it in (`netns NS`); the handle's own when `None`. The underlay
+    /// stays where it is.
+    pub netns: Option<&'a NetNs>,
 }
 
 impl NewVxlan<'_> {
@@ -364,13 +367,15 @@ pub(crate) fn vxlan_message(v: &NewVxlan<'_>, underlay: Option<IfIndex>) -> Resu
     if v.external {
         nlas.push(InfoVxlan::CollectMetadata(true));
     }
-    new_link_message(
+    let mut msg = new_link_message(
         &v.name,
         v.mtu,
         v.mac,
         InfoKind::Vxlan,
         Some(InfoData::Vxlan(nlas)),
-    )
+    )?;
+    put_in_netns(&mut msg, v.netns);
+    Ok(msg)
 }
 
 #[cfg(test)]

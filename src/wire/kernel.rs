@@ -4,6 +4,23 @@
 /// `RTA_NH_ID` (linux/rtnetlink.h): the id of the nexthop object a route uses.
 pub(crate) const RTA_NH_ID: u16 = 30;
 
+/// `IFLA_TUN_*` (linux/if_link.h): a tun/tap device's `IFLA_INFO_DATA`, as rtnetlink reports it.
+pub(crate) mod ifla_tun {
+    pub const OWNER: u16 = 1;
+    pub const GROUP: u16 = 2;
+    pub const TYPE: u16 = 3;
+    pub const PI: u16 = 4;
+    pub const VNET_HDR: u16 = 5;
+    pub const PERSIST: u16 = 6;
+    pub const MULTI_QUEUE: u16 = 7;
+    pub const NUM_QUEUES: u16 = 8;
+    pub const NUM_DISABLED_QUEUES: u16 = 9;
+}
+
+/// `IFLA_INET6_ADDR_GEN_MODE` (linux/if_link.h): in `IFLA_AF_SPEC`'s `AF_INET6` part, how the
+/// link's IPv6 addresses are made (a u8, `IN6_ADDR_GEN_MODE_*`).
+pub(crate) const IFLA_INET6_ADDR_GEN_MODE: u16 = 8;
+
 /// `RTAX_*` (linux/rtnetlink.h): the metrics nested in `RTA_METRICS`.
 pub(crate) mod rtax {
     pub const LOCK: u16 = 1;
