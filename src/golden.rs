@@ -617,3 +617,21 @@ fn altname_and_addrgenmode_match_ip_link() {
         want
     );
 }
+
+#[test]
+fn addrlabel_matches_ip_addrlabel_add() {
+    // ip addrlabel add prefix 2001:db9::/32 label 98 dev v0   (v0 has index 3)
+    let mut want = header(56, 72);
+    want.extend_from_slice(
+        b"\x0a\x00\x20\x00\x03\x00\x00\x00\x00\x00\x00\x00\x08\x00\x02\x00\
+          \x62\x00\x00\x00\x14\x00\x01\x00\x20\x01\x0d\xb9\x00\x00\x00\x00\
+          \x00\x00\x00\x00\x00\x00\x00\x00",
+    );
+    let l = crate::addrlabel::NewAddrLabel {
+        prefix: "2001:db9::/32".parse().unwrap(),
+        label: 98,
+        dev: Some("v0".into()),
+    };
+    let m = crate::addrlabel::addrlabel_message(&l, |_| Ok(IfIndex::new(3).unwrap())).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewAddrLabel(m)), want);
+}

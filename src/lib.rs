@@ -52,6 +52,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod addr;
+pub mod addrlabel;
 pub mod batch;
 mod error;
 pub mod fdb;
