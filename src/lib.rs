@@ -14,7 +14,11 @@
 //! | [`link`] | links: dummy, ifb, VLAN, ipvlan/ipvtap, macvtap, tun/tap, any kind by name, veth, bridge (ports, VLANs), VXLAN, macvlan, VRF, IPIP; born in a target namespace; altnames, GSO/GRO limits, addrgenmode, protodown, carrier | `ip link`, `ip tuntap`, `bridge link`, `bridge vlan` |
 //! | [`addr`] | addresses | `ip addr` |
 //! | [`route`] | routes, `route get` | `ip route` |
+//! | [`nexthop`] | nexthop objects and groups | `ip nexthop` |
 //! | [`rule`] | policy rules | `ip rule` |
+//! | [`netconf`] | per-namespace settings (sysctl), netconf records | `sysctl net.ipv4.conf.*`, `ip netconf` |
+//! | [`nsid`] | namespace ids | `ip netns set`, `ip netns list-id` |
+//! | [`addrlabel`] | IPv6 address labels | `ip addrlabel` |
 //! | [`neighbour`] | ARP/NDP entries, neighbour-table parameters | `ip neigh`, `ip ntable` |
 //! | [`fdb`] | bridge and VXLAN forwarding entries | `bridge fdb` |
 //! | [`batch`] | many requests pipelined, one result each | `ip -batch` |
