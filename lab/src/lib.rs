@@ -2,7 +2,8 @@
 //! examples share: named network namespaces that are removed again whatever happens (a
 //! failure, a panic, or a kill followed by another run), sysctls set inside a namespace, an
 //! underlay LAN of simulated hosts, UDP echo between namespaces, BIRD daemons and a watch over
-//! the kernels' route tables, calico's per-pod plumbing, and the examples' command lines.
+//! the kernels' route tables, calico's per-pod plumbing, etcd and a client of its v3 gateway,
+//! flannel's data path and an agent that runs it over etcd, and the examples' command lines.
 //!
 //! Not published: it is a development dependency of `netplumb` (its examples and integration
 //! tests) and builds on netplumb's public API only.
@@ -22,6 +23,8 @@ mod args;
 pub mod bird;
 pub mod calico;
 mod echo;
+pub mod etcd;
+pub mod flannel;
 mod lab;
 mod ns;
 
