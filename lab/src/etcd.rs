@@ -246,17 +246,31 @@ pub struct EtcdClient {
 }
 
 impl EtcdClient {
-    /// A client in `ns` of the etcd at `endpoint`. Refuses the machine's own namespace (that
-    /// of pid 1), from which a lab address would be routed out of the machine. Connects
-    /// nothing yet.
+    /// A client in `ns` of the etcd at `endpoint`. `ns` must be a namespace a lab made (named,
+    /// and listed in a lab's ledger under [`LEDGER_DIR`](crate::LEDGER_DIR)), and not the
+    /// machine's own (that of pid 1, where it can be read), from which a lab address would be
+    /// routed out of the machine. Connects nothing yet.
     pub fn new(ns: &NetNs, endpoint: SocketAddr) -> Result<EtcdClient> {
-        let root = NetNs::open_path("/proc/1/ns/net")?;
-        if ns.inode()? == root.inode()? {
-            return Err(format!(
-                "an etcd client in the machine's own network namespace (for {endpoint}) is \
-                 refused: lab traffic stays in the lab"
+        let refuse = |why: &str| -> Result<EtcdClient> {
+            Err(format!(
+                "an etcd client for {endpoint} in {why} is refused: lab traffic stays in the lab"
             )
-            .into());
+            .into())
+        };
+        let Some(name) = ns.name() else {
+            return refuse("an unnamed namespace");
+        };
+        if !crate::lab::is_lab_namespace(name) {
+            return refuse(&format!("namespace {name:?}, which no lab lists,"));
+        }
+        // Named the same but another namespace (replaced under the name) is refused too.
+        if NetNs::open(name)?.inode()? != ns.inode()? {
+            return refuse(&format!("a namespace that is no longer {name:?}"));
+        }
+        if let Ok(root) = NetNs::open_path("/proc/1/ns/net") {
+            if root.inode()? == ns.inode()? {
+                return refuse("the machine's own namespace");
+            }
         }
         Ok(EtcdClient {
             ns: ns.try_clone()?,

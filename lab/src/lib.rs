@@ -37,3 +37,13 @@ pub use ns::{sysctl, Underlay};
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// The lab's result type.
 pub type Result<T, E = BoxError> = std::result::Result<T, E>;
+
+/// How much slower than this machine the tests may run: 1 here, 6 inside the kernel-VM tier's
+/// guest (`NETPLUMB_TEST_TIER=kernel-vm`, a QEMU guest that emulates its CPU), by which timing
+/// margins and time limits are multiplied there.
+pub fn timing_slack() -> u32 {
+    match std::env::var("NETPLUMB_TEST_TIER") {
+        Ok(t) if !t.is_empty() => 6,
+        _ => 1,
+    }
+}

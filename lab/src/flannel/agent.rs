@@ -104,25 +104,25 @@ impl AgentOptions {
 }
 
 /// An agent's `main`: parses `args` ([`AgentOptions::to_args`]), runs the agent until it
-/// fails, and prints why (`flannel agent failed: …`) with exit status 1; a bad command line
-/// or configuration exits with 2.
-pub fn agent_main(args: &[String]) -> std::process::ExitCode {
+/// fails, prints why (`flannel agent failed: …`) and returns the exit status for
+/// `std::process::exit`: 1, or 2 for a bad command line or configuration.
+pub fn agent_main(args: &[String]) -> i32 {
     let opts = match AgentOptions::from_args(args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("flannel agent: {e}");
-            return std::process::ExitCode::from(2);
+            return 2;
         }
     };
     match run_agent(&opts) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) if e.is::<BadConfig>() => {
-            eprintln!("flannel agent failed: {e}");
-            std::process::ExitCode::from(2)
-        }
+        Ok(()) => 0,
         Err(e) => {
             eprintln!("flannel agent failed: {e}");
-            std::process::ExitCode::FAILURE
+            if e.is::<BadConfig>() {
+                2
+            } else {
+                1
+            }
         }
     }
 }

@@ -22,6 +22,9 @@ pub struct AgentProgram {
     pub args: Vec<String>,
     /// Environment variables to set.
     pub env: Vec<(String, String)>,
+    /// When set, the agent's options go into this environment variable (one a line) instead
+    /// of the command line (for a test binary, whose harness would refuse them).
+    pub args_env: Option<String>,
 }
 
 /// CPU time and peak memory of a process.
@@ -56,9 +59,12 @@ impl AgentProcess {
         let log = lab.workdir()?.join(format!("{log}.log"));
         let out = fs::OpenOptions::new().create(true).append(true).open(&log)?;
         let mut cmd = Command::new(&program.program);
-        cmd.args(&program.args)
-            .args(options.to_args())
-            .envs(program.env.iter().map(|(k, v)| (k, v)))
+        cmd.args(&program.args);
+        match &program.args_env {
+            Some(var) => cmd.env(var, options.to_args().join("\n")),
+            None => cmd.args(options.to_args()),
+        };
+        cmd.envs(program.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out);

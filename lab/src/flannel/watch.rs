@@ -83,26 +83,21 @@ impl HostView {
             }
             Event::Neighbour(change) => {
                 let n = change.get();
-                if Some(n.link) == self.vtep {
-                    if let (IpAddr::V4(ip), Some(mac)) = (n.address, n.mac) {
-                        if change.is_removed() {
-                            self.neighbours.remove(&ip);
-                        } else {
-                            self.neighbours.insert(ip, mac);
-                        }
-                    }
+                if let (true, IpAddr::V4(ip)) = (Some(n.link) == self.vtep, n.address) {
+                    // A removal need not carry the MAC.
+                    match n.mac.filter(|_| !change.is_removed()) {
+                        Some(mac) => self.neighbours.insert(ip, mac),
+                        None => self.neighbours.remove(&ip),
+                    };
                 }
             }
             Event::Fdb(change) => {
                 let e = change.get();
                 if Some(e.link) == self.vtep {
-                    if let Some(dst) = e.dst {
-                        if change.is_removed() {
-                            self.fdb.remove(&e.mac);
-                        } else {
-                            self.fdb.insert(e.mac, dst);
-                        }
-                    }
+                    match e.dst.filter(|_| !change.is_removed()) {
+                        Some(dst) => self.fdb.insert(e.mac, dst),
+                        None => self.fdb.remove(&e.mac),
+                    };
                 }
             }
             Event::Route(change) => {
@@ -136,6 +131,8 @@ pub struct OverlayWatch {
     threads: Vec<JoinHandle<()>>,
     views: Vec<HostView>,
     synced: Vec<bool>,
+    /// When the last event of each host arrived.
+    changed: Vec<Instant>,
 }
 
 impl OverlayWatch {
@@ -151,6 +148,7 @@ impl OverlayWatch {
             threads: Vec::new(),
             views: vec![HostView::default(); namespaces.len()],
             synced: vec![false; namespaces.len()],
+            changed: vec![Instant::now(); namespaces.len()],
         };
         for (i, (name, ns)) in namespaces.iter().enumerate() {
             let mut monitor = Monitor::new_in(
@@ -183,16 +181,17 @@ impl OverlayWatch {
             );
         }
         while watch.synced.iter().any(|s| !s) {
-            let (i, _, event) = watch
+            let (i, arrived, event) = watch
                 .events
                 .recv_timeout(Duration::from_secs(10))
                 .map_err(|_| "overlay monitors: no snapshot within 10 s")?;
-            watch.apply(i, event);
+            watch.apply(i, arrived, event);
         }
         Ok(watch)
     }
 
-    fn apply(&mut self, i: usize, event: Event) {
+    fn apply(&mut self, i: usize, arrived: Instant, event: Event) {
+        self.changed[i] = arrived;
         match event {
             Event::SnapshotDone => self.synced[i] = true,
             Event::Overrun => {
@@ -209,9 +208,9 @@ impl OverlayWatch {
     }
 
     /// Reads events until `done(i, view)` holds for every host at once, and returns for each
-    /// host how long after `since` the event arrived that made it hold for the last time (zero
-    /// if it held already). Fails after `timeout`, naming the hosts still waiting and what
-    /// they hold.
+    /// host how long after `since` the event arrived that made it hold for the last time (when
+    /// it held already: since its last event, or zero if that came before `since`). Fails after
+    /// `timeout`, naming the hosts still waiting and what they hold.
     pub fn wait_for(
         &mut self,
         since: Instant,
@@ -220,7 +219,9 @@ impl OverlayWatch {
     ) -> Result<Vec<Duration>> {
         let deadline = Instant::now() + timeout;
         let mut at: Vec<Option<Duration>> = (0..self.views.len())
-            .map(|i| done(i, &self.views[i]).then_some(Duration::ZERO))
+            .map(|i| {
+                done(i, &self.views[i]).then(|| self.changed[i].saturating_duration_since(since))
+            })
             .collect();
         while at.iter().any(Option::is_none) {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -251,7 +252,7 @@ impl OverlayWatch {
                 }
                 Err(RecvTimeoutError::Disconnected) => return Err("overlay monitors stopped".into()),
             };
-            self.apply(i, event);
+            self.apply(i, arrived, event);
             let ok = self.synced[i] && done(i, &self.views[i]);
             match (ok, at[i]) {
                 (true, None) => at[i] = Some(arrived.saturating_duration_since(since)),
