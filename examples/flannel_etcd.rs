@@ -273,9 +273,8 @@ impl Cluster {
             .range(prefix.as_bytes(), Some(&prefix_end(prefix.as_bytes())))?;
         kvs.iter()
             .map(|kv| {
-                let subnet = parse_subnet_key(DEFAULT_PREFIX, &kv.key).ok_or_else(|| {
-                    format!("odd key {:?}", String::from_utf8_lossy(&kv.key))
-                })?;
+                let subnet = parse_subnet_key(DEFAULT_PREFIX, &kv.key)
+                    .ok_or_else(|| format!("odd key {:?}", String::from_utf8_lossy(&kv.key)))?;
                 Ok(StoredLease {
                     subnet,
                     value: String::from_utf8(kv.value.clone())?,
@@ -305,17 +304,14 @@ impl Cluster {
                 !hosts.contains(&(i as u8 + 1)) || v.own.is_some()
             })
             .map_err(|e| format!("leases: {e}\n{}", self.logs_tail(hosts)))?;
-        Ok(hosts
-            .iter()
-            .map(|&n| times[usize::from(n) - 1])
-            .collect())
+        Ok(hosts.iter().map(|&n| times[usize::from(n) - 1]).collect())
     }
 
     /// Waits until each host of `alive` holds exactly the entries of the leases of the other
     /// hosts of `alive` (as etcd holds them now), and returns how long after `since` each
     /// host got there.
     pub fn wait_converged(&mut self, alive: &[u8], since: Instant) -> Result<Vec<Duration>> {
-        let leases = self.leases()?;
+        let leases = self.wait_etcd_leases(alive)?;
         let want: Vec<(u8, VtepLease)> = alive
             .iter()
             .map(|&n| {
@@ -343,10 +339,55 @@ impl Cluster {
                 v.holds_exactly(&others)
             })
             .map_err(|e| format!("convergence: {e}\n{}", self.logs_tail(alive)))?;
-        Ok(alive
-            .iter()
-            .map(|&n| times[usize::from(n) - 1])
-            .collect())
+        Ok(alive.iter().map(|&n| times[usize::from(n) - 1]).collect())
+    }
+
+    /// Waits (with an etcd watch) until etcd holds a lease of every host of `hosts`, and
+    /// returns the leases then.
+    pub fn wait_etcd_leases(&self, hosts: &[u8]) -> Result<Vec<StoredLease>> {
+        let limit = Duration::from_secs(20 * u64::from(self.slack));
+        let deadline = Instant::now() + limit;
+        let prefix = format!("{DEFAULT_PREFIX}/subnets/");
+        let all_there = |leases: &[StoredLease]| {
+            hosts.iter().all(|&n| {
+                leases
+                    .iter()
+                    .any(|l| l.attrs.public_ip == Underlay::host_ip(n))
+            })
+        };
+        let (revision, _) = self.client.range(b"/", None)?;
+        let leases = self.leases()?;
+        if all_there(&leases) {
+            return Ok(leases);
+        }
+        let mut stream = self.client.watch(
+            prefix.as_bytes(),
+            &prefix_end(prefix.as_bytes()),
+            revision + 1,
+            Some(limit),
+        )?;
+        loop {
+            match stream.next_message() {
+                Ok(Some(WatchMessage::Events { .. })) => {
+                    let leases = self.leases()?;
+                    if all_there(&leases) {
+                        return Ok(leases);
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return Err("etcd ended the watch".into()),
+                Err(e) => {
+                    return Err(format!(
+                        "leases: not all in etcd after {limit:?} ({e})\n{}",
+                        self.logs_tail(hosts)
+                    )
+                    .into())
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!("leases: not all in etcd after {limit:?}").into());
+            }
+        }
     }
 
     /// The last lines of the agents' logs, for error messages.
@@ -428,16 +469,18 @@ impl Cluster {
         let key_gone = loop {
             match stream.next_message() {
                 Ok(Some(WatchMessage::Events { events, .. }))
-                    if events
-                        .iter()
-                        .any(|e| matches!(e, WatchEvent::Delete(kv) if kv.key == key.as_bytes())) =>
+                    if events.iter().any(
+                        |e| matches!(e, WatchEvent::Delete(kv) if kv.key == key.as_bytes()),
+                    ) =>
                 {
                     break killed.elapsed()
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => return Err("etcd ended the watch".into()),
                 Err(e) => {
-                    return Err(format!("{key} not deleted within {limit:?} of the kill: {e}").into())
+                    return Err(
+                        format!("{key} not deleted within {limit:?} of the kill: {e}").into(),
+                    )
                 }
             }
         };
@@ -569,10 +612,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let started = Instant::now();
     let (mut c, lease_times, converged) = bring_up(opts)?;
     let all: Vec<u8> = (1..=opts.hosts).collect();
-    let leases: Vec<StoredLease> = all
-        .iter()
-        .map(|&n| c.lease_of(n))
-        .collect::<Result<_>>()?;
+    let leases: Vec<StoredLease> = all.iter().map(|&n| c.lease_of(n)).collect::<Result<_>>()?;
     println!("\nleases in etcd ({DEFAULT_PREFIX}/subnets/…):");
     for (n, l) in all.iter().zip(&leases) {
         println!(

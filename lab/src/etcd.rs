@@ -110,7 +110,11 @@ impl Etcd {
         let client = self.client()?.timeout(Duration::from_millis(1500));
         let deadline = started + timeout;
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 return Err(format!("etcd exited ({status}) at start: {}", self.log_tail()).into());
             }
             if client.range(b"/", None).is_ok() {
@@ -456,8 +460,8 @@ impl EtcdClient {
             create["start_revision"] = start.to_string().into();
         }
         let mut reader = self.send("/v3/watch", &json!({ "create_request": create }))?;
-        let head = read_head(&mut reader)
-            .map_err(|e| format!("etcd {}/v3/watch: {e}", self.endpoint))?;
+        let head =
+            read_head(&mut reader).map_err(|e| format!("etcd {}/v3/watch: {e}", self.endpoint))?;
         if head.status != 200 || !head.chunked {
             return Err(format!(
                 "etcd {}/v3/watch: HTTP {} (chunked: {})",
@@ -761,10 +765,9 @@ mod tests {
 
     #[test]
     fn watch_messages_parse_as_the_gateway_sends_them() {
-        let created: Value = serde_json::from_str(
-            r#"{"header":{"cluster_id":"1","revision":"7"},"created":true}"#,
-        )
-        .unwrap();
+        let created: Value =
+            serde_json::from_str(r#"{"header":{"cluster_id":"1","revision":"7"},"created":true}"#)
+                .unwrap();
         assert_eq!(parse_watch(&created).unwrap(), WatchMessage::Created);
         let events: Value = serde_json::from_str(
             r#"{"header":{"revision":"9"},"events":[{"kv":{"key":"Zm9v","create_revision":"9",

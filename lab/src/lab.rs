@@ -264,8 +264,7 @@ pub(crate) fn is_lab_namespace(name: &str) -> bool {
         return false;
     };
     dir.flatten().any(|entry| {
-        fs::read_to_string(entry.path())
-            .is_ok_and(|text| text.lines().skip(1).any(|l| l == name))
+        fs::read_to_string(entry.path()).is_ok_and(|text| text.lines().skip(1).any(|l| l == name))
     })
 }
 

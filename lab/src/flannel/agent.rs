@@ -168,7 +168,13 @@ pub fn run_agent(opts: &AgentOptions) -> Result<()> {
     let ns = NetNs::open(&opts.netns)?;
     let client = EtcdClient::new(&ns, opts.etcd)?;
     let h = Handle::new_in(&ns)?;
-    say!(t0, "agent for {} ({}), etcd {}", opts.netns, opts.public_ip, opts.etcd);
+    say!(
+        t0,
+        "agent for {} ({}), etcd {}",
+        opts.netns,
+        opts.public_ip,
+        opts.etcd
+    );
 
     // The configuration, retried while etcd is not there yet (flannel waits for it too).
     let config_key = format!("{}/config", opts.prefix);
@@ -209,7 +215,11 @@ pub fn run_agent(opts: &AgentOptions) -> Result<()> {
         .ok()
         .and_then(|env| Ipv4Network::new(env.subnet.network(), env.subnet.prefix()).ok());
     let (subnet, lease_id, how) = acquire(&client, &cfg, opts, &attrs, previous)?;
-    say!(t0, "lease {subnet} acquired ({how}), etcd lease {lease_id:x}, ttl {} s", opts.ttl);
+    say!(
+        t0,
+        "lease {subnet} acquired ({how}), etcd lease {lease_id:x}, ttl {} s",
+        opts.ttl
+    );
 
     // The subnet's network address on the device, alone, as flannel sets it.
     let own = IpNetwork::V4(Ipv4Network::new(subnet.network(), 32)?);
@@ -228,7 +238,10 @@ pub fn run_agent(opts: &AgentOptions) -> Result<()> {
     h.set_link_up(dev.as_str())?;
     let env = SubnetEnv {
         network: cfg.network,
-        subnet: Ipv4Network::new(Ipv4Addr::from(u32::from(subnet.network()) + 1), subnet.prefix())?,
+        subnet: Ipv4Network::new(
+            Ipv4Addr::from(u32::from(subnet.network()) + 1),
+            subnet.prefix(),
+        )?,
         mtu,
         ipmasq: false,
     };
@@ -250,7 +263,13 @@ pub fn run_agent(opts: &AgentOptions) -> Result<()> {
     };
     agent.relist(&client)?;
     let mut generation = 0u64;
-    spawn_watch(&client, &agent.prefix, agent.revision + 1, generation, tx.clone())?;
+    spawn_watch(
+        &client,
+        &agent.prefix,
+        agent.revision + 1,
+        generation,
+        tx.clone(),
+    )?;
     agent.run(&client, &rx, &tx, &mut generation)
 }
 
@@ -387,7 +406,8 @@ impl Agent {
                     rewatch = None;
                     *generation += 1;
                     let start = self.revision + 1;
-                    if let Err(e) = spawn_watch(client, &self.prefix, start, *generation, tx.clone())
+                    if let Err(e) =
+                        spawn_watch(client, &self.prefix, start, *generation, tx.clone())
                     {
                         say!(self.t0, "watch: {e}");
                         rewatch = Some(Instant::now() + Duration::from_millis(250));
@@ -409,7 +429,11 @@ impl Agent {
                 }
                 Msg::WatchEnded(g, why) if g == *generation => {
                     if down_since.is_none() {
-                        say!(self.t0, "watch ended ({why}); resuming from revision {}", self.revision + 1);
+                        say!(
+                            self.t0,
+                            "watch ended ({why}); resuming from revision {}",
+                            self.revision + 1
+                        );
                         down_since = Some(Instant::now());
                     }
                     rewatch = Some(Instant::now() + Duration::from_millis(200));
@@ -492,7 +516,10 @@ fn ensure_vxlan(h: &Handle, cfg: &Config, opts: &AgentOptions) -> Result<(MacAdd
         mtu: Some(mtu),
         ..NewVxlan::new(&dev, vni)
     })?;
-    let mac = h.link(dev.as_str())?.mac.ok_or("flannel device has no MAC")?;
+    let mac = h
+        .link(dev.as_str())?
+        .mac
+        .ok_or("flannel device has no MAC")?;
     Ok((mac, mtu))
 }
 
@@ -532,12 +559,16 @@ fn acquire(
                 continue;
             };
             taken.insert(net);
-            let same_host = LeaseAttrs::parse(&kv.value)
-                .is_ok_and(|a| a.public_ip == opts.public_ip);
+            let same_host =
+                LeaseAttrs::parse(&kv.value).is_ok_and(|a| a.public_ip == opts.public_ip);
             if same_host && all.contains(&net) {
                 // Mine from before (a restart within the TTL): renew it under a new lease.
                 let id = client.grant(opts.ttl)?;
-                client.put(subnet_key(&opts.prefix, net).as_bytes(), value.as_bytes(), id)?;
+                client.put(
+                    subnet_key(&opts.prefix, net).as_bytes(),
+                    value.as_bytes(),
+                    id,
+                )?;
                 return Ok((net, id, "reused: it has my address"));
             }
         }
@@ -561,7 +592,11 @@ fn acquire(
             ),
         };
         let id = client.grant(opts.ttl)?;
-        if client.create(subnet_key(&opts.prefix, pick).as_bytes(), value.as_bytes(), id)? {
+        if client.create(
+            subnet_key(&opts.prefix, pick).as_bytes(),
+            value.as_bytes(),
+            id,
+        )? {
             return Ok((pick, id, how));
         }
         // Another host took it between the listing and the transaction.

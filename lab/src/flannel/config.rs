@@ -64,10 +64,11 @@ fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
 fn addr_field(v: &Value, name: &str) -> Result<Option<Ipv4Addr>> {
     match field(v, name) {
         None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(
-            s.parse()
-                .map_err(|_| format!("{name} {s:?} is not an IPv4 address"))?,
-        )),
+        Some(Value::String(s)) => {
+            Ok(Some(s.parse().map_err(|_| {
+                format!("{name} {s:?} is not an IPv4 address")
+            })?))
+        }
         Some(other) => Err(format!("{name} must be a string, not {other}").into()),
     }
 }
@@ -75,10 +76,11 @@ fn addr_field(v: &Value, name: &str) -> Result<Option<Ipv4Addr>> {
 fn uint_field(v: &Value, name: &str) -> Result<Option<u64>> {
     match field(v, name) {
         None => Ok(None),
-        Some(n) => Ok(Some(
-            n.as_u64()
-                .ok_or_else(|| format!("{name} must be a whole number, not {n}"))?,
-        )),
+        Some(n) => {
+            Ok(Some(n.as_u64().ok_or_else(|| {
+                format!("{name} must be a whole number, not {n}")
+            })?))
+        }
     }
 }
 
@@ -285,8 +287,8 @@ impl SubnetEnv {
 
     /// Reads one.
     pub fn read(path: &Path) -> Result<SubnetEnv> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("read {}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
         let get = |name: &str| -> Result<&str> {
             text.lines()
                 .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
@@ -330,15 +332,23 @@ mod tests {
     fn bad_configs_say_what_is_wrong() {
         let err = |t: &str| Config::parse(t).unwrap_err().to_string();
         assert!(err(r#"{"SubnetLen":24}"#).contains("no Network"));
-        assert!(err(r#"{"Network":"10.5.0.0/16","SubnetLen":31,"Backend":{"Type":"vxlan"}}"#)
-            .contains("SubnetLen 31 is out of range"));
-        assert!(err(r#"{"Network":"10.5.0.0/16","SubnetLen":16,"Backend":{"Type":"vxlan"}}"#)
-            .contains("SubnetLen 16 is out of range"));
-        assert!(err(r#"{"Network":"10.5.0.0/16","Backend":{"Type":"carrier-pigeon"}}"#)
-            .contains("unknown backend type \"carrier-pigeon\""));
+        assert!(
+            err(r#"{"Network":"10.5.0.0/16","SubnetLen":31,"Backend":{"Type":"vxlan"}}"#)
+                .contains("SubnetLen 31 is out of range")
+        );
+        assert!(
+            err(r#"{"Network":"10.5.0.0/16","SubnetLen":16,"Backend":{"Type":"vxlan"}}"#)
+                .contains("SubnetLen 16 is out of range")
+        );
+        assert!(
+            err(r#"{"Network":"10.5.0.0/16","Backend":{"Type":"carrier-pigeon"}}"#)
+                .contains("unknown backend type \"carrier-pigeon\"")
+        );
         assert!(err(r#"{"Network":"10.5.0.0/16"}"#).contains("\"udp\" is flannel's"));
-        assert!(err(r#"{"Network":"10.5.0.0/16","SubnetMin":"10.5.1.7","Backend":{"Type":"vxlan"}}"#)
-            .contains("boundary"));
+        assert!(err(
+            r#"{"Network":"10.5.0.0/16","SubnetMin":"10.5.1.7","Backend":{"Type":"vxlan"}}"#
+        )
+        .contains("boundary"));
         assert!(err("not json").contains("not JSON"));
     }
 
@@ -360,6 +370,9 @@ mod tests {
         let key = subnet_key(DEFAULT_PREFIX, net);
         assert_eq!(key, "/coreos.com/network/subnets/10.5.34.0-24");
         assert_eq!(parse_subnet_key(DEFAULT_PREFIX, key.as_bytes()), Some(net));
-        assert_eq!(parse_subnet_key(DEFAULT_PREFIX, b"/coreos.com/network/config"), None);
+        assert_eq!(
+            parse_subnet_key(DEFAULT_PREFIX, b"/coreos.com/network/config"),
+            None
+        );
     }
 }

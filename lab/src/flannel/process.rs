@@ -57,7 +57,10 @@ impl AgentProcess {
         log: &str,
     ) -> Result<AgentProcess> {
         let log = lab.workdir()?.join(format!("{log}.log"));
-        let out = fs::OpenOptions::new().create(true).append(true).open(&log)?;
+        let out = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?;
         let mut cmd = Command::new(&program.program);
         cmd.args(&program.args);
         match &program.args_env {

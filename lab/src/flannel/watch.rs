@@ -250,7 +250,9 @@ impl OverlayWatch {
                     )
                     .into());
                 }
-                Err(RecvTimeoutError::Disconnected) => return Err("overlay monitors stopped".into()),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err("overlay monitors stopped".into())
+                }
             };
             self.apply(i, arrived, event);
             let ok = self.synced[i] && done(i, &self.views[i]);
@@ -261,6 +263,43 @@ impl OverlayWatch {
             }
         }
         Ok(at.into_iter().flatten().collect())
+    }
+}
+
+impl OverlayWatch {
+    /// Reads events for `duration` and fails, saying which host and when, as soon as
+    /// `holds(i, view)` stops holding for a host (it must hold at the start).
+    pub fn hold_for(
+        &mut self,
+        duration: Duration,
+        mut holds: impl FnMut(usize, &HostView) -> bool,
+    ) -> Result<()> {
+        let start = Instant::now();
+        for (i, v) in self.views.iter().enumerate() {
+            if !holds(i, v) {
+                return Err(format!("{}: does not hold at the start: {v:?}", self.names[i]).into());
+            }
+        }
+        loop {
+            let left = (start + duration).saturating_duration_since(Instant::now());
+            let (i, arrived, event) = match self.events.recv_timeout(left) {
+                Ok(e) => e,
+                Err(RecvTimeoutError::Timeout) => return Ok(()),
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err("overlay monitors stopped".into())
+                }
+            };
+            self.apply(i, arrived, event);
+            if self.synced[i] && !holds(i, &self.views[i]) {
+                return Err(format!(
+                    "{}: stopped holding after {:.2} s: {:?}",
+                    self.names[i],
+                    arrived.saturating_duration_since(start).as_secs_f64(),
+                    self.views[i]
+                )
+                .into());
+            }
+        }
     }
 }
 
