@@ -14,7 +14,7 @@ use netplumb::link::{LinkKind, NewVxlan};
 use netplumb::{Handle, IpFamily, MacAddr, NetNs, Vni};
 
 use super::config::{parse_subnet_key, subnet_key, Config, LeaseAttrs, SubnetEnv};
-use super::datapath::{program_lease, remove_lease, VtepLease};
+use super::datapath::{program_lease, remove_lease, VtepLease, Write};
 use crate::etcd::{prefix_end, EtcdClient, KeyValue, WatchEvent, WatchMessage};
 use crate::Result;
 
@@ -355,7 +355,7 @@ impl Agent {
             public_ip: attrs.public_ip,
             vtep_mac: attrs.vtep_mac,
         };
-        match program_lease(&self.h, &self.dev, &lease) {
+        match program_lease(&self.h, &self.dev, &lease, Write::Replace) {
             Ok(_) => {
                 say!(
                     self.t0,

@@ -58,30 +58,54 @@ impl LeaseEntries {
     }
 }
 
+/// How [`program_lease`] writes each entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    /// Create it; one that exists is an error (`ip neigh add`, …).
+    Add,
+    /// Create or replace it, as flannel does, so that a lease seen again (after a restart)
+    /// changes nothing (`ip neigh replace`, …).
+    Replace,
+}
+
 /// Programs a remote lease on a host's VXLAN device `dev`, as flannel does for each subnet it
 /// learns of and in its order: neighbour (gateway → VTEP MAC, permanent), FDB (VTEP MAC →
-/// underlay address), route (subnet via gateway, onlink). Each is a replace, so that a lease
-/// seen again changes nothing. When a step fails, the steps done are undone and the first
-/// error is returned.
-pub fn program_lease(h: &Handle, dev: &str, lease: &VtepLease) -> Result<LeaseEntries> {
+/// underlay address), route (subnet via gateway, onlink). When a step fails, the steps done
+/// are undone and the first error is returned.
+pub fn program_lease(
+    h: &Handle,
+    dev: &str,
+    lease: &VtepLease,
+    write: Write,
+) -> Result<LeaseEntries> {
     let mut done = LeaseEntries::default();
     let subnet = lease.subnet;
     let result = (|| -> Result<()> {
         let gateway = IpAddr::V4(lease.gateway());
-        h.replace_neighbour(dev, &NewNeighbour::new(gateway, lease.vtep_mac))
-            .map_err(|e| format!("neighbour {gateway} for {subnet}: {e}"))?;
+        let neighbour = NewNeighbour::new(gateway, lease.vtep_mac);
+        match write {
+            Write::Add => h.add_neighbour(dev, &neighbour),
+            Write::Replace => h.replace_neighbour(dev, &neighbour),
+        }
+        .map_err(|e| format!("neighbour {gateway} for {subnet}: {e}"))?;
         done.neighbour = Some(gateway);
         let fdb = NewFdbEntry {
             dst: Some(IpAddr::V4(lease.public_ip)),
             ..NewFdbEntry::new(lease.vtep_mac)
         };
-        h.replace_fdb(dev, &fdb)
-            .map_err(|e| format!("fdb {} for {subnet}: {e}", lease.vtep_mac))?;
+        match write {
+            Write::Add => h.add_fdb(dev, &fdb),
+            Write::Replace => h.replace_fdb(dev, &fdb),
+        }
+        .map_err(|e| format!("fdb {} for {subnet}: {e}", lease.vtep_mac))?;
         done.fdb = Some(fdb);
         let mut route = NewRoute::via_dev(IpNetwork::V4(subnet), gateway, dev)?;
         route.next_hops[0].onlink = true;
-        h.replace_route(&route)
-            .map_err(|e| format!("route {subnet}: {e}"))?;
+        match write {
+            Write::Add => h.add_route(&route),
+            Write::Replace => h.replace_route(&route),
+        }
+        .map_err(|e| format!("route {subnet}: {e}"))?;
         done.route = Some(IpNetwork::V4(subnet));
         Ok(())
     })();

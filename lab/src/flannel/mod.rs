@@ -14,7 +14,7 @@ pub use config::{
     DEFAULT_VNI,
 };
 pub use datapath::{
-    add_pods, program_lease, remove_lease, unprogram_lease, LeaseEntries, Pod, VtepLease,
+    add_pods, program_lease, remove_lease, unprogram_lease, LeaseEntries, Pod, VtepLease, Write,
     OVERLAY_MTU,
 };
 pub use process::{AgentProcess, AgentProgram, Usage};
