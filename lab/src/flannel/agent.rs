@@ -188,7 +188,7 @@ pub fn run_agent(opts: &AgentOptions) -> Result<()> {
                 say!(t0, "etcd not answering yet: {e}");
                 std::thread::sleep(Duration::from_millis(250));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     };
     let cfg = Config::parse(&text).map_err(|e| BadConfig(e.to_string()))?;
