@@ -122,7 +122,8 @@ impl AgentProcess {
         matches!(self.child.try_wait(), Ok(None))
     }
 
-    /// Its CPU time so far and its peak memory, from `/proc/PID/stat` and `/proc/PID/status`.
+    /// Its CPU time so far and its peak memory, from `/proc/PID/schedstat` (or `stat`) and
+    /// `/proc/PID/status`.
     pub fn usage(&self) -> Result<Usage> {
         let pid = self.child.id();
         let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
@@ -138,6 +139,23 @@ impl AgentProcess {
             .ok()
             .flatten()
             .unwrap_or(100) as u64;
+        // The live threads' time on a CPU in nanoseconds, where the kernel keeps it (finer than
+        // the clock ticks of `stat`, which also count threads that ended).
+        let live: u64 = fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|dir| {
+                dir.flatten()
+                    .filter_map(|t| {
+                        fs::read_to_string(t.path().join("schedstat"))
+                            .ok()?
+                            .split_whitespace()
+                            .next()?
+                            .parse::<u64>()
+                            .ok()
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        let cpu = Duration::from_nanos(live).max(Duration::from_millis(ticks * 1000 / hz.max(1)));
         let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
         let peak = status
             .lines()
@@ -145,7 +163,7 @@ impl AgentProcess {
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
             .unwrap_or(0);
         Ok(Usage {
-            cpu: Duration::from_millis(ticks * 1000 / hz.max(1)),
+            cpu,
             peak_rss_kib: peak,
         })
     }
