@@ -393,6 +393,61 @@ fn a_dead_host_expires_survivors_echo_and_it_comes_back() {
     let m = c.echo(&[1, 2, 3]).unwrap();
     m.check().unwrap();
     assert_eq!((m.tried, m.answered), (6, 6));
+
+    // Nothing is left: namespaces, work directory, ledger, etcd and every agent process.
+    let mut pids: Vec<u32> = c
+        .hosts
+        .iter()
+        .filter_map(|h| Some(h.agent.as_ref()?.pid()))
+        .collect();
+    pids.extend(c.etcd.pid());
+    assert_eq!(pids.len(), 4);
+    drop(c);
+    drop(_sweep);
+    common::assert_lab_gone(&prefix);
+    for pid in pids {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "process {pid} left behind"
+        );
+    }
+}
+
+#[test]
+fn an_etcd_client_is_only_made_inside_a_lab_namespace() {
+    require_root!();
+    let endpoint = "192.168.100.250:2379".parse().unwrap();
+    // The machine's own namespace (unnamed here) is refused.
+    let err = netplumb_lab::etcd::EtcdClient::new(&NetNs::current().unwrap(), endpoint)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("is refused: lab traffic stays in the lab"),
+        "{err}"
+    );
+    // So is a named namespace no lab lists.
+    let name = unique_name("np-t-fle-nolab");
+    let ns = NetNs::create(&name).unwrap();
+    let _gone = {
+        let name = name.clone();
+        OnDrop(move || {
+            let _ = NetNs::delete(&name);
+        })
+    };
+    let err = netplumb_lab::etcd::EtcdClient::new(&ns, endpoint)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("which no lab lists"), "{err}");
+    // A lab's namespace is accepted (nothing is connected yet).
+    let prefix = unique_name("np-t-fle-lab");
+    let mut lab = netplumb_lab::Lab::new(&prefix).unwrap();
+    lab.quiet(true);
+    let ns = lab.netns("etcd").unwrap();
+    netplumb_lab::etcd::EtcdClient::new(&ns, endpoint).unwrap();
+    drop(lab);
+    common::assert_lab_gone(&prefix);
 }
 
 /// A lease of a host that has no agent, written by hand.
