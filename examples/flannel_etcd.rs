@@ -182,7 +182,7 @@ impl Cluster {
             ETCD_IP,
             Duration::from_secs(20 * u64::from(slack)),
         )?;
-        let client = etcd.client()?;
+        let client = etcd.client()?.timeout(Duration::from_secs(5) * slack);
         client.put(
             format!("{DEFAULT_PREFIX}/config").as_bytes(),
             opts.config.as_bytes(),

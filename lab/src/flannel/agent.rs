@@ -166,7 +166,8 @@ enum Msg {
 pub fn run_agent(opts: &AgentOptions) -> Result<()> {
     let t0 = Instant::now();
     let ns = NetNs::open(&opts.netns)?;
-    let client = EtcdClient::new(&ns, opts.etcd)?;
+    let client =
+        EtcdClient::new(&ns, opts.etcd)?.timeout(Duration::from_secs(5) * crate::timing_slack());
     let h = Handle::new_in(&ns)?;
     say!(
         t0,
@@ -184,7 +185,7 @@ pub fn run_agent(opts: &AgentOptions) -> Result<()> {
             Ok(None) => {
                 return Err(BadConfig(format!("no network configuration at {config_key}")).into())
             }
-            Err(e) if t0.elapsed() < Duration::from_secs(30) => {
+            Err(e) if t0.elapsed() < Duration::from_secs(30) * crate::timing_slack() => {
                 say!(t0, "etcd not answering yet: {e}");
                 std::thread::sleep(Duration::from_millis(250));
             }
@@ -616,7 +617,7 @@ fn spawn_renewer(
     t0: Instant,
 ) -> Result<()> {
     let period = Duration::from_millis((ttl * 1000 / 3).max(500));
-    let client = client.timeout(period.min(Duration::from_secs(2)));
+    let client = client.timeout(Duration::from_secs(2) * crate::timing_slack());
     std::thread::Builder::new()
         .name("renew".into())
         .spawn(move || {

@@ -94,10 +94,13 @@ impl HostView {
             Event::Fdb(change) => {
                 let e = change.get();
                 if Some(e.link) == self.vtep {
-                    match e.dst.filter(|_| !change.is_removed()) {
-                        Some(dst) => self.fdb.insert(e.mac, dst),
-                        None => self.fdb.remove(&e.mac),
-                    };
+                    // Linux 6.1 follows the VXLAN driver's notice of a new entry (with its
+                    // remote) by a generic one without it: only a removal removes.
+                    if change.is_removed() {
+                        self.fdb.remove(&e.mac);
+                    } else if let Some(dst) = e.dst {
+                        self.fdb.insert(e.mac, dst);
+                    }
                 }
             }
             Event::Route(change) => {
