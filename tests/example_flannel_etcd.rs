@@ -685,6 +685,44 @@ fn twenty_hosts_converge() {
 }
 
 #[test]
+fn an_agent_whose_key_is_deleted_stops_and_the_others_remove_it() {
+    require_root!();
+    require_etcd!();
+    let prefix = unique_name("np-t-fle-del");
+    let _sweep = sweeper(&prefix);
+    let (mut c, _, _) = bring_up(&options(&prefix, 2, 0)).unwrap();
+    let lease = c.lease_of(2).unwrap();
+    let key = subnet_key("/coreos.com/network", lease.subnet);
+    let t = Instant::now();
+    assert_eq!(c.client.delete(key.as_bytes(), None).unwrap(), 1);
+    let vtep = lease.vtep();
+    let slack = u64::from(c.slack);
+    c.watch
+        .wait_for(t, Duration::from_secs(10 * slack), |i, v| {
+            i == 1 || v.holds_none_of(&vtep)
+        })
+        .unwrap();
+    let status = c.hosts[1]
+        .agent
+        .as_mut()
+        .unwrap()
+        .wait_exit(Duration::from_secs(10 * slack))
+        .unwrap()
+        .expect("the agent stops when its key is deleted");
+    let log = c.agent_log(2);
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(
+        log.contains(&format!(
+            "flannel agent failed: my lease {key} was deleted (expired or removed); stopping"
+        )),
+        "{log}"
+    );
+    // It never deletes keys itself: host1's is still there.
+    assert_eq!(c.leases().unwrap().len(), 1);
+    assert_all_hold_exactly(&c, &[1]);
+}
+
+#[test]
 fn the_default_config_is_flannels_example() {
     // The configuration the example writes parses as flannel reads it.
     let c = netplumb_lab::flannel::Config::parse(CONFIG).unwrap();
