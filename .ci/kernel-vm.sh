@@ -5,15 +5,15 @@
 #
 #   bash .ci/kernel-vm.sh [--host-skips FILE]
 #
-# 1. installs qemu-system-x86, kmod, cpio, iproute2 and bird2 with apt-get when they are missing, and
+# 1. installs qemu-system-x86, kmod, cpio, iproute2, bird2 and etcd-server with apt-get when they are missing, and
 #    downloads (not installs) the guest kernel and busybox-static .debs;
 # 2. builds every integration test of the netplumb package in tests/ (except the
 #    pure-computation LPM ones) statically linked, so it runs in the guest without a libc (the
 #    workspace's netplumb-lab crate is linked into them as a library; its own unit tests need
 #    no kernel and run on the host only);
 # 3. builds an initramfs: busybox, the kernel's network modules (depmod'ed), iproute2's `ip`,
-#    `bridge` and `tc` (the tests' oracle) and BIRD's `bird` and `birdc` with their shared
-#    libraries, the test binaries, and
+#    `bridge` and `tc` (the tests' oracle), BIRD's `bird` and `birdc` and `etcd` with their
+#    shared libraries, the test binaries, and
 #    .ci/kernel-vm-init as /init;
 # 4. boots it under TCG with a timeout; the init runs each test binary and powers off;
 # 5. reads the console log and exits non-zero when a guest test failed, a test binary exited
@@ -64,6 +64,8 @@ command -v ip >/dev/null && command -v bridge >/dev/null || need+=(iproute2)
 command -v timeout >/dev/null || need+=(coreutils)
 # BIRD for the calico_bgp and routing_lab tests, copied into the guest like iproute2.
 command -v bird >/dev/null && command -v birdc >/dev/null || [ -x /usr/sbin/bird ] || need+=(bird2)
+# etcd for the flannel_etcd tests, copied in the same way.
+command -v etcd >/dev/null || need+=(etcd-server)
 apt_updated=
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${need[*]}: run as root or install them"
@@ -146,7 +148,7 @@ copy_with_libs() {
     [ -e "$ir$lib" ] || install -D -m 755 "$(readlink -f "$lib")" "$ir$lib"
   done
 }
-for tool in ip bridge tc bird birdc; do
+for tool in ip bridge tc bird birdc etcd; do
   exe=$(command -v "$tool" || true)
   [ -n "$exe" ] || die "$tool is missing on the host, so it cannot go into the guest"
   copy_with_libs "$(readlink -f "$exe")"

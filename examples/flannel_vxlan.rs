@@ -47,11 +47,12 @@ use std::time::{Duration, Instant};
 use ipnetwork::{IpNetwork, Ipv4Network};
 use netplumb::addr::NewAddress;
 use netplumb::fdb::{FdbFilter, FdbState, NewFdbEntry};
-use netplumb::link::{NewBridge, NewVeth, NewVxlan};
+use netplumb::link::NewVxlan;
 use netplumb::monitor::{Event, Groups, Monitor, MonitorOptions, MonitorStop};
 use netplumb::neighbour::{NeighbourFilter, NeighbourState, NeighbourTableParams, NewNeighbour};
-use netplumb::route::{NewRoute, RouteFilter, RouteKey};
+use netplumb::route::RouteFilter;
 use netplumb::{Handle, IfIndex, IpFamily, MacAddr, NetNs, Vni};
+use netplumb_lab::flannel::{self, add_pods, LeaseEntries, Pod, VtepLease, Write, OVERLAY_MTU};
 use netplumb_lab::{EchoMatrix, EchoServer, Endpoint, Lab, Result, Underlay};
 
 /// The VXLAN device's name, VNI and UDP port, as flannel chooses them.
@@ -60,8 +61,6 @@ pub const VXLAN_DEV: &str = "flannel.1";
 pub const VNI: u32 = 1;
 /// flannel's UDP port (the Linux kernel's old default, not IANA's 4789).
 pub const VXLAN_PORT: u16 = 8472;
-/// The MTU of `flannel.1` and of the pods: 1500 less the 50 bytes of VXLAN over IPv4.
-pub const OVERLAY_MTU: u32 = 1450;
 /// The port the pods' echo servers listen on.
 pub const ECHO_PORT: u16 = 7777;
 
@@ -140,6 +139,15 @@ impl Lease {
     pub fn gateway(&self) -> Ipv4Addr {
         self.subnet.network()
     }
+
+    /// The lease as the data path sees it.
+    pub fn vtep(&self) -> VtepLease {
+        VtepLease {
+            subnet: self.subnet,
+            public_ip: self.underlay,
+            vtep_mac: self.vtep_mac,
+        }
+    }
 }
 
 /// What the kernels of the hosts hold on `flannel.1`, read back at the end.
@@ -213,82 +221,19 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// The entries one lease put on one host, so that they can be taken out again.
-#[derive(Debug, Default)]
-pub struct LeaseEntries {
-    neighbour: Option<IpAddr>,
-    fdb: Option<NewFdbEntry>,
-    route: Option<IpNetwork>,
-}
-
-impl LeaseEntries {
-    /// How many entries are in place.
-    pub fn len(&self) -> usize {
-        usize::from(self.neighbour.is_some())
-            + usize::from(self.fdb.is_some())
-            + usize::from(self.route.is_some())
-    }
-
-    /// Whether nothing is in place.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// Programs a remote lease on a host, as flannel does for each subnet it learns of: neighbour
-/// (gateway → VTEP MAC), FDB (VTEP MAC → underlay address), route (subnet via gateway, onlink).
-/// When a step fails, the steps done are undone and the first error is returned.
+/// Programs a remote lease on a host, as flannel does for each subnet it learns of:
+/// neighbour (gateway → VTEP MAC), FDB (VTEP MAC → underlay address), route (subnet via
+/// gateway, onlink), each added (an entry already there is an error). When a step fails, the
+/// steps done are undone and the first error is returned.
 pub fn program_lease(h: &Handle, lease: &Lease) -> Result<LeaseEntries> {
-    let mut done = LeaseEntries::default();
-    let result = (|| -> Result<()> {
-        let gateway = IpAddr::V4(lease.gateway());
-        h.add_neighbour(VXLAN_DEV, &NewNeighbour::new(gateway, lease.vtep_mac))
-            .map_err(|e| format!("neighbour {gateway} for host {}: {e}", lease.host))?;
-        done.neighbour = Some(gateway);
-        let fdb = NewFdbEntry {
-            dst: Some(IpAddr::V4(lease.underlay)),
-            ..NewFdbEntry::new(lease.vtep_mac)
-        };
-        h.add_fdb(VXLAN_DEV, &fdb)
-            .map_err(|e| format!("fdb {} for host {}: {e}", lease.vtep_mac, lease.host))?;
-        done.fdb = Some(fdb);
-        let mut route = NewRoute::via_dev(IpNetwork::V4(lease.subnet), gateway, VXLAN_DEV)?;
-        route.next_hops[0].onlink = true;
-        h.add_route(&route)
-            .map_err(|e| format!("route {} for host {}: {e}", lease.subnet, lease.host))?;
-        done.route = Some(IpNetwork::V4(lease.subnet));
-        Ok(())
-    })();
-    match result {
-        Ok(()) => Ok(done),
-        Err(e) => {
-            let undone = done.len();
-            if let Err(undo) = unprogram_lease(h, &mut done) {
-                return Err(format!("{e}; undoing the steps done also failed: {undo}").into());
-            }
-            Err(format!("{e} (undid {undone} entries)").into())
-        }
-    }
+    flannel::program_lease(h, VXLAN_DEV, &lease.vtep(), Write::Add)
+        .map_err(|e| format!("host {}: {e}", lease.host).into())
 }
 
 /// Removes what [`program_lease`] put in place, in reverse order; `entries` keeps what could
 /// not be removed.
 pub fn unprogram_lease(h: &Handle, entries: &mut LeaseEntries) -> Result<()> {
-    if let Some(route) = entries.route {
-        let mut key = RouteKey::new(route);
-        key.dev = Some(VXLAN_DEV.into());
-        h.delete_route(&key)?;
-        entries.route = None;
-    }
-    if let Some(fdb) = &entries.fdb {
-        h.delete_fdb(VXLAN_DEV, fdb)?;
-        entries.fdb = None;
-    }
-    if let Some(n) = entries.neighbour {
-        h.delete_neighbour(VXLAN_DEV, n)?;
-        entries.neighbour = None;
-    }
-    Ok(())
+    flannel::unprogram_lease(h, VXLAN_DEV, entries)
 }
 
 /// A host of the simulation.
@@ -297,12 +242,6 @@ struct Host {
     ns: NetNs,
     handle: Handle,
     pods: Vec<Pod>,
-}
-
-struct Pod {
-    name: String,
-    ns: NetNs,
-    ip: Ipv4Addr,
 }
 
 fn underlay_ip(host: u8) -> Ipv4Addr {
@@ -431,11 +370,6 @@ fn build_host(lab: &mut Lab, underlay: &Underlay, n: u8, opts: &Options) -> Resu
     let (ns, h) = underlay.add_host(lab, n)?;
 
     let subnet = subnet(n);
-    let gw = Ipv4Addr::from(u32::from(subnet.network()) + 1);
-    h.add_bridge(&NewBridge::new("cni0"))?;
-    h.add_address("cni0", &NewAddress::new(IpAddr::V4(gw), 24)?)?;
-    h.set_link_up("cni0")?;
-
     let miss = opts.mode == Mode::Miss;
     h.add_vxlan(&NewVxlan {
         local: Some(IpAddr::V4(underlay_ip(n))),
@@ -472,30 +406,10 @@ fn build_host(lab: &mut Lab, underlay: &Underlay, n: u8, opts: &Options) -> Resu
         .mac
         .ok_or("flannel.1 has no MAC address")?;
 
-    let mut pods = Vec::new();
-    for p in 1..=opts.pods {
-        let short = format!("h{n}-pod{p}");
-        let pns = lab.netns(&short)?;
-        let ip = Ipv4Addr::from(u32::from(subnet.network()) + 1 + u32::from(p));
-        let host_end = format!("veth{p}");
-        let mut veth = NewVeth::new(&host_end, "eth0");
-        veth.peer.netns = Some(&pns);
-        // The pods' MTU leaves room for the VXLAN header, as flannel's CNI plugin sets it.
-        veth.mtu = Some(OVERLAY_MTU);
-        veth.peer.mtu = Some(OVERLAY_MTU);
-        h.add_veth(&veth)?;
-        h.set_link_master(host_end.as_str(), "cni0")?;
-        h.set_link_up(host_end.as_str())?;
-        let hp = Handle::new_in(&pns)?;
-        hp.add_address("eth0", &NewAddress::new(IpAddr::V4(ip), 24)?)?;
-        hp.set_link_up("eth0")?;
-        hp.add_route(&NewRoute::via("0.0.0.0/0".parse()?, IpAddr::V4(gw))?)?;
-        pods.push(Pod {
-            name: short,
-            ns: pns,
-            ip,
-        });
-    }
+    // cni0 and the pods, with an MTU that leaves room for the VXLAN header, as flannel's CNI
+    // plugin sets it.
+    let pods = add_pods(lab, &h, n, subnet, opts.pods, OVERLAY_MTU)?;
+    let gw = Ipv4Addr::from(u32::from(subnet.network()) + 1);
     println!(
         "host{n}: eth0 {}/24, cni0 {gw}/24 with {} pods, {VXLAN_DEV} vni {VNI} mac {vtep_mac}",
         underlay_ip(n),

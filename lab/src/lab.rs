@@ -258,6 +258,16 @@ pub fn sweep(prefix: &str) -> Result<usize> {
     Ok(n)
 }
 
+/// Whether a lab's ledger lists the namespace `name` (a lab made it and has not deleted it).
+pub(crate) fn is_lab_namespace(name: &str) -> bool {
+    let Ok(dir) = fs::read_dir(LEDGER_DIR) else {
+        return false;
+    };
+    dir.flatten().any(|entry| {
+        fs::read_to_string(entry.path()).is_ok_and(|text| text.lines().skip(1).any(|l| l == name))
+    })
+}
+
 /// The state letter (`R`, `S`, `Z`, …) of process `pid` and when it started (field 22 of
 /// `/proc/PID/stat`, clock ticks after boot), if there is such a process (a zombie included).
 fn process_stat(pid: u32) -> Option<(char, u64)> {

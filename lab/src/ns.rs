@@ -57,21 +57,38 @@ impl Underlay {
     /// 192.168.100.H/24 (its peer `uplinkH` on `br0`), IPv4 forwarding on, and the default
     /// route through the router if there is one.
     pub fn add_host(&self, lab: &mut Lab, host: u8) -> Result<(NetNs, Handle)> {
-        let ns = lab.netns(&format!("host{host}"))?;
+        let (ns, h) = self.add_node(
+            lab,
+            &format!("host{host}"),
+            &format!("uplink{host}"),
+            Underlay::host_ip(host),
+        )?;
+        ns.set_conf(ConfScope::All, ConfKnob::Ipv4Forwarding, 1)?;
+        Ok((ns, h))
+    }
+
+    /// Makes a namespace `PREFIX-SHORT` on the underlay that is not a host (a datastore, say):
+    /// `eth0` up with `address`/24, its peer `uplink` on `br0`, and the default route through
+    /// the router if there is one.
+    pub fn add_node(
+        &self,
+        lab: &mut Lab,
+        short: &str,
+        uplink: &str,
+        address: Ipv4Addr,
+    ) -> Result<(NetNs, Handle)> {
+        let ns = lab.netns(short)?;
         let h = Handle::new_in(&ns)?;
-        let uplink = format!("uplink{host}");
-        let mut veth = NewVeth::new(&uplink, "eth0");
+        let mut veth = NewVeth::new(uplink, "eth0");
         veth.peer.netns = Some(&ns);
         self.handle.add_veth(&veth)?;
-        self.handle.set_link_master(uplink.as_str(), "br0")?;
-        self.handle.set_link_up(uplink.as_str())?;
-        let address = IpAddr::V4(Underlay::host_ip(host));
-        h.add_address("eth0", &NewAddress::new(address, 24)?)?;
+        self.handle.set_link_master(uplink, "br0")?;
+        self.handle.set_link_up(uplink)?;
+        h.add_address("eth0", &NewAddress::new(IpAddr::V4(address), 24)?)?;
         h.set_link_up("eth0")?;
         if let Some(r) = self.router {
             h.add_route(&NewRoute::via("0.0.0.0/0".parse()?, IpAddr::V4(r))?)?;
         }
-        ns.set_conf(ConfScope::All, ConfKnob::Ipv4Forwarding, 1)?;
         Ok((ns, h))
     }
 }
