@@ -158,8 +158,12 @@ fn calc_gateways(result: &mut Result100, c: &Conf) -> Vec<IpNetwork> {
     gws
 }
 
-/// Makes the bridge unless it is there; `Some(name)` when this call made it.
-fn ensure_bridge(host: &Handle, c: &Conf) -> CniResult<Option<String>> {
+/// Makes the bridge unless it is there; `Some(name)` when this call made it, and the bridge's
+/// MAC before any port joined (which [`ensure_addr`] pins, as the reference does).
+fn ensure_bridge(
+    host: &Handle,
+    c: &Conf,
+) -> CniResult<(Option<String>, Option<netplumb::MacAddr>)> {
     let mut made = None;
     match host.link(c.br_name.as_str()) {
         Ok(_) => {}
@@ -188,7 +192,8 @@ fn ensure_bridge(host: &Handle, c: &Conf) -> CniResult<Option<String>> {
     }
     let _ = sys::sysctl(None, &format!("net/ipv6/conf/{}/accept_ra", c.br_name), "0");
     host.set_link_up(c.br_name.as_str()).map_err(fail)?;
-    Ok(made)
+    let mac = host.link(c.br_name.as_str()).map_err(fail)?.mac;
+    Ok((made, mac))
 }
 
 /// Refuses a bridge name held by a link that is not a bridge, before anything changes.
@@ -205,7 +210,13 @@ fn check_bridge_name(host: &Handle, name: &str) -> CniResult<()> {
 
 /// The reference's `ensureAddr`: the gateway address on the bridge, other addresses of the
 /// family replaced only with `forceAddress`. `true` when it added the address.
-fn ensure_addr(host: &Handle, br: &str, gw: &IpNetwork, force: bool) -> CniResult<bool> {
+fn ensure_addr(
+    host: &Handle,
+    br: &str,
+    mac: Option<netplumb::MacAddr>,
+    gw: &IpNetwork,
+    force: bool,
+) -> CniResult<bool> {
     let fam = if gw.is_ipv4() {
         IpFamily::V4
     } else {
@@ -240,11 +251,8 @@ fn ensure_addr(host: &Handle, br: &str, gw: &IpNetwork, force: bool) -> CniResul
     }
     host.add_address(br, &new_address(gw)?)
         .map_err(|e| CniError::kernel(format!("could not add IP address to {br:?}"), e))?;
-    // As the reference: pin the bridge's MAC so that it does not follow its ports.
-    let l = host
-        .link(br)
-        .map_err(|e| CniError::kernel("look up the bridge", e))?;
-    if let Some(mac) = l.mac {
+    // As the reference: pin the bridge's own MAC so that it does not follow its ports.
+    if let Some(mac) = mac {
         host.set_link_mac(br, mac)
             .map_err(|e| CniError::kernel("could not set bridge's mac", e))?;
     }
@@ -310,7 +318,8 @@ fn add(ctx: &Ctx, c: &Conf, host: &Handle, cont: &Handle, ns: &NetNs, undo: &mut
         result.ips = r.ips;
         result.routes = r.routes;
     }
-    undo.bridge = ensure_bridge(host, c)?;
+    let (made, br_mac) = ensure_bridge(host, c)?;
+    undo.bridge = made;
     let host_ns = NetNs::current().map_err(|e| CniError::kernel("open the host netns", e))?;
     let host_name = make_veth(cont, &host_ns, &ctx.ifname, c.mtu, ctx.requested_mac()?)?;
     undo.veth = true;
@@ -365,7 +374,7 @@ fn add(ctx: &Ctx, c: &Conf, host: &Handle, cont: &Handle, ns: &NetNs, undo: &mut
         wait_oper_up(host, &host_name)?;
         if c.is_gw {
             for gw in &gws {
-                if ensure_addr(host, &c.br_name, gw, c.force_address)? {
+                if ensure_addr(host, &c.br_name, br_mac, gw, c.force_address)? {
                     undo.bridge_addrs.push(*gw);
                 }
             }
