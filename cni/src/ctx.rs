@@ -140,10 +140,16 @@ impl Env {
                 ))
             }
         };
-        let vars = ["CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME", "CNI_ARGS", "CNI_PATH"]
-            .into_iter()
-            .map(|k| (k, get(k)))
-            .collect();
+        let vars = [
+            "CNI_CONTAINERID",
+            "CNI_NETNS",
+            "CNI_IFNAME",
+            "CNI_ARGS",
+            "CNI_PATH",
+        ]
+        .into_iter()
+        .map(|k| (k, get(k)))
+        .collect();
         Ok(Env { command, vars })
     }
 

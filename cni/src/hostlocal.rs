@@ -74,7 +74,9 @@ impl Range {
             .ok_or_else(|| bad(format!("subnet {subnet_s:?} is not ADDRESS/LEN")))?;
         let bits = if subnet.is_ipv4() { 32 } else { 128 };
         if subnet.prefix() > bits - 2 {
-            return Err(bad(format!("Network {subnet_s} too small to allocate from")));
+            return Err(bad(format!(
+                "Network {subnet_s} too small to allocate from"
+            )));
         }
         if subnet.ip() != subnet.network() {
             return Err(bad(format!(
@@ -99,7 +101,10 @@ impl Range {
             Some(e) => e,
             None => {
                 let last = to_u128(subnet.broadcast());
-                from_u128(if subnet.is_ipv4() { last - 1 } else { last }, subnet.is_ipv6())
+                from_u128(
+                    if subnet.is_ipv4() { last - 1 } else { last },
+                    subnet.is_ipv6(),
+                )
             }
         };
         Ok(Range {
@@ -150,9 +155,7 @@ struct Config {
 }
 
 fn parse_requested(s: &str) -> Option<IpAddr> {
-    s.parse()
-        .ok()
-        .or_else(|| parse_cidr(s).map(|n| n.ip()))
+    s.parse().ok().or_else(|| parse_cidr(s).map(|n| n.ip()))
 }
 
 impl Config {
@@ -191,7 +194,10 @@ impl Config {
             .and_then(|c| c.get("ips"));
         requested.extend(list_ips(args_ips, "args.cni.ips")?);
         let rc = ctx.common.runtime_config.as_ref();
-        requested.extend(list_ips(rc.and_then(|r| r.get("ips")), "runtimeConfig.ips")?);
+        requested.extend(list_ips(
+            rc.and_then(|r| r.get("ips")),
+            "runtimeConfig.ips",
+        )?);
 
         let mut ranges: Vec<RangeSet> = Vec::new();
         let parse_sets = |v: Option<&Value>, at: &str| -> CniResult<Vec<RangeSet>> {
@@ -217,7 +223,10 @@ impl Config {
             }
             Ok(sets)
         };
-        ranges.extend(parse_sets(rc.and_then(|r| r.get("ipRanges")), "runtimeConfig.ipRanges")?);
+        ranges.extend(parse_sets(
+            rc.and_then(|r| r.get("ipRanges")),
+            "runtimeConfig.ipRanges",
+        )?);
         if ipam_v.get("subnet").and_then(Value::as_str).is_some() {
             ranges.push(vec![Range::parse(&ipam_v, "ipam")?]);
         }
@@ -249,9 +258,7 @@ impl Config {
                     .iter()
                     .any(|a| ranges[j].iter().any(|b| a.overlaps(b)))
                 {
-                    return Err(CniError::config(format!(
-                        "range set {i} overlaps with {j}"
-                    )));
+                    return Err(CniError::config(format!("range set {i} overlaps with {j}")));
                 }
             }
         }
@@ -261,11 +268,16 @@ impl Config {
                 let dst = r.get("dst").and_then(Value::as_str).unwrap_or("");
                 let dst = parse_cidr(dst)
                     .ok_or_else(|| CniError::config(format!("ipam.routes: bad dst {dst:?}")))?;
-                let gw = match r.get("gw").and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                let gw = match r
+                    .get("gw")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                {
                     None => None,
-                    Some(g) => Some(g.parse().map_err(|_| {
-                        CniError::config(format!("ipam.routes: bad gw {g:?}"))
-                    })?),
+                    Some(g) => Some(
+                        g.parse()
+                            .map_err(|_| CniError::config(format!("ipam.routes: bad gw {g:?}")))?,
+                    ),
                 };
                 let mut extra = r.as_object().cloned().unwrap_or_default();
                 extra.remove("dst");
@@ -446,7 +458,10 @@ fn allocate<'a>(
         .last_reserved(range_id)
         .filter(|ip| set_contains(set, *ip).is_some());
     let (mut idx, mut cur) = match last {
-        Some(ip) => (set.iter().position(|r| r.contains(ip)).unwrap_or(0), Some(ip)),
+        Some(ip) => (
+            set.iter().position(|r| r.contains(ip)).unwrap_or(0),
+            Some(ip),
+        ),
         None => (0, None),
     };
     let mut start: Option<IpAddr> = None;
@@ -545,9 +560,8 @@ fn add(ctx: &Ctx) -> CniResult<Result100> {
             .map(|i| requested.remove(i));
         let got = match want {
             Some(ip) => {
-                let r = set_contains(set, ip).ok_or_else(|| {
-                    CniError::config(format!("{ip} is in no range of set {idx}"))
-                })?;
+                let r = set_contains(set, ip)
+                    .ok_or_else(|| CniError::config(format!("{ip} is in no range of set {idx}")))?;
                 if ip == r.gateway {
                     undo(&done);
                     return Err(CniError::config(format!(
@@ -569,12 +583,15 @@ fn add(ctx: &Ctx) -> CniResult<Result100> {
             }
             None => {
                 let held = store.by_id(id, ifname);
-                if let Some((_, ip)) = held.iter().find(|(_, ip)| set_contains(set, *ip).is_some()) {
+                if let Some((_, ip)) = held.iter().find(|(_, ip)| set_contains(set, *ip).is_some())
+                {
                     undo(&done);
                     return Err(CniError::new(
                         code::INVALID_CONFIG,
                         format!("failed to allocate for range {idx}"),
-                        format!("{ip} has been allocated to {id}, duplicate allocation is not allowed"),
+                        format!(
+                            "{ip} has been allocated to {id}, duplicate allocation is not allowed"
+                        ),
                     ));
                 }
                 match allocate(&store, set, idx, id, ifname) {
@@ -584,7 +601,10 @@ fn add(ctx: &Ctx) -> CniResult<Result100> {
                         return Err(CniError::new(
                             code::TRY_AGAIN,
                             format!("failed to allocate for range {idx}"),
-                            format!("no IP addresses available in range set: {}", set_string(set)),
+                            format!(
+                                "no IP addresses available in range set: {}",
+                                set_string(set)
+                            ),
                         ));
                     }
                     Err(e) => {
@@ -623,6 +643,10 @@ pub fn run(ctx: &Ctx, command: Command) -> CniResult<Option<Result100>> {
         Command::Add => add(ctx).map(Some),
         Command::Del => {
             let conf = Config::load(ctx)?;
+            if !conf.data_dir.join(&conf.network).is_dir() {
+                // Nothing was ever reserved: nothing to release, and nothing is created.
+                return Ok(None);
+            }
             let store = Store::open(&conf.data_dir, &conf.network)?;
             store.release_by_id(&ctx.container_id, &ctx.ifname)?;
             Ok(None)
@@ -675,7 +699,10 @@ mod tests {
                 .unwrap();
             got.push(ip.to_string());
         }
-        assert_eq!(got, ["10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6"]);
+        assert_eq!(
+            got,
+            ["10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5", "10.9.0.6"]
+        );
         assert!(allocate(&store, &set, 0, "c9", "eth0").unwrap().is_none());
         assert_eq!(
             fs::read_to_string(dir.join("net/10.9.0.3")).unwrap(),

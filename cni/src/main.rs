@@ -134,7 +134,11 @@ fn main() {
         Ok(env) => env,
         Err(e) => {
             if std::env::args().any(|a| a == "--version" || a == "-V") {
-                println!("netplumb-cni {} (CNI {})", env!("CARGO_PKG_VERSION"), spec::SUPPORTED_VERSIONS.join(", "));
+                println!(
+                    "netplumb-cni {} (CNI {})",
+                    env!("CARGO_PKG_VERSION"),
+                    spec::SUPPORTED_VERSIONS.join(", ")
+                );
                 std::process::exit(0);
             }
             answer("", Some((&e, CURRENT_VERSION)))
@@ -142,20 +146,32 @@ fn main() {
     };
     let mut stdin = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut stdin) {
-        let e = CniError::new(code::IO_FAILURE, "failed to read the configuration", e.to_string());
+        let e = CniError::new(
+            code::IO_FAILURE,
+            "failed to read the configuration",
+            e.to_string(),
+        );
         answer("", Some((&e, CURRENT_VERSION)))
     }
     if env.command == Command::Version {
         // VERSION needs no valid configuration: podman sends a bare {"cniVersion"}.
         let v = serde_json::from_slice::<serde_json::Value>(&stdin)
             .ok()
-            .and_then(|v| v.get("cniVersion").and_then(|s| s.as_str()).map(str::to_string))
+            .and_then(|v| {
+                v.get("cniVersion")
+                    .and_then(|s| s.as_str())
+                    .map(str::to_string)
+            })
             .unwrap_or_default();
         answer(&version_json(&v), None)
     }
     let version_hint = serde_json::from_slice::<serde_json::Value>(&stdin)
         .ok()
-        .and_then(|v| v.get("cniVersion").and_then(|s| s.as_str()).map(str::to_string))
+        .and_then(|v| {
+            v.get("cniVersion")
+                .and_then(|s| s.as_str())
+                .map(str::to_string)
+        })
         .filter(|v| spec::version_supported(v))
         .unwrap_or_else(|| CURRENT_VERSION.to_string());
     let ctx = match env.into_ctx(stdin) {

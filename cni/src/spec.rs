@@ -64,7 +64,11 @@ impl CniError {
 
     /// Invalid network configuration (code 7).
     pub fn config(details: impl Into<String>) -> CniError {
-        CniError::new(code::INVALID_CONFIG, "invalid network configuration", details)
+        CniError::new(
+            code::INVALID_CONFIG,
+            "invalid network configuration",
+            details,
+        )
     }
 
     /// A kernel (netplumb) failure while doing `what` (code 100).
@@ -304,9 +308,8 @@ impl Result100 {
                 .ips
                 .iter()
                 .map(|ip| IpWire {
-                    version: with_version.then(|| {
-                        if ip.address.is_ipv4() { "4" } else { "6" }.to_string()
-                    }),
+                    version: with_version
+                        .then(|| if ip.address.is_ipv4() { "4" } else { "6" }.to_string()),
                     interface: ip.interface,
                     address: cidr(&ip.address),
                     gateway: ip.gateway.map(|g| g.to_string()),

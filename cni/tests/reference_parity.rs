@@ -108,7 +108,9 @@ fn add_side(case: &Case, tmp: &TempDir, tag: &str, dir: &std::path::Path) -> Sid
     let host = Ns::new(&format!("h{tag}"));
     let cont = Ns::new(&format!("c{tag}"));
     if case.master {
-        host.sh(&["ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1"]);
+        host.sh(&[
+            "ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1",
+        ]);
         host.sh(&["ip", "link", "set", "up0", "up"]);
     }
     let data = tmp.join(&format!("data-{tag}"));
@@ -166,7 +168,10 @@ fn same_config_same_result() {
         for (path, a, b) in &diffs {
             table.push(format!("| {} | {path} | {a} | {b} |", case.name));
             if !ALLOWED.iter().any(|p| path.contains(p)) {
-                unexpected.push(format!("{}: {path}: reference {a}, netplumb {b}", case.name));
+                unexpected.push(format!(
+                    "{}: {path}: reference {a}, netplumb {b}",
+                    case.name
+                ));
             }
         }
         // CHECK (0.4.0 and later) with each side's own result, then DEL, on both sides.
@@ -193,10 +198,15 @@ fn same_config_same_result() {
                         c.out.get("msg").and_then(Value::as_str).unwrap_or("")
                     ));
                     if !(case.name.starts_with("bridge-l2")) {
-                        unexpected.push(format!("{}: reference CHECK failed: {}", case.name, c.raw));
+                        unexpected
+                            .push(format!("{}: reference CHECK failed: {}", case.name, c.raw));
                     }
                 } else {
-                    assert_eq!(c.code, 0, "{} CHECK ({tag}): {} {}", case.name, c.raw, c.err);
+                    assert_eq!(
+                        c.code, 0,
+                        "{} CHECK ({tag}): {} {}",
+                        case.name, c.raw, c.err
+                    );
                 }
             }
             call.command = "DEL";
@@ -213,7 +223,9 @@ fn same_config_same_result() {
         for tag in ["r", "o"] {
             let files = common::store_files(&tmp.join(&format!("data-{tag}")));
             assert!(
-                files.iter().all(|(name, _)| name.ends_with("/lock") || name.contains("last_reserved_ip")),
+                files
+                    .iter()
+                    .all(|(name, _)| name.ends_with("/lock") || name.contains("last_reserved_ip")),
                 "{}: store {tag} after DEL: {files:?}",
                 case.name
             );
@@ -229,7 +241,10 @@ fn same_config_same_result() {
         );
         for (path, a, b) in &d {
             table.push(format!("| {} | {path} | {a} | {b} |", case.name));
-            unexpected.push(format!("{}: {path}: reference {a}, netplumb {b}", case.name));
+            unexpected.push(format!(
+                "{}: {path}: reference {a}, netplumb {b}",
+                case.name
+            ));
         }
     }
     eprintln!("| case | field | reference | netplumb |\n| --- | --- | --- | --- |");
@@ -237,5 +252,9 @@ fn same_config_same_result() {
         eprintln!("{row}");
     }
     eprintln!("parity: {} cases, {} differences", CASES.len(), table.len());
-    assert!(unexpected.is_empty(), "unexpected differences:\n{}", unexpected.join("\n"));
+    assert!(
+        unexpected.is_empty(),
+        "unexpected differences:\n{}",
+        unexpected.join("\n")
+    );
 }

@@ -16,8 +16,8 @@ use serde_json::Value;
 
 use super::{
     check_container, check_masq, configure_iface, del_addresses, delete_container_link,
-    enable_forward, handle_in, host_handle, mac_text, new_address, plugin_conf,
-    refuse_existing, refuse_true, setup_masq, teardown_masq, wait_oper_up, Plugin,
+    enable_forward, handle_in, host_handle, mac_text, new_address, plugin_conf, refuse_existing,
+    refuse_true, setup_masq, teardown_masq, wait_oper_up, Plugin,
 };
 use crate::ctx::{Command, Ctx};
 use crate::ipam;
@@ -301,7 +301,14 @@ pub fn host_veth_up(host: &Handle, name: &str) -> CniResult<Option<netplumb::Mac
     Ok(l.mac)
 }
 
-fn add(ctx: &Ctx, c: &Conf, host: &Handle, cont: &Handle, ns: &NetNs, undo: &mut Undo) -> CniResult<Result100> {
+fn add(
+    ctx: &Ctx,
+    c: &Conf,
+    host: &Handle,
+    cont: &Handle,
+    ns: &NetNs,
+    undo: &mut Undo,
+) -> CniResult<Result100> {
     let layer3 = !ctx.common.ipam_type().is_empty();
     let mut result = Result100::default();
     if layer3 {
@@ -336,7 +343,9 @@ fn add(ctx: &Ctx, c: &Conf, host: &Handle, cont: &Handle, ns: &NetNs, undo: &mut
         ..BridgePort::default()
     };
     host.set_bridge_port(host_name.as_str(), &port)
-        .map_err(|e| CniError::kernel(format!("failed to setup hairpin mode for {host_name}"), e))?;
+        .map_err(|e| {
+            CniError::kernel(format!("failed to setup hairpin mode for {host_name}"), e)
+        })?;
     let cont_link = cont
         .link(ctx.ifname.as_str())
         .map_err(|e| CniError::kernel("look up the container veth", e))?;
@@ -448,7 +457,11 @@ impl Plugin for Bridge {
         };
         // The host end: the result's host interface, a port of the bridge, the container
         // veth's peer.
-        for i in prev.interfaces.iter().filter(|i| i.sandbox.is_empty() && i.name != c.br_name) {
+        for i in prev
+            .interfaces
+            .iter()
+            .filter(|i| i.sandbox.is_empty() && i.name != c.br_name)
+        {
             match host.link(i.name.as_str()) {
                 Ok(h) => {
                     if h.master != Some(br.index) {

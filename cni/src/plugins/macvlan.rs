@@ -77,7 +77,14 @@ fn load(ctx: &Ctx, host: &Handle) -> CniResult<(Conf, u32)> {
     Ok((c, master.mtu))
 }
 
-fn add(ctx: &Ctx, c: &Conf, host: &Handle, cont: &Handle, ns: &netplumb::NetNs, made: &mut bool) -> CniResult<Result100> {
+fn add(
+    ctx: &Ctx,
+    c: &Conf,
+    host: &Handle,
+    cont: &Handle,
+    ns: &netplumb::NetNs,
+    made: &mut bool,
+) -> CniResult<Result100> {
     let layer3 = !ctx.common.ipam_type().is_empty();
     let mut result = Result100::default();
     if layer3 {
@@ -95,7 +102,10 @@ fn add(ctx: &Ctx, c: &Conf, host: &Handle, cont: &Handle, ns: &netplumb::NetNs, 
         .map_err(|e| CniError::kernel("failed to create macvlan", e))?;
     if let Err(e) = host.move_link_to_netns(tmp.as_str(), ns) {
         let _ = host.delete_link(tmp.as_str());
-        return Err(CniError::kernel("failed to move macvlan into the container", e));
+        return Err(CniError::kernel(
+            "failed to move macvlan into the container",
+            e,
+        ));
     }
     *made = true;
     if let Err(e) = cont.rename_link(tmp.as_str(), &ctx.ifname) {

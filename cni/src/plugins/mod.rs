@@ -80,7 +80,8 @@ pub fn refuse_existing(cont: &Handle, ctx: &Ctx) -> CniResult<()> {
 
 /// A lower-case MAC text, as Go's `net.HardwareAddr.String()` writes it.
 pub fn mac_text(mac: Option<netplumb::MacAddr>) -> String {
-    mac.map(|m| m.to_string().to_lowercase()).unwrap_or_default()
+    mac.map(|m| m.to_string().to_lowercase())
+        .unwrap_or_default()
 }
 
 /// The IPv4 broadcast the reference's netlink library adds for prefixes shorter than /31.
@@ -278,18 +279,29 @@ pub fn check_container(
     let routes = cont
         .routes(&RouteFilter::table(TableId::MAIN))
         .map_err(|e| CniError::kernel("list container routes", e))?;
+    // A route without `gw` goes through the family's first gateway, as ADD made it.
+    let family_gw = |v4: bool| {
+        prev.ips
+            .iter()
+            .filter(|ip| ip.interface == Some(idx) && ip.address.is_ipv4() == v4)
+            .find_map(|ip| ip.gateway)
+    };
     for r in &prev.routes {
         let dst = network_of(&r.dst);
+        let gw = r.gw.or_else(|| family_gw(r.dst.is_ipv4()));
         let found = routes.iter().any(|k| {
             k.destination == dst
-                && r.gw
-                    .is_none_or(|g| k.next_hops.iter().any(|n| n.gateway == Some(g)))
+                && gw.is_none_or(|g| {
+                    k.next_hops
+                        .iter()
+                        .any(|n| n.gateway == Some(g) || n.via == Some(g))
+                })
         });
         if !found {
             return Err(CniError::drift(format!(
                 "route {}{} is missing from the container",
                 cidr(&r.dst),
-                r.gw.map(|g| format!(" via {g}")).unwrap_or_default()
+                gw.map(|g| format!(" via {g}")).unwrap_or_default()
             )));
         }
     }

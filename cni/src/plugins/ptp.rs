@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::bridge::host_veth_up;
 use super::{
     check_container, check_masq, configure_iface, del_addresses, delete_container_link,
-    enable_forward, handle_in, host_handle, mac_text, network_of, plugin_conf,
-    refuse_existing, setup_masq, teardown_masq, Plugin,
+    enable_forward, handle_in, host_handle, mac_text, network_of, plugin_conf, refuse_existing,
+    setup_masq, teardown_masq, Plugin,
 };
 use crate::ctx::{Command, Ctx};
 use crate::ipam;
@@ -34,7 +34,14 @@ fn host_net(ip: std::net::IpAddr) -> CniResult<ipnetwork::IpNetwork> {
     ipnetwork::IpNetwork::new(ip, bits).map_err(|e| CniError::config(e.to_string()))
 }
 
-fn add(ctx: &Ctx, c: &Conf, host: &Handle, cont: &Handle, ns: &NetNs, made_veth: &mut bool) -> CniResult<Result100> {
+fn add(
+    ctx: &Ctx,
+    c: &Conf,
+    host: &Handle,
+    cont: &Handle,
+    ns: &NetNs,
+    made_veth: &mut bool,
+) -> CniResult<Result100> {
     let mut result = ipam::add(ctx)?;
     enable_forward(&result)?;
     let host_ns = NetNs::current().map_err(|e| CniError::kernel("open the host netns", e))?;
@@ -87,9 +94,8 @@ fn add(ctx: &Ctx, c: &Conf, host: &Handle, cont: &Handle, ns: &NetNs, made_veth:
         let net = network_of(&ip.address);
         let mut key = RouteKey::new(net);
         key.dev = Some(cont_link.index.into());
-        cont.delete_route(&key).map_err(|e| {
-            CniError::kernel(format!("failed to delete route {}", cidr(&net)), e)
-        })?;
+        cont.delete_route(&key)
+            .map_err(|e| CniError::kernel(format!("failed to delete route {}", cidr(&net)), e))?;
         let mut to_gw = NewRoute::dev(host_net(gw)?, cont_link.index)
             .map_err(|e| CniError::config(e.to_string()))?;
         to_gw.scope = Some(RouteScope::Link);
@@ -105,8 +111,11 @@ fn add(ctx: &Ctx, c: &Conf, host: &Handle, cont: &Handle, ns: &NetNs, made_veth:
     }
     for ip in &result.ips {
         let Some(gw) = ip.gateway else { continue };
-        host.add_address(host_name.as_str(), &netplumb::addr::NewAddress::from(host_net(gw)?))
-            .map_err(|e| CniError::kernel(format!("failed to add IP addr {gw} to veth"), e))?;
+        host.add_address(
+            host_name.as_str(),
+            &netplumb::addr::NewAddress::from(host_net(gw)?),
+        )
+        .map_err(|e| CniError::kernel(format!("failed to add IP addr {gw} to veth"), e))?;
         let mut r = NewRoute::dev(host_net(ip.address.ip())?, host_name.as_str())
             .map_err(|e| CniError::config(e.to_string()))?;
         r.scope = Some(RouteScope::Host);

@@ -15,7 +15,10 @@ pub const REF_DIR: &str = "/usr/lib/cni";
 
 /// Reports a skipped test (`skipped: TEST: REASON`), to stderr and `NETPLUMB_SKIP_LOG`.
 pub fn report_skip(test: &str, reason: &str) {
-    let line = match std::env::var("NETPLUMB_TEST_TIER").ok().filter(|t| !t.is_empty()) {
+    let line = match std::env::var("NETPLUMB_TEST_TIER")
+        .ok()
+        .filter(|t| !t.is_empty())
+    {
         Some(tier) => format!("skipped[{tier}]: {test}: {reason}\n"),
         None => format!("skipped: {test}: {reason}\n"),
     };
@@ -57,10 +60,7 @@ pub fn unavailable(need_reference: bool) -> Option<String> {
 macro_rules! require {
     ($reference:expr) => {
         if let Some(reason) = common::unavailable($reference) {
-            common::report_skip(
-                std::thread::current().name().unwrap_or("?"),
-                &reason,
-            );
+            common::report_skip(std::thread::current().name().unwrap_or("?"), &reason);
             return;
         }
     };
@@ -113,7 +113,11 @@ impl Ns {
             .args(args)
             .output()
             .expect("ip");
-        assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8_lossy(&out.stdout);
         if text.trim().is_empty() {
             Value::Array(vec![])
@@ -146,18 +150,15 @@ impl Ns {
     /// Everything the plugins may change: links, addresses, routes (both families), neighbours,
     /// the sysctls they set, and iptables' nat table.
     pub fn state(&self) -> Value {
-        let sysctls: Vec<String> = [
-            "net/ipv4/ip_forward",
-            "net/ipv6/conf/all/forwarding",
-        ]
-        .iter()
-        .map(|k| {
-            let v = self
-                .try_sh(&["cat", &format!("/proc/sys/{k}")])
-                .unwrap_or_default();
-            format!("{k}={}", v.trim())
-        })
-        .collect();
+        let sysctls: Vec<String> = ["net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"]
+            .iter()
+            .map(|k| {
+                let v = self
+                    .try_sh(&["cat", &format!("/proc/sys/{k}")])
+                    .unwrap_or_default();
+                format!("{k}={}", v.trim())
+            })
+            .collect();
         let nat = self
             .try_sh(&["iptables", "-w", "-t", "nat", "-S"])
             .unwrap_or_default();
@@ -188,7 +189,11 @@ impl Ns {
             if std::env::var_os("NPCNI_DEBUG_SETTLE").is_some() {
                 let mut d = Vec::new();
                 diff("settle", &last, &now, &mut d);
-                eprintln!("settle {}: {d:?} tentative={}", self.name, now.to_string().contains("\"tentative\""));
+                eprintln!(
+                    "settle {}: {d:?} tentative={}",
+                    self.name,
+                    now.to_string().contains("\"tentative\"")
+                );
             }
             last = now;
         }
@@ -199,7 +204,9 @@ impl Ns {
 impl Drop for Ns {
     fn drop(&mut self) {
         // Rules this namespace held die with it; nothing in the machine's own namespace.
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
     }
 }
 
@@ -339,7 +346,8 @@ pub fn run_plugin(host: &Ns, plugin: &str, call: &Call<'_>, conf: &str) -> Run {
 fn is_mac(s: &str) -> bool {
     s.len() == 17
         && s.split(':').count() == 6
-        && s.split(':').all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
+        && s.split(':')
+            .all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 fn is_veth_name(s: &str) -> bool {
@@ -356,12 +364,31 @@ pub fn normalize(v: &Value) -> Value {
                 let skip = k.ends_with("_timer")
                     || matches!(
                         k.as_str(),
-                        "ifindex" | "link_index" | "stats64" | "stats" | "bridge_id" | "root_id"
-                            | "designated_root" | "designated_bridge" | "no" | "id"
-                            | "valid_life_time" | "preferred_life_time" | "link_netnsid"
-                            | "num_tx_queues" | "num_rx_queues" | "gso_max_size" | "gso_max_segs"
-                            | "tso_max_size" | "tso_max_segs" | "gro_max_size" | "gso_ipv4_max_size"
-                            | "gro_ipv4_max_size" | "inet6_addr_gen_mode" | "parentbus" | "parentdev"
+                        "ifindex"
+                            | "link_index"
+                            | "stats64"
+                            | "stats"
+                            | "bridge_id"
+                            | "root_id"
+                            | "designated_root"
+                            | "designated_bridge"
+                            | "no"
+                            | "id"
+                            | "valid_life_time"
+                            | "preferred_life_time"
+                            | "link_netnsid"
+                            | "num_tx_queues"
+                            | "num_rx_queues"
+                            | "gso_max_size"
+                            | "gso_max_segs"
+                            | "tso_max_size"
+                            | "tso_max_segs"
+                            | "gro_max_size"
+                            | "gso_ipv4_max_size"
+                            | "gro_ipv4_max_size"
+                            | "inet6_addr_gen_mode"
+                            | "parentbus"
+                            | "parentdev"
                     );
                 if skip {
                     continue;
