@@ -163,6 +163,15 @@ fn main() {
                     .map(str::to_string)
             })
             .unwrap_or_default();
+        if let Some(path) = std::env::var_os("NETPLUMB_CNI_LOG") {
+            if let Ok(mut f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+            {
+                let _ = writeln!(f, "{} VERSION {v} - - ok", base_name(&argv0));
+            }
+        }
         answer(&version_json(&v), None)
     }
     let version_hint = serde_json::from_slice::<serde_json::Value>(&stdin)
@@ -178,8 +187,44 @@ fn main() {
         Ok(c) => c,
         Err(e) => answer("", Some((&e, &version_hint))),
     };
-    match run(&argv0, &ctx) {
+    let outcome = run(&argv0, &ctx);
+    log_call(&argv0, &ctx, outcome.as_ref().err());
+    match outcome {
         Ok(out) => answer(&out, None),
         Err(e) => answer("", Some((&e, &version_hint))),
+    }
+}
+
+/// With `NETPLUMB_CNI_LOG=FILE` in the environment (runtimes pass theirs on), or
+/// `"netplumbLog": "FILE"` in the plugin's configuration, one line per call is appended: the name run under, the command, the container, the interface, the
+/// outcome. For seeing what a runtime asks; nothing is logged otherwise.
+fn log_call(argv0: &str, ctx: &Ctx, err: Option<&CniError>) {
+    let from_conf = ctx
+        .conf
+        .get("netplumbLog")
+        .and_then(serde_json::Value::as_str)
+        .map(std::ffi::OsString::from);
+    let Some(path) = std::env::var_os("NETPLUMB_CNI_LOG").or(from_conf) else {
+        return;
+    };
+    let outcome = match err {
+        None => "ok".to_string(),
+        Some(e) => format!("error {}", e.code),
+    };
+    let line = format!(
+        "{} {} {} {} {} {}\n",
+        base_name(argv0),
+        ctx.command.as_str(),
+        ctx.common.cni_version,
+        ctx.container_id,
+        ctx.ifname,
+        outcome
+    );
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = f.write_all(line.as_bytes());
     }
 }
