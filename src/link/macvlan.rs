@@ -8,7 +8,9 @@ use netlink_packet_route::link::{
 
 use super::base::new_link_message;
 use crate::types::check_ifname;
-use crate::{Handle, IfIndex, LinkRef, MacAddr, Result};
+use std::os::fd::{AsFd, AsRawFd};
+
+use crate::{Handle, IfIndex, LinkRef, MacAddr, NetNs, Result};
 
 /// How macvlan devices on one parent reach each other.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -121,6 +123,20 @@ impl Handle {
     pub fn add_macvlan(&self, macvlan: &NewMacvlan<'_>) -> Result<()> {
         let parent = self.link_index(macvlan.parent)?;
         self.create_link("macvlan", macvlan_message(macvlan, parent)?)
+    }
+
+    /// Creates a macvlan device on a parent of this handle's namespace straight into another
+    /// namespace. Equivalent to `ip link add NAME link PARENT netns NS type macvlan mode MODE`.
+    ///
+    /// Made there in one request, the device never exists in this namespace (its name need not
+    /// be free here) and costs no move between namespaces (which waits for an RCU grace
+    /// period): how a CNI plugin gives a container a macvlan.
+    pub fn add_macvlan_in(&self, macvlan: &NewMacvlan<'_>, netns: &NetNs) -> Result<()> {
+        let parent = self.link_index(macvlan.parent)?;
+        let mut msg = macvlan_message(macvlan, parent)?;
+        msg.attributes
+            .push(LinkAttribute::NetNsFd(netns.as_fd().as_raw_fd()));
+        self.create_link("macvlan", msg)
     }
 }
 
