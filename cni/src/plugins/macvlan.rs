@@ -1,8 +1,8 @@
 //! `macvlan`: a macvlan device on a host interface (`master`, by default the one holding the
 //! default route), moved into the container, as the reference makes it. Options: `master`,
 //! `mode` (`bridge`, `private`, `vepa`, `passthru`), `mtu`, and a MAC from `CNI_ARGS` or
-//! `runtimeConfig`. The device is made under a random name in the host and renamed inside the
-//! container, so the container's name never meets the host's names.
+//! `runtimeConfig`. The device is made in the container under a random name and renamed there,
+//! so the container's name never meets the host's names.
 use netplumb::link::{LinkKind, MacvlanMode, NewMacvlan};
 use netplumb::route::RouteFilter;
 use netplumb::{Handle, TableId};
@@ -98,15 +98,10 @@ fn add(
         m.mtu = u32::try_from(c.mtu).ok();
     }
     m.mac = ctx.requested_mac()?;
-    host.add_macvlan(&m)
+    // Made straight in the container (one request, no move between namespaces), under a
+    // random name, then renamed there, as the reference does.
+    host.add_macvlan_in(&m, ns)
         .map_err(|e| CniError::kernel("failed to create macvlan", e))?;
-    if let Err(e) = host.move_link_to_netns(tmp.as_str(), ns) {
-        let _ = host.delete_link(tmp.as_str());
-        return Err(CniError::kernel(
-            "failed to move macvlan into the container",
-            e,
-        ));
-    }
     *made = true;
     if let Err(e) = cont.rename_link(tmp.as_str(), &ctx.ifname) {
         let _ = cont.delete_link(tmp.as_str());
