@@ -129,6 +129,7 @@ fn answer(out: &str, err: Option<(&CniError, &str)>) -> ! {
 }
 
 fn main() {
+    sys::trace("start");
     let argv0 = std::env::args().next().unwrap_or_default();
     let env = match Env::read() {
         Ok(env) => env,
@@ -187,7 +188,9 @@ fn main() {
         Ok(c) => c,
         Err(e) => answer("", Some((&e, &version_hint))),
     };
+    sys::trace("config read");
     let outcome = run(&argv0, &ctx);
+    sys::trace("done");
     log_call(&argv0, &ctx, outcome.as_ref().err());
     match outcome {
         Ok(out) => answer(&out, None),

@@ -10,6 +10,19 @@ use netplumb::NetNs;
 
 use crate::spec::{code, CniError, CniResult};
 
+static TRACE: std::sync::OnceLock<Option<std::time::Instant>> = std::sync::OnceLock::new();
+
+/// With `NETPLUMB_CNI_TRACE` set, prints the milliseconds since start-up and `step` to stderr
+/// (where a plugin's time goes).
+pub fn trace(step: &str) {
+    let start = TRACE.get_or_init(|| {
+        std::env::var_os("NETPLUMB_CNI_TRACE").map(|_| std::time::Instant::now())
+    });
+    if let Some(t) = start {
+        eprintln!("netplumb-cni trace {:8.3} ms {step}", t.elapsed().as_secs_f64() * 1e3);
+    }
+}
+
 /// Writes `value` to `/proc/sys/KEY` (`net/ipv4/ip_forward`) in `ns` (the calling thread's
 /// namespace when `None`). `/proc/sys/net` shows the namespace of the thread that opens it.
 pub fn sysctl(ns: Option<&NetNs>, key: &str, value: &str) -> std::io::Result<()> {

@@ -322,14 +322,17 @@ fn add(
             }
         };
         undo.ipam = true;
+        sys::trace("ipam");
         result.ips = r.ips;
         result.routes = r.routes;
     }
     let (made, br_mac) = ensure_bridge(host, c)?;
     undo.bridge = made;
+    sys::trace("bridge");
     let host_ns = NetNs::current().map_err(|e| CniError::kernel("open the host netns", e))?;
     let host_name = make_veth(cont, &host_ns, &ctx.ifname, c.mtu, ctx.requested_mac()?)?;
     undo.veth = true;
+    sys::trace("veth");
     let host_mac = host_veth_up(host, &host_name)?;
     host.set_link_master(host_name.as_str(), c.br_name.as_str())
         .map_err(|e| {
@@ -379,8 +382,11 @@ fn add(
             }
             let _ = sys::sysctl(None, &format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
         });
+        sys::trace("port, sysctls");
         configure_iface(cont, ns, ifname, &result)?;
+        sys::trace("container configured");
         wait_oper_up(host, &host_name)?;
+        sys::trace("host veth up");
         if c.is_gw {
             for gw in &gws {
                 if ensure_addr(host, &c.br_name, br_mac, gw, c.force_address)? {
@@ -415,6 +421,7 @@ impl Plugin for Bridge {
         let cont = handle_in(&ns)?;
         refuse_existing(&cont, ctx)?;
         check_bridge_name(&host, &c.br_name)?;
+        sys::trace("checked");
         let mut undo = Undo::default();
         let r = add(ctx, &c, &host, &cont, &ns, &mut undo);
         if r.is_err() {
@@ -425,7 +432,7 @@ impl Plugin for Bridge {
 
     fn del(&self, ctx: &Ctx) -> CniResult<()> {
         let c = load(ctx)?;
-        let on_link = delete_container_link(ctx)?;
+        let on_link = delete_container_link(ctx, c.ip_masq)?;
         if !ctx.common.ipam_type().is_empty() {
             ipam::exec(ctx, Command::Del)?;
             if c.ip_masq {

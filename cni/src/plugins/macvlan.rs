@@ -157,7 +157,7 @@ impl Plugin for Macvlan {
 
     fn del(&self, ctx: &Ctx) -> CniResult<()> {
         // The master need not exist any more for DEL to succeed.
-        delete_container_link(ctx)?;
+        delete_container_link(ctx, false)?;
         if !ctx.common.ipam_type().is_empty() {
             ipam::exec(ctx, Command::Del)?;
         }

@@ -308,9 +308,10 @@ pub fn check_container(
     Ok((ns, cont, link))
 }
 
-/// DEL inside the container: the link's global addresses (for ipMasq teardown), then the link
-/// deleted; a missing namespace or link is success.
-pub fn delete_container_link(ctx: &Ctx) -> CniResult<Vec<IpAddr>> {
+/// DEL inside the container: the link's global addresses when `want_addrs` (for ipMasq
+/// teardown), then the link deleted (one request when the addresses are not wanted); a
+/// missing namespace or link is success.
+pub fn delete_container_link(ctx: &Ctx, want_addrs: bool) -> CniResult<Vec<IpAddr>> {
     if ctx.netns.is_empty() {
         return Ok(Vec::new());
     }
@@ -319,6 +320,13 @@ pub fn delete_container_link(ctx: &Ctx) -> CniResult<Vec<IpAddr>> {
         Err(_) => return Ok(Vec::new()),
     };
     let cont = handle_in(&ns)?;
+    if !want_addrs {
+        return match cont.delete_link(ctx.ifname.as_str()) {
+            Ok(()) => Ok(Vec::new()),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
+            Err(e) => Err(CniError::kernel(format!("delete {}", ctx.ifname), e)),
+        };
+    }
     let link = match cont.link(ctx.ifname.as_str()) {
         Ok(l) => l,
         Err(e) if e.is_not_found() => return Ok(Vec::new()),

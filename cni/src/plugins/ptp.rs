@@ -158,7 +158,7 @@ impl Plugin for Ptp {
 
     fn del(&self, ctx: &Ctx) -> CniResult<()> {
         let c: Conf = plugin_conf(ctx)?;
-        let on_link = delete_container_link(ctx)?;
+        let on_link = delete_container_link(ctx, c.ip_masq)?;
         ipam::exec(ctx, Command::Del)?;
         if c.ip_masq {
             teardown_masq(ctx, del_addresses(ctx, on_link));
