@@ -270,7 +270,10 @@ fn macvlan_made_in_another_namespace() {
     assert_eq!(t.ip_link("mv0").unwrap()["linkinfo"]["info_kind"], "veth");
     // A parent that is not there is refused before anything is made.
     let e = h
-        .add_macvlan_in(&NewMacvlan::new("mv9", "nosuch", MacvlanMode::Bridge), &pod.ns)
+        .add_macvlan_in(
+            &NewMacvlan::new("mv9", "nosuch", MacvlanMode::Bridge),
+            &pod.ns,
+        )
         .unwrap_err();
     assert!(e.is_not_found(), "{e}");
 }

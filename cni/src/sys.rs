@@ -15,11 +15,13 @@ static TRACE: std::sync::OnceLock<Option<std::time::Instant>> = std::sync::OnceL
 /// With `NETPLUMB_CNI_TRACE` set, prints the milliseconds since start-up and `step` to stderr
 /// (where a plugin's time goes).
 pub fn trace(step: &str) {
-    let start = TRACE.get_or_init(|| {
-        std::env::var_os("NETPLUMB_CNI_TRACE").map(|_| std::time::Instant::now())
-    });
+    let start = TRACE
+        .get_or_init(|| std::env::var_os("NETPLUMB_CNI_TRACE").map(|_| std::time::Instant::now()));
     if let Some(t) = start {
-        eprintln!("netplumb-cni trace {:8.3} ms {step}", t.elapsed().as_secs_f64() * 1e3);
+        eprintln!(
+            "netplumb-cni trace {:8.3} ms {step}",
+            t.elapsed().as_secs_f64() * 1e3
+        );
     }
 }
 
