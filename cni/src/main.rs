@@ -35,7 +35,7 @@ fn is_ipam_name(name: &str) -> bool {
     name == "host-local" || name == hostlocal::NAME
 }
 
-/// The role: from argv[0] when it names one, else from the configuration.
+/// The role: from `argv[0]` when it names one, else from the configuration.
 fn role(argv0: &str, ctx: &Ctx) -> CniResult<Role> {
     let me = base_name(argv0);
     if is_ipam_name(me) {
