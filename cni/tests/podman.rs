@@ -27,8 +27,12 @@ struct Podman {
 impl Podman {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new("nsenter");
+        // runc's state goes to the temporary directory too (its default is /run/runc).
+        let runc_root = self.tmp.join("runc");
         c.arg(format!("--net={}", self.host.path()))
             .arg("podman")
+            .arg("--runtime-flag")
+            .arg(format!("root={}", runc_root.display()))
             .args(args)
             .env("CONTAINERS_CONF", self.tmp.join("containers.conf"))
             .env("CONTAINERS_STORAGE_CONF", self.tmp.join("storage.conf"))
