@@ -17,6 +17,10 @@ pub enum Command {
     Check,
     /// Report the versions spoken.
     Version,
+    /// Whether ADD can be served (1.1.0).
+    Status,
+    /// Remove what belongs to attachments no longer valid (1.1.0).
+    Gc,
 }
 
 impl Command {
@@ -27,6 +31,8 @@ impl Command {
             Command::Del => "DEL",
             Command::Check => "CHECK",
             Command::Version => "VERSION",
+            Command::Status => "STATUS",
+            Command::Gc => "GC",
         }
     }
 }
@@ -125,11 +131,15 @@ impl Env {
             Some("DEL") => Command::Del,
             Some("CHECK") => Command::Check,
             Some("VERSION") => Command::Version,
+            Some("STATUS") => Command::Status,
+            Some("GC") => Command::Gc,
             Some(other) => {
                 return Err(CniError::new(
                     code::INVALID_ENV,
                     "unknown CNI_COMMAND",
-                    format!("CNI_COMMAND={other:?}: expected ADD, DEL, CHECK or VERSION"),
+                    format!(
+                        "CNI_COMMAND={other:?}: expected ADD, DEL, CHECK, VERSION, STATUS or GC"
+                    ),
                 ))
             }
             None => {
@@ -165,7 +175,7 @@ impl Env {
         let required: &[&str] = match self.command {
             Command::Add | Command::Check => &["CNI_CONTAINERID", "CNI_NETNS", "CNI_IFNAME"],
             Command::Del => &["CNI_CONTAINERID", "CNI_IFNAME"],
-            Command::Version => &[],
+            Command::Version | Command::Status | Command::Gc => &[],
         };
         let missing: Vec<&str> = required
             .iter()
@@ -181,7 +191,7 @@ impl Env {
         }
         let ifname = self.var("CNI_IFNAME").unwrap_or("").to_string();
         let container_id = self.var("CNI_CONTAINERID").unwrap_or("").to_string();
-        if self.command != Command::Version {
+        if matches!(self.command, Command::Add | Command::Del | Command::Check) {
             check_ifname(&ifname).map_err(|why| {
                 CniError::new(
                     code::INVALID_ENV,
@@ -256,6 +266,16 @@ impl Ctx {
                 ),
             ));
         }
+        if matches!(self.command, Command::Status | Command::Gc) && v != "1.1.0" {
+            return Err(CniError::new(
+                code::INCOMPATIBLE_VERSION,
+                "incompatible CNI version",
+                format!(
+                    "config version {v} does not allow {} (1.1.0 does)",
+                    self.command.as_str()
+                ),
+            ));
+        }
         if self.command == Command::Check && v.starts_with("0.3.") {
             return Err(CniError::new(
                 code::INCOMPATIBLE_VERSION,
@@ -297,6 +317,23 @@ impl Ctx {
                 CniError::config(format!("requested MAC {m:?} is not a hardware address"))
             }),
         }
+    }
+
+    /// GC's `cni.dev/valid-attachments`: (container id, interface name) pairs.
+    pub fn valid_attachments(&self) -> Vec<(String, String)> {
+        self.conf
+            .get("cni.dev/valid-attachments")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .map(|x| {
+                        let s =
+                            |k: &str| x.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                        (s("containerID"), s("ifname"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// The netns path, refused with code 3 when it cannot be opened.

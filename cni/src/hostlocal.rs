@@ -420,6 +420,46 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Removes the reservations of attachments not in `valid` (GC).
+    fn gc(&self, valid: &[(String, String)]) -> CniResult<()> {
+        for (path, _, data) in self.entries() {
+            let keep = match data.split_once("\r\n") {
+                Some((id, ifname)) => valid.iter().any(|(v, i)| v == id && i == ifname),
+                // A file of an old version holds the id alone.
+                None => valid.iter().any(|(v, _)| *v == data),
+            };
+            if !keep {
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io_err(format!("cannot remove {}", path.display()), e)),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a range set has an address that is neither reserved nor a gateway.
+fn has_free(dir: &Path, set: &RangeSet) -> bool {
+    let mut budget: u32 = 1 << 24;
+    for r in set {
+        let (start, end) = (to_u128(r.start), to_u128(r.end));
+        let mut a = start;
+        while a <= end && budget > 0 {
+            budget -= 1;
+            let ip = from_u128(a, r.subnet.is_ipv6());
+            if ip != r.gateway && !dir.join(ip.to_string()).exists() {
+                return true;
+            }
+            a += 1;
+        }
+    }
+    // Past the budget (a huge IPv6 range), free addresses are assumed.
+    budget == 0
+}
+
 fn write_mode(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let mut f = OpenOptions::new()
         .write(true)
@@ -660,6 +700,33 @@ pub fn run(ctx: &Ctx, command: Command) -> CniResult<Option<Result100>> {
                     ctx.container_id
                 )));
             }
+            Ok(None)
+        }
+        Command::Status => {
+            // Ready unless a range set has no free address left (code 50).
+            let conf = Config::load(ctx)?;
+            let dir = conf.data_dir.join(&conf.network);
+            for (idx, set) in conf.ranges.iter().enumerate() {
+                if !has_free(&dir, set) {
+                    return Err(CniError::new(
+                        code::NOT_AVAILABLE,
+                        format!("no free address in range set {idx}"),
+                        format!(
+                            "no IP addresses available in range set: {}",
+                            set_string(set)
+                        ),
+                    ));
+                }
+            }
+            Ok(None)
+        }
+        Command::Gc => {
+            let conf = Config::load(ctx)?;
+            if !conf.data_dir.join(&conf.network).is_dir() {
+                return Ok(None);
+            }
+            let store = Store::open(&conf.data_dir, &conf.network)?;
+            store.gc(&ctx.valid_attachments())?;
             Ok(None)
         }
         Command::Version => Ok(None),

@@ -1,6 +1,6 @@
 //! `netplumb-cni`: CNI plugins built on netplumb — `bridge`, `ptp`, `macvlan` and a
 //! `host-local`-compatible IPAM in one executable (CNI spec 1.0.0; configs of 0.3.0, 0.3.1,
-//! 0.4.0 and 1.0.0).
+//! 0.4.0 and 1.0.0; `STATUS` and `GC` of 1.1.0).
 //!
 //! Which plugin it is: the name it was run under (install it as `bridge`, `ptp`, `macvlan`,
 //! `host-local`, or with a `netplumb-` prefix), else the configuration's `type`. Installed as
@@ -107,6 +107,8 @@ fn run(argv0: &str, ctx: &Ctx) -> CniResult<String> {
                 p.check(ctx, &prev).map(|()| String::new())
             }
             Command::Version => Ok(version_json(ctx.version())),
+            Command::Status => p.status(ctx).map(|()| String::new()),
+            Command::Gc => p.gc(ctx).map(|()| String::new()),
         },
     }
 }
@@ -129,6 +131,13 @@ fn answer(out: &str, err: Option<(&CniError, &str)>) -> ! {
 }
 
 fn main() {
+    // No input should panic; if something does, the runtime still gets an error object.
+    std::panic::set_hook(Box::new(|info| {
+        let e = CniError::new(code::KERNEL, "internal error", info.to_string());
+        let _ = writeln!(std::io::stdout(), "{}", e.to_json(CURRENT_VERSION));
+        let _ = writeln!(std::io::stderr(), "netplumb-cni: {info}");
+        std::process::exit(1);
+    }));
     sys::trace("start");
     let argv0 = std::env::args().next().unwrap_or_default();
     let env = match Env::read() {

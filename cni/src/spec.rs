@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The spec versions this binary speaks (configs and results).
-pub const SUPPORTED_VERSIONS: &[&str] = &["0.3.0", "0.3.1", "0.4.0", "1.0.0"];
+pub const SUPPORTED_VERSIONS: &[&str] = &["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"];
 /// The version used for answers when the input does not say one.
 pub const CURRENT_VERSION: &str = "1.0.0";
 
@@ -29,6 +29,8 @@ pub mod code {
     pub const INVALID_CONFIG: u32 = 7;
     /// Try again later.
     pub const TRY_AGAIN: u32 = 11;
+    /// STATUS: the plugin cannot serve ADD.
+    pub const NOT_AVAILABLE: u32 = 50;
     /// The kernel refused an operation (plugin-specific: 100+); details carry errno and text.
     pub const KERNEL: u32 = 100;
     /// CHECK found the container's networking different from `prevResult` (plugin-specific).

@@ -603,3 +603,71 @@ fn host_local_stores_are_one() {
         ["10.92.0.4", "10.92.0.5", "last_reserved_ip.0", "lock"]
     );
 }
+
+/// STATUS and GC (spec 1.1.0): STATUS is 0 while addresses are free and 50 when the range is
+/// exhausted; GC removes the reservations and masquerade rules of attachments not listed as
+/// valid, and keeps the others; both refuse configurations older than 1.1.0.
+#[test]
+fn status_and_gc() {
+    require!(true);
+    let lab = Lab::new("gc");
+    let data = lab.data();
+    let conf = format!(
+        r#"{{"cniVersion":"1.1.0","name":"gcnet","type":"bridge","bridge":"cni-gc0","isGateway":true,"ipMasq":true,
+            "ipam":{{"type":"netplumb-host-local","dataDir":"{data}","ranges":[[{{"subnet":"10.94.0.0/29"}}]]}}}}"#
+    );
+    let other = Ns::new("c2");
+    let paths = [lab.cont.path(), other.path()];
+    let ids = ["gckeep01", "gcstale1"];
+    let status = |c: &str| run_plugin(&lab.host, "bridge", &lab.call("STATUS", "", ""), c);
+    let s = status(&conf);
+    assert_eq!((s.code, s.raw.trim()), (0, ""), "STATUS: {}", s.raw);
+    for (id, netns) in ids.iter().zip(&paths) {
+        let mut call = lab.call("ADD", netns, "eth0");
+        call.id = id;
+        let r = run_plugin(&lab.host, "bridge", &call, &conf);
+        assert_eq!(r.code, 0, "ADD {id}: {} {}", r.raw, r.err);
+        assert_eq!(r.out["cniVersion"], "1.1.0");
+    }
+    let nat = || {
+        lab.host
+            .try_sh(&["iptables", "-w", "-t", "nat", "-S"])
+            .unwrap_or_default()
+    };
+    assert_eq!(nat().matches("-A POSTROUTING").count(), 2, "{}", nat());
+    // The container of gcstale1 is gone without a DEL; GC keeps only gckeep01.
+    drop(other);
+    let mut gc: Value = serde_json::from_str(&conf).unwrap();
+    gc["cni.dev/valid-attachments"] =
+        serde_json::json!([{"containerID": "gckeep01", "ifname": "eth0"}]);
+    let r = run_plugin(
+        &lab.host,
+        "bridge",
+        &lab.call("GC", "", ""),
+        &gc.to_string(),
+    );
+    assert_eq!((r.code, r.raw.trim()), (0, ""), "GC: {} {}", r.raw, r.err);
+    let files: Vec<String> = store_files(Path::new(&data))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(files.contains(&"gcnet/10.94.0.2".to_string()), "{files:?}");
+    assert!(!files.contains(&"gcnet/10.94.0.3".to_string()), "{files:?}");
+    let n = nat();
+    assert_eq!(n.matches("-A POSTROUTING").count(), 1, "{n}");
+    assert!(n.contains("gckeep01") && !n.contains("gcstale1"), "{n}");
+    // Exhaust the range (.2 taken, .4 to .6 by hand): STATUS says 50.
+    for ip in ["10.94.0.3", "10.94.0.4", "10.94.0.5", "10.94.0.6"] {
+        std::fs::write(Path::new(&data).join("gcnet").join(ip), "x\r\neth0").unwrap();
+    }
+    let s = status(&conf);
+    assert_eq!(s.error_code(), Some(50), "STATUS when exhausted: {}", s.raw);
+    // Older configurations: STATUS and GC are refused as incompatible.
+    let old = conf.replace("1.1.0", "1.0.0");
+    assert_eq!(status(&old).error_code(), Some(1));
+    let mut del = lab.call("DEL", &paths[0], "eth0");
+    del.id = "gckeep01";
+    let r = run_plugin(&lab.host, "bridge", &del, &conf);
+    assert_eq!(r.code, 0, "DEL: {}", r.raw);
+    assert!(!nat().contains("-A POSTROUTING"), "{}", nat());
+}

@@ -13,6 +13,7 @@ use netplumb::{Handle, IpFamily, NetNs, TableId};
 use serde_json::Value;
 
 use crate::ctx::Ctx;
+use crate::ipam;
 use crate::spec::{cidr, code, CniError, CniResult, Interface, Result100};
 use crate::sys;
 
@@ -28,6 +29,71 @@ pub trait Plugin: Sync {
     fn del(&self, ctx: &Ctx) -> CniResult<()>;
     /// CHECK: compares the kernel with `prevResult`.
     fn check(&self, ctx: &Ctx, prev: &Result100) -> CniResult<()>;
+
+    /// STATUS (1.1.0): ready when the IPAM plugin is (the plugin itself needs nothing).
+    fn status(&self, ctx: &Ctx) -> CniResult<()> {
+        if !ctx.common.ipam_type().is_empty() {
+            ipam::exec(ctx, crate::ctx::Command::Status)?;
+        }
+        Ok(())
+    }
+
+    /// GC (1.1.0): IPAM's GC, and the masquerade rules of attachments no longer valid.
+    fn gc(&self, ctx: &Ctx) -> CniResult<()> {
+        if ctx.conf.get("ipMasq").and_then(Value::as_bool) == Some(true) {
+            gc_masq(ctx)?;
+        }
+        if !ctx.common.ipam_type().is_empty() {
+            ipam::exec(ctx, crate::ctx::Command::Gc)?;
+        }
+        Ok(())
+    }
+}
+
+/// Removes the masquerade rules (and chains) this network made for containers that are not in
+/// GC's valid attachments, found by the reference's comment on their POSTROUTING jump.
+fn gc_masq(ctx: &Ctx) -> CniResult<()> {
+    let valid: Vec<String> = ctx
+        .valid_attachments()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    for v6 in [false, true] {
+        let tool = if v6 { "ip6tables" } else { "iptables" };
+        let Ok(out) = std::process::Command::new(tool)
+            .args(["--wait", "-t", "nat", "-S", "POSTROUTING"])
+            .output()
+        else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let net_tag = format!("name: \\\"{}\\\" id: \\\"", ctx.common.name);
+        for line in text.lines() {
+            let Some(at) = line.find(&net_tag) else {
+                continue;
+            };
+            let rest = &line[at + net_tag.len()..];
+            let Some(id) = rest.split("\\\"").next() else {
+                continue;
+            };
+            if valid.iter().any(|v| v == id) {
+                continue;
+            }
+            let word_after = |flag: &str| {
+                let mut w = line.split_whitespace();
+                w.position(|x| x == flag)?;
+                w.next().map(str::to_string)
+            };
+            let (Some(src), Some(chain)) = (word_after("-s"), word_after("-j")) else {
+                continue;
+            };
+            let ip = src.split('/').next().unwrap_or("").parse::<IpAddr>();
+            if let Ok(ip) = ip {
+                let _ = sys::teardown_masq(ip, &chain, &sys::masq_comment(&ctx.common.name, id));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The plugin for a `type` (with or without the `netplumb-` prefix).
