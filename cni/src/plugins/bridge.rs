@@ -334,6 +334,7 @@ fn add(
     undo.veth = true;
     sys::trace("veth");
     let host_mac = host_veth_up(host, &host_name)?;
+    sys::trace("host veth up");
     host.set_link_master(host_name.as_str(), c.br_name.as_str())
         .map_err(|e| {
             CniError::kernel(
@@ -345,10 +346,12 @@ fn add(
         hairpin: Some(c.hairpin_mode),
         ..BridgePort::default()
     };
+    sys::trace("master");
     host.set_bridge_port(host_name.as_str(), &port)
         .map_err(|e| {
             CniError::kernel(format!("failed to setup hairpin mode for {host_name}"), e)
         })?;
+    sys::trace("hairpin");
     let cont_link = cont
         .link(ctx.ifname.as_str())
         .map_err(|e| CniError::kernel("look up the container veth", e))?;
@@ -418,7 +421,9 @@ impl Plugin for Bridge {
         let c = load(ctx)?;
         let host = host_handle()?;
         let ns = ctx.open_netns()?;
+        sys::trace("netns open");
         let cont = handle_in(&ns)?;
+        sys::trace("container handle");
         refuse_existing(&cont, ctx)?;
         check_bridge_name(&host, &c.br_name)?;
         sys::trace("checked");
