@@ -1,7 +1,9 @@
 //! Test 1, same config, same result: the reference plugin (Debian's containernetworking-plugins
 //! in /usr/lib/cni) and ours run the same configuration on fresh "host" and "container"
 //! namespaces each; the kernels' state (`ip -j -d link`, `ip -j addr`, `ip -j route` for both
-//! families, `ip -j neigh`, forwarding sysctls, iptables' nat table) and the result JSON are
+//! families, `ip -j neigh`, forwarding sysctls and every interface's `arp_notify`,
+//! `accept_dad`, `accept_ra`, `disable_ipv6` and `forwarding`, iptables' nat table) and the
+//! result JSON are
 //! compared field by field after normalizing what must differ (MACs, random veth names,
 //! interface indexes, link-local addresses derived from MACs, timers). Every remaining
 //! difference must be on the argued list below; then CHECK and DEL run on both and must leave

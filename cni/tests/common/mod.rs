@@ -159,6 +159,23 @@ impl Ns {
                 format!("{k}={}", v.trim())
             })
             .collect();
+        // Per-interface sysctls the plugins set (arp_notify, accept_dad, accept_ra) or must
+        // leave (disable_ipv6, forwarding), as {if, key, value} so that names normalize.
+        let script = "for i in /proc/sys/net/ipv4/conf/*; do n=${i##*/}; \
+             case $n in all|default|lo) continue;; esac; \
+             echo \"$n ipv4.arp_notify $(cat $i/arp_notify)\"; \
+             echo \"$n ipv4.forwarding $(cat $i/forwarding)\"; \
+             for k in accept_dad accept_ra disable_ipv6 forwarding; do \
+               echo \"$n ipv6.$k $(cat /proc/sys/net/ipv6/conf/$n/$k 2>/dev/null)\"; done; done";
+        let per_if: Vec<Value> = self
+            .try_sh(&["sh", "-c", script])
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                Some(serde_json::json!({"if": w.next()?, "key": w.next()?, "value": w.next().unwrap_or("")}))
+            })
+            .collect();
         let nat = self
             .try_sh(&["iptables", "-w", "-t", "nat", "-S"])
             .unwrap_or_default();
@@ -169,6 +186,7 @@ impl Ns {
             "route6": self.ip_json(&["-6", "route"]),
             "neigh": self.ip_json(&["neigh"]),
             "sysctl": sysctls,
+            "sysctl_if": per_if,
             "nat": nat.lines().collect::<Vec<_>>(),
         })
     }
