@@ -4,8 +4,7 @@
 //!
 //! Which plugin it is: the name it was run under (install it as `bridge`, `ptp`, `macvlan`,
 //! `host-local`, or with a `netplumb-` prefix), else the configuration's `type`. Installed as
-//! an IPAM name, or run with a configuration whose `ipam.type` is its own name, it is the
-//! IPAM plugin. Answers go to stdout (a result, or the spec's error object with a non-zero
+//! an IPAM name (or given a configuration whose own `type` is one), it is the IPAM plugin. Answers go to stdout (a result, or the spec's error object with a non-zero
 //! exit status); logs to stderr.
 #![deny(unsafe_code)]
 
@@ -44,9 +43,9 @@ fn role(argv0: &str, ctx: &Ctx) -> CniResult<Role> {
     if let Some(p) = plugins::by_name(me) {
         return Ok(Role::Interface(p));
     }
-    // Run under another name (netplumb-cni): the configuration says which plugin.
-    let ipam_type = ctx.common.ipam_type();
-    if is_ipam_name(ipam_type) && plugins::by_name(&ctx.common.kind).is_none() {
+    // Run under another name (netplumb-cni): the configuration's own `type` says which plugin
+    // (an IPAM plugin is found by the name it is run under, never by guessing).
+    if is_ipam_name(&ctx.common.kind) {
         return Ok(Role::Ipam);
     }
     plugins::by_name(&ctx.common.kind)

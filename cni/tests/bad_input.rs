@@ -64,6 +64,9 @@ impl Lab {
 /// Runs `conf` with `call` and asserts: exit non-zero, an error object with `code` and the
 /// request's version, and nothing changed.
 fn refused(lab: &Lab, what: &str, call: &Call<'_>, conf: &str, code: u64) {
+    // Whatever the kernel still does on its own (DAD, carrier) finishes first.
+    lab.host.settled_state();
+    lab.cont.settled_state();
     let before = lab.snapshot();
     let r = run_plugin(&lab.host, "bridge", call, conf);
     assert_ne!(r.code, 0, "{what}: exit status 0: {}", r.raw);
@@ -527,12 +530,17 @@ fn host_local_stores_are_one() {
         )
     };
     let refdir = PathBuf::from(REF_DIR);
+    // Ours installed under the reference's name: `host-local` in a directory of its own.
+    let as_host_local = lab.tmp.join("as-host-local");
+    std::fs::create_dir_all(&as_host_local).unwrap();
+    std::os::unix::fs::symlink(common::ours(), as_host_local.join("host-local")).unwrap();
     let mut got = Vec::new();
     for (i, (plugin, dir)) in [
         ("host-local", &refdir),
         ("netplumb-host-local", &lab.dir),
         ("host-local", &refdir),
         ("netplumb-host-local", &lab.dir),
+        ("host-local", &as_host_local),
     ]
     .into_iter()
     .enumerate()
@@ -566,14 +574,16 @@ fn host_local_stores_are_one() {
             "10.92.0.2/29",
             "10.92.0.3/29",
             "10.92.0.4/29",
-            "10.92.0.5/29"
+            "10.92.0.5/29",
+            "10.92.0.6/29"
         ]
     );
     let files = store_files(&Path::new(&data).join("shared"));
     let find = |n: &str| files.iter().find(|(f, _)| f == n).map(|(_, c)| c.clone());
     assert_eq!(find("10.92.0.3").as_deref(), Some("store1\r\neth0"));
     assert_eq!(find("10.92.0.4").as_deref(), Some("store2\r\neth0"));
-    assert_eq!(find("last_reserved_ip.0").as_deref(), Some("10.92.0.5"));
+    assert_eq!(find("last_reserved_ip.0").as_deref(), Some("10.92.0.6"));
+    assert_eq!(find("10.92.0.6").as_deref(), Some("store4\r\neth0"));
     assert!(find("lock").is_some());
     // Ours releases the reference's reservation and vice versa.
     for (plugin, dir, id) in [
@@ -600,7 +610,13 @@ fn host_local_stores_are_one() {
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
-        ["10.92.0.4", "10.92.0.5", "last_reserved_ip.0", "lock"]
+        [
+            "10.92.0.4",
+            "10.92.0.5",
+            "10.92.0.6",
+            "last_reserved_ip.0",
+            "lock"
+        ]
     );
 }
 
@@ -670,4 +686,50 @@ fn status_and_gc() {
     let r = run_plugin(&lab.host, "bridge", &del, &conf);
     assert_eq!(r.code, 0, "DEL: {}", r.raw);
     assert!(!nat().contains("-A POSTROUTING"), "{}", nat());
+}
+
+/// Run under its own name (`netplumb-cni`), the binary is the plugin the configuration's `type`
+/// names; an unknown type is an invalid configuration; VERSION lists the versions spoken.
+#[test]
+fn dispatch_by_config_type() {
+    require!(true);
+    let lab = Lab::new("dispatch");
+    let generic = lab.tmp.join("generic");
+    std::fs::create_dir_all(&generic).unwrap();
+    std::os::unix::fs::symlink(common::ours(), generic.join("netplumb-cni")).unwrap();
+    let netns = lab.cont.path();
+    let conf = lab.conf("").replace(
+        "\"type\":\"host-local\"",
+        "\"type\":\"netplumb-host-local\"",
+    );
+    let mut call = lab.call("ADD", &netns, "eth0");
+    call.path = &generic;
+    let r = run_plugin(&lab.host, "netplumb-cni", &call, &conf);
+    assert_eq!(r.code, 0, "{} {}", r.raw, r.err);
+    assert_eq!(r.out["interfaces"][0]["name"], "cni-bad0");
+    assert_eq!(common::links_by_name(&lab.cont), ["lo", "eth0"]);
+    call.command = "DEL";
+    assert_eq!(run_plugin(&lab.host, "netplumb-cni", &call, &conf).code, 0);
+    call.command = "ADD";
+    let bad = conf.replace("\"type\":\"bridge\"", "\"type\":\"npcni-nonsense\"");
+    // The bridge's own link-local address and carrier settle after the DEL first.
+    lab.host.settled_state();
+    let before = lab.snapshot();
+    let r = run_plugin(&lab.host, "netplumb-cni", &call, &bad);
+    assert_eq!(r.error_code(), Some(7), "{}", r.raw);
+    assert_eq!(before, lab.snapshot());
+    call.command = "VERSION";
+    let r = run_plugin(
+        &lab.host,
+        "netplumb-cni",
+        &call,
+        "{\"cniVersion\":\"0.4.0\"}",
+    );
+    assert_eq!(r.code, 0);
+    assert_eq!(r.out["cniVersion"], "0.4.0");
+    let versions: Vec<&str> = r.out["supportedVersions"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(versions, ["0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"]);
 }
