@@ -309,11 +309,20 @@ fn with_prev(conf: &str, prev: &Value) -> String {
 #[test]
 fn check_reports_drift() {
     require!(true);
-    for plugin in ["bridge", "ptp"] {
+    for plugin in ["bridge", "ptp", "macvlan"] {
         let lab = Lab::new("drift");
         let netns = lab.cont.path();
+        let extra = if plugin == "macvlan" {
+            lab.host.sh(&[
+                "ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1",
+            ]);
+            lab.host.sh(&["ip", "link", "set", "up0", "up"]);
+            ",\"master\":\"up0\""
+        } else {
+            ",\"ipMasq\":true"
+        };
         let conf = lab
-            .conf(",\"ipMasq\":true")
+            .conf(extra)
             .replace("\"type\":\"bridge\"", &format!("\"type\":\"{plugin}\""));
         let r = run_plugin(&lab.host, plugin, &lab.call("ADD", &netns, "eth0"), &conf);
         assert_eq!(r.code, 0, "{plugin} ADD: {} {}", r.raw, r.err);
