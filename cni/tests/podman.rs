@@ -22,6 +22,7 @@ struct Podman {
     tmp: TempDir,
     names: Vec<String>,
     made_cache: bool,
+    made_runc_root: bool,
 }
 
 impl Podman {
@@ -58,6 +59,23 @@ impl Drop for Podman {
     fn drop(&mut self) {
         for n in &self.names {
             let _ = self.cmd(&["rm", "-f", "-t", "0", n]).output();
+        }
+        // conmon and podman's cleanup processes (their command lines name the temporary
+        // directory) finish first.
+        for _ in 0..100 {
+            let busy = Command::new("pgrep")
+                .args(["-f", &self.tmp.0.display().to_string()])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !busy {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if self.made_runc_root {
+            // podman's cleanup process (run by conmon when a container stops) calls runc
+            // without --runtime-flag, and runc then makes its default root; empty, made by us.
+            let _ = std::fs::remove_dir("/run/runc");
         }
         if self.made_cache {
             // libcni's cache directory, which podman 4.3 does not let us move; made by this run.
@@ -167,6 +185,7 @@ fn podman_runs_containers_on_our_bridge() {
         tmp,
         names: Vec::new(),
         made_cache: !Path::new(CACHE).exists(),
+        made_runc_root: !Path::new("/run/runc").exists(),
     };
     let host_links_before = common::links_by_name(&pm.host);
     let mut ips = Vec::new();
