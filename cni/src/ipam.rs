@@ -4,7 +4,7 @@
 //! ([`hostlocal::NAME`]) is called in-process, which is the same protocol without the exec.
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command as Process, Stdio};
+use std::process::{Child, Command as Process, Stdio};
 
 use serde_json::Value;
 
@@ -38,72 +38,128 @@ fn find(ctx: &Ctx, name: &str) -> CniResult<PathBuf> {
     ))
 }
 
-/// Runs the IPAM plugin with `command`; its result for ADD, nothing otherwise.
-pub fn exec(ctx: &Ctx, command: Command) -> CniResult<Option<Result100>> {
+/// An IPAM call under way: our IPAM runs when it is waited for; another plugin has been
+/// started (its configuration written) and runs meanwhile.
+pub struct Pending<'a> {
+    ctx: &'a Ctx,
+    command: Command,
+    child: Option<(PathBuf, Child)>,
+    done: Option<Option<Result100>>,
+}
+
+/// Starts the IPAM plugin with `command`; [`Pending::wait`] collects its answer. A plugin that
+/// cannot be found or run is an error here, before anything else is done, and so is any
+/// failure of our own IPAM, which runs here at once (it takes well under a millisecond).
+pub fn start(ctx: &Ctx, command: Command) -> CniResult<Pending<'_>> {
     let name = ctx.common.ipam_type();
     if name == hostlocal::NAME {
-        return hostlocal::run(ctx, command);
+        return Ok(Pending {
+            ctx,
+            command,
+            child: None,
+            done: Some(hostlocal::run(ctx, command)?),
+        });
     }
     let path = find(ctx, name)?;
-    let failed = |why: String| {
-        CniError::new(
-            code::DELEGATE,
-            format!("IPAM plugin {name:?} failed ({})", command.as_str()),
-            why,
-        )
-    };
     let mut child = Process::new(&path)
         .env("CNI_COMMAND", command.as_str())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .map_err(|e| failed(format!("cannot run {}: {e}", path.display())))?;
+        .map_err(|e| {
+            CniError::new(
+                code::DELEGATE,
+                format!("IPAM plugin {name:?} failed ({})", command.as_str()),
+                format!("cannot run {}: {e}", path.display()),
+            )
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
-        // A plugin that exits without reading its input is judged by its answer below.
+        // A configuration is far smaller than a pipe's buffer: this does not wait for the
+        // plugin. One that exits without reading its input is judged by its answer.
         let _ = stdin.write_all(&ctx.stdin);
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|e| failed(format!("waiting for {}: {e}", path.display())))?;
-    if !out.status.success() {
-        // The delegate's own error object is passed on as it is (code, msg, details).
-        if let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) {
-            if let Some(c) = v.get("code").and_then(Value::as_u64) {
-                let msg = v.get("msg").and_then(Value::as_str).unwrap_or("");
-                let details = v.get("details").and_then(Value::as_str).unwrap_or("");
-                return Err(CniError::new(
-                    u32::try_from(c).unwrap_or(code::DELEGATE),
-                    format!("IPAM plugin {name:?}: {msg}"),
-                    details,
-                ));
+    Ok(Pending {
+        ctx,
+        command,
+        child: Some((path, child)),
+        done: None,
+    })
+}
+
+impl Pending<'_> {
+    /// Waits for the answer: a result for ADD, nothing otherwise; the delegate's error object
+    /// is passed on with its code.
+    pub fn wait(self) -> CniResult<Option<Result100>> {
+        let Pending {
+            ctx,
+            command,
+            child,
+            done,
+        } = self;
+        let Some((path, child)) = child else {
+            return Ok(done.flatten());
+        };
+        let name = ctx.common.ipam_type();
+        let failed = |why: String| {
+            CniError::new(
+                code::DELEGATE,
+                format!("IPAM plugin {name:?} failed ({})", command.as_str()),
+                why,
+            )
+        };
+        let out = child
+            .wait_with_output()
+            .map_err(|e| failed(format!("waiting for {}: {e}", path.display())))?;
+        if !out.status.success() {
+            if let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) {
+                if let Some(c) = v.get("code").and_then(Value::as_u64) {
+                    let msg = v.get("msg").and_then(Value::as_str).unwrap_or("");
+                    let details = v.get("details").and_then(Value::as_str).unwrap_or("");
+                    return Err(CniError::new(
+                        u32::try_from(c).unwrap_or(code::DELEGATE),
+                        format!("IPAM plugin {name:?}: {msg}"),
+                        details,
+                    ));
+                }
             }
+            return Err(failed(format!(
+                "{} exited with {}: {}",
+                path.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stdout).trim()
+            )));
         }
-        return Err(failed(format!(
-            "{} exited with {}: {}",
-            path.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stdout).trim()
-        )));
+        if command != Command::Add {
+            return Ok(None);
+        }
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| failed(format!("its result is not JSON: {e}")))?;
+        Result100::from_value(&v, &format!("the result of IPAM plugin {name:?}")).map(Some)
     }
-    if command != Command::Add {
-        return Ok(None);
+
+    /// Waits for an ADD's answer; a result without addresses is an error (after IPAM's DEL).
+    pub fn wait_add(self) -> CniResult<Result100> {
+        let ctx = self.ctx;
+        let r = self.wait()?.unwrap_or_default();
+        if r.ips.is_empty() {
+            let _ = exec(ctx, Command::Del);
+            return Err(CniError::new(
+                code::DELEGATE,
+                "IPAM plugin returned missing IP config",
+                format!("{:?} returned no addresses", ctx.common.ipam_type()),
+            ));
+        }
+        Ok(r)
     }
-    let v: Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| failed(format!("its result is not JSON: {e}")))?;
-    Result100::from_value(&v, &format!("the result of IPAM plugin {name:?}")).map(Some)
+}
+
+/// Runs the IPAM plugin with `command`; its result for ADD, nothing otherwise.
+pub fn exec(ctx: &Ctx, command: Command) -> CniResult<Option<Result100>> {
+    start(ctx, command)?.wait()
 }
 
 /// ADD through IPAM; a result without addresses is an error (after IPAM's DEL).
 pub fn add(ctx: &Ctx) -> CniResult<Result100> {
-    let r = exec(ctx, Command::Add)?.unwrap_or_default();
-    if r.ips.is_empty() {
-        let _ = exec(ctx, Command::Del);
-        return Err(CniError::new(
-            code::DELEGATE,
-            "IPAM plugin returned missing IP config",
-            format!("{:?} returned no addresses", ctx.common.ipam_type()),
-        ));
-    }
-    Ok(r)
+    start(ctx, Command::Add)?.wait_add()
 }

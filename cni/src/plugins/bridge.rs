@@ -301,31 +301,16 @@ pub fn host_veth_up(host: &Handle, name: &str) -> CniResult<Option<netplumb::Mac
     Ok(l.mac)
 }
 
-fn add(
+/// The bridge (unless there), the veth pair, the host end up, on the bridge, hairpin set:
+/// the host end's name and MAC, and the bridge's own MAC.
+#[allow(clippy::type_complexity)]
+fn make_links(
     ctx: &Ctx,
     c: &Conf,
     host: &Handle,
     cont: &Handle,
-    ns: &NetNs,
     undo: &mut Undo,
-) -> CniResult<Result100> {
-    let layer3 = !ctx.common.ipam_type().is_empty();
-    let mut result = Result100::default();
-    if layer3 {
-        // IPAM first: when it fails, nothing else has been made.
-        let r = match ipam::add(ctx) {
-            Ok(r) => r,
-            Err(e) => {
-                // Spec section 4: a delegate that failed on ADD is called again with DEL.
-                let _ = ipam::exec(ctx, Command::Del);
-                return Err(e);
-            }
-        };
-        undo.ipam = true;
-        sys::trace("ipam");
-        result.ips = r.ips;
-        result.routes = r.routes;
-    }
+) -> CniResult<(String, Option<netplumb::MacAddr>, Option<netplumb::MacAddr>)> {
     let (made, br_mac) = ensure_bridge(host, c)?;
     undo.bridge = made;
     sys::trace("bridge");
@@ -334,7 +319,6 @@ fn add(
     undo.veth = true;
     sys::trace("veth");
     let host_mac = host_veth_up(host, &host_name)?;
-    sys::trace("host veth up");
     host.set_link_master(host_name.as_str(), c.br_name.as_str())
         .map_err(|e| {
             CniError::kernel(
@@ -346,12 +330,48 @@ fn add(
         hairpin: Some(c.hairpin_mode),
         ..BridgePort::default()
     };
-    sys::trace("master");
     host.set_bridge_port(host_name.as_str(), &port)
         .map_err(|e| {
             CniError::kernel(format!("failed to setup hairpin mode for {host_name}"), e)
         })?;
-    sys::trace("hairpin");
+    sys::trace("port");
+    Ok((host_name, host_mac, br_mac))
+}
+
+fn add(
+    ctx: &Ctx,
+    c: &Conf,
+    host: &Handle,
+    cont: &Handle,
+    ns: &NetNs,
+    undo: &mut Undo,
+) -> CniResult<Result100> {
+    let layer3 = !ctx.common.ipam_type().is_empty();
+    let mut result = Result100::default();
+    // IPAM starts first and runs while the bridge and the veth are made, which do not depend
+    // on its answer; when either fails, what the other did is undone too.
+    let pending = if layer3 {
+        match ipam::start(ctx, Command::Add) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                // Spec section 4: a delegate that failed on ADD is called again with DEL.
+                let _ = ipam::exec(ctx, Command::Del);
+                return Err(e);
+            }
+        }
+    } else {
+        None
+    };
+    let links = make_links(ctx, c, host, cont, undo);
+    let answer = pending.map(ipam::Pending::wait_add).transpose();
+    // Settled either way now: a failure from here on gives IPAM its DEL.
+    undo.ipam = layer3;
+    sys::trace("ipam");
+    let (host_name, host_mac, br_mac) = links?;
+    if let Some(r) = answer? {
+        result.ips = r.ips;
+        result.routes = r.routes;
+    }
     let cont_link = cont
         .link(ctx.ifname.as_str())
         .map_err(|e| CniError::kernel("look up the container veth", e))?;
