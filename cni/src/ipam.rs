@@ -158,8 +158,3 @@ impl Pending<'_> {
 pub fn exec(ctx: &Ctx, command: Command) -> CniResult<Option<Result100>> {
     start(ctx, command)?.wait()
 }
-
-/// ADD through IPAM; a result without addresses is an error (after IPAM's DEL).
-pub fn add(ctx: &Ctx) -> CniResult<Result100> {
-    start(ctx, Command::Add)?.wait_add()
-}

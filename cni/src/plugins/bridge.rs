@@ -15,9 +15,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    check_container, check_masq, configure_iface, del_addresses, delete_container_link,
-    enable_forward, handle_in, host_handle, mac_text, new_address, plugin_conf, refuse_existing,
-    refuse_true, setup_masq, teardown_masq, wait_oper_up, Plugin,
+    check_container, check_masq, configure_iface, del_common, enable_forward, handle_in,
+    host_handle, mac_text, new_address, plugin_conf, refuse_existing, refuse_true, setup_masq,
+    teardown_masq, wait_oper_up, Plugin,
 };
 use crate::ctx::{Command, Ctx};
 use crate::ipam;
@@ -457,14 +457,7 @@ impl Plugin for Bridge {
 
     fn del(&self, ctx: &Ctx) -> CniResult<()> {
         let c = load(ctx)?;
-        let on_link = delete_container_link(ctx, c.ip_masq)?;
-        if !ctx.common.ipam_type().is_empty() {
-            ipam::exec(ctx, Command::Del)?;
-            if c.ip_masq {
-                teardown_masq(ctx, del_addresses(ctx, on_link));
-            }
-        }
-        Ok(())
+        del_common(ctx, c.ip_masq)
     }
 
     fn check(&self, ctx: &Ctx, prev: &Result100) -> CniResult<()> {

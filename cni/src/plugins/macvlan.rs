@@ -9,8 +9,8 @@ use netplumb::{Handle, TableId};
 use serde::Deserialize;
 
 use super::{
-    check_container, configure_iface, delete_container_link, handle_in, host_handle, mac_text,
-    plugin_conf, refuse_existing, Plugin,
+    check_container, configure_iface, del_common, handle_in, host_handle, mac_text, plugin_conf,
+    refuse_existing, Plugin,
 };
 use crate::ctx::{Command, Ctx};
 use crate::ipam;
@@ -77,21 +77,15 @@ fn load(ctx: &Ctx, host: &Handle) -> CniResult<(Conf, u32)> {
     Ok((c, master.mtu))
 }
 
-fn add(
+/// The macvlan, made in the container under a random name and renamed there: the link.
+fn make_macvlan(
     ctx: &Ctx,
     c: &Conf,
     host: &Handle,
     cont: &Handle,
     ns: &netplumb::NetNs,
     made: &mut bool,
-) -> CniResult<Result100> {
-    let layer3 = !ctx.common.ipam_type().is_empty();
-    let mut result = Result100::default();
-    if layer3 {
-        let r = ipam::add(ctx)?;
-        result.ips = r.ips;
-        result.routes = r.routes;
-    }
+) -> CniResult<netplumb::Link> {
     let tmp = sys::random_veth_name();
     let mut m = NewMacvlan::new(&tmp, c.master.as_str(), mode_of(&c.mode)?);
     if c.mtu > 0 {
@@ -111,9 +105,32 @@ fn add(
             e,
         ));
     }
-    let link = cont
-        .link(ctx.ifname.as_str())
-        .map_err(|e| CniError::kernel("failed to refetch macvlan", e))?;
+    cont.link(ctx.ifname.as_str())
+        .map_err(|e| CniError::kernel("failed to refetch macvlan", e))
+}
+
+fn add(
+    ctx: &Ctx,
+    c: &Conf,
+    host: &Handle,
+    cont: &Handle,
+    ns: &netplumb::NetNs,
+    made: &mut bool,
+) -> CniResult<Result100> {
+    let layer3 = !ctx.common.ipam_type().is_empty();
+    let mut result = Result100::default();
+    // IPAM runs while the macvlan is made (it does not depend on the answer).
+    let pending = if layer3 {
+        Some(ipam::start(ctx, Command::Add)?)
+    } else {
+        None
+    };
+    let link = make_macvlan(ctx, c, host, cont, ns, made);
+    if let Some(r) = pending.map(ipam::Pending::wait_add).transpose()? {
+        result.ips = r.ips;
+        result.routes = r.routes;
+    }
+    let link = link?;
     result.interfaces = vec![Interface {
         name: ctx.ifname.clone(),
         mac: mac_text(link.mac),
@@ -157,11 +174,7 @@ impl Plugin for Macvlan {
 
     fn del(&self, ctx: &Ctx) -> CniResult<()> {
         // The master need not exist any more for DEL to succeed.
-        delete_container_link(ctx, false)?;
-        if !ctx.common.ipam_type().is_empty() {
-            ipam::exec(ctx, Command::Del)?;
-        }
-        Ok(())
+        del_common(ctx, false)
     }
 
     fn check(&self, ctx: &Ctx, prev: &Result100) -> CniResult<()> {

@@ -417,6 +417,27 @@ pub fn delete_container_link(ctx: &Ctx, want_addrs: bool) -> CniResult<Vec<IpAdd
     }
 }
 
+/// DEL's common part: IPAM's DEL starts first (a delegated plugin then runs while the kernel
+/// deletes the link, the slow part), the container's link is deleted, and with `ip_masq` the
+/// masquerade rules of its addresses go. Best effort: the link is deleted even when IPAM cannot
+/// run; the first error is returned.
+pub fn del_common(ctx: &Ctx, ip_masq: bool) -> CniResult<()> {
+    let layer3 = !ctx.common.ipam_type().is_empty();
+    let pending = layer3.then(|| ipam::start(ctx, crate::ctx::Command::Del));
+    let on_link = delete_container_link(ctx, ip_masq && layer3);
+    let ipam_done = match pending {
+        Some(Ok(p)) => p.wait().map(|_| ()),
+        Some(Err(e)) => Err(e),
+        None => Ok(()),
+    };
+    let on_link = on_link?;
+    ipam_done?;
+    if ip_masq && layer3 {
+        teardown_masq(ctx, del_addresses(ctx, on_link));
+    }
+    Ok(())
+}
+
 /// Sets up the reference's masquerade rules for every address; on failure the ones made are
 /// removed again.
 pub fn setup_masq(ctx: &Ctx, result: &Result100) -> CniResult<()> {

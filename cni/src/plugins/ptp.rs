@@ -8,9 +8,8 @@ use serde::Deserialize;
 
 use super::bridge::host_veth_up;
 use super::{
-    check_container, check_masq, configure_iface, del_addresses, delete_container_link,
-    enable_forward, handle_in, host_handle, mac_text, network_of, plugin_conf, refuse_existing,
-    setup_masq, teardown_masq, Plugin,
+    check_container, check_masq, configure_iface, del_common, enable_forward, handle_in,
+    host_handle, mac_text, network_of, plugin_conf, refuse_existing, setup_masq, Plugin,
 };
 use crate::ctx::{Command, Ctx};
 use crate::ipam;
@@ -34,18 +33,10 @@ fn host_net(ip: std::net::IpAddr) -> CniResult<ipnetwork::IpNetwork> {
     ipnetwork::IpNetwork::new(ip, bits).map_err(|e| CniError::config(e.to_string()))
 }
 
-fn add(
-    ctx: &Ctx,
-    c: &Conf,
-    host: &Handle,
-    cont: &Handle,
-    ns: &NetNs,
-    made_veth: &mut bool,
-) -> CniResult<Result100> {
-    let mut result = ipam::add(ctx)?;
-    enable_forward(&result)?;
+/// The veth pair, made from inside the container with the peer in the host under a random
+/// name (retried when taken): the host end's name.
+fn make_veth(ctx: &Ctx, c: &Conf, cont: &Handle) -> CniResult<String> {
     let host_ns = NetNs::current().map_err(|e| CniError::kernel("open the host netns", e))?;
-    let mut host_name = None;
     for _ in 0..10 {
         let name = sys::random_veth_name();
         let mut v = netplumb::link::NewVeth::new(&ctx.ifname, &name);
@@ -55,17 +46,35 @@ fn add(
         }
         v.peer.netns = Some(&host_ns);
         match cont.add_veth(&v) {
-            Ok(()) => {
-                host_name = Some(name);
-                break;
-            }
+            Ok(()) => return Ok(name),
             Err(e) if e.is_exists() => continue,
             Err(e) => return Err(CniError::kernel("failed to make veth pair", e)),
         }
     }
-    let host_name = host_name
-        .ok_or_else(|| CniError::new(code::KERNEL, "failed to find a unique veth name", ""))?;
-    *made_veth = true;
+    Err(CniError::new(
+        code::KERNEL,
+        "failed to find a unique veth name",
+        "",
+    ))
+}
+
+fn add(
+    ctx: &Ctx,
+    c: &Conf,
+    host: &Handle,
+    cont: &Handle,
+    ns: &NetNs,
+    made_veth: &mut bool,
+) -> CniResult<Result100> {
+    // IPAM runs while the veth pair is made (it does not depend on the answer).
+    let pending = ipam::start(ctx, Command::Add)?;
+    let veth = make_veth(ctx, c, cont);
+    if veth.is_ok() {
+        *made_veth = true;
+    }
+    let mut result = pending.wait_add()?;
+    let host_name = veth?;
+    enable_forward(&result)?;
     let host_mac = host_veth_up(host, &host_name)?;
     let cont_link = cont
         .link(ctx.ifname.as_str())
@@ -158,12 +167,7 @@ impl Plugin for Ptp {
 
     fn del(&self, ctx: &Ctx) -> CniResult<()> {
         let c: Conf = plugin_conf(ctx)?;
-        let on_link = delete_container_link(ctx, c.ip_masq)?;
-        ipam::exec(ctx, Command::Del)?;
-        if c.ip_masq {
-            teardown_masq(ctx, del_addresses(ctx, on_link));
-        }
-        Ok(())
+        del_common(ctx, c.ip_masq)
     }
 
     fn check(&self, ctx: &Ctx, prev: &Result100) -> CniResult<()> {
