@@ -386,6 +386,7 @@ pub fn delete_container_link(ctx: &Ctx, want_addrs: bool) -> CniResult<Vec<IpAdd
         Err(_) => return Ok(Vec::new()),
     };
     let cont = handle_in(&ns)?;
+    sys::trace("container handle");
     if !want_addrs {
         return match cont.delete_link(ctx.ifname.as_str()) {
             Ok(()) => Ok(Vec::new()),
@@ -423,12 +424,34 @@ pub fn delete_container_link(ctx: &Ctx, want_addrs: bool) -> CniResult<Vec<IpAdd
 /// run; the first error is returned.
 pub fn del_common(ctx: &Ctx, ip_masq: bool) -> CniResult<()> {
     let layer3 = !ctx.common.ipam_type().is_empty();
-    let pending = layer3.then(|| ipam::start(ctx, crate::ctx::Command::Del));
-    let on_link = delete_container_link(ctx, ip_masq && layer3);
-    let ipam_done = match pending {
-        Some(Ok(p)) => p.wait().map(|_| ()),
-        Some(Err(e)) => Err(e),
-        None => Ok(()),
+    let (on_link, ipam_done) = if ctx.common.ipam_type() == crate::hostlocal::NAME {
+        // Our IPAM reads its store on a thread of its own meanwhile.
+        std::thread::scope(|s| {
+            let ipam = s.spawn(|| {
+                let r = crate::hostlocal::run(ctx, crate::ctx::Command::Del);
+                sys::trace("ipam released");
+                r
+            });
+            let on_link = delete_container_link(ctx, ip_masq);
+            sys::trace("link deleted");
+            let done = ipam.join().unwrap_or_else(|_| {
+                Err(CniError::new(
+                    code::IO_FAILURE,
+                    "IPAM's DEL failed",
+                    "its thread panicked",
+                ))
+            });
+            (on_link, done.map(|_| ()))
+        })
+    } else {
+        let pending = layer3.then(|| ipam::start(ctx, crate::ctx::Command::Del));
+        let on_link = delete_container_link(ctx, ip_masq && layer3);
+        let ipam_done = match pending {
+            Some(Ok(p)) => p.wait().map(|_| ()),
+            Some(Err(e)) => Err(e),
+            None => Ok(()),
+        };
+        (on_link, ipam_done)
     };
     let on_link = on_link?;
     ipam_done?;
