@@ -405,7 +405,7 @@ fn add(
             }
             let _ = sys::sysctl(None, &format!("net/ipv4/conf/{ifname}/arp_notify"), "1");
         });
-        sys::trace("port, sysctls");
+        sys::trace("sysctls");
         configure_iface(cont, ns, ifname, &result)?;
         sys::trace("container configured");
         wait_oper_up(host, &host_name)?;
