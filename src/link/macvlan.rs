@@ -147,6 +147,20 @@ impl Handle {
         self.create_link("macvlan", macvlan_message(macvlan, parent)?)
     }
 
+    /// Creates a macvlan device on a parent of this handle's namespace straight into another
+    /// namespace: [`add_macvlan`](Handle::add_macvlan) with [`NewMacvlan::netns`] set.
+    /// Equivalent to `ip link add NAME link PARENT netns NS type macvlan mode MODE`.
+    ///
+    /// Made there in one request, the device never exists in this namespace (its name need not
+    /// be free here) and costs no move between namespaces (which waits for an RCU grace
+    /// period): how a CNI plugin gives a container a macvlan.
+    pub fn add_macvlan_in(&self, macvlan: &NewMacvlan<'_>, netns: &NetNs) -> Result<()> {
+        self.add_macvlan(&NewMacvlan {
+            netns: Some(netns),
+            ..macvlan.clone()
+        })
+    }
+
     /// Replaces the source MAC list of a macvlan or macvtap device in mode `source` (an empty
     /// list flushes it). Equivalent to `ip link set NAME type macvlan|macvtap macaddr set A …`
     /// (`macaddr flush` when empty).

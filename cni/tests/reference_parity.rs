@@ -1,0 +1,262 @@
+//! Test 1, same config, same result: the reference plugin (Debian's containernetworking-plugins
+//! in /usr/lib/cni) and ours run the same configuration on fresh "host" and "container"
+//! namespaces each; the kernels' state (`ip -j -d link`, `ip -j addr`, `ip -j route` for both
+//! families, `ip -j neigh`, forwarding sysctls and every interface's `arp_notify`,
+//! `accept_dad`, `accept_ra`, `disable_ipv6` and `forwarding`, iptables' nat table) and the
+//! result JSON are
+//! compared field by field after normalizing what must differ (MACs, random veth names,
+//! interface indexes, link-local addresses derived from MACs, timers). Every remaining
+//! difference must be on the argued list below; then CHECK and DEL run on both and must leave
+//! the container empty and the IPAM store without the address.
+mod common;
+
+use common::{diff, normalize, our_plugin_dir, run_plugin, sorted, Call, Ns, TempDir, REF_DIR};
+use serde_json::Value;
+
+/// Differences that remain, each argued:
+/// - `txqlen` of veth and macvlan links: the reference's netlink library sends the Go zero value
+///   (`IFLA_TXQLEN` 0) for every link it makes but the bridge, by accident of struct
+///   literals; ours leaves the kernel's default (1000). A veth's and a macvlan's default qdisc
+///   is `noqueue`, so neither number changes a packet's path; 1000 is what `ip link add` makes,
+///   and what a qdisc added later (the bandwidth plugin's tbf) expects.
+const ALLOWED: &[&str] = &["].txqlen"];
+
+struct Case {
+    name: &'static str,
+    plugin: &'static str,
+    conf: &'static str,
+    args: &'static str,
+    /// A link the host namespace needs first (macvlan's master).
+    master: bool,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "bridge-gw-masq-0.4.0",
+        plugin: "bridge",
+        conf: r#"{"cniVersion":"0.4.0","name":"par-br","type":"bridge","bridge":"cni-par0",
+            "isGateway":true,"ipMasq":true,"hairpinMode":true,
+            "ipam":{"type":"host-local","dataDir":"@DATA@","ranges":[[{"subnet":"10.77.0.0/24"}]],
+                    "routes":[{"dst":"0.0.0.0/0"}]}}"#,
+        args: "",
+        master: false,
+    },
+    Case {
+        name: "bridge-defaultgw-dualstack-1.0.0",
+        plugin: "bridge",
+        conf: r#"{"cniVersion":"1.0.0","name":"par-br6","type":"bridge","bridge":"cni-par1",
+            "isDefaultGateway":true,"mtu":1400,
+            "ipam":{"type":"host-local","dataDir":"@DATA@",
+                    "ranges":[[{"subnet":"10.78.0.0/24","gateway":"10.78.0.254"}],[{"subnet":"fd00:78::/64"}]]}}"#,
+        args: "",
+        master: false,
+    },
+    Case {
+        name: "bridge-static-ip-mac-0.3.1",
+        plugin: "bridge",
+        conf: r#"{"cniVersion":"0.3.1","name":"par-brs","type":"bridge","bridge":"cni-par2",
+            "isGateway":true,"forceAddress":true,
+            "ipam":{"type":"host-local","dataDir":"@DATA@","ranges":[[{"subnet":"10.79.0.0/24"}]]}}"#,
+        args: "IgnoreUnknown=1;IP=10.79.0.50;MAC=02:11:22:33:44:55",
+        master: false,
+    },
+    Case {
+        name: "bridge-runtimeconfig-1.0.0",
+        plugin: "bridge",
+        conf: r#"{"cniVersion":"1.0.0","name":"par-brr","type":"bridge","bridge":"cni-par3",
+            "isGateway":true,"runtimeConfig":{"ips":["10.80.0.60/24"],"mac":"02:aa:bb:cc:dd:ee"},
+            "ipam":{"type":"host-local","dataDir":"@DATA@","ranges":[[{"subnet":"10.80.0.0/24"}]]}}"#,
+        args: "",
+        master: false,
+    },
+    Case {
+        name: "bridge-l2-promisc-1.0.0",
+        plugin: "bridge",
+        conf: r#"{"cniVersion":"1.0.0","name":"par-brl2","type":"bridge","bridge":"cni-par4",
+            "promiscMode":true,"ipam":{}}"#,
+        args: "",
+        master: false,
+    },
+    Case {
+        name: "ptp-masq-1.0.0",
+        plugin: "ptp",
+        conf: r#"{"cniVersion":"1.0.0","name":"par-ptp","type":"ptp","ipMasq":true,"mtu":1450,
+            "ipam":{"type":"host-local","dataDir":"@DATA@","ranges":[[{"subnet":"10.81.0.0/24"}]],
+                    "routes":[{"dst":"0.0.0.0/0"}]}}"#,
+        args: "",
+        master: false,
+    },
+    Case {
+        name: "macvlan-0.4.0",
+        plugin: "macvlan",
+        conf: r#"{"cniVersion":"0.4.0","name":"par-mv","type":"macvlan","master":"up0","mode":"bridge",
+            "ipam":{"type":"host-local","dataDir":"@DATA@","ranges":[[{"subnet":"10.82.0.0/24"}]],
+                    "routes":[{"dst":"0.0.0.0/0"}]}}"#,
+        args: "",
+        master: true,
+    },
+];
+
+struct Side {
+    host: Ns,
+    cont: Ns,
+    result: Value,
+    host_state: Value,
+    cont_state: Value,
+    conf: String,
+}
+
+fn add_side(case: &Case, tmp: &TempDir, tag: &str, dir: &std::path::Path) -> Side {
+    let host = Ns::new(&format!("h{tag}"));
+    let cont = Ns::new(&format!("c{tag}"));
+    if case.master {
+        host.sh(&[
+            "ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1",
+        ]);
+        host.sh(&["ip", "link", "set", "up0", "up"]);
+    }
+    let data = tmp.join(&format!("data-{tag}"));
+    let conf = case.conf.replace("@DATA@", &data.display().to_string());
+    let path = cont.path();
+    let call = Call {
+        command: "ADD",
+        id: "parity0123",
+        netns: &path,
+        ifname: "eth0",
+        args: case.args,
+        path: dir,
+    };
+    let r = run_plugin(&host, case.plugin, &call, &conf);
+    assert_eq!(r.code, 0, "{} ADD ({tag}): {} {}", case.name, r.raw, r.err);
+    let host_state = host.settled_state();
+    let cont_state = cont.settled_state();
+    Side {
+        host,
+        cont,
+        result: r.out,
+        host_state,
+        cont_state,
+        conf,
+    }
+}
+
+fn with_prev(conf: &str, prev: &Value) -> String {
+    let mut v: Value = serde_json::from_str(conf).expect("conf");
+    v["prevResult"] = prev.clone();
+    v.to_string()
+}
+
+#[test]
+fn same_config_same_result() {
+    require!(true);
+    let mut table: Vec<String> = Vec::new();
+    let mut unexpected = Vec::new();
+    for case in CASES {
+        let tmp = TempDir::new(case.name);
+        let ours = our_plugin_dir(&tmp);
+        let refdir = std::path::PathBuf::from(REF_DIR);
+        let r = add_side(case, &tmp, "r", &refdir);
+        let o = add_side(case, &tmp, "o", &ours);
+        let mut diffs = Vec::new();
+        for (aspect, a, b) in [
+            ("result", &r.result, &o.result),
+            ("host", &r.host_state, &o.host_state),
+            ("container", &r.cont_state, &o.cont_state),
+        ] {
+            let mut d = Vec::new();
+            diff(aspect, &sorted(normalize(a)), &sorted(normalize(b)), &mut d);
+            diffs.extend(d);
+        }
+        for (path, a, b) in &diffs {
+            table.push(format!("| {} | {path} | {a} | {b} |", case.name));
+            if !ALLOWED.iter().any(|p| path.contains(p)) {
+                unexpected.push(format!(
+                    "{}: {path}: reference {a}, netplumb {b}",
+                    case.name
+                ));
+            }
+        }
+        // CHECK (0.4.0 and later) with each side's own result, then DEL, on both sides.
+        for (side, dir, tag) in [(&r, &refdir, "reference"), (&o, &ours, "netplumb")] {
+            let path = side.cont.path();
+            let mut call = Call {
+                command: "CHECK",
+                id: "parity0123",
+                netns: &path,
+                ifname: "eth0",
+                args: case.args,
+                path: dir,
+            };
+            let conf = with_prev(&side.conf, &side.result);
+            if !side.conf.contains("\"0.3.1\"") {
+                let c = run_plugin(&side.host, case.plugin, &call, &conf);
+                if tag == "reference" && c.code != 0 {
+                    // The reference's bridge runs IPAM's CHECK even without IPAM (ipam: {})
+                    // and fails "no plugin name provided": its bug, listed, not ours.
+                    table.push(format!(
+                        "| {} | CHECK exit status | {} {} | 0 |",
+                        case.name,
+                        c.code,
+                        c.out.get("msg").and_then(Value::as_str).unwrap_or("")
+                    ));
+                    if !(case.name.starts_with("bridge-l2")) {
+                        unexpected
+                            .push(format!("{}: reference CHECK failed: {}", case.name, c.raw));
+                    }
+                } else {
+                    assert_eq!(
+                        c.code, 0,
+                        "{} CHECK ({tag}): {} {}",
+                        case.name, c.raw, c.err
+                    );
+                }
+            }
+            call.command = "DEL";
+            let d = run_plugin(&side.host, case.plugin, &call, &conf);
+            assert_eq!(d.code, 0, "{} DEL ({tag}): {} {}", case.name, d.raw, d.err);
+            assert_eq!(
+                common::links_by_name(&side.cont),
+                vec!["lo".to_string()],
+                "{} DEL ({tag}) left links in the container",
+                case.name
+            );
+        }
+        // Both stores are free of the container again.
+        for tag in ["r", "o"] {
+            let files = common::store_files(&tmp.join(&format!("data-{tag}")));
+            assert!(
+                files
+                    .iter()
+                    .all(|(name, _)| name.ends_with("/lock") || name.contains("last_reserved_ip")),
+                "{}: store {tag} after DEL: {files:?}",
+                case.name
+            );
+        }
+        // After DEL the hosts match each other too (bridge and its address stay, as in the
+        // reference; the veth and masquerade rules are gone).
+        let mut d = Vec::new();
+        diff(
+            "host-after-del",
+            &sorted(normalize(&r.host.settled_state())),
+            &sorted(normalize(&o.host.settled_state())),
+            &mut d,
+        );
+        for (path, a, b) in &d {
+            table.push(format!("| {} | {path} | {a} | {b} |", case.name));
+            unexpected.push(format!(
+                "{}: {path}: reference {a}, netplumb {b}",
+                case.name
+            ));
+        }
+    }
+    eprintln!("| case | field | reference | netplumb |\n| --- | --- | --- | --- |");
+    for row in &table {
+        eprintln!("{row}");
+    }
+    eprintln!("parity: {} cases, {} differences", CASES.len(), table.len());
+    assert!(
+        unexpected.is_empty(),
+        "unexpected differences:\n{}",
+        unexpected.join("\n")
+    );
+}
