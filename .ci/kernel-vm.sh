@@ -43,7 +43,7 @@ kernel_pkg=${KERNEL_VM_KERNEL_PKG:-linux-image-cloud-amd64}
 # ../shared/data, which the guest does not have (example_fib_sync).
 exclude=" lpm_prop lpm_full_table lpm_rib example_fib_sync "
 # Loaded at boot so that a missing one shows at once; anything else autoloads via /sbin/modprobe.
-modules="ipvlan ipvtap macvtap tun ifb vrf 8021q dummy ipip bridge vxlan veth macvlan"
+modules="ipvlan ipvtap macvtap tun ifb vrf 8021q dummy ipip bridge vxlan veth macvlan mpls_router mpls_iptunnel"
 
 phase_start=$SECONDS
 phase() {

@@ -635,3 +635,21 @@ fn addrlabel_matches_ip_addrlabel_add() {
     let m = crate::addrlabel::addrlabel_message(&l, |_| Ok(IfIndex::new(3).unwrap())).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewAddrLabel(m)), want);
 }
+
+#[test]
+fn mpls_route_matches_ip_f_mpls_route_add() {
+    // ip -f mpls route add 100 as 200/300 via inet 10.0.0.2 dev v0   (v0 has index 3)
+    let mut want = header(68, 24);
+    want.extend_from_slice(
+        b"\x1c\x14\x00\x00\xfe\x03\x00\x01\x00\x00\x00\x00\x08\x00\x01\x00\
+          \x00\x06\x41\x00\x0c\x00\x13\x00\x00\x0c\x80\x00\x00\x12\xc1\x00\
+          \x0a\x00\x12\x00\x02\x00\x0a\x00\x00\x02\x00\x00\x08\x00\x04\x00\
+          \x03\x00\x00\x00",
+    );
+    let r = crate::route::NewMplsRoute {
+        out_labels: vec![200, 300],
+        ..crate::route::NewMplsRoute::new(100, "10.0.0.2".parse().unwrap(), "v0")
+    };
+    let m = crate::route::mpls_route_message(&r, IfIndex::new(3).unwrap());
+    assert_eq!(bytes(RouteNetlinkMessage::NewRoute(m)), want);
+}

@@ -12,8 +12,8 @@ use std::time::Duration;
 use ipnetwork::IpNetwork;
 
 use super::{
-    NextHopFlags, Route, RouteFlags, RouteMetrics, RouteNextHop, RoutePreference, RouteProtocol,
-    RouteScope, RouteType,
+    NextHopFlags, Route, RouteEncap, RouteFlags, RouteMetrics, RouteNextHop, RoutePreference,
+    RouteProtocol, RouteScope, RouteType,
 };
 use crate::wire::attr::{attrs, c_bytes, ip_of, u16_at, u32_at, u32_of};
 use crate::wire::ip_family;
@@ -75,6 +75,43 @@ const RTA_MARK: u16 = libc::RTA_MARK;
 const RTA_VIA: u16 = libc::RTA_VIA;
 const RTA_CACHEINFO: u16 = libc::RTA_CACHEINFO;
 const RTA_PREF: u16 = libc::RTA_PREF;
+const RTA_ENCAP_TYPE: u16 = libc::RTA_ENCAP_TYPE;
+const RTA_ENCAP: u16 = libc::RTA_ENCAP;
+
+/// `LWTUNNEL_ENCAP_MPLS` (linux/lwtunnel.h).
+const LWTUNNEL_ENCAP_MPLS: u16 = 1;
+
+/// `MPLS_IPTUNNEL_DST` and `MPLS_IPTUNNEL_TTL` (linux/mpls_iptunnel.h).
+const MPLS_IPTUNNEL_DST: u16 = 1;
+const MPLS_IPTUNNEL_TTL: u16 = 2;
+
+/// An encapsulation's attributes (`RTA_ENCAP`) of type `ty`.
+fn encap_of(ty: u16, b: &[u8]) -> Result<RouteEncap, String> {
+    if ty != LWTUNNEL_ENCAP_MPLS {
+        return Ok(RouteEncap::Other(ty));
+    }
+    let mut labels = Vec::new();
+    let mut ttl = None;
+    for a in attrs(b) {
+        let (t, v) = a?;
+        match t {
+            MPLS_IPTUNNEL_DST => labels = labels_of(v)?,
+            MPLS_IPTUNNEL_TTL => ttl = v.first().copied(),
+            _ => {}
+        }
+    }
+    Ok(RouteEncap::Mpls { labels, ttl })
+}
+
+/// A label stack: 4-byte entries, big-endian, the label in the top 20 bits.
+pub(crate) fn labels_of(v: &[u8]) -> Result<Vec<u32>, String> {
+    if v.len() % 4 != 0 {
+        return Err(format!("a {}-byte MPLS label stack", v.len()));
+    }
+    Ok(v.chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) >> 12)
+        .collect())
+}
 
 /// `RTA_VIA`: `struct rtvia`, a 16-bit family, then the address.
 fn via_of(b: &[u8]) -> Result<IpAddr, String> {
@@ -126,7 +163,10 @@ pub(crate) fn route_from_bytes(p: &[u8]) -> Result<Option<Route>, String> {
         nexthop_id: None,
         expires: None,
         preference: None,
+        encap: None,
     };
+    let mut encap_type = None;
+    let mut encap = None;
     // A single-path route's next hop is in the route's own attributes, its RTNH_F_* flags in
     // the low byte of rtm_flags.
     let mut single = RouteNextHop {
@@ -175,6 +215,8 @@ pub(crate) fn route_from_bytes(p: &[u8]) -> Result<Option<Route>, String> {
                 has_single = true;
             }
             RTA_NH_ID => r.nexthop_id = u32_of(v),
+            RTA_ENCAP_TYPE if v.len() >= 2 => encap_type = Some(u16_at(v, 0)),
+            RTA_ENCAP => encap = Some(v),
             RTA_PREF => r.preference = v.first().map(|p| RoutePreference::from_raw(*p)),
             // struct rta_cacheinfo: rta_expires (clock_t, hundredths) at byte 8.
             RTA_CACHEINFO if v.len() >= 12 => {
@@ -185,6 +227,9 @@ pub(crate) fn route_from_bytes(p: &[u8]) -> Result<Option<Route>, String> {
             }
             _ => {}
         }
+    }
+    if let (Some(ty), Some(b)) = (encap_type, encap) {
+        r.encap = Some(encap_of(ty, b)?);
     }
     if has_single && r.next_hops.is_empty() {
         r.next_hops.push(single);

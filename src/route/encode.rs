@@ -5,14 +5,15 @@
 use std::net::IpAddr;
 
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteFlags as NlRouteFlags, RouteHeader, RouteMessage,
-    RouteMetric, RouteNextHop as NlNextHop, RouteNextHopFlags, RoutePreference as NlPreference,
+    MplsLabel, RouteAddress, RouteAttribute, RouteFlags as NlRouteFlags, RouteHeader,
+    RouteLwEnCapType, RouteLwTunnelEncap, RouteMessage, RouteMetric, RouteMplsIpTunnel,
+    RouteNextHop as NlNextHop, RouteNextHopFlags, RoutePreference as NlPreference,
     RouteProtocol as NlProtocol, RouteScope as NlScope, RouteType as NlType, RouteVia,
 };
 
 use super::{
-    NewRoute, NextHop, NextHopFlags, RouteFilter, RouteFlags, RouteKey, RouteQuery, RouteScope,
-    RouteType, MAX_NEXT_HOP_BYTES,
+    NewRoute, NextHop, NextHopFlags, RouteEncap, RouteFilter, RouteFlags, RouteKey, RouteQuery,
+    RouteScope, RouteType, MAX_NEXT_HOP_BYTES,
 };
 use crate::types::check_prefix;
 use crate::wire::address_family;
@@ -163,6 +164,15 @@ pub(crate) fn route_message(
         ),
         None => None,
     };
+    if let Some(e) = &r.encap {
+        check_encap(e)?;
+        if r.next_hops.len() != 1 {
+            return Err(Error::invalid(
+                "encap",
+                "an encapsulated route has one next hop (per-hop encapsulation is not supported)",
+            ));
+        }
+    }
     if let Some(id) = r.nexthop_id {
         if id == 0 {
             return Err(Error::invalid(
@@ -271,6 +281,17 @@ pub(crate) fn route_message(
             }
         }
     }
+    if let Some(RouteEncap::Mpls { labels, ttl }) = &r.encap {
+        let mut encap = vec![RouteLwTunnelEncap::Mpls(RouteMplsIpTunnel::Destination(
+            label_stack(labels),
+        ))];
+        if let Some(t) = ttl {
+            encap.push(RouteLwTunnelEncap::Mpls(RouteMplsIpTunnel::Ttl(*t)));
+        }
+        msg.attributes
+            .push(RouteAttribute::EncapType(RouteLwEnCapType::Mpls));
+        msg.attributes.push(RouteAttribute::Encap(encap));
+    }
     set_table(&mut msg, r.table);
     if let Some(id) = r.nexthop_id {
         msg.attributes.push(RouteAttribute::NhId(id));
@@ -308,6 +329,53 @@ pub(crate) fn route_message(
         msg.attributes.push(RouteAttribute::Metrics(m));
     }
     Ok(msg)
+}
+
+/// The most labels the kernel pushes or swaps in (`MAX_NEW_LABELS`, net/mpls/internal.h).
+pub(crate) const MAX_LABELS: usize = 30;
+
+/// The largest MPLS label (20 bits).
+pub(crate) const MAX_LABEL: u32 = (1 << 20) - 1;
+
+/// Checks a label stack: 1 to 30 labels of 20 bits.
+pub(crate) fn check_labels(arg: &'static str, labels: &[u32]) -> Result<()> {
+    if labels.is_empty() || labels.len() > MAX_LABELS {
+        return Err(Error::invalid(
+            arg,
+            format!("{} labels; 1 to {MAX_LABELS} are pushed", labels.len()),
+        ));
+    }
+    if let Some(l) = labels.iter().find(|l| **l > MAX_LABEL) {
+        return Err(Error::invalid(
+            arg,
+            format!("label {l} does not fit 20 bits (at most {MAX_LABEL})"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_encap(e: &RouteEncap) -> Result<()> {
+    match e {
+        RouteEncap::Mpls { labels, .. } => check_labels("encap", labels),
+        RouteEncap::Other(t) => Err(Error::invalid(
+            "encap",
+            format!("encapsulation type {t} cannot be sent by this version"),
+        )),
+    }
+}
+
+/// A label stack as `netlink-packet-route` writes it: the last label is the bottom of stack.
+pub(crate) fn label_stack(labels: &[u32]) -> Vec<MplsLabel> {
+    labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| MplsLabel {
+            label: *l,
+            traffic_class: 0,
+            bottom_of_stack: i + 1 == labels.len(),
+            ttl: 0,
+        })
+        .collect()
 }
 
 /// `RTA_MULTIPATH` for `hops`, whose gateway attributes `hop_gateway` made.

@@ -10,10 +10,16 @@
 //! Files: `types.rs` (the types above), `values.rs` (type, scope, protocol, flags,
 //! metrics), `encode.rs` (requests, checked before sending),
 //! `decode.rs` (replies, read straight from the bytes with named offsets), `ops.rs` (the
-//! `Handle` and `Batch` methods).
+//! `Handle` and `Batch` methods), `mpls.rs` (MPLS routes, `ip -f mpls route`: types, codec
+//! and operations together).
+//!
+//! IP routes can push MPLS labels ([`NewRoute::encap`], `encap mpls L1/L2`); the MPLS table
+//! itself is [`Handle::add_mpls_route`](crate::Handle::add_mpls_route),
+//! [`mpls_routes`](crate::Handle::mpls_routes) and friends.
 
 mod decode;
 mod encode;
+mod mpls;
 mod ops;
 #[cfg(test)]
 mod tests;
@@ -23,8 +29,11 @@ mod values;
 pub(crate) use decode::route_from_bytes;
 #[cfg(test)]
 pub(crate) use encode::route_message;
+#[cfg(test)]
+pub(crate) use mpls::mpls_route_message;
+pub use mpls::{MplsRoute, NewMplsRoute};
 pub use types::{
-    NewRoute, NextHop, Route, RouteFilter, RouteKey, RouteNextHop, RoutePreference, RouteQuery,
-    MAX_NEXT_HOP_BYTES,
+    NewRoute, NextHop, Route, RouteEncap, RouteFilter, RouteKey, RouteNextHop, RoutePreference,
+    RouteQuery, MAX_NEXT_HOP_BYTES,
 };
 pub use values::{NextHopFlags, RouteFlags, RouteMetrics, RouteProtocol, RouteScope, RouteType};

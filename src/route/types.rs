@@ -134,6 +134,25 @@ pub struct NewRoute<'a> {
     /// Send the next hops as a multipath attribute even when there is one of weight 1, as
     /// `ip route add PREFIX nexthop via GW` does (the kernel stores the same route).
     pub multipath: bool,
+    /// A lightweight tunnel encapsulation of the packets (`encap mpls L1/L2 …`); one next hop
+    /// only.
+    pub encap: Option<RouteEncap>,
+}
+
+/// A lightweight tunnel encapsulation on a route (`ip route add … encap TYPE …`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RouteEncap {
+    /// Push MPLS labels (`encap mpls L1/L2/… [ttl T]`; the kernel's `mpls_iptunnel`): the
+    /// first label is the outermost, each 0 to 1,048,575; at most 30.
+    Mpls {
+        /// The label stack to push.
+        labels: Vec<u32>,
+        /// The TTL of the pushed labels (`ttl`); from the packet when `None`.
+        ttl: Option<u8>,
+    },
+    /// An encapsulation this version does not decode (`LWTUNNEL_ENCAP_*` number).
+    Other(u16),
 }
 
 /// The preference of an IPv6 route learned from a router advertisement (RFC 4191;
@@ -193,6 +212,7 @@ impl<'a> NewRoute<'a> {
             expires: None,
             preference: None,
             multipath: false,
+            encap: None,
         })
     }
 
@@ -411,6 +431,8 @@ pub struct Route {
     pub expires: Option<std::time::Duration>,
     /// The router preference of an IPv6 route (`pref`).
     pub preference: Option<RoutePreference>,
+    /// Its lightweight tunnel encapsulation (`encap`), if any.
+    pub encap: Option<RouteEncap>,
 }
 
 impl Route {
