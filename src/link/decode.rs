@@ -25,6 +25,10 @@ use super::macvlan::Macvlan;
 use super::types::{Link, LinkFlags, LinkKind, LinkStats, OperState};
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
+// links-b kinds
+use super::gre::{Gre, GreKind};
+use super::ip6tnl::Ip6Tnl;
+use super::sit::Sit;
 use crate::wire::attr::{self, u32_of, HEADER_LEN as NLA_HEADER_LEN};
 use crate::{IfAlias, IfIndex, IfName, MacAddr};
 
@@ -204,7 +208,8 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
             _ => {}
         }
     }
-    Some(match kind? {
+    let k = kind?;
+    Some(match k.clone() {
         InfoKind::Veth => LinkKind::Veth,
         InfoKind::Bridge => LinkKind::Bridge(match data {
             Some(InfoData::Bridge(nlas)) => Bridge::from_nlas(nlas),
@@ -225,6 +230,31 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
         InfoKind::IpIp => LinkKind::Ipip(match data {
             Some(InfoData::IpTunnel(nlas)) => Ipip::from_nlas(nlas),
             _ => Ipip::default(),
+        }),
+        // links-b kinds
+        InfoKind::GreTun | InfoKind::GreTap | InfoKind::GreTun6 | InfoKind::GreTap6 => {
+            let kind = match k {
+                InfoKind::GreTun => GreKind::Gre,
+                InfoKind::GreTap => GreKind::GreTap,
+                InfoKind::GreTun6 => GreKind::Ip6Gre,
+                _ => GreKind::Ip6GreTap,
+            };
+            LinkKind::Gre(match data {
+                Some(InfoData::GreTun(n) | InfoData::GreTap(n)) => Gre::from_v4(kind, n),
+                Some(InfoData::GreTun6(n) | InfoData::GreTap6(n)) => Gre::from_v6(kind, n),
+                _ => Gre {
+                    kind,
+                    ..Gre::default()
+                },
+            })
+        }
+        InfoKind::SitTun => LinkKind::Sit(match data {
+            Some(InfoData::IpTunnel(nlas)) => Sit::from_nlas(nlas),
+            _ => Sit::default(),
+        }),
+        InfoKind::Ip6Tnl => LinkKind::Ip6Tnl(match data {
+            Some(InfoData::IpTunnel(nlas)) => Ip6Tnl::from_nlas(nlas),
+            _ => Ip6Tnl::default(),
         }),
         InfoKind::Other(name) => LinkKind::Unknown(name),
         other => LinkKind::Unknown(other.to_string()),

@@ -13,6 +13,9 @@
 //! | macvlan | [`NewMacvlan`] | [`LinkKind::Macvlan`] | `ip link add NAME link PARENT type macvlan mode M` |
 //! | VRF | [`NewVrf`] | [`LinkKind::Vrf`] | `ip link add NAME type vrf table T` |
 //! | IPIP | [`NewIpip`] | [`LinkKind::Ipip`] | `ip link add NAME type ipip …` |
+//! | GRE | [`NewGre`] | [`LinkKind::Gre`] | `ip link add NAME type gre\|gretap\|ip6gre\|ip6gretap …` |
+//! | SIT | [`NewSit`] | [`LinkKind::Sit`] | `ip link add NAME type sit [mode ip6ip\|ipip\|mplsip\|any] …` |
+//! | ip6tnl | [`NewIp6Tnl`] | [`LinkKind::Ip6Tnl`] | `ip link add NAME type ip6tnl [mode ip6ip6\|ipip6\|any] …` |
 //!
 //! Files: `base.rs` (what every kind builds on: naming and creating a link, its index by
 //! name), one file per kind (its types, codec and operations), `bridge_port.rs` (a bridge's
@@ -30,6 +33,10 @@ mod types;
 mod veth;
 mod vrf;
 mod vxlan;
+// links-b kinds
+mod gre;
+mod ip6tnl;
+mod sit;
 
 #[cfg(test)]
 pub(crate) use bridge::bridge_message;
@@ -52,5 +59,18 @@ pub use vrf::{NewVrf, Vrf};
 #[cfg(test)]
 pub(crate) use vxlan::vxlan_message;
 pub use vxlan::{NewVxlan, Vxlan, VXLAN_PORT};
+
+// links-b kinds
+#[cfg(test)]
+pub(crate) use gre::gre_message;
+pub use gre::{
+    Gre, GreKind, NewGre, ERSPAN_FALLBACK, GRETAP_FALLBACK, GRE_FALLBACK, IP6GRE_FALLBACK,
+};
+#[cfg(test)]
+pub(crate) use ip6tnl::ip6tnl_message;
+pub use ip6tnl::{Ip6Tnl, Ip6TnlMode, NewIp6Tnl, IP6TNL_FALLBACK};
+#[cfg(test)]
+pub(crate) use sit::sit_message;
+pub use sit::{NewSit, Sit, SitMode, SIT_FALLBACK};
 
 pub use crate::names::LinkRef;

@@ -7,6 +7,10 @@ use super::ipip::Ipip;
 use super::macvlan::Macvlan;
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
+// links-b kinds
+use super::gre::Gre;
+use super::ip6tnl::Ip6Tnl;
+use super::sit::Sit;
 use crate::{IfAlias, IfIndex, IfName, LinkRef, MacAddr};
 
 bitflags::bitflags! {
@@ -135,6 +139,13 @@ pub enum LinkKind {
     Vrf(Vrf),
     /// An IPIP tunnel.
     Ipip(Ipip),
+    /// A GRE tunnel of any of the four GRE kinds (`gre`, `gretap`, `ip6gre`, `ip6gretap`:
+    /// [`Gre::kind`](super::Gre::kind)).
+    Gre(Gre),
+    /// A SIT tunnel (IPv6 in IPv4).
+    Sit(Sit),
+    /// An ip6tnl tunnel (IPv6 or IPv4 in IPv6).
+    Ip6Tnl(Ip6Tnl),
     /// A kind netplumb does not model yet, by the kernel's name for it (`"dummy"`, `"bond"`…);
     /// also a modelled kind whose settings did not decode (then the name is one of the other
     /// variants', `"vxlan"`…), which is reported rather than failing the listing.
@@ -151,6 +162,9 @@ impl LinkKind {
             LinkKind::Macvlan(_) => "macvlan",
             LinkKind::Vrf(_) => "vrf",
             LinkKind::Ipip(_) => "ipip",
+            LinkKind::Gre(g) => g.kind.name(),
+            LinkKind::Sit(_) => "sit",
+            LinkKind::Ip6Tnl(_) => "ip6tnl",
             LinkKind::Unknown(name) => name,
         }
     }
