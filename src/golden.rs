@@ -403,3 +403,30 @@ fn ip6tnl_matches_ip_link_add() {
     let msg = crate::link::ip6tnl_message(&t, None).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 }
+
+#[test]
+fn geneve_matches_ip_link_add() {
+    // ip link add gn0 type geneve id 42 remote 192.0.2.2 ttl 64 tos 0x10 df set dstport 6081
+    //     noudpcsum
+    let mut want = header(124, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x03\x00\
+          \x67\x6e\x30\x00\x54\x00\x12\x00\x0b\x00\x01\x00\x67\x65\x6e\x65\x76\x65\x00\x00\
+          \x44\x00\x02\x00\x05\x00\x0d\x00\x01\x00\x00\x00\x08\x00\x01\x00\x2a\x00\x00\x00\
+          \x08\x00\x02\x00\xc0\x00\x02\x02\x08\x00\x0b\x00\x00\x00\x00\x00\x05\x00\x03\x00\
+          \x40\x00\x00\x00\x05\x00\x04\x00\x10\x00\x00\x00\x06\x00\x05\x00\x17\xc1\x00\x00\
+          \x05\x00\x08\x00\x00\x00\x00\x00",
+    );
+    use crate::link::{GeneveDf, NewGeneve};
+    let g = NewGeneve {
+        remote: Some("192.0.2.2".parse().unwrap()),
+        ttl: Some(64),
+        tos: Some(0x10),
+        df: Some(GeneveDf::Set),
+        port: Some(6081),
+        udp_csum: Some(false),
+        ..NewGeneve::new("gn0", Vni::new(42).unwrap())
+    };
+    let msg = crate::link::geneve_message(&g).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}

@@ -26,6 +26,7 @@ use super::types::{Link, LinkFlags, LinkKind, LinkStats, OperState};
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
 // links-b kinds
+use super::geneve::Geneve;
 use super::gre::{Gre, GreKind};
 use super::ip6tnl::Ip6Tnl;
 use super::sit::Sit;
@@ -255,6 +256,10 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
         InfoKind::Ip6Tnl => LinkKind::Ip6Tnl(match data {
             Some(InfoData::IpTunnel(nlas)) => Ip6Tnl::from_nlas(nlas),
             _ => Ip6Tnl::default(),
+        }),
+        InfoKind::Geneve => LinkKind::Geneve(match data {
+            Some(InfoData::Geneve(nlas)) => Geneve::from_nlas(nlas),
+            _ => Geneve::default(),
         }),
         InfoKind::Other(name) => LinkKind::Unknown(name),
         other => LinkKind::Unknown(other.to_string()),

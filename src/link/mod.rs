@@ -15,6 +15,7 @@
 //! | IPIP | [`NewIpip`] | [`LinkKind::Ipip`] | `ip link add NAME type ipip …` |
 //! | GRE | [`NewGre`] | [`LinkKind::Gre`] | `ip link add NAME type gre\|gretap\|ip6gre\|ip6gretap …` |
 //! | SIT | [`NewSit`] | [`LinkKind::Sit`] | `ip link add NAME type sit [mode ip6ip\|ipip\|mplsip\|any] …` |
+//! | Geneve | [`NewGeneve`] | [`LinkKind::Geneve`] | `ip link add NAME type geneve id VNI remote IP …` |
 //! | ip6tnl | [`NewIp6Tnl`] | [`LinkKind::Ip6Tnl`] | `ip link add NAME type ip6tnl [mode ip6ip6\|ipip6\|any] …` |
 //!
 //! Files: `base.rs` (what every kind builds on: naming and creating a link, its index by
@@ -34,6 +35,7 @@ mod veth;
 mod vrf;
 mod vxlan;
 // links-b kinds
+mod geneve;
 mod gre;
 mod ip6tnl;
 mod sit;
@@ -61,6 +63,9 @@ pub(crate) use vxlan::vxlan_message;
 pub use vxlan::{NewVxlan, Vxlan, VXLAN_PORT};
 
 // links-b kinds
+#[cfg(test)]
+pub(crate) use geneve::geneve_message;
+pub use geneve::{Geneve, GeneveDf, NewGeneve, GENEVE_PORT};
 #[cfg(test)]
 pub(crate) use gre::gre_message;
 pub use gre::{

@@ -8,6 +8,7 @@ use super::macvlan::Macvlan;
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
 // links-b kinds
+use super::geneve::Geneve;
 use super::gre::Gre;
 use super::ip6tnl::Ip6Tnl;
 use super::sit::Sit;
@@ -146,6 +147,8 @@ pub enum LinkKind {
     Sit(Sit),
     /// An ip6tnl tunnel (IPv6 or IPv4 in IPv6).
     Ip6Tnl(Ip6Tnl),
+    /// A Geneve tunnel device.
+    Geneve(Geneve),
     /// A kind netplumb does not model yet, by the kernel's name for it (`"dummy"`, `"bond"`…);
     /// also a modelled kind whose settings did not decode (then the name is one of the other
     /// variants', `"vxlan"`…), which is reported rather than failing the listing.
@@ -165,6 +168,7 @@ impl LinkKind {
             LinkKind::Gre(g) => g.kind.name(),
             LinkKind::Sit(_) => "sit",
             LinkKind::Ip6Tnl(_) => "ip6tnl",
+            LinkKind::Geneve(_) => "geneve",
             LinkKind::Unknown(name) => name,
         }
     }
