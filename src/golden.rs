@@ -430,3 +430,56 @@ fn geneve_matches_ip_link_add() {
     let msg = crate::link::geneve_message(&g).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 }
+
+#[test]
+fn bond_matches_ip_link_add() {
+    // ip link add bond0 type bond mode 802.3ad miimon 100 updelay 200 downdelay 200
+    //     xmit_hash_policy layer3+4 min_links 1 lacp_rate fast ad_select bandwidth
+    // (iproute2: 124 bytes, a kind attribute of length 8 where ours, with its NUL, has 9.)
+    let mut want = header(128, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0a\x00\x03\x00\
+          \x62\x6f\x6e\x64\x30\x00\x00\x00\x54\x00\x12\x00\x09\x00\x01\x00\x62\x6f\x6e\x64\
+          \x00\x00\x00\x00\x44\x00\x02\x00\x05\x00\x01\x00\x04\x00\x00\x00\x08\x00\x03\x00\
+          \x64\x00\x00\x00\x08\x00\x04\x00\xc8\x00\x00\x00\x08\x00\x05\x00\xc8\x00\x00\x00\
+          \x05\x00\x0e\x00\x01\x00\x00\x00\x08\x00\x12\x00\x01\x00\x00\x00\x05\x00\x15\x00\
+          \x01\x00\x00\x00\x05\x00\x16\x00\x01\x00\x00\x00",
+    );
+    use crate::link::{BondAggregatorSelect, BondHashPolicy, BondMode, NewBond};
+    use std::time::Duration;
+    let b = NewBond {
+        miimon: Some(Duration::from_millis(100)),
+        updelay: Some(Duration::from_millis(200)),
+        downdelay: Some(Duration::from_millis(200)),
+        xmit_hash_policy: Some(BondHashPolicy::Layer34),
+        min_links: Some(1),
+        lacp_rate_fast: Some(true),
+        ad_select: Some(BondAggregatorSelect::Bandwidth),
+        ..NewBond::new("bond0", BondMode::Lacp)
+    };
+    let msg = crate::link::bond_message(&b, None).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}
+
+#[test]
+fn bond_with_arp_targets_matches_ip_link_add() {
+    // ip link add bond1 type bond mode active-backup arp_interval 100
+    //     arp_ip_target 10.0.0.1,10.0.0.2 primary d0   (d0 has index 3)
+    let mut want = header(108, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0a\x00\x03\x00\
+          \x62\x6f\x6e\x64\x31\x00\x00\x00\x40\x00\x12\x00\x09\x00\x01\x00\x62\x6f\x6e\x64\
+          \x00\x00\x00\x00\x30\x00\x02\x00\x05\x00\x01\x00\x01\x00\x00\x00\x08\x00\x07\x00\
+          \x64\x00\x00\x00\x14\x00\x08\x00\x08\x00\x00\x00\x0a\x00\x00\x01\x08\x00\x01\x00\
+          \x0a\x00\x00\x02\x08\x00\x0b\x00\x03\x00\x00\x00",
+    );
+    use crate::link::{BondMode, NewBond};
+    let b = NewBond {
+        arp_interval: Some(std::time::Duration::from_millis(100)),
+        arp_ip_targets: vec!["10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()],
+        primary: Some("d0".into()),
+        ..NewBond::new("bond1", BondMode::ActiveBackup)
+    };
+    let msg = crate::link::bond_message(&b, IfIndex::new(3)).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}

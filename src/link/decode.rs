@@ -26,6 +26,7 @@ use super::types::{Link, LinkFlags, LinkKind, LinkStats, OperState};
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
 // links-b kinds
+use super::bond::{Bond, BondPort};
 use super::geneve::Geneve;
 use super::gre::{Gre, GreKind};
 use super::ip6tnl::Ip6Tnl;
@@ -97,6 +98,7 @@ pub(crate) fn link_from_bytes(payload: &[u8]) -> Result<Link, String> {
         alias: None,
         stats: None,
         bridge_port: None,
+        bond_port: None,
     };
     let attrs = &payload[HEADER_LEN..];
     for a in attr::spans(attrs) {
@@ -132,6 +134,7 @@ pub(crate) fn link_from_bytes(payload: &[u8]) -> Result<Link, String> {
                 match link_info(whole, family) {
                     Some(infos) => {
                         link.bridge_port = bridge_port_from_infos(&infos);
+                        link.bond_port = bond_port_from_infos(&infos);
                         link.kind = kind_from_infos(infos);
                     }
                     None => link.kind = raw_kind(value).map(LinkKind::Unknown),
@@ -199,6 +202,25 @@ fn bridge_port_from_infos(infos: &[LinkInfo]) -> Option<BridgePort> {
     })
 }
 
+/// A bond port's part in its bond, from `IFLA_INFO_SLAVE_KIND` "bond" and its slave data.
+fn bond_port_from_infos(infos: &[LinkInfo]) -> Option<BondPort> {
+    let is_bond_port = infos
+        .iter()
+        .any(|i| matches!(i, LinkInfo::PortKind(InfoPortKind::Bond)));
+    if !is_bond_port {
+        return None;
+    }
+    Some(
+        infos
+            .iter()
+            .find_map(|i| match i {
+                LinkInfo::PortData(InfoPortData::BondPort(nlas)) => Some(BondPort::from_nlas(nlas)),
+                _ => None,
+            })
+            .unwrap_or_default(),
+    )
+}
+
 fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
     let mut kind = None;
     let mut data = None;
@@ -260,6 +282,10 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
         InfoKind::Geneve => LinkKind::Geneve(match data {
             Some(InfoData::Geneve(nlas)) => Geneve::from_nlas(nlas),
             _ => Geneve::default(),
+        }),
+        InfoKind::Bond => LinkKind::Bond(match data {
+            Some(InfoData::Bond(nlas)) => Bond::from_nlas(nlas),
+            _ => Bond::default(),
         }),
         InfoKind::Other(name) => LinkKind::Unknown(name),
         other => LinkKind::Unknown(other.to_string()),

@@ -15,6 +15,7 @@
 //! | IPIP | [`NewIpip`] | [`LinkKind::Ipip`] | `ip link add NAME type ipip …` |
 //! | GRE | [`NewGre`] | [`LinkKind::Gre`] | `ip link add NAME type gre\|gretap\|ip6gre\|ip6gretap …` |
 //! | SIT | [`NewSit`] | [`LinkKind::Sit`] | `ip link add NAME type sit [mode ip6ip\|ipip\|mplsip\|any] …` |
+//! | bond | [`NewBond`] | [`LinkKind::Bond`], [`Link::bond_port`] | `ip link add NAME type bond mode M …`; `ip link set P master NAME` |
 //! | Geneve | [`NewGeneve`] | [`LinkKind::Geneve`] | `ip link add NAME type geneve id VNI remote IP …` |
 //! | ip6tnl | [`NewIp6Tnl`] | [`LinkKind::Ip6Tnl`] | `ip link add NAME type ip6tnl [mode ip6ip6\|ipip6\|any] …` |
 //!
@@ -35,6 +36,7 @@ mod veth;
 mod vrf;
 mod vxlan;
 // links-b kinds
+mod bond;
 mod geneve;
 mod gre;
 mod ip6tnl;
@@ -63,6 +65,12 @@ pub(crate) use vxlan::vxlan_message;
 pub use vxlan::{NewVxlan, Vxlan, VXLAN_PORT};
 
 // links-b kinds
+#[cfg(test)]
+pub(crate) use bond::bond_message;
+pub use bond::{
+    Bond, BondAggregatorSelect, BondHashPolicy, BondMiiStatus, BondMode, BondPort, BondPortState,
+    NewBond, BOND_MAX_ARP_TARGETS,
+};
 #[cfg(test)]
 pub(crate) use geneve::geneve_message;
 pub use geneve::{Geneve, GeneveDf, NewGeneve, GENEVE_PORT};

@@ -8,6 +8,7 @@ use super::macvlan::Macvlan;
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
 // links-b kinds
+use super::bond::{Bond, BondPort};
 use super::geneve::Geneve;
 use super::gre::Gre;
 use super::ip6tnl::Ip6Tnl;
@@ -149,6 +150,8 @@ pub enum LinkKind {
     Ip6Tnl(Ip6Tnl),
     /// A Geneve tunnel device.
     Geneve(Geneve),
+    /// A bond; its ports report [`Link::bond_port`].
+    Bond(Bond),
     /// A kind netplumb does not model yet, by the kernel's name for it (`"dummy"`, `"bond"`…);
     /// also a modelled kind whose settings did not decode (then the name is one of the other
     /// variants', `"vxlan"`…), which is reported rather than failing the listing.
@@ -169,6 +172,7 @@ impl LinkKind {
             LinkKind::Sit(_) => "sit",
             LinkKind::Ip6Tnl(_) => "ip6tnl",
             LinkKind::Geneve(_) => "geneve",
+            LinkKind::Bond(_) => "bond",
             LinkKind::Unknown(name) => name,
         }
     }
@@ -239,6 +243,8 @@ pub struct Link {
     pub stats: Option<LinkStats>,
     /// The port's settings, when the link is a bridge port.
     pub bridge_port: Option<BridgePort>,
+    /// The port's part in its bond, when the link is enslaved to one (`bond_slave`).
+    pub bond_port: Option<BondPort>,
 }
 
 impl<'a> From<&'a Link> for LinkRef<'a> {
