@@ -483,3 +483,17 @@ fn bond_with_arp_targets_matches_ip_link_add() {
     let msg = crate::link::bond_message(&b, IfIndex::new(3)).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 }
+
+#[test]
+fn wireguard_matches_ip_link_add() {
+    // ip link add wg0 type wireguard
+    // (iproute2: the same length, with a kind attribute of length 13: the NUL was padding.)
+    let mut want = header(60, 16);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x08\x00\x03\x00\
+          \x77\x67\x30\x00\x14\x00\x12\x00\x0e\x00\x01\x00\x77\x69\x72\x65\x67\x75\x61\x72\
+          \x64\x00\x00\x00",
+    );
+    let msg = crate::link::wireguard_message(&crate::link::NewWireguard::new("wg0")).unwrap();
+    assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
+}

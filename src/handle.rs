@@ -123,6 +123,14 @@ impl Handle {
         ns.run(Handle::new)?
     }
 
+    /// The network namespace the handle works in (its socket's), for opening a generic netlink
+    /// socket beside it.
+    pub(crate) fn netns(&self) -> Result<NetNs> {
+        use std::os::fd::AsRawFd;
+        let inner = self.lock();
+        crate::netns::netns_of_socket(inner.socket.as_raw_fd())
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves at worst unread replies behind, which the
         // sequence check skips.

@@ -58,6 +58,7 @@ pub mod fdb;
 pub mod fib;
 #[cfg(test)]
 mod fuzz;
+mod genl;
 #[cfg(test)]
 mod golden;
 mod handle;
@@ -73,6 +74,7 @@ pub mod route;
 pub mod rule;
 mod types;
 mod wire;
+pub mod wireguard;
 
 pub use error::{Error, Result};
 pub use handle::Handle;

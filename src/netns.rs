@@ -403,6 +403,21 @@ fn check_name(name: &str) -> Result<()> {
     })
 }
 
+/// The network namespace a socket belongs to (`SIOCGSKNS`, Linux 4.9), for opening another
+/// socket (generic netlink) beside one whose namespace was chosen at its creation.
+#[allow(unsafe_code)]
+pub(crate) fn netns_of_socket(fd: std::os::fd::RawFd) -> Result<NetNs> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: SIOCGSKNS takes no argument: the kernel reads and writes no memory of ours and
+    // returns a new descriptor of the socket's namespace as the call's value, or -1. The caller
+    // keeps `fd` open for the call (it holds the socket's owner locked).
+    let r = unsafe { libc::ioctl(fd, libc::SIOCGSKNS) };
+    let ns = Errno::result(r).map_err(|e| Error::io("get socket netns", e))?;
+    // SAFETY: `ns` is a descriptor the kernel just opened for us, owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(ns) };
+    Ok(NetNs { fd, name: None })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -471,14 +471,13 @@ fn check_bond(b: &NewBond<'_>) -> Result<()> {
         if let Some(d) = delay {
             let d = millis(arg, d)?;
             match miimon {
-                Some(m) if m > 0 => {
-                    if d % m != 0 {
-                        return Err(Error::invalid(
-                            arg,
-                            format!("{d} ms is not a multiple of miimon ({m} ms)"),
-                        ));
-                    }
+                Some(m) if m > 0 && d % m != 0 => {
+                    return Err(Error::invalid(
+                        arg,
+                        format!("{d} ms is not a multiple of miimon ({m} ms)"),
+                    ));
                 }
+                Some(m) if m > 0 => {}
                 _ if d > 0 => {
                     return Err(Error::invalid(
                         arg,

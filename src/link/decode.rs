@@ -287,6 +287,7 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
             Some(InfoData::Bond(nlas)) => Bond::from_nlas(nlas),
             _ => Bond::default(),
         }),
+        InfoKind::Wireguard => LinkKind::Wireguard,
         InfoKind::Other(name) => LinkKind::Unknown(name),
         other => LinkKind::Unknown(other.to_string()),
     })

@@ -17,6 +17,7 @@
 //! | SIT | [`NewSit`] | [`LinkKind::Sit`] | `ip link add NAME type sit [mode ip6ip\|ipip\|mplsip\|any] …` |
 //! | bond | [`NewBond`] | [`LinkKind::Bond`], [`Link::bond_port`] | `ip link add NAME type bond mode M …`; `ip link set P master NAME` |
 //! | Geneve | [`NewGeneve`] | [`LinkKind::Geneve`] | `ip link add NAME type geneve id VNI remote IP …` |
+//! | WireGuard | [`NewWireguard`] | [`LinkKind::Wireguard`] | `ip link add NAME type wireguard`; keys and peers: [`crate::wireguard`] (`wg set`) |
 //! | ip6tnl | [`NewIp6Tnl`] | [`LinkKind::Ip6Tnl`] | `ip link add NAME type ip6tnl [mode ip6ip6\|ipip6\|any] …` |
 //!
 //! Files: `base.rs` (what every kind builds on: naming and creating a link, its index by
@@ -41,6 +42,7 @@ mod geneve;
 mod gre;
 mod ip6tnl;
 mod sit;
+mod wireguard;
 
 #[cfg(test)]
 pub(crate) use bridge::bridge_message;
@@ -85,5 +87,8 @@ pub use ip6tnl::{Ip6Tnl, Ip6TnlMode, NewIp6Tnl, IP6TNL_FALLBACK};
 #[cfg(test)]
 pub(crate) use sit::sit_message;
 pub use sit::{NewSit, Sit, SitMode, SIT_FALLBACK};
+#[cfg(test)]
+pub(crate) use wireguard::wireguard_message;
+pub use wireguard::NewWireguard;
 
 pub use crate::names::LinkRef;

@@ -152,6 +152,8 @@ pub enum LinkKind {
     Geneve(Geneve),
     /// A bond; its ports report [`Link::bond_port`].
     Bond(Bond),
+    /// A WireGuard device (its peers: [`Handle::wireguard`](crate::Handle::wireguard)).
+    Wireguard,
     /// A kind netplumb does not model yet, by the kernel's name for it (`"dummy"`, `"bond"`…);
     /// also a modelled kind whose settings did not decode (then the name is one of the other
     /// variants', `"vxlan"`…), which is reported rather than failing the listing.
@@ -173,6 +175,7 @@ impl LinkKind {
             LinkKind::Ip6Tnl(_) => "ip6tnl",
             LinkKind::Geneve(_) => "geneve",
             LinkKind::Bond(_) => "bond",
+            LinkKind::Wireguard => "wireguard",
             LinkKind::Unknown(name) => name,
         }
     }
