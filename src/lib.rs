@@ -11,7 +11,7 @@
 //! | module | what | iproute2 |
 //! | --- | --- | --- |
 //! | [`netns`] | network namespaces | `ip netns` |
-//! | [`link`] | links: veth, bridge (ports, VLANs), VXLAN, macvlan, VRF, IPIP | `ip link`, `bridge link`, `bridge vlan` |
+//! | [`link`] | links: veth, bridge (ports, VLANs), VXLAN, macvlan, VRF, IPIP, GRE, SIT, ip6tnl, Geneve, bond, WireGuard | `ip link`, `bridge link`, `bridge vlan` |
 //! | [`addr`] | addresses | `ip addr` |
 //! | [`route`] | routes, `route get` | `ip route` |
 //! | [`rule`] | policy rules | `ip rule` |
@@ -19,6 +19,7 @@
 //! | [`fdb`] | bridge and VXLAN forwarding entries | `bridge fdb` |
 //! | [`batch`] | many requests pipelined, one result each | `ip -batch` |
 //! | [`monitor`] | kernel events, VXLAN misses, overruns | `ip monitor` |
+//! | [`wireguard`] | WireGuard keys and peers (generic netlink) | `wg show`, `wg set` |
 //! | [`lpm`] | longest-prefix match, RIB → FIB (no netlink) | |
 //!
 //! ```no_run

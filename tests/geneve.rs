@@ -81,8 +81,13 @@ fn geneve_with_every_option_reads_back_as_set() {
         (Some(true), Some(false))
     );
 
-    // Collect-metadata mode.
-    h.add_geneve(&NewGeneve::external("gnx")).unwrap();
+    // Collect-metadata mode, on a port of its own (the kernel allows one external device per
+    // port, and gn6 has the default one).
+    h.add_geneve(&NewGeneve {
+        port: Some(6090),
+        ..NewGeneve::external("gnx")
+    })
+    .unwrap();
     assert_eq!(
         t.ip_link("gnx").unwrap()["linkinfo"]["info_data"]["external"],
         true
@@ -91,7 +96,7 @@ fn geneve_with_every_option_reads_back_as_set() {
         panic!("not geneve")
     };
     assert!(info.external);
-    assert_eq!(info.vni, None);
+    assert_eq!((info.vni, info.port), (None, Some(6090)));
 
     h.set_link_mtu("gn0", 1300).unwrap();
     assert_eq!(t.ip_link("gn0").unwrap()["mtu"], 1300);
