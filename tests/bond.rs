@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::TestNs;
 use netplumb::link::{
-    BondAggregatorSelect, BondHashPolicy, BondMiiStatus, BondMode, BondPortState, LinkKind,
-    NewBond, NewBridge, NewVeth,
+    BondAggregatorSelect, BondHashPolicy, BondMiiStatus, BondMode, BondPortConfig, BondPortState,
+    LinkKind, NewBond, NewBridge, NewVeth,
 };
 use netplumb::{Handle, IfIndex};
 
@@ -97,6 +97,38 @@ fn lacp_bond_with_every_option_and_its_ports() {
     }
     h.set_link_up("bond0").unwrap();
 
+    // Changed after creation: what is set changes, the rest stays.
+    h.set_bond(&NewBond {
+        name: "bond0".into(),
+        miimon: Some(ms(200)),
+        min_links: Some(2),
+        xmit_hash_policy: Some(BondHashPolicy::Layer23),
+        ..NewBond::default()
+    })
+    .unwrap();
+    let d = &t.ip_link("bond0").unwrap()["linkinfo"]["info_data"];
+    assert_eq!(d["miimon"], 200);
+    assert_eq!(d["min_links"], 2);
+    assert_eq!(d["xmit_hash_policy"], "layer2+3");
+    assert_eq!(d["ad_select"], "bandwidth");
+    let info = bond_of(h, "bond0");
+    assert_eq!((info.miimon, info.min_links), (ms(200), 2));
+    assert_eq!(info.ad_select, BondAggregatorSelect::Bandwidth);
+    // A port's own queue id.
+    h.set_bond_port(
+        "p0",
+        &BondPortConfig {
+            queue_id: Some(3),
+            ..BondPortConfig::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(h.link("p0").unwrap().bond_port.unwrap().queue_id, 3);
+    assert_eq!(
+        t.ip_link("p0").unwrap()["linkinfo"]["info_slave_data"]["queue_id"],
+        3
+    );
+
     // Released with nomaster, the port reports no bond part.
     h.set_link_nomaster("p1").unwrap();
     assert!(h.link("p1").unwrap().bond_port.is_none());
@@ -130,6 +162,26 @@ fn active_backup_bond_with_arp_monitoring() {
     assert_eq!(info.arp_interval, ms(250));
     assert_eq!(info.arp_ip_targets, b.arp_ip_targets);
     assert_eq!(info.primary, Some(h.link_index("p0").unwrap()));
+
+    // Options of another mode are refused against the bond's current mode, before sending.
+    common::assert_invalid(
+        h.set_bond(&NewBond {
+            name: "bond1".into(),
+            lacp_rate_fast: Some(true),
+            ..NewBond::default()
+        }),
+        "lacp_rate_fast",
+    );
+    // A port's priority (active-backup, Linux 6.0).
+    h.set_bond_port(
+        "p0",
+        &BondPortConfig {
+            prio: Some(5),
+            ..BondPortConfig::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(h.link("p0").unwrap().bond_port.unwrap().prio, Some(5));
 }
 
 #[test]

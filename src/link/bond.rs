@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use netlink_packet_route::link::{
     BondAdSelect, BondLacpRate, BondMode as NlMode, BondPortState as NlPortState,
-    BondXmitHashPolicy, InfoBond, InfoBondPort, InfoData, InfoKind, LinkMessage, MiiStatus,
+    BondXmitHashPolicy, InfoBond, InfoBondPort, InfoData, InfoKind, InfoPortData, InfoPortKind,
+    LinkAttribute, LinkInfo, LinkMessage, MiiStatus,
 };
+use netlink_packet_route::RouteNetlinkMessage;
 
-use super::base::new_link_message;
+use super::base::{check_mtu, kind_of, new_link_message, not_found_as, selector_message};
 use crate::types::check_ifname;
 use crate::{Error, Handle, IfIndex, LinkRef, MacAddr, Result};
 
@@ -394,8 +396,12 @@ fn millis(arg: &'static str, d: Duration) -> Result<u32> {
 }
 
 fn check_bond(b: &NewBond<'_>) -> Result<()> {
+    check_bond_in(b, b.mode.unwrap_or_default())
+}
+
+/// The checks of [`check_bond`] for a bond whose mode is (or will be) `mode`.
+fn check_bond_in(b: &NewBond<'_>, mode: BondMode) -> Result<()> {
     check_ifname("bond name", &b.name)?;
-    let mode = b.mode.unwrap_or_default();
     let lacp = mode == BondMode::Lacp;
     if !lacp {
         for (arg, set) in [
@@ -498,6 +504,12 @@ fn check_bond(b: &NewBond<'_>) -> Result<()> {
 /// sends them in the order given on its command line).
 pub(crate) fn bond_message(b: &NewBond<'_>, primary: Option<IfIndex>) -> Result<LinkMessage> {
     check_bond(b)?;
+    let data = bond_data(b, primary)?;
+    new_link_message(&b.name, b.mtu, b.mac, InfoKind::Bond, data)
+}
+
+/// The bond's options as `IFLA_INFO_DATA`; `None` when none is set.
+fn bond_data(b: &NewBond<'_>, primary: Option<IfIndex>) -> Result<Option<InfoData>> {
     let mut d = Vec::new();
     if let Some(m) = b.mode {
         d.push(InfoBond::Mode(m.to_wire()));
@@ -536,8 +548,17 @@ pub(crate) fn bond_message(b: &NewBond<'_>, primary: Option<IfIndex>) -> Result<
     if let Some(s) = b.ad_select {
         d.push(InfoBond::AdSelect(s.to_wire()));
     }
-    let data = (!d.is_empty()).then_some(InfoData::Bond(d));
-    new_link_message(&b.name, b.mtu, b.mac, InfoKind::Bond, data)
+    Ok((!d.is_empty()).then_some(InfoData::Bond(d)))
+}
+
+/// A bond port's own settings, changed with [`Handle::set_bond_port`]. Fields left `None` are
+/// kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BondPortConfig {
+    /// The transmit queue the port is mapped to (`queue_id`).
+    pub queue_id: Option<u16>,
+    /// The port's priority in the choice of the active port (`prio`, Linux 6.0).
+    pub prio: Option<i32>,
 }
 
 /// # Links: bond
@@ -562,6 +583,76 @@ impl Handle {
             None => None,
         };
         self.create_link("bonding", bond_message(bond, primary)?)
+    }
+
+    /// Changes an existing bond, named by [`NewBond::name`]: the options set are changed, those
+    /// left `None` kept. Equivalent to `ip link set NAME type bond [mode M] [miimon MS] …` (and
+    /// `mtu`, `address`). The options are checked against the bond's mode (the new one, or the
+    /// current one read first) before anything is sent; the kernel refuses a mode change while
+    /// the bond has ports or is up.
+    pub fn set_bond(&self, bond: &NewBond<'_>) -> Result<()> {
+        let current = self.link_message(LinkRef::Name(&bond.name))?;
+        let mode = match bond.mode {
+            Some(m) => m,
+            None => match kind_of(&current) {
+                (Some(InfoKind::Bond), Some(InfoData::Bond(nlas))) => {
+                    Bond::from_nlas(nlas.clone()).mode
+                }
+                (Some(InfoKind::Bond), None) => BondMode::default(),
+                _ => {
+                    return Err(Error::invalid(
+                        "bond",
+                        format!("{} is not a bond", bond.name),
+                    ))
+                }
+            },
+        };
+        check_bond_in(bond, mode)?;
+        let primary = match bond.primary {
+            Some(l) => Some(self.link_index(l)?),
+            None => None,
+        };
+        let mut msg = LinkMessage::default();
+        msg.header.index = current.header.index;
+        if let Some(mtu) = bond.mtu {
+            check_mtu("mtu", mtu)?;
+            msg.attributes.push(LinkAttribute::Mtu(mtu));
+        }
+        if let Some(mac) = bond.mac {
+            msg.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
+        }
+        let mut info = vec![LinkInfo::Kind(InfoKind::Bond)];
+        if let Some(d) = bond_data(bond, primary)? {
+            info.push(LinkInfo::Data(d));
+        }
+        msg.attributes.push(LinkAttribute::LinkInfo(info));
+        self.ack("set bond", RouteNetlinkMessage::NewLink(msg), 0)
+    }
+
+    /// Changes a bond port's own settings. Equivalent to
+    /// `ip link set PORT type bond_slave [queue_id N] [prio P]`.
+    pub fn set_bond_port<'a>(
+        &self,
+        port: impl Into<LinkRef<'a>>,
+        config: &BondPortConfig,
+    ) -> Result<()> {
+        let port = port.into();
+        let mut msg = selector_message(port)?;
+        let mut data = Vec::new();
+        if let Some(q) = config.queue_id {
+            data.push(InfoBondPort::QueueId(q));
+        }
+        if let Some(p) = config.prio {
+            data.push(InfoBondPort::Prio(p));
+        }
+        msg.attributes.push(LinkAttribute::LinkInfo(vec![
+            LinkInfo::PortKind(InfoPortKind::Bond),
+            LinkInfo::PortData(InfoPortData::BondPort(data)),
+        ]));
+        // A port's settings travel in RTM_NEWLINK (changelink), as iproute2 sends them; the
+        // kernel's RTM_SETLINK ignores IFLA_LINKINFO.
+        self.ack("set bond port", RouteNetlinkMessage::NewLink(msg), 0)
+            .map_err(|e| not_found_as(e, port))
     }
 }
 

@@ -15,7 +15,7 @@
 //! | IPIP | [`NewIpip`] | [`LinkKind::Ipip`] | `ip link add NAME type ipip …` |
 //! | GRE | [`NewGre`] | [`LinkKind::Gre`] | `ip link add NAME type gre\|gretap\|ip6gre\|ip6gretap …` |
 //! | SIT | [`NewSit`] | [`LinkKind::Sit`] | `ip link add NAME type sit [mode ip6ip\|ipip\|mplsip\|any] …` |
-//! | bond | [`NewBond`] | [`LinkKind::Bond`], [`Link::bond_port`] | `ip link add NAME type bond mode M …`; `ip link set P master NAME` |
+//! | bond | [`NewBond`] | [`LinkKind::Bond`], [`Link::bond_port`] | `ip link add NAME type bond mode M …`; `ip link set P master NAME`; `ip link set P type bond_slave …` |
 //! | Geneve | [`NewGeneve`] | [`LinkKind::Geneve`] | `ip link add NAME type geneve id VNI remote IP …` |
 //! | WireGuard | [`NewWireguard`] | [`LinkKind::Wireguard`] | `ip link add NAME type wireguard`; keys and peers: [`crate::wireguard`] (`wg set`) |
 //! | ip6tnl | [`NewIp6Tnl`] | [`LinkKind::Ip6Tnl`] | `ip link add NAME type ip6tnl [mode ip6ip6\|ipip6\|any] …` |
@@ -70,8 +70,8 @@ pub use vxlan::{NewVxlan, Vxlan, VXLAN_PORT};
 #[cfg(test)]
 pub(crate) use bond::bond_message;
 pub use bond::{
-    Bond, BondAggregatorSelect, BondHashPolicy, BondMiiStatus, BondMode, BondPort, BondPortState,
-    NewBond, BOND_MAX_ARP_TARGETS,
+    Bond, BondAggregatorSelect, BondHashPolicy, BondMiiStatus, BondMode, BondPort, BondPortConfig,
+    BondPortState, NewBond, BOND_MAX_ARP_TARGETS,
 };
 #[cfg(test)]
 pub(crate) use geneve::geneve_message;
