@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use common::TestNs;
 use netplumb::link::{
-    GreKind, Ip6TnlMode, LinkKind, NewGre, NewIp6Tnl, NewSit, NewVeth, SitMode, GRE_FALLBACK,
-    IP6TNL_FALLBACK, SIT_FALLBACK,
+    GreKind, Ip6TnlMode, LinkKind, NewGre, NewIp6Tnl, NewSit, NewVeth, NewVti, SitMode,
+    GRE_FALLBACK, IP6TNL_FALLBACK, SIT_FALLBACK, VTI_FALLBACK,
 };
-use netplumb::Handle;
+use netplumb::{Handle, IpFamily};
 
 /// An underlay `u0` with `192.0.2.1/24` and `fd00::1/64` in the test's namespace.
 fn underlay(h: &Handle) {
@@ -257,6 +257,65 @@ fn sit_and_ip6tnl_read_back_as_set() {
 }
 
 #[test]
+fn vti_and_vti6_read_back_as_set() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    underlay(h);
+    let vti = NewVti {
+        local: Some("192.0.2.1".parse().unwrap()),
+        remote: Some("198.51.100.1".parse().unwrap()),
+        ikey: Some(5),
+        okey: Some(6),
+        fwmark: Some(9),
+        underlay: Some("u0".into()),
+        ..NewVti::new("vti1", IpFamily::V4)
+    };
+    skip_if_unsupported!(h.add_vti(&vti)).unwrap();
+    let ip = t.ip_link("vti1").unwrap();
+    assert_eq!(ip["linkinfo"]["info_kind"], "vti");
+    let d = &ip["linkinfo"]["info_data"];
+    assert_eq!(d["local"], "192.0.2.1");
+    assert_eq!(d["remote"], "198.51.100.1");
+    assert_eq!(d["link"], "u0");
+    let link = h.link("vti1").unwrap();
+    assert_eq!(link.kind.as_ref().map(LinkKind::name), Some("vti"));
+    let Some(LinkKind::Vti(v)) = link.kind else {
+        panic!("not vti")
+    };
+    assert_eq!((v.local, v.remote), (vti.local, vti.remote));
+    assert_eq!((v.ikey, v.okey, v.fwmark), (5, 6, 9));
+    assert_eq!(v.underlay, Some(h.link_index("u0").unwrap()));
+    if t.ip_link(VTI_FALLBACK).is_some() {
+        assert!(
+            matches!(h.link(VTI_FALLBACK).unwrap().kind, Some(LinkKind::Vti(v)) if v.remote.is_none())
+        );
+    }
+
+    let vti6 = NewVti {
+        local: Some("fd00::1".parse().unwrap()),
+        remote: Some("fd00::2".parse().unwrap()),
+        ikey: Some(7),
+        okey: Some(7),
+        ..NewVti::new("vti6a", IpFamily::V6)
+    };
+    skip_if_unsupported!(h.add_vti(&vti6)).unwrap();
+    let ip = t.ip_link("vti6a").unwrap();
+    assert_eq!(ip["linkinfo"]["info_kind"], "vti6");
+    assert_eq!(ip["linkinfo"]["info_data"]["remote"], "fd00::2");
+    let Some(LinkKind::Vti(v)) = h.link("vti6a").unwrap().kind else {
+        panic!("not vti6")
+    };
+    assert_eq!(
+        (v.family, v.local, v.remote),
+        (IpFamily::V6, vti6.local, vti6.remote)
+    );
+    assert_eq!((v.ikey, v.okey), (7, 7));
+    h.delete_link("vti1").unwrap();
+    h.delete_link("vti6a").unwrap();
+}
+
+#[test]
 fn tunnel_bad_input_creates_nothing() {
     require_root!();
     let t = TestNs::new();
@@ -313,6 +372,13 @@ fn tunnel_bad_input_creates_nothing() {
             ..NewIp6Tnl::new("badt")
         }),
         "flow_label",
+    );
+    common::assert_invalid(
+        h.add_vti(&NewVti {
+            remote: Some("192.0.2.9".parse().unwrap()),
+            ..NewVti::new("badv", IpFamily::V6)
+        }),
+        "remote",
     );
     assert_eq!(t.ip_link_names(), before);
 }

@@ -31,6 +31,7 @@ use super::geneve::Geneve;
 use super::gre::{Gre, GreKind};
 use super::ip6tnl::Ip6Tnl;
 use super::sit::Sit;
+use super::vti::Vti;
 use crate::wire::attr::{self, u32_of, HEADER_LEN as NLA_HEADER_LEN};
 use crate::{IfAlias, IfIndex, IfName, MacAddr};
 
@@ -288,6 +289,20 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
             _ => Bond::default(),
         }),
         InfoKind::Wireguard => LinkKind::Wireguard,
+        InfoKind::Vti | InfoKind::Vti6 => {
+            let family = if k == InfoKind::Vti6 {
+                crate::IpFamily::V6
+            } else {
+                crate::IpFamily::V4
+            };
+            LinkKind::Vti(Vti::from_nlas(
+                family,
+                match data {
+                    Some(InfoData::Vti(nlas)) => nlas,
+                    _ => Vec::new(),
+                },
+            ))
+        }
         InfoKind::Other(name) => LinkKind::Unknown(name),
         other => LinkKind::Unknown(other.to_string()),
     })

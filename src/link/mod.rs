@@ -17,6 +17,7 @@
 //! | SIT | [`NewSit`] | [`LinkKind::Sit`] | `ip link add NAME type sit [mode ip6ip\|ipip\|mplsip\|any] …` |
 //! | bond | [`NewBond`] | [`LinkKind::Bond`], [`Link::bond_port`] | `ip link add NAME type bond mode M …`; `ip link set P master NAME`; `ip link set P type bond_slave …` |
 //! | Geneve | [`NewGeneve`] | [`LinkKind::Geneve`] | `ip link add NAME type geneve id VNI remote IP …` |
+//! | VTI | [`NewVti`] | [`LinkKind::Vti`] | `ip link add NAME type vti\|vti6 [local A] [remote B] [ikey K] [okey K] …` |
 //! | WireGuard | [`NewWireguard`] | [`LinkKind::Wireguard`] | `ip link add NAME type wireguard`; keys and peers: [`crate::wireguard`] (`wg set`) |
 //! | ip6tnl | [`NewIp6Tnl`] | [`LinkKind::Ip6Tnl`] | `ip link add NAME type ip6tnl [mode ip6ip6\|ipip6\|any] …` |
 //!
@@ -42,6 +43,7 @@ mod geneve;
 mod gre;
 mod ip6tnl;
 mod sit;
+mod vti;
 mod wireguard;
 
 #[cfg(test)]
@@ -87,6 +89,9 @@ pub use ip6tnl::{Ip6Tnl, Ip6TnlMode, NewIp6Tnl, IP6TNL_FALLBACK};
 #[cfg(test)]
 pub(crate) use sit::sit_message;
 pub use sit::{NewSit, Sit, SitMode, SIT_FALLBACK};
+#[cfg(test)]
+pub(crate) use vti::vti_message;
+pub use vti::{NewVti, Vti, VTI6_FALLBACK, VTI_FALLBACK};
 #[cfg(test)]
 pub(crate) use wireguard::wireguard_message;
 pub use wireguard::NewWireguard;

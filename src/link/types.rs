@@ -13,6 +13,7 @@ use super::geneve::Geneve;
 use super::gre::Gre;
 use super::ip6tnl::Ip6Tnl;
 use super::sit::Sit;
+use super::vti::Vti;
 use crate::{IfAlias, IfIndex, IfName, LinkRef, MacAddr};
 
 bitflags::bitflags! {
@@ -154,6 +155,8 @@ pub enum LinkKind {
     Bond(Bond),
     /// A WireGuard device (its peers: [`Handle::wireguard`](crate::Handle::wireguard)).
     Wireguard,
+    /// A VTI tunnel (`vti` or `vti6`: [`Vti::family`](super::Vti::family)).
+    Vti(Vti),
     /// A kind netplumb does not model yet, by the kernel's name for it (`"dummy"`, `"bond"`…);
     /// also a modelled kind whose settings did not decode (then the name is one of the other
     /// variants', `"vxlan"`…), which is reported rather than failing the listing.
@@ -176,6 +179,8 @@ impl LinkKind {
             LinkKind::Geneve(_) => "geneve",
             LinkKind::Bond(_) => "bond",
             LinkKind::Wireguard => "wireguard",
+            LinkKind::Vti(v) if v.family == crate::IpFamily::V6 => "vti6",
+            LinkKind::Vti(_) => "vti",
             LinkKind::Unknown(name) => name,
         }
     }
