@@ -46,7 +46,7 @@ exclude=" lpm_prop lpm_full_table lpm_rib example_fib_sync "
 modules="vrf 8021q dummy ipip bridge vxlan veth macvlan"
 # Tunnels, geneve, bonding and WireGuard (their modules add fallback devices such as gre0, sit0
 # and ip6tnl0 to every new namespace, as tunl0 is).
-modules="$modules ip_gre ip6_gre sit ip6_tunnel geneve bonding wireguard"
+modules="$modules ip_gre ip6_gre sit ip6_tunnel ip_vti ip6_vti geneve bonding wireguard"
 
 phase_start=$SECONDS
 phase() {
