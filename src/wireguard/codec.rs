@@ -454,6 +454,33 @@ mod tests {
     }
 
     #[test]
+    fn broken_dump_messages_never_panic() {
+        let c = WireguardConfig {
+            private_key: Some(WireguardSecret::new([1; 32])),
+            peers: vec![WireguardPeerConfig {
+                endpoint: Some("[fd00::2]:51820".parse().unwrap()),
+                allowed_ips: vec!["10.0.0.0/8".parse().unwrap()],
+                ..WireguardPeerConfig::new(k(2))
+            }],
+            ..WireguardConfig::default()
+        };
+        let good = set_device_attrs(IfIndex::new(3).unwrap(), &c).unwrap();
+        // Every truncation, and every byte set to a few telling values, at every position.
+        for end in 0..good.len() {
+            let _ = add_dump_message(&mut None, &good[..end]);
+        }
+        for at in 0..good.len() {
+            for v in [0u8, 1, 3, 4, 0x7f, 0x80, 0xff] {
+                let mut b = good.clone();
+                b[at] = v;
+                let mut dev = None;
+                let _ = add_dump_message(&mut dev, &b);
+                let _ = add_dump_message(&mut dev, &b);
+            }
+        }
+    }
+
+    #[test]
     fn bad_changes_are_refused() {
         let cases = [
             (
