@@ -44,6 +44,9 @@ kernel_pkg=${KERNEL_VM_KERNEL_PKG:-linux-image-cloud-amd64}
 exclude=" lpm_prop lpm_full_table lpm_rib example_fib_sync "
 # Loaded at boot so that a missing one shows at once; anything else autoloads via /sbin/modprobe.
 modules="ipvlan ipvtap macvtap tun ifb vrf 8021q dummy ipip bridge vxlan veth macvlan mpls_router mpls_iptunnel"
+# Tunnels, geneve, bonding and WireGuard (their modules add fallback devices such as gre0, sit0
+# and ip6tnl0 to every new namespace, as tunl0 is).
+modules="$modules ip_gre ip6_gre sit ip6_tunnel ip_vti ip6_vti geneve bonding wireguard"
 
 phase_start=$SECONDS
 phase() {
@@ -66,6 +69,8 @@ command -v timeout >/dev/null || need+=(coreutils)
 command -v bird >/dev/null && command -v birdc >/dev/null || [ -x /usr/sbin/bird ] || need+=(bird2)
 # etcd for the flannel_etcd tests, copied in the same way.
 command -v etcd >/dev/null || need+=(etcd-server)
+# wireguard-tools' `wg` for the WireGuard tests, copied into the guest like iproute2.
+command -v wg >/dev/null || need+=(wireguard-tools)
 apt_updated=
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${need[*]}: run as root or install them"
@@ -148,7 +153,7 @@ copy_with_libs() {
     [ -e "$ir$lib" ] || install -D -m 755 "$(readlink -f "$lib")" "$ir$lib"
   done
 }
-for tool in ip bridge tc bird birdc etcd; do
+for tool in ip bridge tc bird birdc etcd wg; do
   exe=$(command -v "$tool" || true)
   [ -n "$exe" ] || die "$tool is missing on the host, so it cannot go into the guest"
   copy_with_libs "$(readlink -f "$exe")"

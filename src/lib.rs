@@ -11,7 +11,7 @@
 //! | module | what | iproute2 |
 //! | --- | --- | --- |
 //! | [`netns`] | network namespaces | `ip netns` |
-//! | [`link`] | links: dummy, ifb, VLAN, ipvlan/ipvtap, macvtap, tun/tap, any kind by name, veth, bridge (ports, VLANs), VXLAN, macvlan, VRF, IPIP; born in a target namespace; altnames, GSO/GRO limits, addrgenmode, protodown, carrier | `ip link`, `ip tuntap`, `bridge link`, `bridge vlan` |
+//! | [`link`] | links: dummy, ifb, VLAN, ipvlan/ipvtap, macvtap, tun/tap, any kind by name, veth, bridge (ports, VLANs), VXLAN, macvlan, VRF, IPIP, GRE, SIT, ip6tnl, VTI, Geneve, bond, WireGuard; born in a target namespace; altnames, GSO/GRO limits, addrgenmode, protodown, carrier | `ip link`, `ip tuntap`, `bridge link`, `bridge vlan` |
 //! | [`addr`] | addresses | `ip addr` |
 //! | [`route`] | routes, `route get` | `ip route` |
 //! | [`nexthop`] | nexthop objects and groups | `ip nexthop` |
@@ -23,6 +23,7 @@
 //! | [`fdb`] | bridge and VXLAN forwarding entries | `bridge fdb` |
 //! | [`batch`] | many requests pipelined, one result each | `ip -batch` |
 //! | [`monitor`] | kernel events, VXLAN misses, overruns | `ip monitor` |
+//! | [`wireguard`] | WireGuard keys and peers (generic netlink) | `wg show`, `wg set` |
 //! | [`lpm`] | longest-prefix match, RIB → FIB (no netlink) | |
 //!
 //! ```no_run
@@ -63,6 +64,7 @@ pub mod fdb;
 pub mod fib;
 #[cfg(test)]
 mod fuzz;
+mod genl;
 #[cfg(test)]
 mod golden;
 mod handle;
@@ -81,6 +83,7 @@ pub mod route;
 pub mod rule;
 mod types;
 mod wire;
+pub mod wireguard;
 
 pub use error::{Error, Result};
 pub use handle::{Dump, Handle, DEFAULT_DUMP_ATTEMPTS};

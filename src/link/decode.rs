@@ -29,6 +29,13 @@ use super::types::{Ipv6AddrGenMode, Link, LinkFlags, LinkKind, LinkStats, OperSt
 use super::vlan::Vlan;
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
+// links-b kinds
+use super::bond::{Bond, BondPort};
+use super::geneve::Geneve;
+use super::gre::{Gre, GreKind};
+use super::ip6tnl::Ip6Tnl;
+use super::sit::Sit;
+use super::vti::Vti;
 use crate::wire::attr::{self, u32_of, HEADER_LEN as NLA_HEADER_LEN};
 use crate::wire::kernel::IFLA_INET6_ADDR_GEN_MODE;
 use crate::{IfAlias, IfIndex, IfName, MacAddr};
@@ -109,6 +116,7 @@ pub(crate) fn link_from_bytes(payload: &[u8]) -> Result<Link, String> {
         protodown: None,
         carrier: None,
         carrier_changes: None,
+        bond_port: None,
     };
     let attrs = &payload[HEADER_LEN..];
     for a in attr::spans(attrs) {
@@ -158,6 +166,7 @@ pub(crate) fn link_from_bytes(payload: &[u8]) -> Result<Link, String> {
                 match link_info(whole, family) {
                     Some(infos) => {
                         link.bridge_port = bridge_port_from_infos(&infos);
+                        link.bond_port = bond_port_from_infos(&infos);
                         link.kind = kind_from_infos(infos);
                     }
                     None => link.kind = raw_kind(value).map(LinkKind::Unknown),
@@ -257,6 +266,25 @@ fn bridge_port_from_infos(infos: &[LinkInfo]) -> Option<BridgePort> {
     })
 }
 
+/// A bond port's part in its bond, from `IFLA_INFO_SLAVE_KIND` "bond" and its slave data.
+fn bond_port_from_infos(infos: &[LinkInfo]) -> Option<BondPort> {
+    let is_bond_port = infos
+        .iter()
+        .any(|i| matches!(i, LinkInfo::PortKind(InfoPortKind::Bond)));
+    if !is_bond_port {
+        return None;
+    }
+    Some(
+        infos
+            .iter()
+            .find_map(|i| match i {
+                LinkInfo::PortData(InfoPortData::BondPort(nlas)) => Some(BondPort::from_nlas(nlas)),
+                _ => None,
+            })
+            .unwrap_or_default(),
+    )
+}
+
 fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
     let mut kind = None;
     let mut data = None;
@@ -267,7 +295,8 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
             _ => {}
         }
     }
-    Some(match kind? {
+    let k = kind?;
+    Some(match k.clone() {
         InfoKind::Dummy => LinkKind::Dummy,
         InfoKind::Ifb => LinkKind::Ifb,
         InfoKind::Vlan => LinkKind::Vlan(match data {
@@ -311,6 +340,54 @@ fn kind_from_infos(infos: Vec<LinkInfo>) -> Option<LinkKind> {
             Some(InfoData::IpTunnel(nlas)) => Ipip::from_nlas(nlas),
             _ => Ipip::default(),
         }),
+        // links-b kinds
+        InfoKind::GreTun | InfoKind::GreTap | InfoKind::GreTun6 | InfoKind::GreTap6 => {
+            let kind = match k {
+                InfoKind::GreTun => GreKind::Gre,
+                InfoKind::GreTap => GreKind::GreTap,
+                InfoKind::GreTun6 => GreKind::Ip6Gre,
+                _ => GreKind::Ip6GreTap,
+            };
+            LinkKind::Gre(match data {
+                Some(InfoData::GreTun(n) | InfoData::GreTap(n)) => Gre::from_v4(kind, n),
+                Some(InfoData::GreTun6(n) | InfoData::GreTap6(n)) => Gre::from_v6(kind, n),
+                _ => Gre {
+                    kind,
+                    ..Gre::default()
+                },
+            })
+        }
+        InfoKind::SitTun => LinkKind::Sit(match data {
+            Some(InfoData::IpTunnel(nlas)) => Sit::from_nlas(nlas),
+            _ => Sit::default(),
+        }),
+        InfoKind::Ip6Tnl => LinkKind::Ip6Tnl(match data {
+            Some(InfoData::IpTunnel(nlas)) => Ip6Tnl::from_nlas(nlas),
+            _ => Ip6Tnl::default(),
+        }),
+        InfoKind::Geneve => LinkKind::Geneve(match data {
+            Some(InfoData::Geneve(nlas)) => Geneve::from_nlas(nlas),
+            _ => Geneve::default(),
+        }),
+        InfoKind::Bond => LinkKind::Bond(match data {
+            Some(InfoData::Bond(nlas)) => Bond::from_nlas(nlas),
+            _ => Bond::default(),
+        }),
+        InfoKind::Wireguard => LinkKind::Wireguard,
+        InfoKind::Vti | InfoKind::Vti6 => {
+            let family = if k == InfoKind::Vti6 {
+                crate::IpFamily::V6
+            } else {
+                crate::IpFamily::V4
+            };
+            LinkKind::Vti(Vti::from_nlas(
+                family,
+                match data {
+                    Some(InfoData::Vti(nlas)) => nlas,
+                    _ => Vec::new(),
+                },
+            ))
+        }
         InfoKind::Other(name) => LinkKind::Unknown(name),
         other => LinkKind::Unknown(other.to_string()),
     })

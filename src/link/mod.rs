@@ -21,6 +21,13 @@
 //! | macvlan | [`NewMacvlan`] | [`LinkKind::Macvlan`] | `ip link add NAME link PARENT type macvlan mode M` |
 //! | VRF | [`NewVrf`] | [`LinkKind::Vrf`] | `ip link add NAME type vrf table T` |
 //! | IPIP | [`NewIpip`] | [`LinkKind::Ipip`] | `ip link add NAME type ipip …` |
+//! | GRE | [`NewGre`] | [`LinkKind::Gre`] | `ip link add NAME type gre\|gretap\|ip6gre\|ip6gretap …` |
+//! | SIT | [`NewSit`] | [`LinkKind::Sit`] | `ip link add NAME type sit [mode ip6ip\|ipip\|mplsip\|any] …` |
+//! | bond | [`NewBond`] | [`LinkKind::Bond`], [`Link::bond_port`] | `ip link add NAME type bond mode M …`; `ip link set P master NAME`; `ip link set P type bond_slave …` |
+//! | Geneve | [`NewGeneve`] | [`LinkKind::Geneve`] | `ip link add NAME type geneve id VNI remote IP …` |
+//! | VTI | [`NewVti`] | [`LinkKind::Vti`] | `ip link add NAME type vti\|vti6 [local A] [remote B] [ikey K] [okey K] …` |
+//! | WireGuard | [`NewWireguard`] | [`LinkKind::Wireguard`] | `ip link add NAME type wireguard`; keys and peers: [`crate::wireguard`] (`wg set`) |
+//! | ip6tnl | [`NewIp6Tnl`] | [`LinkKind::Ip6Tnl`] | `ip link add NAME type ip6tnl [mode ip6ip6\|ipip6\|any] …` |
 //!
 //! Every kind's `New…` can create the link straight inside another namespace (its `netns`
 //! field, `IFLA_NET_NS_FD`, as `ip link add … netns NS`), its parent staying in the handle's
@@ -57,6 +64,14 @@ mod veth;
 mod vlan;
 mod vrf;
 mod vxlan;
+// links-b kinds
+mod bond;
+mod geneve;
+mod gre;
+mod ip6tnl;
+mod sit;
+mod vti;
+mod wireguard;
 
 #[cfg(test)]
 pub(crate) use bridge::bridge_message;
@@ -100,5 +115,33 @@ pub use vrf::{NewVrf, Vrf};
 #[cfg(test)]
 pub(crate) use vxlan::vxlan_message;
 pub use vxlan::{NewVxlan, Vxlan, VXLAN_PORT};
+
+// links-b kinds
+#[cfg(test)]
+pub(crate) use bond::bond_message;
+pub use bond::{
+    Bond, BondAggregatorSelect, BondHashPolicy, BondMiiStatus, BondMode, BondPort, BondPortConfig,
+    BondPortState, NewBond, BOND_MAX_ARP_TARGETS,
+};
+#[cfg(test)]
+pub(crate) use geneve::geneve_message;
+pub use geneve::{Geneve, GeneveDf, NewGeneve, GENEVE_PORT};
+#[cfg(test)]
+pub(crate) use gre::gre_message;
+pub use gre::{
+    Gre, GreKind, NewGre, ERSPAN_FALLBACK, GRETAP_FALLBACK, GRE_FALLBACK, IP6GRE_FALLBACK,
+};
+#[cfg(test)]
+pub(crate) use ip6tnl::ip6tnl_message;
+pub use ip6tnl::{Ip6Tnl, Ip6TnlMode, NewIp6Tnl, IP6TNL_FALLBACK};
+#[cfg(test)]
+pub(crate) use sit::sit_message;
+pub use sit::{NewSit, Sit, SitMode, SIT_FALLBACK};
+#[cfg(test)]
+pub(crate) use vti::vti_message;
+pub use vti::{NewVti, Vti, VTI6_FALLBACK, VTI_FALLBACK};
+#[cfg(test)]
+pub(crate) use wireguard::wireguard_message;
+pub use wireguard::NewWireguard;
 
 pub use crate::names::LinkRef;

@@ -10,6 +10,13 @@ use super::tun::Tun;
 use super::vlan::Vlan;
 use super::vrf::Vrf;
 use super::vxlan::Vxlan;
+// links-b kinds
+use super::bond::{Bond, BondPort};
+use super::geneve::Geneve;
+use super::gre::Gre;
+use super::ip6tnl::Ip6Tnl;
+use super::sit::Sit;
+use super::vti::Vti;
 use crate::{IfAlias, IfIndex, IfName, LinkRef, MacAddr};
 
 bitflags::bitflags! {
@@ -224,7 +231,22 @@ pub enum LinkKind {
     Vrf(Vrf),
     /// An IPIP tunnel.
     Ipip(Ipip),
-    /// A kind netplumb does not model yet, by the kernel's name for it (`"nlmon"`, `"bond"`…);
+    /// A GRE tunnel of any of the four GRE kinds (`gre`, `gretap`, `ip6gre`, `ip6gretap`:
+    /// [`Gre::kind`](super::Gre::kind)).
+    Gre(Gre),
+    /// A SIT tunnel (IPv6 in IPv4).
+    Sit(Sit),
+    /// An ip6tnl tunnel (IPv6 or IPv4 in IPv6).
+    Ip6Tnl(Ip6Tnl),
+    /// A Geneve tunnel device.
+    Geneve(Geneve),
+    /// A bond; its ports report [`Link::bond_port`].
+    Bond(Bond),
+    /// A WireGuard device (its peers: [`Handle::wireguard`](crate::Handle::wireguard)).
+    Wireguard,
+    /// A VTI tunnel (`vti` or `vti6`: [`Vti::family`](super::Vti::family)).
+    Vti(Vti),
+    /// A kind netplumb does not model yet, by the kernel's name for it (`"nlmon"`, `"team"`…);
     /// also a modelled kind whose settings did not decode (then the name is one of the other
     /// variants', `"vxlan"`…), which is reported rather than failing the listing.
     Unknown(String),
@@ -247,6 +269,14 @@ impl LinkKind {
             LinkKind::Macvlan(_) => "macvlan",
             LinkKind::Vrf(_) => "vrf",
             LinkKind::Ipip(_) => "ipip",
+            LinkKind::Gre(g) => g.kind.name(),
+            LinkKind::Sit(_) => "sit",
+            LinkKind::Ip6Tnl(_) => "ip6tnl",
+            LinkKind::Geneve(_) => "geneve",
+            LinkKind::Bond(_) => "bond",
+            LinkKind::Wireguard => "wireguard",
+            LinkKind::Vti(v) if v.family == crate::IpFamily::V6 => "vti6",
+            LinkKind::Vti(_) => "vti",
             LinkKind::Unknown(name) => name,
         }
     }
@@ -333,6 +363,8 @@ pub struct Link {
     pub carrier: Option<bool>,
     /// How many times the carrier changed.
     pub carrier_changes: Option<u32>,
+    /// The port's part in its bond, when the link is enslaved to one (`bond_slave`).
+    pub bond_port: Option<BondPort>,
 }
 
 impl<'a> From<&'a Link> for LinkRef<'a> {
