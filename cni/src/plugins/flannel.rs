@@ -179,14 +179,13 @@ pub fn render_delegate(conf: &Value, env: &SubnetEnv) -> CniResult<Map<String, V
     let mut d = obj_field(conf, "delegate")?.unwrap_or_default();
     match d.get("type") {
         None => {}
-        Some(Value::String(t)) if !t.is_empty() => {
-            if t.strip_prefix("netplumb-").unwrap_or(t) == "flannel" {
-                return Err(CniError::config(
-                    "delegate.type \"flannel\" would run flannel again: name the plugin that \
-                     makes the interface (bridge, ipvlan, …)",
-                ));
-            }
+        Some(Value::String(t)) if t.strip_prefix("netplumb-").unwrap_or(t) == "flannel" => {
+            return Err(CniError::config(
+                "delegate.type \"flannel\" would run flannel again: name the plugin that \
+                 makes the interface (bridge, ipvlan, …)",
+            ));
         }
+        Some(Value::String(t)) if !t.is_empty() => {}
         Some(v) => {
             return Err(CniError::config(format!(
                 "'delegate' dictionary, if present, must have (string) 'type' field (got {v})"
