@@ -130,13 +130,16 @@ default_network = "{NET}"
         )
         .expect("storage.conf");
         // flannel's usual network configuration; the IPAM store and the delegate
-        // configurations go to the temporary directory instead of /var/lib/cni.
+        // configurations go to the temporary directory instead of /var/lib/cni. The call log
+        // is named in the configurations too (flannel's and, through `delegate`, bridge's
+        // and host-local's): podman's cleanup process, which may run DEL, does not have our
+        // environment.
         std::fs::write(
             tmp.join(&format!("net.d/{NET}.conflist")),
             format!(
                 r#"{{"cniVersion":"0.4.0","name":"{NET}","plugins":[
- {{"type":"flannel","subnetFile":"{}","dataDir":"{t}/flannel",
-  "ipam":{{"dataDir":"{t}/ipam"}},"delegate":{{"hairpinMode":true}}}}]}}"#,
+ {{"type":"flannel","subnetFile":"{}","dataDir":"{t}/flannel","netplumbLog":"{t}/plugin.log",
+  "ipam":{{"dataDir":"{t}/ipam"}},"delegate":{{"hairpinMode":true,"netplumbLog":"{t}/plugin.log"}}}}]}}"#,
                 subnet_file.display()
             ),
         )
@@ -206,7 +209,14 @@ default_network = "{NET}"
 
     fn remove_all(&mut self) {
         for n in std::mem::take(&mut self.names) {
-            let _ = self.cmd(&["rm", "-f", "-t", "0", &n]).output();
+            if let Ok(out) = self.cmd(&["rm", "-f", "-t", "0", &n]).output() {
+                eprintln!(
+                    "$ podman rm -f -t 0 {n} ({})\n{}{}",
+                    self.ns,
+                    String::from_utf8_lossy(&out.stdout).trim_end(),
+                    String::from_utf8_lossy(&out.stderr).trim_end()
+                );
+            }
         }
         // conmon and podman's cleanup processes (their command lines name the temporary
         // directory) finish first.
