@@ -1,6 +1,6 @@
-//! `netplumb-cni`: CNI plugins built on netplumb — `bridge`, `ptp`, `macvlan` and a
-//! `host-local`-compatible IPAM in one executable (CNI spec 1.0.0; configs of 0.3.0, 0.3.1,
-//! 0.4.0 and 1.0.0; `STATUS` and `GC` of 1.1.0).
+//! `netplumb-cni`: CNI plugins built on netplumb — `bridge`, `ptp`, `macvlan`, flannel's
+//! `flannel` meta-plugin and a `host-local`-compatible IPAM in one executable (CNI spec
+//! 1.0.0; configs of 0.3.0, 0.3.1, 0.4.0 and 1.0.0; `STATUS` and `GC` of 1.1.0).
 //!
 //! Which plugin it is: the name it was run under (install it as `bridge`, `ptp`, `macvlan`,
 //! `host-local`, or with a `netplumb-` prefix), else the configuration's `type`. Installed as
@@ -52,7 +52,7 @@ fn role(argv0: &str, ctx: &Ctx) -> CniResult<Role> {
         .map(Role::Interface)
         .ok_or_else(|| {
             CniError::config(format!(
-                "unknown plugin type {:?} (netplumb-cni is bridge, ptp, macvlan or host-local)",
+                "unknown plugin type {:?} (netplumb-cni is bridge, ptp, macvlan, flannel or host-local)",
                 ctx.common.kind
             ))
         })

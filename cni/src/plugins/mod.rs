@@ -18,6 +18,7 @@ use crate::spec::{cidr, code, CniError, CniResult, Interface, Result100};
 use crate::sys;
 
 pub mod bridge;
+pub mod flannel;
 pub mod macvlan;
 pub mod ptp;
 
@@ -102,6 +103,8 @@ pub fn by_name(name: &str) -> Option<&'static dyn Plugin> {
         "bridge" => Some(&bridge::Bridge),
         "ptp" => Some(&ptp::Ptp),
         "macvlan" => Some(&macvlan::Macvlan),
+        // flannel's meta-plugin: renders a config from the agent's subnet file, delegates.
+        "flannel" => Some(&flannel::Flannel),
         // Once netplumb has the link kinds: "ipvlan" => Some(&ipvlan::Ipvlan), and so on.
         _ => None,
     }
