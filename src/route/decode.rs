@@ -13,7 +13,7 @@ use ipnetwork::IpNetwork;
 
 use super::{
     NextHopFlags, Route, RouteEncap, RouteFlags, RouteMetrics, RouteNextHop, RoutePreference,
-    RouteProtocol, RouteScope, RouteType,
+    RouteProtocol, RouteScope, RouteType, Seg6Mode,
 };
 use crate::wire::attr::{attrs, c_bytes, ip_of, u16_at, u32_at, u32_of};
 use crate::wire::ip_family;
@@ -81,12 +81,19 @@ const RTA_ENCAP: u16 = libc::RTA_ENCAP;
 /// `LWTUNNEL_ENCAP_MPLS` (linux/lwtunnel.h).
 const LWTUNNEL_ENCAP_MPLS: u16 = 1;
 
+/// `LWTUNNEL_ENCAP_SEG6` and `SEG6_IPTUNNEL_SRH` (linux/lwtunnel.h, linux/seg6_iptunnel.h).
+const LWTUNNEL_ENCAP_SEG6: u16 = 5;
+const SEG6_IPTUNNEL_SRH: u16 = 1;
+
 /// `MPLS_IPTUNNEL_DST` and `MPLS_IPTUNNEL_TTL` (linux/mpls_iptunnel.h).
 const MPLS_IPTUNNEL_DST: u16 = 1;
 const MPLS_IPTUNNEL_TTL: u16 = 2;
 
 /// An encapsulation's attributes (`RTA_ENCAP`) of type `ty`.
 fn encap_of(ty: u16, b: &[u8]) -> Result<RouteEncap, String> {
+    if ty == LWTUNNEL_ENCAP_SEG6 {
+        return seg6_of(b);
+    }
     if ty != LWTUNNEL_ENCAP_MPLS {
         return Ok(RouteEncap::Other(ty));
     }
@@ -101,6 +108,41 @@ fn encap_of(ty: u16, b: &[u8]) -> Result<RouteEncap, String> {
         }
     }
     Ok(RouteEncap::Mpls { labels, ttl })
+}
+
+/// A segment routing encapsulation (`SEG6_IPTUNNEL_SRH`: `struct seg6_iptunnel_encap`, an
+/// `int` mode then `struct ipv6_sr_hdr`, whose segments are stored last first).
+fn seg6_of(b: &[u8]) -> Result<RouteEncap, String> {
+    let mut out = Err("a seg6 encapsulation without its header".to_string());
+    for a in attrs(b) {
+        let (t, v) = a?;
+        if t != SEG6_IPTUNNEL_SRH {
+            continue;
+        }
+        if v.len() < 12 {
+            return Err(format!("a {}-byte seg6 header", v.len()));
+        }
+        let mode = Seg6Mode::from_raw(u32_at(v, 0));
+        let first = usize::from(v[8]);
+        let segs = &v[12..];
+        if segs.len() < (first + 1) * 16 {
+            return Err(format!(
+                "a seg6 header of {} segments in {} bytes",
+                first + 1,
+                segs.len()
+            ));
+        }
+        let segments = (0..=first)
+            .rev()
+            .map(|i| {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&segs[i * 16..i * 16 + 16]);
+                Ipv6Addr::from(a)
+            })
+            .collect();
+        out = Ok(RouteEncap::Seg6 { mode, segments });
+    }
+    out
 }
 
 /// A label stack: 4-byte entries, big-endian, the label in the top 20 bits.

@@ -8,12 +8,13 @@ use netlink_packet_route::route::{
     MplsLabel, RouteAddress, RouteAttribute, RouteFlags as NlRouteFlags, RouteHeader,
     RouteLwEnCapType, RouteLwTunnelEncap, RouteMessage, RouteMetric, RouteMplsIpTunnel,
     RouteNextHop as NlNextHop, RouteNextHopFlags, RoutePreference as NlPreference,
-    RouteProtocol as NlProtocol, RouteScope as NlScope, RouteType as NlType, RouteVia,
+    RouteProtocol as NlProtocol, RouteScope as NlScope, RouteSeg6IpTunnel, RouteType as NlType,
+    RouteVia, Seg6Header, Seg6Mode as NlSeg6Mode,
 };
 
 use super::{
     NewRoute, NextHop, NextHopFlags, RouteEncap, RouteFilter, RouteFlags, RouteKey, RouteQuery,
-    RouteScope, RouteType, MAX_NEXT_HOP_BYTES,
+    RouteScope, RouteType, Seg6Mode, MAX_NEXT_HOP_BYTES,
 };
 use crate::types::check_prefix;
 use crate::wire::address_family;
@@ -292,6 +293,21 @@ pub(crate) fn route_message(
             .push(RouteAttribute::EncapType(RouteLwEnCapType::Mpls));
         msg.attributes.push(RouteAttribute::Encap(encap));
     }
+    if let Some(RouteEncap::Seg6 { mode, segments }) = &r.encap {
+        let mut header = Seg6Header::default();
+        header.mode = match mode {
+            Seg6Mode::Inline => NlSeg6Mode::Inline,
+            Seg6Mode::Encap => NlSeg6Mode::Encap,
+            other => NlSeg6Mode::Other(other.raw()),
+        };
+        header.segments = segments.clone();
+        msg.attributes
+            .push(RouteAttribute::EncapType(RouteLwEnCapType::Seg6));
+        msg.attributes
+            .push(RouteAttribute::Encap(vec![RouteLwTunnelEncap::Seg6(
+                RouteSeg6IpTunnel::Seg6(header),
+            )]));
+    }
     set_table(&mut msg, r.table);
     if let Some(id) = r.nexthop_id {
         msg.attributes.push(RouteAttribute::NhId(id));
@@ -331,6 +347,10 @@ pub(crate) fn route_message(
     Ok(msg)
 }
 
+/// The most segments of a segment routing header (its length, in 8-byte units less one, is a
+/// byte: 2 units a segment).
+pub(crate) const MAX_SEGMENTS: usize = 127;
+
 /// The most labels the kernel pushes or swaps in (`MAX_NEW_LABELS`, net/mpls/internal.h).
 pub(crate) const MAX_LABELS: usize = 30;
 
@@ -357,6 +377,18 @@ pub(crate) fn check_labels(arg: &'static str, labels: &[u32]) -> Result<()> {
 fn check_encap(e: &RouteEncap) -> Result<()> {
     match e {
         RouteEncap::Mpls { labels, .. } => check_labels("encap", labels),
+        RouteEncap::Seg6 { segments, .. } => {
+            if segments.is_empty() || segments.len() > MAX_SEGMENTS {
+                return Err(Error::invalid(
+                    "encap",
+                    format!(
+                        "{} segments; a segment routing header holds 1 to {MAX_SEGMENTS}",
+                        segments.len()
+                    ),
+                ));
+            }
+            Ok(())
+        }
         RouteEncap::Other(t) => Err(Error::invalid(
             "encap",
             format!("encapsulation type {t} cannot be sent by this version"),

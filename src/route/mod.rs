@@ -34,6 +34,6 @@ pub(crate) use mpls::mpls_route_message;
 pub use mpls::{MplsRoute, NewMplsRoute};
 pub use types::{
     NewRoute, NextHop, Route, RouteEncap, RouteFilter, RouteKey, RouteNextHop, RoutePreference,
-    RouteQuery, MAX_NEXT_HOP_BYTES,
+    RouteQuery, Seg6Mode, MAX_NEXT_HOP_BYTES,
 };
 pub use values::{NextHopFlags, RouteFlags, RouteMetrics, RouteProtocol, RouteScope, RouteType};

@@ -213,3 +213,57 @@ fn flags_have_the_kernels_values() {
         assert_eq!(flag.bits(), bits, "{flag:?}");
     }
 }
+
+#[test]
+fn encapsulations_round_trip() {
+    use super::{RouteEncap, Seg6Mode};
+    let mpls = RouteEncap::Mpls {
+        labels: vec![100, 200, 1_048_575],
+        ttl: Some(9),
+    };
+    let r = NewRoute {
+        encap: Some(mpls.clone()),
+        ..NewRoute::via_dev(
+            "10.80.0.0/16".parse().unwrap(),
+            "10.0.0.2".parse().unwrap(),
+            "x",
+        )
+        .unwrap()
+    };
+    assert_eq!(round_trip(&r).encap, Some(mpls));
+    for mode in [Seg6Mode::Inline, Seg6Mode::Encap, Seg6Mode::L2Encap] {
+        let seg6 = RouteEncap::Seg6 {
+            mode,
+            segments: vec!["fc00::1".parse().unwrap(), "fc00::2".parse().unwrap()],
+        };
+        let r = NewRoute {
+            encap: Some(seg6.clone()),
+            ..NewRoute::dev("fd10::/64".parse().unwrap(), "x").unwrap()
+        };
+        assert_eq!(round_trip(&r).encap, Some(seg6));
+    }
+    // Refused before encoding: no segments, more than 127, a label over 20 bits.
+    let bad = |e: RouteEncap| {
+        let r = NewRoute {
+            encap: Some(e),
+            ..NewRoute::dev("fd10::/64".parse().unwrap(), "x").unwrap()
+        };
+        route_message(&r, idx).unwrap_err()
+    };
+    for e in [
+        RouteEncap::Seg6 {
+            mode: Seg6Mode::Encap,
+            segments: vec![],
+        },
+        RouteEncap::Seg6 {
+            mode: Seg6Mode::Encap,
+            segments: vec!["fc00::1".parse().unwrap(); 128],
+        },
+        RouteEncap::Mpls {
+            labels: vec![1 << 20],
+            ttl: None,
+        },
+    ] {
+        assert!(matches!(bad(e), Error::InvalidInput { arg: "encap", .. }));
+    }
+}

@@ -151,8 +151,60 @@ pub enum RouteEncap {
         /// The TTL of the pushed labels (`ttl`); from the packet when `None`.
         ttl: Option<u8>,
     },
+    /// Add an IPv6 segment routing header (`encap seg6 mode M segs S1,S2,…`; the kernel's
+    /// `CONFIG_IPV6_SEG6_LWTUNNEL`): the packet visits the segments in order. 1 to 127
+    /// segments.
+    Seg6 {
+        /// How the header is added.
+        mode: Seg6Mode,
+        /// The segments, first visited first.
+        segments: Vec<std::net::Ipv6Addr>,
+    },
     /// An encapsulation this version does not decode (`LWTUNNEL_ENCAP_*` number).
     Other(u16),
+}
+
+/// How a segment routing header is added (`encap seg6 mode …`; `SEG6_IPTUN_MODE_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Seg6Mode {
+    /// Into the packet's own IPv6 header (`inline`; IPv6 packets only).
+    Inline,
+    /// In a new outer IPv6 header (`encap`).
+    Encap,
+    /// The Ethernet frame in a new outer IPv6 header (`l2encap`).
+    L2Encap,
+    /// Like `encap`, without the first segment in the header (`encap.red`).
+    EncapReduced,
+    /// Like `l2encap`, reduced (`l2encap.red`).
+    L2EncapReduced,
+    /// A mode this version does not name.
+    Other(u32),
+}
+
+impl Seg6Mode {
+    /// The kernel's number.
+    pub(crate) fn raw(self) -> u32 {
+        match self {
+            Seg6Mode::Inline => 0,
+            Seg6Mode::Encap => 1,
+            Seg6Mode::L2Encap => 2,
+            Seg6Mode::EncapReduced => 3,
+            Seg6Mode::L2EncapReduced => 4,
+            Seg6Mode::Other(v) => v,
+        }
+    }
+
+    pub(crate) fn from_raw(v: u32) -> Seg6Mode {
+        match v {
+            0 => Seg6Mode::Inline,
+            1 => Seg6Mode::Encap,
+            2 => Seg6Mode::L2Encap,
+            3 => Seg6Mode::EncapReduced,
+            4 => Seg6Mode::L2EncapReduced,
+            v => Seg6Mode::Other(v),
+        }
+    }
 }
 
 /// The preference of an IPv6 route learned from a router advertisement (RFC 4191;
