@@ -5,7 +5,7 @@
 //! ```text
 //! sudo cargo build --release -p rtnetlink-peer          # the rtnetlink peer (optional)
 //! sudo cargo run --release --example netlink_compare [-- --routes N] [--runs N] [--quick]
-//!                                                        [--only routes|links|addrs]
+//!                                                        [--only routes|links|addrs|neighs|rules]
 //! ```
 //!
 //! Peers (one missing prints `n/a`, never a number):
@@ -37,13 +37,18 @@
 //! - `links`: `--links N` (default 1,000) veth pairs created one by one, all links listed,
 //!   the pairs deleted;
 //! - `addrs`: `--addrs N` (default 10,000) IPv4 /32 and N IPv6 /128 addresses added to a
-//!   veth that is down (so that the namespace has no other address), listed, deleted.
+//!   veth that is down (so that the namespace has no other address), listed, deleted;
+//! - `neighs`: `--neighs N` (default 10,000) permanent IPv4 neighbour entries on a veth,
+//!   listed (IPv4), deleted;
+//! - `rules`: `--rules N` (default 1,000) IPv4 rules `from 10.2.x.y/32 lookup 100` with
+//!   priorities of their own, added one by one (no peer batches rules but iproute2), listed,
+//!   deleted.
 //!
 //! Every phase's count is checked: installs and deletes must have done all N, a dump must
 //! return exactly what was installed, and after each peer the namespace must be empty again
 //! (checked by netplumb). A disagreement is printed and the run exits non-zero; timings
 //! never fail it. Medians of `--runs` (default 3). `--quick` is 2,000 routes, 20 links, 200
-//! addresses of each family, one run (CI's smoke run). The last line is
+//! addresses of each family, 200 neighbours, 50 rules, one run (CI's smoke run). The last line is
 //! `netlink_compare ratio netplumb/fastest-peer: install X dump Y …` (the floor excluded).
 
 use std::collections::BTreeMap;
@@ -57,14 +62,18 @@ use std::time::{Duration, Instant};
 use ipnetwork::IpNetwork;
 use netplumb::addr::AddressFilter;
 use netplumb::link::{LinkFilter, NewVeth};
+use netplumb::neighbour::{NeighbourFilter, NewNeighbour};
 use netplumb::route::{NewRoute, RouteFilter, RouteKey};
-use netplumb::{Handle, IpFamily, NetNs, TableId};
+use netplumb::rule::{Rule, RuleAction, RuleFilter};
+use netplumb::{Handle, IpFamily, MacAddr, NetNs, TableId};
 
 const TABLE: u32 = 100;
 const GATEWAY: &str = "192.0.2.2";
 /// The link the routes' gateway is reached through, and the one addresses go on.
 const ROUTE_LINK: &str = "bulk0";
 const ADDR_LINK: &str = "addr0";
+const NEIGH_LINK: &str = "neigh0";
+const ALL_OPS: [Op; 5] = [Op::Routes, Op::Links, Op::Addrs, Op::Neighs, Op::Rules];
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -92,6 +101,8 @@ enum Op {
     Routes,
     Links,
     Addrs,
+    Neighs,
+    Rules,
 }
 
 impl Op {
@@ -100,6 +111,8 @@ impl Op {
             Op::Routes => "routes",
             Op::Links => "links",
             Op::Addrs => "addrs",
+            Op::Neighs => "neighs",
+            Op::Rules => "rules",
         }
     }
     /// The phases a peer reports for this operation, in order.
@@ -107,7 +120,7 @@ impl Op {
         match self {
             Op::Routes => ["install", "dump", "delete"],
             Op::Links => ["create", "list", "delete"],
-            Op::Addrs => ["add", "list", "delete"],
+            Op::Addrs | Op::Neighs | Op::Rules => ["add", "list", "delete"],
         }
     }
 }
@@ -116,6 +129,8 @@ struct Config {
     routes: usize,
     links: usize,
     addrs: usize,
+    neighs: usize,
+    rules: usize,
     runs: usize,
     only: Option<Op>,
 }
@@ -141,6 +156,8 @@ fn run(args: &[String]) -> AnyResult<()> {
         routes: 100_000,
         links: 1_000,
         addrs: 10_000,
+        neighs: 10_000,
+        rules: 1_000,
         runs: 3,
         only: None,
     };
@@ -154,11 +171,15 @@ fn run(args: &[String]) -> AnyResult<()> {
             "--routes" => cfg.routes = num(it.next(), "--routes")?,
             "--links" => cfg.links = num(it.next(), "--links")?,
             "--addrs" => cfg.addrs = num(it.next(), "--addrs")?,
+            "--neighs" => cfg.neighs = num(it.next(), "--neighs")?,
+            "--rules" => cfg.rules = num(it.next(), "--rules")?,
             "--runs" => cfg.runs = num(it.next(), "--runs")?.max(1),
             "--quick" => {
                 cfg.routes = 2_000;
                 cfg.links = 20;
                 cfg.addrs = 200;
+                cfg.neighs = 200;
+                cfg.rules = 50;
                 cfg.runs = 1;
             }
             "--only" => {
@@ -166,13 +187,15 @@ fn run(args: &[String]) -> AnyResult<()> {
                     Some("routes") => Op::Routes,
                     Some("links") => Op::Links,
                     Some("addrs") => Op::Addrs,
-                    other => return Err(format!("--only routes|links|addrs, not {other:?}").into()),
+                    Some("neighs") => Op::Neighs,
+                    Some("rules") => Op::Rules,
+                    other => return Err(format!("--only routes|links|addrs|neighs|rules, not {other:?}").into()),
                 })
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other:?} (try --routes N, --links N, --addrs N, --runs N, \
-                     --quick, --only routes|links|addrs)"
+                    "unknown argument {other:?} (try --routes N, --links N, --addrs N, --neighs N, --rules N, --runs N, \
+                     --quick, --only routes|links|addrs|neighs|rules)"
                 )
                 .into())
             }
@@ -184,7 +207,7 @@ fn run(args: &[String]) -> AnyResult<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
         .join("ris-2026-05-11-v4.txt.gz");
-    let ops: Vec<Op> = [Op::Routes, Op::Links, Op::Addrs]
+    let ops: Vec<Op> = ALL_OPS
         .into_iter()
         .filter(|op| cfg.only.is_none_or(|o| o == *op))
         .collect();
@@ -226,6 +249,44 @@ fn run(args: &[String]) -> AnyResult<()> {
             addrs
                 .iter()
                 .map(|a| format!("addr del {a} dev {ADDR_LINK}")),
+        )?;
+    }
+    if ops.contains(&Op::Neighs) {
+        let neighs = neighbours(cfg.neighs);
+        write_lines(
+            &work.path("neighs.txt"),
+            neighs.iter().map(|(ip, mac)| format!("{ip} {mac}")),
+        )?;
+        write_batch(
+            &work.path("neighs-add.batch"),
+            neighs.iter().map(|(ip, mac)| {
+                format!("neigh add {ip} lladdr {mac} dev {NEIGH_LINK} nud permanent")
+            }),
+        )?;
+        write_batch(
+            &work.path("neighs-del.batch"),
+            neighs
+                .iter()
+                .map(|(ip, _)| format!("neigh del {ip} dev {NEIGH_LINK}")),
+        )?;
+    }
+    if ops.contains(&Op::Rules) {
+        let rules = rules(cfg.rules);
+        write_lines(
+            &work.path("rules.txt"),
+            rules.iter().map(|(p, from)| format!("{p} {from}")),
+        )?;
+        write_batch(
+            &work.path("rules-add.batch"),
+            rules
+                .iter()
+                .map(|(p, from)| format!("rule add from {from} pref {p} table {TABLE}")),
+        )?;
+        write_batch(
+            &work.path("rules-del.batch"),
+            rules
+                .iter()
+                .map(|(p, from)| format!("rule del from {from} pref {p} table {TABLE}")),
         )?;
     }
     if ops.contains(&Op::Links) {
@@ -358,6 +419,30 @@ fn load(path: &Path, limit: usize) -> AnyResult<Vec<IpNetwork>> {
     Ok(out)
 }
 
+/// `n` IPv4 neighbours in 10.1.0.0/16 and up, each with a MAC of its own.
+fn neighbours(n: usize) -> Vec<(std::net::Ipv4Addr, MacAddr)> {
+    (1..=n as u32)
+        .map(|i| {
+            let ip = std::net::Ipv4Addr::from(0x0a01_0000u32.wrapping_add(i));
+            let b = i.to_be_bytes();
+            (ip, MacAddr([0x02, 0, b[0], b[1], b[2], b[3]]))
+        })
+        .collect()
+}
+
+/// `n` rules `from 10.2.x.y/32 lookup 100`, priorities from 1000 up.
+fn rules(n: usize) -> Vec<(u32, IpNetwork)> {
+    (1..=n as u32)
+        .map(|i| {
+            let from = std::net::Ipv4Addr::from(0x0a02_0000u32.wrapping_add(i));
+            (
+                999 + i,
+                IpNetwork::new(from.into(), 32).unwrap_or_else(|_| unreachable!()),
+            )
+        })
+        .collect()
+}
+
 /// `n` IPv4 /32s in 10.0.0.0/8 and `n` IPv6 /128s in 2001:db8::/64, interleaved.
 fn addresses(n: usize) -> Vec<IpNetwork> {
     let mut out = Vec::with_capacity(2 * n);
@@ -377,7 +462,7 @@ fn peers(work: &WorkDir) -> Vec<Peer> {
     let ours = |kind: &str| Ok(vec![me.clone(), "--peer".into(), kind.into()]);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let target = root.join("target");
-    let all: &'static [Op] = &[Op::Routes, Op::Links, Op::Addrs];
+    let all: &'static [Op] = &ALL_OPS;
     let _ = work;
 
     let iproute2 = match Command::new("ip").arg("-V").output() {
@@ -491,7 +576,12 @@ fn prepare(op: Op) -> AnyResult<(NetNs, Handle)> {
             h.add_address(ROUTE_LINK, &"192.0.2.1/24".parse()?)?;
         }
         Op::Addrs => h.add_veth(&NewVeth::new(ADDR_LINK, "addr1"))?,
-        Op::Links => {}
+        Op::Neighs => {
+            h.add_veth(&NewVeth::new(NEIGH_LINK, "neigh1"))?;
+            h.set_link_up("neigh1")?;
+            h.set_link_up(NEIGH_LINK)?;
+        }
+        Op::Links | Op::Rules => {}
     }
     Ok((ns, h))
 }
@@ -509,6 +599,11 @@ fn run_peer(op: Op, argv: &[String], work: &WorkDir, cfg: &Config) -> AnyResult<
             args.push(work.arg("addrs.txt"));
             args.push(ADDR_LINK.into());
         }
+        Op::Neighs => {
+            args.push(work.arg("neighs.txt"));
+            args.push(NEIGH_LINK.into());
+        }
+        Op::Rules => args.push(work.arg("rules.txt")),
     }
     if argv.get(1).map(String::as_str) == Some("--peer") {
         // This example's own peers also take the directory of the batch files.
@@ -548,6 +643,9 @@ fn run_peer(op: Op, argv: &[String], work: &WorkDir, cfg: &Config) -> AnyResult<
         Op::Routes => (cfg.routes, cfg.routes),
         Op::Links => (cfg.links, 2 * cfg.links + 1),
         Op::Addrs => (2 * cfg.addrs, 2 * cfg.addrs),
+        Op::Neighs => (cfg.neighs, cfg.neighs),
+        // IPv4 has three rules of its own (local, main, default).
+        Op::Rules => (cfg.rules, cfg.rules + 3),
     };
     for (phase, (got, want)) in op
         .phases()
@@ -568,6 +666,19 @@ fn run_peer(op: Op, argv: &[String], work: &WorkDir, cfg: &Config) -> AnyResult<
             .len(),
         Op::Links => h.links(&LinkFilter::default())?.len().saturating_sub(1),
         Op::Addrs => h.addresses(&AddressFilter::default())?.len(),
+        Op::Neighs => h
+            .neighbours(&NeighbourFilter {
+                family: Some(IpFamily::V4),
+                ..NeighbourFilter::default()
+            })?
+            .len(),
+        Op::Rules => h
+            .rules(&RuleFilter {
+                family: Some(IpFamily::V4),
+                ..RuleFilter::default()
+            })?
+            .len()
+            .saturating_sub(3),
     };
     if left != 0 {
         return Err(format!("left {left} objects behind").into());
@@ -652,6 +763,10 @@ fn peer_main(args: &[String]) -> AnyResult<()> {
         ["netplumb", "routes", file, _] => np_routes(&read_nets(file)?),
         ["netplumb", "links", n, _] => np_links(n.parse()?),
         ["netplumb", "addrs", file, link, _] => np_addrs(&read_nets(file)?, link),
+        ["netplumb", "neighs", file, link, _] => np_neighs(file, link),
+        ["netplumb", "rules", file, _] => np_rules(file),
+        ["iproute2", "neighs", _, _, dir] => ip_peer(Path::new(dir), "neighs"),
+        ["iproute2", "rules", _, dir] => ip_peer(Path::new(dir), "rules"),
         ["floor", "routes", file, _] => floor_routes(&read_nets(file)?),
         ["iproute2", "routes", _, dir] => ip_peer(Path::new(dir), "routes"),
         ["iproute2", "links", _, dir] => ip_peer(Path::new(dir), "links"),
@@ -791,6 +906,94 @@ fn np_addrs(nets: &[IpNetwork], link: &str) -> AnyResult<()> {
     Ok(())
 }
 
+fn read_pairs(file: &str) -> AnyResult<Vec<(String, String)>> {
+    Ok(std::fs::read_to_string(file)?
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((f.next()?.to_string(), f.next()?.to_string()))
+        })
+        .collect())
+}
+
+fn np_neighs(file: &str, link: &str) -> AnyResult<()> {
+    let entries: Vec<(IpAddr, MacAddr)> = read_pairs(file)?
+        .iter()
+        .map(|(ip, mac)| Ok((ip.parse()?, mac.parse()?)))
+        .collect::<AnyResult<_>>()?;
+    let h = Handle::new()?;
+    let t = Instant::now();
+    let mut batch = h.batch();
+    for (ip, mac) in &entries {
+        batch.add_neighbour(link, &NewNeighbour::new(*ip, *mac));
+    }
+    let done = all_ok("add", &batch.send())?;
+    report("add", t.elapsed(), done, vm_hwm_kib());
+
+    reset_peak();
+    let t = Instant::now();
+    let mut count = 0;
+    let filter = NeighbourFilter {
+        family: Some(IpFamily::V4),
+        ..NeighbourFilter::default()
+    };
+    for n in h.neighbours_iter(&filter)? {
+        n?;
+        count += 1;
+    }
+    report("list", t.elapsed(), count, vm_hwm_kib());
+
+    let t = Instant::now();
+    let mut batch = h.batch();
+    for (ip, _) in &entries {
+        batch.delete_neighbour(link, *ip);
+    }
+    let done = all_ok("delete", &batch.send())?;
+    report("delete", t.elapsed(), done, vm_hwm_kib());
+    Ok(())
+}
+
+fn np_rules(file: &str) -> AnyResult<()> {
+    let rules: Vec<Rule> = read_pairs(file)?
+        .iter()
+        .map(|(prio, from)| {
+            Ok(Rule {
+                priority: Some(prio.parse()?),
+                from: Some(from.parse()?),
+                action: RuleAction::ToTable(TableId::new(TABLE)),
+                ..Rule::default()
+            })
+        })
+        .collect::<AnyResult<_>>()?;
+    let h = Handle::new()?;
+    // Rules have no batch form: one request each.
+    let t = Instant::now();
+    for r in &rules {
+        h.add_rule(r)?;
+    }
+    report("add", t.elapsed(), rules.len(), vm_hwm_kib());
+
+    reset_peak();
+    let t = Instant::now();
+    let mut count = 0;
+    let filter = RuleFilter {
+        family: Some(IpFamily::V4),
+        ..RuleFilter::default()
+    };
+    for r in h.rules_iter(&filter)? {
+        r?;
+        count += 1;
+    }
+    report("list", t.elapsed(), count, vm_hwm_kib());
+
+    let t = Instant::now();
+    for r in &rules {
+        h.delete_rule(r)?;
+    }
+    report("delete", t.elapsed(), rules.len(), vm_hwm_kib());
+    Ok(())
+}
+
 /// iproute2: `ip -batch` files written by the harness, and the listings' text read in full.
 /// Each `ip` is its own process: its peak resident memory comes from `wait4`.
 fn ip_peer(dir: &Path, op: &str) -> AnyResult<()> {
@@ -804,6 +1007,16 @@ fn ip_peer(dir: &Path, op: &str) -> AnyResult<()> {
                 "table".into(),
                 TABLE.to_string(),
             ],
+            "delete",
+        ),
+        "neighs" => (
+            "add",
+            vec!["-4".into(), "neigh".into(), "show".into()],
+            "delete",
+        ),
+        "rules" => (
+            "add",
+            vec!["-4".into(), "rule".into(), "show".into()],
             "delete",
         ),
         "links" => (
@@ -823,6 +1036,7 @@ fn ip_peer(dir: &Path, op: &str) -> AnyResult<()> {
     // What the listing shows, counted as a reader of `ip`'s text would.
     let count = match op {
         "routes" => text.lines().filter(|l| l.contains(" via ")).count(),
+        "neighs" | "rules" => text.lines().filter(|l| !l.trim().is_empty()).count(),
         "links" => text
             .lines()
             .filter(|l| l.as_bytes().first().is_some_and(u8::is_ascii_digit))

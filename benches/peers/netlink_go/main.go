@@ -6,6 +6,8 @@
 //	netlink-go routes FILE      FILE: one IPv4 prefix a line; via 192.0.2.2, table 100
 //	netlink-go links N          N veth pairs npNa/npNb created, all links listed, deleted
 //	netlink-go addrs FILE LINK  FILE: one address/len a line, added to LINK, listed, deleted
+//	netlink-go neighs FILE LINK FILE: "IPv4 MAC" a line, permanent entries on LINK, listed, deleted
+//	netlink-go rules FILE       FILE: "PRIORITY FROM" a line, rules to table 100, listed, deleted
 //
 // One line per phase: PHASE SECONDS COUNT PEAK_RSS_KB.
 package main
@@ -84,6 +86,13 @@ func main() {
 			check(fmt.Errorf("addrs FILE LINK"))
 		}
 		addrs(h, os.Args[2], os.Args[3])
+	case "neighs":
+		if len(os.Args) < 4 {
+			check(fmt.Errorf("neighs FILE LINK"))
+		}
+		neighs(h, os.Args[2], os.Args[3])
+	case "rules":
+		rules(h, os.Args[2])
 	default:
 		check(fmt.Errorf("unknown operation %q", os.Args[1]))
 	}
@@ -161,4 +170,81 @@ func addrs(h *netlink.Handle, file, name string) {
 		check(h.AddrDel(link, &netlink.Addr{IPNet: n}))
 	}
 	report("delete", t, len(nets))
+}
+
+func readPairs(file string) [][2]string {
+	b, err := os.ReadFile(file)
+	check(err)
+	var out [][2]string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 2 {
+			out = append(out, [2]string{f[0], f[1]})
+		}
+	}
+	return out
+}
+
+func neighs(h *netlink.Handle, file, name string) {
+	pairs := readPairs(file)
+	link, err := h.LinkByName(name)
+	check(err)
+	index := link.Attrs().Index
+	ns := make([]*netlink.Neigh, 0, len(pairs))
+	for _, p := range pairs {
+		mac, err := net.ParseMAC(p[1])
+		check(err)
+		ns = append(ns, &netlink.Neigh{LinkIndex: index, Family: netlink.FAMILY_V4,
+			IP: net.ParseIP(p[0]), HardwareAddr: mac, State: netlink.NUD_PERMANENT})
+	}
+	t := time.Now()
+	for _, n := range ns {
+		check(h.NeighAdd(n))
+	}
+	report("add", t, len(ns))
+
+	resetPeak()
+	t = time.Now()
+	l, err := h.NeighList(0, netlink.FAMILY_V4)
+	check(err)
+	report("list", t, len(l))
+
+	t = time.Now()
+	for _, n := range ns {
+		check(h.NeighDel(n))
+	}
+	report("delete", t, len(ns))
+}
+
+func rules(h *netlink.Handle, file string) {
+	pairs := readPairs(file)
+	rs := make([]*netlink.Rule, 0, len(pairs))
+	for _, p := range pairs {
+		prio, err := strconv.Atoi(p[0])
+		check(err)
+		_, src, err := net.ParseCIDR(p[1])
+		check(err)
+		r := netlink.NewRule()
+		r.Priority = prio
+		r.Src = src
+		r.Table = table
+		rs = append(rs, r)
+	}
+	t := time.Now()
+	for _, r := range rs {
+		check(h.RuleAdd(r))
+	}
+	report("add", t, len(rs))
+
+	resetPeak()
+	t = time.Now()
+	l, err := h.RuleList(netlink.FAMILY_V4)
+	check(err)
+	report("list", t, len(l))
+
+	t = time.Now()
+	for _, r := range rs {
+		check(h.RuleDel(r))
+	}
+	report("delete", t, len(rs))
 }

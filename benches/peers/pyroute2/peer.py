@@ -5,6 +5,8 @@ IPRoute socket (pyroute2's documented way; its calls wait for each ack).
     peer.py routes FILE      FILE: one IPv4 prefix a line; via 192.0.2.2, table 100
     peer.py links N          N veth pairs npNa/npNb created, all links listed, deleted
     peer.py addrs FILE LINK  FILE: one address/len a line, added to LINK, listed, deleted
+    peer.py neighs FILE LINK FILE: "IPv4 MAC" a line, permanent entries on LINK, listed, deleted
+    peer.py rules FILE       FILE: "PRIORITY FROM" a line, rules to table 100, listed, deleted
 
 One line per phase: PHASE SECONDS COUNT PEAK_RSS_KB.
 """
@@ -100,6 +102,54 @@ def addrs(ipr, path, name):
     report("delete", t, len(nets))
 
 
+def read_pairs(path):
+    with open(path) as f:
+        return [tuple(line.split()) for line in f if len(line.split()) == 2]
+
+
+NUD_PERMANENT = 0x80
+
+
+def neighs(ipr, path, name):
+    pairs = read_pairs(path)
+    index = ipr.link_lookup(ifname=name)[0]
+    t = time.monotonic()
+    for ip, mac in pairs:
+        ipr.neigh("add", dst=ip, lladdr=mac, ifindex=index, state=NUD_PERMANENT)
+    report("add", t, len(pairs))
+
+    reset_peak()
+    t = time.monotonic()
+    count = len(ipr.get_neighbours(family=socket.AF_INET))
+    report("list", t, count)
+
+    t = time.monotonic()
+    for ip, _mac in pairs:
+        ipr.neigh("del", dst=ip, ifindex=index)
+    report("delete", t, len(pairs))
+
+
+def rules(ipr, path):
+    rs = []
+    for prio, src in read_pairs(path):
+        addr, length = src.split("/")
+        rs.append(dict(priority=int(prio), src=addr, src_len=int(length), table=TABLE))
+    t = time.monotonic()
+    for r in rs:
+        ipr.rule("add", **r)
+    report("add", t, len(rs))
+
+    reset_peak()
+    t = time.monotonic()
+    count = len(ipr.get_rules(family=socket.AF_INET))
+    report("list", t, count)
+
+    t = time.monotonic()
+    for r in rs:
+        ipr.rule("del", **r)
+    report("delete", t, len(rs))
+
+
 def main():
     args = sys.argv[1:]
     with IPRoute() as ipr:
@@ -109,6 +159,10 @@ def main():
             links(ipr, int(args[1]))
         elif len(args) == 3 and args[0] == "addrs":
             addrs(ipr, args[1], args[2])
+        elif len(args) == 3 and args[0] == "neighs":
+            neighs(ipr, args[1], args[2])
+        elif len(args) == 2 and args[0] == "rules":
+            rules(ipr, args[1])
         else:
             sys.exit(f"usage: routes FILE | links N | addrs FILE LINK, not {args}")
 

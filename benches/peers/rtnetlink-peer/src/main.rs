@@ -7,6 +7,8 @@
 //! rtnetlink-peer routes FILE   # FILE: one IPv4 prefix a line; via 192.0.2.2, table 100
 //! rtnetlink-peer links N       # N veth pairs npNa/npNb created, all links listed, deleted
 //! rtnetlink-peer addrs FILE LINK  # FILE: one address/len a line, added to LINK, listed, deleted
+//! rtnetlink-peer neighs FILE LINK # FILE: "IPv4 MAC" a line, permanent on LINK, listed, deleted
+//! rtnetlink-peer rules FILE       # FILE: "PRIORITY FROM" a line, to table 100, listed, deleted
 //! ```
 //!
 //! It prints one line per phase, `PHASE SECONDS COUNT PEAK_RSS_KB`, which the harness reads;
@@ -17,9 +19,13 @@ use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use rtnetlink::packet_route::address::AddressAttribute;
+use rtnetlink::packet_route::neighbour::NeighbourState;
 use rtnetlink::packet_route::route::{RouteAttribute, RouteProtocol, RouteScope, RouteType};
+use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::sys::AsyncSocket;
-use rtnetlink::{new_connection, AddressMessageBuilder, Handle, LinkVeth, RouteMessageBuilder};
+use rtnetlink::{
+    new_connection, AddressMessageBuilder, Handle, IpVersion, LinkVeth, RouteMessageBuilder,
+};
 
 /// Requests in flight at once: the acks of more could overflow the socket's default receive
 /// buffer (the kernel then drops them and the requests never complete).
@@ -57,9 +63,13 @@ fn run() -> AnyResult<()> {
             ["routes", file] => routes(&handle, file).await,
             ["links", n] => links(&handle, n.parse()?).await,
             ["addrs", file, link] => addrs(&handle, file, link).await,
-            _ => {
-                Err(format!("usage: routes FILE | links N | addrs FILE LINK, not {args:?}").into())
-            }
+            ["neighs", file, link] => neighs(&handle, file, link).await,
+            ["rules", file] => rules(&handle, file).await,
+            _ => Err(format!(
+                "usage: routes FILE | links N | addrs FILE LINK | neighs FILE LINK | rules FILE, \
+                 not {args:?}"
+            )
+            .into()),
         }
     })
 }
@@ -236,5 +246,106 @@ async fn addrs(h: &Handle, file: &str, link: &str) -> AnyResult<()> {
     })
     .await?;
     report("delete", t, done);
+    Ok(())
+}
+
+fn read_pairs(file: &str) -> AnyResult<Vec<(String, String)>> {
+    Ok(std::fs::read_to_string(file)?
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((f.next()?.to_string(), f.next()?.to_string()))
+        })
+        .collect())
+}
+
+fn parse_mac(s: &str) -> AnyResult<Vec<u8>> {
+    s.split(':')
+        .map(|b| Ok(u8::from_str_radix(b, 16)?))
+        .collect()
+}
+
+async fn neighs(h: &Handle, file: &str, link: &str) -> AnyResult<()> {
+    let mut found = h.link().get().match_name(link.to_string()).execute();
+    let index = found.try_next().await?.ok_or("no such link")?.header.index;
+    let entries: Vec<(IpAddr, Vec<u8>)> = read_pairs(file)?
+        .iter()
+        .map(|(ip, mac)| Ok((ip.parse()?, parse_mac(mac)?)))
+        .collect::<AnyResult<_>>()?;
+    let request = |i: usize| {
+        let (ip, mac) = &entries[i];
+        h.neighbours()
+            .add(index, *ip)
+            .link_layer_address(mac)
+            .state(NeighbourState::Permanent)
+    };
+
+    let t = Instant::now();
+    let done = pipelined(entries.len(), |i| request(i).execute()).await?;
+    report("add", t, done);
+
+    reset_peak();
+    let t = Instant::now();
+    let mut dump = h
+        .neighbours()
+        .get()
+        .set_address_family(AddressFamily::Inet)
+        .execute();
+    let mut count = 0;
+    while let Some(_n) = dump.try_next().await? {
+        count += 1;
+    }
+    report("list", t, count);
+
+    // A delete takes a message: the add request's own.
+    let t = Instant::now();
+    let done = pipelined(entries.len(), |i| {
+        let msg = request(i).message_mut().clone();
+        h.neighbours().del(msg).execute()
+    })
+    .await?;
+    report("delete", t, done);
+    Ok(())
+}
+
+async fn rules(h: &Handle, file: &str) -> AnyResult<()> {
+    let rules: Vec<(u32, Ipv4Addr, u8)> = read_pairs(file)?
+        .iter()
+        .map(|(prio, from)| {
+            let (a, n) = from.split_once('/').ok_or("no /len")?;
+            Ok((prio.parse()?, a.parse()?, n.parse()?))
+        })
+        .collect::<AnyResult<_>>()?;
+    let request = |i: usize| {
+        let (prio, a, n) = rules[i];
+        h.rule()
+            .add()
+            .v4()
+            .source_prefix(a, n)
+            .table_id(TABLE)
+            .priority(prio)
+    };
+
+    let t = Instant::now();
+    for i in 0..rules.len() {
+        request(i).execute().await?;
+    }
+    report("add", t, rules.len());
+
+    reset_peak();
+    let t = Instant::now();
+    let mut dump = h.rule().get(IpVersion::V4).execute();
+    let mut count = 0;
+    while let Some(_r) = dump.try_next().await? {
+        count += 1;
+    }
+    report("list", t, count);
+
+    let t = Instant::now();
+    for i in 0..rules.len() {
+        let msg = request(i).message_mut().clone();
+        h.rule().del(msg).execute().await?;
+    }
+    report("delete", t, rules.len());
     Ok(())
 }
