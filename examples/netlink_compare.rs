@@ -48,7 +48,8 @@
 //! return exactly what was installed, and after each peer the namespace must be empty again
 //! (checked by netplumb). A disagreement is printed and the run exits non-zero; timings
 //! never fail it. Medians of `--runs` (default 3). `--quick` is 2,000 routes, 20 links, 200
-//! addresses of each family, 200 neighbours, 50 rules, one run (CI's smoke run). The last line is
+//! addresses of each family, 200 neighbours, 50 rules, one run (CI's smoke run, with
+//! `--require-peers`: a missing peer is then an error, not `n/a`). The last line is
 //! `netlink_compare ratio netplumb/fastest-peer: install X dump Y …` (the floor excluded).
 
 use std::collections::BTreeMap;
@@ -161,6 +162,7 @@ fn run(args: &[String]) -> AnyResult<()> {
         runs: 3,
         only: None,
     };
+    let mut require_peers = false;
     let mut it = args.iter();
     let num = |v: Option<&String>, what: &str| -> AnyResult<usize> {
         v.and_then(|n| n.parse().ok())
@@ -174,6 +176,7 @@ fn run(args: &[String]) -> AnyResult<()> {
             "--neighs" => cfg.neighs = num(it.next(), "--neighs")?,
             "--rules" => cfg.rules = num(it.next(), "--rules")?,
             "--runs" => cfg.runs = num(it.next(), "--runs")?.max(1),
+            "--require-peers" => require_peers = true,
             "--quick" => {
                 cfg.routes = 2_000;
                 cfg.links = 20;
@@ -314,6 +317,17 @@ fn run(args: &[String]) -> AnyResult<()> {
         match &p.argv {
             Ok(argv) => println!("  {:<10} {}", p.name, argv.join(" ")),
             Err(why) => println!("  {:<10} n/a: {why}", p.name),
+        }
+    }
+
+    if require_peers {
+        let missing: Vec<&str> = peers
+            .iter()
+            .filter(|p| p.argv.is_err())
+            .map(|p| p.name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("--require-peers: missing {}", missing.join(", ")).into());
         }
     }
 
@@ -1166,6 +1180,8 @@ fn raw_socket() -> AnyResult<OwnedFd> {
     let size: libc::c_int = 32 << 20;
     for (level, opt, val) in [
         (libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size),
+        // A netlink write may not be larger than the send buffer (EMSGSIZE).
+        (libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 4 << 20),
         (libc::SOL_NETLINK, libc::NETLINK_GET_STRICT_CHK, 1),
         (libc::SOL_NETLINK, libc::NETLINK_CAP_ACK, 1),
     ] {
