@@ -12,6 +12,9 @@
 //! - **netplumb**: this example run again as `--peer netplumb`, its fastest way: a
 //!   [`Batch`](netplumb::batch::Batch) for route and address writes, the streaming
 //!   `*_iter` listings, one `add_veth`/`delete_link` per link (links have no batch form);
+//! - **netplumb-single** (routes, addresses, neighbours): netplumb one call per object
+//!   (`add_route`, `add_address`, `add_neighbour` and their deletes), each waiting for its ack:
+//!   what the batch saves;
 //! - **floor** (routes only): the same `RTM_NEWROUTE`/`RTM_DELROUTE` requests, pre-encoded
 //!   into one buffer before the clock starts and written back to back on a raw netlink
 //!   socket, reading only the acks; its dump reads the table and counts messages without
@@ -50,7 +53,8 @@
 //! never fail it. Medians of `--runs` (default 3). `--quick` is 2,000 routes, 20 links, 200
 //! addresses of each family, 200 neighbours, 50 rules, one run (CI's smoke run, with
 //! `--require-peers`: a missing peer is then an error, not `n/a`). The last line is
-//! `netlink_compare ratio netplumb/fastest-peer: install X dump Y …` (the floor excluded).
+//! `netlink_compare ratio netplumb/fastest-peer: routes-install X routes-dump Y …` (the floor
+//! and netplumb-single excluded).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -343,6 +347,17 @@ fn run(args: &[String]) -> AnyResult<()> {
                 }
                 match run_peer(op, argv, &work, &cfg) {
                     Ok(phases) => {
+                        eprintln!(
+                            "  {} run {}: {:<15} {}",
+                            op.name(),
+                            run + 1,
+                            p.name,
+                            phases
+                                .iter()
+                                .map(|ph| format!("{:.1} ms", ph.secs * 1e3))
+                                .collect::<Vec<_>>()
+                                .join(" / ")
+                        );
                         for (phase, got) in op.phases().iter().zip(phases) {
                             results
                                 .entry((op, phase))
@@ -518,6 +533,11 @@ fn peers(work: &WorkDir) -> Vec<Peer> {
             name: "netplumb",
             argv: ours("netplumb"),
             ops: all,
+        },
+        Peer {
+            name: "netplumb-single",
+            argv: ours("netplumb-single"),
+            ops: &[Op::Routes, Op::Addrs, Op::Neighs],
         },
         Peer {
             name: "floor",
@@ -739,7 +759,7 @@ fn print_table(
             println!();
             let fastest = peers
                 .iter()
-                .filter(|p| p.name != "netplumb" && p.name != "floor")
+                .filter(|p| !p.name.starts_with("netplumb") && p.name != "floor")
                 .filter_map(|p| secs(p.name))
                 .min_by(f64::total_cmp);
             if let (Some(ours), Some(best)) = (secs("netplumb"), fastest) {
@@ -774,10 +794,13 @@ fn print_table(
 fn peer_main(args: &[String]) -> AnyResult<()> {
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     match a.as_slice() {
-        ["netplumb", "routes", file, _] => np_routes(&read_nets(file)?),
+        ["netplumb", "routes", file, _] => np_routes(&read_nets(file)?, true),
+        ["netplumb-single", "routes", file, _] => np_routes(&read_nets(file)?, false),
+        ["netplumb-single", "addrs", file, link, _] => np_addrs(&read_nets(file)?, link, false),
+        ["netplumb-single", "neighs", file, link, _] => np_neighs(file, link, false),
         ["netplumb", "links", n, _] => np_links(n.parse()?),
-        ["netplumb", "addrs", file, link, _] => np_addrs(&read_nets(file)?, link),
-        ["netplumb", "neighs", file, link, _] => np_neighs(file, link),
+        ["netplumb", "addrs", file, link, _] => np_addrs(&read_nets(file)?, link, true),
+        ["netplumb", "neighs", file, link, _] => np_neighs(file, link, true),
         ["netplumb", "rules", file, _] => np_rules(file),
         ["iproute2", "neighs", _, _, dir] => ip_peer(Path::new(dir), "neighs"),
         ["iproute2", "rules", _, dir] => ip_peer(Path::new(dir), "rules"),
@@ -821,22 +844,34 @@ fn all_ok(what: &str, results: &[netplumb::Result<()>]) -> AnyResult<usize> {
     Ok(results.len())
 }
 
-fn np_routes(nets: &[IpNetwork]) -> AnyResult<()> {
+/// netplumb's routes: with `batch`, a [`Batch`](netplumb::batch::Batch) each way; without,
+/// one `add_route`/`delete_route` call per route (each waits for its ack).
+fn np_routes(nets: &[IpNetwork], batch: bool) -> AnyResult<()> {
     let h = Handle::new()?;
     let gw: IpAddr = GATEWAY.parse()?;
     let table = TableId::new(TABLE);
 
     let t = Instant::now();
-    let mut batch = h.batch();
-    batch.reserve(nets.len(), 44);
-    for p in nets {
-        batch.add_route(&NewRoute {
-            table,
-            ..NewRoute::via(*p, gw)?
-        });
+    if !batch {
+        for p in nets {
+            h.add_route(&NewRoute {
+                table,
+                ..NewRoute::via(*p, gw)?
+            })?;
+        }
+        report("install", t.elapsed(), nets.len(), vm_hwm_kib());
+    } else {
+        let mut batch = h.batch();
+        batch.reserve(nets.len(), 44);
+        for p in nets {
+            batch.add_route(&NewRoute {
+                table,
+                ..NewRoute::via(*p, gw)?
+            });
+        }
+        let done = all_ok("install", &batch.send())?;
+        report("install", t.elapsed(), done, vm_hwm_kib());
     }
-    let done = all_ok("install", &batch.send())?;
-    report("install", t.elapsed(), done, vm_hwm_kib());
 
     reset_peak();
     let t = Instant::now();
@@ -853,6 +888,16 @@ fn np_routes(nets: &[IpNetwork]) -> AnyResult<()> {
     report("dump", t.elapsed(), count, vm_hwm_kib());
 
     let t = Instant::now();
+    if !batch {
+        for p in nets {
+            h.delete_route(&RouteKey {
+                table,
+                ..RouteKey::new(*p)
+            })?;
+        }
+        report("delete", t.elapsed(), nets.len(), vm_hwm_kib());
+        return Ok(());
+    }
     let mut batch = h.batch();
     batch.reserve(nets.len(), 36);
     for p in nets {
@@ -891,15 +936,23 @@ fn np_links(n: usize) -> AnyResult<()> {
     Ok(())
 }
 
-fn np_addrs(nets: &[IpNetwork], link: &str) -> AnyResult<()> {
+fn np_addrs(nets: &[IpNetwork], link: &str, batch: bool) -> AnyResult<()> {
     let h = Handle::new()?;
     let t = Instant::now();
-    let mut batch = h.batch();
-    for a in nets {
-        batch.add_address(link, &(*a).into());
+    if !batch {
+        let index = h.link_index(link)?;
+        for a in nets {
+            h.add_address(index, &(*a).into())?;
+        }
+        report("add", t.elapsed(), nets.len(), vm_hwm_kib());
+    } else {
+        let mut batch = h.batch();
+        for a in nets {
+            batch.add_address(link, &(*a).into());
+        }
+        let done = all_ok("add", &batch.send())?;
+        report("add", t.elapsed(), done, vm_hwm_kib());
     }
-    let done = all_ok("add", &batch.send())?;
-    report("add", t.elapsed(), done, vm_hwm_kib());
 
     reset_peak();
     let t = Instant::now();
@@ -911,6 +964,14 @@ fn np_addrs(nets: &[IpNetwork], link: &str) -> AnyResult<()> {
     report("list", t.elapsed(), count, vm_hwm_kib());
 
     let t = Instant::now();
+    if !batch {
+        let index = h.link_index(link)?;
+        for a in nets {
+            h.delete_address(index, *a)?;
+        }
+        report("delete", t.elapsed(), nets.len(), vm_hwm_kib());
+        return Ok(());
+    }
     let mut batch = h.batch();
     for a in nets {
         batch.delete_address(link, *a);
@@ -930,19 +991,27 @@ fn read_pairs(file: &str) -> AnyResult<Vec<(String, String)>> {
         .collect())
 }
 
-fn np_neighs(file: &str, link: &str) -> AnyResult<()> {
+fn np_neighs(file: &str, link: &str, batch: bool) -> AnyResult<()> {
     let entries: Vec<(IpAddr, MacAddr)> = read_pairs(file)?
         .iter()
         .map(|(ip, mac)| Ok((ip.parse()?, mac.parse()?)))
         .collect::<AnyResult<_>>()?;
     let h = Handle::new()?;
+    let index = h.link_index(link)?;
     let t = Instant::now();
-    let mut batch = h.batch();
-    for (ip, mac) in &entries {
-        batch.add_neighbour(link, &NewNeighbour::new(*ip, *mac));
+    if !batch {
+        for (ip, mac) in &entries {
+            h.add_neighbour(index, &NewNeighbour::new(*ip, *mac))?;
+        }
+        report("add", t.elapsed(), entries.len(), vm_hwm_kib());
+    } else {
+        let mut batch = h.batch();
+        for (ip, mac) in &entries {
+            batch.add_neighbour(index, &NewNeighbour::new(*ip, *mac));
+        }
+        let done = all_ok("add", &batch.send())?;
+        report("add", t.elapsed(), done, vm_hwm_kib());
     }
-    let done = all_ok("add", &batch.send())?;
-    report("add", t.elapsed(), done, vm_hwm_kib());
 
     reset_peak();
     let t = Instant::now();
@@ -958,9 +1027,16 @@ fn np_neighs(file: &str, link: &str) -> AnyResult<()> {
     report("list", t.elapsed(), count, vm_hwm_kib());
 
     let t = Instant::now();
+    if !batch {
+        for (ip, _) in &entries {
+            h.delete_neighbour(index, *ip)?;
+        }
+        report("delete", t.elapsed(), entries.len(), vm_hwm_kib());
+        return Ok(());
+    }
     let mut batch = h.batch();
     for (ip, _) in &entries {
-        batch.delete_neighbour(link, *ip);
+        batch.delete_neighbour(index, *ip);
     }
     let done = all_ok("delete", &batch.send())?;
     report("delete", t.elapsed(), done, vm_hwm_kib());
