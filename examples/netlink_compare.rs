@@ -308,13 +308,19 @@ fn run(args: &[String]) -> AnyResult<()> {
     }
 
     let peers = peers(&work);
+    let work_items: Vec<String> = ops
+        .iter()
+        .map(|op| match op {
+            Op::Routes => format!("{} routes (from {})", cfg.routes, data.display()),
+            Op::Links => format!("{} veth pairs", cfg.links),
+            Op::Addrs => format!("{} + {} addresses", cfg.addrs, cfg.addrs),
+            Op::Neighs => format!("{} neighbours", cfg.neighs),
+            Op::Rules => format!("{} rules", cfg.rules),
+        })
+        .collect();
     println!(
-        "netlink_compare: {} routes (from {}), {} veth pairs, {} + {} addresses; median of {} run(s)",
-        cfg.routes,
-        data.display(),
-        cfg.links,
-        cfg.addrs,
-        cfg.addrs,
+        "netlink_compare: {}; median of {} run(s)",
+        work_items.join(", "),
         cfg.runs
     );
     for p in &peers {
