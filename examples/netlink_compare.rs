@@ -1,0 +1,1407 @@
+//! netplumb side by side with the netlink libraries a user would otherwise pick, on the
+//! operations their tools do all day: each peer is a program of its own doing the same work
+//! in a fresh network namespace, and the harness checks that every peer's counts agree.
+//!
+//! ```text
+//! sudo cargo build --release -p rtnetlink-peer          # the rtnetlink peer (optional)
+//! sudo cargo run --release --example netlink_compare [-- --routes N] [--runs N] [--quick]
+//!                                                        [--only routes|links|addrs|neighs|rules]
+//! ```
+//!
+//! Peers (one missing prints `n/a`, never a number):
+//! - **netplumb**: this example run again as `--peer netplumb`, its fastest way: a
+//!   [`Batch`](netplumb::batch::Batch) for route and address writes, the streaming
+//!   `*_iter` listings, one `add_veth`/`delete_link` per link (links have no batch form);
+//! - **netplumb-single** (routes, addresses, neighbours): netplumb one call per object
+//!   (`add_route`, `add_address`, `add_neighbour` and their deletes), each waiting for its ack:
+//!   what the batch saves;
+//! - **floor** (routes only): the same `RTM_NEWROUTE`/`RTM_DELROUTE` requests, pre-encoded
+//!   into one buffer before the clock starts and written back to back on a raw netlink
+//!   socket, reading only the acks; its dump reads the table and counts messages without
+//!   decoding them. What the kernel itself costs;
+//! - **iproute2**: `ip -batch FILE` for writes (the file written beforehand) and
+//!   `ip route show` / `ip -d link show` / `ip addr show` for listings, their text read in
+//!   full; the peak resident memory is that of the `ip` process (`wait4`);
+//! - **netlink-go**: vishvananda/netlink from Debian's packaged source
+//!   (`golang-github-vishvananda-netlink-dev`), `benches/peers/netlink_go/main.go` built with
+//!   `GOPATH=/usr/share/gocode GO111MODULE=off go build` into `target/netlink-go`: one
+//!   request per object (it has no batch) through one `netlink.Handle`;
+//! - **rtnetlink**: the async Rust crate on tokio, `benches/peers/rtnetlink-peer` (a
+//!   workspace crate, not published): one request per object, 128 in flight on its
+//!   connection (`buffer_unordered`) for routes and addresses, links one at a time;
+//! - **pyroute2**: Debian's `python3-pyroute2` under `/usr/bin/python3`,
+//!   `benches/peers/pyroute2/peer.py`: one `IPRoute` call per object (each waits for its ack).
+//!
+//! Operations (`--only` picks one), each peer in a fresh namespace of its own per run:
+//! - `routes`: `--routes N` (default 100,000) real IPv4 prefixes of
+//!   `$NETPLUMB_DATA/ris-2026-05-11-v4.txt.gz` (default `../shared/data`) installed into
+//!   table 100 via 192.0.2.2 (a veth), dumped (table 100, counted), deleted; plus the peak
+//!   resident memory of the peer's process during the dump (its `VmHWM` reset before it);
+//! - `links`: `--links N` (default 1,000) veth pairs created one by one, all links listed,
+//!   the pairs deleted;
+//! - `addrs`: `--addrs N` (default 10,000) IPv4 /32 and N IPv6 /128 addresses added to a
+//!   veth that is down (so that the namespace has no other address), listed, deleted;
+//! - `neighs`: `--neighs N` (default 10,000) permanent IPv4 neighbour entries on a veth,
+//!   listed (IPv4), deleted;
+//! - `rules`: `--rules N` (default 1,000) IPv4 rules `from 10.2.x.y/32 lookup 100` with
+//!   priorities of their own, added one by one (no peer batches rules but iproute2), listed,
+//!   deleted.
+//!
+//! Every phase's count is checked: installs and deletes must have done all N, a dump must
+//! return exactly what was installed, and after each peer the namespace must be empty again
+//! (checked by netplumb). A disagreement is printed and the run exits non-zero; timings
+//! never fail it. Medians of `--runs` (default 3). `--quick` is 2,000 routes, 20 links, 200
+//! addresses of each family, 200 neighbours, 50 rules, one run (CI's smoke run, with
+//! `--require-peers`: a missing peer is then an error, not `n/a`). The last line is
+//! `netlink_compare ratio netplumb/fastest-peer: routes-install X routes-dump Y …` (the floor
+//! and netplumb-single excluded).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::net::IpAddr;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use ipnetwork::IpNetwork;
+use netplumb::addr::AddressFilter;
+use netplumb::link::{LinkFilter, NewVeth};
+use netplumb::neighbour::{NeighbourFilter, NewNeighbour};
+use netplumb::route::{NewRoute, RouteFilter, RouteKey};
+use netplumb::rule::{Rule, RuleAction, RuleFilter};
+use netplumb::{Handle, IpFamily, MacAddr, NetNs, TableId};
+
+const TABLE: u32 = 100;
+const GATEWAY: &str = "192.0.2.2";
+/// The link the routes' gateway is reached through, and the one addresses go on.
+const ROUTE_LINK: &str = "bulk0";
+const ADDR_LINK: &str = "addr0";
+const NEIGH_LINK: &str = "neigh0";
+const ALL_OPS: [Op; 5] = [Op::Routes, Op::Links, Op::Addrs, Op::Neighs, Op::Rules];
+
+type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = if args.first().map(String::as_str) == Some("--peer") {
+        peer_main(&args[1..])
+    } else {
+        run(&args)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("netlink_compare: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The harness
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum Op {
+    Routes,
+    Links,
+    Addrs,
+    Neighs,
+    Rules,
+}
+
+impl Op {
+    fn name(self) -> &'static str {
+        match self {
+            Op::Routes => "routes",
+            Op::Links => "links",
+            Op::Addrs => "addrs",
+            Op::Neighs => "neighs",
+            Op::Rules => "rules",
+        }
+    }
+    /// The phases a peer reports for this operation, in order.
+    fn phases(self) -> [&'static str; 3] {
+        match self {
+            Op::Routes => ["install", "dump", "delete"],
+            Op::Links => ["create", "list", "delete"],
+            Op::Addrs | Op::Neighs | Op::Rules => ["add", "list", "delete"],
+        }
+    }
+}
+
+struct Config {
+    routes: usize,
+    links: usize,
+    addrs: usize,
+    neighs: usize,
+    rules: usize,
+    runs: usize,
+    only: Option<Op>,
+}
+
+/// A peer: how to start it (None: missing, with why), and how it does the work.
+struct Peer {
+    name: &'static str,
+    argv: Result<Vec<String>, String>,
+    /// The operations it does (the floor does routes only).
+    ops: &'static [Op],
+}
+
+/// One phase's result from a peer's report line.
+#[derive(Clone, Copy, Debug)]
+struct Phase {
+    secs: f64,
+    count: usize,
+    rss_kib: u64,
+}
+
+fn run(args: &[String]) -> AnyResult<()> {
+    let mut cfg = Config {
+        routes: 100_000,
+        links: 1_000,
+        addrs: 10_000,
+        neighs: 10_000,
+        rules: 1_000,
+        runs: 3,
+        only: None,
+    };
+    let mut require_peers = false;
+    let mut it = args.iter();
+    let num = |v: Option<&String>, what: &str| -> AnyResult<usize> {
+        v.and_then(|n| n.parse().ok())
+            .ok_or_else(|| format!("{what} takes a number").into())
+    };
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--routes" => cfg.routes = num(it.next(), "--routes")?,
+            "--links" => cfg.links = num(it.next(), "--links")?,
+            "--addrs" => cfg.addrs = num(it.next(), "--addrs")?,
+            "--neighs" => cfg.neighs = num(it.next(), "--neighs")?,
+            "--rules" => cfg.rules = num(it.next(), "--rules")?,
+            "--runs" => cfg.runs = num(it.next(), "--runs")?.max(1),
+            "--require-peers" => require_peers = true,
+            "--quick" => {
+                cfg.routes = 2_000;
+                cfg.links = 20;
+                cfg.addrs = 200;
+                cfg.neighs = 200;
+                cfg.rules = 50;
+                cfg.runs = 1;
+            }
+            "--only" => {
+                cfg.only = Some(match it.next().map(String::as_str) {
+                    Some("routes") => Op::Routes,
+                    Some("links") => Op::Links,
+                    Some("addrs") => Op::Addrs,
+                    Some("neighs") => Op::Neighs,
+                    Some("rules") => Op::Rules,
+                    other => return Err(format!("--only routes|links|addrs|neighs|rules, not {other:?}").into()),
+                })
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?} (try --routes N, --links N, --addrs N, --neighs N, --rules N, --runs N, \
+                     --quick, --only routes|links|addrs|neighs|rules)"
+                )
+                .into())
+            }
+        }
+    }
+
+    let work = WorkDir::new()?;
+    let data = std::env::var_os("NETPLUMB_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
+        .join("ris-2026-05-11-v4.txt.gz");
+    let ops: Vec<Op> = ALL_OPS
+        .into_iter()
+        .filter(|op| cfg.only.is_none_or(|o| o == *op))
+        .collect();
+    if ops.contains(&Op::Routes) {
+        let prefixes = load(&data, cfg.routes)?;
+        if prefixes.len() < cfg.routes {
+            println!(
+                "note: {} has {} prefixes only",
+                data.display(),
+                prefixes.len()
+            );
+            cfg.routes = prefixes.len();
+        }
+        write_lines(&work.path("routes.txt"), prefixes.iter())?;
+        write_batch(
+            &work.path("routes-add.batch"),
+            prefixes
+                .iter()
+                .map(|p| format!("route add {p} via {GATEWAY} table {TABLE}")),
+        )?;
+        write_batch(
+            &work.path("routes-del.batch"),
+            prefixes
+                .iter()
+                .map(|p| format!("route del {p} table {TABLE}")),
+        )?;
+    }
+    if ops.contains(&Op::Addrs) {
+        let addrs = addresses(cfg.addrs);
+        write_lines(&work.path("addrs.txt"), addrs.iter())?;
+        write_batch(
+            &work.path("addrs-add.batch"),
+            addrs
+                .iter()
+                .map(|a| format!("addr add {a} dev {ADDR_LINK}")),
+        )?;
+        write_batch(
+            &work.path("addrs-del.batch"),
+            addrs
+                .iter()
+                .map(|a| format!("addr del {a} dev {ADDR_LINK}")),
+        )?;
+    }
+    if ops.contains(&Op::Neighs) {
+        let neighs = neighbours(cfg.neighs);
+        write_lines(
+            &work.path("neighs.txt"),
+            neighs.iter().map(|(ip, mac)| format!("{ip} {mac}")),
+        )?;
+        write_batch(
+            &work.path("neighs-add.batch"),
+            neighs.iter().map(|(ip, mac)| {
+                format!("neigh add {ip} lladdr {mac} dev {NEIGH_LINK} nud permanent")
+            }),
+        )?;
+        write_batch(
+            &work.path("neighs-del.batch"),
+            neighs
+                .iter()
+                .map(|(ip, _)| format!("neigh del {ip} dev {NEIGH_LINK}")),
+        )?;
+    }
+    if ops.contains(&Op::Rules) {
+        let rules = rules(cfg.rules);
+        write_lines(
+            &work.path("rules.txt"),
+            rules.iter().map(|(p, from)| format!("{p} {from}")),
+        )?;
+        write_batch(
+            &work.path("rules-add.batch"),
+            rules
+                .iter()
+                .map(|(p, from)| format!("rule add from {from} pref {p} table {TABLE}")),
+        )?;
+        write_batch(
+            &work.path("rules-del.batch"),
+            rules
+                .iter()
+                .map(|(p, from)| format!("rule del from {from} pref {p} table {TABLE}")),
+        )?;
+    }
+    if ops.contains(&Op::Links) {
+        write_batch(
+            &work.path("links-add.batch"),
+            (0..cfg.links).map(|i| format!("link add np{i}a type veth peer name np{i}b")),
+        )?;
+        write_batch(
+            &work.path("links-del.batch"),
+            (0..cfg.links).map(|i| format!("link del np{i}a")),
+        )?;
+    }
+
+    let peers = peers(&work);
+    let work_items: Vec<String> = ops
+        .iter()
+        .map(|op| match op {
+            Op::Routes => format!("{} routes (from {})", cfg.routes, data.display()),
+            Op::Links => format!("{} veth pairs", cfg.links),
+            Op::Addrs => format!("{} + {} addresses", cfg.addrs, cfg.addrs),
+            Op::Neighs => format!("{} neighbours", cfg.neighs),
+            Op::Rules => format!("{} rules", cfg.rules),
+        })
+        .collect();
+    println!(
+        "netlink_compare: {}; median of {} run(s)",
+        work_items.join(", "),
+        cfg.runs
+    );
+    for p in &peers {
+        match &p.argv {
+            Ok(argv) => println!("  {:<10} {}", p.name, argv.join(" ")),
+            Err(why) => println!("  {:<10} n/a: {why}", p.name),
+        }
+    }
+
+    if require_peers {
+        let missing: Vec<&str> = peers
+            .iter()
+            .filter(|p| p.argv.is_err())
+            .map(|p| p.name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!("--require-peers: missing {}", missing.join(", ")).into());
+        }
+    }
+
+    // results[(op, phase)][peer] = the runs' phases
+    let mut results: BTreeMap<(Op, &str), BTreeMap<&str, Vec<Phase>>> = BTreeMap::new();
+    let mut disagreements = Vec::new();
+    for &op in &ops {
+        for run in 0..cfg.runs {
+            for p in &peers {
+                let Ok(argv) = &p.argv else { continue };
+                if !p.ops.contains(&op) {
+                    continue;
+                }
+                match run_peer(op, argv, &work, &cfg) {
+                    Ok(phases) => {
+                        eprintln!(
+                            "  {} run {}: {:<15} {}",
+                            op.name(),
+                            run + 1,
+                            p.name,
+                            phases
+                                .iter()
+                                .map(|ph| format!("{:.1} ms", ph.secs * 1e3))
+                                .collect::<Vec<_>>()
+                                .join(" / ")
+                        );
+                        for (phase, got) in op.phases().iter().zip(phases) {
+                            results
+                                .entry((op, phase))
+                                .or_default()
+                                .entry(p.name)
+                                .or_default()
+                                .push(got);
+                        }
+                    }
+                    Err(e) => {
+                        let msg = format!("{} {} run {}: {e}", p.name, op.name(), run + 1);
+                        eprintln!("DISAGREES: {msg}");
+                        disagreements.push(msg);
+                    }
+                }
+            }
+        }
+    }
+
+    print_table(&peers, &ops, &results);
+    if !disagreements.is_empty() {
+        return Err(format!(
+            "{} peer result(s) disagree with the expected counts:\n  {}",
+            disagreements.len(),
+            disagreements.join("\n  ")
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The temporary directory of a run's input files; removed when dropped, also on error.
+struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn new() -> AnyResult<Self> {
+        let dir = std::env::temp_dir().join(format!("netplumb-compare-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        Ok(WorkDir(dir))
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+    fn arg(&self, name: &str) -> String {
+        self.path(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn write_lines<T: std::fmt::Display>(path: &Path, items: impl Iterator<Item = T>) -> AnyResult<()> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for i in items {
+        writeln!(w, "{i}")?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn write_batch(path: &Path, lines: impl Iterator<Item = String>) -> AnyResult<()> {
+    write_lines(path, lines)
+}
+
+fn load(path: &Path, limit: usize) -> AnyResult<Vec<IpNetwork>> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
+    let mut out = Vec::new();
+    for line in reader.lines() {
+        if out.len() >= limit {
+            break;
+        }
+        let line = line?;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let net: IpNetwork = line
+            .parse()
+            .map_err(|e| format!("{}: {line:?}: {e}", path.display()))?;
+        if net.ip() == net.network() && IpFamily::of(net.ip()) == IpFamily::V4 {
+            out.push(net);
+        }
+    }
+    Ok(out)
+}
+
+/// `n` IPv4 neighbours in 10.1.0.0/16 and up, each with a MAC of its own.
+fn neighbours(n: usize) -> Vec<(std::net::Ipv4Addr, MacAddr)> {
+    (1..=n as u32)
+        .map(|i| {
+            let ip = std::net::Ipv4Addr::from(0x0a01_0000u32.wrapping_add(i));
+            let b = i.to_be_bytes();
+            (ip, MacAddr([0x02, 0, b[0], b[1], b[2], b[3]]))
+        })
+        .collect()
+}
+
+/// `n` rules `from 10.2.x.y/32 lookup 100`, priorities from 1000 up.
+fn rules(n: usize) -> Vec<(u32, IpNetwork)> {
+    (1..=n as u32)
+        .map(|i| {
+            let from = std::net::Ipv4Addr::from(0x0a02_0000u32.wrapping_add(i));
+            (
+                999 + i,
+                IpNetwork::new(from.into(), 32).unwrap_or_else(|_| unreachable!()),
+            )
+        })
+        .collect()
+}
+
+/// `n` IPv4 /32s in 10.0.0.0/8 and `n` IPv6 /128s in 2001:db8::/64, interleaved.
+fn addresses(n: usize) -> Vec<IpNetwork> {
+    let mut out = Vec::with_capacity(2 * n);
+    for i in 1..=n as u32 {
+        let v4 = std::net::Ipv4Addr::from(0x0a00_0000 | (i & 0x00ff_ffff));
+        let v6 = std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, (i >> 16) as u16, i as u16);
+        out.push(IpNetwork::new(v4.into(), 32).unwrap_or_else(|_| unreachable!()));
+        out.push(IpNetwork::new(v6.into(), 128).unwrap_or_else(|_| unreachable!()));
+    }
+    out
+}
+
+fn peers(work: &WorkDir) -> Vec<Peer> {
+    let me = std::env::current_exe()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ours = |kind: &str| Ok(vec![me.clone(), "--peer".into(), kind.into()]);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let target = root.join("target");
+    let all: &'static [Op] = &ALL_OPS;
+    let _ = work;
+
+    let iproute2 = match Command::new("ip").arg("-V").output() {
+        Ok(o) if o.status.success() => ours("iproute2"),
+        _ => Err("no `ip` (apt-get install iproute2)".into()),
+    };
+    let go = build_go(&root, &target).map(|bin| vec![bin]);
+    let rtnetlink = {
+        let bin = std::env::current_exe()
+            .ok()
+            .and_then(|p| Some(p.parent()?.parent()?.join("rtnetlink-peer")))
+            .filter(|p| p.exists());
+        match bin {
+            Some(b) => Ok(vec![b.to_string_lossy().into_owned()]),
+            None => Err("not built (cargo build --release -p rtnetlink-peer)".into()),
+        }
+    };
+    let pyroute2 = match Command::new("/usr/bin/python3")
+        .args([
+            "-c",
+            "import pyroute2, importlib.metadata as m; print(m.version('pyroute2'))",
+        ])
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            let v = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            println!("pyroute2 {v} (/usr/bin/python3)");
+            Ok(vec![
+                "/usr/bin/python3".into(),
+                root.join("benches/peers/pyroute2/peer.py")
+                    .to_string_lossy()
+                    .into_owned(),
+            ])
+        }
+        _ => Err("no pyroute2 for /usr/bin/python3 (apt-get install python3-pyroute2)".into()),
+    };
+    vec![
+        Peer {
+            name: "netplumb",
+            argv: ours("netplumb"),
+            ops: all,
+        },
+        Peer {
+            name: "netplumb-single",
+            argv: ours("netplumb-single"),
+            ops: &[Op::Routes, Op::Addrs, Op::Neighs],
+        },
+        Peer {
+            name: "floor",
+            argv: ours("floor"),
+            ops: &[Op::Routes],
+        },
+        Peer {
+            name: "iproute2",
+            argv: iproute2,
+            ops: all,
+        },
+        Peer {
+            name: "netlink-go",
+            argv: go,
+            ops: all,
+        },
+        Peer {
+            name: "rtnetlink",
+            argv: rtnetlink,
+            ops: all,
+        },
+        Peer {
+            name: "pyroute2",
+            argv: pyroute2,
+            ops: all,
+        },
+    ]
+}
+
+/// Builds the Go peer into `target/netlink-go` (about 2 s when warm) and returns its path.
+fn build_go(root: &Path, target: &Path) -> Result<String, String> {
+    let src = root.join("benches/peers/netlink_go");
+    let lib = Path::new("/usr/share/gocode/src/github.com/vishvananda/netlink");
+    if !lib.exists() {
+        return Err("no vishvananda/netlink source (apt-get install golang-go \
+                    golang-github-vishvananda-netlink-dev)"
+            .into());
+    }
+    let bin = target.join("netlink-go");
+    let out = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&bin)
+        .arg("main.go")
+        .current_dir(&src)
+        .env("GOPATH", "/usr/share/gocode")
+        .env("GO111MODULE", "off")
+        .env("GOCACHE", target.join("go-cache"))
+        .output()
+        .map_err(|e| format!("go: {e} (apt-get install golang-go)"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "go build failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(bin.to_string_lossy().into_owned())
+}
+
+/// A fresh namespace with what `op` needs: for routes a veth up with 192.0.2.1/24 (the
+/// gateway's subnet); for addresses a veth left down (no link-local address, so the
+/// namespace holds only the addresses the peer adds); for links nothing but `lo`.
+fn prepare(op: Op) -> AnyResult<(NetNs, Handle)> {
+    let ns = NetNs::new_unnamed()?;
+    let h = Handle::new_in(&ns)?;
+    match op {
+        Op::Routes => {
+            h.add_veth(&NewVeth::new(ROUTE_LINK, "bulk1"))?;
+            h.set_link_up("bulk1")?;
+            h.set_link_up(ROUTE_LINK)?;
+            h.add_address(ROUTE_LINK, &"192.0.2.1/24".parse()?)?;
+        }
+        Op::Addrs => h.add_veth(&NewVeth::new(ADDR_LINK, "addr1"))?,
+        Op::Neighs => {
+            h.add_veth(&NewVeth::new(NEIGH_LINK, "neigh1"))?;
+            h.set_link_up("neigh1")?;
+            h.set_link_up(NEIGH_LINK)?;
+        }
+        Op::Links | Op::Rules => {}
+    }
+    Ok((ns, h))
+}
+
+/// Runs one peer on one operation in a fresh namespace, checks its counts and that it left
+/// the namespace as it found it, and returns its phases.
+fn run_peer(op: Op, argv: &[String], work: &WorkDir, cfg: &Config) -> AnyResult<Vec<Phase>> {
+    let (ns, h) = prepare(op)?;
+    let mut args: Vec<String> = argv[1..].to_vec();
+    args.push(op.name().into());
+    match op {
+        Op::Routes => args.push(work.arg("routes.txt")),
+        Op::Links => args.push(cfg.links.to_string()),
+        Op::Addrs => {
+            args.push(work.arg("addrs.txt"));
+            args.push(ADDR_LINK.into());
+        }
+        Op::Neighs => {
+            args.push(work.arg("neighs.txt"));
+            args.push(NEIGH_LINK.into());
+        }
+        Op::Rules => args.push(work.arg("rules.txt")),
+    }
+    if argv.get(1).map(String::as_str) == Some("--peer") {
+        // This example's own peers also take the directory of the batch files.
+        args.push(work.0.to_string_lossy().into_owned());
+    }
+    let out = ns.run(|| {
+        Command::new(&argv[0])
+            .args(&args)
+            .stderr(Stdio::piped())
+            .output()
+    })??;
+    if !out.status.success() {
+        return Err(format!(
+            "exited with {}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+        .into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut phases = Vec::new();
+    for want in op.phases() {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(want))
+            .ok_or_else(|| format!("no {want:?} line in its output {text:?}"))?;
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let phase = Phase {
+            secs: f.get(1).and_then(|s| s.parse().ok()).ok_or("bad seconds")?,
+            count: f.get(2).and_then(|s| s.parse().ok()).ok_or("bad count")?,
+            rss_kib: f.get(3).and_then(|s| s.parse().ok()).unwrap_or(0),
+        };
+        phases.push(phase);
+    }
+    // What each phase must have counted.
+    let (n, listed) = match op {
+        Op::Routes => (cfg.routes, cfg.routes),
+        Op::Links => (cfg.links, 2 * cfg.links + 1),
+        Op::Addrs => (2 * cfg.addrs, 2 * cfg.addrs),
+        Op::Neighs => (cfg.neighs, cfg.neighs),
+        // IPv4 has three rules of its own (local, main, default).
+        Op::Rules => (cfg.rules, cfg.rules + 3),
+    };
+    for (phase, (got, want)) in op
+        .phases()
+        .iter()
+        .zip(phases.iter().map(|p| p.count).zip([n, listed, n]))
+    {
+        if got != want {
+            return Err(format!("{phase}: counted {got}, expected {want}").into());
+        }
+    }
+    // And the namespace is empty again.
+    let left = match op {
+        Op::Routes => h
+            .routes(&RouteFilter {
+                family: Some(IpFamily::V4),
+                ..RouteFilter::table(TableId::new(TABLE))
+            })?
+            .len(),
+        Op::Links => h.links(&LinkFilter::default())?.len().saturating_sub(1),
+        Op::Addrs => h.addresses(&AddressFilter::default())?.len(),
+        Op::Neighs => h
+            .neighbours(&NeighbourFilter {
+                family: Some(IpFamily::V4),
+                ..NeighbourFilter::default()
+            })?
+            .len(),
+        Op::Rules => h
+            .rules(&RuleFilter {
+                family: Some(IpFamily::V4),
+                ..RuleFilter::default()
+            })?
+            .len()
+            .saturating_sub(3),
+    };
+    if left != 0 {
+        return Err(format!("left {left} objects behind").into());
+    }
+    Ok(phases)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn print_table(
+    peers: &[Peer],
+    ops: &[Op],
+    results: &BTreeMap<(Op, &str), BTreeMap<&str, Vec<Phase>>>,
+) {
+    println!();
+    print!("| operation |");
+    for p in peers {
+        print!(" {} |", p.name);
+    }
+    println!();
+    print!("| --- |");
+    for _ in peers {
+        print!(" ---: |");
+    }
+    println!();
+    let mut ratios = Vec::new();
+    for &op in ops {
+        for phase in op.phases() {
+            let row = results.get(&(op, phase));
+            let secs = |peer: &str| -> Option<f64> {
+                let runs = row?.get(peer)?;
+                Some(median(runs.iter().map(|p| p.secs).collect()))
+            };
+            print!("| {} {phase} (ms) |", op.name());
+            for p in peers {
+                match secs(p.name) {
+                    Some(s) => print!(" {:.1} |", s * 1e3),
+                    None => print!(" n/a |"),
+                }
+            }
+            println!();
+            let fastest = peers
+                .iter()
+                .filter(|p| !p.name.starts_with("netplumb") && p.name != "floor")
+                .filter_map(|p| secs(p.name))
+                .min_by(f64::total_cmp);
+            if let (Some(ours), Some(best)) = (secs("netplumb"), fastest) {
+                ratios.push(format!("{}-{phase} {:.2}", op.name(), ours / best));
+            }
+            if op == Op::Routes && phase == "dump" {
+                print!("| routes dump peak RSS (MiB) |");
+                for p in peers {
+                    match row.and_then(|r| r.get(p.name)) {
+                        Some(runs) => {
+                            let kib = median(runs.iter().map(|p| p.rss_kib as f64).collect());
+                            print!(" {:.1} |", kib / 1024.0);
+                        }
+                        None => print!(" n/a |"),
+                    }
+                }
+                println!();
+            }
+        }
+    }
+    println!();
+    println!(
+        "netlink_compare ratio netplumb/fastest-peer: {}",
+        ratios.join(" ")
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The peers this example plays itself: `--peer netplumb|floor|iproute2 OP ARGS… WORKDIR`,
+// run inside the namespace. Each prints `PHASE SECONDS COUNT PEAK_RSS_KIB` lines.
+
+fn peer_main(args: &[String]) -> AnyResult<()> {
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    match a.as_slice() {
+        ["netplumb", "routes", file, _] => np_routes(&read_nets(file)?, true),
+        ["netplumb-single", "routes", file, _] => np_routes(&read_nets(file)?, false),
+        ["netplumb-single", "addrs", file, link, _] => np_addrs(&read_nets(file)?, link, false),
+        ["netplumb-single", "neighs", file, link, _] => np_neighs(file, link, false),
+        ["netplumb", "links", n, _] => np_links(n.parse()?),
+        ["netplumb", "addrs", file, link, _] => np_addrs(&read_nets(file)?, link, true),
+        ["netplumb", "neighs", file, link, _] => np_neighs(file, link, true),
+        ["netplumb", "rules", file, _] => np_rules(file),
+        ["iproute2", "neighs", _, _, dir] => ip_peer(Path::new(dir), "neighs"),
+        ["iproute2", "rules", _, dir] => ip_peer(Path::new(dir), "rules"),
+        ["floor", "routes", file, _] => floor_routes(&read_nets(file)?),
+        ["iproute2", "routes", _, dir] => ip_peer(Path::new(dir), "routes"),
+        ["iproute2", "links", _, dir] => ip_peer(Path::new(dir), "links"),
+        ["iproute2", "addrs", _, _, dir] => ip_peer(Path::new(dir), "addrs"),
+        _ => Err(format!("unknown peer invocation {a:?}").into()),
+    }
+}
+
+fn read_nets(file: &str) -> AnyResult<Vec<IpNetwork>> {
+    let text = std::fs::read_to_string(file)?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| Ok(l.trim().parse()?))
+        .collect()
+}
+
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn report(phase: &str, elapsed: Duration, count: usize, rss_kib: u64) {
+    println!("{phase} {:.6} {count} {rss_kib}", elapsed.as_secs_f64());
+}
+
+fn all_ok(what: &str, results: &[netplumb::Result<()>]) -> AnyResult<usize> {
+    if let Some(e) = results.iter().find_map(|r| r.as_ref().err()) {
+        return Err(format!("{what}: {e}").into());
+    }
+    Ok(results.len())
+}
+
+/// netplumb's routes: with `batch`, a [`Batch`](netplumb::batch::Batch) each way; without,
+/// one `add_route`/`delete_route` call per route (each waits for its ack).
+fn np_routes(nets: &[IpNetwork], batch: bool) -> AnyResult<()> {
+    let h = Handle::new()?;
+    let gw: IpAddr = GATEWAY.parse()?;
+    let table = TableId::new(TABLE);
+
+    let t = Instant::now();
+    if !batch {
+        for p in nets {
+            h.add_route(&NewRoute {
+                table,
+                ..NewRoute::via(*p, gw)?
+            })?;
+        }
+        report("install", t.elapsed(), nets.len(), vm_hwm_kib());
+    } else {
+        let mut batch = h.batch();
+        batch.reserve(nets.len(), 44);
+        for p in nets {
+            batch.add_route(&NewRoute {
+                table,
+                ..NewRoute::via(*p, gw)?
+            });
+        }
+        let done = all_ok("install", &batch.send())?;
+        report("install", t.elapsed(), done, vm_hwm_kib());
+    }
+
+    reset_peak();
+    let t = Instant::now();
+    let filter = RouteFilter {
+        family: Some(IpFamily::V4),
+        ..RouteFilter::table(table)
+    };
+    let mut count = 0;
+    for r in h.routes_iter(&filter)? {
+        if r?.next_hops.iter().any(|nh| nh.gateway.is_some()) {
+            count += 1;
+        }
+    }
+    report("dump", t.elapsed(), count, vm_hwm_kib());
+
+    let t = Instant::now();
+    if !batch {
+        for p in nets {
+            h.delete_route(&RouteKey {
+                table,
+                ..RouteKey::new(*p)
+            })?;
+        }
+        report("delete", t.elapsed(), nets.len(), vm_hwm_kib());
+        return Ok(());
+    }
+    let mut batch = h.batch();
+    batch.reserve(nets.len(), 36);
+    for p in nets {
+        batch.delete_route(&RouteKey {
+            table,
+            ..RouteKey::new(*p)
+        });
+    }
+    let done = all_ok("delete", &batch.send())?;
+    report("delete", t.elapsed(), done, vm_hwm_kib());
+    Ok(())
+}
+
+fn np_links(n: usize) -> AnyResult<()> {
+    let h = Handle::new()?;
+    let t = Instant::now();
+    for i in 0..n {
+        h.add_veth(&NewVeth::new(&format!("np{i}a"), &format!("np{i}b")))?;
+    }
+    report("create", t.elapsed(), n, vm_hwm_kib());
+
+    reset_peak();
+    let t = Instant::now();
+    let mut count = 0;
+    for l in h.links_iter(&LinkFilter::default())? {
+        l?;
+        count += 1;
+    }
+    report("list", t.elapsed(), count, vm_hwm_kib());
+
+    let t = Instant::now();
+    for i in 0..n {
+        h.delete_link(format!("np{i}a").as_str())?;
+    }
+    report("delete", t.elapsed(), n, vm_hwm_kib());
+    Ok(())
+}
+
+fn np_addrs(nets: &[IpNetwork], link: &str, batch: bool) -> AnyResult<()> {
+    let h = Handle::new()?;
+    let t = Instant::now();
+    if !batch {
+        let index = h.link_index(link)?;
+        for a in nets {
+            h.add_address(index, &(*a).into())?;
+        }
+        report("add", t.elapsed(), nets.len(), vm_hwm_kib());
+    } else {
+        let mut batch = h.batch();
+        for a in nets {
+            batch.add_address(link, &(*a).into());
+        }
+        let done = all_ok("add", &batch.send())?;
+        report("add", t.elapsed(), done, vm_hwm_kib());
+    }
+
+    reset_peak();
+    let t = Instant::now();
+    let mut count = 0;
+    for a in h.addresses_iter(&AddressFilter::default())? {
+        a?;
+        count += 1;
+    }
+    report("list", t.elapsed(), count, vm_hwm_kib());
+
+    let t = Instant::now();
+    if !batch {
+        let index = h.link_index(link)?;
+        for a in nets {
+            h.delete_address(index, *a)?;
+        }
+        report("delete", t.elapsed(), nets.len(), vm_hwm_kib());
+        return Ok(());
+    }
+    let mut batch = h.batch();
+    for a in nets {
+        batch.delete_address(link, *a);
+    }
+    let done = all_ok("delete", &batch.send())?;
+    report("delete", t.elapsed(), done, vm_hwm_kib());
+    Ok(())
+}
+
+fn read_pairs(file: &str) -> AnyResult<Vec<(String, String)>> {
+    Ok(std::fs::read_to_string(file)?
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((f.next()?.to_string(), f.next()?.to_string()))
+        })
+        .collect())
+}
+
+fn np_neighs(file: &str, link: &str, batch: bool) -> AnyResult<()> {
+    let entries: Vec<(IpAddr, MacAddr)> = read_pairs(file)?
+        .iter()
+        .map(|(ip, mac)| Ok((ip.parse()?, mac.parse()?)))
+        .collect::<AnyResult<_>>()?;
+    let h = Handle::new()?;
+    let index = h.link_index(link)?;
+    let t = Instant::now();
+    if !batch {
+        for (ip, mac) in &entries {
+            h.add_neighbour(index, &NewNeighbour::new(*ip, *mac))?;
+        }
+        report("add", t.elapsed(), entries.len(), vm_hwm_kib());
+    } else {
+        let mut batch = h.batch();
+        for (ip, mac) in &entries {
+            batch.add_neighbour(index, &NewNeighbour::new(*ip, *mac));
+        }
+        let done = all_ok("add", &batch.send())?;
+        report("add", t.elapsed(), done, vm_hwm_kib());
+    }
+
+    reset_peak();
+    let t = Instant::now();
+    let mut count = 0;
+    let filter = NeighbourFilter {
+        family: Some(IpFamily::V4),
+        ..NeighbourFilter::default()
+    };
+    for n in h.neighbours_iter(&filter)? {
+        n?;
+        count += 1;
+    }
+    report("list", t.elapsed(), count, vm_hwm_kib());
+
+    let t = Instant::now();
+    if !batch {
+        for (ip, _) in &entries {
+            h.delete_neighbour(index, *ip)?;
+        }
+        report("delete", t.elapsed(), entries.len(), vm_hwm_kib());
+        return Ok(());
+    }
+    let mut batch = h.batch();
+    for (ip, _) in &entries {
+        batch.delete_neighbour(index, *ip);
+    }
+    let done = all_ok("delete", &batch.send())?;
+    report("delete", t.elapsed(), done, vm_hwm_kib());
+    Ok(())
+}
+
+fn np_rules(file: &str) -> AnyResult<()> {
+    let rules: Vec<Rule> = read_pairs(file)?
+        .iter()
+        .map(|(prio, from)| {
+            Ok(Rule {
+                priority: Some(prio.parse()?),
+                from: Some(from.parse()?),
+                action: RuleAction::ToTable(TableId::new(TABLE)),
+                ..Rule::default()
+            })
+        })
+        .collect::<AnyResult<_>>()?;
+    let h = Handle::new()?;
+    // Rules have no batch form: one request each.
+    let t = Instant::now();
+    for r in &rules {
+        h.add_rule(r)?;
+    }
+    report("add", t.elapsed(), rules.len(), vm_hwm_kib());
+
+    reset_peak();
+    let t = Instant::now();
+    let mut count = 0;
+    let filter = RuleFilter {
+        family: Some(IpFamily::V4),
+        ..RuleFilter::default()
+    };
+    for r in h.rules_iter(&filter)? {
+        r?;
+        count += 1;
+    }
+    report("list", t.elapsed(), count, vm_hwm_kib());
+
+    let t = Instant::now();
+    for r in &rules {
+        h.delete_rule(r)?;
+    }
+    report("delete", t.elapsed(), rules.len(), vm_hwm_kib());
+    Ok(())
+}
+
+/// iproute2: `ip -batch` files written by the harness, and the listings' text read in full.
+/// Each `ip` is its own process: its peak resident memory comes from `wait4`.
+fn ip_peer(dir: &Path, op: &str) -> AnyResult<()> {
+    let arg = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let (add, list, del): (&str, Vec<String>, &str) = match op {
+        "routes" => (
+            "install",
+            vec![
+                "route".into(),
+                "show".into(),
+                "table".into(),
+                TABLE.to_string(),
+            ],
+            "delete",
+        ),
+        "neighs" => (
+            "add",
+            vec!["-4".into(), "neigh".into(), "show".into()],
+            "delete",
+        ),
+        "rules" => (
+            "add",
+            vec!["-4".into(), "rule".into(), "show".into()],
+            "delete",
+        ),
+        "links" => (
+            "create",
+            vec!["-d".into(), "link".into(), "show".into()],
+            "delete",
+        ),
+        _ => ("add", vec!["addr".into(), "show".into()], "delete"),
+    };
+    let (secs, lines, rss) = ip(&["-batch".into(), arg(&format!("{op}-add.batch"))])?;
+    let _ = lines;
+    let n = std::fs::read_to_string(dir.join(format!("{op}-add.batch")))?
+        .lines()
+        .count();
+    report(add, secs, n, rss);
+    let (secs, text, rss) = ip(&list)?;
+    // What the listing shows, counted as a reader of `ip`'s text would.
+    let count = match op {
+        "routes" => text.lines().filter(|l| l.contains(" via ")).count(),
+        "neighs" | "rules" => text.lines().filter(|l| !l.trim().is_empty()).count(),
+        "links" => text
+            .lines()
+            .filter(|l| l.as_bytes().first().is_some_and(u8::is_ascii_digit))
+            .count(),
+        _ => text
+            .lines()
+            .filter(|l| {
+                let l = l.trim_start();
+                l.starts_with("inet ") || l.starts_with("inet6 ")
+            })
+            .count(),
+    };
+    report(
+        if op == "routes" { "dump" } else { "list" },
+        secs,
+        count,
+        rss,
+    );
+    let (secs, _, rss) = ip(&["-batch".into(), arg(&format!("{op}-del.batch"))])?;
+    report(del, secs, n, rss);
+    Ok(())
+}
+
+/// Runs `ip ARGS`, its output read in full; returns its time, output and peak RSS (KiB).
+fn ip(args: &[String]) -> AnyResult<(Duration, String, u64)> {
+    let t = Instant::now();
+    let mut child = Command::new("ip")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut text = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        std::io::Read::read_to_string(&mut out, &mut text)?;
+    }
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut err)?;
+    }
+    // wait4 for the child's own rusage (ru_maxrss, KiB).
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid, and wait4 writes it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child, the pointers are to live locals.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let elapsed = t.elapsed();
+    if pid < 0 {
+        return Err(format!("wait4: {}", std::io::Error::last_os_error()).into());
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!("ip {args:?}: {}", err.trim()).into());
+    }
+    Ok((elapsed, text, usage.ru_maxrss as u64))
+}
+
+// ---------------------------------------------------------------------------------------
+// The floor: raw netlink, requests pre-encoded, acks only.
+
+const NLMSG_HDR: usize = 16;
+const RTM_HDR: usize = 12;
+
+fn put_attr(buf: &mut Vec<u8>, kind: u16, data: &[u8]) {
+    let len = 4 + data.len();
+    buf.extend_from_slice(&(len as u16).to_ne_bytes());
+    buf.extend_from_slice(&kind.to_ne_bytes());
+    buf.extend_from_slice(data);
+    buf.resize(buf.len() + (4 - len % 4) % 4, 0);
+}
+
+/// Appends one route request (`RTM_NEWROUTE` via the gateway, or `RTM_DELROUTE`) to `buf`.
+fn encode_route(buf: &mut Vec<u8>, seq: u32, net: &IpNetwork, add: bool) {
+    let start = buf.len();
+    let (kind, flags) = if add {
+        (
+            libc::RTM_NEWROUTE,
+            libc::NLM_F_REQUEST | libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_EXCL,
+        )
+    } else {
+        (libc::RTM_DELROUTE, libc::NLM_F_REQUEST | libc::NLM_F_ACK)
+    };
+    buf.extend_from_slice(&0u32.to_ne_bytes()); // length, set below
+    buf.extend_from_slice(&kind.to_ne_bytes());
+    buf.extend_from_slice(&(flags as u16).to_ne_bytes());
+    buf.extend_from_slice(&seq.to_ne_bytes());
+    buf.extend_from_slice(&0u32.to_ne_bytes());
+    // struct rtmsg
+    buf.push(libc::AF_INET as u8);
+    buf.push(net.prefix());
+    buf.push(0); // src_len
+    buf.push(0); // tos
+    buf.push(TABLE as u8);
+    buf.push(if add { libc::RTPROT_BOOT } else { 0 });
+    buf.push(if add {
+        libc::RT_SCOPE_UNIVERSE
+    } else {
+        libc::RT_SCOPE_NOWHERE
+    });
+    buf.push(if add { libc::RTN_UNICAST } else { 0 });
+    buf.extend_from_slice(&0u32.to_ne_bytes()); // flags
+    let dst = match net.ip() {
+        IpAddr::V4(a) => a.octets(),
+        IpAddr::V6(_) => [0; 4],
+    };
+    put_attr(buf, libc::RTA_DST, &dst);
+    if add {
+        let gw: std::net::Ipv4Addr = GATEWAY.parse().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+        put_attr(buf, libc::RTA_GATEWAY, &gw.octets());
+    }
+    let len = (buf.len() - start) as u32;
+    buf[start..start + 4].copy_from_slice(&len.to_ne_bytes());
+}
+
+fn raw_socket() -> AnyResult<OwnedFd> {
+    // SAFETY: plain socket(2); the fd is owned at once.
+    let fd = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    // SAFETY: fd is a fresh descriptor of ours.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let size: libc::c_int = 32 << 20;
+    for (level, opt, val) in [
+        (libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, size),
+        // A netlink write may not be larger than the send buffer (EMSGSIZE).
+        (libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, 4 << 20),
+        (libc::SOL_NETLINK, libc::NETLINK_GET_STRICT_CHK, 1),
+        (libc::SOL_NETLINK, libc::NETLINK_CAP_ACK, 1),
+    ] {
+        // SAFETY: an int option, its size given.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                level,
+                opt,
+                (&val as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as u32,
+            );
+        }
+    }
+    Ok(fd)
+}
+
+/// Sends the pre-encoded requests in chunks of about 256 KiB; after each chunk, reads the
+/// acks (the kernel has queued them all by the time `send` returns). Returns the acks with
+/// error 0.
+fn send_all(fd: &OwnedFd, buf: &[u8], ends: &[usize]) -> AnyResult<usize> {
+    let mut rx = vec![0u8; 1 << 20];
+    let mut ok = 0;
+    let mut start = 0;
+    let mut i = 0;
+    while i < ends.len() {
+        let first = i;
+        while i < ends.len() && ends[i] - start < 256 << 10 {
+            i += 1;
+        }
+        if i == first {
+            i += 1;
+        }
+        let chunk = &buf[start..ends[i - 1]];
+        // SAFETY: chunk is a live slice.
+        let sent = unsafe { libc::send(fd.as_raw_fd(), chunk.as_ptr().cast(), chunk.len(), 0) };
+        if sent < 0 || sent as usize != chunk.len() {
+            return Err(format!("send: {}", std::io::Error::last_os_error()).into());
+        }
+        start = ends[i - 1];
+        let mut want = i - first;
+        while want > 0 {
+            // SAFETY: rx is a live buffer of its length.
+            let n = unsafe { libc::recv(fd.as_raw_fd(), rx.as_mut_ptr().cast(), rx.len(), 0) };
+            if n < 0 {
+                return Err(format!("recv: {}", std::io::Error::last_os_error()).into());
+            }
+            let mut off = 0;
+            while off + NLMSG_HDR <= n as usize {
+                let len = u32::from_ne_bytes(rx[off..off + 4].try_into()?) as usize;
+                let kind = u16::from_ne_bytes(rx[off + 4..off + 6].try_into()?);
+                if kind == libc::NLMSG_ERROR as u16 {
+                    let err = i32::from_ne_bytes(rx[off + 16..off + 20].try_into()?);
+                    if err != 0 {
+                        return Err(format!(
+                            "request refused: {}",
+                            std::io::Error::from_raw_os_error(-err)
+                        )
+                        .into());
+                    }
+                    ok += 1;
+                    want -= 1;
+                }
+                off += (len + 3) & !3;
+                if len == 0 {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(ok)
+}
+
+fn floor_routes(nets: &[IpNetwork]) -> AnyResult<()> {
+    let fd = raw_socket()?;
+    let encode = |add: bool| {
+        let mut buf = Vec::with_capacity(nets.len() * 44);
+        let mut ends = Vec::with_capacity(nets.len());
+        for (i, n) in nets.iter().enumerate() {
+            encode_route(&mut buf, i as u32 + 1, n, add);
+            ends.push(buf.len());
+        }
+        (buf, ends)
+    };
+    let (add, add_ends) = encode(true);
+    let (del, del_ends) = encode(false);
+
+    let t = Instant::now();
+    let done = send_all(&fd, &add, &add_ends)?;
+    report("install", t.elapsed(), done, vm_hwm_kib());
+
+    reset_peak();
+    let t = Instant::now();
+    let mut req = Vec::new();
+    req.extend_from_slice(&((NLMSG_HDR + RTM_HDR) as u32).to_ne_bytes());
+    req.extend_from_slice(&libc::RTM_GETROUTE.to_ne_bytes());
+    req.extend_from_slice(&((libc::NLM_F_REQUEST | libc::NLM_F_DUMP) as u16).to_ne_bytes());
+    req.extend_from_slice(&u32::MAX.to_ne_bytes());
+    req.extend_from_slice(&0u32.to_ne_bytes());
+    req.extend_from_slice(&[libc::AF_INET as u8, 0, 0, 0, TABLE as u8, 0, 0, 0]);
+    req.extend_from_slice(&0u32.to_ne_bytes());
+    // SAFETY: req is a live buffer.
+    if unsafe { libc::send(fd.as_raw_fd(), req.as_ptr().cast(), req.len(), 0) } < 0 {
+        return Err(format!("send: {}", std::io::Error::last_os_error()).into());
+    }
+    let mut rx = vec![0u8; 1 << 20];
+    let mut count = 0;
+    'dump: loop {
+        // SAFETY: rx is a live buffer of its length.
+        let n = unsafe { libc::recv(fd.as_raw_fd(), rx.as_mut_ptr().cast(), rx.len(), 0) };
+        if n < 0 {
+            return Err(format!("recv: {}", std::io::Error::last_os_error()).into());
+        }
+        let mut off = 0;
+        while off + NLMSG_HDR <= n as usize {
+            let len = u32::from_ne_bytes(rx[off..off + 4].try_into()?) as usize;
+            let kind = u16::from_ne_bytes(rx[off + 4..off + 6].try_into()?);
+            match kind as libc::c_int {
+                libc::NLMSG_DONE => break 'dump,
+                libc::NLMSG_ERROR => return Err("dump refused".into()),
+                // Counted without decoding: a route of table 100 (its rtmsg's table byte).
+                _ if kind == libc::RTM_NEWROUTE
+                    && rx.get(off + NLMSG_HDR + 4) == Some(&(TABLE as u8)) =>
+                {
+                    count += 1
+                }
+                _ => {}
+            }
+            if len == 0 {
+                break 'dump;
+            }
+            off += (len + 3) & !3;
+        }
+    }
+    report("dump", t.elapsed(), count, vm_hwm_kib());
+
+    let t = Instant::now();
+    let done = send_all(&fd, &del, &del_ends)?;
+    report("delete", t.elapsed(), done, vm_hwm_kib());
+    Ok(())
+}
