@@ -46,22 +46,21 @@ fn load(ctx: &Ctx) -> CniResult<(Conf, Option<MacAddr>, Option<u32>)> {
             &serde_json::Value::String(c.selinux_context.clone()),
         ));
     }
-    let mac = match ctx.requested_mac()? {
-        Some(m) => Some(m),
-        None if c.mac.is_empty() => None,
-        None => Some(c.mac.parse().map_err(|_| {
-            CniError::config(format!("mac {:?} is not a hardware address", c.mac))
-        })?),
-    };
+    let mac =
+        match ctx.requested_mac()? {
+            Some(m) => Some(m),
+            None if c.mac.is_empty() => None,
+            None => Some(c.mac.parse().map_err(|_| {
+                CniError::config(format!("mac {:?} is not a hardware address", c.mac))
+            })?),
+        };
     let mtu = match c.mtu {
         0 => None,
         m => Some(
             u32::try_from(m)
                 .ok()
                 .filter(|m| (68..=65521).contains(m))
-                .ok_or_else(|| {
-                    CniError::config(format!("invalid MTU {m} for a tap (68-65521)"))
-                })?,
+                .ok_or_else(|| CniError::config(format!("invalid MTU {m} for a tap (68-65521)")))?,
         ),
     };
     Ok((c, mac, mtu))
