@@ -342,6 +342,21 @@ fn ipvlan_and_vlan_lifecycle() {
         links.sort();
         assert_eq!(links, ["cm0", "cm1", "lo"]);
     }
+    // Chained ipvlan without IPAM: the master is prevResult's single interface and its
+    // addresses move onto the ipvlan; the result is the ipvlan's alone.
+    let prev = serde_json::json!({"cniVersion": "1.0.0", "interfaces": [{"name": "up0"}],
+        "ips": [{"address": "10.91.0.77/24", "gateway": "10.91.0.1", "interface": 0}],
+        "routes": [{"dst": "0.0.0.0/0"}]});
+    let conf = with_prev(&lab.conf("ipvlan", "", false), &prev);
+    let r = lab.run("ipvlan", "ADD", &conf);
+    assert_eq!(r.code, 0, "chained ipvlan: {} {}", r.raw, r.err);
+    result_matches_kernel(&lab, &r.out);
+    assert_eq!(r.out["ips"][0]["address"], "10.91.0.77/24", "{}", r.out);
+    assert_eq!(lab.eth0()["linkinfo"]["info_kind"], "ipvlan");
+    let with = with_prev(&lab.conf("ipvlan", "", false), &r.out);
+    assert_eq!(lab.run("ipvlan", "CHECK", &with).code, 0);
+    assert_eq!(lab.run("ipvlan", "DEL", &with).code, 0);
+    assert!(!common::links_by_name(&lab.cont).contains(&"eth0".to_string()));
     // A failure after the link is made (IPAM refuses a /31 while the link is being made):
     // no link, no reservation.
     for (plugin, extra) in [
