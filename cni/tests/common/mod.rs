@@ -85,14 +85,15 @@ pub fn kind_missing(kind: &str) -> Option<String> {
     let ns = Ns::new("probe");
     let mut args = vec!["-n", ns.name.as_str(), "link", "add"];
     match kind {
-        "vlan" => args.extend(["link", "lo", "name", "probe0", "type", "vlan", "id", "5"]),
-        "ipvlan" => {
+        // On a veth: loopback takes neither kind.
+        "vlan" | "ipvlan" => {
             ns.sh(&[
                 "ip", "link", "add", "pv0", "type", "veth", "peer", "name", "pv1",
             ]);
-            args.extend([
-                "link", "pv0", "name", "probe0", "type", "ipvlan", "mode", "l2",
-            ]);
+            args.extend(["link", "pv0", "name", "probe0", "type", kind]);
+            if kind == "vlan" {
+                args.extend(["id", "5"]);
+            }
         }
         other => args.extend(["probe0", "type", other]),
     }
