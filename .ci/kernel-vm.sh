@@ -10,9 +10,12 @@
 # 2. builds every integration test of the netplumb package in tests/ (except the
 #    pure-computation LPM ones) statically linked, so it runs in the guest without a libc (the
 #    workspace's netplumb-lab crate is linked into them as a library; its own unit tests need
-#    no kernel and run on the host only);
+#    no kernel and run on the host only), and netplumb-cni's tests of the link kinds
+#    the host may lack (vlan, ipvlan, dummy: reference parity against Debian's plugins and the
+#    lifecycle tests), with the netplumb-cni binary, also static;
 # 3. builds an initramfs: busybox, the kernel's network modules (depmod'ed), iproute2's `ip`,
-#    `bridge` and `tc` (the tests' oracle), BIRD's `bird` and `birdc` and `etcd` with their
+#    `bridge` and `tc` (the tests' oracle), the reference CNI plugins host-local, ipvlan and vlan
+#    from /usr/lib/cni, BIRD's `bird` and `birdc` and `etcd` with their
 #    shared libraries, the test binaries, and
 #    .ci/kernel-vm-init as /init;
 # 4. boots it under TCG with a timeout; the init runs each test binary and powers off;
@@ -140,6 +143,24 @@ for b in "${bins[@]}"; do
   ! ldd "$b" 2>&1 | grep -q '=>' || die "$b is not statically linked"
 done
 echo "test binaries: ${#bins[@]} (${names[*]})"
+# netplumb-cni: the tests of the link kinds this host lacks (vlan, ipvlan, dummy), with the
+# binary they drive and Debian's reference plugins (1.1.1) they are compared with. Each runs
+# with a filter (tests/NAME.filter in the guest): the others need iptables or podman and run on
+# the host only.
+cni_json=$work/build-cni.json
+RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+  cargo test --release --no-run -p netplumb-cni --target x86_64-unknown-linux-gnu \
+  --message-format=json --test reference_parity --test onelink >"$cni_json"
+mapfile -t cni_bins < <(grep '"reason":"compiler-artifact"' "$cni_json" | grep '"kind":\["test"\]' \
+  | grep '"test":true' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sort -u)
+cni_exe=target/x86_64-unknown-linux-gnu/release/netplumb-cni
+[ ${#cni_bins[@]} -eq 2 ] && [ -x "$cni_exe" ] || die "netplumb-cni's static test binaries were not built"
+for b in "${cni_bins[@]}" "$cni_exe"; do
+  ! ldd "$b" 2>&1 | grep -q '=>' || die "$b is not statically linked"
+done
+cni_ref="host-local ipvlan vlan"
+for p in $cni_ref; do [ -x "/usr/lib/cni/$p" ] || die "/usr/lib/cni/$p is missing (containernetworking-plugins)"; done
+bins+=("${cni_bins[@]}")
 
 phase "initramfs"
 ir=$work/initramfs
@@ -190,6 +211,16 @@ for b in "${bins[@]}"; do
   name=$(basename "$b"); name=${name%-*}
   cp "$b" "$ir/tests/$name"
 done
+# netplumb-cni's binary, the reference plugins (with their libraries) and the test filters.
+install -m 755 "$cni_exe" "$ir/bin/netplumb-cni"
+for p in $cni_ref; do
+  install -D -m 755 "/usr/lib/cni/$p" "$ir/usr/lib/cni/$p"
+  for lib in $(ldd "/usr/lib/cni/$p" 2>/dev/null | grep -o '/[^ ]*' || true); do
+    [ -e "$ir$lib" ] || install -D -m 755 "$(readlink -f "$lib")" "$ir$lib"
+  done
+done
+printf '%s\n' "same_config_same_result_" >"$ir/tests/reference_parity.filter"
+printf '%s\n' "dummy_lifecycle ipvlan_and_vlan_lifecycle" >"$ir/tests/onelink.filter"
 install -m 755 .ci/kernel-vm-init "$ir/init"
 sed -i "s/@MODULES@/$modules/" "$ir/init"
 (cd "$ir" && find . -print0 | cpio --null -o -H newc --quiet) >"$work/initramfs.cpio"

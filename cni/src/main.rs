@@ -1,9 +1,10 @@
-//! `netplumb-cni`: CNI plugins built on netplumb — `bridge`, `ptp`, `macvlan`, flannel's
-//! `flannel` meta-plugin and a `host-local`-compatible IPAM in one executable (CNI spec
-//! 1.0.0; configs of 0.3.0, 0.3.1, 0.4.0 and 1.0.0; `STATUS` and `GC` of 1.1.0).
+//! `netplumb-cni`: CNI plugins built on netplumb — `bridge`, `ptp`, `macvlan`, `ipvlan`,
+//! `vlan`, `dummy`, `tap`, flannel's `flannel` meta-plugin and a `host-local`-compatible IPAM in
+//! one executable (CNI spec 1.0.0; configs of 0.3.0, 0.3.1, 0.4.0 and 1.0.0; `STATUS` and `GC`
+//! of 1.1.0).
 //!
 //! Which plugin it is: the name it was run under (install it as `bridge`, `ptp`, `macvlan`,
-//! `host-local`, or with a `netplumb-` prefix), else the configuration's `type`. Installed as
+//! `ipvlan`, `vlan`, `dummy`, `tap`, `host-local`, or with a `netplumb-` prefix), else the configuration's `type`. Installed as
 //! an IPAM name (or given a configuration whose own `type` is one), it is the IPAM plugin. Answers go to stdout (a result, or the spec's error object with a non-zero
 //! exit status); logs to stderr.
 #![deny(unsafe_code)]
@@ -52,7 +53,7 @@ fn role(argv0: &str, ctx: &Ctx) -> CniResult<Role> {
         .map(Role::Interface)
         .ok_or_else(|| {
             CniError::config(format!(
-                "unknown plugin type {:?} (netplumb-cni is bridge, ptp, macvlan, flannel or host-local)",
+                "unknown plugin type {:?} (netplumb-cni is bridge, ptp, macvlan, ipvlan, vlan, dummy, tap, flannel or host-local)",
                 ctx.common.kind
             ))
         })
@@ -96,6 +97,7 @@ fn run(argv0: &str, ctx: &Ctx) -> CniResult<String> {
             Command::Add => {
                 let prev = prev_result(ctx)?;
                 let r = p.add(ctx)?;
+                let prev = if p.replaces_prev(ctx) { None } else { prev };
                 Ok(chain(prev, r).to_json(ctx.version()))
             }
             Command::Del => p.del(ctx).map(|()| String::new()),

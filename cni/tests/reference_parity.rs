@@ -97,6 +97,58 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// ipvlan against the reference's 1.1.1 (guest tier: this host's kernel has no ipvlan).
+const IPVLAN_CASES: &[Case] = &[
+    Case {
+        name: "ipvlan-l2-0.4.0",
+        plugin: "ipvlan",
+        conf: r#"{"cniVersion":"0.4.0","name":"par-ipv","type":"ipvlan","master":"up0",
+            "ipam":{"type":"host-local","dataDir":"@DATA@","ranges":[[{"subnet":"10.83.0.0/24"}]],
+                    "routes":[{"dst":"0.0.0.0/0"}]}}"#,
+        args: "",
+        master: true,
+    },
+    Case {
+        name: "ipvlan-l3-mtu-dualstack-1.0.0",
+        plugin: "ipvlan",
+        conf: r#"{"cniVersion":"1.0.0","name":"par-ipv3","type":"ipvlan","master":"up0","mode":"l3",
+            "mtu":1400,"ipam":{"type":"host-local","dataDir":"@DATA@",
+                    "ranges":[[{"subnet":"10.84.0.0/24"}],[{"subnet":"fd00:84::/64"}]]}}"#,
+        args: "",
+        master: true,
+    },
+    Case {
+        name: "ipvlan-l3s-static-0.3.1",
+        plugin: "ipvlan",
+        conf: r#"{"cniVersion":"0.3.1","name":"par-ipvs","type":"ipvlan","master":"up0","mode":"l3s",
+            "ipam":{"type":"host-local","dataDir":"@DATA@","ranges":[[{"subnet":"10.85.0.0/24"}]]}}"#,
+        args: "IgnoreUnknown=1;IP=10.85.0.40",
+        master: true,
+    },
+];
+
+/// vlan against the reference's 1.1.1 (guest tier: this host's kernel has no 8021q).
+const VLAN_CASES: &[Case] = &[
+    Case {
+        name: "vlan-0.4.0",
+        plugin: "vlan",
+        conf: r#"{"cniVersion":"0.4.0","name":"par-vl","type":"vlan","master":"up0","vlanId":100,
+            "ipam":{"type":"host-local","dataDir":"@DATA@","ranges":[[{"subnet":"10.86.0.0/24"}]],
+                    "routes":[{"dst":"0.0.0.0/0"}]}}"#,
+        args: "",
+        master: true,
+    },
+    Case {
+        name: "vlan-mtu-dualstack-1.0.0",
+        plugin: "vlan",
+        conf: r#"{"cniVersion":"1.0.0","name":"par-vl6","type":"vlan","master":"up0","vlanId":4094,
+            "mtu":1400,"ipam":{"type":"host-local","dataDir":"@DATA@",
+                    "ranges":[[{"subnet":"10.87.0.0/24"}],[{"subnet":"fd00:87::/64"}]]}}"#,
+        args: "",
+        master: true,
+    },
+];
+
 struct Side {
     host: Ns,
     cont: Ns,
@@ -149,9 +201,27 @@ fn with_prev(conf: &str, prev: &Value) -> String {
 #[test]
 fn same_config_same_result() {
     require!(true);
+    parity(CASES);
+}
+
+#[test]
+fn same_config_same_result_ipvlan() {
+    require!(true);
+    require_kind!("ipvlan");
+    parity(IPVLAN_CASES);
+}
+
+#[test]
+fn same_config_same_result_vlan() {
+    require!(true);
+    require_kind!("vlan");
+    parity(VLAN_CASES);
+}
+
+fn parity(cases: &[Case]) {
     let mut table: Vec<String> = Vec::new();
     let mut unexpected = Vec::new();
-    for case in CASES {
+    for case in cases {
         let tmp = TempDir::new(case.name);
         let ours = our_plugin_dir(&tmp);
         let refdir = std::path::PathBuf::from(REF_DIR);
@@ -253,7 +323,7 @@ fn same_config_same_result() {
     for row in &table {
         eprintln!("{row}");
     }
-    eprintln!("parity: {} cases, {} differences", CASES.len(), table.len());
+    eprintln!("parity: {} cases, {} differences", cases.len(), table.len());
     assert!(
         unexpected.is_empty(),
         "unexpected differences:\n{}",

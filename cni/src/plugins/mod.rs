@@ -1,8 +1,8 @@
 //! The interface plugins and what they share: configuring the container's interface from a
 //! result (the reference's `ipam.ConfigureIface`), undo on failure, and CHECK's comparisons.
 //!
-//! A plugin is one file implementing [`Plugin`] and one line in [`by_name`]; kinds that need
-//! link kinds netplumb gains later (`ipvlan`, `vlan`, `dummy`, `tap`) plug in the same way.
+//! A plugin is one file implementing [`Plugin`] and one line in [`by_name`]; the plugins that
+//! give the container one link of their own share [`onelink`].
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -18,9 +18,14 @@ use crate::spec::{cidr, code, CniError, CniResult, Interface, Result100};
 use crate::sys;
 
 pub mod bridge;
+pub mod dummy;
 pub mod flannel;
+pub mod ipvlan;
 pub mod macvlan;
+pub mod onelink;
 pub mod ptp;
+pub mod tap;
+pub mod vlan;
 
 /// An interface plugin.
 pub trait Plugin: Sync {
@@ -30,6 +35,12 @@ pub trait Plugin: Sync {
     fn del(&self, ctx: &Ctx) -> CniResult<()>;
     /// CHECK: compares the kernel with `prevResult`.
     fn check(&self, ctx: &Ctx, prev: &Result100) -> CniResult<()>;
+
+    /// Whether ADD's result stands alone rather than following `prevResult`'s (a chained
+    /// plugin that takes the previous addresses over, as the reference's `ipvlan`).
+    fn replaces_prev(&self, _ctx: &Ctx) -> bool {
+        false
+    }
 
     /// STATUS (1.1.0): ready when the IPAM plugin is (the plugin itself needs nothing).
     fn status(&self, ctx: &Ctx) -> CniResult<()> {
@@ -105,7 +116,11 @@ pub fn by_name(name: &str) -> Option<&'static dyn Plugin> {
         "macvlan" => Some(&macvlan::Macvlan),
         // flannel's meta-plugin: renders a config from the agent's subnet file, delegates.
         "flannel" => Some(&flannel::Flannel),
-        // Once netplumb has the link kinds: "ipvlan" => Some(&ipvlan::Ipvlan), and so on.
+        // The link kinds netplumb gained for issue 17: one block.
+        "ipvlan" => Some(&ipvlan::Ipvlan),
+        "vlan" => Some(&vlan::Vlan),
+        "dummy" => Some(&dummy::Dummy),
+        "tap" => Some(&tap::Tap),
         _ => None,
     }
 }

@@ -47,7 +47,8 @@ pub fn unavailable(need_reference: bool) -> Option<String> {
     if Command::new("ip").arg("-V").output().is_err() {
         return Some("iproute2's `ip` is not installed (the tests' oracle)".into());
     }
-    if need_reference && !Path::new(REF_DIR).join("bridge").exists() {
+    // host-local: every test uses it (the kernel-VM tier copies only host-local, ipvlan and vlan).
+    if need_reference && !Path::new(REF_DIR).join("host-local").exists() {
         return Some(format!(
             "the reference plugins are not in {REF_DIR} (apt-get install containernetworking-plugins)"
         ));
@@ -66,9 +67,54 @@ macro_rules! require {
     };
 }
 
-/// Our binary.
+/// Our binary (`NETPLUMB_CNI_BIN` when set: the kernel-VM tier copies it elsewhere).
 pub fn ours() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_netplumb-cni"))
+    std::env::var_os("NETPLUMB_CNI_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_netplumb-cni")))
+}
+
+/// Why a link kind cannot be made here (the kernel lacks its module), if it cannot: a probe
+/// link of that kind is made with `ip link add` in a throw-away namespace.
+pub fn kind_missing(kind: &str) -> Option<String> {
+    if kind == "tun" {
+        // tun/tap devices are made through /dev/net/tun, not `ip link add`.
+        return (!Path::new("/dev/net/tun").exists())
+            .then(|| "this kernel has no /dev/net/tun (tun/tap)".to_string());
+    }
+    let ns = Ns::new("probe");
+    let mut args = vec!["-n", ns.name.as_str(), "link", "add"];
+    match kind {
+        // On a veth: loopback takes neither kind.
+        "vlan" | "ipvlan" => {
+            ns.sh(&[
+                "ip", "link", "add", "pv0", "type", "veth", "peer", "name", "pv1",
+            ]);
+            args.extend(["link", "pv0", "name", "probe0", "type", kind]);
+            if kind == "vlan" {
+                args.extend(["id", "5"]);
+            }
+        }
+        other => args.extend(["probe0", "type", other]),
+    }
+    let out = Command::new("ip").args(&args).output().ok()?;
+    (!out.status.success()).then(|| {
+        format!(
+            "this kernel cannot make {kind} links ({}); the kernel-VM tier runs it",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+    })
+}
+
+/// Returns early, printing why, when the kernel lacks a link kind.
+#[macro_export]
+macro_rules! require_kind {
+    ($kind:expr) => {
+        if let Some(reason) = common::kind_missing($kind) {
+            common::report_skip(std::thread::current().name().unwrap_or("?"), &reason);
+            return;
+        }
+    };
 }
 
 fn run_ok(program: &str, args: &[&str]) {
@@ -262,9 +308,17 @@ pub fn our_plugin_dir(dir: &TempDir) -> PathBuf {
         "bridge",
         "ptp",
         "macvlan",
+        "ipvlan",
+        "vlan",
+        "dummy",
+        "tap",
         "netplumb-bridge",
         "netplumb-ptp",
         "netplumb-macvlan",
+        "netplumb-ipvlan",
+        "netplumb-vlan",
+        "netplumb-dummy",
+        "netplumb-tap",
         "netplumb-host-local",
     ] {
         std::os::unix::fs::symlink(ours(), d.join(n)).expect("symlink");
@@ -474,13 +528,15 @@ pub fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String, Str
     }
 }
 
-/// The `ip -d link` entries of a namespace keyed by name.
+/// The names of a namespace's links, without the fallback tunnel (`tunl0`) the kernel puts in
+/// every namespace once `ipip` is loaded (as in the kernel-VM tier).
 pub fn links_by_name(ns: &Ns) -> Vec<String> {
     ns.ip_json(&["link"])
         .as_array()
         .map(|a| {
             a.iter()
                 .filter_map(|l| l.get("ifname").and_then(Value::as_str).map(str::to_string))
+                .filter(|n| n != "tunl0")
                 .collect()
         })
         .unwrap_or_default()
