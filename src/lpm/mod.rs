@@ -27,7 +27,7 @@
 // declares and re-exports): `key` (the integer form of an address, the trie's layout per
 // family) and `mem`; `index` (the slot tables: `slots`, `packed`, `fib_store`); `prefix`
 // (`IpKey`, `Prefix`); `trie` (the compiled lookup structure: `layout`, then `lookup`,
-// `visit`, `replace`, `alloc`, `paint`); then `map`, `fib`, `dual` and `rib`.
+// `visit`, `replace`, `alloc`, `paint`); then `map`, `fib`, `shared`, `dual` and `rib`.
 
 mod dual;
 mod fib;
@@ -37,6 +37,7 @@ mod map;
 mod mem;
 mod prefix;
 mod rib;
+mod shared;
 mod trie;
 
 pub use dual::IpPrefixMap;
@@ -44,3 +45,4 @@ pub use fib::{Fib, Ipv4Fib, Ipv6Fib};
 pub use map::{Ipv4PrefixMap, Ipv6PrefixMap, Iter, PrefixMap};
 pub use prefix::{IpKey, Prefix, PrefixError};
 pub use rib::{Candidate, FibChange, FibNextHop, FibRoute, Protocol, Rib, RibSource};
+pub use shared::{FibGuard, FibOp, FibReader, SharedFib};
