@@ -266,7 +266,7 @@ fn run_shared<A: HasKey2>(
 
 proptest! {
     // Each case checks the whole table at many points: fewer cases keep the suite fast.
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
 
     #[test]
     fn shared_v4_matches_oracle(ops in ops(v4_key(), 32), publish in prop::collection::vec(any::<bool>(), 1..8)) {
