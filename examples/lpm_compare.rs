@@ -1185,8 +1185,8 @@ fn shared_figures(
     checks.add("v4-table", "netplumb/shared", sum);
     debug_assert_eq!(sum, lone_sum);
     // Two readers, one per core, no writer.
+    let go = AtomicBool::new(false);
     let read2 = std::thread::scope(|sc| {
-        let go = AtomicBool::new(false);
         let hs: Vec<_> = (0..2)
             .map(|c| {
                 let (mut r, go, stop) = (w.reader(), &go, &stop);
