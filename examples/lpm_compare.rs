@@ -1065,7 +1065,7 @@ fn main() {
 // ---------------------------------------------------------------- SharedFib
 
 /// The writer publishes after this many updates (a batch, as a control plane would).
-const SHARED_PUBLISH_EVERY: usize = 64;
+const SHARED_PUBLISH_EVERY: usize = 1024;
 
 /// Rates in per second, memory in bytes.
 struct SharedFigures {
@@ -1081,8 +1081,11 @@ struct SharedFigures {
 }
 
 /// Pins the calling thread to the cores `cpus`, so that the reader and the writer each have
-/// one (Linux; elsewhere a no-op).
+/// one (Linux; elsewhere a no-op; `LPM_NO_PIN=1` leaves the threads to the scheduler).
 fn pin(cpus: &[usize]) {
+    if std::env::var_os("LPM_NO_PIN").is_some() {
+        return;
+    }
     #[cfg(target_os = "linux")]
     // SAFETY: a zeroed `cpu_set_t` is valid; the call only reads it.
     unsafe {
