@@ -738,17 +738,17 @@ fn shared_readers_see_only_published_states() {
                     let mut got = [None; 20];
                     while lookups < total / readers {
                         let k = [1, 4, 20][(checks % 3) as usize];
-                        for j in 0..k {
-                            idx[j] = rng.gen_range(0..probes.len());
-                            addrs[j] = probes[idx[j]];
+                        for (i, a) in idx.iter_mut().zip(addrs.iter_mut()).take(k) {
+                            *i = rng.gen_range(0..probes.len());
+                            *a = probes[*i];
                         }
                         let c0 = done.load(SeqCst);
                         match k {
                             1 => got[0] = r.lookup(addrs[0]),
                             4 => {
                                 let g = r.read();
-                                for j in 0..4 {
-                                    got[j] = g.lookup(addrs[j]);
+                                for (o, a) in got.iter_mut().zip(&addrs).take(4) {
+                                    *o = g.lookup(*a);
                                 }
                             }
                             _ => r.lookup_batch(&addrs, &mut got),
