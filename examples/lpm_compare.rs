@@ -660,7 +660,7 @@ fn main() {
             f.lone_mem as f64 / (1 << 20) as f64
         );
         println!(
-            "  shared:   1 reader {:.1} M/s; 2 readers {:.1} + {:.1} M/s ({:.2}x one); while the writer replays: reader {:.1} M/s ({:.2}x read-only shared, {:.2}x lone Fib), writer {:.1} M/s ({:.2}x lone Fib; {} publishes); heap {:.1} MiB ({:.2}x)",
+            "  shared:   1 reader {:.1} M/s; 2 readers {:.1} + {:.1} M/s ({:.2}x one); while the writer replays: reader {:.1} M/s ({:.2}x read-only shared, {:.2}x lone Fib), writer {:.1} M/s ({:.2}x lone Fib; {} publishes; with no reader busy {:.1} M/s, {:.2}x); heap {:.1} MiB ({:.2}x)",
             f.read1 / 1e6,
             f.read2[0] / 1e6,
             f.read2[1] / 1e6,
@@ -671,6 +671,8 @@ fn main() {
             f.write_busy / 1e6,
             f.write_busy / f.lone_write,
             f.publishes,
+            f.write_alone / 1e6,
+            f.write_alone / f.lone_write,
             f.mem as f64 / (1 << 20) as f64,
             f.mem as f64 / f.lone_mem as f64
         );
@@ -1076,6 +1078,7 @@ struct SharedFigures {
     read2: [f64; 2],
     read_busy: f64,
     write_busy: f64,
+    write_alone: f64,
     publishes: usize,
     mem: usize,
 }
@@ -1209,6 +1212,17 @@ fn shared_figures(
         let v: Vec<f64> = hs.into_iter().map(|h| h.join().unwrap()).collect();
         [v[0], v[1]]
     });
+    // The writer with no reader looking up (the readers registered but idle): the cost of
+    // applying each change twice, without waits.
+    let write_alone = {
+        let t = Instant::now();
+        for _ in 0..PASSES {
+            for chunk in ops.chunks(SHARED_PUBLISH_EVERY) {
+                w.apply(chunk.iter().copied()).expect("below MAX_ID");
+            }
+        }
+        (PASSES * ops.len()) as f64 / t.elapsed().as_secs_f64()
+    };
     // One reader on core 0 while the writer, on core 1, replays flat out.
     stop.store(false, Relaxed);
     let (read_busy, write_busy, publishes) = std::thread::scope(|sc| {
@@ -1256,6 +1270,7 @@ fn shared_figures(
         read2,
         read_busy,
         write_busy,
+        write_alone,
         publishes,
         mem,
     }
