@@ -66,7 +66,7 @@ unsafe impl<A: IpKey> Sync for Pair<A> where Fib<A>: Send + Sync {}
 /// (see the module docs of `lpm`): twice a [`Fib`]'s memory, each change applied twice.
 ///
 /// ```
-/// use netplumb::lpm::{Fib, SharedFib};
+/// use netplumb::lpm::SharedFib;
 /// use std::net::Ipv4Addr;
 ///
 /// let mut fib: SharedFib<Ipv4Addr> = SharedFib::new();
