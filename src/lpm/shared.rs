@@ -16,12 +16,15 @@
 //! the writer sees the reader's odd epoch (and waits for it to change) or the reader sees
 //! the new live side. The reader's closing store (release) and the writer's load of it
 //! (acquire) order the reader's reads before the writer's later writes to that copy.
+//! On Linux the pair of fences is asymmetric (`membarrier`, see `barrier`): the reader's is
+//! only a compiler fence, the writer's a system call per publish that fences every running
+//! thread of the process.
 //!
 //! The price: twice the memory of one table (plus the log), and each change applied twice.
 
 use std::cell::UnsafeCell;
 use std::fmt;
-use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::fib::Fib;
@@ -212,6 +215,67 @@ impl<A: IpKey> SharedFib<A> {
     }
 }
 
+/// The fence pair of the protocol. Where Linux's `membarrier` (private expedited) is there,
+/// it is asymmetric: the writer's heavy side makes every running thread of the process
+/// execute a full fence, so a reader's light side only has to keep the compiler from
+/// reordering (as liburcu and folly do); a reader's `mfence` halves in-table lookup rates
+/// (measured with `lpm_compare`: 21–25 against 42 M/s). Elsewhere (and under Miri) both
+/// sides are a sequentially consistent fence.
+mod barrier {
+    use std::sync::atomic::{compiler_fence, fence, Ordering};
+
+    #[cfg(all(target_os = "linux", not(miri)))]
+    static ASYMMETRIC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+    /// Decides once, before the first reader exists, whether the asymmetric pair is used.
+    pub(super) fn init() {
+        #[cfg(all(target_os = "linux", not(miri)))]
+        ASYMMETRIC.get_or_init(|| {
+            const REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
+            // SAFETY: membarrier takes two ints and a flags word; registering has no effect
+            // but allowing the private expedited command for this process.
+            unsafe { libc::syscall(libc::SYS_membarrier, REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 }
+        });
+    }
+
+    #[cfg(all(target_os = "linux", not(miri)))]
+    fn asymmetric() -> bool {
+        // Set by `init` (from `SharedFib::from`) before any reader exists; never changes.
+        ASYMMETRIC.get().copied().unwrap_or(false)
+    }
+
+    #[cfg(not(all(target_os = "linux", not(miri))))]
+    fn asymmetric() -> bool {
+        false
+    }
+
+    /// The reader's side.
+    #[inline(always)]
+    pub(super) fn light() {
+        if asymmetric() {
+            compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    /// The writer's side.
+    pub(super) fn heavy() {
+        fence(Ordering::SeqCst);
+        #[cfg(all(target_os = "linux", not(miri)))]
+        if asymmetric() {
+            const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
+            // SAFETY: as in `init`; registered there, so the command does not fail.
+            let r = unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED, 0, 0) };
+            if r != 0 {
+                // Cannot happen once registered (the kernel documents no other error); the
+                // readers skip their fence relying on it: stop rather than race.
+                std::process::abort();
+            }
+        }
+    }
+}
+
 /// Applies one logged change (ids were checked when it was first applied).
 fn apply_one<A: IpKey>(fib: &mut Fib<A>, op: FibOp<A>) {
     match op {
@@ -229,7 +293,7 @@ fn apply_one<A: IpKey>(fib: &mut Fib<A>, op: FibOp<A>) {
 fn wait_for_readers<A: IpKey>(pair: &Pair<A>) {
     // Pairs with the fence in `FibReader::read`: the `live` store before it, the epoch
     // loads after it.
-    fence(Ordering::SeqCst);
+    barrier::heavy();
     let readers = pair.readers.lock().unwrap_or_else(PoisonError::into_inner);
     for r in readers.iter() {
         let e = r.0.load(Ordering::Acquire);
@@ -257,6 +321,7 @@ impl<A: IpKey> Default for SharedFib<A> {
 impl<A: IpKey> From<Fib<A>> for SharedFib<A> {
     /// Shares `fib` (and a copy of it: the pair).
     fn from(fib: Fib<A>) -> Self {
+        barrier::init();
         let copy = fib.clone();
         SharedFib {
             pair: Arc::new(Pair {
@@ -313,7 +378,7 @@ impl<A: IpKey> FibReader<A> {
         self.epoch.0.store(self.at, Ordering::Relaxed);
         // Pairs with the fence in `wait_for_readers`: the epoch store before it, the `live`
         // load after it.
-        fence(Ordering::SeqCst);
+        barrier::light();
         let side = self.pair.live.load(Ordering::Acquire);
         // SAFETY: our epoch is odd from before this load until the guard drops; the writer
         // changes a side only after every reader with an odd epoch at its publish has moved
