@@ -20,10 +20,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use netplumb::lpm::{Fib, Prefix, PrefixMap};
+use netplumb::lpm::{Fib, FibOp, Prefix, PrefixMap, SharedFib};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -641,6 +641,44 @@ fn main() {
     );
     rows.push(row);
 
+    // ---- netplumb/shared: lpm::SharedFib, readers on threads while the writer replays
+    let mut shared: Option<SharedFigures> = None;
+    if only.is_empty()
+        || only
+            .iter()
+            .any(|o| o == "netplumb" || o == "netplumb/shared")
+    {
+        let f = shared_figures(&t4, u4, base4, &v4_inside, &mut checks);
+        println!(
+            "netplumb/shared (lpm::SharedFib, v4-table keys, one reader per core, publish every {} updates):",
+            SHARED_PUBLISH_EVERY
+        );
+        println!(
+            "  lone Fib: lookups {:.1} M/s, updates {:.1} M/s, heap {:.1} MiB",
+            f.lone_read / 1e6,
+            f.lone_write / 1e6,
+            f.lone_mem as f64 / (1 << 20) as f64
+        );
+        println!(
+            "  shared:   1 reader {:.1} M/s; 2 readers {:.1} + {:.1} M/s ({:.2}x one); while the writer replays: reader {:.1} M/s ({:.2}x read-only shared, {:.2}x lone Fib), writer {:.1} M/s ({:.2}x lone Fib; {} publishes; with no reader busy {:.1} M/s, {:.2}x); heap {:.1} MiB ({:.2}x)",
+            f.read1 / 1e6,
+            f.read2[0] / 1e6,
+            f.read2[1] / 1e6,
+            (f.read2[0] + f.read2[1]) / f.read1,
+            f.read_busy / 1e6,
+            f.read_busy / f.read1,
+            f.read_busy / f.lone_read,
+            f.write_busy / 1e6,
+            f.write_busy / f.lone_write,
+            f.publishes,
+            f.write_alone / 1e6,
+            f.write_alone / f.lone_write,
+            f.mem as f64 / (1 << 20) as f64,
+            f.mem as f64 / f.lone_mem as f64
+        );
+        shared = Some(f);
+    }
+
     // ---- prefix-trie
     let mut row = Row {
         name: "prefix-trie",
@@ -1016,7 +1054,226 @@ fn main() {
     println!("netplumb (lpm::PrefixMap) vs best peer: {}", ratios(np));
     // The last line: netplumb's forwarding table, `lpm::Fib` (the values here are u32 ids).
     let fib = rows.iter().find(|r| r.name == "netplumb/fib").unwrap_or(np);
-    println!("speedup vs best peer: {}", ratios(fib));
+    let shared_ratios = shared.map_or("shared-read n/a shared-write n/a".to_string(), |f| {
+        format!(
+            "shared-read {} shared-write {}",
+            x(f.read_busy / f.lone_read),
+            x(f.write_busy / f.lone_write)
+        )
+    });
+    println!("speedup vs best peer: {} {shared_ratios}", ratios(fib));
+}
+
+// ---------------------------------------------------------------- SharedFib
+
+/// The writer publishes after this many updates (a batch, as a control plane would).
+const SHARED_PUBLISH_EVERY: usize = 1024;
+
+/// Rates in per second, memory in bytes.
+struct SharedFigures {
+    lone_read: f64,
+    lone_write: f64,
+    lone_mem: usize,
+    read1: f64,
+    read2: [f64; 2],
+    read_busy: f64,
+    write_busy: f64,
+    write_alone: f64,
+    publishes: usize,
+    mem: usize,
+}
+
+/// Pins the calling thread to the cores `cpus`, so that the reader and the writer each have
+/// one (Linux; elsewhere a no-op; `LPM_NO_PIN=1` leaves the threads to the scheduler).
+fn pin(cpus: &[usize]) {
+    if std::env::var_os("LPM_NO_PIN").is_some() {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: a zeroed `cpu_set_t` is valid; the call only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &c in cpus {
+            libc::CPU_SET(c, &mut set);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cpus;
+}
+
+/// Lookups per second of `f` over `keys` until `stop` (at least one pass), and their checksum.
+fn spin_lookups(keys: &[u32], stop: &AtomicBool, mut f: impl FnMut(u32) -> u32) -> (f64, u64) {
+    let t = Instant::now();
+    let (mut n, mut sum) = (0usize, 0u64);
+    for chunk in keys.chunks(1 << 16).cycle() {
+        for &k in chunk {
+            sum = sum.wrapping_add(f(k) as u64);
+        }
+        n += chunk.len();
+        if n >= keys.len() && stop.load(Relaxed) {
+            break;
+        }
+    }
+    (
+        n as f64 / t.elapsed().as_secs_f64(),
+        std::hint::black_box(sum),
+    )
+}
+
+/// The figures of `SharedFib` against a lone `Fib`, on the IPv4 table: reader rates alone,
+/// two readers at once, and one reader while the writer replays the updates (three passes)
+/// on the other core; the writer's rate then against a lone `Fib`'s replay.
+fn shared_figures(
+    t4: &[(u32, u8, u32)],
+    u4: &Updates<u32>,
+    base: u32,
+    keys: &[u32],
+    checks: &mut Checks,
+) -> SharedFigures {
+    let p4 = |k: u32, l: u8| Prefix::new(Ipv4Addr::from_bits(k), l).unwrap();
+    let ops: Vec<FibOp<Ipv4Addr>> = u4
+        .iter()
+        .enumerate()
+        .map(|(j, &(a, k, l))| {
+            if a {
+                FibOp::Insert(p4(k, l), base + j as u32)
+            } else {
+                FibOp::Remove(p4(k, l))
+            }
+        })
+        .collect();
+    const PASSES: usize = 3;
+    let (fib, _, mut lone_mem) = built(|| {
+        Fib::<Ipv4Addr>::try_from_iter(t4.iter().map(|&(k, l, v)| (p4(k, l), v)))
+            .expect("the ids are below Fib::MAX_ID")
+    });
+    pin(&[0]);
+    let (lone_read, lone_sum) = measure(keys, |k| {
+        fib.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
+    });
+    let lone_write = {
+        let mut m = fib.clone();
+        let t = Instant::now();
+        for _ in 0..PASSES {
+            for &op in &ops {
+                match op {
+                    FibOp::Insert(p, id) => {
+                        m.insert(p, id).expect("below MAX_ID");
+                    }
+                    FibOp::Remove(p) => {
+                        m.remove(&p);
+                    }
+                }
+            }
+        }
+        let rate = (PASSES * ops.len()) as f64 / t.elapsed().as_secs_f64();
+        lone_mem = lone_mem.max(m.memory_usage());
+        rate
+    };
+    let before = live();
+    let mut w = SharedFib::from(fib);
+    let mem = (live() - before).max(0) as usize + lone_mem;
+    let stop = AtomicBool::new(true);
+    let mut r = w.reader();
+    let (read1, sum) = {
+        let (mut best, mut sum) = (Vec::new(), 0);
+        for _ in 0..3 {
+            let (rate, s) = spin_lookups(keys, &stop, |k| {
+                r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
+            });
+            best.push(rate);
+            sum = s;
+        }
+        best.sort_by(f64::total_cmp);
+        (best[1], sum)
+    };
+    checks.add("v4-table", "netplumb/shared", sum);
+    debug_assert_eq!(sum, lone_sum);
+    // Two readers, one per core, no writer.
+    let go = AtomicBool::new(false);
+    let read2 = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..2)
+            .map(|c| {
+                let (mut r, go, stop) = (w.reader(), &go, &stop);
+                sc.spawn(move || {
+                    pin(&[c]);
+                    while !go.load(Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                    spin_lookups(keys, stop, |k| {
+                        r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
+                    })
+                    .0
+                })
+            })
+            .collect();
+        go.store(true, Relaxed);
+        let v: Vec<f64> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+        [v[0], v[1]]
+    });
+    // The writer with no reader looking up (the readers registered but idle): the cost of
+    // applying each change twice, without waits.
+    let write_alone = {
+        let t = Instant::now();
+        for _ in 0..PASSES {
+            for chunk in ops.chunks(SHARED_PUBLISH_EVERY) {
+                w.apply(chunk.iter().copied()).expect("below MAX_ID");
+            }
+        }
+        (PASSES * ops.len()) as f64 / t.elapsed().as_secs_f64()
+    };
+    // One reader on core 0 while the writer, on core 1, replays flat out.
+    stop.store(false, Relaxed);
+    let (read_busy, write_busy, publishes) = std::thread::scope(|sc| {
+        let (stop, w) = (&stop, &mut w);
+        let ops = &ops;
+        let writer = sc.spawn(move || {
+            pin(&[1]);
+            let t = Instant::now();
+            let mut publishes = 0;
+            for _ in 0..PASSES {
+                for chunk in ops.chunks(SHARED_PUBLISH_EVERY) {
+                    for &op in chunk {
+                        match op {
+                            FibOp::Insert(p, id) => {
+                                w.insert(p, id).expect("below MAX_ID");
+                            }
+                            FibOp::Remove(p) => {
+                                w.remove(&p);
+                            }
+                        }
+                    }
+                    w.publish();
+                    publishes += 1;
+                }
+            }
+            let rate = (PASSES * ops.len()) as f64 / t.elapsed().as_secs_f64();
+            stop.store(true, Relaxed);
+            (rate, publishes)
+        });
+        pin(&[0]);
+        // Counts only the lookups made while the writer runs (the reader stops with it).
+        let (read, _) = spin_lookups(&keys[..keys.len().min(1 << 20)], stop, |k| {
+            r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
+        });
+        let (write, publishes) = writer.join().unwrap();
+        (read, write, publishes)
+    });
+    let mem = mem.max(w.memory_usage());
+    pin(&[0, 1]);
+    SharedFigures {
+        lone_read,
+        lone_write,
+        lone_mem,
+        read1,
+        read2,
+        read_busy,
+        write_busy,
+        write_alone,
+        publishes,
+        mem,
+    }
 }
 
 fn batch4(m: &PrefixMap<Ipv4Addr, u32>, ks: &[u32], checks: &mut Checks, set: &str) -> f64 {

@@ -1,9 +1,10 @@
-//! Property tests: `PrefixMap` and `Fib` against a linear-scan oracle, for both families.
+//! Property tests: `PrefixMap`, `Fib` and `SharedFib` against a linear-scan oracle, for both
+//! families; and a stress run of `SharedFib` readers against every state its writer published.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use netplumb::lpm::{Fib, IpKey, Prefix, PrefixMap};
+use netplumb::lpm::{Fib, FibOp, IpKey, Prefix, PrefixMap, SharedFib};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -218,6 +219,74 @@ impl HasKey2 for Ipv4Addr {
 }
 impl HasKey2 for Ipv6Addr {
     type Key2 = u128;
+}
+
+/// A [`SharedFib`] driven by `ops`, publishing where `publish[i]` says: the writer's view
+/// follows every change, a reader's only the published ones, and `apply` publishes at once.
+fn run_shared<A: HasKey2>(
+    ops: &[Op<A::Key2>],
+    publish: &[bool],
+    to_prefix: impl Fn(&A::Key2, u8) -> Prefix<A>,
+    edges: impl Fn(&BTreeMap<Prefix<A>, u32>) -> Vec<A>,
+) {
+    let mut w = SharedFib::<A>::new();
+    let mut r = w.reader();
+    let (mut model, mut published) = (BTreeMap::new(), BTreeMap::new());
+    let check_reader = |r: &mut netplumb::lpm::FibReader<A>, m: &BTreeMap<Prefix<A>, u32>| {
+        let g = r.read();
+        check_fib(&g, m, &edges(m));
+    };
+    for (i, op) in ops.iter().enumerate() {
+        match op {
+            Op::Insert(k, l, v) => {
+                let p = to_prefix(k, *l);
+                let v = v % 4;
+                assert_eq!(w.insert(p, v).unwrap(), model.insert(p, v), "insert {p}");
+            }
+            Op::Remove(k, l) => {
+                let p = to_prefix(k, *l);
+                assert_eq!(w.remove(&p), model.remove(&p), "remove {p}");
+            }
+        }
+        if publish[i % publish.len()] {
+            w.publish();
+            published = model.clone();
+            check_reader(&mut r, &published);
+        } else if i % 32 == 0 {
+            check_fib(w.fib(), &model, &edges(&model));
+            check_reader(&mut r, &published);
+        }
+    }
+    // A batch: remove everything, published at once.
+    let batch: Vec<_> = model.keys().map(|p| FibOp::Remove(*p)).collect();
+    w.apply(batch).unwrap();
+    check_reader(&mut r, &BTreeMap::new());
+    assert!(w.fib().is_empty());
+}
+
+proptest! {
+    // Each case checks the whole table at many points: fewer cases keep the suite fast.
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn shared_v4_matches_oracle(ops in ops(v4_key(), 32), publish in prop::collection::vec(any::<bool>(), 1..8)) {
+        run_shared::<Ipv4Addr>(
+            &ops,
+            &publish,
+            |k, l| Prefix::truncate(Ipv4Addr::from_bits(*k), l).unwrap(),
+            |m| edges_v4(m, &[]),
+        );
+    }
+
+    #[test]
+    fn shared_v6_matches_oracle(ops in ops(v6_key(), 128), publish in prop::collection::vec(any::<bool>(), 1..8)) {
+        run_shared::<Ipv6Addr>(
+            &ops,
+            &publish,
+            |k, l| Prefix::truncate(Ipv6Addr::from_bits(*k), l).unwrap(),
+            |m| edges_v6(m, &[]),
+        );
+    }
 }
 
 proptest! {
@@ -557,4 +626,179 @@ fn fib_v6_block_replace_and_remove() {
         }
     }
     assert!(fib.is_empty());
+}
+
+/// Readers on two threads look up while the writer publishes batch after batch; every answer
+/// must be the answer of some state published between the start and the end of that read
+/// (one state for all the answers of one guard or batch: a batch is never seen half-done).
+/// The writer cycles through a fixed sequence of states over a small IPv4 world, whose
+/// answers are computed beforehand by the linear-scan oracle.
+///
+/// `NETPLUMB_SHARED_STRESS_LOOKUPS` sets the number of lookups (default 300 000; run it
+/// with 10^8 in release for the long run).
+#[test]
+fn shared_readers_see_only_published_states() {
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+
+    let total: u64 = std::env::var("NETPLUMB_SHARED_STRESS_LOOKUPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300_000);
+    let mut rng = StdRng::seed_from_u64(22);
+    // A pool of nested prefixes in 10.0.0.0/8, of lengths on both sides of the trie levels.
+    let lens = [8u8, 12, 16, 17, 18, 19, 20, 22, 24, 25, 28, 30, 32];
+    let pool: Vec<Prefix<Ipv4Addr>> = (0..48)
+        .map(|_| {
+            let k = 0x0a00_0000 | (rng.gen::<u32>() & 0x0003_ffff) << (rng.gen_range(0..6));
+            let l = lens[rng.gen_range(0..lens.len())];
+            Prefix::truncate(Ipv4Addr::from_bits(k), l).unwrap()
+        })
+        .collect();
+    let mut id = 0u32;
+    let mut fresh = || {
+        id += 1;
+        id
+    };
+    // The states: forward batches from a random start, then batches back to the start.
+    let mut model: BTreeMap<Prefix<Ipv4Addr>, u32> = BTreeMap::new();
+    for p in &pool[..16] {
+        model.insert(*p, fresh());
+    }
+    let start = model.clone();
+    let mut batches: Vec<Vec<FibOp<Ipv4Addr>>> = Vec::new();
+    let mut states = vec![model.clone()];
+    for _ in 0..400 {
+        let batch: Vec<_> = (0..rng.gen_range(1..=6))
+            .map(|_| {
+                let p = pool[rng.gen_range(0..pool.len())];
+                if rng.gen_bool(0.6) {
+                    FibOp::Insert(p, fresh())
+                } else {
+                    FibOp::Remove(p)
+                }
+            })
+            .collect();
+        for op in &batch {
+            match *op {
+                FibOp::Insert(p, v) => model.insert(p, v),
+                FibOp::Remove(p) => model.remove(&p),
+            };
+        }
+        batches.push(batch);
+        states.push(model.clone());
+    }
+    let mut back: Vec<FibOp<Ipv4Addr>> = model
+        .keys()
+        .filter(|p| !start.contains_key(p))
+        .map(|p| FibOp::Remove(*p))
+        .collect();
+    back.extend(
+        start
+            .iter()
+            .filter(|(p, v)| model.get(p) != Some(v))
+            .map(|(p, v)| FibOp::Insert(*p, *v)),
+    );
+    for chunk in back.chunks(6) {
+        for op in chunk {
+            match *op {
+                FibOp::Insert(p, v) => model.insert(p, v),
+                FibOp::Remove(p) => model.remove(&p),
+            };
+        }
+        batches.push(chunk.to_vec());
+        states.push(model.clone());
+    }
+    assert_eq!(
+        states.pop().as_ref(),
+        Some(&start),
+        "the sequence is a cycle"
+    );
+    let n = states.len() as u64;
+    let probes = edges_v4(&pool.iter().map(|p| (*p, 0)).collect(), &[0x0b00_0000]);
+    let answers: Vec<Vec<Option<u32>>> = states
+        .iter()
+        .map(|s| probes.iter().map(|a| oracle(s, *a).map(|w| w.1)).collect())
+        .collect();
+
+    let mut w = SharedFib::from(Fib::try_from_iter(start.iter().map(|(p, v)| (*p, *v))).unwrap());
+    let (begun, done, stop) = (AtomicU64::new(0), AtomicU64::new(0), AtomicBool::new(false));
+    let readers = 2u64;
+    let (probes, answers) = (&probes, &answers);
+    let (begun, done, stop) = (&begun, &done, &stop);
+    let reports = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..readers)
+            .map(|t| {
+                let mut r = w.reader();
+                sc.spawn(move || {
+                    let mut rng = StdRng::seed_from_u64(t);
+                    let (mut lookups, mut overlapped, mut checks) = (0u64, 0u64, 0u64);
+                    let mut idx = [0usize; 20];
+                    let mut addrs = [Ipv4Addr::UNSPECIFIED; 20];
+                    let mut got = [None; 20];
+                    while lookups < total / readers {
+                        let k = [1, 4, 20][(checks % 3) as usize];
+                        for (i, a) in idx.iter_mut().zip(addrs.iter_mut()).take(k) {
+                            *i = rng.gen_range(0..probes.len());
+                            *a = probes[*i];
+                        }
+                        let c0 = done.load(SeqCst);
+                        match k {
+                            1 => got[0] = r.lookup(addrs[0]),
+                            4 => {
+                                let g = r.read();
+                                for (o, a) in got.iter_mut().zip(&addrs).take(4) {
+                                    *o = g.lookup(*a);
+                                }
+                            }
+                            _ => r.lookup_batch(&addrs, &mut got),
+                        }
+                        let c1 = begun.load(SeqCst);
+                        let fits = |s: u64| {
+                            let a = &answers[(s % n) as usize];
+                            (0..k).all(|j| a[idx[j]] == got[j])
+                        };
+                        let ok = if c1 - c0 >= n {
+                            true
+                        } else {
+                            (c0..=c1).any(fits)
+                        };
+                        assert!(
+                            ok,
+                            "reader {t}: answers {:?} for {:?} match no state in {c0}..={c1}",
+                            &got[..k],
+                            &addrs[..k]
+                        );
+                        overlapped += (c1 > c0) as u64;
+                        lookups += k as u64;
+                        checks += 1;
+                    }
+                    (lookups, overlapped, checks)
+                })
+            })
+            .collect();
+        let mut k = 0u64;
+        while !stop.load(SeqCst) {
+            let batch = &batches[(k % n) as usize];
+            k += 1;
+            begun.store(k, SeqCst);
+            w.apply(batch.iter().copied()).unwrap();
+            done.store(k, SeqCst);
+            if hs.iter().all(|h| h.is_finished()) {
+                stop.store(true, SeqCst);
+            }
+        }
+        let reports: Vec<_> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+        (k, reports)
+    });
+    let (published, reports) = reports;
+    let lookups: u64 = reports.iter().map(|r| r.0).sum();
+    let overlapped: u64 = reports.iter().map(|r| r.1).sum();
+    let checks: u64 = reports.iter().map(|r| r.2).sum();
+    println!(
+        "shared stress: {lookups} lookups in {checks} reads by {readers} readers, all answers \
+         from a published state; {published} batches published ({n} states in the cycle); \
+         {overlapped} reads overlapped a publish"
+    );
+    assert!(lookups >= total - readers && published > 0);
 }
