@@ -528,15 +528,20 @@ pub fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<(String, String, Str
     }
 }
 
-/// The names of a namespace's links, without the fallback tunnel (`tunl0`) the kernel puts in
-/// every namespace once `ipip` is loaded (as in the kernel-VM tier).
+/// The fallback tunnel devices the kernel puts in every new namespace once their module is
+/// loaded (as in the kernel-VM tier: ipip, ip_gre, ip6_gre, sit, ip6_tunnel, ip_vti, ip6_vti).
+pub const FALLBACK_TUNNELS: &[&str] = &[
+    "tunl0", "gre0", "gretap0", "erspan0", "ip6gre0", "ip6tnl0", "sit0", "ip_vti0", "ip6_vti0",
+];
+
+/// The names of a namespace's links, without the fallback tunnels ([`FALLBACK_TUNNELS`]).
 pub fn links_by_name(ns: &Ns) -> Vec<String> {
     ns.ip_json(&["link"])
         .as_array()
         .map(|a| {
             a.iter()
                 .filter_map(|l| l.get("ifname").and_then(Value::as_str).map(str::to_string))
-                .filter(|n| n != "tunl0")
+                .filter(|n| !FALLBACK_TUNNELS.contains(&n.as_str()))
                 .collect()
         })
         .unwrap_or_default()
