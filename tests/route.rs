@@ -1153,7 +1153,7 @@ fn route_get_selects_by_tos_uid_protocol_and_ports_as_rules_do() {
         "get",
         "10.99.1.1",
         "ipproto",
-        "udp",
+        "17", // by number: the guest has no /etc/protocols to name udp
         "dport",
         "53",
         "sport",

@@ -151,8 +151,9 @@ impl Handle {
     /// namespace: [`add_macvlan`](Handle::add_macvlan) with [`NewMacvlan::netns`] set.
     /// Equivalent to `ip link add NAME link PARENT netns NS type macvlan mode MODE`.
     ///
-    /// Made there in one request, the device never exists in this namespace (its name need not
-    /// be free here) and costs no move between namespaces (which waits for an RCU grace
+    /// Made there in one request, the device never exists in this namespace (on recent kernels
+    /// its name need not be free here; Linux 6.1 still refuses a name taken here with
+    /// `EEXIST`) and costs no move between namespaces (which waits for an RCU grace
     /// period): how a CNI plugin gives a container a macvlan.
     pub fn add_macvlan_in(&self, macvlan: &NewMacvlan<'_>, netns: &NetNs) -> Result<()> {
         self.add_macvlan(&NewMacvlan {
