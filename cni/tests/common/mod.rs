@@ -427,7 +427,8 @@ fn is_veth_name(s: &str) -> bool {
 }
 
 /// Replaces what legitimately differs between two runs: MACs, random veth names, interface
-/// indexes, link-local addresses derived from MACs, timers, counters, bridge ids.
+/// indexes, link-local addresses derived from MACs, timers, counters, bridge ids, permanent
+/// addresses.
 pub fn normalize(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
@@ -461,6 +462,8 @@ pub fn normalize(v: &Value) -> Value {
                             | "inet6_addr_gen_mode"
                             | "parentbus"
                             | "parentdev"
+                            // Random per device (the guest's fallback tunnels have one).
+                            | "permaddr"
                     );
                 if skip {
                     continue;
