@@ -428,7 +428,7 @@ fn is_veth_name(s: &str) -> bool {
 
 /// Replaces what legitimately differs between two runs: MACs, random veth names, interface
 /// indexes, link-local addresses derived from MACs, timers, counters, bridge ids, permanent
-/// addresses.
+/// addresses, and whether an IPv6 address is still tentative (DAD's progress at that moment).
 pub fn normalize(v: &Value) -> Value {
     match v {
         Value::Object(m) => {
@@ -464,6 +464,8 @@ pub fn normalize(v: &Value) -> Value {
                             | "parentdev"
                             // Random per device (the guest's fallback tunnels have one).
                             | "permaddr"
+                            // DAD's progress when the state was read, not a setting.
+                            | "tentative"
                     );
                 if skip {
                     continue;
