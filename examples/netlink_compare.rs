@@ -5,7 +5,8 @@
 //! ```text
 //! sudo cargo build --release -p rtnetlink-peer          # the rtnetlink peer (optional)
 //! sudo cargo run --release --example netlink_compare [-- --routes N] [--runs N] [--quick]
-//!                                                        [--only routes|links|addrs|neighs|rules]
+//!                               [--fdb N] [--monitor N] [--full]
+//!                               [--only routes|links|addrs|neighs|fdb|rules|monitor]
 //! ```
 //!
 //! Peers (one missing prints `n/a`, never a number):
@@ -36,16 +37,37 @@
 //! - `routes`: `--routes N` (default 100,000) real IPv4 prefixes of
 //!   `$NETPLUMB_DATA/ris-2026-05-11-v4.txt.gz` (default `../shared/data`) installed into
 //!   table 100 via 192.0.2.2 (a veth), dumped (table 100, counted), deleted; plus the peak
-//!   resident memory of the peer's process during the dump (its `VmHWM` reset before it);
+//!   resident memory of the peer's process during the dump (its `VmHWM` reset before it),
+//!   and that peak minus the process's resident memory just before the dump (`dump peak
+//!   RSS growth`: what the dump itself costs, without the prefixes the peer read or its
+//!   runtime; the same measure for every peer);
 //! - `links`: `--links N` (default 1,000) veth pairs created one by one, all links listed,
 //!   the pairs deleted;
 //! - `addrs`: `--addrs N` (default 10,000) IPv4 /32 and N IPv6 /128 addresses added to a
 //!   veth that is down (so that the namespace has no other address), listed, deleted;
 //! - `neighs`: `--neighs N` (default 10,000) permanent IPv4 neighbour entries on a veth,
 //!   listed (IPv4), deleted;
+//! - `fdb`: `--fdb N` (default 10,000) FDB entries on a VXLAN device `vx0` (VNI 42, local
+//!   192.0.2.1, left down): a tenth are flood entries, the all-zero MAC appended once per
+//!   remote VTEP (`bridge fdb append 00:00:00:00:00:00 dev vx0 dst IP`), the rest remote MACs
+//!   behind 64 VTEPs (`bridge fdb add MAC dev vx0 dst IP`); listed (`bridge fdb show dev
+//!   vx0`: one entry per MAC and remote), deleted one by one (`bridge fdb del MAC dev vx0 dst
+//!   IP`; `bridge -batch` for iproute2);
 //! - `rules`: `--rules N` (default 1,000) IPv4 rules `from 10.2.x.y/32 lookup 100` with
 //!   priorities of their own, added one by one (no peer batches rules but iproute2), listed,
-//!   deleted.
+//!   deleted;
+//! - `monitor`: each peer subscribes to the IPv4 route group with its library's default
+//!   receive buffer and decodes events while this harness (another process) makes `--monitor
+//!   N` (default 100,000) route changes in the namespace: N/2 routes installed then deleted,
+//!   as fast as the kernel takes them (the floor's pre-encoded requests). Reported: events
+//!   received and decoded, their rate (first to last event), the events lost, and how many
+//!   overruns (`ENOBUFS`) the peer saw. A peer stops at N events or 2 s after its last one.
+//!   `netplumb-bigbuf` is netplumb with `MonitorOptions::recv_buffer` at 32 MiB. A loss is
+//!   not a disagreement (it is the measurement); a loss without any overrun reported, or
+//!   more events than changes, is.
+//!
+//! `--full` installs the whole `ris-2026-05-11-v4.txt.gz` (about 1.04 M prefixes, read at run
+//! time) in the `routes` operation; with it, the default operations are `routes` alone.
 //!
 //! Every phase's count is checked: installs and deletes must have done all N, a dump must
 //! return exactly what was installed, and after each peer the namespace must be empty again
@@ -66,11 +88,13 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 use netplumb::addr::AddressFilter;
-use netplumb::link::{LinkFilter, NewVeth};
+use netplumb::fdb::{FdbFilter, NewFdbEntry};
+use netplumb::link::{LinkFilter, NewVeth, NewVxlan};
+use netplumb::monitor::{Event, Groups, Monitor, MonitorOptions};
 use netplumb::neighbour::{NeighbourFilter, NewNeighbour};
 use netplumb::route::{NewRoute, RouteFilter, RouteKey};
 use netplumb::rule::{Rule, RuleAction, RuleFilter};
-use netplumb::{Handle, IpFamily, MacAddr, NetNs, TableId};
+use netplumb::{Handle, IpFamily, MacAddr, NetNs, TableId, Vni};
 
 const TABLE: u32 = 100;
 const GATEWAY: &str = "192.0.2.2";
@@ -78,7 +102,20 @@ const GATEWAY: &str = "192.0.2.2";
 const ROUTE_LINK: &str = "bulk0";
 const ADDR_LINK: &str = "addr0";
 const NEIGH_LINK: &str = "neigh0";
-const ALL_OPS: [Op; 5] = [Op::Routes, Op::Links, Op::Addrs, Op::Neighs, Op::Rules];
+const FDB_LINK: &str = "vx0";
+const ALL_OPS: [Op; 7] = [
+    Op::Routes,
+    Op::Links,
+    Op::Addrs,
+    Op::Neighs,
+    Op::Fdb,
+    Op::Rules,
+    Op::Monitor,
+];
+/// How long a monitor peer waits for more events after its last one (and for the first).
+const MONITOR_IDLE: Duration = Duration::from_secs(2);
+/// The receive buffer of the `netplumb-bigbuf` monitor peer.
+const MONITOR_BIG_BUFFER: usize = 32 << 20;
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -107,7 +144,9 @@ enum Op {
     Links,
     Addrs,
     Neighs,
+    Fdb,
     Rules,
+    Monitor,
 }
 
 impl Op {
@@ -117,15 +156,23 @@ impl Op {
             Op::Links => "links",
             Op::Addrs => "addrs",
             Op::Neighs => "neighs",
+            Op::Fdb => "fdb",
             Op::Rules => "rules",
+            Op::Monitor => "monitor",
         }
     }
-    /// The phases a peer reports for this operation, in order.
-    fn phases(self) -> [&'static str; 3] {
+    fn parse(name: &str) -> Option<Op> {
+        ALL_OPS.into_iter().find(|op| op.name() == name)
+    }
+    /// The phases a peer reports for this operation, in order. A monitor peer reports its
+    /// events (`recv`: first to last event, how many) and its overruns (`overruns`: the count
+    /// in the count field).
+    fn phases(self) -> &'static [&'static str] {
         match self {
-            Op::Routes => ["install", "dump", "delete"],
-            Op::Links => ["create", "list", "delete"],
-            Op::Addrs | Op::Neighs | Op::Rules => ["add", "list", "delete"],
+            Op::Routes => &["install", "dump", "delete"],
+            Op::Links => &["create", "list", "delete"],
+            Op::Addrs | Op::Neighs | Op::Fdb | Op::Rules => &["add", "list", "delete"],
+            Op::Monitor => &["recv", "overruns"],
         }
     }
 }
@@ -135,8 +182,11 @@ struct Config {
     links: usize,
     addrs: usize,
     neighs: usize,
+    fdb: usize,
     rules: usize,
+    monitor: usize,
     runs: usize,
+    full: bool,
     only: Option<Op>,
 }
 
@@ -154,6 +204,8 @@ struct Phase {
     secs: f64,
     count: usize,
     rss_kib: u64,
+    /// The resident memory just before the phase (KiB), where the peer reports it.
+    before_kib: u64,
 }
 
 fn run(args: &[String]) -> AnyResult<()> {
@@ -162,8 +214,11 @@ fn run(args: &[String]) -> AnyResult<()> {
         links: 1_000,
         addrs: 10_000,
         neighs: 10_000,
+        fdb: 10_000,
         rules: 1_000,
+        monitor: 100_000,
         runs: 3,
+        full: false,
         only: None,
     };
     let mut require_peers = false;
@@ -179,6 +234,12 @@ fn run(args: &[String]) -> AnyResult<()> {
             "--addrs" => cfg.addrs = num(it.next(), "--addrs")?,
             "--neighs" => cfg.neighs = num(it.next(), "--neighs")?,
             "--rules" => cfg.rules = num(it.next(), "--rules")?,
+            "--fdb" => cfg.fdb = num(it.next(), "--fdb")?,
+            "--monitor" => cfg.monitor = num(it.next(), "--monitor")?,
+            "--full" => {
+                cfg.full = true;
+                cfg.routes = usize::MAX;
+            }
             "--runs" => cfg.runs = num(it.next(), "--runs")?.max(1),
             "--require-peers" => require_peers = true,
             "--quick" => {
@@ -186,23 +247,22 @@ fn run(args: &[String]) -> AnyResult<()> {
                 cfg.links = 20;
                 cfg.addrs = 200;
                 cfg.neighs = 200;
+                cfg.fdb = 200;
                 cfg.rules = 50;
+                cfg.monitor = 2_000;
                 cfg.runs = 1;
             }
             "--only" => {
-                cfg.only = Some(match it.next().map(String::as_str) {
-                    Some("routes") => Op::Routes,
-                    Some("links") => Op::Links,
-                    Some("addrs") => Op::Addrs,
-                    Some("neighs") => Op::Neighs,
-                    Some("rules") => Op::Rules,
-                    other => return Err(format!("--only routes|links|addrs|neighs|rules, not {other:?}").into()),
-                })
+                let name = it.next();
+                cfg.only = Some(name.and_then(|n| Op::parse(n)).ok_or_else(|| {
+                    format!("--only routes|links|addrs|neighs|fdb|rules|monitor, not {name:?}")
+                })?)
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other:?} (try --routes N, --links N, --addrs N, --neighs N, --rules N, --runs N, \
-                     --quick, --only routes|links|addrs|neighs|rules)"
+                    "unknown argument {other:?} (try --routes N, --links N, --addrs N, --neighs N, --fdb N, \
+                     --rules N, --monitor N, --runs N, --quick, --full, \
+                     --only routes|links|addrs|neighs|fdb|rules|monitor)"
                 )
                 .into())
             }
@@ -216,10 +276,21 @@ fn run(args: &[String]) -> AnyResult<()> {
         .join("ris-2026-05-11-v4.txt.gz");
     let ops: Vec<Op> = ALL_OPS
         .into_iter()
-        .filter(|op| cfg.only.is_none_or(|o| o == *op))
+        .filter(|op| match cfg.only {
+            Some(o) => o == *op,
+            None => !cfg.full || *op == Op::Routes,
+        })
         .collect();
+    if ops.contains(&Op::Monitor) {
+        let prefixes = load(&data, cfg.monitor / 2)?;
+        cfg.monitor = 2 * prefixes.len();
+        write_lines(&work.path("monitor.txt"), prefixes.iter())?;
+    }
     if ops.contains(&Op::Routes) {
         let prefixes = load(&data, cfg.routes)?;
+        if cfg.full {
+            cfg.routes = prefixes.len();
+        }
         if prefixes.len() < cfg.routes {
             println!(
                 "note: {} has {} prefixes only",
@@ -277,6 +348,26 @@ fn run(args: &[String]) -> AnyResult<()> {
                 .map(|(ip, _)| format!("neigh del {ip} dev {NEIGH_LINK}")),
         )?;
     }
+    if ops.contains(&Op::Fdb) {
+        let entries = fdb_entries(cfg.fdb);
+        write_lines(
+            &work.path("fdb.txt"),
+            entries.iter().map(|(mac, dst)| format!("{mac} {dst}")),
+        )?;
+        write_batch(
+            &work.path("fdb-add.batch"),
+            entries.iter().map(|(mac, dst)| {
+                let verb = if mac.0 == [0; 6] { "append" } else { "add" };
+                format!("fdb {verb} {mac} dev {FDB_LINK} dst {dst}")
+            }),
+        )?;
+        write_batch(
+            &work.path("fdb-del.batch"),
+            entries
+                .iter()
+                .map(|(mac, dst)| format!("fdb del {mac} dev {FDB_LINK} dst {dst}")),
+        )?;
+    }
     if ops.contains(&Op::Rules) {
         let rules = rules(cfg.rules);
         write_lines(
@@ -315,13 +406,17 @@ fn run(args: &[String]) -> AnyResult<()> {
             Op::Links => format!("{} veth pairs", cfg.links),
             Op::Addrs => format!("{} + {} addresses", cfg.addrs, cfg.addrs),
             Op::Neighs => format!("{} neighbours", cfg.neighs),
+            Op::Fdb => format!("{} FDB entries", cfg.fdb),
             Op::Rules => format!("{} rules", cfg.rules),
+            Op::Monitor => format!("{} route changes monitored", cfg.monitor),
         })
         .collect();
     println!(
-        "netlink_compare: {}; median of {} run(s)",
+        "netlink_compare: {}; median of {} run(s); {} CPUs, load average {:.2} at start",
         work_items.join(", "),
-        cfg.runs
+        cfg.runs,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
     );
     for p in &peers {
         match &p.argv {
@@ -344,7 +439,9 @@ fn run(args: &[String]) -> AnyResult<()> {
     // results[(op, phase)][peer] = the runs' phases
     let mut results: BTreeMap<(Op, &str), BTreeMap<&str, Vec<Phase>>> = BTreeMap::new();
     let mut disagreements = Vec::new();
+    let mut loads = BTreeMap::new();
     for &op in &ops {
+        let load_start = load_average();
         for run in 0..cfg.runs {
             for p in &peers {
                 let Ok(argv) = &p.argv else { continue };
@@ -381,9 +478,10 @@ fn run(args: &[String]) -> AnyResult<()> {
                 }
             }
         }
+        loads.insert(op, (load_start, load_average()));
     }
 
-    print_table(&peers, &ops, &results);
+    print_table(&peers, &ops, &results, &loads, cfg.monitor);
     if !disagreements.is_empty() {
         return Err(format!(
             "{} peer result(s) disagree with the expected counts:\n  {}",
@@ -461,6 +559,26 @@ fn neighbours(n: usize) -> Vec<(std::net::Ipv4Addr, MacAddr)> {
             let ip = std::net::Ipv4Addr::from(0x0a01_0000u32.wrapping_add(i));
             let b = i.to_be_bytes();
             (ip, MacAddr([0x02, 0, b[0], b[1], b[2], b[3]]))
+        })
+        .collect()
+}
+
+/// `n` FDB entries for the VXLAN device: a tenth are flood entries (the all-zero MAC, one per
+/// remote VTEP in 10.3.0.0/16), the rest remote MACs of their own behind 64 VTEPs
+/// (10.4.0.1 to 10.4.0.64).
+fn fdb_entries(n: usize) -> Vec<(MacAddr, std::net::Ipv4Addr)> {
+    let floods = n / 10;
+    (0..n as u32)
+        .map(|i| {
+            if (i as usize) < floods {
+                (MacAddr([0; 6]), std::net::Ipv4Addr::from(0x0a03_0001u32 + i))
+            } else {
+                let b = i.to_be_bytes();
+                (
+                    MacAddr([0x02, 0x01, b[0], b[1], b[2], b[3]]),
+                    std::net::Ipv4Addr::from(0x0a04_0001u32 + i % 64),
+                )
+            }
         })
         .collect()
 }
@@ -543,7 +661,12 @@ fn peers(work: &WorkDir) -> Vec<Peer> {
         Peer {
             name: "netplumb-single",
             argv: ours("netplumb-single"),
-            ops: &[Op::Routes, Op::Addrs, Op::Neighs],
+            ops: &[Op::Routes, Op::Addrs, Op::Neighs, Op::Fdb],
+        },
+        Peer {
+            name: "netplumb-bigbuf",
+            argv: ours("netplumb-bigbuf"),
+            ops: &[Op::Monitor],
         },
         Peer {
             name: "floor",
@@ -621,6 +744,19 @@ fn prepare(op: Op) -> AnyResult<(NetNs, Handle)> {
             h.set_link_up("neigh1")?;
             h.set_link_up(NEIGH_LINK)?;
         }
+        // Left down: nothing is ever sent through it.
+        Op::Fdb => h.add_vxlan(&NewVxlan {
+            local: Some(std::net::Ipv4Addr::new(192, 0, 2, 1).into()),
+            port: Some(4789),
+            learning: Some(false),
+            ..NewVxlan::new(FDB_LINK, Vni::new(42)?)
+        })?,
+        Op::Monitor => {
+            h.add_veth(&NewVeth::new(ROUTE_LINK, "bulk1"))?;
+            h.set_link_up("bulk1")?;
+            h.set_link_up(ROUTE_LINK)?;
+            h.add_address(ROUTE_LINK, &"192.0.2.1/24".parse()?)?;
+        }
         Op::Links | Op::Rules => {}
     }
     Ok((ns, h))
@@ -643,18 +779,27 @@ fn run_peer(op: Op, argv: &[String], work: &WorkDir, cfg: &Config) -> AnyResult<
             args.push(work.arg("neighs.txt"));
             args.push(NEIGH_LINK.into());
         }
+        Op::Fdb => {
+            args.push(work.arg("fdb.txt"));
+            args.push(FDB_LINK.into());
+        }
         Op::Rules => args.push(work.arg("rules.txt")),
+        Op::Monitor => args.push(cfg.monitor.to_string()),
     }
     if argv.get(1).map(String::as_str) == Some("--peer") {
         // This example's own peers also take the directory of the batch files.
         args.push(work.0.to_string_lossy().into_owned());
     }
-    let out = ns.run(|| {
-        Command::new(&argv[0])
-            .args(&args)
-            .stderr(Stdio::piped())
-            .output()
-    })??;
+    let out = if op == Op::Monitor {
+        monitor_run(&ns, argv, &args, &read_nets(&work.arg("monitor.txt"))?)?
+    } else {
+        ns.run(|| {
+            Command::new(&argv[0])
+                .args(&args)
+                .stderr(Stdio::piped())
+                .output()
+        })??
+    };
     if !out.status.success() {
         return Err(format!(
             "exited with {}: {}",
@@ -675,8 +820,24 @@ fn run_peer(op: Op, argv: &[String], work: &WorkDir, cfg: &Config) -> AnyResult<
             secs: f.get(1).and_then(|s| s.parse().ok()).ok_or("bad seconds")?,
             count: f.get(2).and_then(|s| s.parse().ok()).ok_or("bad count")?,
             rss_kib: f.get(3).and_then(|s| s.parse().ok()).unwrap_or(0),
+            before_kib: f.get(4).and_then(|s| s.parse().ok()).unwrap_or(0),
         };
         phases.push(phase);
+    }
+    if op == Op::Monitor {
+        // Losses are the measurement; silent ones and invented events are disagreements.
+        let (got, overruns) = (phases[0].count, phases[1].count);
+        if got > cfg.monitor {
+            return Err(format!("received {got} events for {} changes", cfg.monitor).into());
+        }
+        if got < cfg.monitor && overruns == 0 {
+            return Err(format!(
+                "received {got} of {} events and reported no overrun (a silent loss)",
+                cfg.monitor
+            )
+            .into());
+        }
+        return Ok(phases);
     }
     // What each phase must have counted.
     let (n, listed) = match op {
@@ -684,8 +845,10 @@ fn run_peer(op: Op, argv: &[String], work: &WorkDir, cfg: &Config) -> AnyResult<
         Op::Links => (cfg.links, 2 * cfg.links + 1),
         Op::Addrs => (2 * cfg.addrs, 2 * cfg.addrs),
         Op::Neighs => (cfg.neighs, cfg.neighs),
+        Op::Fdb => (cfg.fdb, cfg.fdb),
         // IPv4 has three rules of its own (local, main, default).
         Op::Rules => (cfg.rules, cfg.rules + 3),
+        Op::Monitor => (cfg.monitor, cfg.monitor),
     };
     for (phase, (got, want)) in op
         .phases()
@@ -719,6 +882,8 @@ fn run_peer(op: Op, argv: &[String], work: &WorkDir, cfg: &Config) -> AnyResult<
             })?
             .len()
             .saturating_sub(3),
+        Op::Fdb => h.fdb(&FdbFilter::link(FDB_LINK))?.len(),
+        Op::Monitor => 0,
     };
     if left != 0 {
         return Err(format!("left {left} objects behind").into());
@@ -735,34 +900,102 @@ fn print_table(
     peers: &[Peer],
     ops: &[Op],
     results: &BTreeMap<(Op, &str), BTreeMap<&str, Vec<Phase>>>,
+    loads: &BTreeMap<Op, (f64, f64)>,
+    monitor_changes: usize,
 ) {
     println!();
     print!("| operation |");
     for p in peers {
         print!(" {} |", p.name);
     }
-    println!();
+    println!(" load avg (1 min, start–end) |");
     print!("| --- |");
     for _ in peers {
         print!(" ---: |");
     }
-    println!();
+    println!(" ---: |");
+    let load = |op: Op| match loads.get(&op) {
+        Some((a, b)) => format!(" {a:.1}–{b:.1} |"),
+        None => " |".into(),
+    };
+    // One row: a label and, per peer, the median of `f` over its runs.
+    let row = |label: String, op: Op, phase: &str, f: &dyn Fn(&Phase) -> Option<f64>, fmt: &dyn Fn(f64) -> String| {
+        print!("| {label} |");
+        for p in peers {
+            let v = results
+                .get(&(op, phase))
+                .and_then(|r| r.get(p.name))
+                .and_then(|runs| runs.iter().map(f).collect::<Option<Vec<f64>>>())
+                .map(median);
+            match v {
+                Some(v) => print!(" {} |", fmt(v)),
+                None => print!(" n/a |"),
+            }
+        }
+        println!("{}", load(op));
+    };
+    let ms = |v: f64| format!("{:.1}", v * 1e3);
+    let mib = |v: f64| format!("{:.1}", v / 1024.0);
     let mut ratios = Vec::new();
     for &op in ops {
-        for phase in op.phases() {
-            let row = results.get(&(op, phase));
+        if op == Op::Monitor {
+            let rate = |p: &Phase| (p.secs > 0.0).then(|| p.count as f64 / p.secs);
+            row(
+                "monitor events/s decoded".into(),
+                op,
+                "recv",
+                &rate,
+                &|v| format!("{v:.0}"),
+            );
+            row(
+                format!("monitor events received (of {monitor_changes})"),
+                op,
+                "recv",
+                &|p| Some(p.count as f64),
+                &|v| format!("{v:.0}"),
+            );
+            row(
+                "monitor events lost".into(),
+                op,
+                "recv",
+                &|p| Some(monitor_changes.saturating_sub(p.count) as f64),
+                &|v| format!("{v:.0}"),
+            );
+            row(
+                "monitor overruns reported".into(),
+                op,
+                "overruns",
+                &|p| Some(p.count as f64),
+                &|v| format!("{v:.0}"),
+            );
+            let rates = |peer: &str| -> Option<f64> {
+                let runs = results.get(&(op, "recv"))?.get(peer)?;
+                Some(median(runs.iter().filter_map(rate).collect::<Vec<_>>()))
+                    .filter(|r| r.is_finite())
+            };
+            let best = peers
+                .iter()
+                .filter(|p| !p.name.starts_with("netplumb"))
+                .filter_map(|p| rates(p.name))
+                .max_by(f64::total_cmp);
+            if let (Some(ours), Some(best)) = (rates("netplumb"), best) {
+                // Time per event, ours over the fastest peer's: below 1 is faster.
+                ratios.push(format!("monitor-recv {:.2}", best / ours));
+            }
+            continue;
+        }
+        for &phase in op.phases() {
+            row(
+                format!("{} {phase} (ms)", op.name()),
+                op,
+                phase,
+                &|p| Some(p.secs),
+                &ms,
+            );
             let secs = |peer: &str| -> Option<f64> {
-                let runs = row?.get(peer)?;
+                let runs = results.get(&(op, phase))?.get(peer)?;
                 Some(median(runs.iter().map(|p| p.secs).collect()))
             };
-            print!("| {} {phase} (ms) |", op.name());
-            for p in peers {
-                match secs(p.name) {
-                    Some(s) => print!(" {:.1} |", s * 1e3),
-                    None => print!(" n/a |"),
-                }
-            }
-            println!();
             let fastest = peers
                 .iter()
                 .filter(|p| !p.name.starts_with("netplumb") && p.name != "floor")
@@ -772,17 +1005,39 @@ fn print_table(
                 ratios.push(format!("{}-{phase} {:.2}", op.name(), ours / best));
             }
             if op == Op::Routes && phase == "dump" {
-                print!("| routes dump peak RSS (MiB) |");
-                for p in peers {
-                    match row.and_then(|r| r.get(p.name)) {
-                        Some(runs) => {
-                            let kib = median(runs.iter().map(|p| p.rss_kib as f64).collect());
-                            print!(" {:.1} |", kib / 1024.0);
-                        }
-                        None => print!(" n/a |"),
-                    }
+                row(
+                    "routes dump peak RSS (MiB)".into(),
+                    op,
+                    phase,
+                    &|p| Some(p.rss_kib as f64),
+                    &mib,
+                );
+                row(
+                    "routes dump peak RSS growth (MiB)".into(),
+                    op,
+                    phase,
+                    &|p| (p.before_kib > 0).then(|| p.rss_kib.saturating_sub(p.before_kib) as f64),
+                    &mib,
+                );
+                let growth = |peer: &str| -> Option<f64> {
+                    let runs = results.get(&(op, phase))?.get(peer)?;
+                    let v: Option<Vec<f64>> = runs
+                        .iter()
+                        .map(|p| {
+                            (p.before_kib > 0)
+                                .then(|| p.rss_kib.saturating_sub(p.before_kib) as f64)
+                        })
+                        .collect();
+                    v.map(median)
+                };
+                let smallest = peers
+                    .iter()
+                    .filter(|p| !p.name.starts_with("netplumb") && p.name != "floor")
+                    .filter_map(|p| growth(p.name))
+                    .min_by(f64::total_cmp);
+                if let (Some(ours), Some(best)) = (growth("netplumb"), smallest) {
+                    ratios.push(format!("routes-dump-rss-growth {:.2}", ours / best.max(1.0)));
                 }
-                println!();
             }
         }
     }
@@ -791,6 +1046,82 @@ fn print_table(
         "netlink_compare ratio netplumb/fastest-peer: {}",
         ratios.join(" ")
     );
+}
+
+/// The 1-minute load average (`/proc/loadavg`), 0 if unreadable.
+fn load_average() -> f64 {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Starts a monitor peer in `ns`, waits for its `ready` line (it has subscribed), makes the
+/// route changes from this process (the floor's pre-encoded requests: the routes installed,
+/// then deleted) and returns the peer's output, its `ready` line dropped.
+fn monitor_run(
+    ns: &NetNs,
+    argv: &[String],
+    args: &[String],
+    nets: &[IpNetwork],
+) -> AnyResult<std::process::Output> {
+    let mut child = ns.run(|| {
+        Command::new(&argv[0])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+    })??;
+    let mut out = std::io::BufReader::new(child.stdout.take().ok_or("no stdout")?);
+    let mut line = String::new();
+    out.read_line(&mut line)?;
+    if line.trim() != "ready" {
+        let _ = child.kill();
+        let o = child.wait_with_output()?;
+        return Err(format!(
+            "no `ready` line ({line:?}): {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )
+        .into());
+    }
+    let secs = ns.run(|| write_changes(nets))??;
+    eprintln!(
+        "    (writer: {} route changes in {:.1} ms)",
+        2 * nets.len(),
+        secs * 1e3
+    );
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut out, &mut rest)?;
+    let o = child.wait_with_output()?;
+    Ok(std::process::Output {
+        status: o.status,
+        stdout: rest,
+        stderr: o.stderr,
+    })
+}
+
+/// The monitor operation's writer: `nets` installed then deleted on a raw socket, requests
+/// pre-encoded, acks read. Returns its time in seconds.
+fn write_changes(nets: &[IpNetwork]) -> Result<f64, String> {
+    let fd = raw_socket().map_err(|e| e.to_string())?;
+    let encode = |add: bool| {
+        let mut buf = Vec::with_capacity(nets.len() * 44);
+        let mut ends = Vec::with_capacity(nets.len());
+        for (i, n) in nets.iter().enumerate() {
+            encode_route(&mut buf, i as u32 + 1, n, add);
+            ends.push(buf.len());
+        }
+        (buf, ends)
+    };
+    let (add, add_ends) = encode(true);
+    let (del, del_ends) = encode(false);
+    let t = Instant::now();
+    let done = send_all(&fd, &add, &add_ends).map_err(|e| e.to_string())?
+        + send_all(&fd, &del, &del_ends).map_err(|e| e.to_string())?;
+    if done != 2 * nets.len() {
+        return Err(format!("writer: {done} of {} changes acked", 2 * nets.len()));
+    }
+    Ok(t.elapsed().as_secs_f64())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -808,6 +1139,12 @@ fn peer_main(args: &[String]) -> AnyResult<()> {
         ["netplumb", "addrs", file, link, _] => np_addrs(&read_nets(file)?, link, true),
         ["netplumb", "neighs", file, link, _] => np_neighs(file, link, true),
         ["netplumb", "rules", file, _] => np_rules(file),
+        ["netplumb", "fdb", file, link, _] => np_fdb(file, link, true),
+        ["netplumb-single", "fdb", file, link, _] => np_fdb(file, link, false),
+        ["netplumb", "monitor", n, _] => np_monitor(n.parse()?, None),
+        ["netplumb-bigbuf", "monitor", n, _] => np_monitor(n.parse()?, Some(MONITOR_BIG_BUFFER)),
+        ["iproute2", "fdb", _, _, dir] => ip_peer(Path::new(dir), "fdb"),
+        ["iproute2", "monitor", n, _] => ip_monitor(n.parse()?),
         ["iproute2", "neighs", _, _, dir] => ip_peer(Path::new(dir), "neighs"),
         ["iproute2", "rules", _, dir] => ip_peer(Path::new(dir), "rules"),
         ["floor", "routes", file, _] => floor_routes(&read_nets(file)?),
@@ -835,12 +1172,217 @@ fn vm_hwm_kib() -> u64 {
         .unwrap_or(0)
 }
 
-fn reset_peak() {
+fn vm_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Resets the peak resident memory to the current (`VmHWM` := `VmRSS`) and returns the
+/// current resident memory (KiB).
+fn reset_peak() -> u64 {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+    vm_rss_kib()
 }
 
 fn report(phase: &str, elapsed: Duration, count: usize, rss_kib: u64) {
     println!("{phase} {:.6} {count} {rss_kib}", elapsed.as_secs_f64());
+}
+
+/// A dump's report: also the resident memory just before it.
+fn report_dump(phase: &str, elapsed: Duration, count: usize, rss_kib: u64, before_kib: u64) {
+    println!(
+        "{phase} {:.6} {count} {rss_kib} {before_kib}",
+        elapsed.as_secs_f64()
+    );
+}
+
+/// Tells the harness that the monitor is subscribed.
+fn ready() -> AnyResult<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "ready")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// A monitor peer's report: events from the first to the last, and the overruns seen.
+fn report_monitor(first: Option<Instant>, last: Instant, count: usize, overruns: usize) {
+    let secs = first.map_or(0.0, |f| last.duration_since(f).as_secs_f64());
+    println!("recv {secs:.6} {count} {}", vm_hwm_kib());
+    println!("overruns 0 {overruns} 0");
+}
+
+/// netplumb's monitor: a [`Monitor`] on the IPv4 route group, each event decoded into a
+/// [`Route`](netplumb::route::Route); `buffer` is [`MonitorOptions::recv_buffer`] (None: the
+/// kernel's default).
+fn np_monitor(n: usize, buffer: Option<usize>) -> AnyResult<()> {
+    let mut mon = Monitor::with_options(&MonitorOptions {
+        groups: Groups::ROUTE_V4,
+        recv_buffer: buffer,
+        ..MonitorOptions::default()
+    })?;
+    ready()?;
+    let (mut count, mut overruns) = (0, 0);
+    let mut first = None;
+    let mut last = Instant::now();
+    while count < n {
+        match mon.recv_timeout(MONITOR_IDLE)? {
+            None => break,
+            Some(Event::Route(_)) => {
+                count += 1;
+                last = Instant::now();
+                first.get_or_insert(last);
+            }
+            Some(Event::Overrun) => overruns += 1,
+            Some(_) => {}
+        }
+    }
+    report_monitor(first, last, count, overruns);
+    Ok(())
+}
+
+/// iproute2's monitor: `ip -4 monitor route`, its lines counted as they come (one per
+/// event), its `netlink receive error … No buffer space` lines counted as overruns. A probe
+/// route (198.51.100.1 in table 101) is added and deleted until `ip` shows it: then it is
+/// subscribed.
+fn ip_monitor(n: usize) -> AnyResult<()> {
+    use std::sync::mpsc;
+    let mut child = Command::new("ip")
+        .args(["-4", "monitor", "route"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let (tx, rx) = mpsc::channel::<(bool, String, Instant)>();
+    let (out, err) = (
+        child.stdout.take().ok_or("no stdout")?,
+        child.stderr.take().ok_or("no stderr")?,
+    );
+    let tx2 = tx.clone();
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send((true, l, Instant::now()));
+        }
+    });
+    std::thread::spawn(move || {
+        for l in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx2.send((false, l, Instant::now()));
+        }
+    });
+    const PROBE: &str = "198.51.100.1";
+    let h = Handle::new()?;
+    let probe = "198.51.100.1/32".parse::<IpNetwork>()?;
+    let mut subscribed = false;
+    for _ in 0..50 {
+        h.add_route(&NewRoute {
+            table: TableId::new(101),
+            ..NewRoute::of_kind(netplumb::route::RouteType::Blackhole, probe)?
+        })?;
+        let seen = rx
+            .recv_timeout(Duration::from_millis(200))
+            .is_ok_and(|(_, l, _)| l.contains(PROBE));
+        h.delete_route(&RouteKey {
+            table: TableId::new(101),
+            ..RouteKey::new(probe)
+        })?;
+        if seen {
+            subscribed = true;
+            break;
+        }
+    }
+    if !subscribed {
+        let _ = child.kill();
+        return Err("`ip monitor` never showed the probe route".into());
+    }
+    ready()?;
+    let (mut count, mut overruns) = (0, 0);
+    let mut first = None;
+    let mut last = Instant::now();
+    while count < n {
+        match rx.recv_timeout(MONITOR_IDLE) {
+            Err(_) => break,
+            Ok((true, l, _)) if l.contains(PROBE) => {}
+            Ok((true, _, at)) => {
+                count += 1;
+                last = at;
+                first.get_or_insert(at);
+            }
+            Ok((false, l, _)) if l.contains("No buffer space") => overruns += 1,
+            Ok((false, l, _)) => eprintln!("ip monitor: {l}"),
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    report_monitor(first, last, count, overruns);
+    Ok(())
+}
+
+/// netplumb's FDB entries on the VXLAN device: with `batch`, a [`Batch`](netplumb::batch::Batch)
+/// each way (`append_fdb` for the flood entries, `add_fdb` for the others, `delete_fdb`);
+/// without, one call per entry.
+fn np_fdb(file: &str, link: &str, batch: bool) -> AnyResult<()> {
+    let h = Handle::new()?;
+    let index = h.link_index(link)?;
+    let entries: Vec<NewFdbEntry> = read_pairs(file)?
+        .iter()
+        .map(|(mac, dst)| {
+            Ok(NewFdbEntry {
+                dst: Some(dst.parse()?),
+                ..NewFdbEntry::new(mac.parse()?)
+            })
+        })
+        .collect::<AnyResult<_>>()?;
+    let flood = |e: &NewFdbEntry| e.mac.0 == [0; 6];
+
+    let t = Instant::now();
+    if !batch {
+        for e in &entries {
+            if flood(e) {
+                h.append_fdb(index, e)?;
+            } else {
+                h.add_fdb(index, e)?;
+            }
+        }
+        report("add", t.elapsed(), entries.len(), vm_hwm_kib());
+    } else {
+        let mut batch = h.batch();
+        for e in &entries {
+            if flood(e) {
+                batch.append_fdb(index, e);
+            } else {
+                batch.add_fdb(index, e);
+            }
+        }
+        let done = all_ok("add", &batch.send())?;
+        report("add", t.elapsed(), done, vm_hwm_kib());
+    }
+
+    reset_peak();
+    let t = Instant::now();
+    let mut count = 0;
+    for e in h.fdb_iter(&FdbFilter::link(index))? {
+        e?;
+        count += 1;
+    }
+    report("list", t.elapsed(), count, vm_hwm_kib());
+
+    let t = Instant::now();
+    if !batch {
+        for e in &entries {
+            h.delete_fdb(index, e)?;
+        }
+        report("delete", t.elapsed(), entries.len(), vm_hwm_kib());
+        return Ok(());
+    }
+    let mut batch = h.batch();
+    for e in &entries {
+        batch.delete_fdb(index, e);
+    }
+    let done = all_ok("delete", &batch.send())?;
+    report("delete", t.elapsed(), done, vm_hwm_kib());
+    Ok(())
 }
 
 fn all_ok(what: &str, results: &[netplumb::Result<()>]) -> AnyResult<usize> {
@@ -879,7 +1421,7 @@ fn np_routes(nets: &[IpNetwork], batch: bool) -> AnyResult<()> {
         report("install", t.elapsed(), done, vm_hwm_kib());
     }
 
-    reset_peak();
+    let before = reset_peak();
     let t = Instant::now();
     let filter = RouteFilter {
         family: Some(IpFamily::V4),
@@ -891,7 +1433,7 @@ fn np_routes(nets: &[IpNetwork], batch: bool) -> AnyResult<()> {
             count += 1;
         }
     }
-    report("dump", t.elapsed(), count, vm_hwm_kib());
+    report_dump("dump", t.elapsed(), count, vm_hwm_kib(), before);
 
     let t = Instant::now();
     if !batch {
@@ -1120,19 +1662,36 @@ fn ip_peer(dir: &Path, op: &str) -> AnyResult<()> {
             vec!["-d".into(), "link".into(), "show".into()],
             "delete",
         ),
+        "fdb" => (
+            "add",
+            vec![
+                "fdb".into(),
+                "show".into(),
+                "dev".into(),
+                FDB_LINK.into(),
+            ],
+            "delete",
+        ),
         _ => ("add", vec!["addr".into(), "show".into()], "delete"),
     };
-    let (secs, lines, rss) = ip(&["-batch".into(), arg(&format!("{op}-add.batch"))])?;
-    let _ = lines;
+    // FDB entries are `bridge`'s, the rest `ip`'s.
+    let ip = |args: &[String]| tool(if op == "fdb" { "bridge" } else { "ip" }, args);
+    let (secs, _, rss) = ip(&["-batch".into(), arg(&format!("{op}-add.batch"))])?;
     let n = std::fs::read_to_string(dir.join(format!("{op}-add.batch")))?
         .lines()
         .count();
     report(add, secs, n, rss);
+    // The dump's own memory: its peak minus that of the same `ip` listing an empty table.
+    let baseline = if op == "routes" {
+        ip(&["route".into(), "show".into(), "table".into(), "99".into()])?.2
+    } else {
+        0
+    };
     let (secs, text, rss) = ip(&list)?;
     // What the listing shows, counted as a reader of `ip`'s text would.
     let count = match op {
         "routes" => text.lines().filter(|l| l.contains(" via ")).count(),
-        "neighs" | "rules" => text.lines().filter(|l| !l.trim().is_empty()).count(),
+        "neighs" | "rules" | "fdb" => text.lines().filter(|l| !l.trim().is_empty()).count(),
         "links" => text
             .lines()
             .filter(|l| l.as_bytes().first().is_some_and(u8::is_ascii_digit))
@@ -1145,21 +1704,23 @@ fn ip_peer(dir: &Path, op: &str) -> AnyResult<()> {
             })
             .count(),
     };
-    report(
+    report_dump(
         if op == "routes" { "dump" } else { "list" },
         secs,
         count,
         rss,
+        baseline,
     );
     let (secs, _, rss) = ip(&["-batch".into(), arg(&format!("{op}-del.batch"))])?;
     report(del, secs, n, rss);
     Ok(())
 }
 
-/// Runs `ip ARGS`, its output read in full; returns its time, output and peak RSS (KiB).
-fn ip(args: &[String]) -> AnyResult<(Duration, String, u64)> {
+/// Runs `PROGRAM ARGS` (`ip` or `bridge`), its output read in full; returns its time, output
+/// and peak RSS (KiB).
+fn tool(program: &str, args: &[String]) -> AnyResult<(Duration, String, u64)> {
     let t = Instant::now();
-    let mut child = Command::new("ip")
+    let mut child = Command::new(program)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -1183,7 +1744,7 @@ fn ip(args: &[String]) -> AnyResult<(Duration, String, u64)> {
         return Err(format!("wait4: {}", std::io::Error::last_os_error()).into());
     }
     if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-        return Err(format!("ip {args:?}: {}", err.trim()).into());
+        return Err(format!("{program} {args:?}: {}", err.trim()).into());
     }
     Ok((elapsed, text, usage.ru_maxrss as u64))
 }
@@ -1355,7 +1916,7 @@ fn floor_routes(nets: &[IpNetwork]) -> AnyResult<()> {
     let done = send_all(&fd, &add, &add_ends)?;
     report("install", t.elapsed(), done, vm_hwm_kib());
 
-    reset_peak();
+    let before = reset_peak();
     let t = Instant::now();
     let mut req = Vec::new();
     req.extend_from_slice(&((NLMSG_HDR + RTM_HDR) as u32).to_ne_bytes());
@@ -1398,7 +1959,7 @@ fn floor_routes(nets: &[IpNetwork]) -> AnyResult<()> {
             off += (len + 3) & !3;
         }
     }
-    report("dump", t.elapsed(), count, vm_hwm_kib());
+    report_dump("dump", t.elapsed(), count, vm_hwm_kib(), before);
 
     let t = Instant::now();
     let done = send_all(&fd, &del, &del_ends)?;
