@@ -8,8 +8,14 @@
 //	netlink-go addrs FILE LINK  FILE: one address/len a line, added to LINK, listed, deleted
 //	netlink-go neighs FILE LINK FILE: "IPv4 MAC" a line, permanent entries on LINK, listed, deleted
 //	netlink-go rules FILE       FILE: "PRIORITY FROM" a line, rules to table 100, listed, deleted
+//	netlink-go fdb FILE LINK    FILE: "MAC DST" a line, FDB entries on the VXLAN device LINK
+//	                            (NeighAppend for the all-zero MAC, NeighAdd for the others,
+//	                            Family AF_BRIDGE), listed (NeighList), deleted (NeighDel)
+//	netlink-go monitor N        RouteSubscribeWithOptions; prints "ready", then counts route
+//	                            updates until N or 2 s without one
 //
-// One line per phase: PHASE SECONDS COUNT PEAK_RSS_KB.
+// One line per phase: PHASE SECONDS COUNT PEAK_RSS_KB [RSS_BEFORE_KB]; the monitor prints
+// "recv SECONDS EVENTS PEAK_RSS_KB" (first to last event) and "overruns 0 N 0".
 package main
 
 import (
@@ -39,7 +45,31 @@ func report(phase string, t time.Time, count int) {
 	fmt.Printf("%s %.6f %d %s\n", phase, time.Since(t).Seconds(), count, rss)
 }
 
-func resetPeak() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+// resetPeak resets VmHWM to VmRSS and returns VmRSS (KiB).
+func resetPeak() string {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	rss := "0"
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmRSS:") {
+				rss = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(l[6:]), "kB"))
+			}
+		}
+	}
+	return rss
+}
+
+func reportDump(phase string, t time.Time, count int, before string) {
+	rss := "0"
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmHWM:") {
+				rss = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(l[6:]), "kB"))
+			}
+		}
+	}
+	fmt.Printf("%s %.6f %d %s %s\n", phase, time.Since(t).Seconds(), count, rss, before)
+}
 
 func readNets(file string) []*net.IPNet {
 	f, err := os.Open(file)
@@ -93,6 +123,15 @@ func main() {
 		neighs(h, os.Args[2], os.Args[3])
 	case "rules":
 		rules(h, os.Args[2])
+	case "fdb":
+		if len(os.Args) < 4 {
+			check(fmt.Errorf("fdb FILE LINK"))
+		}
+		fdb(h, os.Args[2], os.Args[3])
+	case "monitor":
+		n, err := strconv.Atoi(os.Args[2])
+		check(err)
+		monitor(n)
 	default:
 		check(fmt.Errorf("unknown operation %q", os.Args[1]))
 	}
@@ -107,7 +146,7 @@ func routes(h *netlink.Handle, file string) {
 	}
 	report("install", t, len(nets))
 
-	resetPeak()
+	before := resetPeak()
 	t = time.Now()
 	rs, err := h.RouteListFiltered(unix.AF_INET, &netlink.Route{Table: table}, netlink.RT_FILTER_TABLE)
 	check(err)
@@ -117,7 +156,7 @@ func routes(h *netlink.Handle, file string) {
 			count++
 		}
 	}
-	report("dump", t, count)
+	reportDump("dump", t, count, before)
 
 	t = time.Now()
 	for _, n := range nets {
@@ -247,4 +286,111 @@ func rules(h *netlink.Handle, file string) {
 		check(h.RuleDel(r))
 	}
 	report("delete", t, len(rs))
+}
+
+func fdb(h *netlink.Handle, file, name string) {
+	pairs := readPairs(file)
+	link, err := h.LinkByName(name)
+	check(err)
+	index := link.Attrs().Index
+	ns := make([]*netlink.Neigh, 0, len(pairs))
+	for _, p := range pairs {
+		mac, err := net.ParseMAC(p[0])
+		check(err)
+		ns = append(ns, &netlink.Neigh{LinkIndex: index, Family: unix.AF_BRIDGE,
+			Flags: netlink.NTF_SELF, State: netlink.NUD_NOARP | netlink.NUD_PERMANENT,
+			HardwareAddr: mac, IP: net.ParseIP(p[1])})
+	}
+	flood := func(n *netlink.Neigh) bool {
+		for _, b := range n.HardwareAddr {
+			if b != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	t := time.Now()
+	for _, n := range ns {
+		if flood(n) {
+			check(h.NeighAppend(n))
+		} else {
+			check(h.NeighAdd(n))
+		}
+	}
+	report("add", t, len(ns))
+
+	resetPeak()
+	t = time.Now()
+	l, err := h.NeighList(index, unix.AF_BRIDGE)
+	check(err)
+	report("list", t, len(l))
+
+	t = time.Now()
+	for _, n := range ns {
+		check(h.NeighDel(n))
+	}
+	report("delete", t, len(ns))
+}
+
+func monitor(n int) {
+	// A buffered channel: the library's goroutine decodes while this one counts.
+	ch := make(chan netlink.RouteUpdate, 4096)
+	done := make(chan struct{})
+	defer close(done)
+	overruns := 0
+	errs := make(chan error, 16)
+	check(netlink.RouteSubscribeWithOptions(ch, done, netlink.RouteSubscribeOptions{
+		ErrorCallback: func(err error) { errs <- err },
+	}))
+	fmt.Println("ready")
+	count := 0
+	var first, last time.Time
+	start := time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+loop:
+	for count < n {
+		select {
+		case _, ok := <-ch:
+			if !ok {
+				// The library ends the subscription on a receive error (ENOBUFS).
+				break loop
+			}
+			count++
+			last = time.Now()
+			if first.IsZero() {
+				first = last
+			}
+		case now := <-tick.C:
+			idle := start
+			if !last.IsZero() {
+				idle = last
+			}
+			if now.Sub(idle) > 2*time.Second {
+				break loop
+			}
+		}
+	}
+	for len(errs) > 0 {
+		err := <-errs
+		if strings.Contains(err.Error(), "no buffer space") {
+			overruns++
+		} else {
+			fmt.Fprintln(os.Stderr, "netlink-go monitor:", err)
+		}
+	}
+	secs := 0.0
+	if !first.IsZero() {
+		secs = last.Sub(first).Seconds()
+	}
+	rss := "0"
+	if b, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "VmHWM:") {
+				rss = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(l[6:]), "kB"))
+			}
+		}
+	}
+	fmt.Printf("recv %.6f %d %s\n", secs, count, rss)
+	fmt.Printf("overruns 0 %d 0\n", overruns)
 }

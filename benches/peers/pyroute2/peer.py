@@ -7,10 +7,18 @@ IPRoute socket (pyroute2's documented way; its calls wait for each ack).
     peer.py addrs FILE LINK  FILE: one address/len a line, added to LINK, listed, deleted
     peer.py neighs FILE LINK FILE: "IPv4 MAC" a line, permanent entries on LINK, listed, deleted
     peer.py rules FILE       FILE: "PRIORITY FROM" a line, rules to table 100, listed, deleted
+    peer.py fdb FILE LINK    FILE: "MAC DST" a line, FDB entries on the VXLAN device LINK
+                             (fdb('append') for the all-zero MAC, fdb('add') for the others),
+                             listed (fdb('dump', ifindex=…)), deleted (fdb('del'))
+    peer.py monitor N        IPRoute().bind(groups=RTMGRP_IPV4_ROUTE); prints "ready", then
+                             counts the route messages of get() until N or 2 s without one
 
-One line per phase: PHASE SECONDS COUNT PEAK_RSS_KB.
+One line per phase: PHASE SECONDS COUNT PEAK_RSS_KB [RSS_BEFORE_KB]; the monitor prints
+"recv SECONDS EVENTS PEAK_RSS_KB" (first to last event) and "overruns 0 N 0".
 """
 
+import errno
+import select
 import socket
 import sys
 import time
@@ -29,9 +37,19 @@ def report(phase, t, count):
     print(f"{phase} {time.monotonic() - t:.6f} {count} {rss}", flush=True)
 
 
+def status_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return line[len(field) + 1 :].strip().removesuffix("kB").strip()
+    return "0"
+
+
 def reset_peak():
+    """Resets VmHWM to VmRSS; returns VmRSS (KiB)."""
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
+    return status_kib("VmRSS")
 
 
 def read_nets(path):
@@ -52,13 +70,13 @@ def routes(ipr, path):
         ipr.route("add", dst=dst, dst_len=length, gateway="192.0.2.2", table=TABLE)
     report("install", t, len(nets))
 
-    reset_peak()
+    before = reset_peak()
     t = time.monotonic()
     count = 0
     for r in ipr.get_routes(family=socket.AF_INET, table=TABLE):
         if r.get_attr("RTA_GATEWAY") is not None:
             count += 1
-    report("dump", t, count)
+    print(f"dump {time.monotonic() - t:.6f} {count} {status_kib('VmHWM')} {before}", flush=True)
 
     t = time.monotonic()
     for dst, length in nets:
@@ -150,8 +168,63 @@ def rules(ipr, path):
     report("delete", t, len(rs))
 
 
+def fdb(ipr, path, name):
+    entries = read_pairs(path)
+    index = ipr.link_lookup(ifname=name)[0]
+    t = time.monotonic()
+    for mac, dst in entries:
+        verb = "append" if mac == "00:00:00:00:00:00" else "add"
+        ipr.fdb(verb, ifindex=index, lladdr=mac, dst=dst)
+    report("add", t, len(entries))
+
+    reset_peak()
+    t = time.monotonic()
+    count = len(ipr.fdb("dump", ifindex=index))
+    report("list", t, count)
+
+    t = time.monotonic()
+    for mac, dst in entries:
+        ipr.fdb("del", ifindex=index, lladdr=mac, dst=dst)
+    report("delete", t, len(entries))
+
+
+RTMGRP_IPV4_ROUTE = 0x40
+RTM_NEWROUTE, RTM_DELROUTE = 24, 25
+
+
+def monitor(n):
+    ipr = IPRoute()
+    ipr.bind(groups=RTMGRP_IPV4_ROUTE)
+    print("ready", flush=True)
+    count = overruns = 0
+    first = last = None
+    while count < n:
+        if not select.select([ipr], [], [], 2.0)[0]:
+            break
+        try:
+            msgs = ipr.get()
+        except OSError as e:
+            if e.errno == errno.ENOBUFS:
+                overruns += 1
+                continue
+            raise
+        for m in msgs:
+            if m["header"]["type"] in (RTM_NEWROUTE, RTM_DELROUTE):
+                count += 1
+                last = time.monotonic()
+                if first is None:
+                    first = last
+    secs = last - first if first is not None else 0.0
+    print(f"recv {secs:.6f} {count} {status_kib('VmHWM')}", flush=True)
+    print(f"overruns 0 {overruns} 0", flush=True)
+    ipr.close()
+
+
 def main():
     args = sys.argv[1:]
+    if len(args) == 2 and args[0] == "monitor":
+        monitor(int(args[1]))
+        return
     with IPRoute() as ipr:
         if len(args) == 2 and args[0] == "routes":
             routes(ipr, args[1])
@@ -163,6 +236,8 @@ def main():
             neighs(ipr, args[1], args[2])
         elif len(args) == 2 and args[0] == "rules":
             rules(ipr, args[1])
+        elif len(args) == 3 and args[0] == "fdb":
+            fdb(ipr, args[1], args[2])
         else:
             sys.exit(f"usage: routes FILE | links N | addrs FILE LINK, not {args}")
 

@@ -9,17 +9,30 @@
 //! rtnetlink-peer addrs FILE LINK  # FILE: one address/len a line, added to LINK, listed, deleted
 //! rtnetlink-peer neighs FILE LINK # FILE: "IPv4 MAC" a line, permanent on LINK, listed, deleted
 //! rtnetlink-peer rules FILE       # FILE: "PRIORITY FROM" a line, to table 100, listed, deleted
+//! rtnetlink-peer fdb FILE LINK    # FILE: "MAC DST" a line, FDB entries on the VXLAN device
+//! rtnetlink-peer monitor N        # route events of a connection bound to RTMGRP_IPV4_ROUTE
 //! ```
 //!
-//! It prints one line per phase, `PHASE SECONDS COUNT PEAK_RSS_KB`, which the harness reads;
-//! COUNT is what the phase did or found (a dump's count is what the kernel returned).
+//! It prints one line per phase, `PHASE SECONDS COUNT PEAK_RSS_KB [RSS_BEFORE_KB]`, which
+//! the harness reads; COUNT is what the phase did or found (a dump's count is what the kernel
+//! returned). The monitor prints `ready` once bound, then `recv SECONDS EVENTS PEAK_RSS_KB`
+//! (first to last event) and `overruns 0 N 0`.
+//!
+//! FDB entries use the neighbour API with the bridge family (`neighbours().add_bridge`,
+//! `.destination(dst)`); the crate has no append flag, so a flood entry (the all-zero MAC,
+//! one per remote) is the same request sent through `Handle::request` with
+//! `NLM_F_CREATE | NLM_F_APPEND`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt, TryStreamExt};
+use rtnetlink::packet_core::{
+    NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST,
+};
 use rtnetlink::packet_route::address::AddressAttribute;
-use rtnetlink::packet_route::neighbour::NeighbourState;
+use rtnetlink::packet_route::neighbour::{NeighbourFlags, NeighbourState};
+use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::route::{RouteAttribute, RouteProtocol, RouteScope, RouteType};
 use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::sys::AsyncSocket;
@@ -47,6 +60,14 @@ fn run() -> AnyResult<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
+        if let ["monitor", n] = args
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            return monitor(n.parse()?).await;
+        }
         let (mut connection, handle, _) = new_connection()?;
         // Kernel-side filtering of dumps (the table), as rtnetlink's example does.
         connection
@@ -65,6 +86,7 @@ fn run() -> AnyResult<()> {
             ["addrs", file, link] => addrs(&handle, file, link).await,
             ["neighs", file, link] => neighs(&handle, file, link).await,
             ["rules", file] => rules(&handle, file).await,
+            ["fdb", file, link] => fdb(&handle, file, link).await,
             _ => Err(format!(
                 "usage: routes FILE | links N | addrs FILE LINK | neighs FILE LINK | rules FILE, \
                  not {args:?}"
@@ -86,8 +108,22 @@ fn report(phase: &str, t: Instant, count: usize) {
     println!("{phase} {:.6} {count} {rss}", t.elapsed().as_secs_f64());
 }
 
-fn reset_peak() {
+fn status_kib(field: &str) -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)
+                .and_then(|v| v.strip_prefix(':'))
+                .map(|v| v.trim().trim_end_matches("kB").trim().to_string())
+        })
+        .unwrap_or_else(|| "0".into())
+}
+
+/// Resets the peak resident memory to the current and returns the current (KiB).
+fn reset_peak() -> String {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+    status_kib("VmRSS")
 }
 
 fn read_nets(file: &str) -> AnyResult<Vec<(IpAddr, u8)>> {
@@ -138,7 +174,7 @@ async fn routes(h: &Handle, file: &str) -> AnyResult<()> {
     .await?;
     report("install", t, done);
 
-    reset_peak();
+    let before = reset_peak();
     let t = Instant::now();
     let filter = RouteMessageBuilder::<Ipv4Addr>::new()
         .table_id(TABLE)
@@ -157,7 +193,11 @@ async fn routes(h: &Handle, file: &str) -> AnyResult<()> {
             count += 1;
         }
     }
-    report("dump", t, count);
+    println!(
+        "dump {:.6} {count} {} {before}",
+        t.elapsed().as_secs_f64(),
+        status_kib("VmHWM")
+    );
 
     let t = Instant::now();
     let done = pipelined(nets.len(), |i| {
@@ -347,5 +387,107 @@ async fn rules(h: &Handle, file: &str) -> AnyResult<()> {
         h.rule().del(msg).execute().await?;
     }
     report("delete", t, rules.len());
+    Ok(())
+}
+
+async fn fdb(h: &Handle, file: &str, link: &str) -> AnyResult<()> {
+    let mut found = h.link().get().match_name(link.to_string()).execute();
+    let index = found.try_next().await?.ok_or("no such link")?.header.index;
+    let entries: Vec<(Vec<u8>, IpAddr)> = read_pairs(file)?
+        .iter()
+        .map(|(mac, dst)| Ok((parse_mac(mac)?, dst.parse()?)))
+        .collect::<AnyResult<_>>()?;
+    let request = |i: usize| {
+        let (mac, dst) = &entries[i];
+        h.neighbours()
+            .add_bridge(index, mac)
+            .destination(*dst)
+            .flags(NeighbourFlags::Own)
+            .state(NeighbourState::Permanent)
+    };
+    let flood = |i: usize| entries[i].0.iter().all(|b| *b == 0);
+
+    let t = Instant::now();
+    let done = pipelined(entries.len(), |i| {
+        let mut req = request(i);
+        let mut h = h.clone();
+        let append = flood(i).then(|| req.message_mut().clone());
+        async move {
+            let Some(msg) = append else {
+                return req.execute().await;
+            };
+            let mut nl = NetlinkMessage::from(RouteNetlinkMessage::NewNeighbour(msg));
+            nl.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND;
+            let mut replies = h.request(nl)?;
+            while let Some(m) = replies.next().await {
+                if let NetlinkPayload::Error(e) = m.payload {
+                    if e.code.is_some() {
+                        return Err(rtnetlink::Error::NetlinkError(e));
+                    }
+                }
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    report("add", t, done);
+
+    reset_peak();
+    let t = Instant::now();
+    let mut get = h.neighbours().get().set_address_family(AddressFamily::Bridge);
+    get.message_mut().header.ifindex = index;
+    let mut dump = get.execute();
+    let mut count = 0;
+    while let Some(n) = dump.try_next().await? {
+        if n.header.ifindex == index {
+            count += 1;
+        }
+    }
+    report("list", t, count);
+
+    let t = Instant::now();
+    let done = pipelined(entries.len(), |i| {
+        let msg = request(i).message_mut().clone();
+        h.neighbours().del(msg).execute()
+    })
+    .await?;
+    report("delete", t, done);
+    Ok(())
+}
+
+/// Route events of a connection bound to the IPv4 route group (its default socket buffer),
+/// decoded by the crate, until `n` or 2 s without one.
+async fn monitor(n: usize) -> AnyResult<()> {
+    use rtnetlink::sys::SocketAddr;
+    let (mut connection, _handle, mut messages) = new_connection()?;
+    connection
+        .socket_mut()
+        .socket_mut()
+        .bind(&SocketAddr::new(0, rtnetlink::constants::RTMGRP_IPV4_ROUTE))?;
+    tokio::spawn(connection);
+    println!("ready");
+    let (mut count, mut overruns) = (0, 0);
+    let mut first = None;
+    let mut last = Instant::now();
+    while count < n {
+        let next = tokio::time::timeout(std::time::Duration::from_secs(2), messages.next());
+        match next.await {
+            Err(_) | Ok(None) => break,
+            Ok(Some((m, _))) => match m.payload {
+                NetlinkPayload::InnerMessage(
+                    RouteNetlinkMessage::NewRoute(_) | RouteNetlinkMessage::DelRoute(_),
+                ) => {
+                    count += 1;
+                    last = Instant::now();
+                    first.get_or_insert(last);
+                }
+                NetlinkPayload::Overrun(_) => overruns += 1,
+                _ => {}
+            },
+        }
+    }
+    let secs = first.map_or(0.0, |f: Instant| last.duration_since(f).as_secs_f64());
+    println!("recv {secs:.6} {count} {}", status_kib("VmHWM"));
+    println!("overruns 0 {overruns} 0");
     Ok(())
 }
