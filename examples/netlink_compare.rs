@@ -222,6 +222,7 @@ fn run(args: &[String]) -> AnyResult<()> {
         only: None,
     };
     let mut require_peers = false;
+    let mut only_peers: Option<Vec<String>> = None;
     let mut it = args.iter();
     let num = |v: Option<&String>, what: &str| -> AnyResult<usize> {
         v.and_then(|n| n.parse().ok())
@@ -242,6 +243,15 @@ fn run(args: &[String]) -> AnyResult<()> {
             }
             "--runs" => cfg.runs = num(it.next(), "--runs")?.max(1),
             "--require-peers" => require_peers = true,
+            "--peers" => {
+                only_peers = Some(
+                    it.next()
+                        .ok_or("--peers takes a comma-separated list")?
+                        .split(',')
+                        .map(str::to_string)
+                        .collect(),
+                )
+            }
             "--quick" => {
                 cfg.routes = 2_000;
                 cfg.links = 20;
@@ -398,7 +408,10 @@ fn run(args: &[String]) -> AnyResult<()> {
         )?;
     }
 
-    let peers = peers(&work);
+    let mut peers = peers(&work);
+    if let Some(names) = &only_peers {
+        peers.retain(|p| names.iter().any(|n| n == p.name));
+    }
     let work_items: Vec<String> = ops
         .iter()
         .map(|op| match op {
@@ -671,6 +684,11 @@ fn peers(work: &WorkDir) -> Vec<Peer> {
         Peer {
             name: "floor",
             argv: ours("floor"),
+            ops: &[Op::Routes],
+        },
+        Peer {
+            name: "floor-noack",
+            argv: ours("floor-noack"),
             ops: &[Op::Routes],
         },
         Peer {
@@ -998,7 +1016,7 @@ fn print_table(
             };
             let fastest = peers
                 .iter()
-                .filter(|p| !p.name.starts_with("netplumb") && p.name != "floor")
+                .filter(|p| !p.name.starts_with("netplumb") && !p.name.starts_with("floor"))
                 .filter_map(|p| secs(p.name))
                 .min_by(f64::total_cmp);
             if let (Some(ours), Some(best)) = (secs("netplumb"), fastest) {
@@ -1032,7 +1050,7 @@ fn print_table(
                 };
                 let smallest = peers
                     .iter()
-                    .filter(|p| !p.name.starts_with("netplumb") && p.name != "floor")
+                    .filter(|p| !p.name.starts_with("netplumb") && !p.name.starts_with("floor"))
                     .filter_map(|p| growth(p.name))
                     .min_by(f64::total_cmp);
                 if let (Some(ours), Some(best)) = (growth("netplumb"), smallest) {
@@ -1108,7 +1126,7 @@ fn write_changes(nets: &[IpNetwork]) -> Result<f64, String> {
         let mut buf = Vec::with_capacity(nets.len() * 44);
         let mut ends = Vec::with_capacity(nets.len());
         for (i, n) in nets.iter().enumerate() {
-            encode_route(&mut buf, i as u32 + 1, n, add);
+            encode_route(&mut buf, i as u32 + 1, n, add, true);
             ends.push(buf.len());
         }
         (buf, ends)
@@ -1147,7 +1165,8 @@ fn peer_main(args: &[String]) -> AnyResult<()> {
         ["iproute2", "monitor", n, _] => ip_monitor(n.parse()?),
         ["iproute2", "neighs", _, _, dir] => ip_peer(Path::new(dir), "neighs"),
         ["iproute2", "rules", _, dir] => ip_peer(Path::new(dir), "rules"),
-        ["floor", "routes", file, _] => floor_routes(&read_nets(file)?),
+        ["floor", "routes", file, _] => floor_routes(&read_nets(file)?, true),
+        ["floor-noack", "routes", file, _] => floor_routes(&read_nets(file)?, false),
         ["iproute2", "routes", _, dir] => ip_peer(Path::new(dir), "routes"),
         ["iproute2", "links", _, dir] => ip_peer(Path::new(dir), "links"),
         ["iproute2", "addrs", _, _, dir] => ip_peer(Path::new(dir), "addrs"),
@@ -1764,15 +1783,17 @@ fn put_attr(buf: &mut Vec<u8>, kind: u16, data: &[u8]) {
 }
 
 /// Appends one route request (`RTM_NEWROUTE` via the gateway, or `RTM_DELROUTE`) to `buf`.
-fn encode_route(buf: &mut Vec<u8>, seq: u32, net: &IpNetwork, add: bool) {
+/// Without `ack`, the request has no `NLM_F_ACK`: the kernel answers it only if it fails.
+fn encode_route(buf: &mut Vec<u8>, seq: u32, net: &IpNetwork, add: bool, ack: bool) {
     let start = buf.len();
+    let ack_flag = if ack { libc::NLM_F_ACK } else { 0 };
     let (kind, flags) = if add {
         (
             libc::RTM_NEWROUTE,
-            libc::NLM_F_REQUEST | libc::NLM_F_ACK | libc::NLM_F_CREATE | libc::NLM_F_EXCL,
+            libc::NLM_F_REQUEST | ack_flag | libc::NLM_F_CREATE | libc::NLM_F_EXCL,
         )
     } else {
-        (libc::RTM_DELROUTE, libc::NLM_F_REQUEST | libc::NLM_F_ACK)
+        (libc::RTM_DELROUTE, libc::NLM_F_REQUEST | ack_flag)
     };
     buf.extend_from_slice(&0u32.to_ne_bytes()); // length, set below
     buf.extend_from_slice(&kind.to_ne_bytes());
@@ -1844,7 +1865,7 @@ fn raw_socket() -> AnyResult<OwnedFd> {
 
 /// Sends the pre-encoded requests in chunks of about 256 KiB; after each chunk, reads the
 /// acks (the kernel has queued them all by the time `send` returns). Returns the acks with
-/// error 0.
+/// error 0. For requests encoded without `NLM_F_ACK`, use [`send_all_noack`].
 fn send_all(fd: &OwnedFd, buf: &[u8], ends: &[usize]) -> AnyResult<usize> {
     let mut rx = vec![0u8; 1 << 20];
     let mut ok = 0;
@@ -1898,22 +1919,91 @@ fn send_all(fd: &OwnedFd, buf: &[u8], ends: &[usize]) -> AnyResult<usize> {
     Ok(ok)
 }
 
-fn floor_routes(nets: &[IpNetwork]) -> AnyResult<()> {
+/// Sends requests encoded without `NLM_F_ACK` in the chunks [`send_all`] uses, each followed
+/// by an `NLMSG_NOOP` that asks for an ack: the kernel handles a write's messages in order
+/// before `send` returns, so that ack comes after the errors of any request of the chunk
+/// that failed (the only ones it answers). Returns the requests done.
+fn send_all_noack(fd: &OwnedFd, buf: &[u8], ends: &[usize]) -> AnyResult<usize> {
+    const BARRIER_SEQ: u32 = u32::MAX - 1;
+    let mut noop = Vec::with_capacity(NLMSG_HDR);
+    noop.extend_from_slice(&(NLMSG_HDR as u32).to_ne_bytes());
+    noop.extend_from_slice(&(libc::NLMSG_NOOP as u16).to_ne_bytes());
+    noop.extend_from_slice(&((libc::NLM_F_REQUEST | libc::NLM_F_ACK) as u16).to_ne_bytes());
+    noop.extend_from_slice(&BARRIER_SEQ.to_ne_bytes());
+    noop.extend_from_slice(&0u32.to_ne_bytes());
+    let mut rx = vec![0u8; 1 << 20];
+    let (mut ok, mut start, mut i) = (0, 0, 0);
+    while i < ends.len() {
+        let first = i;
+        while i < ends.len() && ends[i] - start < 256 << 10 {
+            i += 1;
+        }
+        if i == first {
+            i += 1;
+        }
+        for chunk in [&buf[start..ends[i - 1]], &noop[..]] {
+            // SAFETY: chunk is a live slice.
+            let sent =
+                unsafe { libc::send(fd.as_raw_fd(), chunk.as_ptr().cast(), chunk.len(), 0) };
+            if sent < 0 || sent as usize != chunk.len() {
+                return Err(format!("send: {}", std::io::Error::last_os_error()).into());
+            }
+        }
+        start = ends[i - 1];
+        'acks: loop {
+            // SAFETY: rx is a live buffer of its length.
+            let n = unsafe { libc::recv(fd.as_raw_fd(), rx.as_mut_ptr().cast(), rx.len(), 0) };
+            if n < 0 {
+                return Err(format!("recv: {}", std::io::Error::last_os_error()).into());
+            }
+            let mut off = 0;
+            while off + NLMSG_HDR + 4 <= n as usize {
+                let len = u32::from_ne_bytes(rx[off..off + 4].try_into()?) as usize;
+                let kind = u16::from_ne_bytes(rx[off + 4..off + 6].try_into()?);
+                let seq = u32::from_ne_bytes(rx[off + 8..off + 12].try_into()?);
+                if kind == libc::NLMSG_ERROR as u16 {
+                    let err = i32::from_ne_bytes(rx[off + 16..off + 20].try_into()?);
+                    if err != 0 {
+                        return Err(format!(
+                            "request {seq} refused: {}",
+                            std::io::Error::from_raw_os_error(-err)
+                        )
+                        .into());
+                    }
+                    if seq == BARRIER_SEQ {
+                        break 'acks;
+                    }
+                }
+                if len == 0 {
+                    break;
+                }
+                off += (len + 3) & !3;
+            }
+        }
+        ok += i - first;
+    }
+    Ok(ok)
+}
+
+/// The floor: with `ack`, every request acked ([`send_all`]); without, only failures and one
+/// barrier per write answered ([`send_all_noack`]): what the acks cost.
+fn floor_routes(nets: &[IpNetwork], ack: bool) -> AnyResult<()> {
     let fd = raw_socket()?;
     let encode = |add: bool| {
         let mut buf = Vec::with_capacity(nets.len() * 44);
         let mut ends = Vec::with_capacity(nets.len());
         for (i, n) in nets.iter().enumerate() {
-            encode_route(&mut buf, i as u32 + 1, n, add);
+            encode_route(&mut buf, i as u32 + 1, n, add, ack);
             ends.push(buf.len());
         }
         (buf, ends)
     };
     let (add, add_ends) = encode(true);
     let (del, del_ends) = encode(false);
+    let send = if ack { send_all } else { send_all_noack };
 
     let t = Instant::now();
-    let done = send_all(&fd, &add, &add_ends)?;
+    let done = send(&fd, &add, &add_ends)?;
     report("install", t.elapsed(), done, vm_hwm_kib());
 
     let before = reset_peak();
@@ -1962,7 +2052,7 @@ fn floor_routes(nets: &[IpNetwork]) -> AnyResult<()> {
     report_dump("dump", t.elapsed(), count, vm_hwm_kib(), before);
 
     let t = Instant::now();
-    let done = send_all(&fd, &del, &del_ends)?;
+    let done = send(&fd, &del, &del_ends)?;
     report("delete", t.elapsed(), done, vm_hwm_kib());
     Ok(())
 }

@@ -288,7 +288,12 @@ impl Monitor {
             if let Some(e) = self.queue.pop_front() {
                 return Ok(e);
             }
-            // Poll first: the descriptor may have been made non-blocking by an event loop.
+            // Read what is waiting first (`fill` never blocks, whatever an event loop did to
+            // the descriptor): under a flood of events a poll before every datagram would
+            // double the system calls. Poll only when the socket is empty.
+            if self.fill()? {
+                continue;
+            }
             if self.wait_readable(None)? {
                 self.fill()?;
             }
@@ -317,6 +322,10 @@ impl Monitor {
             self.check_stopped("receive events")?;
             if let Some(e) = self.queue.pop_front() {
                 return Ok(Some(e));
+            }
+            // As in `recv`: poll only when nothing is waiting.
+            if self.fill()? {
+                continue;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if !self.wait_readable(Some(left))? {
