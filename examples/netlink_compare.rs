@@ -1700,9 +1700,10 @@ fn ip_peer(dir: &Path, op: &str) -> AnyResult<()> {
         .lines()
         .count();
     report(add, secs, n, rss);
-    // The dump's own memory: its peak minus that of the same `ip` listing an empty table.
+    // The dump's own memory: its peak minus that of the same `ip` listing the main table
+    // (one route).
     let baseline = if op == "routes" {
-        ip(&["route".into(), "show".into(), "table".into(), "99".into()])?.2
+        ip(&["route".into(), "show".into(), "table".into(), "main".into()])?.2
     } else {
         0
     };
