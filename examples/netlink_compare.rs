@@ -584,7 +584,10 @@ fn fdb_entries(n: usize) -> Vec<(MacAddr, std::net::Ipv4Addr)> {
     (0..n as u32)
         .map(|i| {
             if (i as usize) < floods {
-                (MacAddr([0; 6]), std::net::Ipv4Addr::from(0x0a03_0001u32 + i))
+                (
+                    MacAddr([0; 6]),
+                    std::net::Ipv4Addr::from(0x0a03_0001u32 + i),
+                )
             } else {
                 let b = i.to_be_bytes();
                 (
@@ -937,7 +940,11 @@ fn print_table(
         None => " |".into(),
     };
     // One row: a label and, per peer, the median of `f` over its runs.
-    let row = |label: String, op: Op, phase: &str, f: &dyn Fn(&Phase) -> Option<f64>, fmt: &dyn Fn(f64) -> String| {
+    let row = |label: String,
+               op: Op,
+               phase: &str,
+               f: &dyn Fn(&Phase) -> Option<f64>,
+               fmt: &dyn Fn(f64) -> String| {
         print!("| {label} |");
         for p in peers {
             let v = results
@@ -958,13 +965,9 @@ fn print_table(
     for &op in ops {
         if op == Op::Monitor {
             let rate = |p: &Phase| (p.secs > 0.0).then(|| p.count as f64 / p.secs);
-            row(
-                "monitor events/s decoded".into(),
-                op,
-                "recv",
-                &rate,
-                &|v| format!("{v:.0}"),
-            );
+            row("monitor events/s decoded".into(), op, "recv", &rate, &|v| {
+                format!("{v:.0}")
+            });
             row(
                 format!("monitor events received (of {monitor_changes})"),
                 op,
@@ -1054,7 +1057,10 @@ fn print_table(
                     .filter_map(|p| growth(p.name))
                     .min_by(f64::total_cmp);
                 if let (Some(ours), Some(best)) = (growth("netplumb"), smallest) {
-                    ratios.push(format!("routes-dump-rss-growth {:.2}", ours / best.max(1.0)));
+                    ratios.push(format!(
+                        "routes-dump-rss-growth {:.2}",
+                        ours / best.max(1.0)
+                    ));
                 }
             }
         }
@@ -1137,7 +1143,10 @@ fn write_changes(nets: &[IpNetwork]) -> Result<f64, String> {
     let done = send_all(&fd, &add, &add_ends).map_err(|e| e.to_string())?
         + send_all(&fd, &del, &del_ends).map_err(|e| e.to_string())?;
     if done != 2 * nets.len() {
-        return Err(format!("writer: {done} of {} changes acked", 2 * nets.len()));
+        return Err(format!(
+            "writer: {done} of {} changes acked",
+            2 * nets.len()
+        ));
     }
     Ok(t.elapsed().as_secs_f64())
 }
@@ -1683,12 +1692,7 @@ fn ip_peer(dir: &Path, op: &str) -> AnyResult<()> {
         ),
         "fdb" => (
             "add",
-            vec![
-                "fdb".into(),
-                "show".into(),
-                "dev".into(),
-                FDB_LINK.into(),
-            ],
+            vec!["fdb".into(), "show".into(), "dev".into(), FDB_LINK.into()],
             "delete",
         ),
         _ => ("add", vec!["addr".into(), "show".into()], "delete"),
@@ -1944,8 +1948,7 @@ fn send_all_noack(fd: &OwnedFd, buf: &[u8], ends: &[usize]) -> AnyResult<usize> 
         }
         for chunk in [&buf[start..ends[i - 1]], &noop[..]] {
             // SAFETY: chunk is a live slice.
-            let sent =
-                unsafe { libc::send(fd.as_raw_fd(), chunk.as_ptr().cast(), chunk.len(), 0) };
+            let sent = unsafe { libc::send(fd.as_raw_fd(), chunk.as_ptr().cast(), chunk.len(), 0) };
             if sent < 0 || sent as usize != chunk.len() {
                 return Err(format!("send: {}", std::io::Error::last_os_error()).into());
             }

@@ -32,9 +32,9 @@ use rtnetlink::packet_core::{
 };
 use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::neighbour::{NeighbourFlags, NeighbourState};
-use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::route::{RouteAttribute, RouteProtocol, RouteScope, RouteType};
 use rtnetlink::packet_route::AddressFamily;
+use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::sys::AsyncSocket;
 use rtnetlink::{
     new_connection, AddressMessageBuilder, Handle, IpVersion, LinkVeth, RouteMessageBuilder,
@@ -434,7 +434,10 @@ async fn fdb(h: &Handle, file: &str, link: &str) -> AnyResult<()> {
 
     reset_peak();
     let t = Instant::now();
-    let mut get = h.neighbours().get().set_address_family(AddressFamily::Bridge);
+    let mut get = h
+        .neighbours()
+        .get()
+        .set_address_family(AddressFamily::Bridge);
     get.message_mut().header.ifindex = index;
     let mut dump = get.execute();
     let mut count = 0;
