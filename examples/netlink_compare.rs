@@ -1158,7 +1158,19 @@ fn write_changes(nets: &[IpNetwork]) -> Result<f64, String> {
 fn peer_main(args: &[String]) -> AnyResult<()> {
     let a: Vec<&str> = args.iter().map(String::as_str).collect();
     match a.as_slice() {
-        ["netplumb", "routes", file, _] => np_routes(&read_nets(file)?, true),
+        ["netplumb", "routes", file, _] => {
+            // Where the resident memory goes (lines the harness does not read): the process
+            // before and after reading the prefixes.
+            println!("rss-start {}", vm_rss_kib());
+            let nets = read_nets(file)?;
+            println!(
+                "rss-prefixes-read {} ({} prefixes, {} KiB of Vec)",
+                vm_rss_kib(),
+                nets.len(),
+                nets.capacity() * std::mem::size_of::<IpNetwork>() / 1024
+            );
+            np_routes(&nets, true)
+        }
         ["netplumb-single", "routes", file, _] => np_routes(&read_nets(file)?, false),
         ["netplumb-single", "addrs", file, link, _] => np_addrs(&read_nets(file)?, link, false),
         ["netplumb-single", "neighs", file, link, _] => np_neighs(file, link, false),
@@ -1447,6 +1459,8 @@ fn np_routes(nets: &[IpNetwork], batch: bool) -> AnyResult<()> {
         }
         let done = all_ok("install", &batch.send())?;
         report("install", t.elapsed(), done, vm_hwm_kib());
+        drop(batch);
+        println!("rss-after-install {}", vm_rss_kib());
     }
 
     let before = reset_peak();
