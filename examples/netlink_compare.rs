@@ -13,23 +13,30 @@
 //! - **netplumb**: this example run again as `--peer netplumb`, its fastest way: a
 //!   [`Batch`](netplumb::batch::Batch) for route and address writes, the streaming
 //!   `*_iter` listings, one `add_veth`/`delete_link` per link (links have no batch form);
-//! - **netplumb-single** (routes, addresses, neighbours): netplumb one call per object
-//!   (`add_route`, `add_address`, `add_neighbour` and their deletes), each waiting for its ack:
-//!   what the batch saves;
+//! - **netplumb-single** (routes, addresses, neighbours, FDB entries): netplumb one call per
+//!   object (`add_route`, `add_address`, `add_neighbour`, `add_fdb`/`append_fdb` and their
+//!   deletes), each waiting for its ack: what the batch saves;
 //! - **floor** (routes only): the same `RTM_NEWROUTE`/`RTM_DELROUTE` requests, pre-encoded
 //!   into one buffer before the clock starts and written back to back on a raw netlink
 //!   socket, reading only the acks; its dump reads the table and counts messages without
 //!   decoding them. What the kernel itself costs;
-//! - **iproute2**: `ip -batch FILE` for writes (the file written beforehand) and
-//!   `ip route show` / `ip -d link show` / `ip addr show` for listings, their text read in
-//!   full; the peak resident memory is that of the `ip` process (`wait4`);
+//! - **floor-noack** (routes only): the floor's requests without `NLM_F_ACK`, each 256 KiB
+//!   write followed by an `NLMSG_NOOP` that asks for one (the kernel answers a request without
+//!   it only when it fails): what per-request acks cost;
+//! - **netplumb-bigbuf** (monitor only): netplumb's monitor with a 32 MiB receive buffer
+//!   ([`MonitorOptions::recv_buffer`]), every other monitor keeping its library's default;
+//! - **iproute2**: `ip -batch FILE` (`bridge -batch FILE` for FDB entries) for writes (the
+//!   file written beforehand) and `ip route show` / `ip -d link show` / `ip addr show` /
+//!   `bridge fdb show dev vx0` for listings, their text read in full; `ip -4 monitor route`,
+//!   its lines counted; the peak resident memory is that of the `ip` process (`wait4`);
 //! - **netlink-go**: vishvananda/netlink from Debian's packaged source
 //!   (`golang-github-vishvananda-netlink-dev`), `benches/peers/netlink_go/main.go` built with
 //!   `GOPATH=/usr/share/gocode GO111MODULE=off go build` into `target/netlink-go`: one
 //!   request per object (it has no batch) through one `netlink.Handle`;
 //! - **rtnetlink**: the async Rust crate on tokio, `benches/peers/rtnetlink-peer` (a
 //!   workspace crate, not published): one request per object, 128 in flight on its
-//!   connection (`buffer_unordered`) for routes and addresses, links one at a time;
+//!   connection (`buffer_unordered`) for routes, addresses, neighbours and FDB entries, links
+//!   and rules one at a time;
 //! - **pyroute2**: Debian's `python3-pyroute2` under `/usr/bin/python3`,
 //!   `benches/peers/pyroute2/peer.py`: one `IPRoute` call per object (each waits for its ack).
 //!
@@ -73,10 +80,13 @@
 //! return exactly what was installed, and after each peer the namespace must be empty again
 //! (checked by netplumb). A disagreement is printed and the run exits non-zero; timings
 //! never fail it. Medians of `--runs` (default 3). `--quick` is 2,000 routes, 20 links, 200
-//! addresses of each family, 200 neighbours, 50 rules, one run (CI's smoke run, with
+//! addresses of each family, 200 neighbours, 200 FDB entries, 50 rules, 2,000 monitored route
+//! changes, one run (CI's smoke run, with
 //! `--require-peers`: a missing peer is then an error, not `n/a`). The last line is
-//! `netlink_compare ratio netplumb/fastest-peer: routes-install X routes-dump Y …` (the floor
-//! and netplumb-single excluded).
+//! `netlink_compare ratio netplumb/fastest-peer: routes-install X routes-dump Y …` (the
+//! floors and netplumb's other columns excluded; `routes-dump-rss-growth` compares the dump's
+//! memory growth, `monitor-recv` the time per event received, the fastest peer's rate over
+//! netplumb's).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -468,11 +478,20 @@ fn run(args: &[String]) -> AnyResult<()> {
                             op.name(),
                             run + 1,
                             p.name,
-                            phases
-                                .iter()
-                                .map(|ph| format!("{:.1} ms", ph.secs * 1e3))
-                                .collect::<Vec<_>>()
-                                .join(" / ")
+                            if op == Op::Monitor {
+                                format!(
+                                    "{} events in {:.1} ms, {} overruns",
+                                    phases[0].count,
+                                    phases[0].secs * 1e3,
+                                    phases.get(1).map_or(0, |p| p.count)
+                                )
+                            } else {
+                                phases
+                                    .iter()
+                                    .map(|ph| format!("{:.1} ms", ph.secs * 1e3))
+                                    .collect::<Vec<_>>()
+                                    .join(" / ")
+                            }
                         );
                         for (phase, got) in op.phases().iter().zip(phases) {
                             results
