@@ -84,9 +84,9 @@
 //! changes, one run (CI's smoke run, with
 //! `--require-peers`: a missing peer is then an error, not `n/a`). The last line is
 //! `netlink_compare ratio netplumb/fastest-peer: routes-install X routes-dump Y …` (the
-//! floors and netplumb's other columns excluded; `routes-dump-rss-growth` compares the dump's
-//! memory growth, `monitor-recv` the time per event received, the fastest peer's rate over
-//! netplumb's).
+//! floors and netplumb's other columns excluded; `routes-dump-rss-growth OURS/SMALLEST` gives
+//! the dump's memory growths in MiB, `monitor-recv` compares the time per event received, the
+//! fastest peer's rate over netplumb's).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -1076,9 +1076,11 @@ fn print_table(
                     .filter_map(|p| growth(p.name))
                     .min_by(f64::total_cmp);
                 if let (Some(ours), Some(best)) = (growth("netplumb"), smallest) {
+                    // As MiB, not a ratio: the smallest growth can be zero (`ip` streams).
                     ratios.push(format!(
-                        "routes-dump-rss-growth {:.2}",
-                        ours / best.max(1.0)
+                        "routes-dump-rss-growth {:.1}/{:.1}MiB",
+                        ours / 1024.0,
+                        best / 1024.0
                     ));
                 }
             }
