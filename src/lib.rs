@@ -77,6 +77,10 @@ mod names;
 pub mod neighbour;
 pub mod netconf;
 pub mod netns;
+pub(crate) mod replay;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 pub mod nexthop;
 pub mod nsid;
 pub mod route;
