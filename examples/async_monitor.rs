@@ -25,8 +25,10 @@ use tokio::signal::unix::{signal, SignalKind};
 const MIRROR: TableId = TableId::new(100);
 
 fn mirror_of(r: &Route) -> Option<NewRoute<'static>> {
-    let watched = r.table == TableId::MAIN && r.protocol == RouteProtocol::STATIC;
-    watched.then(|| NewRoute {
+    if r.table != TableId::MAIN || r.protocol != RouteProtocol::STATIC {
+        return None;
+    }
+    Some(NewRoute {
         table: MIRROR,
         ..NewRoute::of_kind(RouteType::Blackhole, r.destination).ok()?
     })
@@ -62,7 +64,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    let demo_task = demo.then(|| {
+    let mut demo_task = demo.then(|| {
         let ns = ns.try_clone().expect("clone namespace");
         tokio::spawn(async move { run_demo(&ns).await })
     });
@@ -102,19 +104,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     _ => {}
                 }
             }
-            done = async { match &demo_task { Some(_) => tokio::time::sleep(Duration::from_secs(30)).await, None => std::future::pending().await } } => {
-                let () = done;
+            finished = async { demo_task.as_mut().expect("guarded").await }, if demo_task.is_some() => {
+                finished??;
+                break;
+            }
+            () = tokio::time::sleep(Duration::from_secs(30)), if demo => {
                 return Err("the demo did not finish within 30 s".into());
             }
         }
-        if let Some(task) = &demo_task {
-            if task.is_finished() {
-                break;
-            }
-        }
     }
-    if let Some(task) = demo_task {
-        task.await??;
+    if demo {
         let left = handle
             .run(|h| {
                 h.routes(&RouteFilter {
@@ -174,7 +173,8 @@ async fn wait_for_mirror(
         let mut w = want.to_vec();
         w.sort();
         if got == w {
-            println!("table {MIRROR} now holds {got:?}");
+            let shown: Vec<String> = got.iter().map(|n| n.to_string()).collect();
+            println!("table {MIRROR} now holds {}", shown.join(" "));
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(10)).await;

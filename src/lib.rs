@@ -77,14 +77,14 @@ mod names;
 pub mod neighbour;
 pub mod netconf;
 pub mod netns;
+pub mod nexthop;
+pub mod nsid;
 pub(crate) mod replay;
+pub mod route;
+pub mod rule;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
-pub mod nexthop;
-pub mod nsid;
-pub mod route;
-pub mod rule;
 mod types;
 mod wire;
 pub mod wireguard;

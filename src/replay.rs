@@ -145,7 +145,12 @@ impl Script {
     }
 
     /// Records the answer to a request the last run left pending.
-    pub(crate) fn record(&mut self, request: Vec<u8>, send_error: Option<i32>, replies: Vec<Reply>) {
+    pub(crate) fn record(
+        &mut self,
+        request: Vec<u8>,
+        send_error: Option<i32>,
+        replies: Vec<Reply>,
+    ) {
         self.steps.push(Exchange {
             request,
             send_error,
@@ -388,8 +393,11 @@ mod tests {
             .collect();
         assert_eq!(back, [1, 3], "renumbered back, the stale frame left out");
         assert!(!t.done());
-        assert!(t.take(&message(wire::NLMSG_DONE, 42, 77, &[0; 4])).is_none());
-        t.take(&message(wire::NLMSG_ERROR, 501, 77, &[0; 20])).unwrap();
+        assert!(t
+            .take(&message(wire::NLMSG_DONE, 42, 77, &[0; 4]))
+            .is_none());
+        t.take(&message(wire::NLMSG_ERROR, 501, 77, &[0; 20]))
+            .unwrap();
         assert!(t.done());
     }
 
@@ -407,7 +415,8 @@ mod tests {
         let e = s.send(&req, SendKind::Single).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
         // A second request in the same run is not recorded: it may depend on the first.
-        s.send(&message(18, 2, 0, &[]), SendKind::Single).unwrap_err();
+        s.send(&message(18, 2, 0, &[]), SendKind::Single)
+            .unwrap_err();
         let pending = s.take_pending();
         assert_eq!(pending, vec![req.clone()]);
         let reply = message(wire::NLMSG_ERROR, 1, 0, &[0; 20]);

@@ -231,8 +231,7 @@ impl AsyncHandle {
             let dump = match op(&self.replay) {
                 Ok(dump) => dump,
                 Err(e) => {
-                    let (diverged, pending) =
-                        self.with_script(|s| (s.diverged, s.take_pending()));
+                    let (diverged, pending) = self.with_script(|s| (s.diverged, s.take_pending()));
                     if diverged {
                         return Err(not_deterministic());
                     }

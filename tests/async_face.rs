@@ -21,7 +21,7 @@ const T: TableId = TableId::new(100);
 /// One way of running operations: directly, or through the async face on a runtime.
 enum Driver {
     Sync(Handle),
-    Async(Runtime, AsyncHandle),
+    Async(Box<(Runtime, AsyncHandle)>),
 }
 
 impl Driver {
@@ -36,8 +36,8 @@ impl Driver {
         let a2 = multi.block_on(AsyncHandle::new_in(&t.ns)).unwrap();
         vec![
             ("sync", Driver::Sync(Handle::new_in(&t.ns).unwrap())),
-            ("current-thread", Driver::Async(current, a1)),
-            ("multi-thread", Driver::Async(multi, a2)),
+            ("current-thread", Driver::Async(Box::new((current, a1)))),
+            ("multi-thread", Driver::Async(Box::new((multi, a2)))),
         ]
     }
 
@@ -47,7 +47,7 @@ impl Driver {
                 let mut op = op;
                 op(h)
             }
-            Driver::Async(rt, h) => rt.block_on(h.run(op)),
+            Driver::Async(a) => a.0.block_on(a.1.run(op)),
         }
     }
 }
@@ -91,8 +91,9 @@ fn routes_scenario(t: &TestNs, d: &Driver, name: &str) {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|o| format!("{}/24", o["dst"].as_str().unwrap().trim_end_matches("/24"))
-                    == dst),
+                .any(
+                    |o| format!("{}/24", o["dst"].as_str().unwrap().trim_end_matches("/24")) == dst
+                ),
             "{name}: {dst} not in {oracle}"
         );
     }
@@ -102,7 +103,8 @@ fn routes_scenario(t: &TestNs, d: &Driver, name: &str) {
     for r in &wanted {
         d.run(|h| h.delete_route(&RouteKey::from(r))).unwrap();
     }
-    assert!(t.ip(&["-j", "route", "show", "table", "100"])
+    assert!(t
+        .ip(&["-j", "route", "show", "table", "100"])
         .as_array()
         .unwrap()
         .is_empty());
@@ -120,7 +122,10 @@ fn links_scenario(t: &TestNs, d: &Driver, name: &str) {
     let oracle = t.ip_link("av0").expect("av0 in ip link");
     assert_eq!(oracle["mtu"].as_u64(), Some(1400), "{name}");
     assert_eq!(link.mtu, 1400, "{name}");
-    assert_eq!(oracle["ifindex"].as_u64(), Some(u64::from(link.index.get())));
+    assert_eq!(
+        oracle["ifindex"].as_u64(),
+        Some(u64::from(link.index.get()))
+    );
     let names: Vec<String> = d
         .run(|h| h.links(&Default::default()))
         .unwrap()
@@ -129,7 +134,10 @@ fn links_scenario(t: &TestNs, d: &Driver, name: &str) {
         .collect();
     assert_eq!(names.len(), t.ip_link_names().len(), "{name}");
     d.run(|h| h.delete_link("av0")).unwrap();
-    assert!(t.ip_link("av0").is_none() && t.ip_link("av1").is_none(), "{name}");
+    assert!(
+        t.ip_link("av0").is_none() && t.ip_link("av1").is_none(),
+        "{name}"
+    );
     let e = d.run(|h| h.link("av0")).unwrap_err();
     assert!(e.is_not_found(), "{name}: {e}");
 }
@@ -152,7 +160,11 @@ fn batch_scenario(t: &TestNs, d: &Driver, name: &str) {
         table: Some(T),
         ..RouteFilter::default()
     };
-    assert_eq!(d.run(|h| h.routes(&filter)).unwrap().len(), 10_000, "{name}");
+    assert_eq!(
+        d.run(|h| h.routes(&filter)).unwrap().len(),
+        10_000,
+        "{name}"
+    );
     let n = t.ip(&["-j", "route", "show", "table", "100"]);
     assert_eq!(n.as_array().unwrap().len(), 10_000, "{name}");
     delete_all(&t.handle, &filter);
