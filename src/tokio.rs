@@ -38,6 +38,13 @@
 //! decoded in one piece when its last datagram has arrived — use [`AsyncHandle::stream`] for a
 //! large table, which decodes one datagram at a time as it arrives.
 //!
+//! Three operations do more than exchange messages, and block the runtime thread while they
+//! do it: [`Handle::wait_address_ready`] sleeps between its checks (do not `run` it: poll
+//! [`Handle::addresses`] from the async side with `tokio::time::sleep` in between, or call it
+//! on a blocking [`Handle`] in `spawn_blocking`), and [`Handle::add_tun`] and the namespace's
+//! [`NetNs::set_conf`] work on a short-lived thread inside the namespace for a millisecond or
+//! so.
+//!
 //! # Cancellation
 //! Dropping a future of this module part-way is safe: what was sent stays sent (a route
 //! whose request reached the kernel is added even if its answer is never awaited), and the
@@ -190,6 +197,8 @@ impl AsyncHandle {
             if pending.is_empty() {
                 return out;
             }
+            // A result made without the answers: thrown away (and not held across awaits).
+            drop(out);
             for request in pending {
                 let (send_error, replies) = io.exchange(request.clone()).await;
                 self.with_script(|s| s.record(request, send_error, replies));
@@ -228,44 +237,52 @@ impl AsyncHandle {
                 s.stream_ok = true;
             });
             first = false;
-            let dump = match op(&self.replay) {
-                Ok(dump) => dump,
-                Err(e) => {
-                    let (diverged, pending) = self.with_script(|s| (s.diverged, s.take_pending()));
-                    if diverged {
-                        return Err(not_deterministic());
-                    }
-                    if pending.is_empty() {
-                        return Err(e);
-                    }
-                    for request in pending {
-                        let (send_error, replies) = io.exchange(request.clone()).await;
-                        self.with_script(|s| s.record(request, send_error, replies));
-                    }
-                    continue;
-                }
+            // A dump holds the scripted handle: take its state out before looking at it.
+            let detached = op(&self.replay).map(Dump::detach);
+            let e = match detached {
+                Ok(detached) => return self.start_stream(io, detached).await,
+                Err(e) => e,
             };
-            // The dump holds the scripted handle: take its state out before looking at it.
-            let Some((mut inner, core)) = dump.detach() else {
+            let (diverged, pending) = self.with_script(|s| (s.diverged, s.take_pending()));
+            if diverged {
                 return Err(not_deterministic());
-            };
-            let request = match inner.script() {
-                Some(s) if !s.diverged && s.streaming() => s.take_pending().pop(),
-                _ => None,
-            };
-            let Some(request) = request else {
-                return Err(not_deterministic());
-            };
-            if let Err(errno) = io.send(request).await {
-                drop((inner, core));
-                return Err(Error::io(
-                    "send dump request",
-                    io::Error::from_raw_os_error(errno),
-                ));
             }
-            return Ok(DumpStream { io, inner, core });
+            if pending.is_empty() {
+                return Err(e);
+            }
+            for request in pending {
+                let (send_error, replies) = io.exchange(request.clone()).await;
+                self.with_script(|s| s.record(request, send_error, replies));
+            }
         }
     }
+
+    /// Sends a streaming dump's request, which the scripted run let through, and makes its
+    /// stream.
+    async fn start_stream<'a, T>(
+        &'a self,
+        mut io: MutexGuard<'a, Io>,
+        detached: Option<(Box<Inner>, DumpCore<'a, T>)>,
+    ) -> Result<DumpStream<'a, T>> {
+        let Some((mut inner, core)) = detached else {
+            return Err(not_deterministic());
+        };
+        let request = match inner.script() {
+            Some(s) if !s.diverged && s.streaming() => s.take_pending().pop(),
+            _ => None,
+        };
+        let Some(request) = request else {
+            return Err(not_deterministic());
+        };
+        if let Err(errno) = io.send(request).await {
+            return Err(Error::io(
+                "send dump request",
+                io::Error::from_raw_os_error(errno),
+            ));
+        }
+        Ok(DumpStream { io, inner, core })
+    }
+
     fn with_script<T>(&self, f: impl FnOnce(&mut Script) -> T) -> T {
         match self.replay.with_script(f) {
             Some(t) => t,

@@ -142,6 +142,21 @@ fn links_scenario(t: &TestNs, d: &Driver, name: &str) {
     assert!(e.is_not_found(), "{name}: {e}");
 }
 
+/// The futures and streams can move between a multi-thread runtime's workers.
+#[test]
+fn futures_and_streams_are_send() {
+    fn send<T: Send>(_: &T) {}
+    fn check(h: &AsyncHandle, filter: &RouteFilter) {
+        send(&h.run(|h| h.link("lo")));
+        send(&h.stream(|h| h.routes_iter(filter)));
+    }
+    let _ = check;
+    fn send_type<T: Send>() {}
+    send_type::<AsyncHandle>();
+    send_type::<AsyncMonitor>();
+    send_type::<netplumb::tokio::DumpStream<'static, netplumb::route::Route>>();
+}
+
 /// A pipelined batch of 10,000 routes, then a listing of them.
 fn batch_scenario(t: &TestNs, d: &Driver, name: &str) {
     let routes = blackholes(10_000);
