@@ -132,8 +132,8 @@ done
 [ ${#targets[@]} -gt 0 ] || die "no test targets in tests/"
 json=$work/build.json
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
-  cargo test --release --no-run -p netplumb --target x86_64-unknown-linux-gnu \
-  --message-format=json "${targets[@]}" >"$json"
+  cargo test --release --no-run -p netplumb --features tokio \
+  --target x86_64-unknown-linux-gnu --message-format=json "${targets[@]}" >"$json"
 # The executables of the integration-test targets (kind "test", built with the test profile).
 mapfile -t bins < <(grep '"reason":"compiler-artifact"' "$json" | grep '"kind":\["test"\]' \
   | grep '"test":true' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | sort -u)

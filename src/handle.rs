@@ -9,6 +9,7 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use nix::errno::Errno;
 
 use crate::netns::NetNs;
+use crate::replay::{Script, SendKind};
 use crate::wire::{self, Frame, Request};
 use crate::{Error, Result};
 
@@ -72,14 +73,41 @@ pub struct Handle {
     dump_attempts: AtomicU32,
 }
 
-struct Inner {
-    socket: Socket,
+pub(crate) struct Inner {
+    conn: Conn,
     port: u32,
     seq: u32,
     rx: Vec<u8>,
     tx: Vec<u8>,
     /// Socket buffer sizes once raised for pipelining: (receive, send), as the kernel reports.
     pipeline_bufs: Option<(usize, usize)>,
+}
+
+/// Where a handle's requests go: the kernel, or the script of an async driver (see
+/// [`replay`](crate::replay)).
+enum Conn {
+    Socket(Socket),
+    Script(Box<Script>),
+}
+
+impl Conn {
+    fn send(&mut self, bytes: &[u8], kind: SendKind) -> io::Result<usize> {
+        match self {
+            Conn::Socket(s) => s.send(bytes, 0),
+            Conn::Script(s) => s.send(bytes, kind),
+        }
+    }
+
+    /// Receives one datagram into `rx`; returns its length (larger than `rx`'s capacity when
+    /// it did not fit) and the sender's port.
+    fn recv_from(&mut self, rx: &mut Vec<u8>, flags: libc::c_int) -> io::Result<(usize, u32)> {
+        match self {
+            Conn::Socket(s) => s
+                .recv_from(rx, flags)
+                .map(|(n, from)| (n, from.port_number())),
+            Conn::Script(s) => s.recv(rx).map(|n| (n, 0)),
+        }
+    }
 }
 
 impl std::fmt::Debug for Handle {
@@ -107,7 +135,7 @@ impl Handle {
         let _ = socket.set_netlink_get_strict_chk(true);
         Ok(Handle {
             inner: Mutex::new(Inner {
-                socket,
+                conn: Conn::Socket(socket),
                 port: addr.port_number(),
                 seq: 0,
                 rx: Vec::with_capacity(RECV_BUF),
@@ -151,7 +179,49 @@ impl Handle {
     /// The namespace the handle's socket works in.
     pub(crate) fn netns(&self) -> Result<NetNs> {
         use std::os::fd::AsFd;
-        NetNs::of_socket(self.lock().socket.as_fd())
+        match &self.lock().conn {
+            Conn::Socket(s) => NetNs::of_socket(s.as_fd()),
+            Conn::Script(s) => s.netns(),
+        }
+    }
+
+    /// A handle whose requests are answered from `script` (see [`replay`](crate::replay)),
+    /// using `port` as its socket's.
+    pub(crate) fn scripted(script: Script, port: u32) -> Handle {
+        let bufs = script.bufs;
+        Handle {
+            inner: Mutex::new(Inner {
+                conn: Conn::Script(Box::new(script)),
+                port,
+                seq: 0,
+                rx: Vec::with_capacity(RECV_BUF),
+                tx: Vec::with_capacity(4096),
+                pipeline_bufs: Some(bufs),
+            }),
+            dump_attempts: AtomicU32::new(DEFAULT_DUMP_ATTEMPTS),
+        }
+    }
+
+    /// Runs `f` on the script of a scripted handle, after the sequence numbers start again
+    /// (a new run of an operation numbers its requests as the last one did).
+    pub(crate) fn with_script<T>(&self, f: impl FnOnce(&mut Script) -> T) -> Option<T> {
+        let mut inner = self.lock();
+        inner.seq = 0;
+        match &mut inner.conn {
+            Conn::Script(s) => Some(f(s)),
+            Conn::Socket(_) => None,
+        }
+    }
+
+    /// The open socket's raw descriptor, port, and buffer sizes raised for pipelining, for a
+    /// driver that takes the socket over ([`Handle::into_socket`]).
+    pub(crate) fn into_socket(self) -> Option<(Socket, u32, (usize, usize))> {
+        let mut inner = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
+        let bufs = inner.pipeline_bufs();
+        match inner.conn {
+            Conn::Socket(s) => Some((s, inner.port, bufs)),
+            Conn::Script(_) => None,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -288,26 +358,33 @@ impl Handle {
         &'h self,
         op: &'static str,
         msg: impl Into<Request>,
-        convert: impl FnMut(&Frame<'_>) -> Result<Option<T>> + 'h,
+        convert: impl FnMut(&Frame<'_>) -> Result<Option<T>> + Send + 'h,
     ) -> Result<Dump<'h, T>> {
         let mut inner = self.lock();
-        let seq = inner.send(op, msg.into(), wire::NLM_F_REQUEST | wire::NLM_F_DUMP)?;
-        Ok(Dump {
-            inner,
+        let seq = inner.send_as(
             op,
-            seq,
-            convert: Box::new(convert),
-            ready: std::collections::VecDeque::new(),
-            state: DumpState::Reading,
-            empty_on: None,
+            msg.into(),
+            wire::NLM_F_REQUEST | wire::NLM_F_DUMP,
+            SendKind::Stream,
+        )?;
+        Ok(Dump {
+            inner: Some(inner),
+            core: DumpCore {
+                op,
+                seq,
+                convert: Box::new(convert),
+                ready: std::collections::VecDeque::new(),
+                state: DumpState::Reading,
+                empty_on: None,
+            },
         })
     }
 }
 
 /// Decodes one message of a dump into an object, or skips it (`None`).
-pub(crate) trait DecodeFrame<T>: FnMut(&Frame<'_>) -> Result<Option<T>> {}
+pub(crate) trait DecodeFrame<T>: FnMut(&Frame<'_>) -> Result<Option<T>> + Send {}
 
-impl<T, F: FnMut(&Frame<'_>) -> Result<Option<T>>> DecodeFrame<T> for F {}
+impl<T, F: FnMut(&Frame<'_>) -> Result<Option<T>> + Send> DecodeFrame<T> for F {}
 
 /// What one datagram of a reply held.
 struct Step {
@@ -332,7 +409,14 @@ struct Step {
 /// is never presented as a whole table: the iterator either ends cleanly (a consistent
 /// dump) or ends with the error.
 pub struct Dump<'h, T> {
-    inner: MutexGuard<'h, Inner>,
+    /// The handle's connection, held until the dump ends (`None` once detached).
+    inner: Option<MutexGuard<'h, Inner>>,
+    core: DumpCore<'h, T>,
+}
+
+/// A dump's progress, apart from the connection it reads from (which a sync [`Dump`] holds
+/// locked, and an async driver owns).
+pub(crate) struct DumpCore<'h, T> {
     op: &'static str,
     seq: u32,
     convert: Box<dyn DecodeFrame<T> + 'h>,
@@ -352,41 +436,104 @@ enum DumpState {
     Failed,
 }
 
+/// What a dump has next.
+pub(crate) enum Pulled<T> {
+    /// An object, or the error that ends the dump.
+    Item(Result<T>),
+    /// The dump is over.
+    End,
+    /// A scripted connection has no reply to read yet: feed it and pull again.
+    Starved,
+}
+
 impl<T> std::fmt::Debug for Dump<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dump")
-            .field("op", &self.op)
-            .field("state", &self.state)
+            .field("op", &self.core.op)
+            .field("state", &self.core.state)
             .finish_non_exhaustive()
     }
 }
 
-impl<T> Dump<'_, T> {
+impl<'h, T> Dump<'h, T> {
     /// Makes the kernel's refusal with `errno` an empty listing rather than an error.
     pub(crate) fn empty_on(mut self, errno: Errno) -> Self {
-        self.empty_on = Some(errno);
+        self.core.empty_on = Some(errno);
         self
     }
 
+    /// Takes the dump and its connection's state out of the handle: the scripted handle of an
+    /// async driver, whose dump goes on reading from what the driver feeds it. (The handle is
+    /// left with a fresh state; on a handle with a socket, `None`.)
+    pub(crate) fn detach(mut self) -> Option<(Box<Inner>, DumpCore<'h, T>)> {
+        let mut guard = self.inner.take()?;
+        let Conn::Script(script) = &mut guard.conn else {
+            self.inner = Some(guard);
+            return None;
+        };
+        let blank = Inner {
+            conn: Conn::Script(Box::new(script.fresh())),
+            port: guard.port,
+            seq: 0,
+            rx: Vec::new(),
+            tx: Vec::new(),
+            pipeline_bufs: guard.pipeline_bufs,
+        };
+        let inner = Box::new(std::mem::replace(&mut *guard, blank));
+        drop(guard);
+        let op = self.core.op;
+        let core = std::mem::replace(&mut self.core, DumpCore::finished(op));
+        Some((inner, core))
+    }
+}
+
+impl<'h, T> DumpCore<'h, T> {
+    fn finished(op: &'static str) -> DumpCore<'h, T> {
+        DumpCore {
+            op,
+            seq: 0,
+            convert: Box::new(|_: &Frame<'_>| Ok(None)),
+            ready: std::collections::VecDeque::new(),
+            state: DumpState::Failed,
+            empty_on: None,
+        }
+    }
+
+    /// The next object, the end, or (scripted) the need for more replies.
+    pub(crate) fn pull(&mut self, inner: &mut Inner) -> Pulled<T> {
+        loop {
+            if let Some(item) = self.ready.pop_front() {
+                return Pulled::Item(Ok(item));
+            }
+            if self.state != DumpState::Reading {
+                return Pulled::End;
+            }
+            if inner.starved() {
+                return Pulled::Starved;
+            }
+            if let Err(e) = self.fill(inner) {
+                return Pulled::Item(Err(e));
+            }
+        }
+    }
+
     /// Reads the next datagram and queues its objects; an error ends the dump.
-    fn fill(&mut self) -> Result<()> {
+    fn fill(&mut self, inner: &mut Inner) -> Result<()> {
         let mut failed = None;
         let convert = &mut self.convert;
         let ready = &mut self.ready;
-        let step = self
-            .inner
-            .reply_step(self.op, self.seq, &mut failed, &mut |f| {
-                if let Some(item) = convert(f)? {
-                    ready.push_back(item);
-                }
-                Ok(())
-            });
+        let step = inner.reply_step(self.op, self.seq, &mut failed, &mut |f| {
+            if let Some(item) = convert(f)? {
+                ready.push_back(item);
+            }
+            Ok(())
+        });
         let step = match step {
             Ok(s) => s,
             Err(e) => {
                 // The socket may still hold the rest of the reply.
                 self.state = DumpState::Failed;
-                self.inner.drain_pending();
+                inner.drain_pending();
                 return Err(e);
             }
         };
@@ -410,7 +557,7 @@ impl<T> Dump<'_, T> {
         match error {
             Some(e) => {
                 self.ready.clear();
-                self.finish();
+                self.finish(inner);
                 Err(e)
             }
             None => Ok(()),
@@ -418,7 +565,8 @@ impl<T> Dump<'_, T> {
     }
 
     /// Reads and discards the rest of the reply, so the socket is ready for the next request.
-    fn finish(&mut self) {
+    /// (A scripted connection stops at what it was fed; its driver drains its own socket.)
+    pub(crate) fn finish(&mut self, inner: &mut Inner) {
         let was = self.state;
         self.state = DumpState::Failed;
         if was != DumpState::Reading {
@@ -426,14 +574,14 @@ impl<T> Dump<'_, T> {
         }
         let mut failed = None;
         loop {
-            match self
-                .inner
-                .reply_step(self.op, self.seq, &mut failed, &mut |_| Ok(()))
-            {
+            if inner.starved() {
+                return;
+            }
+            match inner.reply_step(self.op, self.seq, &mut failed, &mut |_| Ok(())) {
                 Ok(Step { end: Some(_), .. }) => return,
                 Ok(_) => {}
                 Err(_) => {
-                    self.inner.drain_pending();
+                    inner.drain_pending();
                     return;
                 }
             }
@@ -445,23 +593,20 @@ impl<T> Iterator for Dump<'_, T> {
     type Item = Result<T>;
 
     fn next(&mut self) -> Option<Result<T>> {
-        loop {
-            if let Some(item) = self.ready.pop_front() {
-                return Some(Ok(item));
-            }
-            if self.state != DumpState::Reading {
-                return None;
-            }
-            if let Err(e) = self.fill() {
-                return Some(Err(e));
-            }
+        let inner = self.inner.as_mut()?;
+        match self.core.pull(inner) {
+            Pulled::Item(item) => Some(item),
+            // A handle's own dump is never starved: its script was fed in full.
+            Pulled::End | Pulled::Starved => None,
         }
     }
 }
 
 impl<T> Drop for Dump<'_, T> {
     fn drop(&mut self) {
-        self.finish();
+        if let Some(inner) = self.inner.as_mut() {
+            self.core.finish(inner);
+        }
     }
 }
 
@@ -495,7 +640,9 @@ impl Inner {
         if let Some(b) = self.pipeline_bufs {
             return b;
         }
-        let fd = &self.socket;
+        let Conn::Socket(fd) = &self.conn else {
+            return (212_992, 212_992);
+        };
         // The FORCE variants pass the sysctl limits with CAP_NET_ADMIN; without it, take what
         // the plain options give. A failure leaves the default, which the sizes below respect.
         if setsockopt(fd, sockopt::RcvBufForce, &PIPELINE_RCVBUF).is_err() {
@@ -586,7 +733,7 @@ impl Inner {
             }
         };
         loop {
-            match self.socket.send(bytes, 0) {
+            match self.conn.send(bytes, SendKind::Pipeline) {
                 Ok(_) => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return fail_rest(waiting, results, &io_error(&e)),
@@ -635,12 +782,22 @@ impl Inner {
     }
 
     fn send(&mut self, op: &'static str, msg: Request, flags: u16) -> Result<u32> {
+        self.send_as(op, msg, flags, SendKind::Single)
+    }
+
+    fn send_as(
+        &mut self,
+        op: &'static str,
+        msg: Request,
+        flags: u16,
+        kind: SendKind,
+    ) -> Result<u32> {
         self.seq = self.seq.wrapping_add(1).max(1);
         self.tx.clear();
         wire::encode_request(msg, flags, &mut self.tx)?;
         wire::set_seq(&mut self.tx, 0, self.seq);
         loop {
-            match self.socket.send(&self.tx, 0) {
+            match self.conn.send(&self.tx, kind) {
                 Ok(_) => return Ok(self.seq),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(Error::io(op, e)),
@@ -705,6 +862,19 @@ impl Inner {
         Ok(step)
     }
 
+    /// Whether this is a scripted connection whose streaming dump has read all it was fed.
+    fn starved(&self) -> bool {
+        matches!(&self.conn, Conn::Script(s) if s.starved())
+    }
+
+    /// The script of a scripted connection.
+    pub(crate) fn script(&mut self) -> Option<&mut Script> {
+        match &mut self.conn {
+            Conn::Script(s) => Some(s),
+            Conn::Socket(_) => None,
+        }
+    }
+
     /// Reads and discards whatever is waiting on the socket, without blocking.
     fn drain_pending(&mut self) {
         for _ in 0..1024 {
@@ -726,10 +896,10 @@ impl Inner {
         self.rx.reserve(RECV_BUF);
         let cap = self.rx.capacity();
         loop {
-            match self.socket.recv_from(&mut self.rx, libc::MSG_TRUNC | flags) {
+            match self.conn.recv_from(&mut self.rx, libc::MSG_TRUNC | flags) {
                 // Replies come from the kernel (port 0). The socket is connected to it, so the
                 // kernel refuses other senders already; anything else is dropped here too.
-                Ok((_, from)) if from.port_number() != 0 => {
+                Ok((_, from)) if from != 0 => {
                     self.rx.clear();
                     continue;
                 }
@@ -770,7 +940,10 @@ mod tests {
         {
             let mut inner = h.lock();
             inner.pipeline_bufs = Some((64 << 20, 4 << 20));
-            setsockopt(&inner.socket, sockopt::RcvBuf, &1024).unwrap();
+            let Conn::Socket(socket) = &inner.conn else {
+                unreachable!()
+            };
+            setsockopt(socket, sockopt::RcvBuf, &1024).unwrap();
         }
         let n = 2000;
         let mut batch = h.batch();

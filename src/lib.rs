@@ -79,8 +79,12 @@ pub mod netconf;
 pub mod netns;
 pub mod nexthop;
 pub mod nsid;
+pub(crate) mod replay;
 pub mod route;
 pub mod rule;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio;
 mod types;
 mod wire;
 pub mod wireguard;

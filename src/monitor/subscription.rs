@@ -130,6 +130,13 @@ impl Monitor {
         Ok(MonitorStop { shared })
     }
 
+    /// The descriptor that becomes readable when the monitor is stopped (after
+    /// [`stopper`](Monitor::stopper)), for an event loop to wait on beside the socket.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn stop_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.stop.as_ref().map(|s| s.wake.as_fd())
+    }
+
     /// Whether a [`MonitorStop`] has stopped this monitor.
     pub fn is_stopped(&self) -> bool {
         self.stop
