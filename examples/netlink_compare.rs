@@ -699,6 +699,24 @@ fn peers(work: &WorkDir) -> Vec<Peer> {
             ops: &[Op::Routes, Op::Addrs, Op::Neighs, Op::Fdb],
         },
         Peer {
+            name: "netplumb-async",
+            argv: if cfg!(feature = "tokio") {
+                ours("netplumb-async")
+            } else {
+                Err("built without the `tokio` feature (cargo run --features tokio …)".into())
+            },
+            ops: &[Op::Routes],
+        },
+        Peer {
+            name: "netplumb-async-single",
+            argv: if cfg!(feature = "tokio") {
+                ours("netplumb-async-single")
+            } else {
+                Err("built without the `tokio` feature (cargo run --features tokio …)".into())
+            },
+            ops: &[Op::Routes],
+        },
+        Peer {
             name: "netplumb-bigbuf",
             argv: ours("netplumb-bigbuf"),
             ops: &[Op::Monitor],
@@ -1193,6 +1211,10 @@ fn peer_main(args: &[String]) -> AnyResult<()> {
             np_routes(&nets, true)
         }
         ["netplumb-single", "routes", file, _] => np_routes(&read_nets(file)?, false),
+        #[cfg(feature = "tokio")]
+        ["netplumb-async", "routes", file, _] => np_async_routes(&read_nets(file)?, true),
+        #[cfg(feature = "tokio")]
+        ["netplumb-async-single", "routes", file, _] => np_async_routes(&read_nets(file)?, false),
         ["netplumb-single", "addrs", file, link, _] => np_addrs(&read_nets(file)?, link, false),
         ["netplumb-single", "neighs", file, link, _] => np_neighs(file, link, false),
         ["netplumb", "links", n, _] => np_links(n.parse()?),
@@ -1520,6 +1542,98 @@ fn np_routes(nets: &[IpNetwork], batch: bool) -> AnyResult<()> {
     let done = all_ok("delete", &batch.send())?;
     report("delete", t.elapsed(), done, vm_hwm_kib());
     Ok(())
+}
+
+/// The routes operation through the async face (`netplumb::tokio`) on a current-thread
+/// runtime: the batch (or one request at a time) through `AsyncHandle::run`, the dump as a
+/// `DumpStream`.
+#[cfg(feature = "tokio")]
+fn np_async_routes(nets: &[IpNetwork], batch: bool) -> AnyResult<()> {
+    use futures_util::StreamExt;
+    use netplumb::tokio::AsyncHandle;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let h = AsyncHandle::new().await?;
+        let gw: IpAddr = GATEWAY.parse()?;
+        let table = TableId::new(TABLE);
+        // Timed from here, as the blocking peer (which builds each route as it queues it).
+        let t = Instant::now();
+        let routes: Vec<NewRoute> = nets
+            .iter()
+            .map(|p| {
+                Ok(NewRoute {
+                    table,
+                    ..NewRoute::via(*p, gw)?
+                })
+            })
+            .collect::<netplumb::Result<_>>()?;
+        if batch {
+            let results = h
+                .run(|h| {
+                    let mut b = h.batch();
+                    b.reserve(routes.len(), 44);
+                    for r in &routes {
+                        b.add_route(r);
+                    }
+                    Ok(b.send())
+                })
+                .await?;
+            let done = all_ok("install", &results)?;
+            report("install", t.elapsed(), done, vm_hwm_kib());
+        } else {
+            for r in &routes {
+                h.run(|h| h.add_route(r)).await?;
+            }
+            report("install", t.elapsed(), routes.len(), vm_hwm_kib());
+        }
+
+        let before = reset_peak();
+        let t = Instant::now();
+        let filter = RouteFilter {
+            family: Some(IpFamily::V4),
+            ..RouteFilter::table(table)
+        };
+        let mut count = 0;
+        let mut stream = h.stream(|h| h.routes_iter(&filter)).await?;
+        while let Some(r) = stream.next().await {
+            if r?.next_hops.iter().any(|nh| nh.gateway.is_some()) {
+                count += 1;
+            }
+        }
+        drop(stream);
+        report_dump("dump", t.elapsed(), count, vm_hwm_kib(), before);
+
+        let t = Instant::now();
+        let keys: Vec<RouteKey> = nets
+            .iter()
+            .map(|p| RouteKey {
+                table,
+                ..RouteKey::new(*p)
+            })
+            .collect();
+        if batch {
+            let results = h
+                .run(|h| {
+                    let mut b = h.batch();
+                    b.reserve(keys.len(), 36);
+                    for k in &keys {
+                        b.delete_route(k);
+                    }
+                    Ok(b.send())
+                })
+                .await?;
+            let done = all_ok("delete", &results)?;
+            report("delete", t.elapsed(), done, vm_hwm_kib());
+        } else {
+            for k in &keys {
+                h.run(|h| h.delete_route(k)).await?;
+            }
+            report("delete", t.elapsed(), keys.len(), vm_hwm_kib());
+        }
+        Ok(())
+    })
 }
 
 fn np_links(n: usize) -> AnyResult<()> {
