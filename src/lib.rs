@@ -56,38 +56,65 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "netlink")]
 pub mod addr;
+#[cfg(feature = "netlink")]
 pub mod addrlabel;
+#[cfg(feature = "netlink")]
 pub mod batch;
+#[cfg(feature = "netlink")]
 mod error;
+#[cfg(feature = "netlink")]
 pub mod fdb;
+#[cfg(feature = "netlink")]
 pub mod fib;
-#[cfg(test)]
+#[cfg(all(test, feature = "netlink"))]
 mod fuzz;
+#[cfg(feature = "netlink")]
 mod genl;
-#[cfg(test)]
+#[cfg(all(test, feature = "netlink"))]
 mod golden;
+#[cfg(feature = "netlink")]
 mod handle;
+#[cfg(feature = "netlink")]
 pub mod link;
 // The lookup path alone uses `unsafe` (run-time popcnt dispatch, prefetch), each block argued.
 #[allow(unsafe_code)]
 pub mod lpm;
+#[cfg(feature = "netlink")]
 pub mod monitor;
+#[cfg(feature = "netlink")]
 mod names;
+#[cfg(feature = "netlink")]
 pub mod neighbour;
+#[cfg(feature = "netlink")]
 pub mod netconf;
+#[cfg(feature = "netlink")]
 pub mod netns;
+#[cfg(feature = "netlink")]
 pub mod nexthop;
+#[cfg(feature = "netlink")]
 pub mod nsid;
+#[cfg(feature = "netlink")]
 pub mod route;
+#[cfg(feature = "netlink")]
 pub mod rule;
+#[cfg(feature = "netlink")]
 mod types;
+#[cfg(feature = "netlink")]
 mod wire;
+#[cfg(feature = "netlink")]
 pub mod wireguard;
 
+#[cfg(feature = "netlink")]
 pub use error::{Error, Result};
+#[cfg(feature = "netlink")]
 pub use handle::{Dump, Handle, DEFAULT_DUMP_ATTEMPTS};
+#[cfg(feature = "netlink")]
 pub use link::Link;
+#[cfg(feature = "netlink")]
 pub use names::{IfAlias, IfName, LinkRef};
+#[cfg(feature = "netlink")]
 pub use netns::NetNs;
+#[cfg(feature = "netlink")]
 pub use types::{IfIndex, IpFamily, MacAddr, TableId, VlanId, Vni, IFNAMSIZ};
