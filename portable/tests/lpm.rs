@@ -1,0 +1,6 @@
+//! The root package's lpm suites, run against netplumb built with `default-features = false`.
+
+#[path = "../../tests/lpm_prop.rs"]
+mod lpm_prop;
+#[path = "../../tests/lpm_rib.rs"]
+mod lpm_rib;
