@@ -4,3 +4,5 @@
 mod lpm_prop;
 #[path = "../../tests/lpm_rib.rs"]
 mod lpm_rib;
+#[path = "../../tests/lpm_serde.rs"]
+mod lpm_serde;

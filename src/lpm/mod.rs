@@ -48,10 +48,18 @@ mod prefix;
 mod rib;
 mod shared;
 mod trie;
+// lpm-api: collection traits, Debug summaries, serde.
+#[cfg(feature = "serde")]
+mod serde_impl;
+mod summary;
+mod traits;
 
 pub use dual::IpPrefixMap;
 pub use fib::{Fib, Ipv4Fib, Ipv6Fib};
 pub use map::{Ipv4PrefixMap, Ipv6PrefixMap, Iter, PrefixMap};
 pub use prefix::{IpKey, Prefix, PrefixError};
-pub use rib::{Candidate, FibChange, FibNextHop, FibRoute, Protocol, Rib, RibSource};
+pub use rib::{
+    Candidate, FibChange, FibNextHop, FibRoute, Protocol, Rib, RibIntoIter, RibIter, RibSource,
+};
 pub use shared::{FibGuard, FibOp, FibReader, SharedFib};
+pub use traits::{FibIntoIter, IntoIter, IpIntoIter, IpIter};
