@@ -6,3 +6,5 @@ mod lpm_prop;
 mod lpm_rib;
 #[path = "../../tests/lpm_serde.rs"]
 mod lpm_serde;
+#[path = "../../tests/lpm_traits.rs"]
+mod lpm_traits;
