@@ -52,9 +52,25 @@
 //! ARP, blackholed blocks), `vrf_tenants` (overlapping tenants isolated by VRF), `fib_sync` (a
 //! [`lpm::Rib`] mirrored into a kernel table on a full Internet table), `route_bulk`, `monitor`
 //! (an `ip monitor` clone) and `lpm_compare`.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `netlink` | yes | every module but [`lpm`]: the netlink SDK ([`Handle`] and all above). Linux only; brings `netlink-packet-core`, `netlink-packet-route`, `netlink-sys`, `nix`, `bitflags` and `libc` |
+//! | `libc` | yes (by `netlink`) | [`lpm`] on Linux: its big arrays in transparent huge pages (`madvise`), and [`SharedFib`](lpm::SharedFib) readers without a fence instruction (the writer's `membarrier`; else each read pays a full fence). No effect elsewhere |
+//! | `serde` | no | `Serialize`/`Deserialize` for [`lpm::Prefix`] (its text form in human-readable formats) and the lpm tables (maps of prefix to value) |
+//!
+//! With `default-features = false` the crate is [`lpm`] alone, with no Linux-only dependency
+//! (`ipnetwork` and `thiserror`; `serde` if asked for): it builds on any platform Rust
+//! supports. `netplumb = { version = "0.1", default-features = false, features = ["libc"] }`
+//! keeps the Linux speed-ups of [`lpm`] without the netlink side.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+// Without `netlink`, the crate docs above name items that are not built (`Handle`, the netlink
+// modules): rendered as plain text, not as broken links.
+#![cfg_attr(not(feature = "netlink"), allow(rustdoc::broken_intra_doc_links))]
 
 #[cfg(feature = "netlink")]
 pub mod addr;
