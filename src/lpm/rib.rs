@@ -316,10 +316,15 @@ impl<A: IpKey> Rib<A> {
     }
 }
 
+/// One prefix's candidates, in source order.
+type Candidates = Vec<(RibSource, Candidate)>;
+/// A prefix and the rest of its candidates, being walked.
+type Walk<A, I> = Option<(Prefix<A>, I)>;
+
 /// The candidates of a [`Rib`] by reference; see [`Rib::iter`].
 pub struct RibIter<'a, A: IpKey> {
-    routes: std::collections::btree_map::Iter<'a, Prefix<A>, Vec<(RibSource, Candidate)>>,
-    cur: Option<(Prefix<A>, std::slice::Iter<'a, (RibSource, Candidate)>)>,
+    routes: std::collections::btree_map::Iter<'a, Prefix<A>, Candidates>,
+    cur: Walk<A, std::slice::Iter<'a, (RibSource, Candidate)>>,
     left: usize,
 }
 
@@ -359,8 +364,8 @@ impl<'a, A: IpKey> IntoIterator for &'a Rib<A> {
 /// The candidates of a [`Rib`] moved out as `(prefix, source, candidate)`, in the order of
 /// [`Rib::iter`]; from `Rib::into_iter`.
 pub struct RibIntoIter<A: IpKey> {
-    routes: std::collections::btree_map::IntoIter<Prefix<A>, Vec<(RibSource, Candidate)>>,
-    cur: Option<(Prefix<A>, std::vec::IntoIter<(RibSource, Candidate)>)>,
+    routes: std::collections::btree_map::IntoIter<Prefix<A>, Candidates>,
+    cur: Walk<A, std::vec::IntoIter<(RibSource, Candidate)>>,
     left: usize,
 }
 

@@ -198,7 +198,8 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for IpPrefixMap<V> {
 
 impl<A: IpKey + Serialize> Serialize for Rib<A> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut groups: Vec<(Prefix<A>, Vec<(RibSource, &Candidate)>)> = Vec::new();
+        type Group<'a, A> = (Prefix<A>, Vec<(RibSource, &'a Candidate)>);
+        let mut groups: Vec<Group<'_, A>> = Vec::new();
         for (p, src, c) in self.iter() {
             match groups.last_mut() {
                 Some((q, v)) if *q == p => v.push((src, c)),
