@@ -115,7 +115,7 @@ impl<V: fmt::Debug> fmt::Debug for IpPrefixMap<V> {
 
 impl<A: IpKey> fmt::Debug for Rib<A> {
     /// Each prefix with its candidates: `{prefix: [(source, candidate), …], …}`; past
-    /// [`FULL`] prefixes, a summary.
+    /// 16 prefixes, a summary.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut by_prefix: Vec<(_, Vec<_>)> = Vec::new();
         let mut prefixes = 0;
