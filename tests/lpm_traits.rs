@@ -162,7 +162,7 @@ fn rib_collects_extends_and_iterates() {
     assert_eq!(rib.fib(), by_hand.fib());
     // Borrowed iteration: prefix order, then source order, every candidate.
     let mut want = triples.clone();
-    want.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    want.sort_by_key(|a| (a.0, a.1));
     let got: Vec<_> = (&rib)
         .into_iter()
         .map(|(p, s, c)| (p, s, c.clone()))
