@@ -52,46 +52,90 @@
 //! ARP, blackholed blocks), `vrf_tenants` (overlapping tenants isolated by VRF), `fib_sync` (a
 //! [`lpm::Rib`] mirrored into a kernel table on a full Internet table), `route_bulk`, `monitor`
 //! (an `ip monitor` clone) and `lpm_compare`.
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! | --- | --- | --- |
+//! | `netlink` | yes | every module but [`lpm`]: the netlink SDK ([`Handle`] and all above). Linux only; brings `netlink-packet-core`, `netlink-packet-route`, `netlink-sys`, `nix`, `bitflags` and `libc` |
+//! | `libc` | yes (by `netlink`) | [`lpm`] on Linux: its big arrays in transparent huge pages (`madvise`), and [`SharedFib`](lpm::SharedFib) readers without a fence instruction (the writer's `membarrier`; else each read pays a full fence). No effect elsewhere |
+//! | `tokio` | no | [`tokio`](crate::tokio): the async face — every operation of [`Handle`] as a future on a tokio `AsyncFd` socket, listings and the monitor as `Stream`s. Brings `tokio` (`net`, `sync`) and `futures-core`; implies `netlink` |
+//! | `serde` | no | `Serialize`/`Deserialize` for [`lpm::Prefix`] (its text form in human-readable formats) and the lpm tables (maps of prefix to value) |
+//!
+//! With `default-features = false` the crate is [`lpm`] alone, with no Linux-only dependency
+//! (`ipnetwork` and `thiserror`; `serde` if asked for): it builds on any platform Rust
+//! supports. `netplumb = { version = "0.1", default-features = false, features = ["libc"] }`
+//! keeps the Linux speed-ups of [`lpm`] without the netlink side.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+// Without `netlink`, the crate docs above name items that are not built (`Handle`, the netlink
+// modules): rendered as plain text, not as broken links.
+#![cfg_attr(not(feature = "netlink"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "netlink")]
 pub mod addr;
+#[cfg(feature = "netlink")]
 pub mod addrlabel;
+#[cfg(feature = "netlink")]
 pub mod batch;
+#[cfg(feature = "netlink")]
 mod error;
+#[cfg(feature = "netlink")]
 pub mod fdb;
+#[cfg(feature = "netlink")]
 pub mod fib;
-#[cfg(test)]
+#[cfg(all(test, feature = "netlink"))]
 mod fuzz;
+#[cfg(feature = "netlink")]
 mod genl;
-#[cfg(test)]
+#[cfg(all(test, feature = "netlink"))]
 mod golden;
+#[cfg(feature = "netlink")]
 mod handle;
+#[cfg(feature = "netlink")]
 pub mod link;
 // The lookup path alone uses `unsafe` (run-time popcnt dispatch, prefetch), each block argued.
 #[allow(unsafe_code)]
 pub mod lpm;
+#[cfg(feature = "netlink")]
 pub mod monitor;
+#[cfg(feature = "netlink")]
 mod names;
+#[cfg(feature = "netlink")]
 pub mod neighbour;
+#[cfg(feature = "netlink")]
 pub mod netconf;
+#[cfg(feature = "netlink")]
 pub mod netns;
+#[cfg(feature = "netlink")]
 pub mod nexthop;
+#[cfg(feature = "netlink")]
 pub mod nsid;
+#[cfg(feature = "netlink")]
 pub(crate) mod replay;
+#[cfg(feature = "netlink")]
 pub mod route;
+#[cfg(feature = "netlink")]
 pub mod rule;
 #[cfg(feature = "tokio")]
-#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
+#[cfg(feature = "netlink")]
 mod types;
+#[cfg(feature = "netlink")]
 mod wire;
+#[cfg(feature = "netlink")]
 pub mod wireguard;
 
+#[cfg(feature = "netlink")]
 pub use error::{Error, Result};
+#[cfg(feature = "netlink")]
 pub use handle::{Dump, Handle, DEFAULT_DUMP_ATTEMPTS};
+#[cfg(feature = "netlink")]
 pub use link::Link;
+#[cfg(feature = "netlink")]
 pub use names::{IfAlias, IfName, LinkRef};
+#[cfg(feature = "netlink")]
 pub use netns::NetNs;
+#[cfg(feature = "netlink")]
 pub use types::{IfIndex, IpFamily, MacAddr, TableId, VlanId, Vni, IFNAMSIZ};

@@ -216,12 +216,6 @@ impl<V> Extend<(Prefix<Ipv6Addr>, V)> for IpPrefixMap<V> {
     }
 }
 
-impl<V: std::fmt::Debug> std::fmt::Debug for IpPrefixMap<V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.iter()).finish()
-    }
-}
-
 impl<V> From<PrefixMap<Ipv4Addr, V>> for IpPrefixMap<V> {
     fn from(v4: PrefixMap<Ipv4Addr, V>) -> Self {
         IpPrefixMap {
@@ -237,5 +231,12 @@ impl<V> From<PrefixMap<Ipv6Addr, V>> for IpPrefixMap<V> {
             v4: PrefixMap::new(),
             v6,
         }
+    }
+}
+
+impl<V> IpPrefixMap<V> {
+    /// Splits the map into its IPv4 and IPv6 maps.
+    pub fn into_families(self) -> (PrefixMap<Ipv4Addr, V>, PrefixMap<Ipv6Addr, V>) {
+        (self.v4, self.v6)
     }
 }

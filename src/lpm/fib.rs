@@ -26,7 +26,6 @@
 //! the trie took 16.8 MiB, and a replacement (95% of a real update stream) is a lookup and a
 //! swap of leaves instead of a hash probe into a 10 MiB table and then the same swap.
 
-use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::index::{FibKey, FibStore};
@@ -591,12 +590,6 @@ impl<A: IpKey> Clone for Fib<A> {
             kept: self.kept.clone(),
             count: self.count,
         }
-    }
-}
-
-impl<A: IpKey> fmt::Debug for Fib<A> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.iter()).finish()
     }
 }
 

@@ -1,6 +1,5 @@
 //! [`PrefixMap`]: a map from prefixes to values with longest-prefix-match lookup.
 
-use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::index::Slots;
@@ -430,12 +429,6 @@ impl<A: IpKey, V> Extend<(Prefix<A>, V)> for PrefixMap<A, V> {
     }
 }
 
-impl<A: IpKey, V: fmt::Debug> fmt::Debug for PrefixMap<A, V> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.iter()).finish()
-    }
-}
-
 impl<A: IpKey, V: PartialEq> PartialEq for PrefixMap<A, V> {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len()
@@ -446,3 +439,17 @@ impl<A: IpKey, V: PartialEq> PartialEq for PrefixMap<A, V> {
 }
 
 impl<A: IpKey, V: Eq> Eq for PrefixMap<A, V> {}
+
+impl<A: IpKey, V> PrefixMap<A, V> {
+    /// The entries moved out, in prefix order (`IntoIterator for PrefixMap`, in `traits`).
+    pub(super) fn into_sorted(mut self) -> Vec<(Prefix<A>, V)> {
+        let s = &self.slots;
+        let mut order: Vec<(A::Key, u8, usize)> =
+            s.occupied().map(|e| (s.key(e), s.plen(e), e)).collect();
+        order.sort_unstable_by_key(|&(k, l, _)| (k, l));
+        order
+            .into_iter()
+            .map(|(k, l, e)| (Prefix::from_key_unchecked(k, l), self.slots.take(e)))
+            .collect()
+    }
+}

@@ -34,7 +34,7 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, additional: usize) {
     *v = new;
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "libc"))]
 pub(crate) fn advise_huge(ptr: *const u8, bytes: usize) {
     let start = (ptr as usize).next_multiple_of(HUGE);
     let end = (ptr as usize + bytes) & !(HUGE - 1);
@@ -48,7 +48,7 @@ pub(crate) fn advise_huge(ptr: *const u8, bytes: usize) {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(target_os = "linux", feature = "libc")))]
 pub(crate) fn advise_huge(_ptr: *const u8, _bytes: usize) {}
 
 #[cfg(test)]

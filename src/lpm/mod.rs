@@ -22,6 +22,16 @@
 //! Prefixes are validated once, as a [`Prefix`]: a prefix with host bits set is an
 //! error ([`PrefixError::HostBitsSet`]), never silently truncated.
 //!
+//! The tables are collections: [`PrefixMap`], [`Fib`], [`IpPrefixMap`] and [`Rib`] iterate
+//! owned and by reference in prefix order, and build with `collect` and `extend` (a [`Fib`]
+//! with [`Fib::try_from_iter`] / [`Fib::try_extend`], since an id above [`Fib::MAX_ID`] is an
+//! error). Their `Debug` prints a small table in full and a large one as a summary (family,
+//! counts, memory, first entries). With the `serde` feature, a [`Prefix`] reads and writes as
+//! its text form (`"10.0.0.0/8"`) and the tables as maps of prefix to value. None of this
+//! module needs the `netlink` feature: it builds on any platform.
+//!
+//! How the trie is laid out, with measured sizes and rates: [`layout`].
+//!
 //! # Names
 //!
 //! No name here is also a name on the netlink side, so that code using both never needs
@@ -48,10 +58,20 @@ mod prefix;
 mod rib;
 mod shared;
 mod trie;
+// lpm-api: collection traits, Debug summaries, serde.
+#[cfg(feature = "serde")]
+mod serde_impl;
+#[doc = include_str!("layout.md")]
+pub mod layout {}
+mod summary;
+mod traits;
 
 pub use dual::IpPrefixMap;
 pub use fib::{Fib, Ipv4Fib, Ipv6Fib};
 pub use map::{Ipv4PrefixMap, Ipv6PrefixMap, Iter, PrefixMap};
 pub use prefix::{IpKey, Prefix, PrefixError};
-pub use rib::{Candidate, FibChange, FibNextHop, FibRoute, Protocol, Rib, RibSource};
+pub use rib::{
+    Candidate, FibChange, FibNextHop, FibRoute, Protocol, Rib, RibIntoIter, RibIter, RibSource,
+};
 pub use shared::{FibGuard, FibOp, FibReader, SharedFib};
+pub use traits::{FibIntoIter, IntoIter, IpIntoIter, IpIter};

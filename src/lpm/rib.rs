@@ -7,6 +7,7 @@ use super::map::PrefixMap;
 use super::prefix::{IpKey, Prefix};
 
 /// The routing protocol a route was learned from.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Protocol {
@@ -44,6 +45,7 @@ impl Protocol {
 
 /// Who supplied a candidate route: a protocol and an instance of it (a BGP session,
 /// an OSPF process, …). A [`Rib`] holds at most one candidate per source and prefix.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RibSource {
     /// The protocol.
@@ -60,6 +62,7 @@ impl RibSource {
 }
 
 /// One next hop of a route (`ip route … nexthop via GATEWAY dev IFINDEX weight W`).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FibNextHop {
     /// The gateway, if any (none for a connected route).
@@ -91,6 +94,7 @@ impl FibNextHop {
 }
 
 /// A candidate route for one prefix from one source.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Candidate {
     /// Administrative distance: lower wins.
@@ -114,6 +118,7 @@ impl Candidate {
 
 /// The FIB entry for a prefix: the best candidates (lowest distance, then lowest
 /// metric); several equal best candidates form an ECMP set.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct FibRoute {
     /// Distance of the best candidates.
@@ -173,12 +178,6 @@ pub struct Rib<A: IpKey> {
 impl<A: IpKey> Default for Rib<A> {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl<A: IpKey> std::fmt::Debug for Rib<A> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.routes.iter()).finish()
     }
 }
 
@@ -297,5 +296,132 @@ impl<A: IpKey> Rib<A> {
             None => self.fib.remove(&prefix),
         };
         Some(FibChange { prefix, old, new })
+    }
+}
+
+impl<A: IpKey> Rib<A> {
+    /// Every candidate as `(prefix, source, candidate)`, in prefix order and, per prefix, in
+    /// source order: what [`FromIterator`] / [`Extend`] take back.
+    pub fn iter(&self) -> RibIter<'_, A> {
+        RibIter {
+            routes: self.routes.iter(),
+            cur: None,
+            left: self.candidate_count(),
+        }
+    }
+
+    /// Number of candidates over all prefixes.
+    fn candidate_count(&self) -> usize {
+        self.routes.values().map(Vec::len).sum()
+    }
+}
+
+/// One prefix's candidates, in source order.
+type Candidates = Vec<(RibSource, Candidate)>;
+/// A prefix and the rest of its candidates, being walked.
+type Walk<A, I> = Option<(Prefix<A>, I)>;
+
+/// The candidates of a [`Rib`] by reference; see [`Rib::iter`].
+pub struct RibIter<'a, A: IpKey> {
+    routes: std::collections::btree_map::Iter<'a, Prefix<A>, Candidates>,
+    cur: Walk<A, std::slice::Iter<'a, (RibSource, Candidate)>>,
+    left: usize,
+}
+
+impl<'a, A: IpKey> Iterator for RibIter<'a, A> {
+    type Item = (Prefix<A>, RibSource, &'a Candidate);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((p, it)) = &mut self.cur {
+                if let Some((s, c)) = it.next() {
+                    self.left -= 1;
+                    return Some((*p, *s, c));
+                }
+            }
+            let (p, cands) = self.routes.next()?;
+            self.cur = Some((*p, cands.iter()));
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<A: IpKey> ExactSizeIterator for RibIter<'_, A> {}
+impl<A: IpKey> std::iter::FusedIterator for RibIter<'_, A> {}
+
+impl<'a, A: IpKey> IntoIterator for &'a Rib<A> {
+    type Item = (Prefix<A>, RibSource, &'a Candidate);
+    type IntoIter = RibIter<'a, A>;
+
+    fn into_iter(self) -> RibIter<'a, A> {
+        self.iter()
+    }
+}
+
+/// The candidates of a [`Rib`] moved out as `(prefix, source, candidate)`, in the order of
+/// [`Rib::iter`]; from `Rib::into_iter`.
+pub struct RibIntoIter<A: IpKey> {
+    routes: std::collections::btree_map::IntoIter<Prefix<A>, Candidates>,
+    cur: Walk<A, std::vec::IntoIter<(RibSource, Candidate)>>,
+    left: usize,
+}
+
+impl<A: IpKey> Iterator for RibIntoIter<A> {
+    type Item = (Prefix<A>, RibSource, Candidate);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((p, it)) = &mut self.cur {
+                if let Some((s, c)) = it.next() {
+                    self.left -= 1;
+                    return Some((*p, s, c));
+                }
+            }
+            let (p, cands) = self.routes.next()?;
+            self.cur = Some((p, cands.into_iter()));
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<A: IpKey> ExactSizeIterator for RibIntoIter<A> {}
+impl<A: IpKey> std::iter::FusedIterator for RibIntoIter<A> {}
+
+impl<A: IpKey> IntoIterator for Rib<A> {
+    type Item = (Prefix<A>, RibSource, Candidate);
+    type IntoIter = RibIntoIter<A>;
+
+    fn into_iter(self) -> RibIntoIter<A> {
+        let left = self.candidate_count();
+        RibIntoIter {
+            routes: self.routes.into_iter(),
+            cur: None,
+            left,
+        }
+    }
+}
+
+impl<A: IpKey> Extend<(Prefix<A>, RibSource, Candidate)> for Rib<A> {
+    /// [`update`](Rib::update)s with every candidate, in order (a later candidate of the same
+    /// prefix and source replaces an earlier one); the [`FibChange`]s are not reported.
+    fn extend<I: IntoIterator<Item = (Prefix<A>, RibSource, Candidate)>>(&mut self, iter: I) {
+        for (p, s, c) in iter {
+            self.update(p, s, c);
+        }
+    }
+}
+
+impl<A: IpKey> FromIterator<(Prefix<A>, RibSource, Candidate)> for Rib<A> {
+    /// A RIB of every candidate, as [`Extend`] adds them.
+    fn from_iter<I: IntoIterator<Item = (Prefix<A>, RibSource, Candidate)>>(iter: I) -> Self {
+        let mut rib = Rib::new();
+        rib.extend(iter);
+        rib
     }
 }

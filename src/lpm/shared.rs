@@ -224,12 +224,12 @@ impl<A: IpKey> SharedFib<A> {
 mod barrier {
     use std::sync::atomic::{compiler_fence, fence, Ordering};
 
-    #[cfg(all(target_os = "linux", not(miri)))]
+    #[cfg(all(target_os = "linux", feature = "libc", not(miri)))]
     static ASYMMETRIC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
     /// Decides once, before the first reader exists, whether the asymmetric pair is used.
     pub(super) fn init() {
-        #[cfg(all(target_os = "linux", not(miri)))]
+        #[cfg(all(target_os = "linux", feature = "libc", not(miri)))]
         ASYMMETRIC.get_or_init(|| {
             const REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
             // SAFETY: membarrier takes two ints and a flags word; registering has no effect
@@ -238,13 +238,13 @@ mod barrier {
         });
     }
 
-    #[cfg(all(target_os = "linux", not(miri)))]
+    #[cfg(all(target_os = "linux", feature = "libc", not(miri)))]
     fn asymmetric() -> bool {
         // Set by `init` (from `SharedFib::from`) before any reader exists; never changes.
         ASYMMETRIC.get().copied().unwrap_or(false)
     }
 
-    #[cfg(not(all(target_os = "linux", not(miri))))]
+    #[cfg(not(all(target_os = "linux", feature = "libc", not(miri))))]
     fn asymmetric() -> bool {
         false
     }
@@ -262,7 +262,7 @@ mod barrier {
     /// The writer's side.
     pub(super) fn heavy() {
         fence(Ordering::SeqCst);
-        #[cfg(all(target_os = "linux", not(miri)))]
+        #[cfg(all(target_os = "linux", feature = "libc", not(miri)))]
         if asymmetric() {
             const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
             // SAFETY: as in `init`; registered there, so the command does not fail.
