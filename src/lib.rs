@@ -59,7 +59,7 @@
 //! | --- | --- | --- |
 //! | `netlink` | yes | every module but [`lpm`]: the netlink SDK ([`Handle`] and all above). Linux only; brings `netlink-packet-core`, `netlink-packet-route`, `netlink-sys`, `nix`, `bitflags` and `libc` |
 //! | `libc` | yes (by `netlink`) | [`lpm`] on Linux: its big arrays in transparent huge pages (`madvise`), and [`SharedFib`](lpm::SharedFib) readers without a fence instruction (the writer's `membarrier`; else each read pays a full fence). No effect elsewhere |
-//! | `tokio` | no | [`tokio`](crate::tokio): the async face — every operation of [`Handle`] as a future on a tokio `AsyncFd` socket, listings and the monitor as `Stream`s. Brings `tokio` (`net`, `sync`) and `futures-core`; implies `netlink` |
+//! | `tokio` | no | `netplumb::tokio`: the async face — every operation of [`Handle`] as a future on a tokio `AsyncFd` socket, listings and the monitor as `Stream`s. Brings `tokio` (`net`, `sync`) and `futures-core`; implies `netlink` |
 //! | `serde` | no | `Serialize`/`Deserialize` for [`lpm::Prefix`] (its text form in human-readable formats) and the lpm tables (maps of prefix to value) |
 //!
 //! With `default-features = false` the crate is [`lpm`] alone, with no Linux-only dependency
