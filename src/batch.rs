@@ -99,7 +99,8 @@ impl<'h> Batch<'h> {
         self.ops.reserve(requests);
     }
 
-    /// Queues a request built by `msg` (acknowledged; `flags` such as `NLM_F_CREATE` added),
+    /// Queues a request built by `msg` (`flags` such as `NLM_F_CREATE` added; no
+    /// acknowledgement asked: the pipeline closes each write with a barrier instead),
     /// or, when building or encoding it failed (invalid input), its error in its place.
     /// Returns its index. The building block of every object's batch methods.
     pub(crate) fn push_result(
@@ -110,11 +111,7 @@ impl<'h> Batch<'h> {
     ) -> usize {
         let i = self.ends.len();
         let encoded = msg.and_then(|m| {
-            wire::encode_request(
-                m.into(),
-                wire::NLM_F_REQUEST | wire::NLM_F_ACK | flags,
-                &mut self.buf,
-            )
+            wire::encode_request(m.into(), wire::NLM_F_REQUEST | flags, &mut self.buf)
         });
         self.ends.push(self.buf.len());
         self.ops.push(op);

@@ -235,10 +235,12 @@ impl Script {
 pub(crate) struct Tracker {
     /// Socket sequence number = scripted one + `delta`.
     delta: u32,
-    /// The socket's sequence numbers of the request's messages, and whether each has ended.
+    /// The socket's sequence numbers of the request's messages: `first` and `span` after it.
+    /// The kernel answers a write's messages in order, so the reply is complete when the
+    /// last message (a batch's barrier) has had its acknowledgement or end.
     first: u32,
-    open: Vec<bool>,
-    left: usize,
+    span: usize,
+    ended: bool,
     port: u32,
     /// `recv` reported an overflow: some answers may never come; read what is waiting and stop.
     pub overflowed: bool,
@@ -262,19 +264,16 @@ impl Tracker {
             next_seq
         };
         let delta = first.wrapping_sub(lo);
-        let mut open = vec![false; span];
         for &(at, s) in &seqs {
             wire::set_seq(request, at, s.wrapping_add(delta));
-            open[s.wrapping_sub(lo) as usize] = true;
         }
-        let left = open.iter().filter(|o| **o).count();
         let next = first.wrapping_add(span as u32);
         (
             Tracker {
                 delta,
                 first,
-                open,
-                left,
+                span,
+                ended: seqs.is_empty(),
                 port,
                 overflowed: false,
             },
@@ -282,9 +281,9 @@ impl Tracker {
         )
     }
 
-    /// Whether every message of the request has been answered.
+    /// Whether the request's last message has been answered (and so all before it).
     pub(crate) fn done(&self) -> bool {
-        self.left == 0
+        self.ended
     }
 
     /// Takes one received datagram: returns what of it belongs to this exchange, renumbered
@@ -309,11 +308,10 @@ impl Tracker {
             let seq = u32_at(frame, wire::field::SEQ.start);
             let port = u32_at(frame, wire::field::PORT.start);
             let k = seq.wrapping_sub(self.first) as usize;
-            if k < self.open.len() && (port == self.port || port == 0) {
+            if k < self.span && (port == self.port || port == 0) {
                 let ty = u16::from_ne_bytes([frame[4], frame[5]]);
-                if (ty == wire::NLMSG_ERROR || ty == wire::NLMSG_DONE) && self.open[k] {
-                    self.open[k] = false;
-                    self.left -= 1;
+                if (ty == wire::NLMSG_ERROR || ty == wire::NLMSG_DONE) && k + 1 == self.span {
+                    self.ended = true;
                 }
                 let start = out.len();
                 out.extend_from_slice(&rest[..step.min(rest.len())]);
@@ -379,11 +377,10 @@ mod tests {
             .map(|&at| u32_at(&req, at + 8))
             .collect();
         assert_eq!(seqs, [500, 501, 502]);
-        // Acks of 500 and 502, and a stale frame of an abandoned exchange.
+        // An error for 500, and a stale frame of an abandoned exchange.
         let got = [
             message(wire::NLMSG_ERROR, 500, 77, &[0; 20]),
             message(wire::NLMSG_DONE, 42, 77, &[0; 4]),
-            message(wire::NLMSG_ERROR, 502, 0, &[0; 20]),
         ]
         .concat();
         let kept = t.take(&got).unwrap();
@@ -391,13 +388,16 @@ mod tests {
             .iter()
             .map(|&at| u32_at(&kept, at + 8))
             .collect();
-        assert_eq!(back, [1, 3], "renumbered back, the stale frame left out");
+        assert_eq!(back, [1], "renumbered back, the stale frame left out");
         assert!(!t.done());
         assert!(t
             .take(&message(wire::NLMSG_DONE, 42, 77, &[0; 4]))
             .is_none());
-        t.take(&message(wire::NLMSG_ERROR, 501, 77, &[0; 20]))
+        // The last message's answer (a batch's barrier) ends the reply.
+        let kept = t
+            .take(&message(wire::NLMSG_ERROR, 502, 0, &[0; 20]))
             .unwrap();
+        assert_eq!(u32_at(&kept, 8), 3);
         assert!(t.done());
     }
 

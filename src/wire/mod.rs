@@ -87,6 +87,17 @@ pub(crate) fn set_seq(buf: &mut [u8], at: usize, seq: u32) {
     buf[at + f.start..at + f.end].copy_from_slice(&seq.to_ne_bytes());
 }
 
+/// A barrier: an `NLMSG_NOOP` request numbered `seq` that asks for an acknowledgement. The
+/// kernel acknowledges it after handling every message sent before it on the socket.
+pub(crate) fn barrier(seq: u32) -> [u8; HEADER_LEN] {
+    let mut m = [0u8; HEADER_LEN];
+    m[field::LENGTH].copy_from_slice(&(HEADER_LEN as u32).to_ne_bytes());
+    m[field::TYPE].copy_from_slice(&NLMSG_NOOP.to_ne_bytes());
+    m[field::FLAGS].copy_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    m[field::SEQ].copy_from_slice(&seq.to_ne_bytes());
+    m
+}
+
 /// One netlink message inside a received datagram.
 pub(crate) struct Frame<'a> {
     pub ty: u16,
