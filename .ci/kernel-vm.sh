@@ -158,7 +158,7 @@ cni_exe=target/x86_64-unknown-linux-gnu/release/netplumb-cni
 for b in "${cni_bins[@]}" "$cni_exe"; do
   ! ldd "$b" 2>&1 | grep -q '=>' || die "$b is not statically linked"
 done
-cni_ref="host-local ipvlan vlan"
+cni_ref="host-local ipvlan vlan bridge"
 for p in $cni_ref; do [ -x "/usr/lib/cni/$p" ] || die "/usr/lib/cni/$p is missing (containernetworking-plugins)"; done
 bins+=("${cni_bins[@]}")
 
@@ -219,7 +219,7 @@ for p in $cni_ref; do
     [ -e "$ir$lib" ] || install -D -m 755 "$(readlink -f "$lib")" "$ir$lib"
   done
 done
-printf '%s\n' "same_config_same_result_" >"$ir/tests/reference_parity.filter"
+printf '%s\n' "same_config_same_result_ bridge_vlan_trunk_and_default_vlan" >"$ir/tests/reference_parity.filter"
 printf '%s\n' "dummy_lifecycle ipvlan_and_vlan_lifecycle" >"$ir/tests/onelink.filter"
 install -m 755 .ci/kernel-vm-init "$ir/init"
 sed -i "s/@MODULES@/$modules/" "$ir/init"
