@@ -25,7 +25,7 @@
 #
 # Downloads and build outputs are cached under target/kernel-vm/; the static test binaries go to
 # target/x86_64-unknown-linux-gnu/ so the host's own build is not invalidated.
-# Environment: KERNEL_VM_TIMEOUT (seconds for the guest, default 900), KERNEL_VM_MEM (MiB,
+# Environment: KERNEL_VM_TIMEOUT (seconds for the guest, default 1500), KERNEL_VM_MEM (MiB,
 # default 2048), KERNEL_VM_KERNEL_PKG (default linux-image-cloud-amd64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
 done
 
 work=target/kernel-vm
-timeout_s=${KERNEL_VM_TIMEOUT:-900}
+timeout_s=${KERNEL_VM_TIMEOUT:-1500}
 mem=${KERNEL_VM_MEM:-2048}
 kernel_pkg=${KERNEL_VM_KERNEL_PKG:-linux-image-cloud-amd64}
 # Test targets that need no kernel (pure LPM computation and the full-table data), or need
