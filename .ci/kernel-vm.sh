@@ -25,7 +25,7 @@
 #
 # Downloads and build outputs are cached under target/kernel-vm/; the static test binaries go to
 # target/x86_64-unknown-linux-gnu/ so the host's own build is not invalidated.
-# Environment: KERNEL_VM_TIMEOUT (seconds for the guest, default 900), KERNEL_VM_MEM (MiB,
+# Environment: KERNEL_VM_TIMEOUT (seconds for the guest, default 1500), KERNEL_VM_MEM (MiB,
 # default 2048), KERNEL_VM_KERNEL_PKG (default linux-image-cloud-amd64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +39,7 @@ while [ $# -gt 0 ]; do
 done
 
 work=target/kernel-vm
-timeout_s=${KERNEL_VM_TIMEOUT:-900}
+timeout_s=${KERNEL_VM_TIMEOUT:-1500}
 mem=${KERNEL_VM_MEM:-2048}
 kernel_pkg=${KERNEL_VM_KERNEL_PKG:-linux-image-cloud-amd64}
 # Test targets that need no kernel (pure LPM computation and the full-table data), or need
@@ -158,7 +158,7 @@ cni_exe=target/x86_64-unknown-linux-gnu/release/netplumb-cni
 for b in "${cni_bins[@]}" "$cni_exe"; do
   ! ldd "$b" 2>&1 | grep -q '=>' || die "$b is not statically linked"
 done
-cni_ref="host-local ipvlan vlan"
+cni_ref="host-local ipvlan vlan bridge"
 for p in $cni_ref; do [ -x "/usr/lib/cni/$p" ] || die "/usr/lib/cni/$p is missing (containernetworking-plugins)"; done
 bins+=("${cni_bins[@]}")
 
@@ -219,7 +219,7 @@ for p in $cni_ref; do
     [ -e "$ir$lib" ] || install -D -m 755 "$(readlink -f "$lib")" "$ir$lib"
   done
 done
-printf '%s\n' "same_config_same_result_" >"$ir/tests/reference_parity.filter"
+printf '%s\n' "same_config_same_result_ bridge_vlan_trunk_and_default_vlan" >"$ir/tests/reference_parity.filter"
 printf '%s\n' "dummy_lifecycle ipvlan_and_vlan_lifecycle" >"$ir/tests/onelink.filter"
 install -m 755 .ci/kernel-vm-init "$ir/init"
 sed -i "s/@MODULES@/$modules/" "$ir/init"

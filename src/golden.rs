@@ -920,3 +920,30 @@ fn vti_and_vti6_match_ip_link_add() {
     let msg = vti_message(&v, None).unwrap();
     assert_eq!(bytes(RouteNetlinkMessage::NewLink(msg)), want);
 }
+
+#[test]
+fn vxlan_change_matches_ip_link_set() {
+    // ip link set vx0 type vxlan ttl 16 ageing 120 remote 192.0.2.7 nolearning
+    // (vx0 has index 2; captured from iproute2 6.1: an RTM_NEWLINK without NLM_F_CREATE.
+    // iproute2: a kind attribute of length 9 where ours, with its NUL, has 10; same padding.)
+    let mut want = change_header(84);
+    want.extend_from_slice(
+        b"\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x34\x00\x12\x00\
+          \x0a\x00\x01\x00\x76\x78\x6c\x61\x6e\x00\x00\x00\x24\x00\x02\x00\x05\x00\x05\x00\
+          \x10\x00\x00\x00\x08\x00\x08\x00\x78\x00\x00\x00\x08\x00\x02\x00\xc0\x00\x02\x07\
+          \x05\x00\x07\x00\x00\x00\x00\x00",
+    );
+    let change = crate::link::VxlanChange {
+        remote: Some("192.0.2.7".parse().unwrap()),
+        ttl: Some(16),
+        learning: Some(false),
+        ageing: Some(std::time::Duration::from_secs(120)),
+        ..Default::default()
+    };
+    let msg =
+        crate::link::vxlan_change_message(IfIndex::new(2).unwrap().into(), &change, None).unwrap();
+    assert_eq!(
+        bytes_with(RouteNetlinkMessage::NewLink(msg), NLM_F_REQUEST | NLM_F_ACK),
+        want
+    );
+}

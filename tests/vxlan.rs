@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestNs;
-use netplumb::link::{LinkKind, MacvlanMode, NewMacvlan, NewVeth, NewVxlan, Vxlan};
+use netplumb::link::{LinkKind, MacvlanMode, NewMacvlan, NewVeth, NewVxlan, Vxlan, VxlanChange};
 use netplumb::{Error, IpFamily, Vni};
 use serde_json::Value;
 
@@ -275,4 +275,190 @@ fn macvlan_made_in_another_namespace() {
         )
         .unwrap_err();
     assert!(e.is_not_found(), "{e}");
+}
+
+#[test]
+fn vxlan_settings_change_where_the_kernel_allows() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&NewVeth::new("u0", "u1")).unwrap();
+    h.add_vxlan(&NewVxlan {
+        local: Some("192.0.2.9".parse().unwrap()),
+        remote: Some("192.0.2.1".parse().unwrap()),
+        underlay: Some("u0".into()),
+        port: Some(4789),
+        ..NewVxlan::new("vx0", vni(10))
+    })
+    .unwrap();
+    let u1 = h.link("u1").unwrap().index;
+
+    // Every changeable setting at once, read back by netplumb and by `ip -j -d link`.
+    h.set_vxlan(
+        "vx0",
+        &VxlanChange {
+            remote: Some("192.0.2.7".parse().unwrap()),
+            local: Some("192.0.2.10".parse().unwrap()),
+            underlay: Some("u1".into()),
+            ttl: Some(16),
+            tos: Some(0x10),
+            learning: Some(false),
+            ageing: Some(Duration::from_secs(120)),
+            ..VxlanChange::default()
+        },
+    )
+    .unwrap();
+    let i = vxlan_info(&t, "vx0");
+    assert_eq!(i.remote, Some("192.0.2.7".parse().unwrap()));
+    assert_eq!(i.local, Some("192.0.2.10".parse().unwrap()));
+    assert_eq!(i.underlay, Some(u1));
+    assert_eq!(i.ttl, Some(16));
+    assert_eq!(i.tos, Some(0x10));
+    assert_eq!(i.learning, Some(false));
+    assert_eq!(i.ageing, Some(Duration::from_secs(120)));
+    assert_eq!(i.vni, Some(vni(10)));
+    assert_eq!(i.port, Some(4789));
+    let d = ip_data(&t, "vx0");
+    assert_eq!(d["remote"], "192.0.2.7");
+    assert_eq!(d["local"], "192.0.2.10");
+    assert_eq!(d["link"], "u1");
+    assert_eq!(d["ttl"], 16);
+    assert_eq!(d["tos"], "0x10");
+    assert_eq!(d["learning"], false);
+    assert_eq!(d["ageing"], 120);
+    assert_eq!(d["id"], 10);
+    assert_eq!(d["port"], 4789);
+    // The kernel moves the default FDB entry (all-zero MAC) to the new remote.
+    let fdb = t.bridge(&["-j", "fdb", "show", "dev", "vx0"]);
+    let dsts: Vec<&str> = fdb
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["mac"] == "00:00:00:00:00:00")
+        .filter_map(|e| e["dst"].as_str())
+        .collect();
+    assert_eq!(dsts, ["192.0.2.7"], "{fdb}");
+
+    // A unicast remote becomes a multicast group (on the underlay set above).
+    h.set_vxlan(
+        "vx0",
+        &VxlanChange {
+            group: Some("239.1.1.9".parse().unwrap()),
+            ..VxlanChange::default()
+        },
+    )
+    .unwrap();
+    let i = vxlan_info(&t, "vx0");
+    assert_eq!(
+        (i.group, i.remote),
+        (Some("239.1.1.9".parse().unwrap()), None)
+    );
+    let d = ip_data(&t, "vx0");
+    assert_eq!(d["group"], "239.1.1.9");
+    assert!(d.get("remote").is_none(), "{d}");
+
+    // An IPv6 device's flow label.
+    h.add_vxlan(&NewVxlan {
+        remote: Some("2001:db8::1".parse().unwrap()),
+        ..NewVxlan::new("vx6", vni(11))
+    })
+    .unwrap();
+    h.set_vxlan(
+        "vx6",
+        &VxlanChange {
+            flow_label: Some(0x12345),
+            ..VxlanChange::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(vxlan_info(&t, "vx6").flow_label, Some(0x12345));
+    assert_eq!(ip_data(&t, "vx6")["label"], "0x12345");
+}
+
+#[test]
+fn vxlan_changes_the_kernel_refuses_keep_its_error_and_change_nothing() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_vxlan(&NewVxlan {
+        remote: Some("192.0.2.1".parse().unwrap()),
+        ..NewVxlan::new("vx0", vni(10))
+    })
+    .unwrap();
+    let before = ip_data(&t, "vx0");
+    // Another address family than the device's: the kernel's EOPNOTSUPP and message.
+    let e = h
+        .set_vxlan(
+            "vx0",
+            &VxlanChange {
+                remote: Some("2001:db8::7".parse().unwrap()),
+                ..VxlanChange::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.errno(), Some(nix::errno::Errno::EOPNOTSUPP), "{e}");
+    assert!(
+        e.kernel_message()
+            .is_some_and(|m| m.contains("does not match")),
+        "{e}"
+    );
+    // A flow label on an IPv4 device: the kernel's EINVAL and message.
+    let e = h
+        .set_vxlan(
+            "vx0",
+            &VxlanChange {
+                flow_label: Some(5),
+                ttl: Some(9),
+                ..VxlanChange::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.errno(), Some(nix::errno::Errno::EINVAL), "{e}");
+    assert!(
+        e.kernel_message().is_some_and(|m| m.contains("IPv6")),
+        "{e}"
+    );
+    assert_eq!(ip_data(&t, "vx0"), before);
+
+    // Refused before sending: a unicast group, a remote and a group, a 21-bit label, a
+    // sub-second ageing; a device that is not there.
+    let bad = [
+        (
+            VxlanChange {
+                group: Some("192.0.2.3".parse().unwrap()),
+                ..VxlanChange::default()
+            },
+            "group",
+        ),
+        (
+            VxlanChange {
+                remote: Some("192.0.2.3".parse().unwrap()),
+                group: Some("239.1.1.1".parse().unwrap()),
+                ..VxlanChange::default()
+            },
+            "remote",
+        ),
+        (
+            VxlanChange {
+                flow_label: Some(1 << 20),
+                ..VxlanChange::default()
+            },
+            "flow_label",
+        ),
+        (
+            VxlanChange {
+                ageing: Some(Duration::from_millis(300)),
+                ..VxlanChange::default()
+            },
+            "ageing",
+        ),
+    ];
+    for (c, arg) in bad {
+        common::assert_invalid(h.set_vxlan("vx0", &c), arg);
+    }
+    assert_eq!(ip_data(&t, "vx0"), before);
+    assert!(matches!(
+        h.set_vxlan("nope0", &VxlanChange::default()),
+        Err(Error::NotFound { .. })
+    ));
 }

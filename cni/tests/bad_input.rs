@@ -147,10 +147,24 @@ fn bad_input_changes_nothing() {
     );
     refused(
         &lab,
-        "vlan asked for",
+        "vlan and vlanTrunk together",
         &lab.call("ADD", &netns, "eth0"),
-        &lab.conf(",\"vlan\":5"),
-        2,
+        &lab.conf(",\"vlan\":5,\"vlanTrunk\":[{\"id\":7}]"),
+        7,
+    );
+    refused(
+        &lab,
+        "vlanTrunk range reversed",
+        &lab.call("ADD", &netns, "eth0"),
+        &lab.conf(",\"vlanTrunk\":[{\"minID\":9,\"maxID\":8}]"),
+        7,
+    );
+    refused(
+        &lab,
+        "VLAN id out of range",
+        &lab.call("ADD", &netns, "eth0"),
+        &lab.conf(",\"vlan\":4095"),
+        7,
     );
     refused(
         &lab,

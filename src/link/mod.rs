@@ -17,7 +17,7 @@
 //! | any other | [`NewLink::other`] | [`LinkKind::Unknown`] (or the modelled kind) | `ip link add NAME type KIND …` |
 //! | veth | [`NewVeth`] | [`LinkKind::Veth`] | `ip link add A type veth peer name B` |
 //! | bridge | [`NewBridge`] | [`LinkKind::Bridge`] | `ip link add NAME type bridge …` |
-//! | VXLAN | [`NewVxlan`] | [`LinkKind::Vxlan`] | `ip link add NAME type vxlan id VNI …` |
+//! | VXLAN | [`NewVxlan`] (changes: [`VxlanChange`]) | [`LinkKind::Vxlan`] | `ip link add NAME type vxlan id VNI …`, `ip link set NAME type vxlan …` |
 //! | macvlan | [`NewMacvlan`] | [`LinkKind::Macvlan`] | `ip link add NAME link PARENT type macvlan mode M` |
 //! | VRF | [`NewVrf`] | [`LinkKind::Vrf`] | `ip link add NAME type vrf table T` |
 //! | IPIP | [`NewIpip`] | [`LinkKind::Ipip`] | `ip link add NAME type ipip …` |
@@ -113,8 +113,8 @@ pub use vlan::{NewVlan, Vlan, VlanOptions};
 pub(crate) use vrf::vrf_message;
 pub use vrf::{NewVrf, Vrf};
 #[cfg(test)]
-pub(crate) use vxlan::vxlan_message;
-pub use vxlan::{NewVxlan, Vxlan, VXLAN_PORT};
+pub(crate) use vxlan::{vxlan_change_message, vxlan_message};
+pub use vxlan::{NewVxlan, Vxlan, VxlanChange, VXLAN_PORT};
 
 // links-b kinds
 #[cfg(test)]

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVxlan, LinkMessage};
 
-use super::base::{new_link_message, put_in_netns};
+use netlink_packet_route::link::{LinkAttribute, LinkInfo};
+
+use super::base::{new_link_message, put_in_netns, selector_message};
 use crate::types::check_ifname;
 use crate::{Error, Handle, IfIndex, IpFamily, LinkRef, MacAddr, NetNs, Result, Vni};
 
@@ -128,6 +130,8 @@ pub struct Vxlan {
     pub ttl: Option<u8>,
     /// Outer TOS (1: inherit).
     pub tos: Option<u8>,
+    /// IPv6 flow label of the outer header (`flowlabel`).
+    pub flow_label: Option<u32>,
     /// Learning on.
     pub learning: Option<bool>,
     /// Proxy ARP/ND on.
@@ -184,6 +188,7 @@ impl Vxlan {
                 InfoVxlan::PortRange(r) => i.port_range = Some(r),
                 InfoVxlan::Ttl(t) => i.ttl = Some(t),
                 InfoVxlan::Tos(t) => i.tos = Some(t),
+                InfoVxlan::Label(l) => i.flow_label = Some(l),
                 InfoVxlan::Learning(v) => i.learning = Some(v),
                 InfoVxlan::Proxy(v) => i.proxy = Some(v),
                 InfoVxlan::Rsc(v) => i.rsc = Some(v),
@@ -216,9 +221,56 @@ fn set_remote(i: &mut Vxlan, a: IpAddr) {
     }
 }
 
+/// The largest IPv6 flow label (20 bits).
+const MAX_FLOW_LABEL: u32 = 0xf_ffff;
+
+/// Changes to an existing VXLAN device (`ip link set DEV type vxlan …`): only the settings
+/// Linux lets change after creation; fields left `None` stay as they are.
+///
+/// The kernel (`vxlan_nl2conf`, 6.1 to 6.18) keeps the VNI, ports, source port range,
+/// checksum, proxy/rsc/miss, GBP, external, address limit and MTU settings of a device fixed
+/// (`EOPNOTSUPP`, "Cannot change …"; the MTU changes with
+/// [`set_link_mtu`](Handle::set_link_mtu)), and a new remote, group or local address must be
+/// of the family the device already has (refused by the kernel otherwise, with its message).
+///
+/// ```no_run
+/// use netplumb::{Handle, link::VxlanChange};
+///
+/// let h = Handle::new()?;
+/// // ip link set vx0 type vxlan remote 192.0.2.7 ttl 16 nolearning
+/// h.set_vxlan("vx0", &VxlanChange {
+///     remote: Some("192.0.2.7".parse()?),
+///     ttl: Some(16),
+///     learning: Some(false),
+///     ..VxlanChange::default()
+/// })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct VxlanChange<'a> {
+    /// A new unicast remote endpoint (`remote IP`); `0.0.0.0` / `::` removes it.
+    pub remote: Option<IpAddr>,
+    /// A new multicast group (`group IP`).
+    pub group: Option<IpAddr>,
+    /// A new source address (`local IP`).
+    pub local: Option<IpAddr>,
+    /// A new underlay device (`dev DEV`).
+    pub underlay: Option<LinkRef<'a>>,
+    /// Outer TTL (`ttl N`); 0 lets the kernel choose.
+    pub ttl: Option<u8>,
+    /// Outer TOS (`tos N`); 1 copies the inner one.
+    pub tos: Option<u8>,
+    /// IPv6 flow label of the outer header (`flowlabel N`), 20 bits.
+    pub flow_label: Option<u32>,
+    /// Learn remote MACs from received frames (`[no]learning`).
+    pub learning: Option<bool>,
+    /// Lifetime of learned FDB entries (`ageing SECONDS`), whole seconds; zero for never.
+    pub ageing: Option<Duration>,
+}
+
 /// # Links: VXLAN
 ///
-/// `ip link add … type vxlan …`.
+/// `ip link add|set … type vxlan …`.
 impl Handle {
     /// Creates a VXLAN device. Equivalent to `ip link add NAME type vxlan id VNI [local IP]
     /// [remote IP | group IP] [dev DEV] [dstport PORT] [srcport LOW HIGH] [ttl N] [tos N]
@@ -235,6 +287,147 @@ impl Handle {
         };
         self.create_link("vxlan", vxlan_message(vxlan, underlay)?)
     }
+
+    /// Changes an existing VXLAN device's settings, those Linux lets change after creation
+    /// ([`VxlanChange`]). Equivalent to `ip link set DEV type vxlan [remote IP | group IP]
+    /// [local IP] [dev DEV] [ttl N] [tos N] [flowlabel N] [[no]learning] [ageing SECONDS]`.
+    ///
+    /// Inconsistent settings are refused before anything is sent (as for
+    /// [`add_vxlan`](Handle::add_vxlan), and a flow label over 20 bits); what the kernel
+    /// refuses (another address family than the device's) is its error, errno and message.
+    pub fn set_vxlan<'a>(
+        &self,
+        link: impl Into<LinkRef<'a>>,
+        change: &VxlanChange<'_>,
+    ) -> Result<()> {
+        let link = link.into();
+        check_change(change)?;
+        let underlay = match change.underlay {
+            Some(l) => Some(self.link_index(l)?),
+            None => None,
+        };
+        self.change_link(
+            "set vxlan",
+            link,
+            vxlan_change_message(link, change, underlay)?,
+        )
+    }
+}
+
+/// Checks a change before anything is sent.
+fn check_change(c: &VxlanChange<'_>) -> Result<()> {
+    check_peer(c.remote, c.group, c.local)?;
+    if let Some(l) = c.flow_label {
+        if l > MAX_FLOW_LABEL {
+            return Err(Error::invalid(
+                "flow_label",
+                format!("{l:#x} does not fit the 20 bits of a flow label"),
+            ));
+        }
+    }
+    ageing_secs(c.ageing)?;
+    Ok(())
+}
+
+/// The `RTM_NEWLINK` (without `NLM_F_CREATE`) that changes an existing VXLAN device, in
+/// iproute2's attribute order.
+pub(crate) fn vxlan_change_message(
+    link: LinkRef<'_>,
+    c: &VxlanChange<'_>,
+    underlay: Option<IfIndex>,
+) -> Result<LinkMessage> {
+    check_change(c)?;
+    // iproute2 writes what it parsed in the order given (here ttl, tos, flowlabel, ageing),
+    // then the addresses, the underlay and learning.
+    let mut nlas = Vec::new();
+    if let Some(t) = c.ttl {
+        nlas.push(InfoVxlan::Ttl(t));
+    }
+    if let Some(t) = c.tos {
+        nlas.push(InfoVxlan::Tos(t));
+    }
+    if let Some(l) = c.flow_label {
+        nlas.push(InfoVxlan::Label(l));
+    }
+    if let Some(s) = ageing_secs(c.ageing)? {
+        nlas.push(InfoVxlan::Ageing(s));
+    }
+    match c.remote.or(c.group) {
+        Some(IpAddr::V4(a)) => nlas.push(InfoVxlan::Group(a)),
+        Some(IpAddr::V6(a)) => nlas.push(InfoVxlan::Group6(a)),
+        None => {}
+    }
+    match c.local {
+        Some(IpAddr::V4(a)) => nlas.push(InfoVxlan::Local(a)),
+        Some(IpAddr::V6(a)) => nlas.push(InfoVxlan::Local6(a)),
+        None => {}
+    }
+    if let Some(l) = underlay {
+        nlas.push(InfoVxlan::Link(l.get()));
+    }
+    if let Some(x) = c.learning {
+        nlas.push(InfoVxlan::Learning(x));
+    }
+    let mut msg = selector_message(link)?;
+    msg.attributes.push(LinkAttribute::LinkInfo(vec![
+        LinkInfo::Kind(InfoKind::Vxlan),
+        LinkInfo::Data(InfoData::Vxlan(nlas)),
+    ]));
+    Ok(msg)
+}
+
+/// Checks a remote, a group and a local address: a group is multicast, a remote is not,
+/// not both, one family.
+fn check_peer(remote: Option<IpAddr>, group: Option<IpAddr>, local: Option<IpAddr>) -> Result<()> {
+    if let Some(g) = group {
+        if !g.is_multicast() {
+            return Err(Error::invalid(
+                "group",
+                format!("{g} is not a multicast address; use `remote` for a unicast endpoint"),
+            ));
+        }
+    }
+    if let Some(r) = remote {
+        if r.is_multicast() {
+            return Err(Error::invalid(
+                "remote",
+                format!("{r} is a multicast address; use `group` for it"),
+            ));
+        }
+    }
+    if group.is_some() && remote.is_some() {
+        return Err(Error::invalid(
+            "remote",
+            "a VXLAN device has either a unicast remote or a multicast group, not both",
+        ));
+    }
+    if let (Some(l), Some(p)) = (local, remote.or(group)) {
+        if l.is_ipv4() != p.is_ipv4() {
+            return Err(Error::invalid(
+                "local",
+                format!("{l} and {p} are of different address families"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The FDB ageing time in the kernel's whole seconds (zero: never age).
+fn ageing_secs(ageing: Option<Duration>) -> Result<Option<u32>> {
+    match ageing {
+        // 0 means "never age"; a shorter non-zero time would silently become that.
+        Some(d) if !d.is_zero() && d < Duration::from_secs(1) => Err(Error::invalid(
+            "ageing",
+            format!("{d:?} is under the kernel's 1 s resolution (zero means never age)"),
+        )),
+        Some(d) => Ok(Some(u32::try_from(d.as_secs()).map_err(|_| {
+            Error::invalid(
+                "ageing",
+                format!("{d:?} does not fit the kernel's 32-bit seconds"),
+            )
+        })?)),
+        None => Ok(None),
+    }
 }
 
 /// The `RTM_NEWLINK` request for a VXLAN device, in iproute2's attribute order.
@@ -246,37 +439,8 @@ pub(crate) fn vxlan_message(v: &NewVxlan<'_>, underlay: Option<IfIndex>) -> Resu
             "a VXLAN device needs a VNI unless it is in external (collect-metadata) mode",
         ));
     }
-    if let Some(g) = v.group {
-        if !g.is_multicast() {
-            return Err(Error::invalid(
-                "group",
-                format!("{g} is not a multicast address; use `remote` for a unicast endpoint"),
-            ));
-        }
-    }
-    if let Some(r) = v.remote {
-        if r.is_multicast() {
-            return Err(Error::invalid(
-                "remote",
-                format!("{r} is a multicast address; use `group` for it"),
-            ));
-        }
-    }
-    if v.group.is_some() && v.remote.is_some() {
-        return Err(Error::invalid(
-            "remote",
-            "a VXLAN device has either a unicast remote or a multicast group, not both",
-        ));
-    }
+    check_peer(v.remote, v.group, v.local)?;
     let peer = v.remote.or(v.group);
-    if let (Some(l), Some(p)) = (v.local, peer) {
-        if l.is_ipv4() != p.is_ipv4() {
-            return Err(Error::invalid(
-                "local",
-                format!("{l} and {p} are of different address families"),
-            ));
-        }
-    }
     if let Some((lo, hi)) = v.port_range {
         if lo > hi {
             return Err(Error::invalid(
@@ -285,22 +449,7 @@ pub(crate) fn vxlan_message(v: &NewVxlan<'_>, underlay: Option<IfIndex>) -> Resu
             ));
         }
     }
-    let ageing = match v.ageing {
-        // 0 means "never age"; a shorter non-zero time would silently become that.
-        Some(d) if !d.is_zero() && d < Duration::from_secs(1) => {
-            return Err(Error::invalid(
-                "ageing",
-                format!("{d:?} is under the kernel's 1 s resolution (zero means never age)"),
-            ))
-        }
-        Some(d) => Some(u32::try_from(d.as_secs()).map_err(|_| {
-            Error::invalid(
-                "ageing",
-                format!("{d:?} does not fit the kernel's 32-bit seconds"),
-            )
-        })?),
-        None => None,
-    };
+    let ageing = ageing_secs(v.ageing)?;
 
     let mut nlas = Vec::new();
     if let Some(vni) = v.vni {

@@ -13,7 +13,7 @@ use ipnetwork::IpNetwork;
 
 use super::{
     NextHopFlags, Route, RouteEncap, RouteFlags, RouteMetrics, RouteNextHop, RoutePreference,
-    RouteProtocol, RouteScope, RouteType, Seg6Mode,
+    RouteProtocol, RouteScope, RouteType, Seg6Local, Seg6LocalAction, Seg6Mode,
 };
 use crate::wire::attr::{attrs, c_bytes, ip_of, u16_at, u32_at, u32_of};
 use crate::wire::ip_family;
@@ -85,6 +85,17 @@ const LWTUNNEL_ENCAP_MPLS: u16 = 1;
 const LWTUNNEL_ENCAP_SEG6: u16 = 5;
 const SEG6_IPTUNNEL_SRH: u16 = 1;
 
+/// `LWTUNNEL_ENCAP_SEG6_LOCAL` and the `SEG6_LOCAL_*` attributes (linux/seg6_local.h).
+const LWTUNNEL_ENCAP_SEG6_LOCAL: u16 = 7;
+const SEG6_LOCAL_ACTION: u16 = 1;
+const SEG6_LOCAL_SRH: u16 = 2;
+const SEG6_LOCAL_TABLE: u16 = 3;
+const SEG6_LOCAL_NH4: u16 = 4;
+const SEG6_LOCAL_NH6: u16 = 5;
+const SEG6_LOCAL_IIF: u16 = 6;
+const SEG6_LOCAL_OIF: u16 = 7;
+const SEG6_LOCAL_VRFTABLE: u16 = 9;
+
 /// `MPLS_IPTUNNEL_DST` and `MPLS_IPTUNNEL_TTL` (linux/mpls_iptunnel.h).
 const MPLS_IPTUNNEL_DST: u16 = 1;
 const MPLS_IPTUNNEL_TTL: u16 = 2;
@@ -93,6 +104,9 @@ const MPLS_IPTUNNEL_TTL: u16 = 2;
 fn encap_of(ty: u16, b: &[u8]) -> Result<RouteEncap, String> {
     if ty == LWTUNNEL_ENCAP_SEG6 {
         return seg6_of(b);
+    }
+    if ty == LWTUNNEL_ENCAP_SEG6_LOCAL {
+        return seg6local_of(b);
     }
     if ty != LWTUNNEL_ENCAP_MPLS {
         return Ok(RouteEncap::Other(ty));
@@ -143,6 +157,49 @@ fn seg6_of(b: &[u8]) -> Result<RouteEncap, String> {
         out = Ok(RouteEncap::Seg6 { mode, segments });
     }
     out
+}
+
+/// A local segment routing function (`SEG6_LOCAL_*` attributes, linux/seg6_local.h); the
+/// header's segments (`struct ipv6_sr_hdr`, 8 bytes then the segments, last first).
+fn seg6local_of(b: &[u8]) -> Result<RouteEncap, String> {
+    let mut l = Seg6Local::new(Seg6LocalAction::Other(0));
+    for a in attrs(b) {
+        let (t, v) = a?;
+        match t {
+            SEG6_LOCAL_ACTION if v.len() >= 4 => l.action = Seg6LocalAction::from_raw(u32_at(v, 0)),
+            SEG6_LOCAL_SRH if v.len() >= 8 => {
+                let first = usize::from(v[4]);
+                let segs = &v[8..];
+                if segs.len() < (first + 1) * 16 {
+                    return Err(format!(
+                        "a seg6local header of {} segments in {} bytes",
+                        first + 1,
+                        segs.len()
+                    ));
+                }
+                l.segments = (0..=first)
+                    .rev()
+                    .map(|i| {
+                        let mut a = [0u8; 16];
+                        a.copy_from_slice(&segs[i * 16..i * 16 + 16]);
+                        Ipv6Addr::from(a)
+                    })
+                    .collect();
+            }
+            SEG6_LOCAL_TABLE if v.len() >= 4 => l.table = Some(TableId::new(u32_at(v, 0))),
+            SEG6_LOCAL_VRFTABLE if v.len() >= 4 => l.vrf_table = Some(TableId::new(u32_at(v, 0))),
+            SEG6_LOCAL_NH4 if v.len() == 4 => l.nh4 = Some(Ipv4Addr::new(v[0], v[1], v[2], v[3])),
+            SEG6_LOCAL_NH6 if v.len() == 16 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(v);
+                l.nh6 = Some(Ipv6Addr::from(a));
+            }
+            SEG6_LOCAL_IIF if v.len() >= 4 => l.iif = IfIndex::new(u32_at(v, 0)),
+            SEG6_LOCAL_OIF if v.len() >= 4 => l.oif = IfIndex::new(u32_at(v, 0)),
+            _ => {}
+        }
+    }
+    Ok(RouteEncap::Seg6Local(l))
 }
 
 /// A label stack: 4-byte entries, big-endian, the label in the top 20 bits.

@@ -8,13 +8,14 @@ use netlink_packet_route::route::{
     MplsLabel, RouteAddress, RouteAttribute, RouteFlags as NlRouteFlags, RouteHeader,
     RouteLwEnCapType, RouteLwTunnelEncap, RouteMessage, RouteMetric, RouteMplsIpTunnel,
     RouteNextHop as NlNextHop, RouteNextHopFlags, RoutePreference as NlPreference,
-    RouteProtocol as NlProtocol, RouteScope as NlScope, RouteSeg6IpTunnel, RouteType as NlType,
-    RouteVia, Seg6Header, Seg6Mode as NlSeg6Mode,
+    RouteProtocol as NlProtocol, RouteScope as NlScope, RouteSeg6IpTunnel, RouteSeg6LocalTunnel,
+    RouteType as NlType, RouteVia, Seg6Header, Seg6LocalAction as NlSeg6LocalAction, Seg6LocalSrh,
+    Seg6Mode as NlSeg6Mode,
 };
 
 use super::{
     NewRoute, NextHop, NextHopFlags, RouteEncap, RouteFilter, RouteFlags, RouteKey, RouteQuery,
-    RouteScope, RouteType, Seg6Mode, MAX_NEXT_HOP_BYTES,
+    RouteScope, RouteType, Seg6Local, Seg6LocalAction, Seg6Mode, MAX_NEXT_HOP_BYTES,
 };
 use crate::types::check_prefix;
 use crate::wire::address_family;
@@ -308,6 +309,12 @@ pub(crate) fn route_message(
                 RouteSeg6IpTunnel::Seg6(header),
             )]));
     }
+    if let Some(RouteEncap::Seg6Local(l)) = &r.encap {
+        msg.attributes
+            .push(RouteAttribute::EncapType(RouteLwEnCapType::Seg6Local));
+        msg.attributes
+            .push(RouteAttribute::Encap(seg6local_attrs(l)));
+    }
     set_table(&mut msg, r.table);
     if let Some(id) = r.nexthop_id {
         msg.attributes.push(RouteAttribute::NhId(id));
@@ -389,11 +396,94 @@ fn check_encap(e: &RouteEncap) -> Result<()> {
             }
             Ok(())
         }
+        RouteEncap::Seg6Local(l) => check_seg6local(l),
         RouteEncap::Other(t) => Err(Error::invalid(
             "encap",
             format!("encapsulation type {t} cannot be sent by this version"),
         )),
     }
+}
+
+/// Checks a local segment routing function: the parameters its action needs are there.
+fn check_seg6local(l: &Seg6Local) -> Result<()> {
+    let name = l.action.name().unwrap_or("this action");
+    let need = |what: &str| {
+        Err(Error::invalid(
+            "encap",
+            format!("seg6local {name} needs {what}"),
+        ))
+    };
+    match l.action {
+        Seg6LocalAction::End => {}
+        Seg6LocalAction::EndX | Seg6LocalAction::EndDx6 if l.nh6.is_none() => {
+            return need("an IPv6 next hop (nh6)")
+        }
+        Seg6LocalAction::EndDx4 if l.nh4.is_none() => return need("an IPv4 next hop (nh4)"),
+        Seg6LocalAction::EndT if l.table.is_none() => return need("a table"),
+        Seg6LocalAction::EndDx2 if l.oif.is_none() => return need("an output device (oif)"),
+        Seg6LocalAction::EndDt4 | Seg6LocalAction::EndDt46 if l.vrf_table.is_none() => {
+            return need("a VRF table (vrftable)")
+        }
+        Seg6LocalAction::EndDt6 if l.table.is_some() == l.vrf_table.is_some() => {
+            return need("either a table or a VRF table (vrftable), not both")
+        }
+        Seg6LocalAction::EndB6 | Seg6LocalAction::EndB6Encaps if l.segments.is_empty() => {
+            return need("segments (srh segs)")
+        }
+        Seg6LocalAction::Other(a) => {
+            return Err(Error::invalid(
+                "encap",
+                format!("seg6local action {a} cannot be sent by this version"),
+            ))
+        }
+        _ => {}
+    }
+    if l.segments.len() > MAX_SEGMENTS {
+        return Err(Error::invalid(
+            "encap",
+            format!(
+                "{} segments; a segment routing header holds 1 to {MAX_SEGMENTS}",
+                l.segments.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A local segment routing function's attributes (`SEG6_LOCAL_*`), in iproute2's order; the
+/// header as iproute2 builds it (type 4, no flags, segments last first).
+fn seg6local_attrs(l: &Seg6Local) -> Vec<RouteLwTunnelEncap> {
+    let mut a = vec![RouteSeg6LocalTunnel::Action(NlSeg6LocalAction::from(
+        l.action.raw(),
+    ))];
+    if !l.segments.is_empty() {
+        let mut srh = Seg6LocalSrh::default();
+        let last = u8::try_from(l.segments.len() - 1).unwrap_or(u8::MAX);
+        srh.routing_type = 4;
+        srh.segments_left = last;
+        srh.first_segment = last;
+        srh.segments = l.segments.iter().rev().copied().collect();
+        a.push(RouteSeg6LocalTunnel::Srh(srh));
+    }
+    if let Some(t) = l.table {
+        a.push(RouteSeg6LocalTunnel::Table(t.get()));
+    }
+    if let Some(t) = l.vrf_table {
+        a.push(RouteSeg6LocalTunnel::VrfTable(t.get()));
+    }
+    if let Some(nh) = l.nh4 {
+        a.push(RouteSeg6LocalTunnel::Nh4(nh));
+    }
+    if let Some(nh) = l.nh6 {
+        a.push(RouteSeg6LocalTunnel::Nh6(nh));
+    }
+    if let Some(i) = l.iif {
+        a.push(RouteSeg6LocalTunnel::Iif(i.get()));
+    }
+    if let Some(i) = l.oif {
+        a.push(RouteSeg6LocalTunnel::Oif(i.get()));
+    }
+    a.into_iter().map(RouteLwTunnelEncap::Seg6Local).collect()
 }
 
 /// A label stack as `netlink-packet-route` writes it: the last label is the bottom of stack.

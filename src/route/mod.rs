@@ -15,7 +15,9 @@
 //!
 //! IP routes can push MPLS labels ([`NewRoute::encap`], `encap mpls L1/L2`); the MPLS table
 //! itself is [`Handle::add_mpls_route`](crate::Handle::add_mpls_route),
-//! [`mpls_routes`](crate::Handle::mpls_routes) and friends.
+//! [`mpls_routes`](crate::Handle::mpls_routes) and friends. IPv6 routes can add segment
+//! routing headers (`encap seg6`, [`RouteEncap::Seg6`]) or bind a local segment routing
+//! function to a segment ID (`encap seg6local action End.X nh6 …`, [`Seg6Local`]).
 
 mod decode;
 mod encode;
@@ -34,6 +36,6 @@ pub(crate) use mpls::mpls_route_message;
 pub use mpls::{MplsRoute, NewMplsRoute};
 pub use types::{
     NewRoute, NextHop, Route, RouteEncap, RouteFilter, RouteKey, RouteNextHop, RoutePreference,
-    RouteQuery, Seg6Mode, MAX_NEXT_HOP_BYTES,
+    RouteQuery, Seg6Local, Seg6LocalAction, Seg6Mode, MAX_NEXT_HOP_BYTES,
 };
 pub use values::{NextHopFlags, RouteFlags, RouteMetrics, RouteProtocol, RouteScope, RouteType};

@@ -267,3 +267,68 @@ fn encapsulations_round_trip() {
         assert!(matches!(bad(e), Error::InvalidInput { arg: "encap", .. }));
     }
 }
+
+#[test]
+fn seg6local_functions_round_trip_and_are_checked() {
+    use super::{RouteEncap, Seg6Local, Seg6LocalAction};
+    let nh6: std::net::Ipv6Addr = "fc00::9".parse().unwrap();
+    let segs: Vec<std::net::Ipv6Addr> = vec![
+        "fc00::1".parse().unwrap(),
+        "fc00::2".parse().unwrap(),
+        "fc00::3".parse().unwrap(),
+    ];
+    let dx2 = Seg6Local {
+        oif: IfIndex::new(7),
+        ..Seg6Local::new(Seg6LocalAction::EndDx2)
+    };
+    for l in [
+        Seg6Local::end(),
+        Seg6Local::end_x(nh6),
+        Seg6Local::end_t(crate::TableId::new(100)),
+        Seg6Local::end_dx6(nh6),
+        Seg6Local::end_dx4("10.1.2.3".parse().unwrap()),
+        Seg6Local::end_dt6(crate::TableId::MAIN),
+        Seg6Local::end_dt6_vrf(crate::TableId::new(200)),
+        Seg6Local::end_dt4(crate::TableId::new(200)),
+        Seg6Local::end_b6(segs.clone()),
+        Seg6Local::end_b6_encaps(segs.clone()),
+        dx2,
+    ] {
+        let r = NewRoute {
+            encap: Some(RouteEncap::Seg6Local(l.clone())),
+            ..NewRoute::dev("fc00::100/128".parse().unwrap(), "x").unwrap()
+        };
+        assert_eq!(round_trip(&r).encap, Some(RouteEncap::Seg6Local(l)));
+    }
+    // A missing parameter is refused before encoding.
+    let bad = |l: Seg6Local| {
+        let r = NewRoute {
+            encap: Some(RouteEncap::Seg6Local(l)),
+            ..NewRoute::dev("fc00::100/128".parse().unwrap(), "x").unwrap()
+        };
+        route_message(&r, idx).unwrap_err()
+    };
+    let both = Seg6Local {
+        vrf_table: Some(crate::TableId::new(9)),
+        ..Seg6Local::end_dt6(crate::TableId::new(8))
+    };
+    for l in [
+        Seg6Local::new(Seg6LocalAction::EndX),
+        Seg6Local::new(Seg6LocalAction::EndDx6),
+        Seg6Local::new(Seg6LocalAction::EndDx4),
+        Seg6Local::new(Seg6LocalAction::EndT),
+        Seg6Local::new(Seg6LocalAction::EndDx2),
+        Seg6Local::new(Seg6LocalAction::EndDt4),
+        Seg6Local::new(Seg6LocalAction::EndDt6),
+        both,
+        Seg6Local::new(Seg6LocalAction::EndB6),
+        Seg6Local::end_b6_encaps(vec![nh6; 128]),
+        Seg6Local::new(Seg6LocalAction::Other(15)),
+    ] {
+        let e = bad(l.clone());
+        assert!(
+            matches!(e, Error::InvalidInput { arg: "encap", .. }),
+            "{l:?}: {e}"
+        );
+    }
+}

@@ -160,8 +160,228 @@ pub enum RouteEncap {
         /// The segments, first visited first.
         segments: Vec<std::net::Ipv6Addr>,
     },
+    /// A local segment routing function bound to the route's destination, a segment ID
+    /// (`encap seg6local action A …`; the kernel's `CONFIG_IPV6_SEG6_LWTUNNEL`): what the
+    /// kernel does with a packet whose active segment is this route's destination.
+    Seg6Local(Seg6Local),
     /// An encapsulation this version does not decode (`LWTUNNEL_ENCAP_*` number).
     Other(u16),
+}
+
+/// A segment routing endpoint function and its parameters (`ip -6 route add SID encap
+/// seg6local action ACTION [nh4 A] [nh6 A] [table T] [vrftable T] [oif DEV] [iif DEV] [srh segs
+/// S1,S2] dev DEV`).
+///
+/// Build it with the constructor of its action ([`Seg6Local::end_x`], …); the fields are
+/// public for the rarer attributes (`oif`, `iif`). Which attributes an action needs is checked
+/// before sending ([`Seg6LocalAction`] lists them); whether it accepts the others is the
+/// kernel's decision (newer kernels accept more optional ones).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Seg6Local {
+    /// The function (`action`).
+    pub action: Seg6LocalAction,
+    /// The IPv4 next hop (`nh4`; `End.DX4`).
+    pub nh4: Option<std::net::Ipv4Addr>,
+    /// The IPv6 next hop (`nh6`; `End.X`, `End.DX6`).
+    pub nh6: Option<std::net::Ipv6Addr>,
+    /// The table looked up (`table`; `End.T`, `End.DT6`).
+    pub table: Option<TableId>,
+    /// The table of a VRF device looked up (`vrftable`; `End.DT4`, `End.DT46`, `End.DT6`;
+    /// the kernel needs the `net.vrf.strict_mode` sysctl set and a VRF device on the table).
+    pub vrf_table: Option<TableId>,
+    /// The device the packet leaves by (`oif`; `End.DX2`).
+    pub oif: Option<IfIndex>,
+    /// The device the packet is seen arriving by (`iif`).
+    pub iif: Option<IfIndex>,
+    /// The segments of the segment routing header to add, first visited first (`srh segs
+    /// S1,S2,…`; `End.B6`, `End.B6.Encaps`): 1 to 127. Empty: no header.
+    pub segments: Vec<std::net::Ipv6Addr>,
+}
+
+impl Seg6Local {
+    /// The function `action` with no parameters yet.
+    pub fn new(action: Seg6LocalAction) -> Seg6Local {
+        Seg6Local {
+            action,
+            nh4: None,
+            nh6: None,
+            table: None,
+            vrf_table: None,
+            oif: None,
+            iif: None,
+            segments: Vec::new(),
+        }
+    }
+
+    /// `End`: the next segment becomes the destination; routed as usual.
+    pub fn end() -> Seg6Local {
+        Seg6Local::new(Seg6LocalAction::End)
+    }
+
+    /// `End.X nh6 NH`: like `End`, then sent to the IPv6 next hop `nh6` (a layer-3
+    /// cross-connect).
+    pub fn end_x(nh6: std::net::Ipv6Addr) -> Seg6Local {
+        Seg6Local {
+            nh6: Some(nh6),
+            ..Seg6Local::new(Seg6LocalAction::EndX)
+        }
+    }
+
+    /// `End.T table T`: like `End`, the next segment looked up in `table`.
+    pub fn end_t(table: TableId) -> Seg6Local {
+        Seg6Local {
+            table: Some(table),
+            ..Seg6Local::new(Seg6LocalAction::EndT)
+        }
+    }
+
+    /// `End.DX6 nh6 NH`: the outer header removed, the inner IPv6 packet sent to `nh6`.
+    pub fn end_dx6(nh6: std::net::Ipv6Addr) -> Seg6Local {
+        Seg6Local {
+            nh6: Some(nh6),
+            ..Seg6Local::new(Seg6LocalAction::EndDx6)
+        }
+    }
+
+    /// `End.DX4 nh4 NH`: the outer header removed, the inner IPv4 packet sent to `nh4`.
+    pub fn end_dx4(nh4: std::net::Ipv4Addr) -> Seg6Local {
+        Seg6Local {
+            nh4: Some(nh4),
+            ..Seg6Local::new(Seg6LocalAction::EndDx4)
+        }
+    }
+
+    /// `End.DT6 table T`: the outer header removed, the inner IPv6 packet looked up in
+    /// `table`.
+    pub fn end_dt6(table: TableId) -> Seg6Local {
+        Seg6Local {
+            table: Some(table),
+            ..Seg6Local::new(Seg6LocalAction::EndDt6)
+        }
+    }
+
+    /// `End.DT6 vrftable T`: the outer header removed, the inner IPv6 packet looked up in
+    /// the VRF whose table is `vrf_table`.
+    pub fn end_dt6_vrf(vrf_table: TableId) -> Seg6Local {
+        Seg6Local {
+            vrf_table: Some(vrf_table),
+            ..Seg6Local::new(Seg6LocalAction::EndDt6)
+        }
+    }
+
+    /// `End.DT4 vrftable T`: the outer header removed, the inner IPv4 packet looked up in
+    /// the VRF whose table is `vrf_table`.
+    pub fn end_dt4(vrf_table: TableId) -> Seg6Local {
+        Seg6Local {
+            vrf_table: Some(vrf_table),
+            ..Seg6Local::new(Seg6LocalAction::EndDt4)
+        }
+    }
+
+    /// `End.B6 srh segs S1,S2`: a segment routing header of `segments` inserted (a binding
+    /// segment).
+    pub fn end_b6(segments: Vec<std::net::Ipv6Addr>) -> Seg6Local {
+        Seg6Local {
+            segments,
+            ..Seg6Local::new(Seg6LocalAction::EndB6)
+        }
+    }
+
+    /// `End.B6.Encaps srh segs S1,S2`: the packet put in a new outer IPv6 header carrying a
+    /// segment routing header of `segments`.
+    pub fn end_b6_encaps(segments: Vec<std::net::Ipv6Addr>) -> Seg6Local {
+        Seg6Local {
+            segments,
+            ..Seg6Local::new(Seg6LocalAction::EndB6Encaps)
+        }
+    }
+}
+
+/// A segment routing endpoint function (`SEG6_LOCAL_ACTION_*`, named as iproute2 names
+/// them); the parameters each one needs are checked before sending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Seg6LocalAction {
+    /// `End`: no parameter.
+    End,
+    /// `End.X`: needs `nh6`.
+    EndX,
+    /// `End.T`: needs `table`.
+    EndT,
+    /// `End.DX2`: needs `oif`.
+    EndDx2,
+    /// `End.DX6`: needs `nh6`.
+    EndDx6,
+    /// `End.DX4`: needs `nh4`.
+    EndDx4,
+    /// `End.DT6`: needs `table` or `vrf_table` (one of them).
+    EndDt6,
+    /// `End.DT4`: needs `vrf_table`.
+    EndDt4,
+    /// `End.DT46`: needs `vrf_table`.
+    EndDt46,
+    /// `End.B6`: needs `segments`.
+    EndB6,
+    /// `End.B6.Encaps`: needs `segments`.
+    EndB6Encaps,
+    /// A function this version does not name (`End.BM`, `End.BPF`, … as a number); reported
+    /// by listings, refused when sent.
+    Other(u32),
+}
+
+impl Seg6LocalAction {
+    /// The kernel's number.
+    pub(crate) fn raw(self) -> u32 {
+        match self {
+            Seg6LocalAction::End => 1,
+            Seg6LocalAction::EndX => 2,
+            Seg6LocalAction::EndT => 3,
+            Seg6LocalAction::EndDx2 => 4,
+            Seg6LocalAction::EndDx6 => 5,
+            Seg6LocalAction::EndDx4 => 6,
+            Seg6LocalAction::EndDt6 => 7,
+            Seg6LocalAction::EndDt4 => 8,
+            Seg6LocalAction::EndB6 => 9,
+            Seg6LocalAction::EndB6Encaps => 10,
+            Seg6LocalAction::EndDt46 => 16,
+            Seg6LocalAction::Other(v) => v,
+        }
+    }
+
+    pub(crate) fn from_raw(v: u32) -> Seg6LocalAction {
+        match v {
+            1 => Seg6LocalAction::End,
+            2 => Seg6LocalAction::EndX,
+            3 => Seg6LocalAction::EndT,
+            4 => Seg6LocalAction::EndDx2,
+            5 => Seg6LocalAction::EndDx6,
+            6 => Seg6LocalAction::EndDx4,
+            7 => Seg6LocalAction::EndDt6,
+            8 => Seg6LocalAction::EndDt4,
+            9 => Seg6LocalAction::EndB6,
+            10 => Seg6LocalAction::EndB6Encaps,
+            16 => Seg6LocalAction::EndDt46,
+            v => Seg6LocalAction::Other(v),
+        }
+    }
+
+    /// iproute2's name of the function (`End.X`, …); `None` for [`Seg6LocalAction::Other`].
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Seg6LocalAction::End => "End",
+            Seg6LocalAction::EndX => "End.X",
+            Seg6LocalAction::EndT => "End.T",
+            Seg6LocalAction::EndDx2 => "End.DX2",
+            Seg6LocalAction::EndDx6 => "End.DX6",
+            Seg6LocalAction::EndDx4 => "End.DX4",
+            Seg6LocalAction::EndDt6 => "End.DT6",
+            Seg6LocalAction::EndDt4 => "End.DT4",
+            Seg6LocalAction::EndDt46 => "End.DT46",
+            Seg6LocalAction::EndB6 => "End.B6",
+            Seg6LocalAction::EndB6Encaps => "End.B6.Encaps",
+            Seg6LocalAction::Other(_) => return None,
+        })
+    }
 }
 
 /// How a segment routing header is added (`encap seg6 mode …`; `SEG6_IPTUN_MODE_*`).

@@ -1,7 +1,15 @@
 //! `bridge`: a veth pair from the container to a Linux bridge on the host, as the reference
 //! plugin makes it (options `bridge`, `isGateway`, `isDefaultGateway`, `forceAddress`,
-//! `hairpinMode`, `promiscMode`, `mtu`, `ipMasq`, `enabledad`). `vlan` and `macspoofchk` are
-//! refused with code 2 rather than ignored.
+//! `hairpinMode`, `promiscMode`, `mtu`, `ipMasq`, `enabledad`, and VLAN filtering: `vlan`,
+//! `vlanTrunk`, `preserveDefaultVlan`). `macspoofchk` is refused with code 2 rather than
+//! ignored.
+//!
+//! VLANs as the reference does them: a bridge this call makes gets `vlan_filtering` when
+//! `vlan` or `vlanTrunk` is set (an existing bridge is left as it is); the host end of the veth
+//! gets `vlan` as its PVID, untagged, or the `vlanTrunk` VLANs tagged; unless
+//! `preserveDefaultVlan` (default true) the port's other VLANs (the default VLAN 1) are
+//! removed first. With `isGateway` and `vlan`, the gateway address goes on a veth named
+//! `BRIDGE.VLAN` whose peer is a port of the bridge in that VLAN (made once, shared).
 //!
 //! Unlike the reference, IPAM runs before anything is made, and a failure at any later step
 //! undoes every step before it (veth, bridge if this call made it, bridge address, IPAM).
@@ -9,10 +17,9 @@ use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 use netplumb::addr::AddressFilter;
-use netplumb::link::{BridgePort, LinkFlags, LinkKind, NewBridge, NewVeth};
-use netplumb::{Handle, IpFamily, NetNs};
+use netplumb::link::{BridgePort, BridgeVlan, LinkFlags, LinkKind, NewBridge, NewVeth};
+use netplumb::{Handle, IpFamily, NetNs, VlanId};
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::{
     check_container, check_masq, configure_iface, del_common, enable_forward, handle_in,
@@ -48,8 +55,75 @@ struct Conf {
     promisc_mode: bool,
     #[serde(default)]
     vlan: i64,
+    #[serde(default)]
+    vlan_trunk: Option<Vec<VlanTrunk>>,
+    #[serde(default = "yes")]
+    preserve_default_vlan: bool,
     #[serde(default, rename = "enabledad")]
     enable_dad: bool,
+    /// The `vlanTrunk` VLANs, sorted, each once.
+    #[serde(skip)]
+    vlans: Vec<u16>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One `vlanTrunk` entry: a range (`minID`, `maxID`) and/or a single `id`.
+#[derive(Deserialize, Default)]
+struct VlanTrunk {
+    #[serde(default, rename = "minID")]
+    min_id: Option<i64>,
+    #[serde(default, rename = "maxID")]
+    max_id: Option<i64>,
+    #[serde(default)]
+    id: Option<i64>,
+}
+
+/// The reference's `collectVlanTrunk`: every VLAN the entries name (1–4094), sorted, once.
+fn collect_vlan_trunk(trunk: &[VlanTrunk]) -> CniResult<Vec<u16>> {
+    let ok = |v: i64| (1..=4094).contains(&v);
+    let mut set = std::collections::BTreeSet::new();
+    for t in trunk {
+        match (t.min_id, t.max_id) {
+            (Some(lo), Some(hi)) => {
+                if !ok(lo) {
+                    return Err(CniError::config("incorrect trunk minID parameter"));
+                }
+                if !ok(hi) {
+                    return Err(CniError::config("incorrect trunk maxID parameter"));
+                }
+                if hi < lo {
+                    return Err(CniError::config(
+                        "minID is greater than maxID in trunk parameter",
+                    ));
+                }
+                set.extend(lo..=hi);
+            }
+            (None, Some(_)) => {
+                return Err(CniError::config(
+                    "minID and maxID should be configured simultaneously, minID is missing",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(CniError::config(
+                    "minID and maxID should be configured simultaneously, maxID is missing",
+                ))
+            }
+            (None, None) => {}
+        }
+        if let Some(id) = t.id {
+            if !ok(id) {
+                return Err(CniError::config("incorrect trunk id parameter"));
+            }
+            set.insert(id);
+        }
+    }
+    Ok(set
+        .into_iter()
+        .filter_map(|v| u16::try_from(v).ok())
+        .collect())
 }
 
 fn load(ctx: &Ctx) -> CniResult<Conf> {
@@ -65,8 +139,11 @@ fn load(ctx: &Ctx) -> CniResult<Conf> {
             c.vlan
         )));
     }
-    if c.vlan != 0 {
-        return Err(ctx.fail_unsupported("vlan", &Value::from(c.vlan)));
+    c.vlans = collect_vlan_trunk(c.vlan_trunk.as_deref().unwrap_or_default())?;
+    if c.vlan > 0 && !c.vlans.is_empty() {
+        return Err(CniError::config(
+            "cannot set vlan and vlanTrunk at the same time",
+        ));
     }
     refuse_true(ctx, "macspoofchk")?;
     if c.is_default_gw {
@@ -88,6 +165,8 @@ struct Undo {
     veth: bool,
     bridge_addrs: Vec<IpNetwork>,
     masq: Vec<IpAddr>,
+    /// The `BRIDGE.VLAN` gateway veth, when this call made it.
+    vlan_gw: Option<String>,
 }
 
 impl Undo {
@@ -97,6 +176,9 @@ impl Undo {
         }
         for a in &self.bridge_addrs {
             let _ = host.delete_address(br, *a);
+        }
+        if let Some(g) = &self.vlan_gw {
+            let _ = host.delete_link(g.as_str());
         }
         if self.veth {
             let _ = cont.delete_link(ctx.ifname.as_str());
@@ -171,6 +253,9 @@ fn ensure_bridge(
             let mut b = NewBridge::new(&c.br_name);
             if c.mtu != 0 {
                 b.mtu = Some(c.mtu);
+            }
+            if c.vlan_filtering() {
+                b.options.vlan_filtering = Some(true);
             }
             match host.add_bridge(&b) {
                 Ok(()) => made = Some(c.br_name.clone()),
@@ -301,6 +386,153 @@ pub fn host_veth_up(host: &Handle, name: &str) -> CniResult<Option<netplumb::Mac
     Ok(l.mac)
 }
 
+impl Conf {
+    /// A bridge this plugin makes filters VLANs (`vlan` or `vlanTrunk` given).
+    fn vlan_filtering(&self) -> bool {
+        self.vlan != 0 || self.vlan_trunk.is_some()
+    }
+
+    /// Where the gateway addresses go: the bridge, or its `BRIDGE.VLAN` veth.
+    fn gateway_link(&self) -> String {
+        if self.vlan != 0 {
+            format!("{}.{}", self.br_name, self.vlan)
+        } else {
+            self.br_name.clone()
+        }
+    }
+}
+
+/// The reference's port VLANs: unless `preserve`, every VLAN of the port removed (the default
+/// VLAN 1); `vlan` as the PVID, untagged; the `trunk` VLANs tagged.
+fn port_vlans(
+    host: &Handle,
+    port: &str,
+    vlan: i64,
+    trunk: &[u16],
+    preserve: bool,
+) -> CniResult<()> {
+    let fail = |e| CniError::kernel(format!("failed to setup vlan tag on interface {port:?}"), e);
+    if (vlan != 0 || !trunk.is_empty()) && !preserve {
+        let have = host.bridge_vlans(Some(port.into())).map_err(|e| {
+            CniError::kernel(
+                format!("failed to remove default vlan on interface {port:?}"),
+                e,
+            )
+        })?;
+        for v in have.iter().flat_map(|p| p.vlans.iter()) {
+            let plain = BridgeVlan {
+                pvid: false,
+                untagged: false,
+                ..*v
+            };
+            host.delete_bridge_vlan(port, &plain).map_err(|e| {
+                CniError::kernel(
+                    format!("failed to remove default vlan on interface {port:?}"),
+                    e,
+                )
+            })?;
+        }
+    }
+    if vlan != 0 {
+        let vid = vlan_id(vlan)?;
+        let access = BridgeVlan {
+            pvid: true,
+            untagged: true,
+            ..BridgeVlan::new(vid)
+        };
+        host.add_bridge_vlan(port, &access).map_err(fail)?;
+    }
+    // Runs of consecutive VLANs as one range each: the same kernel state as one request per
+    // VLAN, in fewer requests.
+    let mut i = 0;
+    while i < trunk.len() {
+        let mut j = i;
+        while j + 1 < trunk.len() && trunk[j + 1] == trunk[j] + 1 {
+            j += 1;
+        }
+        let first = vlan_id(i64::from(trunk[i]))?;
+        let v = if j > i {
+            BridgeVlan::range(first, vlan_id(i64::from(trunk[j]))?)
+        } else {
+            BridgeVlan::new(first)
+        };
+        host.add_bridge_vlan(port, &v).map_err(fail)?;
+        i = j + 1;
+    }
+    Ok(())
+}
+
+fn vlan_id(v: i64) -> CniResult<VlanId> {
+    u16::try_from(v)
+        .ok()
+        .and_then(|v| VlanId::new(v).ok())
+        .ok_or_else(|| CniError::config(format!("invalid VLAN ID {v}")))
+}
+
+/// The reference's `ensureVlanInterface`: the veth `BRIDGE.VLAN` in the host namespace, its
+/// peer a port of the bridge with PVID `vlan`, both up; made unless there. Its name and MAC,
+/// and whether this call made it.
+fn ensure_vlan_gateway(
+    host: &Handle,
+    c: &Conf,
+) -> CniResult<(String, Option<netplumb::MacAddr>, bool)> {
+    let name = c.gateway_link();
+    match host.link(name.as_str()) {
+        Ok(l) => return Ok((name, l.mac, false)),
+        Err(e) if e.is_not_found() => {}
+        Err(e) => {
+            return Err(CniError::kernel(
+                format!("failed to find interface {name:?}"),
+                e,
+            ))
+        }
+    }
+    let fail = |e| CniError::kernel(format!("faild to create vlan gateway {name:?}"), e);
+    let br_mtu = host.link(c.br_name.as_str()).map_err(fail)?.mtu;
+    let mut made = None;
+    for _ in 0..10 {
+        let peer = sys::random_veth_name();
+        let mut v = NewVeth::new(&name, &peer);
+        v.mtu = Some(br_mtu);
+        v.peer.mtu = Some(br_mtu);
+        match host.add_veth(&v) {
+            Ok(()) => {
+                made = Some(peer);
+                break;
+            }
+            Err(e) if e.is_exists() && host.link(name.as_str()).is_err() => {}
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    let Some(peer) = made else {
+        return Err(CniError::new(
+            code::KERNEL,
+            "failed to find a unique veth name",
+            "",
+        ));
+    };
+    let r = (|| {
+        host.set_link_up(name.as_str()).map_err(fail)?;
+        host_veth_up(host, &peer)?;
+        host.set_link_master(peer.as_str(), c.br_name.as_str())
+            .map_err(fail)?;
+        let port = BridgePort {
+            hairpin: Some(false),
+            ..BridgePort::default()
+        };
+        host.set_bridge_port(peer.as_str(), &port).map_err(fail)?;
+        port_vlans(host, &peer, c.vlan, &[], c.preserve_default_vlan)?;
+        host.link(name.as_str()).map_err(fail)
+    })();
+    match r {
+        Ok(l) => Ok((name, l.mac, true)),
+        Err(e) => {
+            let _ = host.delete_link(name.as_str());
+            Err(e)
+        }
+    }
+}
+
 /// The bridge (unless there), the veth pair, the host end up, on the bridge, hairpin set:
 /// the host end's name and MAC, and the bridge's own MAC.
 #[allow(clippy::type_complexity)]
@@ -334,6 +566,7 @@ fn make_links(
         .map_err(|e| {
             CniError::kernel(format!("failed to setup hairpin mode for {host_name}"), e)
         })?;
+    port_vlans(host, &host_name, c.vlan, &c.vlans, c.preserve_default_vlan)?;
     sys::trace("port");
     Ok((host_name, host_mac, br_mac))
 }
@@ -410,7 +643,21 @@ fn add(
         sys::trace("container configured");
         wait_oper_up(host, &host_name)?;
         sys::trace("host veth up");
-        if c.is_gw {
+        if c.is_gw && c.vlan != 0 && !gws.is_empty() {
+            let (name, mac, made) = ensure_vlan_gateway(host, c)?;
+            if made {
+                undo.vlan_gw = Some(name.clone());
+            }
+            result.interfaces.push(Interface {
+                name: name.clone(),
+                mac: mac_text(mac),
+                ..Interface::default()
+            });
+            for gw in &gws {
+                ensure_addr(host, &name, mac, gw, c.force_address)?;
+            }
+            enable_forward(&result)?;
+        } else if c.is_gw {
             for gw in &gws {
                 if ensure_addr(host, &c.br_name, br_mac, gw, c.force_address)? {
                     undo.bridge_addrs.push(*gw);
@@ -485,7 +732,7 @@ impl Plugin for Bridge {
         for i in prev
             .interfaces
             .iter()
-            .filter(|i| i.sandbox.is_empty() && i.name != c.br_name)
+            .filter(|i| i.sandbox.is_empty() && i.name != c.br_name && i.name != c.gateway_link())
         {
             match host.link(i.name.as_str()) {
                 Ok(h) => {
@@ -509,15 +756,15 @@ impl Plugin for Bridge {
             }
         }
         if c.is_gw {
+            let gw_link = c.gateway_link();
             let addrs = host
-                .addresses(&AddressFilter::link(br.index))
+                .addresses(&AddressFilter::link(gw_link.as_str()))
                 .map_err(|e| CniError::kernel("list bridge addresses", e))?;
             for ip in &prev.ips {
                 if let Some(g) = ip.gateway {
                     if !addrs.iter().any(|a| a.address.ip() == g) {
                         return Err(CniError::drift(format!(
-                            "gateway {g} is missing from bridge {:?}",
-                            c.br_name
+                            "gateway {g} is missing from {gw_link:?}"
                         )));
                     }
                 }

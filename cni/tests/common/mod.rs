@@ -95,6 +95,10 @@ pub fn kind_missing(kind: &str) -> Option<String> {
                 args.extend(["id", "5"]);
             }
         }
+        // A bridge that filters VLANs (CONFIG_BRIDGE_VLAN_FILTERING).
+        "bridge_vlan_filtering" => {
+            args.extend(["probe0", "type", "bridge", "vlan_filtering", "1"]);
+        }
         other => args.extend(["probe0", "type", other]),
     }
     let out = Command::new("ip").args(&args).output().ok()?;
@@ -145,6 +149,26 @@ impl Ns {
         run_ok("ip", &["netns", "add", &name]);
         run_ok("ip", &["-n", &name, "link", "set", "lo", "up"]);
         Ns { name }
+    }
+
+    /// `bridge -n NAME -j vlan show [dev DEV]`, parsed (`Null` when it prints nothing).
+    pub fn bridge_vlans_of(&self, dev: Option<&str>) -> Value {
+        let mut args = vec!["-n", self.name.as_str(), "-j", "vlan", "show"];
+        if let Some(d) = dev {
+            args.extend(["dev", d]);
+        }
+        let out = Command::new("bridge").args(&args).output().expect("bridge");
+        assert!(
+            out.status.success(),
+            "bridge {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    }
+
+    /// Every port's and bridge's VLANs (`bridge -j vlan show`).
+    pub fn bridge_vlans(&self) -> Value {
+        self.bridge_vlans_of(None)
     }
 
     /// `/run/netns/NAME`.
@@ -227,6 +251,7 @@ impl Ns {
             .unwrap_or_default();
         serde_json::json!({
             "link": self.ip_json(&["-d", "link"]),
+            "bridge_vlan": self.bridge_vlans(),
             "addr": self.ip_json(&["addr"]),
             "route4": self.ip_json(&["route"]),
             "route6": self.ip_json(&["-6", "route"]),
