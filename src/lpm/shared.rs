@@ -27,8 +27,9 @@
 //! The price: twice the memory of one table (plus the queues), and each change applied
 //! twice.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -85,7 +86,10 @@ unsafe impl<A: IpKey> Send for Pair<A> where Fib<A>: Send + Sync {}
 
 impl<A: IpKey> Drop for Pair<A> {
     fn drop(&mut self) {
-        let copies = self.copies.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let copies = self
+            .copies
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
         for &c in copies.iter() {
             // SAFETY: each pointer came from `Box::into_raw` once (`Pair::adopt`), and the pair
             // is dropped when no writer nor reader is left: nothing refers to the copy.
@@ -160,7 +164,9 @@ pub struct SharedFib<A: IpKey> {
     synced: bool,
     /// Until synced: the writer's view of each prefix staged, over `live`'s (`None`:
     /// removed).
-    overlay: HashMap<Prefix<A>, Option<u32>>,
+    overlay: HashMap<Prefix<A>, Option<u32>, Fast>,
+    /// Scratch for `replay`: the prefixes already replayed, newest first.
+    seen: HashSet<Prefix<A>, Fast>,
     /// Readers that were in a lookup when the last publish made `write` the copy left
     /// behind, with their epoch then: they may be in `write` until that epoch changes.
     /// `None`: not looked at since the publish.
@@ -242,9 +248,8 @@ impl<A: IpKey> SharedFib<A> {
         // SAFETY: every reader that could have loaded `write` while it was live has left it
         // (above), and readers load only `live`; `&mut self`: the writer's only reference.
         let fib = unsafe { &mut *self.write };
-        for op in self.behind.drain(..).chain(self.staged.iter().copied()) {
-            apply_one(fib, op);
-        }
+        replay(fib, &self.behind, &self.staged, &mut self.seen);
+        self.behind.clear();
         self.overlay.clear();
         self.synced = true;
         if self.behind.capacity() > 1 << 16 {
@@ -296,10 +301,7 @@ impl<A: IpKey> SharedFib<A> {
 
     /// Stages every change, in order, then [`publish`](Self::publish)es (returning what it
     /// returns). An id above [`Fib::MAX_ID`] is refused before anything changes.
-    pub fn apply<I: IntoIterator<Item = FibOp<A>>>(
-        &mut self,
-        ops: I,
-    ) -> Result<bool, PrefixError> {
+    pub fn apply<I: IntoIterator<Item = FibOp<A>>>(&mut self, ops: I) -> Result<bool, PrefixError> {
         let ops: Vec<FibOp<A>> = ops.into_iter().collect();
         for op in &ops {
             if let FibOp::Insert(_, id) = *op {
@@ -344,7 +346,8 @@ impl<A: IpKey> SharedFib<A> {
         }
         if fenced && (!self.pair.degraded.load(Ordering::Relaxed) || self.all_confirmed()) {
             self.write = old;
-            self.behind = std::mem::take(&mut self.staged);
+            // `behind` is empty (synced): the two queues trade buffers, no allocation.
+            std::mem::swap(&mut self.behind, &mut self.staged);
             self.synced = false;
             self.waiting = None;
         } else {
@@ -376,8 +379,8 @@ impl<A: IpKey> SharedFib<A> {
     pub fn memory_usage(&self) -> usize {
         let mut bytes = (self.behind.capacity() + self.staged.capacity())
             * std::mem::size_of::<FibOp<A>>()
-            + self.overlay.capacity()
-                * (std::mem::size_of::<(Prefix<A>, Option<u32>)>() + 1);
+            + self.overlay.capacity() * (std::mem::size_of::<(Prefix<A>, Option<u32>)>() + 1)
+            + self.seen.capacity() * (std::mem::size_of::<Prefix<A>>() + 1);
         let copies = self
             .pair
             .copies
@@ -449,6 +452,75 @@ mod barrier {
     }
 }
 
+/// Makes the changes `first`, then `then`, to `fib`, skipping every change that a later one
+/// to the same prefix overrides (a route that changes several times in a batch is repainted
+/// once): newest first, the last change to each prefix only. Changes to different prefixes
+/// commute (the table is the map from each prefix to its last id).
+fn replay<A: IpKey>(
+    fib: &mut Fib<A>,
+    first: &[FibOp<A>],
+    then: &[FibOp<A>],
+    seen: &mut HashSet<Prefix<A>, Fast>,
+) {
+    if first.len() + then.len() < 16 {
+        for &op in first.iter().chain(then) {
+            apply_one(fib, op);
+        }
+        return;
+    }
+    seen.clear();
+    for &op in then.iter().rev().chain(first.iter().rev()) {
+        let p = match op {
+            FibOp::Insert(p, _) | FibOp::Remove(p) => p,
+        };
+        if seen.insert(p) {
+            apply_one(fib, op);
+        }
+    }
+    if seen.capacity() > 1 << 16 {
+        *seen = HashSet::default();
+    }
+}
+
+/// A multiplicative hash (FxHash's step) for the writer's own maps of prefixes: no
+/// attacker chooses which prefixes one writer's batch holds twice that matters here, and
+/// SipHash would cost as much as the changes it saves.
+#[derive(Default, Clone, Copy)]
+struct FastHasher(u64);
+
+type Fast = BuildHasherDefault<FastHasher>;
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// Applies one queued change (ids were checked when it was staged).
 fn apply_one<A: IpKey>(fib: &mut Fib<A>, op: FibOp<A>) {
     match op {
@@ -491,7 +563,8 @@ impl<A: IpKey> From<Fib<A>> for SharedFib<A> {
             behind: Vec::new(),
             staged: Vec::new(),
             synced: true,
-            overlay: HashMap::new(),
+            overlay: HashMap::default(),
+            seen: HashSet::default(),
             waiting: None,
         }
     }
