@@ -864,4 +864,42 @@ mod tests {
         assert_eq!(w.reader().lookup(a), Some(4));
         assert_eq!(w.fib().lookup(a), Some(4));
     }
+
+    #[test]
+    fn replay_keeps_the_last_change_per_prefix() {
+        let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
+        let mut r = w.reader();
+        let pool = [
+            p("10.0.0.0/8"),
+            p("10.1.0.0/16"),
+            p("10.1.2.0/24"),
+            p("0.0.0.0/0"),
+        ];
+        let mut model = std::collections::BTreeMap::new();
+        // Batches longer than the replay's shortcut, each prefix changed many times in each.
+        for round in 0..4u32 {
+            for i in 0..40u32 {
+                let q = pool[(i * 7 + round) as usize % pool.len()];
+                if (i + round) % 5 == 4 {
+                    assert_eq!(w.remove(&q), model.remove(&q));
+                } else {
+                    assert_eq!(w.insert(q, i + round).unwrap(), model.insert(q, i + round));
+                }
+            }
+            assert!(w.publish());
+            let want: Vec<_> = model.iter().map(|(q, v)| (*q, *v)).collect();
+            assert_eq!(w.published().iter().collect::<Vec<_>>(), want);
+            // The copy left behind catches up (replayed) before the writer's next change.
+            assert_eq!(w.fib().iter().collect::<Vec<_>>(), want);
+            for a in [[10, 1, 2, 3], [10, 1, 3, 0], [10, 2, 0, 0], [11, 0, 0, 0]] {
+                let a = Ipv4Addr::from(a);
+                let lpm = model
+                    .iter()
+                    .filter(|(q, _)| q.contains(a))
+                    .max_by_key(|(q, _)| q.len())
+                    .map(|(_, v)| *v);
+                assert_eq!(r.lookup(a), lpm, "{a}");
+            }
+        }
+    }
 }
