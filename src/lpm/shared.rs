@@ -252,8 +252,13 @@ impl<A: IpKey> SharedFib<A> {
         self.behind.clear();
         self.overlay.clear();
         self.synced = true;
-        if self.behind.capacity() > 1 << 16 {
-            self.behind.shrink_to(1 << 16);
+        // After a long deferral (a reader descheduled in a lookup), the queues give back
+        // what they grew to.
+        if self.behind.capacity() > 1 << 14 {
+            self.behind.shrink_to(1 << 12);
+        }
+        if self.overlay.capacity() > 1 << 14 {
+            self.overlay.shrink_to(1 << 12);
         }
         true
     }
@@ -477,8 +482,8 @@ fn replay<A: IpKey>(
             apply_one(fib, op);
         }
     }
-    if seen.capacity() > 1 << 16 {
-        *seen = HashSet::default();
+    if seen.capacity() > 1 << 14 {
+        seen.shrink_to(1 << 12);
     }
 }
 
