@@ -3,6 +3,13 @@
 //! replays a day of BGP updates through the Rib and mirrors every [`FibChange`], then checks
 //! the kernel against the Rib route by route and with 10,000 `ip route get` lookups.
 //!
+//! Beside the kernel, every FIB change also goes to a [`SharedFib`] (the route's next hops as
+//! one id): the forwarding table a data plane in this process would use. While the day of
+//! updates streams in on the main thread, which publishes them in batches of `--chunk`, a
+//! second thread answers lookups of random addresses from it through a [`FibReader`], never
+//! waiting for the writer; the check then compares its answers with the Rib's for the same
+//! addresses as the kernel's.
+//!
 //! ```text
 //! sudo cargo run --release --example fib_sync                   # the whole table, ~1M routes
 //! sudo cargo run --release --example fib_sync -- --limit 100000  # a 100,000-prefix slice
@@ -74,18 +81,22 @@
 //! ip netns del fibsync-router; ip netns del fibsync-peer1 …
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 use netplumb::batch::Batch;
 use netplumb::fib::{FibInstall, FibNexthops};
 use netplumb::link::NewVeth;
-use netplumb::lpm::{Candidate, FibChange, FibNextHop, FibRoute, Prefix, Protocol, Rib, RibSource};
+use netplumb::lpm::{
+    Candidate, FibChange, FibNextHop, FibReader, FibRoute, Prefix, Protocol, Rib, RibSource,
+    SharedFib,
+};
 use netplumb::route::{self, RouteFilter, RouteProtocol, RouteQuery};
 use netplumb::rule::{Rule, RuleAction, RuleFilter};
 use netplumb::{Handle, IfIndex, IpFamily, TableId};
@@ -192,6 +203,17 @@ pub struct Summary {
     pub slab_growth: i64,
     /// Nexthop objects at the end with `--nexthop-groups`: (single next hops, groups).
     pub nexthop_objects: (usize, usize),
+    /// Lookups the [`SharedFib`] reader thread answered while the updates streamed in.
+    pub shared_lookups: u64,
+    /// Of those, lookups that found a route.
+    pub shared_routed: u64,
+    /// Seconds the reader thread ran.
+    pub shared_secs: f64,
+    /// Batches the writer published to the reader during the replay.
+    pub shared_publishes: usize,
+    /// Publishes deferred because the reader was still in the copy left behind (their
+    /// changes went out with the next batch).
+    pub shared_deferred: usize,
 }
 
 impl Summary {
@@ -213,6 +235,11 @@ impl Summary {
     /// Updates processed by the Rib per second.
     pub fn rib_rate(&self) -> f64 {
         self.replayed as f64 / self.rib_secs.max(1e-9)
+    }
+
+    /// Lookups per second of the [`SharedFib`] reader during the replay.
+    pub fn shared_rate(&self) -> f64 {
+        self.shared_lookups as f64 / self.shared_secs.max(1e-9)
     }
 
     /// Routes installed per second during the initial load.
@@ -290,7 +317,8 @@ fn main() -> ExitCode {
             println!(
                 "fib_sync: {} routes installed at {:.0} routes/s; {} updates -> {} FIB changes \
                  applied to the kernel at {:.0} changes/s, {:.0} updates/s end to end (Rib alone \
-                 {:.0} updates/s); table {} = Rib ({} routes); {} lookups agree",
+                 {:.0} updates/s; a SharedFib reader meanwhile {:.0} lookups/s); table {} = Rib \
+                 ({} routes); {} lookups agree",
                 s.loaded,
                 s.install_rate(),
                 s.replayed,
@@ -298,6 +326,7 @@ fn main() -> ExitCode {
                 s.kernel_rate(),
                 s.end_to_end_rate(),
                 s.rib_rate(),
+                s.shared_rate(),
                 TABLE,
                 s.kernel_routes,
                 s.lookups
@@ -532,6 +561,135 @@ impl<'h> Mirror<'h> {
 }
 
 /// Builds the router and its neighbours; returns the router's handle and the neighbours.
+/// The Rib's FIB as a data plane holds it: each prefix to the id of its next-hop set, in a
+/// [`SharedFib`] that reader threads look up in while this writer changes it.
+struct Fwd {
+    fib: SharedFib<Ipv4Addr>,
+    /// The id of each next-hop set seen so far.
+    ids: HashMap<Vec<FibNextHop>, u32>,
+    /// Publish after this many changes.
+    every: usize,
+    unpublished: usize,
+    publishes: usize,
+    deferred: usize,
+}
+
+impl Fwd {
+    fn new(every: usize) -> Self {
+        Fwd {
+            fib: SharedFib::new(),
+            ids: HashMap::new(),
+            every: every.max(1),
+            unpublished: 0,
+            publishes: 0,
+            deferred: 0,
+        }
+    }
+
+    /// The id of a route's next-hop set (a new one the first time).
+    fn id(&mut self, r: &FibRoute) -> u32 {
+        let n = self.ids.len() as u32;
+        *self.ids.entry(r.next_hops.clone()).or_insert(n)
+    }
+
+    /// The id the Rib's best route for `addr` has here, if any (no new id is made).
+    fn expected(&self, best: Option<&FibRoute>) -> Option<u32> {
+        best.and_then(|r| self.ids.get(&r.next_hops).copied())
+    }
+
+    /// Stages one FIB change; publishes every `every` changes.
+    fn apply(&mut self, c: &FibChange<Ipv4Addr>) -> Result<()> {
+        match &c.new {
+            Some(r) => {
+                let id = self.id(r);
+                self.fib.insert(c.prefix, id)?;
+            }
+            None => {
+                self.fib.remove(&c.prefix);
+            }
+        }
+        self.unpublished += 1;
+        if self.unpublished >= self.every {
+            self.publish();
+        }
+        Ok(())
+    }
+
+    /// Publishes what is staged (deferred if the reader is still in the copy left behind).
+    fn publish(&mut self) {
+        if self.fib.publish() {
+            self.publishes += 1;
+            self.unpublished = 0;
+        } else {
+            self.deferred += 1;
+        }
+    }
+
+    /// Publishes everything, waiting (only here, at the end) for the reader to leave.
+    fn publish_all(&mut self) {
+        while !self.fib.publish() {
+            std::thread::yield_now();
+        }
+        self.unpublished = 0;
+    }
+}
+
+/// The reader thread of the replay: random addresses looked up until `stop`, with the count
+/// of lookups, of those that found a route, and the seconds it ran.
+fn spin_reader(mut reader: FibReader<Ipv4Addr>, seed: u64, stop: &AtomicBool) -> (u64, u64, f64) {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
+    let (mut lookups, mut routed) = (0u64, 0u64);
+    let t = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        for _ in 0..1024 {
+            routed += reader.lookup(Ipv4Addr::from(rng.gen::<u32>())).is_some() as u64;
+        }
+        lookups += 1024;
+    }
+    (lookups, routed, t.elapsed().as_secs_f64())
+}
+
+/// Step 2 of [`run`]: the day of updates through the Rib, each FIB change to the kernel
+/// (`mirror`) and to the shared table (`fwd`).
+#[allow(clippy::too_many_arguments)]
+fn replay(
+    data: &Data,
+    opts: &Options,
+    peers: &Peers,
+    rib: &mut Rib<Ipv4Addr>,
+    mirror: &mut Mirror<'_>,
+    fwd: &mut Fwd,
+    summary: &mut Summary,
+    rib_time: &mut Duration,
+) -> Result<()> {
+    for u in &data.updates {
+        let t = Instant::now();
+        let change = if u.announce {
+            summary.announcements += 1;
+            let candidate = Candidate::new(
+                Protocol::Ebgp,
+                0,
+                peers.next_hops(peer_of(opts.seed, &u.prefix, u.seq), opts.ecmp),
+            );
+            rib.update(u.prefix, SESSION, candidate)
+        } else {
+            summary.withdrawals += 1;
+            rib.withdraw(u.prefix, SESSION)
+        };
+        *rib_time += t.elapsed();
+        if let Some(c) = change {
+            match (&c.old, &c.new) {
+                (None, _) => summary.added += 1,
+                (Some(_), Some(_)) => summary.replaced += 1,
+                (Some(_), None) => summary.removed += 1,
+            }
+            fwd.apply(&c)?;
+            mirror.apply(&c)?;
+        }
+    }
+    Ok(())
+}
+
 fn build_lab(lab: &mut Lab) -> Result<(Handle, Peers)> {
     let router_ns = lab.netns("router")?;
     let router = Handle::new_in(&router_ns)?;
@@ -620,6 +778,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         ..Summary::default()
     };
     let mut rib = Rib::<Ipv4Addr>::new();
+    let mut fwd = Fwd::new(opts.chunk);
 
     // 1. The table: one eBGP candidate per prefix, every FIB change mirrored.
     let shared = opts.nexthop_groups.then(|| FibNexthops::new(NEXTHOP_IDS));
@@ -636,10 +795,12 @@ pub fn run(opts: &Options) -> Result<Summary> {
         let change = rib.update(*p, SESSION, candidate);
         rib_load += t.elapsed();
         if let Some(c) = change {
+            fwd.apply(&c)?;
             mirror.apply(&c)?;
         }
     }
     mirror.flush()?;
+    fwd.publish_all();
     summary.loaded = rib.fib().len();
     summary.install_secs = mirror.elapsed.as_secs_f64();
     summary.slab_growth = slab_bytes() as i64 - slab_before as i64;
@@ -669,30 +830,34 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let shared = mirror.shared.take();
     let mut mirror = Mirror::new(&router, opts.chunk, shared);
     let mut rib_time = Duration::ZERO;
-    for u in &data.updates {
-        let t = Instant::now();
-        let change = if u.announce {
-            summary.announcements += 1;
-            let candidate = Candidate::new(
-                Protocol::Ebgp,
-                0,
-                peers.next_hops(peer_of(opts.seed, &u.prefix, u.seq), opts.ecmp),
-            );
-            rib.update(u.prefix, SESSION, candidate)
-        } else {
-            summary.withdrawals += 1;
-            rib.withdraw(u.prefix, SESSION)
-        };
-        rib_time += t.elapsed();
-        if let Some(c) = change {
-            match (&c.old, &c.new) {
-                (None, _) => summary.added += 1,
-                (Some(_), Some(_)) => summary.replaced += 1,
-                (Some(_), None) => summary.removed += 1,
-            }
-            mirror.apply(&c)?;
-        }
-    }
+    let (fwd_before, stop) = (fwd.publishes, AtomicBool::new(false));
+    let reader = fwd.fib.reader();
+    let (replayed, (lookups, routed, secs)) = std::thread::scope(|sc| {
+        let stop = &stop;
+        let looker = sc.spawn(move || spin_reader(reader, opts.seed, stop));
+        let replayed = replay(
+            &data,
+            opts,
+            &peers,
+            &mut rib,
+            &mut mirror,
+            &mut fwd,
+            &mut summary,
+            &mut rib_time,
+        );
+        stop.store(true, Ordering::Relaxed);
+        (
+            replayed,
+            looker.join().expect("the reader thread does not panic"),
+        )
+    });
+    replayed?;
+    fwd.publish_all();
+    summary.shared_lookups = lookups;
+    summary.shared_routed = routed;
+    summary.shared_secs = secs;
+    summary.shared_publishes = fwd.publishes - fwd_before;
+    summary.shared_deferred = fwd.deferred;
     mirror.flush()?;
     if let Some(s) = &mirror.shared {
         summary.nexthop_objects = s.counts();
@@ -732,6 +897,22 @@ pub fn run(opts: &Options) -> Result<Summary> {
         "  path change (route replace)", summary.replaced
     );
     println!("{:<34} {:>10}", "  withdrawn (route del)", summary.removed);
+    println!(
+        "{:<34} {:>10} {:>10.3} {:>14.0}",
+        "SharedFib lookups meanwhile",
+        summary.shared_lookups,
+        summary.shared_secs,
+        summary.shared_rate()
+    );
+    println!("{:<34} {:>10}", "  found a route", summary.shared_routed);
+    println!(
+        "{:<34} {:>10}",
+        "  batches published to the reader", summary.shared_publishes
+    );
+    println!(
+        "{:<34} {:>10}",
+        "  publishes deferred (reader behind)", summary.shared_deferred
+    );
     println!(
         "{:<34} {:>10}",
         "  no FIB change (nothing sent)",
@@ -796,6 +977,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
     let fib_prefixes: Vec<Prefix<Ipv4Addr>> = rib.fib().iter().map(|(p, _)| p).collect();
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let mut shown = 0;
+    let mut check = fwd.fib.reader();
     let t = Instant::now();
     println!(
         "{:<16} {:<8} {:<34} {:<34}",
@@ -815,6 +997,12 @@ pub fn run(opts: &Options) -> Result<Summary> {
             Ipv4Addr::from(rng.gen::<u32>())
         };
         let expected = rib.fib().longest_match(addr);
+        let (shared, want) = (check.lookup(addr), fwd.expected(expected.map(|(_, b)| b)));
+        if shared != want {
+            mismatches.push(format!(
+                "SharedFib lookup {addr}: id {shared:?}, the Rib's next hops have id {want:?}"
+            ));
+        }
         let got = router.route_get(&RouteQuery {
             mark: Some(MARK),
             fib_match: true,

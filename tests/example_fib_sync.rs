@@ -56,6 +56,10 @@ fn fib_sync_mirrors_the_rib_into_the_kernel() {
         "{s:?}"
     );
     assert!(s.kernel_rate() > 1_000.0 && s.rib_rate() > 1_000.0, "{s:?}");
+    // A reader thread looked up in the SharedFib while the updates streamed in, and the
+    // writer published to it (the check compared its answers with the Rib's: no mismatch).
+    assert!(s.shared_lookups > 0 && s.shared_publishes > 0, "{s:?}");
+    assert!(s.shared_routed <= s.shared_lookups, "{s:?}");
 }
 
 #[test]

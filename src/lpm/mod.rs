@@ -11,10 +11,11 @@
 //!   read-modify-write and no allocation, and never waits; the writer stages inserts and
 //!   removes ([`FibOp`]s) and [`publish`](SharedFib::publish)es them, every change of a batch
 //!   visible at once. A left-right pair: two `Fib`s, readers in the live one, the writer
-//!   changing the other and, after a publish, waiting for the readers still in the old one
-//!   before replaying its log onto it (see `SharedFib` for the protocol). Twice a `Fib`'s
-//!   memory and each change applied twice; measured with `lpm_compare` (`netplumb/shared`
-//!   lines and the `shared-read` / `shared-write` ratios of its last line).
+//!   changing the other; after a publish it queues its changes until no reader is left in
+//!   the copy left behind, then replays them there, never waiting for a reader (see
+//!   `SharedFib` for the protocol). Twice a `Fib`'s memory and each change applied twice;
+//!   measured with `lpm_compare` (`netplumb/shared` lines and the `shared-read` /
+//!   `shared-write` ratios of its last line).
 //! - [`IpPrefixMap`]: both families in one map, keyed by [`ipnetwork::IpNetwork`].
 //! - [`Rib`]: every candidate route per prefix; keeps its FIB (a [`PrefixMap`]) in step
 //!   and reports each change of best route as a [`FibChange`].

@@ -1,36 +1,42 @@
 //! [`SharedFib`]: a [`Fib`] that reader threads look up in while one writer changes it.
 //!
 //! A left-right pair: two copies of the table. Readers look up in the *live* copy; the
-//! writer changes the other one and logs each change. [`SharedFib::publish`] makes the
-//! other copy live with one atomic store (so every change since the last publish becomes
-//! visible at once), and before the writer touches the copy it left, it waits until no
-//! reader can still be in it, then replays the log onto it. Nothing is freed while a reader
-//! can see it: the writer never changes (nor drops) a copy a reader may be in, and the pair
-//! itself is freed when the writer and the last reader handle are gone.
+//! writer changes the other one. [`SharedFib::publish`] makes the other copy live with one
+//! atomic store (so every change since the last publish becomes visible at once). The copy
+//! left behind lacks that batch: the writer replays it there once no reader can still be in
+//! that copy. The writer never waits for that: until the readers have left, it queues its
+//! changes (answering from the live copy and the queue), and it checks again at each change;
+//! a publish that comes before they have left is deferred to a later one (both batches then
+//! become visible at once). Nothing is freed while a reader can see it: the writer never
+//! changes (nor drops) a copy a reader may be in, and the copies are freed when the writer
+//! and the last reader handle are gone.
 //!
 //! A reader announces a lookup with its own epoch counter, which only it writes (odd: in
 //! a lookup, even: outside), so the lookup path is a store, a fence, a load of the live
-//! side, the lookup itself and a store: no lock, no atomic read-modify-write, no
-//! allocation. Store, then load on the reader; store (the live side), then load (each
+//! copy, the lookup itself and a store: no lock, no atomic read-modify-write, no
+//! allocation. Store, then load on the reader; store (the live copy), then load (each
 //! epoch) on the writer; with a sequentially consistent fence between each pair, either
-//! the writer sees the reader's odd epoch (and waits for it to change) or the reader sees
-//! the new live side. The reader's closing store (release) and the writer's load of it
-//! (acquire) order the reader's reads before the writer's later writes to that copy.
-//! On Linux the pair of fences is asymmetric (`membarrier`, see `barrier`): the reader's is
-//! only a compiler fence, the writer's a system call per publish that fences every running
-//! thread of the process.
+//! the writer sees the reader's odd epoch (and waits for it to change before touching the
+//! copy) or the reader sees the new live copy. The reader's closing store (release) and the
+//! writer's load of it (acquire) order the reader's reads before the writer's later writes
+//! to that copy. On Linux the pair of fences is asymmetric (`membarrier`, see `barrier`):
+//! the reader's is only a compiler fence, the writer's a system call per publish that fences
+//! every running thread of the process. Should that call ever fail after it worked once, the
+//! readers switch to full fences (see [`Pair::degraded`]); nothing aborts.
 //!
-//! The price: twice the memory of one table (plus the log), and each change applied twice.
+//! The price: twice the memory of one table (plus the queues), and each change applied
+//! twice.
 
-use std::cell::UnsafeCell;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::fib::Fib;
 use super::prefix::{IpKey, Prefix, PrefixError};
 
-/// One change to a [`SharedFib`], as logged between a copy and the other.
+/// One change to a [`SharedFib`], as queued between a copy and the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FibOp<A: IpKey> {
     /// Set the next hop of the prefix to the id ([`Fib::insert`]).
@@ -39,34 +45,96 @@ pub enum FibOp<A: IpKey> {
     Remove(Prefix<A>),
 }
 
-/// A reader's epoch: odd while it looks up. On a cache line of its own, so that readers'
-/// stores do not contend.
+/// A reader's epoch: odd while it looks up; [`CONFIRMED`] once the reader uses full fences
+/// (after a `membarrier` failure). On 128 bytes of its own (two cache lines: the adjacent-line
+/// prefetcher of x86 fetches pairs), so that readers' stores do not contend.
 #[repr(align(128))]
 struct Epoch(AtomicU64);
 
-/// The pair, shared by the writer and every reader.
+/// Set in a reader's epoch once it has seen [`Pair::degraded`] and fences fully.
+const CONFIRMED: u64 = 1 << 63;
+
+/// What the writer and every reader share.
+#[repr(C)]
 struct Pair<A: IpKey> {
-    sides: [UnsafeCell<Fib<A>>; 2],
-    /// The side readers look up in (0 or 1).
-    live: AtomicUsize,
+    /// The copy readers look up in.
+    live: AtomicPtr<Fib<A>>,
+    /// Set (once, never cleared) when `membarrier` failed after it had worked: from then on
+    /// readers fence fully, and mark their epoch [`CONFIRMED`]. Beside `live`: one line.
+    degraded: AtomicBool,
+    /// Whether readers may use a compiler fence only (`membarrier` registered and working
+    /// when the pair was made). Never changes.
+    asymmetric: bool,
     /// The epoch of every reader handle.
     readers: Mutex<Vec<Arc<Epoch>>>,
+    /// Every copy made (two, more only after a `membarrier` failure: see
+    /// [`SharedFib::publish`]); freed with the pair.
+    copies: Mutex<Vec<*mut Fib<A>>>,
+    /// Tests: the next heavy barrier reports a failure.
+    #[cfg(test)]
+    fail_barrier: AtomicBool,
 }
 
-// SAFETY: a `Fib` is `Send + Sync` (plain owned vectors); the `UnsafeCell`s are reached only
-// under the protocol of the module docs: readers take `&` to the live side only while their
-// epoch is odd, and the writer (one `SharedFib`, `&mut self`) takes `&mut` to the other side
-// only after every reader that could be in it has left (`SharedFib::sync`).
+// SAFETY: a `Fib` is `Send + Sync` (plain owned vectors). The copies behind the pointers are
+// reached only under the protocol of the module docs: readers take `&` to the live copy only
+// while their epoch is odd, and the writer (one `SharedFib`, `&mut self`) takes `&mut` to
+// the other copy only after every reader that could be in it has left
+// (`SharedFib::try_sync`). `copies` is only touched under its lock and in `drop`.
 unsafe impl<A: IpKey> Sync for Pair<A> where Fib<A>: Send + Sync {}
+// SAFETY: as above; the pointers own their copies (boxes) and move with the pair.
+unsafe impl<A: IpKey> Send for Pair<A> where Fib<A>: Send + Sync {}
+
+impl<A: IpKey> Drop for Pair<A> {
+    fn drop(&mut self) {
+        let copies = self
+            .copies
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        for &c in copies.iter() {
+            // SAFETY: each pointer came from `Box::into_raw` once (`Pair::adopt`), and the pair
+            // is dropped when no writer nor reader is left: nothing refers to the copy.
+            drop(unsafe { Box::from_raw(c) });
+        }
+    }
+}
+
+impl<A: IpKey> Pair<A> {
+    /// Takes ownership of a copy; returns its address.
+    fn adopt(&self, fib: Fib<A>) -> *mut Fib<A> {
+        let p = Box::into_raw(Box::new(fib));
+        self.copies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(p);
+        p
+    }
+
+    /// The writer's heavy fence; `false` if `membarrier` failed (a full fence was still made).
+    fn heavy(&self) -> bool {
+        #[cfg(test)]
+        if self.fail_barrier.swap(false, Ordering::SeqCst) {
+            fence(Ordering::SeqCst);
+            return false;
+        }
+        if self.asymmetric && !self.degraded.load(Ordering::Relaxed) {
+            barrier::heavy()
+        } else {
+            fence(Ordering::SeqCst);
+            true
+        }
+    }
+}
 
 /// A [`Fib`] that any number of threads look up in through [`FibReader`]s, without locks
 /// and without waiting, while one writer changes it and publishes the changes in batches.
 ///
 /// Changes ([`insert`](SharedFib::insert), [`remove`](SharedFib::remove),
 /// [`apply`](SharedFib::apply)) are staged: readers see none of them until
-/// [`publish`](SharedFib::publish), and then all of them at once. The writer's own view
-/// ([`fib`](SharedFib::fib)) includes the staged changes. Two copies of the table are kept
-/// (see the module docs of `lpm`): twice a [`Fib`]'s memory, each change applied twice.
+/// [`publish`](SharedFib::publish), and then all of them at once. The writer never waits
+/// for a reader (a reader descheduled in the middle of a lookup delays nothing but the
+/// reuse of the copy it is in): a publish that comes while a reader is still in the copy
+/// left behind by the previous one is deferred, and returns `false`. Two copies of the
+/// table are kept: twice a [`Fib`]'s memory, each change applied twice.
 ///
 /// ```
 /// use netplumb::lpm::SharedFib;
@@ -76,19 +144,41 @@ unsafe impl<A: IpKey> Sync for Pair<A> where Fib<A>: Send + Sync {}
 /// let mut reader = fib.reader();
 /// fib.insert("10.0.0.0/8".parse()?, 1)?;
 /// assert_eq!(reader.lookup(Ipv4Addr::new(10, 1, 2, 3)), None); // staged, not published
-/// fib.publish();
+/// assert!(fib.publish()); // no reader was in the other copy: visible now
 /// let t = std::thread::spawn(move || reader.lookup(Ipv4Addr::new(10, 1, 2, 3)));
 /// assert_eq!(t.join().unwrap(), Some(1));
 /// # Ok::<(), netplumb::lpm::PrefixError>(())
 /// ```
 pub struct SharedFib<A: IpKey> {
     pair: Arc<Pair<A>>,
-    /// Changes made to the write side (`1 - live`) and not yet to the live one, oldest first.
-    log: Vec<FibOp<A>>,
-    /// Whether `log` is published: the live side has it, the write side not yet (readers
-    /// may still be in it).
-    behind: bool,
+    /// The copy readers look up in (as stored in `pair.live`).
+    live: *mut Fib<A>,
+    /// The other copy: the writer's.
+    write: *mut Fib<A>,
+    /// Changes published (in `live`) and not yet made to `write`, oldest first.
+    behind: Vec<FibOp<A>>,
+    /// Changes staged since the last publish, oldest first. Made to `write` already when
+    /// `behind` is empty (`synced`); else only queued.
+    staged: Vec<FibOp<A>>,
+    /// Whether `write` has every change (`behind` empty, no reader left in it).
+    synced: bool,
+    /// Until synced: the writer's view of each prefix staged, over `live`'s (`None`:
+    /// removed).
+    overlay: HashMap<Prefix<A>, Option<u32>, Fast>,
+    /// Scratch for `replay`: the prefixes already replayed, newest first.
+    seen: HashSet<Prefix<A>, Fast>,
+    /// Readers that were in a lookup when the last publish made `write` the copy left
+    /// behind, with their epoch then: they may be in `write` until that epoch changes.
+    /// `None`: not looked at since the publish.
+    waiting: Option<Vec<(Arc<Epoch>, u64)>>,
 }
+
+// SAFETY: the raw pointers are the writer's own access to copies owned by `pair` (which is
+// `Send + Sync`); a `SharedFib` is one writer wherever it runs.
+unsafe impl<A: IpKey> Send for SharedFib<A> where Fib<A>: Send + Sync {}
+// SAFETY: `&SharedFib` only reads: `fib_published`, `memory_usage`, `staged` read the live
+// copy (never changed) or the writer's fields.
+unsafe impl<A: IpKey> Sync for SharedFib<A> where Fib<A>: Send + Sync {}
 
 impl<A: IpKey> SharedFib<A> {
     /// An empty table.
@@ -102,181 +192,341 @@ impl<A: IpKey> SharedFib<A> {
         FibReader::register(&self.pair)
     }
 
-    /// The side the writer changes.
-    fn write_side(&self) -> usize {
-        1 - self.pair.live.load(Ordering::Relaxed)
+    /// The published table (what readers look up in now).
+    pub fn published(&self) -> &Fib<A> {
+        // SAFETY: the live copy is never changed while live, and only this writer could make
+        // it not live (`&mut self`), which it cannot while `&self` is borrowed.
+        unsafe { &*self.live }
     }
 
-    /// The table with every change made so far, published or not.
-    pub fn fib(&self) -> &Fib<A> {
-        let side = if self.behind {
-            // The write side lacks the log; the live side has it.
-            1 - self.write_side()
-        } else {
-            self.write_side()
-        };
-        // SAFETY: only this writer changes either side, and not while `&self` is borrowed;
-        // readers only read. Shared reads of a side are sound.
-        unsafe { &*self.pair.sides[side].get() }
-    }
-
-    /// Brings the write side up to date after a publish: waits until no reader is in it,
-    /// then replays the log onto it. Returns it.
-    fn sync(&mut self) -> &mut Fib<A> {
-        let w = self.write_side();
-        if self.behind {
-            wait_for_readers(&self.pair);
-            // SAFETY: every reader that loaded `live` before the last publish has left
-            // (`wait_for_readers`); those after it read the other side. `&mut self` makes
-            // this the only reference from the writer.
-            let fib = unsafe { &mut *self.pair.sides[w].get() };
-            for op in self.log.drain(..) {
-                apply_one(fib, op);
-            }
-            self.behind = false;
-            if self.log.capacity() > 1 << 16 {
-                self.log.shrink_to(1 << 16);
+    /// The table with every change made so far, published or not. If readers are still in
+    /// the copy left behind by the last publish, waits for them to leave it.
+    pub fn fib(&mut self) -> &Fib<A> {
+        if !self.synced {
+            let mut spins = 0u32;
+            while !self.try_sync() {
+                spins += 1;
+                if spins < 64 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
             }
         }
-        // SAFETY: as above: no reader is in the write side once it is synced (readers move to
-        // it only at a publish, and a publish sets `behind`).
-        unsafe { &mut *self.pair.sides[w].get() }
+        // SAFETY: synced: no reader is in `write` (readers move to it only at a publish).
+        unsafe { &*self.write }
     }
 
-    /// Stages: sets the next hop of `prefix` to `id`, returning the id it replaces (in the
-    /// writer's view), as [`Fib::insert`] does.
-    pub fn insert(&mut self, prefix: Prefix<A>, id: u32) -> Result<Option<u32>, PrefixError> {
-        let old = self.sync().insert(prefix, id)?;
-        self.log.push(FibOp::Insert(prefix, id));
-        Ok(old)
+    /// Brings `write` up to date if no reader can still be in it: replays the published
+    /// changes, then the staged ones. Never waits.
+    fn try_sync(&mut self) -> bool {
+        if self.synced {
+            return true;
+        }
+        let waiting = self.waiting.get_or_insert_with(|| {
+            // After the heavy fence of the publish: a reader not odd now either was not in a
+            // lookup or loaded the new live copy.
+            let readers = self
+                .pair
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            readers
+                .iter()
+                .filter_map(|r| {
+                    let e = r.0.load(Ordering::Acquire);
+                    (e & 1 == 1).then(|| (r.clone(), e))
+                })
+                .collect()
+        });
+        // Acquire: a reader's reads of `write` happen before our writes below.
+        waiting.retain(|(r, e)| r.0.load(Ordering::Acquire) == *e);
+        if !waiting.is_empty() {
+            return false;
+        }
+        self.waiting = None;
+        // SAFETY: every reader that could have loaded `write` while it was live has left it
+        // (above), and readers load only `live`; `&mut self`: the writer's only reference.
+        let fib = unsafe { &mut *self.write };
+        replay(fib, &self.behind, &self.staged, &mut self.seen);
+        self.behind.clear();
+        self.overlay.clear();
+        self.synced = true;
+        // After a long deferral (a reader descheduled in a lookup), the queues give back
+        // what they grew to.
+        if self.behind.capacity() > 1 << 14 {
+            self.behind.shrink_to(1 << 12);
+        }
+        if self.overlay.capacity() > 1 << 14 {
+            self.overlay.shrink_to(1 << 12);
+        }
+        true
     }
 
-    /// Stages: removes `prefix`, returning its id (in the writer's view).
-    pub fn remove(&mut self, prefix: &Prefix<A>) -> Option<u32> {
-        let old = self.sync().remove(prefix);
-        if old.is_some() {
-            self.log.push(FibOp::Remove(*prefix));
+    /// Stages one change (its id checked); returns the id it replaces in the writer's view.
+    fn stage(&mut self, prefix: Prefix<A>, id: Option<u32>) -> Option<u32> {
+        let op = match id {
+            Some(id) => FibOp::Insert(prefix, id),
+            None => FibOp::Remove(prefix),
+        };
+        if self.try_sync() {
+            // SAFETY: synced (see `fib`).
+            let fib = unsafe { &mut *self.write };
+            let old = match id {
+                Some(id) => fib.insert(prefix, id).unwrap_or(None),
+                None => fib.remove(&prefix),
+            };
+            if old.is_some() || id.is_some() {
+                self.staged.push(op);
+            }
+            return old;
+        }
+        let old = match self.overlay.get(&prefix) {
+            Some(&v) => v,
+            None => self.published().get(&prefix),
+        };
+        if old.is_some() || id.is_some() {
+            self.overlay.insert(prefix, id);
+            self.staged.push(op);
         }
         old
     }
 
-    /// Stages every change, in order, then publishes them (all at once). An id above
-    /// [`Fib::MAX_ID`] is refused before anything changes.
-    pub fn apply<I: IntoIterator<Item = FibOp<A>>>(&mut self, ops: I) -> Result<(), PrefixError> {
+    /// Stages: sets the next hop of `prefix` to `id`, returning the id it replaces (in the
+    /// writer's view), as [`Fib::insert`] does. An id above [`Fib::MAX_ID`] is refused.
+    pub fn insert(&mut self, prefix: Prefix<A>, id: u32) -> Result<Option<u32>, PrefixError> {
+        check_id::<A>(id)?;
+        Ok(self.stage(prefix, Some(id)))
+    }
+
+    /// Stages: removes `prefix`, returning its id (in the writer's view).
+    pub fn remove(&mut self, prefix: &Prefix<A>) -> Option<u32> {
+        self.stage(*prefix, None)
+    }
+
+    /// Stages every change, in order, then [`publish`](Self::publish)es (returning what it
+    /// returns). An id above [`Fib::MAX_ID`] is refused before anything changes.
+    pub fn apply<I: IntoIterator<Item = FibOp<A>>>(&mut self, ops: I) -> Result<bool, PrefixError> {
         let ops: Vec<FibOp<A>> = ops.into_iter().collect();
         for op in &ops {
             if let FibOp::Insert(_, id) = *op {
-                if id > Fib::<A>::MAX_ID {
-                    return Err(PrefixError::IdTooLarge {
-                        id,
-                        max: Fib::<A>::MAX_ID,
-                    });
-                }
+                check_id::<A>(id)?;
             }
         }
-        let fib = self.sync();
-        for &op in &ops {
-            apply_one(fib, op);
+        for op in ops {
+            match op {
+                FibOp::Insert(p, id) => self.stage(p, Some(id)),
+                FibOp::Remove(p) => self.stage(p, None),
+            };
         }
-        self.log.extend(ops);
-        self.publish();
-        Ok(())
+        Ok(self.publish())
     }
 
     /// Number of changes staged and not yet published.
     pub fn staged(&self) -> usize {
-        if self.behind {
-            0
+        self.staged.len()
+    }
+
+    /// Makes every staged change visible to readers, all at once (one store), and returns
+    /// `true`; or, if a reader is still in the copy the last publish left behind (a reader
+    /// descheduled in the middle of a lookup), changes nothing and returns `false`: the
+    /// changes stay staged, for a later publish. Never waits.
+    pub fn publish(&mut self) -> bool {
+        if self.staged.is_empty() {
+            return true;
+        }
+        if !self.try_sync() {
+            return false;
+        }
+        let old = self.live;
+        self.live = self.write;
+        // Release: a reader that loads the pointer (acquire) sees the copy as written.
+        self.pair.live.store(self.live, Ordering::Release);
+        // Pairs with the fence in `FibReader::read`: the store above before it, the epoch
+        // loads of `try_sync` after it.
+        let fenced = self.pair.heavy();
+        if !fenced && !self.pair.degraded.swap(true, Ordering::SeqCst) {
+            // `membarrier` failed: readers now fence fully, from their next lookup on.
+            fence(Ordering::SeqCst);
+        }
+        if fenced && (!self.pair.degraded.load(Ordering::Relaxed) || self.all_confirmed()) {
+            self.write = old;
+            // `behind` is empty (synced): the two queues trade buffers, no allocation.
+            std::mem::swap(&mut self.behind, &mut self.staged);
+            self.synced = false;
+            self.waiting = None;
         } else {
-            self.log.len()
+            // A reader may have skipped its fence for a lookup in `old` that the epochs do not
+            // show: `old` is never touched again (it is freed with the pair), and the writer
+            // goes on with a new copy.
+            // SAFETY: the live copy is only read.
+            let copy = unsafe { &*self.live }.clone();
+            self.write = self.pair.adopt(copy);
+            self.staged.clear();
         }
+        true
     }
 
-    /// Makes every staged change visible to readers, all at once: one store. Does not wait
-    /// for readers (the next change does, for those still in the side it is made on).
-    pub fn publish(&mut self) {
-        if self.behind || self.log.is_empty() {
-            return;
-        }
-        let w = self.write_side();
-        // Release: a reader that loads `w` (acquire) sees the side as written.
-        self.pair.live.store(w, Ordering::Release);
-        self.behind = true;
+    /// After a `membarrier` failure: whether every reader has fenced fully since (its epoch
+    /// says so), so that its epoch can be trusted again.
+    fn all_confirmed(&self) -> bool {
+        let readers = self
+            .pair
+            .readers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        readers
+            .iter()
+            .all(|r| r.0.load(Ordering::Acquire) & CONFIRMED != 0)
     }
 
-    /// Heap bytes: both copies and the log.
+    /// Heap bytes: every copy and the queues.
     pub fn memory_usage(&self) -> usize {
-        let mut bytes = self.log.capacity() * std::mem::size_of::<FibOp<A>>();
-        for side in &self.pair.sides {
-            // SAFETY: shared read of a side; see `fib`.
-            bytes += unsafe { &*side.get() }.memory_usage();
+        let mut bytes = (self.behind.capacity() + self.staged.capacity())
+            * std::mem::size_of::<FibOp<A>>()
+            + self.overlay.capacity() * (std::mem::size_of::<(Prefix<A>, Option<u32>)>() + 1)
+            + self.seen.capacity() * (std::mem::size_of::<Prefix<A>>() + 1);
+        let copies = self
+            .pair
+            .copies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for &c in copies.iter() {
+            // SAFETY: a shared read of a copy: the writer changes `write` only under
+            // `&mut self`, and no other thread changes any.
+            bytes += unsafe { &*c }.memory_usage();
         }
         bytes
     }
 }
 
-/// The fence pair of the protocol. Where Linux's `membarrier` (private expedited) is there,
-/// it is asymmetric: the writer's heavy side makes every running thread of the process
-/// execute a full fence, so a reader's light side only has to keep the compiler from
-/// reordering (as liburcu and folly do); a reader's `mfence` halves in-table lookup rates
-/// (measured with `lpm_compare`: 21–25 against 42 M/s). Elsewhere (and under Miri) both
-/// sides are a sequentially consistent fence.
-mod barrier {
-    use std::sync::atomic::{compiler_fence, fence, Ordering};
-
-    #[cfg(all(target_os = "linux", feature = "libc", not(miri)))]
-    static ASYMMETRIC: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-
-    /// Decides once, before the first reader exists, whether the asymmetric pair is used.
-    pub(super) fn init() {
-        #[cfg(all(target_os = "linux", feature = "libc", not(miri)))]
-        ASYMMETRIC.get_or_init(|| {
-            const REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
-            // SAFETY: membarrier takes two ints and a flags word; registering has no effect
-            // but allowing the private expedited command for this process.
-            unsafe { libc::syscall(libc::SYS_membarrier, REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0 }
+/// The id check of [`Fib::insert`], made before anything is staged.
+fn check_id<A: IpKey>(id: u32) -> Result<(), PrefixError> {
+    if id > Fib::<A>::MAX_ID {
+        return Err(PrefixError::IdTooLarge {
+            id,
+            max: Fib::<A>::MAX_ID,
         });
     }
+    Ok(())
+}
 
+/// Whether the asymmetric fence pair can be used, and the writer's side of it. Where Linux's
+/// `membarrier` (private expedited) works, the writer's heavy side makes every running
+/// thread of the process execute a full fence, so a reader's light side only has to keep
+/// the compiler from reordering (as liburcu and folly do); a reader's `mfence` halves
+/// in-table lookup rates (measured with `lpm_compare`). Elsewhere (and under Miri) both
+/// sides are a sequentially consistent fence.
+mod barrier {
     #[cfg(all(target_os = "linux", feature = "libc", not(miri)))]
-    fn asymmetric() -> bool {
-        // Set by `init` (from `SharedFib::from`) before any reader exists; never changes.
-        ASYMMETRIC.get().copied().unwrap_or(false)
-    }
+    const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
 
-    #[cfg(not(all(target_os = "linux", feature = "libc", not(miri))))]
-    fn asymmetric() -> bool {
+    /// Registers the process for the private expedited command and tries it once: whether
+    /// readers may skip their fence. Decided before any reader of the pair exists.
+    pub(super) fn available() -> bool {
+        #[cfg(all(target_os = "linux", feature = "libc", not(miri)))]
+        {
+            const REGISTER_PRIVATE_EXPEDITED: libc::c_int = 1 << 4;
+            static WORKS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+            *WORKS.get_or_init(|| {
+                // SAFETY: membarrier takes two ints and a flags word; registering has no
+                // effect but allowing the private expedited command for this process, and
+                // the command only fences the process's running threads.
+                unsafe {
+                    libc::syscall(libc::SYS_membarrier, REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
+                        && libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED, 0, 0) == 0
+                }
+            })
+        }
+        #[cfg(not(all(target_os = "linux", feature = "libc", not(miri))))]
         false
     }
 
-    /// The reader's side.
-    #[inline(always)]
-    pub(super) fn light() {
-        if asymmetric() {
-            compiler_fence(Ordering::SeqCst);
-        } else {
-            fence(Ordering::SeqCst);
-        }
-    }
-
-    /// The writer's side.
-    pub(super) fn heavy() {
-        fence(Ordering::SeqCst);
+    /// The writer's side: a full fence here and on every running thread of the process;
+    /// `false` if the system call failed (the kernel documents no failure once registered
+    /// and tried; the caller then falls back to full fences).
+    pub(super) fn heavy() -> bool {
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         #[cfg(all(target_os = "linux", feature = "libc", not(miri)))]
-        if asymmetric() {
-            const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
-            // SAFETY: as in `init`; registered there, so the command does not fail.
-            let r = unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED, 0, 0) };
-            if r != 0 {
-                // Cannot happen once registered (the kernel documents no other error); the
-                // readers skip their fence relying on it: stop rather than race.
-                std::process::abort();
-            }
+        {
+            // SAFETY: as in `available`.
+            unsafe { libc::syscall(libc::SYS_membarrier, PRIVATE_EXPEDITED, 0, 0) == 0 }
         }
+        #[cfg(not(all(target_os = "linux", feature = "libc", not(miri))))]
+        false
     }
 }
 
-/// Applies one logged change (ids were checked when it was first applied).
+/// Makes the changes `first`, then `then`, to `fib`, skipping every change that a later one
+/// to the same prefix overrides (a route that changes several times in a batch is repainted
+/// once): newest first, the last change to each prefix only. Changes to different prefixes
+/// commute (the table is the map from each prefix to its last id).
+fn replay<A: IpKey>(
+    fib: &mut Fib<A>,
+    first: &[FibOp<A>],
+    then: &[FibOp<A>],
+    seen: &mut HashSet<Prefix<A>, Fast>,
+) {
+    if first.len() + then.len() < 16 {
+        for &op in first.iter().chain(then) {
+            apply_one(fib, op);
+        }
+        return;
+    }
+    seen.clear();
+    for &op in then.iter().rev().chain(first.iter().rev()) {
+        let p = match op {
+            FibOp::Insert(p, _) | FibOp::Remove(p) => p,
+        };
+        if seen.insert(p) {
+            apply_one(fib, op);
+        }
+    }
+    if seen.capacity() > 1 << 14 {
+        seen.shrink_to(1 << 12);
+    }
+}
+
+/// A multiplicative hash (FxHash's step) for the writer's own maps of prefixes: no
+/// attacker chooses which prefixes one writer's batch holds twice that matters here, and
+/// SipHash would cost as much as the changes it saves.
+#[derive(Default, Clone, Copy)]
+struct FastHasher(u64);
+
+type Fast = BuildHasherDefault<FastHasher>;
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Applies one queued change (ids were checked when it was staged).
 fn apply_one<A: IpKey>(fib: &mut Fib<A>, op: FibOp<A>) {
     match op {
         FibOp::Insert(p, id) => {
@@ -284,30 +534,6 @@ fn apply_one<A: IpKey>(fib: &mut Fib<A>, op: FibOp<A>) {
         }
         FibOp::Remove(p) => {
             fib.remove(&p);
-        }
-    }
-}
-
-/// Waits until every reader that may have loaded the old live side has left it: each
-/// reader whose epoch is odd now is waited for until its epoch changes.
-fn wait_for_readers<A: IpKey>(pair: &Pair<A>) {
-    // Pairs with the fence in `FibReader::read`: the `live` store before it, the epoch
-    // loads after it.
-    barrier::heavy();
-    let readers = pair.readers.lock().unwrap_or_else(PoisonError::into_inner);
-    for r in readers.iter() {
-        let e = r.0.load(Ordering::Acquire);
-        if e & 1 == 0 {
-            continue;
-        }
-        let mut spins = 0u32;
-        while r.0.load(Ordering::Acquire) == e {
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
         }
     }
 }
@@ -321,16 +547,30 @@ impl<A: IpKey> Default for SharedFib<A> {
 impl<A: IpKey> From<Fib<A>> for SharedFib<A> {
     /// Shares `fib` (and a copy of it: the pair).
     fn from(fib: Fib<A>) -> Self {
-        barrier::init();
         let copy = fib.clone();
+        let pair = Arc::new(Pair {
+            live: AtomicPtr::new(std::ptr::null_mut()),
+            degraded: AtomicBool::new(false),
+            asymmetric: barrier::available(),
+            readers: Mutex::new(Vec::new()),
+            copies: Mutex::new(Vec::new()),
+            #[cfg(test)]
+            fail_barrier: AtomicBool::new(false),
+        });
+        let live = pair.adopt(fib);
+        let write = pair.adopt(copy);
+        // No reader exists yet; the `Arc` hands the pair to readers with release/acquire.
+        pair.live.store(live, Ordering::Release);
         SharedFib {
-            pair: Arc::new(Pair {
-                sides: [UnsafeCell::new(fib), UnsafeCell::new(copy)],
-                live: AtomicUsize::new(0),
-                readers: Mutex::new(Vec::new()),
-            }),
-            log: Vec::new(),
-            behind: false,
+            pair,
+            live,
+            write,
+            behind: Vec::new(),
+            staged: Vec::new(),
+            synced: true,
+            overlay: HashMap::default(),
+            seen: HashSet::default(),
+            waiting: None,
         }
     }
 }
@@ -338,7 +578,7 @@ impl<A: IpKey> From<Fib<A>> for SharedFib<A> {
 impl<A: IpKey> fmt::Debug for SharedFib<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SharedFib")
-            .field("len", &self.fib().len())
+            .field("published", &self.published().len())
             .field("staged", &self.staged())
             .finish()
     }
@@ -353,40 +593,70 @@ pub struct FibReader<A: IpKey> {
     epoch: Arc<Epoch>,
     /// The epoch's value: only this reader stores to it, so it never loads it.
     at: u64,
+    /// Whether this reader fences fully (no `membarrier`, or it failed).
+    full: bool,
 }
 
 impl<A: IpKey> FibReader<A> {
     fn register(pair: &Arc<Pair<A>>) -> Self {
-        let epoch = Arc::new(Epoch(AtomicU64::new(0)));
-        pair.readers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(epoch.clone());
+        let mut readers = pair.readers.lock().unwrap_or_else(PoisonError::into_inner);
+        let full = !pair.asymmetric || pair.degraded.load(Ordering::SeqCst);
+        let at = if full { CONFIRMED } else { 0 };
+        let epoch = Arc::new(Epoch(AtomicU64::new(at)));
+        readers.push(epoch.clone());
+        drop(readers);
         FibReader {
             pair: pair.clone(),
             epoch,
-            at: 0,
+            at,
+            full,
         }
     }
 
-    /// The published table, held until the guard is dropped: many lookups for one
-    /// announcement, and all of them from one published state. The writer's next change
-    /// after a publish waits for the guard: keep it short.
-    #[inline]
-    pub fn read(&mut self) -> FibGuard<'_, A> {
+    /// Announces a read (odd epoch) and returns the live copy.
+    #[inline(always)]
+    fn enter(&mut self) -> &Fib<A> {
         self.at += 1;
         self.epoch.0.store(self.at, Ordering::Relaxed);
-        // Pairs with the fence in `wait_for_readers`: the epoch store before it, the `live`
-        // load after it.
-        barrier::light();
-        let side = self.pair.live.load(Ordering::Acquire);
-        // SAFETY: our epoch is odd from before this load until the guard drops; the writer
-        // changes a side only after every reader with an odd epoch at its publish has moved
-        // on (module docs), and never changes the live side. `& 1` keeps the index in range.
-        let fib = unsafe { &*self.pair.sides[side & 1].get() };
+        // Pairs with the heavy fence of `SharedFib::publish`: the epoch store before it, the
+        // `live` load after it.
+        if self.full {
+            fence(Ordering::SeqCst);
+        } else {
+            compiler_fence(Ordering::SeqCst);
+            if self.pair.degraded.load(Ordering::Relaxed) {
+                self.degrade();
+            }
+        }
+        let fib = self.pair.live.load(Ordering::Acquire);
+        // SAFETY: our epoch is odd from before this load until the read ends; the writer
+        // changes a copy only after every reader with an odd epoch at its publish has moved
+        // on (module docs), never changes the live copy, and frees copies only with the pair
+        // (which this reader keeps alive). The pointer is never null after construction.
+        unsafe { &*fib }
+    }
+
+    /// Switches this reader to full fences (the writer's `membarrier` failed) and says so in
+    /// its epoch, with a full fence after.
+    #[cold]
+    fn degrade(&mut self) {
+        self.full = true;
+        self.at |= CONFIRMED;
+        self.epoch.0.store(self.at, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+    }
+
+    /// The published table, held until the guard is dropped: many lookups for one
+    /// announcement, and all of them from one published state. While a guard lives, the
+    /// writer cannot reuse the copy it reads once a publish has left it behind (its later
+    /// publishes are deferred): keep it short.
+    #[inline]
+    pub fn read(&mut self) -> FibGuard<'_, A> {
+        let fib: *const Fib<A> = self.enter();
         self.at += 1;
         FibGuard {
-            fib,
+            // SAFETY: see `enter`; the guard borrows the reader, so the pair outlives it.
+            fib: unsafe { &*fib },
             epoch: &self.epoch,
             at: self.at,
         }
@@ -395,7 +665,11 @@ impl<A: IpKey> FibReader<A> {
     /// The next-hop id of the longest published prefix containing `addr` ([`Fib::lookup`]).
     #[inline]
     pub fn lookup(&mut self, addr: A) -> Option<u32> {
-        self.read().lookup(addr)
+        let found = self.enter().lookup(addr);
+        self.at += 1;
+        // Release: our reads of the copy happen before the writer's next change to it.
+        self.epoch.0.store(self.at, Ordering::Release);
+        found
     }
 
     /// [`Fib::lookup_batch`] on the published table: every answer from one published state.
@@ -428,7 +702,8 @@ impl<A: IpKey> Drop for FibReader<A> {
 impl<A: IpKey> fmt::Debug for FibReader<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FibReader")
-            .field("reads", &(self.at / 2))
+            .field("reads", &((self.at & !CONFIRMED) / 2))
+            .field("full_fences", &self.full)
             .finish()
     }
 }
@@ -452,7 +727,7 @@ impl<A: IpKey> std::ops::Deref for FibGuard<'_, A> {
 impl<A: IpKey> Drop for FibGuard<'_, A> {
     #[inline]
     fn drop(&mut self) {
-        // Release: our reads of the side happen before the writer's next change to it.
+        // Release: our reads of the copy happen before the writer's next change to it.
         self.epoch.0.store(self.at, Ordering::Release);
     }
 }
@@ -494,14 +769,11 @@ mod tests {
         assert_eq!(r2.lookup(a), None);
         w.insert(p("192.0.2.0/24"), 4).unwrap();
         w.publish();
-        w.sync(); // the side left behind catches up
-        let sides: Vec<Vec<_>> = w
-            .pair
-            .sides
-            .iter()
-            .map(|s| unsafe { &*s.get() }.iter().collect())
-            .collect();
-        assert_eq!(sides[0], sides[1]);
+        assert!(w.publish());
+        // Both copies converge: every change reaches the other copy too.
+        let write: Vec<_> = w.fib().iter().collect();
+        let live: Vec<_> = w.published().iter().collect();
+        assert_eq!(write, live);
         assert!(w.apply([FibOp::Insert(p("10.0.0.0/8"), u32::MAX)]).is_err());
         assert_eq!(w.fib().len(), 1);
     }
@@ -533,6 +805,110 @@ mod tests {
         }
         for h in handles {
             h.join().unwrap();
+        }
+    }
+
+    #[test]
+    fn publish_deferred_while_a_reader_stays_behind() {
+        let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
+        let mut r = w.reader();
+        let mut slow = w.reader();
+        let a = Ipv4Addr::new(10, 1, 2, 3);
+        w.insert(p("10.0.0.0/8"), 1).unwrap();
+        {
+            // A reader in the live copy (say, descheduled) while it is left behind.
+            let g = slow.read();
+            assert!(w.publish());
+            assert_eq!(r.lookup(a), Some(1));
+            assert_eq!(g.lookup(a), None);
+            // The writer goes on without waiting, answering from the live copy and its queue.
+            assert_eq!(w.insert(p("10.0.0.0/8"), 2).unwrap(), Some(1));
+            assert_eq!(w.remove(&p("10.0.0.0/8")), Some(2));
+            assert_eq!(w.remove(&p("10.0.0.0/8")), None);
+            assert_eq!(w.insert(p("10.1.0.0/16"), 3).unwrap(), None);
+            assert_eq!(w.staged(), 3);
+            assert!(!w.publish(), "the copy left behind still has a reader");
+            assert_eq!(r.lookup(a), Some(1));
+            assert_eq!(g.lookup(a), None);
+        }
+        assert!(w.publish());
+        assert_eq!(w.staged(), 0);
+        assert_eq!(r.lookup(a), Some(3));
+        assert_eq!(slow.lookup(Ipv4Addr::new(10, 2, 0, 0)), None);
+        let write: Vec<_> = w.fib().iter().collect();
+        assert_eq!(write, w.published().iter().collect::<Vec<_>>());
+        assert_eq!(write, [(p("10.1.0.0/16"), 3)]);
+    }
+
+    #[test]
+    fn membarrier_failure_falls_back_to_full_fences() {
+        let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
+        // As where `membarrier` works (here, under Miri too, whose `heavy` then fails), before
+        // any reader exists.
+        Arc::get_mut(&mut w.pair).unwrap().asymmetric = true;
+        let mut r = w.reader();
+        let mut idle = w.reader();
+        assert!(!r.full && !idle.full);
+        let a = Ipv4Addr::new(10, 1, 2, 3);
+        w.pair.fail_barrier.store(true, Ordering::SeqCst);
+        w.insert(p("10.0.0.0/8"), 1).unwrap();
+        assert!(w.publish());
+        assert!(w.pair.degraded.load(Ordering::SeqCst));
+        // The copy left behind is never reused: a third one takes its place.
+        assert_eq!(w.pair.copies.lock().unwrap().len(), 3);
+        assert_eq!(r.lookup(a), Some(1));
+        assert!(r.full && r.at & CONFIRMED != 0);
+        // `idle` has not looked up since: its epoch cannot be trusted, so again a new copy.
+        w.insert(p("10.0.0.0/8"), 2).unwrap();
+        assert!(w.publish());
+        assert_eq!(w.pair.copies.lock().unwrap().len(), 4);
+        assert_eq!(idle.lookup(a), Some(2));
+        // Every reader fences fully now: copies are reused again.
+        w.insert(p("10.0.0.0/8"), 3).unwrap();
+        assert!(w.publish());
+        w.insert(p("10.0.0.0/8"), 4).unwrap();
+        assert!(w.publish());
+        assert_eq!(w.pair.copies.lock().unwrap().len(), 4);
+        assert_eq!(r.lookup(a), Some(4));
+        assert_eq!(w.reader().lookup(a), Some(4));
+        assert_eq!(w.fib().lookup(a), Some(4));
+    }
+
+    #[test]
+    fn replay_keeps_the_last_change_per_prefix() {
+        let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
+        let mut r = w.reader();
+        let pool = [
+            p("10.0.0.0/8"),
+            p("10.1.0.0/16"),
+            p("10.1.2.0/24"),
+            p("0.0.0.0/0"),
+        ];
+        let mut model = std::collections::BTreeMap::new();
+        // Batches longer than the replay's shortcut, each prefix changed many times in each.
+        for round in 0..4u32 {
+            for i in 0..40u32 {
+                let q = pool[(i * 7 + round) as usize % pool.len()];
+                if (i + round) % 5 == 4 {
+                    assert_eq!(w.remove(&q), model.remove(&q));
+                } else {
+                    assert_eq!(w.insert(q, i + round).unwrap(), model.insert(q, i + round));
+                }
+            }
+            assert!(w.publish());
+            let want: Vec<_> = model.iter().map(|(q, v)| (*q, *v)).collect();
+            assert_eq!(w.published().iter().collect::<Vec<_>>(), want);
+            // The copy left behind catches up (replayed) before the writer's next change.
+            assert_eq!(w.fib().iter().collect::<Vec<_>>(), want);
+            for a in [[10, 1, 2, 3], [10, 1, 3, 0], [10, 2, 0, 0], [11, 0, 0, 0]] {
+                let a = Ipv4Addr::from(a);
+                let lpm = model
+                    .iter()
+                    .filter(|(q, _)| q.contains(a))
+                    .max_by_key(|(q, _)| q.len())
+                    .map(|(_, v)| *v);
+                assert_eq!(r.lookup(a), lpm, "{a}");
+            }
         }
     }
 }
