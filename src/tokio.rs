@@ -10,8 +10,9 @@
 //! any operation, and every operation — those of future versions too — is available:
 //!
 //! ```no_run
-//! # async fn demo() -> netplumb::Result<()> {
-//! use netplumb::route::{NewRoute, RouteFilter};
+//! # #![allow(dead_code)]
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use netplumb::route::{NewRoute, RouteFilter, RouteType};
 //! use netplumb::tokio::AsyncHandle;
 //! use netplumb::{NetNs, TableId};
 //!
@@ -20,7 +21,7 @@
 //! h.run(|h| h.set_link_up("lo")).await?;
 //! let route = NewRoute {
 //!     table: TableId::new(100),
-//!     ..NewRoute::local("10.9.0.0/16".parse()?)?
+//!     ..NewRoute::of_kind(RouteType::Blackhole, "10.9.0.0/16".parse()?)?
 //! };
 //! h.run(|h| h.add_route(&route)).await?;
 //! let routes = h.run(|h| h.routes(&RouteFilter::default())).await?;
@@ -159,9 +160,10 @@ impl AsyncHandle {
     /// [module documentation](self) for what `op` must do and for cancellation.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn demo(h: &netplumb::tokio::AsyncHandle) -> netplumb::Result<()> {
     /// use netplumb::route::NewRoute;
-    /// let mut batch_results = h
+    /// let results = h
     ///     .run(|h| {
     ///         let mut batch = h.batch();
     ///         for i in 0..1000u32 {
@@ -171,6 +173,11 @@ impl AsyncHandle {
     ///         Ok(batch.send())
     ///     })
     ///     .await?;
+    /// for (i, r) in results.iter().enumerate() {
+    ///     if let Err(e) = r {
+    ///         eprintln!("route {i}: {e}");
+    ///     }
+    /// }
     /// # Ok(())
     /// # }
     /// ```
@@ -211,6 +218,7 @@ impl AsyncHandle {
     /// at a time as they arrive. The handle is held until the stream ends or is dropped.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn demo(h: &netplumb::tokio::AsyncHandle) -> netplumb::Result<()> {
     /// use futures_util::StreamExt;
     /// use netplumb::route::RouteFilter;
@@ -475,6 +483,7 @@ impl<T> Drop for DumpStream<'_, T> {
 /// stopped by a [`MonitorStop`] from [`stopper`](AsyncMonitor::stopper).
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn demo() -> netplumb::Result<()> {
 /// use futures_util::StreamExt;
 /// use netplumb::monitor::{Groups, MonitorOptions};
