@@ -5,6 +5,7 @@ use netlink_packet_route::RouteNetlinkMessage;
 
 use super::codec::{rule_from_message, rule_message};
 use super::types::{Rule, RuleAction, RuleFilter};
+use crate::batch::Batch;
 use crate::handle::DecodeFrame;
 use crate::wire::{self, address_family, Frame, NLM_F_CREATE, NLM_F_EXCL};
 use crate::{Dump, Error, Handle, IpFamily, Result};
@@ -99,4 +100,19 @@ fn rule_dump(filter: &RuleFilter) -> (RouteNetlinkMessage, impl DecodeFrame<Rule
         Ok(keep.then_some(r))
     };
     (RouteNetlinkMessage::GetRule(req), decode)
+}
+
+/// # Policy rules in a batch
+impl Batch<'_> {
+    /// Queues `ip rule add …` (see [`Handle::add_rule`]); returns the request's index.
+    pub fn add_rule(&mut self, rule: &Rule) -> usize {
+        let msg = rule_message(rule).map(RouteNetlinkMessage::NewRule);
+        self.push_result("add rule", msg, NLM_F_CREATE | NLM_F_EXCL)
+    }
+
+    /// Queues `ip rule del …` (see [`Handle::delete_rule`]); returns the request's index.
+    pub fn delete_rule(&mut self, rule: &Rule) -> usize {
+        let msg = rule_message(rule).map(RouteNetlinkMessage::DelRule);
+        self.push_result("delete rule", msg, 0)
+    }
 }
