@@ -68,13 +68,11 @@ impl<K: Key> Trie<K> {
     pub(crate) fn replace_in_place(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
         // The common case first (most IPv4 updates): a prefix inside the flat block of a
         // first-level word.
-        if len > K::DIRECT && len <= K::DIRECT + 6 {
-            if self.l1_ready() {
-                let e = self.l1_get(key.top());
-                if e & TAGS == FLAT {
-                    let (lo, w) = (key.stride_at(K::DIRECT), K::DIRECT + 6 - len);
-                    return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
-                }
+        if len > K::DIRECT && len <= K::DIRECT + 6 && self.l1_ready() {
+            let e = self.l1_get(key.top());
+            if e & TAGS == FLAT {
+                let (lo, w) = (key.stride_at(K::DIRECT), K::DIRECT + 6 - len);
+                return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
             }
         }
         self.replace_walk(key, len, from, to)
