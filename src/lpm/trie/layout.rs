@@ -92,18 +92,10 @@ impl Node {
 
 #[derive(Clone)]
 pub(crate) struct Trie<K: Key> {
-    /// The first level, `2^DIRECT` words, when there is no summary level (IPv4; empty until
-    /// the first paint).
     pub(crate) l1: crate::lpm::mem::HugeWords,
-    /// Summary of the first level (see [`Key::COARSE`]; IPv6): per range of `2^(DIRECT -
-    /// COARSE)` first-level words, the leaf they all hold, or `TAGS | c` (both tag bits):
-    /// chunk `c` of `chunks` holds them. Only the ranges that differ within have words of
-    /// their own: 12 of 4096 on the full IPv6 table (3 KiB where a dense first level took
-    /// 1 MiB), for no read more (the summary word was read first anyway).
+    /// Summary of `l1` (see [`Key::COARSE`]): a leaf when every word of its range is that
+    /// leaf, `TAGS` (both tag bits) otherwise.
     pub(super) coarse: crate::lpm::mem::HugeWords,
-    /// The first-level chunks named by `coarse`, `2^(DIRECT - COARSE)` words each.
-    pub(super) chunks: Vec<u32>,
-    pub(super) free_chunks: Vec<u32>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) leaves: Vec<u32>,
     /// The second-level direct blocks (see [`DIR`]), `2^DIR2` words each.
@@ -182,8 +174,6 @@ impl<K: Key> Trie<K> {
             // Allocated on the first insert: an empty map costs next to nothing.
             l1: crate::lpm::mem::HugeWords::zeroed(0),
             coarse: crate::lpm::mem::HugeWords::zeroed((1 << K::COARSE) * (K::COARSE > 0) as usize),
-            chunks: Vec::new(),
-            free_chunks: Vec::new(),
             nodes: Vec::new(),
             leaves: Vec::new(),
             dir: Vec::new(),
@@ -202,106 +192,11 @@ impl<K: Key> Trie<K> {
         self.leaves.shrink_to_fit();
         self.dir.shrink_to_fit();
         self.dir_deep.shrink_to_fit();
-        self.chunks.shrink_to_fit();
-    }
-
-    /// Bits of first-level index inside a chunk (see [`Trie::coarse`]).
-    pub(super) const CHUNK: u32 = K::DIRECT - K::COARSE;
-
-    /// Whether the first level exists (a dense one is allocated by the first paint).
-    #[inline(always)]
-    pub(super) fn l1_ready(&self) -> bool {
-        K::COARSE > 0 || !self.l1.is_empty()
-    }
-
-    /// First-level word `i` (below `2^DIRECT`; the first level exists).
-    #[inline(always)]
-    pub(super) fn l1_get(&self, i: usize) -> u32 {
-        if K::COARSE == 0 {
-            return self.l1[i];
-        }
-        let c = self.coarse[i >> Self::CHUNK];
-        if c & TAGS == 0 {
-            return c;
-        }
-        let mask = (1usize << Self::CHUNK) - 1;
-        self.chunks[((c & !TAGS) as usize) << Self::CHUNK | (i & mask)]
-    }
-
-    /// Replaces each first-level word `e` of `lo..hi` by `word(self, e)`. With a summary
-    /// level, a range of one leaf that `lo..hi` covers whole takes one call, and keeps no
-    /// chunk when the result is a leaf (a short prefix's paint then touches no chunk).
-    #[inline]
-    pub(super) fn l1_update<F: FnMut(&mut Self, u32) -> u32>(
-        &mut self,
-        lo: usize,
-        hi: usize,
-        mut word: F,
-    ) {
-        let mut i = lo;
-        while i < hi {
-            let mut end = hi;
-            if K::COARSE > 0 {
-                let r = i >> Self::CHUNK;
-                end = hi.min((r + 1) << Self::CHUNK);
-                let c = self.coarse[r];
-                if c & TAGS == 0 && end - i == 1 << Self::CHUNK {
-                    let n = word(self, c);
-                    if n & TAGS == 0 {
-                        self.coarse[r] = n;
-                        i = end;
-                        continue;
-                    }
-                    self.l1_set(i, n);
-                    i += 1;
-                }
-            }
-            for j in i..end {
-                let e = self.l1_get(j);
-                let n = word(self, e);
-                self.l1_set(j, n);
-            }
-            i = end;
-        }
-    }
-
-    /// Sets first-level word `i`. With a summary level, a range that held one leaf gets a
-    /// chunk of its own when a word changes; [`Trie::refresh_coarse`] folds it back.
-    #[inline]
-    pub(super) fn l1_set(&mut self, i: usize, v: u32) {
-        if K::COARSE == 0 {
-            self.l1[i] = v;
-            return;
-        }
-        let r = i >> Self::CHUNK;
-        let mut c = self.coarse[r];
-        if c & TAGS == 0 {
-            if c == v {
-                return;
-            }
-            let size = 1usize << Self::CHUNK;
-            let k = match self.free_chunks.pop() {
-                Some(k) => k,
-                None => {
-                    let k = self.chunks.len() >> Self::CHUNK;
-                    crate::lpm::mem::reserve(&mut self.chunks, size);
-                    self.chunks.resize(self.chunks.len() + size, 0);
-                    k as u32
-                }
-            };
-            let at = (k as usize) << Self::CHUNK;
-            self.chunks[at..at + size].fill(c);
-            c = TAGS | k;
-            self.coarse[r] = c;
-        }
-        let mask = (1usize << Self::CHUNK) - 1;
-        self.chunks[((c & !TAGS) as usize) << Self::CHUNK | (i & mask)] = v;
     }
 
     pub(crate) fn bytes(&self) -> usize {
         self.l1.bytes()
             + self.coarse.bytes()
-            + (self.chunks.capacity() + self.free_chunks.capacity()) * 4
             + self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.leaves.capacity() * 4
             + (self.dir.capacity() + self.dir_deep.capacity() + self.free_dir.capacity()) * 4
@@ -311,69 +206,5 @@ impl<K: Key> Trie<K> {
                 .chain(&self.free_leaves)
                 .map(|v| v.capacity() * 4 + std::mem::size_of::<Vec<u32>>())
                 .sum::<usize>()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The IPv6 first level: a summary range gets a chunk of words when a prefix inside it
-    /// differs from its neighbours, gives it back when the range is one leaf again, and a
-    /// freed chunk serves the next range; lookups, visits and relabelling read through it.
-    #[test]
-    fn first_level_chunks_come_and_go() {
-        let mut t = Trie::<u128>::new();
-        let region = |k: u128| (k >> (128 - <u128 as Key>::COARSE)) as usize;
-        let set = |v: u32| move |_: u32| v;
-        // The default route: every summary word is its leaf, no chunk.
-        t.paint(0, 0, true, &set(5));
-        assert!(t.chunks.is_empty());
-        assert!(t.coarse.iter().all(|&c| c == 5));
-        // A /32 under 2000::/12: that range alone gets a chunk.
-        let doc = 0x2001_0db8u128 << 96;
-        t.paint(doc, 32, true, &set(7));
-        assert_eq!(t.chunks.len(), 1 << Trie::<u128>::CHUNK);
-        assert_eq!(t.coarse[region(doc)], TAGS);
-        assert_eq!(t.coarse.iter().filter(|&&c| c & TAGS != 0).count(), 1);
-        assert_eq!(t.find(doc | 1), 7);
-        assert_eq!(t.find(0x2002u128 << 112), 5);
-        assert_eq!(t.find(0x3000u128 << 112), 5);
-        // A /20 of another range, and a /12 that covers a whole range (no chunk).
-        let other = 0x2a00u128 << 112;
-        t.paint(other, 20, true, &set(9));
-        t.paint(0x2600u128 << 112, 12, true, &set(11));
-        assert_eq!(t.chunks.len(), 2 << Trie::<u128>::CHUNK);
-        assert_eq!(t.coarse[region(0x2600u128 << 112)], 11);
-        assert_eq!(t.find(other | 5), 9);
-        assert_eq!(t.find(other | 1 << 108), 5);
-        // Every leaf is seen by a visit, through chunks and summary words alike.
-        let mut seen = std::collections::BTreeSet::new();
-        t.visit(0, 0, &|_| 0, &mut |_, l, _| {
-            seen.insert(l);
-            false
-        });
-        assert_eq!(seen.into_iter().collect::<Vec<_>>(), [5, 7, 9, 11]);
-        // Relabelling reaches summary leaves and chunk words.
-        t.relabel(&|l| l + 100);
-        assert_eq!(
-            [doc | 1, 0x2002u128 << 112, other, 0x2600u128 << 112].map(|k| t.find(k)),
-            [107, 105, 109, 111]
-        );
-        // The /32 goes: its range is one leaf again and its chunk is freed...
-        t.paint(doc, 32, true, &set(105));
-        assert_eq!(t.coarse[region(doc)], 105);
-        assert_eq!(t.free_chunks, [0]);
-        assert_eq!(t.find(doc | 1), 105);
-        // ...and serves the next range that needs one.
-        let third = 0x2c0fu128 << 112;
-        t.paint(third, 16, true, &set(13));
-        assert!(t.free_chunks.is_empty());
-        assert_eq!(t.coarse[region(third)], TAGS);
-        assert_eq!(t.chunks.len(), 2 << Trie::<u128>::CHUNK);
-        assert_eq!(
-            [t.find(third), t.find(third - 1), t.find(other)],
-            [13, 105, 109]
-        );
     }
 }
