@@ -63,8 +63,9 @@ impl<A: IpKey, V: Clone> Clone for PrefixMap<A, V> {
 }
 
 impl<A: IpKey, V> PrefixMap<A, V> {
-    /// An empty map. The first insert allocates the first trie level (1 MiB; for IPv6 also a
-    /// 16 KiB summary).
+    /// An empty map. The first insert allocates the first trie level (1 MiB for IPv4; for
+    /// IPv6 a 16 KiB summary and a 128 KiB array for 2000::/3, other ranges in small chunks
+    /// as they are used).
     pub fn new() -> Self {
         PrefixMap {
             slots: Slots::new(),

@@ -92,10 +92,26 @@ impl Node {
 
 #[derive(Clone)]
 pub(crate) struct Trie<K: Key> {
+    /// The first level, `2^DIRECT` words, when there is no summary level (IPv4; empty until
+    /// the first paint).
     pub(crate) l1: crate::lpm::mem::HugeWords,
-    /// Summary of `l1` (see [`Key::COARSE`]): a leaf when every word of its range is that
-    /// leaf, `TAGS` (both tag bits) otherwise.
+    /// Summary of the first level (see [`Key::COARSE`]; IPv6): per range of `2^(DIRECT -
+    /// COARSE)` first-level words, the leaf they all hold, or else (both tag bits) in the
+    /// window `TAGS` (the words are in `win`), outside it `TAGS | c`: chunk `c` of `chunks`
+    /// holds them. Outside the window only the ranges that differ within have words of their
+    /// own (none on the full IPv6 table): with the window, 0.13 MiB where a dense first level
+    /// took 1 MiB, for the same lookup rates.
     pub(super) coarse: crate::lpm::mem::HugeWords,
+    /// The first-level chunks named by `coarse`, `2^(DIRECT - COARSE)` words each, outside
+    /// the window.
+    pub(super) chunks: Vec<u32>,
+    /// With a summary level: the first-level words of the window, 2000::/3 (IANA's global
+    /// unicast space, where a real table's prefixes are), dense (128 KiB). Their summary
+    /// words are a leaf or `TAGS`, and the word's address depends on the key alone, so that
+    /// a lookup reads it while the summary word is still on its way (a chunk's address
+    /// depends on the summary word: measured, 4-12% fewer in-table lookups).
+    pub(super) win: crate::lpm::mem::HugeWords,
+    pub(super) free_chunks: Vec<u32>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) leaves: Vec<u32>,
     /// The second-level direct blocks (see [`DIR`]), `2^DIR2` words each.
@@ -174,6 +190,9 @@ impl<K: Key> Trie<K> {
             // Allocated on the first insert: an empty map costs next to nothing.
             l1: crate::lpm::mem::HugeWords::zeroed(0),
             coarse: crate::lpm::mem::HugeWords::zeroed((1 << K::COARSE) * (K::COARSE > 0) as usize),
+            chunks: Vec::new(),
+            win: crate::lpm::mem::HugeWords::zeroed(0),
+            free_chunks: Vec::new(),
             nodes: Vec::new(),
             leaves: Vec::new(),
             dir: Vec::new(),
@@ -192,11 +211,128 @@ impl<K: Key> Trie<K> {
         self.leaves.shrink_to_fit();
         self.dir.shrink_to_fit();
         self.dir_deep.shrink_to_fit();
+        self.chunks.shrink_to_fit();
+    }
+
+    /// Bits of first-level index inside a chunk (see [`Trie::coarse`]).
+    pub(super) const CHUNK: u32 = K::DIRECT - K::COARSE;
+
+    /// Bits of first-level index inside the window (2000::/3).
+    pub(super) const WIN: u32 = K::DIRECT - 3;
+
+    /// Whether first-level word `i` is in the window (with a summary level).
+    #[inline(always)]
+    pub(super) fn in_win(i: usize) -> bool {
+        i >> Self::WIN == 1
+    }
+
+    /// Whether the first level exists (a dense one is allocated by the first paint).
+    #[inline(always)]
+    pub(super) fn l1_ready(&self) -> bool {
+        K::COARSE > 0 || !self.l1.is_empty()
+    }
+
+    /// First-level word `i` (below `2^DIRECT`; the first level exists).
+    #[inline(always)]
+    pub(super) fn l1_get(&self, i: usize) -> u32 {
+        if K::COARSE == 0 {
+            return self.l1[i];
+        }
+        if Self::in_win(i) {
+            return self.win.word_masked(i);
+        }
+        let c = self.coarse[i >> Self::CHUNK];
+        if c & TAGS == 0 {
+            return c;
+        }
+        let mask = (1usize << Self::CHUNK) - 1;
+        self.chunks[((c & !TAGS) as usize) << Self::CHUNK | (i & mask)]
+    }
+
+    /// Replaces each first-level word `e` of `lo..hi` by `word(self, e)`. With a summary
+    /// level, a range of one leaf that `lo..hi` covers whole takes one call, and keeps no
+    /// chunk when the result is a leaf (a short prefix's paint then touches no chunk).
+    #[inline]
+    pub(super) fn l1_update<F: FnMut(&mut Self, u32) -> u32>(
+        &mut self,
+        lo: usize,
+        hi: usize,
+        mut word: F,
+    ) {
+        let mut i = lo;
+        while i < hi {
+            let mut end = hi;
+            if K::COARSE > 0 && Self::in_win(i) {
+                end = hi.min(2 << Self::WIN);
+            } else if K::COARSE > 0 {
+                let r = i >> Self::CHUNK;
+                end = hi.min((r + 1) << Self::CHUNK);
+                let c = self.coarse[r];
+                if c & TAGS == 0 && end - i == 1 << Self::CHUNK {
+                    let n = word(self, c);
+                    if n & TAGS == 0 {
+                        self.coarse[r] = n;
+                        i = end;
+                        continue;
+                    }
+                    self.l1_set(i, n);
+                    i += 1;
+                }
+            }
+            for j in i..end {
+                let e = self.l1_get(j);
+                let n = word(self, e);
+                self.l1_set(j, n);
+            }
+            i = end;
+        }
+    }
+
+    /// Sets first-level word `i`. With a summary level, a range that held one leaf gets a
+    /// chunk of its own when a word changes; [`Trie::refresh_coarse`] folds it back.
+    #[inline]
+    pub(super) fn l1_set(&mut self, i: usize, v: u32) {
+        if K::COARSE == 0 {
+            self.l1[i] = v;
+            return;
+        }
+        if Self::in_win(i) {
+            if self.win.is_empty() {
+                self.win = crate::lpm::mem::HugeWords::zeroed(1 << Self::WIN);
+            }
+            self.win[i & ((1 << Self::WIN) - 1)] = v;
+            return;
+        }
+        let r = i >> Self::CHUNK;
+        let mut c = self.coarse[r];
+        if c & TAGS == 0 {
+            if c == v {
+                return;
+            }
+            let size = 1usize << Self::CHUNK;
+            let k = match self.free_chunks.pop() {
+                Some(k) => k,
+                None => {
+                    let k = self.chunks.len() >> Self::CHUNK;
+                    crate::lpm::mem::reserve(&mut self.chunks, size);
+                    self.chunks.resize(self.chunks.len() + size, 0);
+                    k as u32
+                }
+            };
+            let at = (k as usize) << Self::CHUNK;
+            self.chunks[at..at + size].fill(c);
+            c = TAGS | k;
+            self.coarse[r] = c;
+        }
+        let mask = (1usize << Self::CHUNK) - 1;
+        self.chunks[((c & !TAGS) as usize) << Self::CHUNK | (i & mask)] = v;
     }
 
     pub(crate) fn bytes(&self) -> usize {
         self.l1.bytes()
             + self.coarse.bytes()
+            + (self.chunks.capacity() + self.free_chunks.capacity()) * 4
+            + self.win.bytes()
             + self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.leaves.capacity() * 4
             + (self.dir.capacity() + self.dir_deep.capacity() + self.free_dir.capacity()) * 4
@@ -206,5 +342,83 @@ impl<K: Key> Trie<K> {
                 .chain(&self.free_leaves)
                 .map(|v| v.capacity() * 4 + std::mem::size_of::<Vec<u32>>())
                 .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The IPv6 first level outside the window: a summary range gets a chunk of words when a
+    /// prefix inside it differs from its neighbours, gives it back when the range is one leaf
+    /// again, and a freed chunk serves the next range. Inside the window (2000::/3) the words
+    /// are dense and the summary is a leaf or `TAGS`. Lookups, visits and relabelling read
+    /// through both.
+    #[test]
+    fn first_level_chunks_and_window() {
+        type T = Trie<u128>;
+        let mut t = T::new();
+        let region = |k: u128| (k >> (128 - <u128 as Key>::COARSE)) as usize;
+        let set = |v: u32| move |_: u32| v;
+        let chunk = 1usize << T::CHUNK;
+        // The default route: every summary word is its leaf, no chunk.
+        t.paint(0, 0, true, &set(5));
+        assert!(t.chunks.is_empty());
+        assert!(t.coarse.iter().all(|&c| c == 5));
+        // A /32 in the window: dense words, its range's summary is `TAGS`, no chunk.
+        let doc = 0x2001_0db8u128 << 96;
+        t.paint(doc, 32, true, &set(7));
+        assert!(t.chunks.is_empty());
+        assert_eq!(t.coarse[region(doc)], TAGS);
+        assert_eq!([t.find(doc | 1), t.find(0x2002u128 << 112)], [7, 5]);
+        // A /32 outside it (ULA space): that range alone gets a chunk.
+        let ula = 0xfd12_3456u128 << 96;
+        t.paint(ula, 32, true, &set(8));
+        assert_eq!(t.chunks.len(), chunk);
+        assert_eq!(t.coarse[region(ula)], TAGS);
+        assert_eq!(t.coarse.iter().filter(|&&c| c & TAGS != 0).count(), 2);
+        assert_eq!([t.find(ula | 1), t.find(0xfd13u128 << 112)], [8, 5]);
+        // A /20 of another range, and a /12 that covers a whole range (no chunk).
+        let other = 0x4a00u128 << 112;
+        t.paint(other, 20, true, &set(9));
+        t.paint(0x6600u128 << 112, 12, true, &set(11));
+        assert_eq!(t.chunks.len(), 2 * chunk);
+        assert_eq!(t.coarse[region(0x6600u128 << 112)], 11);
+        assert_eq!([t.find(other | 5), t.find(other | 1 << 108)], [9, 5]);
+        // Every leaf is seen by a visit, through chunks, window and summary words alike.
+        let mut seen = std::collections::BTreeSet::new();
+        t.visit(0, 0, &|_| 0, &mut |_, l, _| {
+            seen.insert(l);
+            false
+        });
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), [5, 7, 8, 9, 11]);
+        // Relabelling reaches summary leaves, window words and chunk words.
+        t.relabel(&|l| l + 100);
+        let probes = [
+            doc | 1,
+            ula | 1,
+            0x2002u128 << 112,
+            other,
+            0x6600u128 << 112,
+        ];
+        assert_eq!(probes.map(|k| t.find(k)), [107, 108, 105, 109, 111]);
+        // The window's /32 goes: its summary is one leaf again.
+        t.paint(doc, 32, true, &set(105));
+        assert_eq!(t.coarse[region(doc)], 105);
+        // The ULA /32 goes: its range is one leaf again and its chunk is freed...
+        t.paint(ula, 32, true, &set(105));
+        assert_eq!(t.coarse[region(ula)], 105);
+        assert_eq!(t.free_chunks, [0]);
+        assert_eq!(t.find(ula | 1), 105);
+        // ...and serves the next range that needs one.
+        let third = 0x5c0fu128 << 112;
+        t.paint(third, 16, true, &set(13));
+        assert!(t.free_chunks.is_empty());
+        assert_eq!(t.coarse[region(third)], TAGS);
+        assert_eq!(t.chunks.len(), 2 * chunk);
+        assert_eq!(
+            [t.find(third), t.find(third - 1), t.find(other)],
+            [13, 105, 109]
+        );
     }
 }

@@ -68,9 +68,16 @@ impl<K: Key> Trie<K> {
             let c = self
                 .coarse
                 .word_masked(key.top() >> (K::DIRECT - K::COARSE));
-            if c != TAGS {
+            if c & TAGS == 0 {
                 return c;
             }
+            if Self::in_win(key.top()) {
+                // Masked: below 2^WIN = win.len() (or win is empty and its one word is 0).
+                return self.win.word_masked(key.top());
+            }
+            let i =
+                ((c & !TAGS) as usize) << Self::CHUNK | key.top() & ((1usize << Self::CHUNK) - 1);
+            return self.chunks.get(i).copied().unwrap_or(0);
         }
         // `top()` is below 2^DIRECT = l1.len(), or l1 is empty and its one word is 0 (no
         // match): a masked read, with neither a bounds check nor a panic path in the lookup

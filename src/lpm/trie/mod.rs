@@ -1,9 +1,10 @@
 //! The compiled lookup structure: a Poptrie (Asai & Ohara, SIGCOMM 2015).
 //!
-//! A direct-indexed first level of `2^DIRECT` words (for IPv6, a second direct level of
-//! `2^DIR2`-word blocks under the populated first-level words), then nodes of stride 6 with a
-//! 64-bit `vector` (position holds a child node) and a 64-bit `leafvec` (a run of equal
-//! leaves starts here: leaf compression). Children and leaves of a node are contiguous
+//! A direct-indexed first level of `2^DIRECT` words (for IPv6: dense for 2000::/3, elsewhere
+//! held in 64-word chunks that the `2^COARSE`-word summary names only where its range differs
+//! within; and a second direct level of `2^DIR2`-word blocks under the populated first-level
+//! words), then nodes of stride 6 with a 64-bit `vector` (position holds a child node) and a
+//! 64-bit `leafvec` (a run of equal leaves starts here: leaf compression). Children and leaves of a node are contiguous
 //! and found by popcount. A leaf is an entry number + 1 (0 = no match), leaf-pushed: every
 //! position holds the longest prefix covering it.
 //!

@@ -84,7 +84,7 @@ impl<K: Key> Trie<K> {
     /// Applies `f` to every leaf inside prefix `key/len`. With `create`, nodes are made
     /// along the path so that positions deeper than the existing structure can be painted.
     pub(crate) fn paint<F: Fn(u32) -> u32>(&mut self, key: K, len: u32, create: bool, f: &F) {
-        if self.l1.is_empty() {
+        if !self.l1_ready() {
             self.l1 = crate::lpm::mem::HugeWords::zeroed(1 << K::DIRECT);
         }
         self.paint_l1(key, len, create, f);
@@ -95,17 +95,36 @@ impl<K: Key> Trie<K> {
         }
     }
 
-    /// Recomputes the summary words covering first-level words `lo..hi`.
+    /// Folds back into their summary words the chunks covering first-level words `lo..hi`
+    /// whose words are now one leaf.
     pub(super) fn refresh_coarse(&mut self, lo: usize, hi: usize) {
-        let shift = K::DIRECT - K::COARSE;
-        for c in lo >> shift..=(hi - 1) >> shift {
-            let words = &self.l1[c << shift..(c + 1) << shift];
+        let shift = Self::CHUNK;
+        for r in lo >> shift..=(hi - 1) >> shift {
+            if Self::in_win(r << shift) {
+                // Dense words: the summary is their one leaf, or `TAGS`.
+                let w = &self.win;
+                let at = (r << shift) & ((1 << Self::WIN) - 1);
+                let first = w.word_masked(at);
+                self.coarse[r] = if first & TAGS == 0
+                    && (at..at + (1 << shift)).all(|j| w.word_masked(j) == first)
+                {
+                    first
+                } else {
+                    TAGS
+                };
+                continue;
+            }
+            let c = self.coarse[r];
+            if c & TAGS == 0 {
+                continue;
+            }
+            let at = ((c & !TAGS) as usize) << shift;
+            let words = &self.chunks[at..at + (1 << shift)];
             let first = words[0];
-            self.coarse[c] = if first & TAGS == 0 && words.iter().all(|&w| w == first) {
-                first
-            } else {
-                TAGS
-            };
+            if first & TAGS == 0 && words.iter().all(|&w| w == first) {
+                self.coarse[r] = first;
+                self.free_chunks.push(c & !TAGS);
+            }
         }
     }
 
@@ -113,10 +132,7 @@ impl<K: Key> Trie<K> {
         let s = K::DIRECT;
         let lo = key.top();
         let hi = lo + (1usize << s.saturating_sub(len));
-        for i in lo..hi {
-            let e = self.l1[i];
-            self.l1[i] = self.paint_top(e, key, len, create, f);
-        }
+        self.l1_update(lo, hi, |t, e| t.paint_top(e, key, len, create, f));
     }
 
     /// Paints the structure behind first-level word `e` and returns the word that replaces it.

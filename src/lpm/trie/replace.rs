@@ -68,12 +68,11 @@ impl<K: Key> Trie<K> {
     pub(crate) fn replace_in_place(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
         // The common case first (most IPv4 updates): a prefix inside the flat block of a
         // first-level word.
-        if len > K::DIRECT && len <= K::DIRECT + 6 {
-            if let Some(&e) = self.l1.get(key.top()) {
-                if e & TAGS == FLAT {
-                    let (lo, w) = (key.stride_at(K::DIRECT), K::DIRECT + 6 - len);
-                    return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
-                }
+        if len > K::DIRECT && len <= K::DIRECT + 6 && self.l1_ready() {
+            let e = self.l1_get(key.top());
+            if e & TAGS == FLAT {
+                let (lo, w) = (key.stride_at(K::DIRECT), K::DIRECT + 6 - len);
+                return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
             }
         }
         self.replace_walk(key, len, from, to)
@@ -117,7 +116,7 @@ impl<K: Key> Trie<K> {
     /// block or node that holds the prefix.
     #[inline(never)]
     fn replace_walk(&mut self, key: K, len: u32, from: u32, to: u32) -> bool {
-        if self.l1.is_empty() {
+        if !self.l1_ready() {
             return false;
         }
         let g = |l: u32| if l == from { to } else { l };
@@ -125,16 +124,13 @@ impl<K: Key> Trie<K> {
             // Whole first-level words, which share no run with their neighbours.
             let lo = key.top();
             let hi = lo + (1usize << (K::DIRECT - len));
-            for i in lo..hi {
-                let e = self.l1[i];
-                self.l1[i] = self.relabel_word(e, &g);
-            }
+            self.l1_update(lo, hi, |t, e| t.relabel_word(e, &g));
             if K::COARSE > 0 {
                 self.refresh_coarse(lo, hi);
             }
             return true;
         }
-        let mut e = self.l1[key.top()];
+        let mut e = self.l1_get(key.top());
         let mut d = K::DIRECT;
         if K::DIR2 > 0 && e & TAGS == DIR {
             let base = ((e & !TAGS) as usize) << K::DIR2;
@@ -240,9 +236,28 @@ impl<K: Key> Trie<K> {
             let e = self.l1[i];
             self.l1[i] = self.relabel_word(e, &g);
         }
-        for c in self.coarse.iter_mut() {
-            if *c != TAGS {
-                *c = g(*c);
+        // With a summary level: its leaves, and the words of the chunks it names (not those
+        // of free chunks).
+        for i in 0..self.win.len() {
+            let e = self.win[i];
+            self.win[i] = self.relabel_word(e, &g);
+        }
+        for r in 0..self.coarse.len() {
+            let c = self.coarse[r];
+            if Self::in_win(r << Self::CHUNK) {
+                if c & TAGS == 0 {
+                    self.coarse[r] = g(c);
+                }
+                continue;
+            }
+            if c & TAGS == 0 {
+                self.coarse[r] = g(c);
+                continue;
+            }
+            let at = ((c & !TAGS) as usize) << Self::CHUNK;
+            for j in at..at + (1 << Self::CHUNK) {
+                let e = self.chunks[j];
+                self.chunks[j] = self.relabel_word(e, &g);
             }
         }
     }

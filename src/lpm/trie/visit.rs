@@ -52,7 +52,7 @@ impl<K: Key> Trie<K> {
         plen: &G,
         f: &mut F,
     ) -> bool {
-        if self.l1.is_empty() {
+        if !self.l1_ready() {
             return false;
         }
         let lo = key.top();
@@ -60,7 +60,7 @@ impl<K: Key> Trie<K> {
         let v = Visit { key, len, plen };
         for i in lo..hi {
             let base = K::ZERO.with_bits(0, K::DIRECT, i);
-            if self.visit_word(&v, self.l1[i], K::DIRECT, base, f) {
+            if self.visit_word(&v, self.l1_get(i), K::DIRECT, base, f) {
                 return true;
             }
         }
