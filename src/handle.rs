@@ -87,6 +87,7 @@ pub(crate) struct Inner {
 /// [`replay`](crate::replay)).
 enum Conn {
     Socket(Socket),
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     Script(Box<Script>),
 }
 
@@ -206,6 +207,7 @@ impl Handle {
 
     /// A handle whose requests are answered from `script` (see [`replay`](crate::replay)),
     /// using `port` as its socket's.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn scripted(script: Script, port: u32) -> Handle {
         let bufs = script.bufs;
         Handle {
@@ -223,6 +225,7 @@ impl Handle {
 
     /// Runs `f` on the script of a scripted handle, after the sequence numbers start again
     /// (a new run of an operation numbers its requests as the last one did).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn with_script<T>(&self, f: impl FnOnce(&mut Script) -> T) -> Option<T> {
         let mut inner = self.lock();
         inner.seq = 0;
@@ -234,6 +237,7 @@ impl Handle {
 
     /// The open socket's raw descriptor, port, and buffer sizes raised for pipelining, for a
     /// driver that takes the socket over ([`Handle::into_socket`]).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn into_socket(self) -> Option<(Socket, u32, (usize, usize))> {
         let mut inner = self.inner.into_inner().unwrap_or_else(|p| p.into_inner());
         let bufs = inner.pipeline_bufs();
@@ -484,6 +488,7 @@ impl<'h, T> Dump<'h, T> {
     /// Takes the dump and its connection's state out of the handle: the scripted handle of an
     /// async driver, whose dump goes on reading from what the driver feeds it. (The handle is
     /// left with a fresh state; on a handle with a socket, `None`.)
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn detach(mut self) -> Option<(Box<Inner>, DumpCore<'h, T>)> {
         let mut guard = self.inner.take()?;
         let Conn::Script(script) = &mut guard.conn else {
@@ -507,6 +512,7 @@ impl<'h, T> Dump<'h, T> {
 }
 
 impl<'h, T> DumpCore<'h, T> {
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     fn finished(op: &'static str) -> DumpCore<'h, T> {
         DumpCore {
             op,
@@ -907,6 +913,7 @@ impl Inner {
     }
 
     /// The script of a scripted connection.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn script(&mut self) -> Option<&mut Script> {
         match &mut self.conn {
             Conn::Script(s) => Some(s),

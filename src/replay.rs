@@ -21,6 +21,9 @@
 //! request is let through, and the driver feeds the replies to the
 //! [`Dump`](crate::Dump) as they arrive.
 
+// The async face (feature `tokio`) is its only driver.
+#![cfg_attr(not(feature = "tokio"), allow(dead_code))]
+
 use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
