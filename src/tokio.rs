@@ -186,30 +186,20 @@ impl AsyncHandle {
         F: FnMut(&Handle) -> Result<T>,
     {
         let mut io = self.io.lock().await;
-        let mut first = true;
+        self.with_script(Script::reset);
         loop {
             self.with_script(|s| {
-                if first {
-                    s.reset();
-                }
                 s.rewind();
                 s.stream_ok = false;
             });
-            first = false;
             let out = op(&self.replay);
-            let (diverged, pending) = self.with_script(|s| (s.diverged, s.take_pending()));
-            if diverged {
-                return Err(not_deterministic());
-            }
+            let pending = self.pending()?;
             if pending.is_empty() {
                 return out;
             }
             // A result made without the answers: thrown away (and not held across awaits).
             drop(out);
-            for request in pending {
-                let (send_error, replies) = io.exchange(request.clone()).await;
-                self.with_script(|s| s.record(request, send_error, replies));
-            }
+            self.answer(&mut io, pending).await;
         }
     }
 
@@ -235,33 +225,40 @@ impl AsyncHandle {
         F: FnMut(&'a Handle) -> Result<Dump<'a, T>>,
     {
         let mut io = self.io.lock().await;
-        let mut first = true;
+        self.with_script(Script::reset);
         loop {
             self.with_script(|s| {
-                if first {
-                    s.reset();
-                }
                 s.rewind();
                 s.stream_ok = true;
             });
-            first = false;
             // A dump holds the scripted handle: take its state out before looking at it.
             let detached = op(&self.replay).map(Dump::detach);
             let e = match detached {
                 Ok(detached) => return self.start_stream(io, detached).await,
                 Err(e) => e,
             };
-            let (diverged, pending) = self.with_script(|s| (s.diverged, s.take_pending()));
-            if diverged {
-                return Err(not_deterministic());
-            }
+            let pending = self.pending()?;
             if pending.is_empty() {
                 return Err(e);
             }
-            for request in pending {
-                let (send_error, replies) = io.exchange(request.clone()).await;
-                self.with_script(|s| s.record(request, send_error, replies));
-            }
+            self.answer(&mut io, pending).await;
+        }
+    }
+
+    /// The requests the last run had no answer for; an error if the run diverged.
+    fn pending(&self) -> Result<Vec<Vec<u8>>> {
+        let (diverged, pending) = self.with_script(|s| (s.diverged, s.take_pending()));
+        if diverged {
+            return Err(not_deterministic());
+        }
+        Ok(pending)
+    }
+
+    /// Sends each pending request on the socket and records its reply in the script.
+    async fn answer(&self, io: &mut Io, pending: Vec<Vec<u8>>) {
+        for request in pending {
+            let (send_error, replies) = io.exchange(request.clone()).await;
+            self.with_script(|s| s.record(request, send_error, replies));
         }
     }
 
