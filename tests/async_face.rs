@@ -7,50 +7,17 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::driver::Driver;
 use common::TestNs;
 use futures_util::StreamExt;
 use netplumb::link::NewVeth;
 use netplumb::monitor::{Change, Event, Groups, MonitorOptions};
 use netplumb::route::{NewRoute, RouteFilter, RouteKey, RouteType};
 use netplumb::tokio::{AsyncHandle, AsyncMonitor};
-use netplumb::{Handle, Result, TableId};
-use tokio::runtime::{Builder, Runtime};
+use netplumb::{Handle, TableId};
+use tokio::runtime::Builder;
 
 const T: TableId = TableId::new(100);
-
-/// One way of running operations: directly, or through the async face on a runtime.
-enum Driver {
-    Sync(Handle),
-    Async(Box<(Runtime, AsyncHandle)>),
-}
-
-impl Driver {
-    fn all(t: &TestNs) -> Vec<(&'static str, Driver)> {
-        let current = Builder::new_current_thread().enable_all().build().unwrap();
-        let multi = Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let a1 = current.block_on(AsyncHandle::new_in(&t.ns)).unwrap();
-        let a2 = multi.block_on(AsyncHandle::new_in(&t.ns)).unwrap();
-        vec![
-            ("sync", Driver::Sync(Handle::new_in(&t.ns).unwrap())),
-            ("current-thread", Driver::Async(Box::new((current, a1)))),
-            ("multi-thread", Driver::Async(Box::new((multi, a2)))),
-        ]
-    }
-
-    fn run<T>(&self, op: impl FnMut(&Handle) -> Result<T>) -> Result<T> {
-        match self {
-            Driver::Sync(h) => {
-                let mut op = op;
-                op(h)
-            }
-            Driver::Async(a) => a.0.block_on(a.1.run(op)),
-        }
-    }
-}
 
 fn blackholes(n: u32) -> Vec<NewRoute<'static>> {
     (0..n)
@@ -198,8 +165,9 @@ fn delete_all(h: &Handle, filter: &RouteFilter) {
 fn each_driver(scenario: fn(&TestNs, &Driver, &str)) {
     let t = TestNs::new();
     t.handle.set_link_up("lo").unwrap();
-    for (name, d) in Driver::all(&t) {
-        scenario(&t, &d, name);
+    for kind in Driver::kinds() {
+        let d = Driver::new(kind, &t.ns);
+        scenario(&t, &d, kind);
     }
 }
 

@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::driver::Driver;
+
 use common::TestNs;
 use netplumb::link::{
     BridgeOptions, LinkFilter, LinkFlags, LinkKind, NewBridge, NewVeth, StpState,
@@ -55,9 +57,17 @@ fn veth_pair_across_two_namespaces() {
 #[test]
 fn veth_pair_in_one_namespace_and_listing() {
     require_root!();
-    let t = TestNs::new();
-    t.handle.add_veth(&NewVeth::new("v0", "v1")).unwrap();
-    let links = t.handle.links(&Default::default()).unwrap();
+    for kind in Driver::kinds() {
+        let t = TestNs::new();
+        let d = Driver::new(kind, &t.ns);
+        veth_pair_in_one_namespace_and_listing_with(&t, &d);
+    }
+}
+
+/// The body of [`veth_pair_in_one_namespace_and_listing`], for each driver (blocking, and async on both runtimes).
+fn veth_pair_in_one_namespace_and_listing_with(t: &TestNs, d: &Driver) {
+    d.run(|h| h.add_veth(&NewVeth::new("v0", "v1"))).unwrap();
+    let links = d.run(|h| h.links(&Default::default())).unwrap();
     let mut names: Vec<_> = links.iter().map(|l| l.name.to_string()).collect();
     names.sort();
     assert_eq!(names, t.ip_link_names());
@@ -69,8 +79,8 @@ fn veth_pair_in_one_namespace_and_listing() {
     assert_eq!(lo.kind, None);
     assert!(lo.flags.contains(LinkFlags::LOOPBACK));
     // By index and by name agree.
-    assert_eq!(t.handle.link(v0.index).unwrap().name, "v0");
-    assert_eq!(t.handle.link_index("v1").unwrap(), v1.index);
+    assert_eq!(d.run(|h| h.link(v0.index)).unwrap().name, "v0");
+    assert_eq!(d.run(|h| h.link_index("v1")).unwrap(), v1.index);
 }
 
 #[test]
@@ -199,12 +209,20 @@ fn vlan_filtering_bridge_reports_missing_support() {
 #[test]
 fn up_down_mtu_rename_mac_alias_txqlen() {
     require_root!();
-    let t = TestNs::new();
-    t.handle.add_veth(&NewVeth::new("e0", "e1")).unwrap();
+    for kind in Driver::kinds() {
+        let t = TestNs::new();
+        let d = Driver::new(kind, &t.ns);
+        up_down_mtu_rename_mac_alias_txqlen_with(&t, &d);
+    }
+}
 
-    t.handle.set_link_up("e0").unwrap();
-    t.handle.set_link_up("e1").unwrap();
-    let e0 = t.handle.link("e0").unwrap();
+/// The body of [`up_down_mtu_rename_mac_alias_txqlen`], for each driver (blocking, and async on both runtimes).
+fn up_down_mtu_rename_mac_alias_txqlen_with(t: &TestNs, d: &Driver) {
+    d.run(|h| h.add_veth(&NewVeth::new("e0", "e1"))).unwrap();
+
+    d.run(|h| h.set_link_up("e0")).unwrap();
+    d.run(|h| h.set_link_up("e1")).unwrap();
+    let e0 = d.run(|h| h.link("e0")).unwrap();
     assert!(e0.flags.contains(LinkFlags::UP));
     let flags = t.ip_link("e0").unwrap()["flags"].clone();
     assert!(
@@ -212,35 +230,39 @@ fn up_down_mtu_rename_mac_alias_txqlen() {
         "{flags}"
     );
 
-    t.handle.set_link_mtu("e0", 9000).unwrap();
-    assert_eq!(t.handle.link("e0").unwrap().mtu, 9000);
+    d.run(|h| h.set_link_mtu("e0", 9000)).unwrap();
+    assert_eq!(d.run(|h| h.link("e0")).unwrap().mtu, 9000);
     assert_eq!(t.ip_link("e0").unwrap()["mtu"], 9000);
 
     let mac: MacAddr = "02:12:34:56:78:9a".parse().unwrap();
-    t.handle.set_link_mac("e0", mac).unwrap();
-    assert_eq!(t.handle.link("e0").unwrap().mac, Some(mac));
+    d.run(|h| h.set_link_mac("e0", mac)).unwrap();
+    assert_eq!(d.run(|h| h.link("e0")).unwrap().mac, Some(mac));
     assert_eq!(t.ip_link("e0").unwrap()["address"], "02:12:34:56:78:9a");
 
-    t.handle.set_link_alias("e0", "uplink to pod").unwrap();
-    t.handle.set_link_txqlen("e0", 500).unwrap();
-    let e0 = t.handle.link("e0").unwrap();
+    d.run(|h| h.set_link_alias("e0", "uplink to pod")).unwrap();
+    d.run(|h| h.set_link_txqlen("e0", 500)).unwrap();
+    let e0 = d.run(|h| h.link("e0")).unwrap();
     assert_eq!(e0.alias.unwrap(), "uplink to pod");
     assert_eq!(e0.txqlen, Some(500));
     let ip_e0 = t.ip_link("e0").unwrap();
     assert_eq!(ip_e0["ifalias"], "uplink to pod");
     assert_eq!(ip_e0["txqlen"], 500);
 
-    t.handle.set_link_down("e0").unwrap();
-    assert!(!t.handle.link("e0").unwrap().flags.contains(LinkFlags::UP));
+    d.run(|h| h.set_link_down("e0")).unwrap();
+    assert!(!d
+        .run(|h| h.link("e0"))
+        .unwrap()
+        .flags
+        .contains(LinkFlags::UP));
     let flags = t.ip_link("e0").unwrap()["flags"].clone();
     assert!(
         !flags.as_array().unwrap().iter().any(|f| f == "UP"),
         "{flags}"
     );
 
-    t.handle.rename_link("e0", "renamed0").unwrap();
+    d.run(|h| h.rename_link("e0", "renamed0")).unwrap();
     assert!(t.ip_link("e0").is_none());
-    let renamed = t.handle.link("renamed0").unwrap();
+    let renamed = d.run(|h| h.link("renamed0")).unwrap();
     assert_eq!(renamed.index, e0.index);
     assert_eq!(t.ip_link("renamed0").unwrap()["ifindex"], e0.index.get());
 }

@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::driver::Driver;
+
 use std::collections::BTreeSet;
 use std::net::{IpAddr, UdpSocket};
 use std::time::{Duration, Instant};
@@ -340,26 +342,35 @@ fn overrun_is_reported_and_resync_matches_iproute2() {
 #[test]
 fn route_and_rule_events() {
     require_root!();
-    let t = TestNs::new();
-    let h = &t.handle;
-    h.add_veth(&NewVeth::new("r0", "r1")).unwrap();
-    h.add_address("r0", &"10.6.0.1/24".parse().unwrap())
+    for kind in Driver::kinds() {
+        let t = TestNs::new();
+        let d = Driver::new(kind, &t.ns);
+        route_and_rule_events_with(&t, &d);
+    }
+}
+
+/// The body of [`route_and_rule_events`], for each driver (blocking, and async on both runtimes).
+fn route_and_rule_events_with(t: &TestNs, d: &Driver) {
+    d.run(|h| h.add_veth(&NewVeth::new("r0", "r1"))).unwrap();
+    d.run(|h| h.add_address("r0", &"10.6.0.1/24".parse().unwrap()))
         .unwrap();
-    h.set_link_up("r0").unwrap();
-    h.set_link_up("r1").unwrap();
-    let mut m = monitor(&t, Groups::ROUTE | Groups::RULE, false);
+    d.run(|h| h.set_link_up("r0")).unwrap();
+    d.run(|h| h.set_link_up("r1")).unwrap();
+    let mut m = monitor(t, Groups::ROUTE | Groups::RULE, false);
 
     let dst: ipnetwork::IpNetwork = "10.60.0.0/16".parse().unwrap();
-    h.add_route(&NewRoute::via(dst, ip("10.6.0.2")).unwrap())
+    d.run(|h| h.add_route(&NewRoute::via(dst, ip("10.6.0.2")).unwrap()))
         .unwrap();
-    h.replace_route(&NewRoute::via(dst, ip("10.6.0.3")).unwrap())
+    d.run(|h| h.replace_route(&NewRoute::via(dst, ip("10.6.0.3")).unwrap()))
         .unwrap();
-    h.delete_route(&RouteKey::new(dst)).unwrap();
-    h.add_rule(&Rule {
-        priority: Some(1000),
-        from: Some("10.61.0.0/16".parse().unwrap()),
-        action: RuleAction::ToTable(TableId::new(100)),
-        ..Rule::default()
+    d.run(|h| h.delete_route(&RouteKey::new(dst))).unwrap();
+    d.run(|h| {
+        h.add_rule(&Rule {
+            priority: Some(1000),
+            from: Some("10.61.0.0/16".parse().unwrap()),
+            action: RuleAction::ToTable(TableId::new(100)),
+            ..Rule::default()
+        })
     })
     .unwrap();
 

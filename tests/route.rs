@@ -4,6 +4,7 @@ mod common;
 
 use std::net::IpAddr;
 
+use common::driver::Driver;
 use common::TestNs;
 use ipnetwork::IpNetwork;
 use netplumb::addr::{AddressFlags, NewAddress};
@@ -436,48 +437,63 @@ fn large_table_ids_and_filters() {
 #[test]
 fn replace_append_delete() {
     require_root!();
-    let t = setup();
-    let h = &t.handle;
+    for kind in Driver::kinds() {
+        let t = setup();
+        let d = Driver::new(kind, &t.ns);
+        replace_append_delete_with(&t, &d);
+    }
+}
+
+/// The body of [`replace_append_delete`], for each driver (blocking, and async on both runtimes).
+fn replace_append_delete_with(t: &TestNs, d: &Driver) {
     let r = NewRoute {
         table: T,
         ..NewRoute::via(net("10.1.0.0/16"), ip("10.0.0.2")).unwrap()
     };
-    h.add_route(&r).unwrap();
-    let again = h.add_route(&r).unwrap_err();
+    d.run(|h| h.add_route(&r)).unwrap();
+    let again = d.run(|h| h.add_route(&r)).unwrap_err();
     assert!(again.is_exists(), "{again}");
     // replace: the gateway changes in place.
-    h.replace_route(&NewRoute {
-        table: T,
-        ..NewRoute::via(net("10.1.0.0/16"), ip("10.0.1.2")).unwrap()
+    d.run(|h| {
+        h.replace_route(&NewRoute {
+            table: T,
+            ..NewRoute::via(net("10.1.0.0/16"), ip("10.0.1.2")).unwrap()
+        })
     })
     .unwrap();
-    let theirs = ip_routes(&t, "-4", "1000");
+    let theirs = ip_routes(t, "-4", "1000");
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0]["gateway"], "10.0.1.2");
     // append: a second route to the same prefix with another metric... for IPv4, appended
     // alongside (ip shows two entries); for IPv6 it joins as another next hop.
-    h.append_route(&NewRoute {
-        table: T,
-        ..NewRoute::via(net("10.1.0.0/16"), ip("10.0.0.3")).unwrap()
+    d.run(|h| {
+        h.append_route(&NewRoute {
+            table: T,
+            ..NewRoute::via(net("10.1.0.0/16"), ip("10.0.0.3")).unwrap()
+        })
     })
     .unwrap();
-    assert_eq!(ip_routes(&t, "-4", "1000").len(), 2);
-    assert_eq!(ours(&t, T, IpFamily::V4).len(), 2);
-    h.add_route(&NewRoute {
-        table: T,
-        ..NewRoute::via(net("fd00:9::/64"), ip("fd00:1::2")).unwrap()
+    assert_eq!(ip_routes(t, "-4", "1000").len(), 2);
+    assert_eq!(ours(t, T, IpFamily::V4).len(), 2);
+    d.run(|h| {
+        h.add_route(&NewRoute {
+            table: T,
+            ..NewRoute::via(net("fd00:9::/64"), ip("fd00:1::2")).unwrap()
+        })
     })
     .unwrap();
-    h.append_route(&NewRoute {
-        table: T,
-        ..NewRoute::via(net("fd00:9::/64"), ip("fd00:2::2")).unwrap()
+    d.run(|h| {
+        h.append_route(&NewRoute {
+            table: T,
+            ..NewRoute::via(net("fd00:9::/64"), ip("fd00:2::2")).unwrap()
+        })
     })
     .unwrap();
-    let v6 = ours(&t, T, IpFamily::V6);
+    let v6 = ours(t, T, IpFamily::V6);
     assert_eq!(v6.len(), 1);
     assert_eq!(v6[0].next_hops.len(), 2);
     assert_eq!(
-        ip_routes(&t, "-6", "1000")[0]["nexthops"]
+        ip_routes(t, "-6", "1000")[0]["nexthops"]
             .as_array()
             .unwrap()
             .len(),
@@ -485,51 +501,67 @@ fn replace_append_delete() {
     );
 
     // delete by gateway: only that one of the two IPv4 routes goes.
-    h.delete_route(&RouteKey {
-        table: T,
-        gateway: Some(ip("10.0.0.3")),
-        ..RouteKey::new(net("10.1.0.0/16"))
+    d.run(|h| {
+        h.delete_route(&RouteKey {
+            table: T,
+            gateway: Some(ip("10.0.0.3")),
+            ..RouteKey::new(net("10.1.0.0/16"))
+        })
     })
     .unwrap();
-    let theirs = ip_routes(&t, "-4", "1000");
+    let theirs = ip_routes(t, "-4", "1000");
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0]["gateway"], "10.0.1.2");
     // delete from a listed route, then the key of the created one.
-    let listed = ours(&t, T, IpFamily::V4);
-    h.delete_route(&RouteKey::from(&listed[0])).unwrap();
-    assert!(ip_routes(&t, "-4", "1000").is_empty());
-    let missing = h.delete_route(&RouteKey::from(&r)).unwrap_err();
+    let listed = ours(t, T, IpFamily::V4);
+    d.run(|h| h.delete_route(&RouteKey::from(&listed[0])))
+        .unwrap();
+    assert!(ip_routes(t, "-4", "1000").is_empty());
+    let missing = d.run(|h| h.delete_route(&RouteKey::from(&r))).unwrap_err();
     assert!(missing.is_not_found(), "{missing}");
-    h.delete_route(&RouteKey {
-        table: T,
-        ..RouteKey::new(net("fd00:9::/64"))
+    d.run(|h| {
+        h.delete_route(&RouteKey {
+            table: T,
+            ..RouteKey::new(net("fd00:9::/64"))
+        })
     })
     .unwrap();
-    assert!(ip_routes(&t, "-6", "1000").is_empty());
+    assert!(ip_routes(t, "-6", "1000").is_empty());
 }
 
 #[test]
 fn route_get_agrees_with_ip_route_get() {
     require_root!();
-    let t = setup();
-    let h = &t.handle;
+    for kind in Driver::kinds() {
+        let t = setup();
+        let d = Driver::new(kind, &t.ns);
+        route_get_agrees_with_ip_route_get_with(&t, &d);
+    }
+}
+
+/// The body of [`route_get_agrees_with_ip_route_get`], for each driver (blocking, and async on both runtimes).
+fn route_get_agrees_with_ip_route_get_with(t: &TestNs, d: &Driver) {
     // Overlapping prefixes in main: the connected 10.0.0.0/24 and 10.0.1.0/24, and these.
-    h.add_route(&NewRoute::via(net("10.0.0.0/8"), ip("10.0.0.2")).unwrap())
+    d.run(|h| h.add_route(&NewRoute::via(net("10.0.0.0/8"), ip("10.0.0.2")).unwrap()))
         .unwrap();
-    h.add_route(&NewRoute::via(net("10.20.0.0/16"), ip("10.0.1.2")).unwrap())
+    d.run(|h| h.add_route(&NewRoute::via(net("10.20.0.0/16"), ip("10.0.1.2")).unwrap()))
         .unwrap();
-    h.add_route(&NewRoute::dev(net("10.20.30.0/24"), "r1").unwrap())
+    d.run(|h| h.add_route(&NewRoute::dev(net("10.20.30.0/24"), "r1").unwrap()))
         .unwrap();
-    h.add_route(&NewRoute {
-        preferred_source: Some(ip("10.0.0.1")),
-        ..NewRoute::via(net("10.20.30.64/26"), ip("10.0.0.9")).unwrap()
+    d.run(|h| {
+        h.add_route(&NewRoute {
+            preferred_source: Some(ip("10.0.0.1")),
+            ..NewRoute::via(net("10.20.30.64/26"), ip("10.0.0.9")).unwrap()
+        })
     })
     .unwrap();
-    h.add_route(&NewRoute::of_kind(RouteType::Unreachable, net("10.20.30.128/25")).unwrap())
+    d.run(|h| {
+        h.add_route(&NewRoute::of_kind(RouteType::Unreachable, net("10.20.30.128/25")).unwrap())
+    })
+    .unwrap();
+    d.run(|h| h.add_route(&NewRoute::via(net("fd00:100::/32"), ip("fd00:1::2")).unwrap()))
         .unwrap();
-    h.add_route(&NewRoute::via(net("fd00:100::/32"), ip("fd00:1::2")).unwrap())
-        .unwrap();
-    h.add_route(&NewRoute::via(net("fd00:100:1::/48"), ip("fd00:2::2")).unwrap())
+    d.run(|h| h.add_route(&NewRoute::via(net("fd00:100:1::/48"), ip("fd00:2::2")).unwrap()))
         .unwrap();
 
     let addrs = [
@@ -561,7 +593,7 @@ fn route_get_agrees_with_ip_route_get() {
                 t.ns.run(|| std::process::Command::new("ip").args(&args).output())
                     .unwrap()
                     .unwrap();
-            let ours = h.route_get(&q);
+            let ours = d.run(|h| h.route_get(&q));
             if !out.status.success() {
                 assert!(ours.is_err(), "{a}: ip fails, we got {ours:?}");
                 continue;
@@ -582,7 +614,7 @@ fn route_get_agrees_with_ip_route_get() {
                 "{a}: {r:?} / {theirs}"
             );
             assert_eq!(
-                r.dev().map(|d| dev_name(&t, Some(d))),
+                r.dev().map(|d| dev_name(t, Some(d))),
                 theirs["dev"].as_str().map(str::to_string),
                 "{a}"
             );
@@ -597,12 +629,14 @@ fn route_get_agrees_with_ip_route_get() {
         }
     }
     // With a mark, a source and an output interface.
-    let r = h
-        .route_get(&RouteQuery {
-            source: Some(ip("10.0.1.1")),
-            oif: Some("r1".into()),
-            mark: Some(7),
-            ..RouteQuery::new(ip("10.20.1.1"))
+    let r = d
+        .run(|h| {
+            h.route_get(&RouteQuery {
+                source: Some(ip("10.0.1.1")),
+                oif: Some("r1".into()),
+                mark: Some(7),
+                ..RouteQuery::new(ip("10.20.1.1"))
+            })
         })
         .unwrap();
     let theirs = t.ip(&[

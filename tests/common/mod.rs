@@ -2,6 +2,8 @@
 //! mechanism that says why, and iproute2's JSON output as an independent oracle.
 #![allow(dead_code)]
 
+pub mod driver;
+
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::process::Command;
