@@ -15,8 +15,10 @@ use crate::{Error, Handle, IfIndex, Result};
 /// thousands of neighbour and FDB entries. Equivalent to `ip -batch FILE` (but pipelined).
 ///
 /// Requests are encoded as they are queued and sent by [`send`](Batch::send) back to back in
-/// large writes (a few hundred KiB each); the kernel's acknowledgements are matched to their
-/// requests by sequence number. Every request gets its own result, in the order queued (the
+/// large writes (a few hundred KiB each). The requests ask for no acknowledgement: the kernel
+/// answers only the ones that fail, matched to them by sequence number, and each write ends
+/// with a barrier whose acknowledgement says every request before it has been handled (a
+/// request without an answer by then succeeded). Every request gets its own result, in the order queued (the
 /// index that the queueing method returned is its position in the results): a failure in
 /// the middle does not stop or hide the others, and its [`Error`] is the same error the
 /// [`Handle`] method would have returned. A request refused before sending (bad input) takes

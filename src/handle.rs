@@ -22,17 +22,18 @@ pub const DEFAULT_DUMP_ATTEMPTS: u32 = 5;
 const RECV_BUF: usize = 256 * 1024;
 
 /// Largest write of pipelined requests. The kernel processes a write's messages one by one
-/// inside `sendmsg`, queueing one acknowledgement each; bigger writes save system calls but need
-/// a larger receive buffer for the acknowledgements.
+/// inside `sendmsg`, queueing an answer for each that fails (a batch asks for no
+/// acknowledgements); bigger writes save system calls but need a larger receive buffer for the
+/// answers when many fail.
 const PIPELINE_WRITE: usize = 256 * 1024;
 
 /// Socket buffers asked for (as root, beyond `rmem_max`/`wmem_max`) before pipelining.
 const PIPELINE_RCVBUF: usize = 32 * 1024 * 1024;
 const PIPELINE_SNDBUF: usize = 2 * PIPELINE_WRITE;
 
-/// What one queued acknowledgement costs in the receive buffer (the kernel charges an skb's
-/// true size, about 700 bytes for a capped ack). Over-estimated so that the acknowledgements of
-/// one write always fit.
+/// What one queued answer costs in the receive buffer (the kernel charges an skb's true size,
+/// about 700 bytes for a capped error). Over-estimated so that the answers of one write always
+/// fit, even when every request fails.
 const ACK_TRUESIZE: usize = 1536;
 
 /// Requests to pipeline: `buf` holds the encoded messages back to back (sequence numbers are
@@ -334,8 +335,9 @@ impl Handle {
         Err(Error::DumpInterrupted { op, attempts })
     }
 
-    /// Sends many encoded requests pipelined: large writes of back-to-back messages, every
-    /// acknowledgement matched to its request by sequence number. See [`Pipeline`].
+    /// Sends many encoded requests pipelined: large writes of back-to-back messages, each
+    /// closed by a barrier; every answer (a failure) matched to its request by sequence
+    /// number. See [`Pipeline`] and `pipeline_write`.
     ///
     /// `results[i]` is overwritten for every non-empty message `i`; empty ones (requests refused
     /// before encoding) keep what the caller put there.
@@ -684,8 +686,9 @@ impl Inner {
 
     fn pipeline(&mut self, p: Pipeline<'_>, results: &mut [Result<()>]) {
         let (rcv, snd) = self.pipeline_bufs();
-        // The acknowledgements of one write must fit the receive buffer (half of it, to leave
-        // room for anything else queued), and a write must fit the send buffer.
+        // The answers of one write (all of them, if every request fails) must fit the receive
+        // buffer (half of it, to leave room for anything else queued), and a write must fit
+        // the send buffer.
         let max_msgs = (rcv / 2 / ACK_TRUESIZE).max(1);
         let max_bytes = PIPELINE_WRITE
             .min(snd.saturating_sub(64))
