@@ -1569,25 +1569,16 @@ fn np_async_routes(nets: &[IpNetwork], batch: bool) -> AnyResult<()> {
                 })
             })
             .collect::<netplumb::Result<_>>()?;
-        if batch {
-            let results = h
-                .run(|h| {
-                    let mut b = h.batch();
-                    b.reserve(routes.len(), 44);
-                    for r in &routes {
-                        b.add_route(r);
-                    }
-                    Ok(b.send())
-                })
-                .await?;
-            let done = all_ok("install", &results)?;
-            report("install", t.elapsed(), done, vm_hwm_kib());
-        } else {
-            for r in &routes {
-                h.run(|h| h.add_route(r)).await?;
-            }
-            report("install", t.elapsed(), routes.len(), vm_hwm_kib());
-        }
+        async_phase(
+            &h,
+            "install",
+            &routes,
+            batch,
+            t,
+            |b, r| b.add_route(r),
+            |h, r| h.add_route(r),
+        )
+        .await?;
 
         let before = reset_peak();
         let t = Instant::now();
@@ -1613,27 +1604,52 @@ fn np_async_routes(nets: &[IpNetwork], batch: bool) -> AnyResult<()> {
                 ..RouteKey::new(*p)
             })
             .collect();
-        if batch {
-            let results = h
-                .run(|h| {
-                    let mut b = h.batch();
-                    b.reserve(keys.len(), 36);
-                    for k in &keys {
-                        b.delete_route(k);
-                    }
-                    Ok(b.send())
-                })
-                .await?;
-            let done = all_ok("delete", &results)?;
-            report("delete", t.elapsed(), done, vm_hwm_kib());
-        } else {
-            for k in &keys {
-                h.run(|h| h.delete_route(k)).await?;
-            }
-            report("delete", t.elapsed(), keys.len(), vm_hwm_kib());
-        }
+        async_phase(
+            &h,
+            "delete",
+            &keys,
+            batch,
+            t,
+            |b, k| b.delete_route(k),
+            |h, k| h.delete_route(k),
+        )
+        .await?;
         Ok(())
     })
+}
+
+/// One write phase through the async face: every item queued in one batch inside one
+/// `AsyncHandle::run` (`batch`), or one `run` per item; reports the phase timed from `t`.
+#[cfg(feature = "tokio")]
+async fn async_phase<T>(
+    h: &netplumb::tokio::AsyncHandle,
+    phase: &str,
+    items: &[T],
+    batch: bool,
+    t: Instant,
+    queue: impl Fn(&mut netplumb::batch::Batch<'_>, &T) -> usize,
+    single: impl Fn(&Handle, &T) -> netplumb::Result<()>,
+) -> AnyResult<()> {
+    let done = if batch {
+        let results = h
+            .run(|h| {
+                let mut b = h.batch();
+                b.reserve(items.len(), 44);
+                for item in items {
+                    queue(&mut b, item);
+                }
+                Ok(b.send())
+            })
+            .await?;
+        all_ok(phase, &results)?
+    } else {
+        for item in items {
+            h.run(|h| single(h, item)).await?;
+        }
+        items.len()
+    };
+    report(phase, t.elapsed(), done, vm_hwm_kib());
+    Ok(())
 }
 
 fn np_links(n: usize) -> AnyResult<()> {
