@@ -25,6 +25,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -343,6 +344,7 @@ func monitor(n int) {
 		ErrorCallback: func(err error) { errs <- err },
 	}))
 	fmt.Println("ready")
+	cpu := cpuTime()
 	count := 0
 	var first, last time.Time
 	start := time.Now()
@@ -393,4 +395,15 @@ loop:
 	}
 	fmt.Printf("recv %.6f %d %s\n", secs, count, rss)
 	fmt.Printf("overruns 0 %d 0\n", overruns)
+	fmt.Printf("cpu %.6f %d 0\n", cpuTime()-cpu, count)
+}
+
+// cpuTime is this process's CPU time so far (user + system, every thread), in seconds.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)*1e-6 }
+	return tv(ru.Utime) + tv(ru.Stime)
 }

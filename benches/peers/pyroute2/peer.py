@@ -196,6 +196,7 @@ def monitor(n):
     ipr = IPRoute()
     ipr.bind(groups=RTMGRP_IPV4_ROUTE)
     print("ready", flush=True)
+    cpu = time.process_time()
     count = overruns = 0
     first = last = None
     while count < n:
@@ -217,6 +218,7 @@ def monitor(n):
     secs = last - first if first is not None else 0.0
     print(f"recv {secs:.6f} {count} {status_kib('VmHWM')}", flush=True)
     print(f"overruns 0 {overruns} 0", flush=True)
+    print(f"cpu {time.process_time() - cpu:.6f} {count} 0", flush=True)
     ipr.close()
 
 
