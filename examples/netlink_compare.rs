@@ -11,7 +11,7 @@
 //!
 //! Peers (one missing prints `n/a`, never a number):
 //! - **netplumb**: this example run again as `--peer netplumb`, its fastest way: a
-//!   [`Batch`](netplumb::batch::Batch) for route and address writes, the streaming
+//!   [`Batch`](netplumb::batch::Batch) for route and address writes, `flush_fdb` for FDB deletes, the streaming
 //!   `*_iter` listings, one `add_veth`/`delete_link` per link (links have no batch form);
 //! - **netplumb-single** (routes, addresses, neighbours, FDB entries): netplumb one call per
 //!   object (`add_route`, `add_address`, `add_neighbour`, `add_fdb`/`append_fdb` and their
@@ -58,8 +58,10 @@
 //!   192.0.2.1, left down): a tenth are flood entries, the all-zero MAC appended once per
 //!   remote VTEP (`bridge fdb append 00:00:00:00:00:00 dev vx0 dst IP`), the rest remote MACs
 //!   behind 64 VTEPs (`bridge fdb add MAC dev vx0 dst IP`); listed (`bridge fdb show dev
-//!   vx0`: one entry per MAC and remote), deleted one by one (`bridge fdb del MAC dev vx0 dst
-//!   IP`; `bridge -batch` for iproute2);
+//!   vx0`: one entry per MAC and remote), then flushed: `bridge fdb flush dev vx0` for
+//!   iproute2 and [`Handle::flush_fdb`](netplumb::Handle::flush_fdb) for netplumb (one bulk
+//!   `NLM_F_BULK` request each, Linux 6.8 and later), one delete per entry (`bridge fdb del MAC
+//!   dev vx0 dst IP`) for the peers that have no bulk delete and for netplumb-single;
 //! - `rules`: `--rules N` (default 1,000) IPv4 rules `from 10.2.x.y/32 lookup 100` with
 //!   priorities of their own, added one by one (no peer batches rules but iproute2), listed,
 //!   deleted;
@@ -101,7 +103,7 @@ use std::time::{Duration, Instant};
 
 use ipnetwork::IpNetwork;
 use netplumb::addr::AddressFilter;
-use netplumb::fdb::{FdbFilter, NewFdbEntry};
+use netplumb::fdb::{FdbFilter, FdbFlush, NewFdbEntry};
 use netplumb::link::{LinkFilter, NewVeth, NewVxlan};
 use netplumb::monitor::{Event, Groups, Monitor, MonitorOptions};
 use netplumb::neighbour::{NeighbourFilter, NewNeighbour};
@@ -386,9 +388,7 @@ fn run(args: &[String]) -> AnyResult<()> {
         )?;
         write_batch(
             &work.path("fdb-del.batch"),
-            entries
-                .iter()
-                .map(|(mac, dst)| format!("fdb del {mac} dev {FDB_LINK} dst {dst}")),
+            std::iter::once(format!("fdb flush dev {FDB_LINK}")),
         )?;
     }
     if ops.contains(&Op::Rules) {
@@ -1510,12 +1510,10 @@ fn np_fdb(file: &str, link: &str, batch: bool) -> AnyResult<()> {
         report("delete", t.elapsed(), entries.len(), vm_hwm_kib());
         return Ok(());
     }
-    let mut batch = h.batch();
-    for e in &entries {
-        batch.delete_fdb(index, e);
-    }
-    let done = all_ok("delete", &batch.send())?;
-    report("delete", t.elapsed(), done, vm_hwm_kib());
+    // `bridge fdb flush dev vx0`: one bulk request (a listing and a batch of deletes on
+    // kernels whose VXLAN device has no bulk delete, before 6.8).
+    h.flush_fdb(index, &FdbFlush::default())?;
+    report("delete", t.elapsed(), entries.len(), vm_hwm_kib());
     Ok(())
 }
 

@@ -6,7 +6,7 @@ mod common;
 use std::net::IpAddr;
 
 use common::TestNs;
-use netplumb::fdb::{FdbEntry, FdbFilter, FdbState, FdbTarget, NewFdbEntry};
+use netplumb::fdb::{FdbEntry, FdbFilter, FdbFlush, FdbState, FdbTarget, NewFdbEntry};
 use netplumb::link::{NewBridge, NewVeth, NewVxlan};
 use netplumb::neighbour::NeighbourFlags;
 use netplumb::{Error, MacAddr, VlanId, Vni};
@@ -351,4 +351,216 @@ fn a_batch_of_flood_entries() {
     assert!(results[..100].iter().all(|r| r.is_ok()), "{results:?}");
     assert!(results[missing].as_ref().unwrap_err().is_not_found());
     assert_eq!(oracle_remotes(&t, "vx4", "00:00:00:00:00:00").len(), 100);
+}
+
+/// `bridge -j fdb show dev DEV`'s remote entries as "MAC DST [vni N]" lines, sorted.
+fn oracle_entries(t: &TestNs, dev: &str) -> Vec<String> {
+    let mut r: Vec<String> = fdb_json(t, &["dev", dev])
+        .iter()
+        .filter(|e| e.get("dst").is_some())
+        .map(|e| match e.get("vni") {
+            Some(v) => format!(
+                "{} {} vni {v}",
+                e["mac"].as_str().unwrap(),
+                e["dst"].as_str().unwrap()
+            ),
+            None => format!(
+                "{} {}",
+                e["mac"].as_str().unwrap(),
+                e["dst"].as_str().unwrap()
+            ),
+        })
+        .collect();
+    r.sort();
+    r
+}
+
+/// A VXLAN device's entries flushed by remote, by VNI, by MAC-less selection and all at once:
+/// one bulk request on kernels whose VXLAN device has it (6.8+), the listed-and-deleted
+/// fallback on older ones (the guest's 6.1). Each step is checked against `bridge fdb show`.
+#[test]
+fn vxlan_flush_selects_remotes_and_vnis() {
+    require_root!();
+    let t = vxlan_setup();
+    let h = &t.handle;
+    let remotes = ["192.0.2.2", "192.0.2.3", "198.51.100.4"];
+    let mut want = Vec::new();
+    for (i, r) in remotes.iter().enumerate() {
+        h.append_fdb("vx4", &NewFdbEntry::flood(ip(r))).unwrap();
+        want.push(format!("00:00:00:00:00:00 {r}"));
+        for j in 0..3 {
+            let m = format!("02:00:00:00:{i:02x}:{j:02x}");
+            h.add_fdb(
+                "vx4",
+                &NewFdbEntry {
+                    dst: Some(ip(r)),
+                    ..NewFdbEntry::new(mac(&m))
+                },
+            )
+            .unwrap();
+            want.push(format!("{m} {r}"));
+        }
+    }
+    // One remote with a VNI of its own.
+    h.add_fdb(
+        "vx4",
+        &NewFdbEntry {
+            dst: Some(ip("192.0.2.9")),
+            vni: Some(Vni::new(200).unwrap()),
+            ..NewFdbEntry::new(mac("02:00:00:00:09:09"))
+        },
+    )
+    .unwrap();
+    want.push("02:00:00:00:09:09 192.0.2.9 vni 200".into());
+    want.sort();
+    assert_eq!(oracle_entries(&t, "vx4"), want);
+
+    // Everything behind one remote, flood entry included.
+    h.flush_fdb(
+        "vx4",
+        &FdbFlush {
+            dst: Some(ip("192.0.2.3")),
+            ..FdbFlush::default()
+        },
+    )
+    .unwrap();
+    want.retain(|e| !e.ends_with(" 192.0.2.3"));
+    assert_eq!(oracle_entries(&t, "vx4"), want);
+
+    // The remotes of one VNI.
+    h.flush_fdb(
+        "vx4",
+        &FdbFlush {
+            vni: Some(Vni::new(200).unwrap()),
+            ..FdbFlush::default()
+        },
+    )
+    .unwrap();
+    want.retain(|e| !e.ends_with("vni 200"));
+    assert_eq!(oracle_entries(&t, "vx4"), want);
+    assert_eq!(want.len(), 8);
+
+    // A state no entry is in: nothing goes.
+    h.flush_fdb(
+        "vx4",
+        &FdbFlush {
+            state: Some(FdbState::Dynamic),
+            ..FdbFlush::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(oracle_entries(&t, "vx4"), want);
+
+    // The rest, and the IPv6 device's too; a flush of an empty table is no error.
+    h.append_fdb("vx6", &NewFdbEntry::flood(ip("2001:db8::2")))
+        .unwrap();
+    for dev in ["vx4", "vx6", "vx4"] {
+        h.flush_fdb(dev, &FdbFlush::default()).unwrap();
+        assert!(oracle_entries(&t, dev).is_empty(), "{dev}");
+        assert!(h.fdb(&FdbFilter::link(dev)).unwrap().is_empty(), "{dev}");
+    }
+
+    // A device that does not exist: not found, naming it.
+    let e = h.flush_fdb("nosuchdev", &FdbFlush::default()).unwrap_err();
+    assert!(
+        e.is_not_found() && e.to_string().contains("nosuchdev"),
+        "{e}"
+    );
+}
+
+/// A bridge's entries flushed by port and by state, as `bridge fdb flush dev br0 brport P
+/// static` does, checked against `bridge fdb show br br0`.
+#[test]
+fn bridge_flush_by_port_and_state() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_bridge(&NewBridge::new("br0")).unwrap();
+    for (p, b) in [("p0", "p0b"), ("p1", "p1b")] {
+        h.add_veth(&NewVeth::new(p, b)).unwrap();
+        h.set_link_master(p, "br0").unwrap();
+    }
+    let ours = |m: &str, state: FdbState| NewFdbEntry {
+        target: FdbTarget::Master,
+        state,
+        ..NewFdbEntry::new(mac(m))
+    };
+    let entries = [
+        ("p0", "02:00:00:00:bb:01", FdbState::Static),
+        ("p0", "02:00:00:00:bb:02", FdbState::Static),
+        ("p1", "02:00:00:00:bb:03", FdbState::Static),
+        ("p1", "02:00:00:00:bb:04", FdbState::Permanent),
+    ];
+    for (p, m, s) in entries {
+        h.add_fdb(p, &ours(m, s)).unwrap();
+    }
+    // Our test entries as bridge fdb shows them: "MAC PORT STATE".
+    let shown = || {
+        let mut v: Vec<String> = fdb_json(&t, &["br", "br0"])
+            .iter()
+            .filter(|e| e["mac"].as_str().unwrap().starts_with("02:00:00:00:bb:"))
+            .map(|e| {
+                format!(
+                    "{} {} {}",
+                    e["mac"].as_str().unwrap(),
+                    e["ifname"].as_str().unwrap(),
+                    e["state"].as_str().unwrap()
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        shown(),
+        [
+            "02:00:00:00:bb:01 p0 static",
+            "02:00:00:00:bb:02 p0 static",
+            "02:00:00:00:bb:03 p1 static",
+            "02:00:00:00:bb:04 p1 permanent",
+        ]
+    );
+
+    // The static entries of one port.
+    h.flush_fdb(
+        "br0",
+        &FdbFlush {
+            brport: Some("p1".into()),
+            state: Some(FdbState::Static),
+            ..FdbFlush::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        shown(),
+        [
+            "02:00:00:00:bb:01 p0 static",
+            "02:00:00:00:bb:02 p0 static",
+            "02:00:00:00:bb:04 p1 permanent",
+        ]
+    );
+    // Every static entry, from a port's side (`master`: its bridge's table).
+    h.flush_fdb(
+        "p0",
+        &FdbFlush {
+            target: FdbTarget::Master,
+            state: Some(FdbState::Static),
+            ..FdbFlush::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(shown(), ["02:00:00:00:bb:04 p1 permanent"]);
+
+    // A selector the bridge does not take: the kernel's refusal, nothing deleted.
+    let e = h
+        .flush_fdb(
+            "br0",
+            &FdbFlush {
+                dst: Some(ip("192.0.2.1")),
+                ..FdbFlush::default()
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::Kernel { .. }), "{e}");
+    assert_eq!(shown(), ["02:00:00:00:bb:04 p1 permanent"]);
 }

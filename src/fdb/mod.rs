@@ -14,4 +14,4 @@ mod types;
 pub(crate) use codec::fdb_from_message;
 #[cfg(test)]
 pub(crate) use codec::fdb_message;
-pub use types::{FdbEntry, FdbExtFlags, FdbFilter, FdbState, FdbTarget, NewFdbEntry};
+pub use types::{FdbEntry, FdbExtFlags, FdbFilter, FdbFlush, FdbState, FdbTarget, NewFdbEntry};

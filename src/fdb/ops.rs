@@ -4,11 +4,15 @@ use netlink_packet_route::neighbour::{NeighbourAttribute, NeighbourMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::codec::{fdb_from_message, fdb_message};
-use super::types::{FdbEntry, FdbFilter, NewFdbEntry};
+use super::types::{FdbEntry, FdbFilter, FdbFlush, FdbTarget, NewFdbEntry};
 use crate::batch::Batch;
 use crate::handle::DecodeFrame;
 use crate::link::{LinkFilter, LinkKind};
+use crate::neighbour::NeighbourFlags;
+use crate::wire::raw::RawMessage;
 use crate::wire::{self, Frame, NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use std::net::IpAddr;
+
 use crate::{Dump, Error, Handle, IfIndex, IpFamily, LinkRef, Result};
 
 const LIST_FDB: &str = "list fdb entries";
@@ -74,6 +78,71 @@ impl Handle {
                 e
             }
         })
+    }
+
+    /// Deletes every FDB entry of `link` that `flush` selects. Equivalent to `bridge fdb flush
+    /// dev DEV …` (see [`FdbFlush`]).
+    ///
+    /// One bulk request (`NLM_F_BULK`) does it where the device has a bulk delete: bridges and
+    /// their ports (Linux 5.19 and later) and VXLAN devices (6.8 and later). Where the kernel
+    /// answers that the device has none (`EOPNOTSUPP`: a VXLAN device before 6.8), the
+    /// device's entries are listed and the selected ones deleted in one [`Batch`]; entries
+    /// that vanish meanwhile are not errors. The fallback's `brport` is not supported (only
+    /// bridges, which have the bulk delete, take it).
+    pub fn flush_fdb<'a>(&self, link: impl Into<LinkRef<'a>>, flush: &FdbFlush<'_>) -> Result<()> {
+        const OP: &str = "flush fdb entries";
+        let link = link.into();
+        let index = self.link_index(link)?;
+        let brport = match flush.brport {
+            Some(p) => Some(self.link_index(p)?),
+            None => None,
+        };
+        match self.ack(OP, flush_message(index, brport, flush), wire::NLM_F_BULK) {
+            Err(e) if e.errno() == Some(nix::errno::Errno::EOPNOTSUPP) && brport.is_none() => {}
+            done => return done,
+        }
+        // No bulk delete for this device: list and delete. The dump reports a VXLAN remote's
+        // port and VNI only where they differ from the device's.
+        let (dev_port, dev_vni) = match self.link(index)?.kind {
+            Some(LinkKind::Vxlan(vx)) => (vx.port, vx.vni),
+            _ => (None, None),
+        };
+        let mut batch = self.batch();
+        for e in self.fdb(&FdbFilter::link(index))? {
+            let e = FdbEntry {
+                port: e.port.or(dev_port),
+                vni: e.vni.or(dev_vni),
+                ..e
+            };
+            if e.link != index || !flush.selects(&e) {
+                continue;
+            }
+            let target = if e.flags.contains(NeighbourFlags::MASTER) {
+                FdbTarget::Master
+            } else {
+                FdbTarget::SelfOnly
+            };
+            batch.delete_fdb(
+                index,
+                &NewFdbEntry {
+                    mac: e.mac,
+                    vlan: e.vlan,
+                    dst: e.dst,
+                    port: e.port,
+                    vni: e.vni,
+                    src_vni: e.src_vni,
+                    target,
+                    ..NewFdbEntry::default()
+                },
+            );
+        }
+        for r in batch.send() {
+            match r {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     fn write_fdb(
@@ -238,4 +307,65 @@ impl Batch<'_> {
         });
         self.push_result(op, msg, flags)
     }
+}
+
+/// `NDA_*` attributes the bulk delete reads (linux/neighbour.h).
+const NDA_DST: u16 = 1;
+const NDA_VLAN: u16 = 5;
+const NDA_PORT: u16 = 6;
+const NDA_VNI: u16 = 7;
+const NDA_IFINDEX: u16 = 8;
+const NDA_SRC_VNI: u16 = 11;
+const NDA_NDM_STATE_MASK: u16 = 16;
+const NDA_NDM_FLAGS_MASK: u16 = 17;
+
+/// The `RTM_DELNEIGH` bulk request of `bridge fdb flush dev DEV …`: `struct ndmsg` (family
+/// `AF_BRIDGE`, the device, the state and flags to match) and the selectors, as iproute2
+/// writes them.
+fn flush_message(link: IfIndex, brport: Option<IfIndex>, f: &FdbFlush<'_>) -> RawMessage {
+    let (state, state_mask) = f.state_bits();
+    let (flags, flags_mask) = f.flag_bits();
+    let table = match f.target {
+        FdbTarget::SelfOnly => NeighbourFlags::SELF,
+        FdbTarget::Master => NeighbourFlags::MASTER,
+        FdbTarget::Both => NeighbourFlags::SELF | NeighbourFlags::MASTER,
+    };
+    let mut ndmsg = [0u8; 12];
+    ndmsg[0] = libc::AF_BRIDGE as u8;
+    ndmsg[4..8].copy_from_slice(&(link.get() as i32).to_ne_bytes());
+    ndmsg[8..10].copy_from_slice(&(state.bits()).to_ne_bytes());
+    ndmsg[10] = (flags | table).bits() as u8;
+    let mut m = RawMessage::new(libc::RTM_DELNEIGH, &ndmsg);
+    if let Some(p) = brport {
+        m.put_u32(NDA_IFINDEX, p.get());
+    }
+    if let Some(v) = f.vlan {
+        m.put_u16(NDA_VLAN, v.get());
+    }
+    if !state_mask.is_empty() {
+        m.put_u16(NDA_NDM_STATE_MASK, state_mask.bits());
+    }
+    if !flags_mask.is_empty() {
+        m.put(NDA_NDM_FLAGS_MASK, &[flags_mask.bits() as u8]);
+    }
+    match f.dst {
+        Some(IpAddr::V4(a)) => {
+            m.put(NDA_DST, &a.octets());
+        }
+        Some(IpAddr::V6(a)) => {
+            m.put(NDA_DST, &a.octets());
+        }
+        None => {}
+    }
+    if let Some(p) = f.port {
+        // Network byte order, as the kernel reads NDA_PORT.
+        m.put(NDA_PORT, &p.to_be_bytes());
+    }
+    if let Some(v) = f.vni {
+        m.put_u32(NDA_VNI, v.get());
+    }
+    if let Some(v) = f.src_vni {
+        m.put_u32(NDA_SRC_VNI, v.get());
+    }
+    m
 }

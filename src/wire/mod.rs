@@ -33,6 +33,9 @@ pub(crate) const NLMSG_DONE: u16 = libc::NLMSG_DONE as u16;
 pub(crate) const NLMSG_OVERRUN: u16 = libc::NLMSG_OVERRUN as u16;
 
 pub(crate) const NLM_F_DUMP_INTR: u16 = libc::NLM_F_DUMP_INTR as u16;
+/// `NLM_F_BULK` (linux/netlink.h, Linux 5.19): a delete request that removes every object it
+/// selects.
+pub(crate) const NLM_F_BULK: u16 = 0x200;
 const NLM_F_CAPPED: u16 = libc::NLM_F_CAPPED as u16;
 const NLM_F_ACK_TLVS: u16 = libc::NLM_F_ACK_TLVS as u16;
 
