@@ -334,7 +334,7 @@ fn flush_message(link: IfIndex, brport: Option<IfIndex>, f: &FdbFlush<'_>) -> Ra
     ndmsg[0] = libc::AF_BRIDGE as u8;
     ndmsg[4..8].copy_from_slice(&(link.get() as i32).to_ne_bytes());
     ndmsg[8..10].copy_from_slice(&(state.bits()).to_ne_bytes());
-    ndmsg[10] = (flags | table).bits() as u8;
+    ndmsg[10] = (flags | table).bits();
     let mut m = RawMessage::new(libc::RTM_DELNEIGH, &ndmsg);
     if let Some(p) = brport {
         m.put_u32(NDA_IFINDEX, p.get());
@@ -346,7 +346,7 @@ fn flush_message(link: IfIndex, brport: Option<IfIndex>, f: &FdbFlush<'_>) -> Ra
         m.put_u16(NDA_NDM_STATE_MASK, state_mask.bits());
     }
     if !flags_mask.is_empty() {
-        m.put(NDA_NDM_FLAGS_MASK, &[flags_mask.bits() as u8]);
+        m.put(NDA_NDM_FLAGS_MASK, &[flags_mask.bits()]);
     }
     match f.dst {
         Some(IpAddr::V4(a)) => {
