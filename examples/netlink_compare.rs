@@ -12,7 +12,8 @@
 //! Peers (one missing prints `n/a`, never a number):
 //! - **netplumb**: this example run again as `--peer netplumb`, its fastest way: a
 //!   [`Batch`](netplumb::batch::Batch) for route and address writes, `flush_fdb` for FDB deletes, the streaming
-//!   `*_iter` listings, one `add_veth`/`delete_link` per link (links have no batch form);
+//!   `*_iter` listings, veth pairs created in a batch and deleted with one
+//!   `delete_link_group`;
 //! - **netplumb-single** (routes, addresses, neighbours, FDB entries): netplumb one call per
 //!   object (`add_route`, `add_address`, `add_neighbour`, `add_fdb`/`append_fdb` and their
 //!   deletes), each waiting for its ack: what the batch saves;
@@ -48,8 +49,12 @@
 //!   and that peak minus the process's resident memory just before the dump (`dump peak
 //!   RSS growth`: what the dump itself costs, without the prefixes the peer read or its
 //!   runtime; the same measure for every peer);
-//! - `links`: `--links N` (default 1,000) veth pairs created one by one, all links listed,
-//!   the pairs deleted;
+//! - `links`: `--links N` (default 1,000) veth pairs created (netplumb: in a batch; the
+//!   others one by one, `ip -batch` for iproute2), all links listed,
+//!   the pairs deleted: netplumb and iproute2 create them in a link group and delete the group
+//!   in one request ([`Handle::delete_link_group`](netplumb::Handle::delete_link_group), `ip
+//!   link delete group 7`: the kernel unregisters the devices together); the other peers,
+//!   which have no group delete, one pair at a time;
 //! - `addrs`: `--addrs N` (default 10,000) IPv4 /32 and N IPv6 /128 addresses added to a
 //!   veth that is down (so that the namespace has no other address), listed, deleted;
 //! - `neighs`: `--neighs N` (default 10,000) permanent IPv4 neighbour entries on a veth,
@@ -127,6 +132,10 @@ const ALL_OPS: [Op; 7] = [
     Op::Rules,
     Op::Monitor,
 ];
+/// The link group of the `links` operation's veths (`ip link add … group N`), for the peers
+/// that delete them as a group.
+const LINK_GROUP: u32 = 7;
+
 /// How long a monitor peer waits for more events after its last one (and for the first).
 const MONITOR_IDLE: Duration = Duration::from_secs(2);
 /// The receive buffer of the `netplumb-bigbuf` monitor peer.
@@ -413,11 +422,12 @@ fn run(args: &[String]) -> AnyResult<()> {
     if ops.contains(&Op::Links) {
         write_batch(
             &work.path("links-add.batch"),
-            (0..cfg.links).map(|i| format!("link add np{i}a type veth peer name np{i}b")),
+            (0..cfg.links)
+                .map(|i| format!("link add np{i}a group {LINK_GROUP} type veth peer name np{i}b")),
         )?;
         write_batch(
             &work.path("links-del.batch"),
-            (0..cfg.links).map(|i| format!("link del np{i}a")),
+            std::iter::once(format!("link del group {LINK_GROUP}")),
         )?;
     }
 
@@ -1704,10 +1714,15 @@ async fn async_phase<T>(
 fn np_links(n: usize) -> AnyResult<()> {
     let h = Handle::new()?;
     let t = Instant::now();
+    let mut batch = h.batch();
     for i in 0..n {
-        h.add_veth(&NewVeth::new(&format!("np{i}a"), &format!("np{i}b")))?;
+        batch.add_veth(&NewVeth {
+            group: Some(LINK_GROUP),
+            ..NewVeth::new(&format!("np{i}a"), &format!("np{i}b"))
+        });
     }
-    report("create", t.elapsed(), n, vm_hwm_kib());
+    let done = all_ok("create", &batch.send())?;
+    report("create", t.elapsed(), done, vm_hwm_kib());
 
     reset_peak();
     let t = Instant::now();
@@ -1718,10 +1733,9 @@ fn np_links(n: usize) -> AnyResult<()> {
     }
     report("list", t.elapsed(), count, vm_hwm_kib());
 
+    // `ip link delete group N`: one request, the pairs unregistered together.
     let t = Instant::now();
-    for i in 0..n {
-        h.delete_link(format!("np{i}a").as_str())?;
-    }
+    h.delete_link_group(LINK_GROUP)?;
     report("delete", t.elapsed(), n, vm_hwm_kib());
     Ok(())
 }

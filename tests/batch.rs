@@ -148,3 +148,51 @@ fn refused_input_keeps_its_place_and_mixes_with_addresses() {
     // An empty batch sends nothing and returns nothing.
     assert!(t.handle.batch().send().is_empty());
 }
+
+/// Veth pairs created and deleted in batches: one result per request, a name that exists and
+/// a link that is not there failing only their own requests; checked against `ip -j link`.
+#[test]
+fn veth_pairs_in_a_batch() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&NewVeth::new("v3a", "v3b")).unwrap();
+    let mut batch = h.batch();
+    for i in 0..20 {
+        batch.add_veth(&NewVeth::new(&format!("v{i}a"), &format!("v{i}b")));
+    }
+    // A name over 15 bytes: refused before sending, in its place.
+    batch.add_veth(&NewVeth::new("name-of-16-bytes", "x"));
+    let results = batch.send();
+    assert_eq!(results.len(), 21);
+    for (i, r) in results.iter().enumerate() {
+        match i {
+            3 => assert!(r.as_ref().unwrap_err().is_exists(), "{r:?}"),
+            20 => assert!(matches!(r, Err(Error::InvalidInput { .. })), "{r:?}"),
+            _ => assert!(r.is_ok(), "request {i}: {r:?}"),
+        }
+    }
+    let names = || {
+        let mut v: Vec<String> = t
+            .ip(&["-j", "link", "show", "type", "veth"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|l| Some(l.get("ifname")?.as_str()?.to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names().len(), 40);
+
+    let mut batch = h.batch();
+    for i in 0..20 {
+        batch.delete_link(format!("v{i}a").as_str());
+    }
+    batch.delete_link("nosuchlink");
+    let results = batch.send();
+    assert!(results[..20].iter().all(Result::is_ok), "{results:?}");
+    assert!(results[20].as_ref().unwrap_err().is_not_found());
+    assert!(names().is_empty());
+}

@@ -8,7 +8,7 @@ use common::TestNs;
 use netplumb::link::{
     BridgeOptions, LinkFilter, LinkFlags, LinkKind, NewBridge, NewVeth, StpState,
 };
-use netplumb::{MacAddr, NetNs};
+use netplumb::{Error, MacAddr, NetNs};
 use std::time::Duration;
 
 #[test]
@@ -389,4 +389,71 @@ fn dummy_and_vrf_links_report_their_kind_names() {
     assert_eq!(vrfs.iter().map(|l| l.name).collect::<Vec<_>>(), ["vrf0"]);
     let ports = t.handle.links(&LinkFilter::master("vrf0")).unwrap();
     assert_eq!(ports.iter().map(|l| l.name).collect::<Vec<_>>(), ["d0"]);
+}
+
+/// Link groups: veths born in a group, a link moved into another, each group listed (checked
+/// against `ip -j link show group N`) and deleted in one request, peers included.
+#[test]
+fn link_groups_list_and_delete_together() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    for i in 0..5 {
+        h.add_veth(&NewVeth {
+            group: Some(7),
+            ..NewVeth::new(&format!("g{i}a"), &format!("g{i}b"))
+        })
+        .unwrap();
+    }
+    h.add_veth(&NewVeth::new("o0a", "o0b")).unwrap();
+    h.set_link_group("o0a", 8).unwrap();
+
+    let names = |group: u32| {
+        let mut ours: Vec<String> = h
+            .links(&LinkFilter {
+                group: Some(group),
+                ..LinkFilter::default()
+            })
+            .unwrap()
+            .iter()
+            .map(|l| l.name.to_string())
+            .collect();
+        ours.sort();
+        let g = group.to_string();
+        let mut theirs: Vec<String> = t
+            .ip(&["-j", "link", "show", "group", &g])
+            .as_array()
+            // An empty group prints nothing at all.
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            // iproute2 6.1 prints an empty object for each link of another group.
+            .filter_map(|l| Some(l.get("ifname")?.as_str()?.to_string()))
+            .collect();
+        theirs.sort();
+        assert_eq!(ours, theirs, "group {group}");
+        ours
+    };
+    assert_eq!(names(7), ["g0a", "g1a", "g2a", "g3a", "g4a"]);
+    assert_eq!(names(8), ["o0a"]);
+    assert_eq!(h.link("g0b").unwrap().group, 0);
+    assert_eq!(h.link("o0a").unwrap().group, 8);
+
+    // One request deletes the group; the peers go with their ends.
+    h.delete_link_group(7).unwrap();
+    assert!(names(7).is_empty());
+    for i in 0..5 {
+        assert!(h
+            .link(format!("g{i}b").as_str())
+            .unwrap_err()
+            .is_not_found());
+    }
+    assert_eq!(names(8), ["o0a"]);
+
+    // An empty group is not found; group 0 (every other link, lo included) is refused.
+    let e = h.delete_link_group(7).unwrap_err();
+    assert!(e.is_not_found() && e.to_string().contains("group 7"), "{e}");
+    let e = h.delete_link_group(0).unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { arg: "group", .. }), "{e}");
+    assert!(h.link("lo").is_ok());
 }

@@ -105,6 +105,7 @@ pub(crate) fn link_from_bytes(payload: &[u8]) -> Result<Link, String> {
         link: None,
         link_netnsid: None,
         txqlen: None,
+        group: 0,
         alias: None,
         stats: None,
         bridge_port: None,
@@ -142,6 +143,7 @@ pub(crate) fn link_from_bytes(payload: &[u8]) -> Result<Link, String> {
             libc::IFLA_LINK => link.link = u32_of(value).and_then(IfIndex::new),
             libc::IFLA_LINK_NETNSID => link.link_netnsid = u32_of(value).map(|v| v as i32),
             libc::IFLA_TXQLEN => link.txqlen = u32_of(value),
+            libc::IFLA_GROUP => link.group = u32_of(value).unwrap_or(0),
             libc::IFLA_OPERSTATE => {
                 link.oper_state = value.first().map_or(OperState::Unknown, |s| (*s).into())
             }

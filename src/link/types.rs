@@ -289,6 +289,9 @@ pub struct LinkFilter<'a> {
     pub master: Option<LinkRef<'a>>,
     /// Only links of this kind, by the kernel's name (`ip link show type veth`).
     pub kind: Option<&'a str>,
+    /// Only the links of this group (`ip link show group N`; see
+    /// [`Handle::set_link_group`](crate::Handle::set_link_group)).
+    pub group: Option<u32>,
 }
 
 impl<'a> LinkFilter<'a> {
@@ -296,7 +299,7 @@ impl<'a> LinkFilter<'a> {
     pub fn master(master: impl Into<LinkRef<'a>>) -> Self {
         LinkFilter {
             master: Some(master.into()),
-            kind: None,
+            ..LinkFilter::default()
         }
     }
 
@@ -365,6 +368,8 @@ pub struct Link {
     pub carrier_changes: Option<u32>,
     /// The port's part in its bond, when the link is enslaved to one (`bond_slave`).
     pub bond_port: Option<BondPort>,
+    /// The link's group (`ip link show`'s `group`; 0, `default`, unless set).
+    pub group: u32,
 }
 
 impl<'a> From<&'a Link> for LinkRef<'a> {
