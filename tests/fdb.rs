@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use common::TestNs;
 use netplumb::fdb::{FdbEntry, FdbFilter, FdbFlush, FdbState, FdbTarget, NewFdbEntry};
-use netplumb::link::{NewBridge, NewVeth, NewVxlan};
+use netplumb::link::{MacvlanMode, NewBridge, NewMacvlan, NewVeth, NewVxlan};
 use netplumb::neighbour::NeighbourFlags;
 use netplumb::{Error, MacAddr, VlanId, Vni};
 use serde_json::Value;
@@ -460,6 +460,18 @@ fn vxlan_flush_selects_remotes_and_vnis() {
         assert!(h.fdb(&FdbFilter::link(dev)).unwrap().is_empty(), "{dev}");
     }
 
+    // A bridge selector on a VXLAN device: refused before anything is sent.
+    let e = h
+        .flush_fdb(
+            "vx4",
+            &FdbFlush {
+                vlan: Some(VlanId::new(10).unwrap()),
+                ..FdbFlush::default()
+            },
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { arg: "vlan", .. }), "{e}");
+
     // A device that does not exist: not found, naming it.
     let e = h.flush_fdb("nosuchdev", &FdbFlush::default()).unwrap_err();
     assert!(
@@ -539,7 +551,7 @@ fn bridge_flush_by_port_and_state() {
             "02:00:00:00:bb:04 p1 permanent",
         ]
     );
-    // Every static entry, from a port's side (`master`: its bridge's table).
+    // The static entries of p0, from the port's side (`master`: its bridge's table).
     h.flush_fdb(
         "p0",
         &FdbFlush {
@@ -551,7 +563,7 @@ fn bridge_flush_by_port_and_state() {
     .unwrap();
     assert_eq!(shown(), ["02:00:00:00:bb:04 p1 permanent"]);
 
-    // A selector the bridge does not take: the kernel's refusal, nothing deleted.
+    // A VXLAN selector on a bridge: refused before anything is sent, nothing deleted.
     let e = h
         .flush_fdb(
             "br0",
@@ -561,6 +573,53 @@ fn bridge_flush_by_port_and_state() {
             },
         )
         .unwrap_err();
-    assert!(matches!(e, Error::Kernel { .. }), "{e}");
+    assert!(matches!(e, Error::InvalidInput { arg: "dst", .. }), "{e}");
+    assert!(e.to_string().contains("br0"), "{e}");
     assert_eq!(shown(), ["02:00:00:00:bb:04 p1 permanent"]);
+}
+
+/// A device whose driver has no bulk delete (macvlan: the multicast MACs of its own table):
+/// `flush_fdb` lists and deletes instead, with the same selection; checked against `bridge fdb
+/// show dev mv0`.
+#[test]
+fn flush_without_bulk_delete_lists_and_deletes() {
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&NewVeth::new("u0", "u1")).unwrap();
+    // Left down, so that the kernel joins no multicast group of its own on it.
+    h.add_macvlan(&NewMacvlan::new("mv0", "u0", MacvlanMode::Bridge))
+        .unwrap();
+    let groups = [
+        "01:00:5e:00:00:07",
+        "01:00:5e:00:00:08",
+        "33:33:00:00:00:09",
+    ];
+    for g in groups {
+        h.add_fdb("mv0", &NewFdbEntry::new(mac(g))).unwrap();
+    }
+    let shown = || {
+        // Ours only: the kernel adds 33:33:00:00:00:01 (IPv6 all-nodes) at registration.
+        let mut v: Vec<String> = fdb_json(&t, &["dev", "mv0"])
+            .iter()
+            .map(|e| e["mac"].as_str().unwrap().to_string())
+            .filter(|m| groups.contains(&m.as_str()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(shown(), groups);
+
+    // A state they are not in: nothing goes.
+    h.flush_fdb(
+        "mv0",
+        &FdbFlush {
+            state: Some(FdbState::Dynamic),
+            ..FdbFlush::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(shown(), groups);
+    h.flush_fdb("mv0", &FdbFlush::default()).unwrap();
+    assert!(shown().is_empty(), "{:?}", shown());
 }

@@ -91,8 +91,42 @@ impl Handle {
     /// bridges, which have the bulk delete, take it).
     pub fn flush_fdb<'a>(&self, link: impl Into<LinkRef<'a>>, flush: &FdbFlush<'_>) -> Result<()> {
         const OP: &str = "flush fdb entries";
-        let link = link.into();
-        let index = self.link_index(link)?;
+        let dev = self.link(link)?;
+        let index = dev.index;
+        let vxlan = match &dev.kind {
+            Some(LinkKind::Vxlan(vx)) => Some((vx.port, vx.vni)),
+            _ => None,
+        };
+        // Selectors of the other kind of device: some kernels would ignore them and flush
+        // more than asked.
+        let wrong = if vxlan.is_some() {
+            [
+                ("brport", flush.brport.is_some()),
+                ("vlan", flush.vlan.is_some()),
+            ]
+            .into_iter()
+            .find(|w| w.1)
+        } else {
+            [
+                ("dst", flush.dst.is_some()),
+                ("port", flush.port.is_some()),
+                ("vni", flush.vni.is_some()),
+                ("src_vni", flush.src_vni.is_some()),
+            ]
+            .into_iter()
+            .find(|w| w.1)
+        };
+        if let Some((arg, _)) = wrong {
+            let (takes, is) = if vxlan.is_some() {
+                ("bridges", "a VXLAN device")
+            } else {
+                ("VXLAN devices", "not a VXLAN device")
+            };
+            return Err(Error::invalid(
+                arg,
+                format!("only {takes} take it, and {:?} is {is}", dev.name),
+            ));
+        }
         let brport = match flush.brport {
             Some(p) => Some(self.link_index(p)?),
             None => None,
@@ -103,10 +137,7 @@ impl Handle {
         }
         // No bulk delete for this device: list and delete. The dump reports a VXLAN remote's
         // port and VNI only where they differ from the device's.
-        let (dev_port, dev_vni) = match self.link(index)?.kind {
-            Some(LinkKind::Vxlan(vx)) => (vx.port, vx.vni),
-            _ => (None, None),
-        };
+        let (dev_port, dev_vni) = vxlan.unwrap_or_default();
         let mut batch = self.batch();
         for e in self.fdb(&FdbFilter::link(index))? {
             let e = FdbEntry {
@@ -131,6 +162,7 @@ impl Handle {
                     port: e.port,
                     vni: e.vni,
                     src_vni: e.src_vni,
+                    via: e.via,
                     target,
                     ..NewFdbEntry::default()
                 },

@@ -195,9 +195,10 @@ impl<'a> FdbFilter<'a> {
 /// [master] [permanent|static|dynamic] [[no]sticky] [[no]extern_learn]`, with the VXLAN
 /// selectors of newer iproute2 (`dst`, `port`, `vni`, `src_vni`).
 ///
-/// A bridge takes `brport`, `vlan`, the state and the flags; a VXLAN device takes `dst`,
-/// `port`, `vni`, `src_vni`, the state and the flags. The kernel refuses a selector the device
-/// does not know (`EINVAL`, its message kept in the error).
+/// A bridge (or a bridge port) takes `brport`, `vlan`, the state and the flags; a VXLAN
+/// device takes `dst`, `port`, `vni`, `src_vni`, the state and the flags. A selector of the
+/// other kind is refused before anything is sent (`InvalidInput` naming it): some kernels would
+/// ignore it and flush more than asked.
 ///
 /// ```no_run
 /// use netplumb::{Handle, fdb::{FdbFlush, FdbState}};
