@@ -263,6 +263,9 @@ impl<A: IpKey, V> PrefixMap<A, V> {
     }
 
     /// The longest prefix containing `addr`, and its value.
+    ///
+    /// One read more than [`lookup`](Self::lookup) (the entry's length byte, read beside its
+    /// value): the prefix is `addr` cut to that length.
     #[inline]
     pub fn longest_match(&self, addr: A) -> Option<(Prefix<A>, &V)> {
         let key = addr.to_key();
