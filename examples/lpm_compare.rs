@@ -13,8 +13,10 @@
 //! netplumb runs twice: `netplumb` is `lpm::PrefixMap<_, u32>` (the value in the entry's
 //! slot) and `netplumb/fib` is `lpm::Fib`, netplumb's forwarding table (next-hop ids in the
 //! trie's leaves: one read less per lookup, and the leaves are the table). `--only netplumb`
-//! runs both. The values measured are `u32` ids, a `Fib`'s job, so the last line
-//! (`speedup vs best peer: …`) reports `Fib`; the line before it, `PrefixMap`.
+//! runs both; `netplumb/b` and `netplumb/lm` are `PrefixMap`'s `lookup_batch` and
+//! `longest_match`. The values measured are `u32` ids, a `Fib`'s job, so the last line
+//! (`speedup vs best peer: …`) reports `Fib`; the two before it `PrefixMap` (its `lookup`,
+//! then its `lookup_batch` and `longest_match`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::BufRead;
@@ -436,6 +438,7 @@ fn main() {
     let mut checks = Checks { sums: Vec::new() };
     let mut rows: Vec<Row> = Vec::new();
     let mut batch_rates = [0f64; 4];
+    let mut lm_rates = [0f64; 4];
     let mut fib_batch_rates = [0f64; 4];
 
     // Values: entry i of the table has value i; the j-th update announces value n + j.
@@ -525,7 +528,9 @@ fn main() {
         |m: &mut PrefixMap<Ipv4Addr, u32>| {
             // Batch lookups, reported separately.
             for (j, ks) in [&v4_random, &v4_inside].iter().enumerate() {
-                batch_rates[j] = batch4(m, ks, &mut checks, ["v4-random", "v4-table"][j]);
+                let set = ["v4-random", "v4-table"][j];
+                batch_rates[j] = batch4(m, ks, &mut checks, set);
+                lm_rates[j] = longest(m, ks, Ipv4Addr::from_bits, &mut checks, set);
             }
             Some((
                 replay(m, u4, base4, |m, a, k, l, v| {
@@ -553,7 +558,9 @@ fn main() {
             .map_or(0, |v| v + 1),
         |m: &mut PrefixMap<Ipv6Addr, u32>| {
             for (j, ks) in [&v6_random, &v6_inside].iter().enumerate() {
-                batch_rates[2 + j] = batch6(m, ks, &mut checks, ["v6-random", "v6-table"][j]);
+                let set = ["v6-random", "v6-table"][j];
+                batch_rates[2 + j] = batch6(m, ks, &mut checks, set);
+                lm_rates[2 + j] = longest(m, ks, Ipv6Addr::from_bits, &mut checks, set);
             }
             Some((
                 replay(m, u6, base6, |m, a, k, l, v| {
@@ -991,6 +998,16 @@ fn main() {
         f_rate(Some(batch_rates[2])),
         f_rate(Some(batch_rates[3]))
     );
+    println!(
+        "{:<12} {:>8} {:>8} | {:>9} {:>9} {:>9} {:>9} |",
+        "netplumb/lm",
+        "",
+        "",
+        f_rate(Some(lm_rates[0])),
+        f_rate(Some(lm_rates[1])),
+        f_rate(Some(lm_rates[2])),
+        f_rate(Some(lm_rates[3]))
+    );
     if fib_batch_rates.iter().any(|&r| r > 0.0) {
         println!(
             "{:<12} {:>8} {:>8} | {:>9} {:>9} {:>9} {:>9} |",
@@ -1003,7 +1020,7 @@ fn main() {
             f_rate(Some(fib_batch_rates[3]))
         );
     }
-    println!("(netplumb/b = PrefixMap::lookup_batch, netplumb/fb = Fib::lookup_batch; * = poptrie's replay time-boxed to 3 s because each update rebuilds; dir-24-8 is static)");
+    println!("(netplumb/b = PrefixMap::lookup_batch, netplumb/lm = PrefixMap::longest_match, netplumb/fb = Fib::lookup_batch; * = poptrie's replay time-boxed to 3 s because each update rebuilds; dir-24-8 is static)");
     println!();
     let ok = checks.verify();
     if !ok {
@@ -1052,6 +1069,23 @@ fn main() {
         )
     };
     println!("netplumb (lpm::PrefixMap) vs best peer: {}", ratios(np));
+    // PrefixMap's three ways to look up, each against the best peer's lookup.
+    let calls = |r: [f64; 4]| {
+        format!(
+            "v4-random {} v4-table {} v6-random {} v6-table {}",
+            x(r[0] / best_peer(0)),
+            x(r[1] / best_peer(1)),
+            x(r[2] / best_peer(2)),
+            x(r[3] / best_peer(3))
+        )
+    };
+    if lm_rates.iter().any(|&r| r > 0.0) {
+        println!(
+            "netplumb PrefixMap per call vs best peer: lookup_batch {} | longest_match {}",
+            calls(batch_rates),
+            calls(lm_rates)
+        );
+    }
     // The last line: netplumb's forwarding table, `lpm::Fib` (the values here are u32 ids).
     let fib = rows.iter().find(|r| r.name == "netplumb/fib").unwrap_or(np);
     let shared_ratios = shared.map_or("shared-read n/a shared-write n/a".to_string(), |f| {
@@ -1311,6 +1345,20 @@ fn batch<A: netplumb::lpm::IpKey>(
     times.sort();
     checks.add(set, "netplumb/b", sum);
     addrs.len() as f64 / times[1].as_secs_f64()
+}
+
+/// `PrefixMap::longest_match` over `ks` (median of 3 passes, as [`measure`]); the checksum
+/// is of the values, so that it must agree with the other engines' lookups.
+fn longest<A: netplumb::lpm::IpKey, K: Copy>(
+    m: &PrefixMap<A, u32>,
+    ks: &[K],
+    addr: impl Fn(K) -> A,
+    checks: &mut Checks,
+    set: &str,
+) -> f64 {
+    let (rate, sum) = measure(ks, |k| m.longest_match(addr(k)).map_or(0, |(_, v)| v + 1));
+    checks.add(set, "netplumb/lm", sum);
+    rate
 }
 
 /// Like [`batch`], for any engine's `lookup_batch` into `Option<u32>`.

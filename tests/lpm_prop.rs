@@ -400,6 +400,45 @@ fn default_and_host_routes() {
     assert_eq!(m6.lookup("2001:db8::2".parse().unwrap()), Some(&0));
 }
 
+/// `longest_match` gives the matched prefix itself (cut from the address by the entry's
+/// length), also for IPv6 prefixes past /64 that share their upper 64 bits, and after the
+/// longer ones are removed.
+#[test]
+fn longest_match_names_the_prefix_past_64_bits() {
+    let p = |s: &str| s.parse::<Prefix<Ipv6Addr>>().unwrap();
+    let a = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+    let mut m = PrefixMap::<Ipv6Addr, u32>::new();
+    for (i, s) in [
+        "2001:db8::/64",
+        "2001:db8::/96",
+        "2001:db8::1:0/112",
+        "2001:db8::1:5/128",
+        "2001:db8::2:0/112",
+    ]
+    .iter()
+    .enumerate()
+    {
+        m.insert(p(s), i as u32);
+    }
+    let cases = [
+        ("2001:db8::1:5", "2001:db8::1:5/128", 3),
+        ("2001:db8::1:6", "2001:db8::1:0/112", 2),
+        ("2001:db8::2:ffff", "2001:db8::2:0/112", 4),
+        ("2001:db8::3:1", "2001:db8::/96", 1),
+        ("2001:db8::1:0:0:1", "2001:db8::/64", 0),
+    ];
+    for (addr, want, v) in cases {
+        assert_eq!(m.longest_match(a(addr)), Some((p(want), &v)), "{addr}");
+    }
+    m.remove(&p("2001:db8::1:5/128"));
+    m.remove(&p("2001:db8::1:0/112"));
+    assert_eq!(
+        m.longest_match(a("2001:db8::1:5")),
+        Some((p("2001:db8::/96"), &1))
+    );
+    assert_eq!(m.longest_match(a("2001:db9::1")), None);
+}
+
 #[test]
 fn rejects_host_bits_and_bad_lengths() {
     use netplumb::lpm::PrefixError;
