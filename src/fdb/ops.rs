@@ -85,7 +85,8 @@ impl Handle {
     ///
     /// One bulk request (`NLM_F_BULK`) does it where the device has a bulk delete: bridges and
     /// their ports (Linux 5.19 and later) and VXLAN devices (6.8 and later). Where the kernel
-    /// answers that the device has none (`EOPNOTSUPP`: a VXLAN device before 6.8), the
+    /// answers that the device has none (`EOPNOTSUPP`: a VXLAN device before 6.8), or refuses
+    /// the VXLAN selectors (`EINVAL`: kernels before 6.8 know only the bridge's), the
     /// device's entries are listed and the selected ones deleted in one [`Batch`]; entries
     /// that vanish meanwhile are not errors. The fallback's `brport` is not supported (only
     /// bridges, which have the bulk delete, take it).
@@ -131,8 +132,15 @@ impl Handle {
             Some(p) => Some(self.link_index(p)?),
             None => None,
         };
+        // Kernels before 6.8 check a bulk delete against one policy for every device, which
+        // has no VXLAN selector: they refuse those with EINVAL before the device is asked.
+        let vxlan_selectors = flush.dst.is_some()
+            || flush.port.is_some()
+            || flush.vni.is_some()
+            || flush.src_vni.is_some();
         match self.ack(OP, flush_message(index, brport, flush), wire::NLM_F_BULK) {
             Err(e) if e.errno() == Some(nix::errno::Errno::EOPNOTSUPP) && brport.is_none() => {}
+            Err(e) if e.errno() == Some(nix::errno::Errno::EINVAL) && vxlan_selectors => {}
             done => return done,
         }
         // No bulk delete for this device: list and delete. The dump reports a VXLAN remote's
