@@ -1084,7 +1084,8 @@ struct SharedFigures {
 }
 
 /// Pins the calling thread to the cores `cpus`, so that the reader and the writer each have
-/// one (Linux; elsewhere a no-op; `LPM_NO_PIN=1` leaves the threads to the scheduler).
+/// one (Linux; elsewhere a no-op; `LPM_NO_PIN=1` leaves the threads to the scheduler,
+/// `LPM_SWAP_PINS=1` puts the reader on core 1 and the writer on core 0).
 fn pin(cpus: &[usize]) {
     if std::env::var_os("LPM_NO_PIN").is_some() {
         return;
@@ -1144,11 +1145,18 @@ fn shared_figures(
         })
         .collect();
     const PASSES: usize = 3;
+    // The reader's core (the lone `Fib`'s too) and the writer's; `LPM_SWAP_PINS=1` swaps
+    // them, to rule out a slower core.
+    let (rcore, wcore) = if std::env::var_os("LPM_SWAP_PINS").is_some() {
+        (1, 0)
+    } else {
+        (0, 1)
+    };
     let (fib, _, mut lone_mem) = built(|| {
         Fib::<Ipv4Addr>::try_from_iter(t4.iter().map(|&(k, l, v)| (p4(k, l), v)))
             .expect("the ids are below Fib::MAX_ID")
     });
-    pin(&[0]);
+    pin(&[rcore]);
     let (lone_read, lone_sum) = measure(keys, |k| {
         fib.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
     });
@@ -1223,13 +1231,13 @@ fn shared_figures(
         }
         (PASSES * ops.len()) as f64 / t.elapsed().as_secs_f64()
     };
-    // One reader on core 0 while the writer, on core 1, replays flat out.
+    // One reader on core 0 while the writer, on core 1, replays flat out (or swapped).
     stop.store(false, Relaxed);
     let (read_busy, write_busy, publishes) = std::thread::scope(|sc| {
         let (stop, w) = (&stop, &mut w);
         let ops = &ops;
         let writer = sc.spawn(move || {
-            pin(&[1]);
+            pin(&[wcore]);
             let t = Instant::now();
             let mut publishes = 0;
             for _ in 0..PASSES {
@@ -1252,7 +1260,7 @@ fn shared_figures(
             stop.store(true, Relaxed);
             (rate, publishes)
         });
-        pin(&[0]);
+        pin(&[rcore]);
         // Counts only the lookups made while the writer runs (the reader stops with it).
         let (read, _) = spin_lookups(&keys[..keys.len().min(1 << 20)], stop, |k| {
             r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
