@@ -42,6 +42,13 @@
 //! The price: twice the memory of one table (plus the queues), and each change applied
 //! twice (the second time, in [`replay`], last change per prefix only, each prefetched a
 //! few changes ahead).
+//!
+//! And readers look up in each copy in turn, a publish apart: the cache and TLB hold parts
+//! of two tables. That, not the writer, is most of what a reader loses while the writer
+//! works (measured on a 2 MiB-L2 core: a single thread switching between two copies of the
+//! full IPv4 table every 65,536 lookups, with no writer at all, lost 31-34% of its lookups;
+//! a writer changing a table of its own on the other core cost the reader 4%; one publish
+//! of one change per millisecond, 32%).
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
