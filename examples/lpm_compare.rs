@@ -683,6 +683,15 @@ fn main() {
             f.mem as f64 / (1 << 20) as f64,
             f.mem as f64 / f.lone_mem as f64
         );
+        println!(
+            "  per thread CPU second (waits for a core left out): 1 reader {:.1} M/s; while the writer replays: reader {:.1} M/s ({:.2}x), writer {:.1} M/s ({:.2}x lone Fib's {:.1})",
+            f.cpu_read1 / 1e6,
+            f.cpu_read_busy / 1e6,
+            f.cpu_read_busy / f.cpu_read1,
+            f.cpu_write_busy / 1e6,
+            f.cpu_write_busy / f.cpu_lone_write,
+            f.cpu_lone_write / 1e6
+        );
         shared = Some(f);
     }
 
@@ -1112,13 +1121,20 @@ struct SharedFigures {
     read2: [f64; 2],
     read_busy: f64,
     write_busy: f64,
+    /// The same rates per second of the thread's own CPU time (see [`thread_cpu`]): the
+    /// lone `Fib`'s updates, one reader alone, the reader and the writer at once.
+    cpu_lone_write: f64,
+    cpu_read1: f64,
+    cpu_read_busy: f64,
+    cpu_write_busy: f64,
     write_alone: f64,
     publishes: usize,
     mem: usize,
 }
 
 /// Pins the calling thread to the cores `cpus`, so that the reader and the writer each have
-/// one (Linux; elsewhere a no-op; `LPM_NO_PIN=1` leaves the threads to the scheduler).
+/// one (Linux; elsewhere a no-op; `LPM_NO_PIN=1` leaves the threads to the scheduler,
+/// `LPM_SWAP_PINS=1` puts the reader on core 1 and the writer on core 0).
 fn pin(cpus: &[usize]) {
     if std::env::var_os("LPM_NO_PIN").is_some() {
         return;
@@ -1136,9 +1152,25 @@ fn pin(cpus: &[usize]) {
     let _ = cpus;
 }
 
-/// Lookups per second of `f` over `keys` until `stop` (at least one pass), and their checksum.
-fn spin_lookups(keys: &[u32], stop: &AtomicBool, mut f: impl FnMut(u32) -> u32) -> (f64, u64) {
-    let t = Instant::now();
+/// The calling thread's CPU time in seconds (Linux; elsewhere `NAN`): rates per second of it
+/// leave out the time the thread waited for a core, which wall-clock rates on a loaded
+/// machine do not.
+fn thread_cpu() -> f64 {
+    #[cfg(target_os = "linux")]
+    // SAFETY: a zeroed `timespec` is valid; the call only writes it.
+    unsafe {
+        let mut ts: libc::timespec = std::mem::zeroed();
+        if libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) == 0 {
+            return ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9;
+        }
+    }
+    f64::NAN
+}
+
+/// Lookups per second of `f` over `keys` until `stop` (at least one pass), their checksum,
+/// and lookups per second of the thread's CPU time.
+fn spin_lookups(keys: &[u32], stop: &AtomicBool, mut f: impl FnMut(u32) -> u32) -> (f64, u64, f64) {
+    let (t, c) = (Instant::now(), thread_cpu());
     let (mut n, mut sum) = (0usize, 0u64);
     for chunk in keys.chunks(1 << 16).cycle() {
         for &k in chunk {
@@ -1152,6 +1184,7 @@ fn spin_lookups(keys: &[u32], stop: &AtomicBool, mut f: impl FnMut(u32) -> u32) 
     (
         n as f64 / t.elapsed().as_secs_f64(),
         std::hint::black_box(sum),
+        n as f64 / (thread_cpu() - c),
     )
 }
 
@@ -1178,17 +1211,24 @@ fn shared_figures(
         })
         .collect();
     const PASSES: usize = 3;
+    // The reader's core (the lone `Fib`'s too) and the writer's; `LPM_SWAP_PINS=1` swaps
+    // them, to rule out a slower core.
+    let (rcore, wcore) = if std::env::var_os("LPM_SWAP_PINS").is_some() {
+        (1, 0)
+    } else {
+        (0, 1)
+    };
     let (fib, _, mut lone_mem) = built(|| {
         Fib::<Ipv4Addr>::try_from_iter(t4.iter().map(|&(k, l, v)| (p4(k, l), v)))
             .expect("the ids are below Fib::MAX_ID")
     });
-    pin(&[0]);
+    pin(&[rcore]);
     let (lone_read, lone_sum) = measure(keys, |k| {
         fib.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
     });
-    let lone_write = {
+    let (lone_write, cpu_lone_write) = {
         let mut m = fib.clone();
-        let t = Instant::now();
+        let (t, c) = (Instant::now(), thread_cpu());
         for _ in 0..PASSES {
             for &op in &ops {
                 match op {
@@ -1201,26 +1241,29 @@ fn shared_figures(
                 }
             }
         }
-        let rate = (PASSES * ops.len()) as f64 / t.elapsed().as_secs_f64();
+        let n = (PASSES * ops.len()) as f64;
+        let rates = (n / t.elapsed().as_secs_f64(), n / (thread_cpu() - c));
         lone_mem = lone_mem.max(m.memory_usage());
-        rate
+        rates
     };
     let before = live();
     let mut w = SharedFib::from(fib);
     let mem = (live() - before).max(0) as usize + lone_mem;
     let stop = AtomicBool::new(true);
     let mut r = w.reader();
-    let (read1, sum) = {
-        let (mut best, mut sum) = (Vec::new(), 0);
+    let (read1, sum, cpu_read1) = {
+        let (mut best, mut cpu, mut sum) = (Vec::new(), Vec::new(), 0);
         for _ in 0..3 {
-            let (rate, s) = spin_lookups(keys, &stop, |k| {
+            let (rate, s, c) = spin_lookups(keys, &stop, |k| {
                 r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
             });
             best.push(rate);
+            cpu.push(c);
             sum = s;
         }
         best.sort_by(f64::total_cmp);
-        (best[1], sum)
+        cpu.sort_by(f64::total_cmp);
+        (best[1], sum, cpu[1])
     };
     checks.add("v4-table", "netplumb/shared", sum);
     debug_assert_eq!(sum, lone_sum);
@@ -1257,43 +1300,45 @@ fn shared_figures(
         }
         (PASSES * ops.len()) as f64 / t.elapsed().as_secs_f64()
     };
-    // One reader on core 0 while the writer, on core 1, replays flat out.
+    // One reader on core 0 while the writer, on core 1, replays flat out (or swapped).
     stop.store(false, Relaxed);
-    let (read_busy, write_busy, publishes) = std::thread::scope(|sc| {
-        let (stop, w) = (&stop, &mut w);
-        let ops = &ops;
-        let writer = sc.spawn(move || {
-            pin(&[1]);
-            let t = Instant::now();
-            let mut publishes = 0;
-            for _ in 0..PASSES {
-                for chunk in ops.chunks(SHARED_PUBLISH_EVERY) {
-                    for &op in chunk {
-                        match op {
-                            FibOp::Insert(p, id) => {
-                                w.insert(p, id).expect("below MAX_ID");
-                            }
-                            FibOp::Remove(p) => {
-                                w.remove(&p);
+    let (read_busy, write_busy, publishes, cpu_read_busy, cpu_write_busy) =
+        std::thread::scope(|sc| {
+            let (stop, w) = (&stop, &mut w);
+            let ops = &ops;
+            let writer = sc.spawn(move || {
+                pin(&[wcore]);
+                let (t, c) = (Instant::now(), thread_cpu());
+                let mut publishes = 0;
+                for _ in 0..PASSES {
+                    for chunk in ops.chunks(SHARED_PUBLISH_EVERY) {
+                        for &op in chunk {
+                            match op {
+                                FibOp::Insert(p, id) => {
+                                    w.insert(p, id).expect("below MAX_ID");
+                                }
+                                FibOp::Remove(p) => {
+                                    w.remove(&p);
+                                }
                             }
                         }
+                        // Deferred (false) while a reader is still in the copy left behind.
+                        publishes += w.publish() as usize;
                     }
-                    // Deferred (false) while a reader is still in the copy left behind.
-                    publishes += w.publish() as usize;
                 }
-            }
-            let rate = (PASSES * ops.len()) as f64 / t.elapsed().as_secs_f64();
-            stop.store(true, Relaxed);
-            (rate, publishes)
+                let n = (PASSES * ops.len()) as f64;
+                let rates = (n / t.elapsed().as_secs_f64(), n / (thread_cpu() - c));
+                stop.store(true, Relaxed);
+                (rates, publishes)
+            });
+            pin(&[rcore]);
+            // Counts only the lookups made while the writer runs (the reader stops with it).
+            let (read, _, cpu_read) = spin_lookups(&keys[..keys.len().min(1 << 20)], stop, |k| {
+                r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
+            });
+            let ((write, cpu_write), publishes) = writer.join().unwrap();
+            (read, write, publishes, cpu_read, cpu_write)
         });
-        pin(&[0]);
-        // Counts only the lookups made while the writer runs (the reader stops with it).
-        let (read, _) = spin_lookups(&keys[..keys.len().min(1 << 20)], stop, |k| {
-            r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
-        });
-        let (write, publishes) = writer.join().unwrap();
-        (read, write, publishes)
-    });
     let mem = mem.max(w.memory_usage());
     pin(&[0, 1]);
     SharedFigures {
@@ -1304,6 +1349,10 @@ fn shared_figures(
         read2,
         read_busy,
         write_busy,
+        cpu_lone_write,
+        cpu_read1,
+        cpu_read_busy,
+        cpu_write_busy,
         write_alone,
         publishes,
         mem,

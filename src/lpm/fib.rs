@@ -212,6 +212,16 @@ impl<A: IpKey> Fib<A> {
         }
     }
 
+    /// Prefetch hints for a coming change of `prefix` ([`Trie::prefetch`]; the short
+    /// prefixes kept aside get none): `SharedFib` replays a known queue of changes, and asks
+    /// for each one's first-level word, then for its block, a few changes ahead.
+    #[inline]
+    pub(crate) fn prefetch(&self, prefix: &Prefix<A>, deep: bool) {
+        if !Self::kept_always(prefix.len()) {
+            self.trie.prefetch(prefix.key(), deep);
+        }
+    }
+
     /// Gives the positions of `key/len` whose leaf is its own (id `old`) the leaf of `id`.
     fn swap_leaves(&mut self, key: A::Key, len: u8, old: u32, id: u32) {
         if old == id {

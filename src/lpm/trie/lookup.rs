@@ -131,6 +131,37 @@ impl<K: Key> Trie<K> {
         }
     }
 
+    /// Prefetch hints for a coming update at `key` (no effect on contents): `deep` false asks
+    /// for the first-level word; `deep` true reads it (asked for a while before, so in cache
+    /// by now) and asks for the second-level word, block header or node it names. A writer
+    /// that knows its next changes issues both, some changes apart, so that their misses
+    /// overlap instead of following each other.
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, key: K, deep: bool) {
+        if !deep {
+            if K::COARSE == 0 {
+                if let Some(w) = self.l1.get(key.top()) {
+                    prefetch(w);
+                }
+            }
+            return;
+        }
+        let mut e = self.first(key);
+        if K::DIR2 > 0 && e & TAGS == DIR {
+            e = self.second(e, key);
+        }
+        if e & TAGS == 0 {
+            return;
+        }
+        if e & FLAT != 0 {
+            if let Some(w) = self.leaves.get((e & !FLAT) as usize) {
+                prefetch(w);
+            }
+        } else if let Some(n) = self.nodes.get((e & !NODE) as usize) {
+            prefetch(n);
+        }
+    }
+
     /// Finds the leaves of `N` keys in lock-step.
     #[inline(always)]
     pub(crate) fn find_group<const N: usize>(&self, keys: &[K; N]) -> [u32; N] {
