@@ -592,3 +592,85 @@ fn a_stopped_monitor_wakes_its_reader_and_ends() {
     );
     assert!(names.iter().any(|n| n == "st0"), "{names:?}");
 }
+
+/// FDB entries of a VXLAN device as events: an append per remote is `Added`, a MAC moved to
+/// another remote is the new remote `Added` (the kernel does not report the overwritten one),
+/// deletes and a flush are `Removed`.
+#[test]
+fn fdb_events_of_a_vxlan_device() {
+    use netplumb::fdb::{FdbFlush, NewFdbEntry};
+    require_root!();
+    let t = TestNs::new();
+    let h = &t.handle;
+    h.add_veth(&NewVeth::new("u0", "u1")).unwrap();
+    h.add_vxlan(&NewVxlan {
+        local: Some(ip("192.0.2.1")),
+        port: Some(4789),
+        learning: Some(false),
+        ..NewVxlan::new("vx0", Vni::new(7).unwrap())
+    })
+    .unwrap();
+    let vx0 = h.link("vx0").unwrap().index;
+    let mut m = monitor(&t, Groups::NEIGH, false);
+    let mac: MacAddr = "02:00:00:07:00:01".parse().unwrap();
+    h.append_fdb("vx0", &NewFdbEntry::flood(ip("192.0.2.2")))
+        .unwrap();
+    h.append_fdb("vx0", &NewFdbEntry::flood(ip("192.0.2.3")))
+        .unwrap();
+    let entry = |dst: &str| NewFdbEntry {
+        dst: Some(ip(dst)),
+        ..NewFdbEntry::new(mac)
+    };
+    h.add_fdb("vx0", &entry("192.0.2.4")).unwrap();
+    h.replace_fdb("vx0", &entry("192.0.2.5")).unwrap();
+    // The replace overwrote the MAC's remote: bridge fdb shows only the new one.
+    let remotes: Vec<String> = t
+        .bridge(&["-j", "fdb", "show", "dev", "vx0"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["mac"] == mac.to_string())
+        .map(|e| e["dst"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(remotes, ["192.0.2.5"]);
+    h.delete_fdb("vx0", &entry("192.0.2.5")).unwrap();
+    h.flush_fdb("vx0", &FdbFlush::default()).unwrap();
+
+    // "verb MAC DST" for the device's entries, in order, until the last flood entry goes.
+    let mut seen = Vec::new();
+    let mut flood_left = 2;
+    read_until(&mut m, |e| {
+        let Event::Fdb(c) = e else { return false };
+        let f = c.get();
+        if f.link != vx0 {
+            return false;
+        }
+        let verb = match c {
+            Change::Added(_) => "add",
+            Change::Changed(_) => "change",
+            Change::Removed(_) => "del",
+        };
+        let dst = f.dst.map(|d| d.to_string()).unwrap_or_default();
+        seen.push(format!("{verb} {} {dst}", f.mac));
+        if c.is_removed() && f.mac == MacAddr::ZERO {
+            flood_left -= 1;
+        }
+        flood_left == 0
+    });
+    assert_eq!(
+        seen,
+        [
+            "add 00:00:00:00:00:00 192.0.2.2",
+            "add 00:00:00:00:00:00 192.0.2.3",
+            "add 02:00:00:07:00:01 192.0.2.4",
+            "add 02:00:00:07:00:01 192.0.2.5",
+            "del 02:00:00:07:00:01 192.0.2.5",
+            "del 00:00:00:00:00:00 192.0.2.2",
+            "del 00:00:00:00:00:00 192.0.2.3",
+        ]
+    );
+    assert!(t
+        .bridge(&["-j", "fdb", "show", "dev", "vx0"])
+        .as_array()
+        .is_none_or(|a| a.is_empty()));
+}

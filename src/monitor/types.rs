@@ -152,7 +152,10 @@ pub enum Event {
     Nsid(Change<Nsid>),
     /// An ARP or NDP neighbour entry (`[NEIGH]`).
     Neighbour(Change<Neighbour>),
-    /// A bridge or VXLAN FDB entry (`[NEIGH]` with `lladdr … dev … master/self`).
+    /// A bridge or VXLAN FDB entry (`[NEIGH]` with `lladdr … dev … master/self`). Each remote
+    /// of a VXLAN MAC is an entry of its own. Replacing a MAC's remote (`bridge fdb replace MAC
+    /// dev vx0 dst NEW`) is reported as the new remote `Added`: the kernel says nothing of the
+    /// remote it overwrote, so a listing shows it gone while the monitor was never told.
     Fdb(Change<FdbEntry>),
     /// A VXLAN device with `l2miss` found no FDB entry for `mac` (`[NEIGH]miss lladdr MAC dev
     /// DEV`): an agent answers it by adding the entry.
