@@ -99,7 +99,7 @@ fn links_scenario(t: &TestNs, d: &Driver, name: &str) {
         .into_iter()
         .map(|l| l.name.to_string())
         .collect();
-    assert_eq!(names.len(), t.ip_link_names().len(), "{name}");
+    assert_eq!(names.len(), t.ip_link_names(&[]).len(), "{name}");
     d.run(|h| h.delete_link("av0")).unwrap();
     assert!(
         t.ip_link("av0").is_none() && t.ip_link("av1").is_none(),

@@ -172,18 +172,7 @@ fn veth_pairs_in_a_batch() {
             _ => assert!(r.is_ok(), "request {i}: {r:?}"),
         }
     }
-    let names = || {
-        let mut v: Vec<String> = t
-            .ip(&["-j", "link", "show", "type", "veth"])
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|l| Some(l.get("ifname")?.as_str()?.to_string()))
-            .collect();
-        v.sort();
-        v
-    };
+    let names = || t.ip_link_names(&["type", "veth"]);
     assert_eq!(names().len(), 40);
 
     let mut batch = h.batch();

@@ -189,7 +189,7 @@ fn bond_bad_input_creates_nothing() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    let before = t.ip_link_names();
+    let before = t.ip_link_names(&[]);
     common::assert_invalid(
         h.add_bond(&NewBond {
             lacp_rate_fast: Some(true),
@@ -220,7 +220,7 @@ fn bond_bad_input_creates_nothing() {
         }),
         "arp_ip_targets",
     );
-    assert_eq!(t.ip_link_names(), before);
+    assert_eq!(t.ip_link_names(&[]), before);
 }
 
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {

@@ -170,7 +170,7 @@ fn mtu_of_2_pow_31_and_above_is_refused_before_sending() {
 fn ifname_check_matches_the_kernel() {
     require_root!();
     let t = TestNs::new();
-    let before = t.ip_link_names();
+    let before = t.ip_link_names(&[]);
     let names = [
         "veth0",
         "fifteen-bytes-x",
@@ -243,7 +243,7 @@ fn ifname_check_matches_the_kernel() {
     assert!(wrong.is_empty(), "check and kernel disagree: {wrong:#?}");
     // Nothing left but what a new namespace has (lo, and fallback tunnels such as tunl0 where
     // their modules are loaded).
-    assert_eq!(t.ip_link_names(), before);
+    assert_eq!(t.ip_link_names(&[]), before);
 }
 
 /// `EOPNOTSUPP` is also the kernel's answer to requests that do not fit a device: enslaving a

@@ -111,7 +111,7 @@ fn geneve_bad_input_creates_nothing() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    let before = t.ip_link_names();
+    let before = t.ip_link_names(&[]);
     common::assert_invalid(h.add_geneve(&NewGeneve::new("gb0", vni(1))), "remote");
     common::assert_invalid(
         h.add_geneve(&NewGeneve {
@@ -136,7 +136,7 @@ fn geneve_bad_input_creates_nothing() {
         "vni",
     );
     assert!(Vni::new(1 << 24).is_err());
-    assert_eq!(t.ip_link_names(), before);
+    assert_eq!(t.ip_link_names(&[]), before);
 }
 
 #[test]

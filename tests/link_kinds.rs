@@ -86,7 +86,7 @@ fn ifb_with_every_option() {
 fn simple_kinds_input_is_checked() {
     require_root!();
     let t = TestNs::new();
-    let before = t.ip_link_names();
+    let before = t.ip_link_names(&[]);
     assert_invalid(
         t.handle.add_dummy(&NewDummy::new("a-name-far-too-long")),
         "dummy name",
@@ -102,7 +102,7 @@ fn simple_kinds_input_is_checked() {
         }),
         "mtu",
     );
-    assert_eq!(t.ip_link_names(), before);
+    assert_eq!(t.ip_link_names(&[]), before);
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn vlan_input_is_checked() {
     require_root!();
     let t = TestNs::new();
     t.handle.add_veth(&NewVeth::new("u0", "u1")).unwrap();
-    let before = t.ip_link_names();
+    let before = t.ip_link_names(&[]);
     for id in [0, 4095, 5000] {
         assert_invalid(VlanId::new(id), "VLAN id");
     }
@@ -249,7 +249,7 @@ fn vlan_input_is_checked() {
         .add_vlan(&NewVlan::new("u0.7", "nosuchdev", id))
         .unwrap_err()
         .is_not_found());
-    assert_eq!(t.ip_link_names(), before);
+    assert_eq!(t.ip_link_names(&[]), before);
 }
 
 #[test]
@@ -366,7 +366,7 @@ fn ipvlan_and_ipvtap_in_every_mode() {
     assert!(matches!(l.kind, Some(LinkKind::Ipvlan(_))));
     assert!(l.link_netnsid.is_some());
 
-    let before = t.ip_link_names();
+    let before = t.ip_link_names(&[]);
     assert_invalid(
         h.add_ipvlan(&NewIpvlan::new("a-name-far-too-long", "p0", IpvlanMode::L2)),
         "ipvlan name",
@@ -375,7 +375,7 @@ fn ipvlan_and_ipvtap_in_every_mode() {
         h.add_ipvtap(&NewIpvlan::new("a-name-far-too-long", "p0", IpvlanMode::L2)),
         "ipvtap name",
     );
-    assert_eq!(t.ip_link_names(), before);
+    assert_eq!(t.ip_link_names(&[]), before);
 
     for n in ["ipa", "ipv", "ipt"] {
         h.delete_link(n).unwrap();
@@ -477,7 +477,7 @@ fn macvtap_and_macvlan_source_macs() {
     h.set_link_mtu("mvt0", 1300).unwrap();
     assert_eq!(t.ip_link("mvt0").unwrap()["mtu"], 1300);
 
-    let before = t.ip_link_names();
+    let before = t.ip_link_names(&[]);
     let mut bad = NewMacvlan::new("mvbad", "u0", MacvlanMode::Bridge);
     bad.source_macs = sources.clone();
     assert_invalid(h.add_macvtap(&bad), "source_macs");
@@ -490,7 +490,7 @@ fn macvtap_and_macvlan_source_macs() {
         )),
         "macvtap name",
     );
-    assert_eq!(t.ip_link_names(), before);
+    assert_eq!(t.ip_link_names(&[]), before);
 
     h.delete_link("mvt0").unwrap();
     assert!(t.ip_link("mvt0").is_none());
@@ -604,7 +604,7 @@ fn tun_and_tap_with_every_option() {
 fn tun_input_is_checked() {
     require_root!();
     let t = TestNs::new();
-    let before = t.ip_link_names();
+    let before = t.ip_link_names(&[]);
     // Ids no user or group has (the databases are asked, as iproute2 does for names).
     let uid = (3_999_000..4_000_000)
         .find(|u| User::from_uid(Uid::from_raw(*u)).unwrap().is_none())
@@ -635,7 +635,7 @@ fn tun_input_is_checked() {
         t.handle.add_tun(&NewTun::new("tbad", TunMode::Other(9))),
         "mode",
     );
-    assert_eq!(t.ip_link_names(), before);
+    assert_eq!(t.ip_link_names(&[]), before);
 }
 
 #[test]
@@ -732,7 +732,7 @@ fn any_kind_by_name() {
         .unwrap();
     assert_eq!(info_data(&t, "omv")["mode"], "private");
 
-    let before = t.ip_link_names();
+    let before = t.ip_link_names(&[]);
     assert_invalid(h.add_link(&NewLink::other("x", "")), "link kind");
     assert_invalid(h.add_link(&NewLink::other("x", "two words")), "link kind");
     assert_invalid(
@@ -750,5 +750,5 @@ fn any_kind_by_name() {
         .add_link(&NewLink::other("x", "vxlan").data_u8(1, 42))
         .unwrap_err();
     assert!(matches!(e, Error::Kernel { .. }), "{e}");
-    assert_eq!(t.ip_link_names(), before);
+    assert_eq!(t.ip_link_names(&[]), before);
 }

@@ -149,7 +149,7 @@ fn snapshot_comes_first_then_live_events() {
     h.add_address("s0", &"10.8.0.1/24".parse().unwrap())
         .unwrap();
     // What the namespace holds now (`lo`, the veth, and `tunl0` where ipip is loaded).
-    let mut want: BTreeSet<String> = t.ip_link_names().into_iter().collect();
+    let mut want: BTreeSet<String> = t.ip_link_names(&[]).into_iter().collect();
     want.insert("10.8.0.1/24".to_string());
     let mut m = monitor(&t, Groups::LINK | Groups::ADDRESS, true);
     h.add_veth(&NewVeth::new("s2", "s3")).unwrap();

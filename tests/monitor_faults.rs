@@ -311,7 +311,7 @@ fn resync_lists_the_monitors_namespace() {
         .unwrap();
     // What iproute2 lists in A (lo, the veth pair, and fallback tunnels such as tunl0 where
     // their modules are loaded).
-    let mut want = t.ip_link_names();
+    let mut want = t.ip_link_names(&[]);
     want.sort();
     let mut mon = t.ns.run(|| Monitor::new(Groups::LINK)).unwrap().unwrap();
     // This thread is in the test's own namespace, not A.

@@ -320,7 +320,7 @@ fn tunnel_bad_input_creates_nothing() {
     require_root!();
     let t = TestNs::new();
     let h = &t.handle;
-    let before = t.ip_link_names();
+    let before = t.ip_link_names(&[]);
     common::assert_invalid(
         h.add_gre(&NewGre {
             local: Some("192.0.2.1".parse().unwrap()),
@@ -380,7 +380,7 @@ fn tunnel_bad_input_creates_nothing() {
         }),
         "remote",
     );
-    assert_eq!(t.ip_link_names(), before);
+    assert_eq!(t.ip_link_names(&[]), before);
 }
 
 /// Two namespaces joined by a veth (`10.0.0.1/24` in the first, `10.0.0.2/24` in the second).

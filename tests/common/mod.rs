@@ -96,6 +96,24 @@ impl TestNs {
         run_json(&self.ns, "ip", args)
     }
 
+    /// The names `ip -j link show SELECTORS…` lists, sorted: empty when it prints nothing
+    /// (no link matches), and without the empty objects iproute2 6.1 prints for the links a
+    /// `group` or `type` selector leaves out.
+    pub fn ip_link_names(&self, selectors: &[&str]) -> Vec<String> {
+        let mut args = vec!["-j", "link", "show"];
+        args.extend_from_slice(selectors);
+        let mut names: Vec<String> = self
+            .ip(&args)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|l| Some(l.get("ifname")?.as_str()?.to_string()))
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Runs `bridge ARGS…` inside this namespace and parses its JSON output.
     pub fn bridge(&self, args: &[&str]) -> Value {
         run_json(&self.ns, "bridge", args)
@@ -117,19 +135,6 @@ impl TestNs {
         }
         let v: Value = serde_json::from_slice(&out.stdout).expect("ip -j output is JSON");
         v.as_array().and_then(|a| a.first().cloned())
-    }
-
-    /// The names of every link, from `ip -j link`.
-    pub fn ip_link_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .ip(&["-j", "link", "show"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["ifname"].as_str().unwrap().to_string())
-            .collect();
-        names.sort();
-        names
     }
 
     /// Runs a shell-free command inside the namespace and asserts it succeeded.
