@@ -16,6 +16,7 @@
 //! relabelling), `paint.rs` (the general update) and `alloc.rs` (arrays and free lists).
 
 mod alloc;
+mod flat;
 mod layout;
 mod lookup;
 mod paint;
