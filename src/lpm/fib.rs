@@ -22,7 +22,7 @@
 //! 2.3%) are kept there too, always: a covered one could otherwise cost a scan of much of the
 //! trie to find, where now a scan never leaves one direct-level region.
 //!
-//! No index of every prefix, then: a full IPv4 table takes 7.0 MiB where a slot table beside
+//! No index of every prefix, then: a full IPv4 table takes 7.4 MiB where a slot table beside
 //! the trie took 16.8 MiB, and a replacement (95% of a real update stream) is a lookup and a
 //! swap of leaves instead of a hash probe into a 10 MiB table and then the same swap.
 
@@ -41,7 +41,7 @@ use super::trie::Trie;
 /// sooner, the compiled trie's leaves holding the id itself, and takes a third of the memory:
 /// the leaves are the table, with no index of every prefix beside them (measured with
 /// `lpm_compare` on the full table: 1.3–2x the in-table IPv4 lookups of a `PrefixMap`;
-/// 7.0 MiB of heap for the IPv4 table against 18.2, 5.6 against 10.3 for IPv6; the 1.39 M
+/// 7.4 MiB of heap for the IPv4 table against 18.6, 5.6 against 10.3 for IPv6; the 1.39 M
 /// real IPv4 updates replayed at 26–29 M/s, 1.2–1.3x a `PrefixMap`'s rate).
 ///
 /// The price: [`get`](Fib::get), [`contains_key`](Fib::contains_key) and
