@@ -122,6 +122,9 @@ impl<K: Key> Trie<K> {
     /// stored again in that line).
     #[inline(never)]
     fn swap_flat_lines(&mut self, e: u32, lo: usize, w: u32, from: u32, to: u32) -> bool {
+        if w == 0 {
+            return self.swap_flat_line(e, lo, from, to);
+        }
         let hi = lo + (1usize << w);
         // Whether the prefix's first position and the one after it start runs, and whether
         // a run would become equal to its neighbour outside (it would have to merge).
@@ -149,6 +152,55 @@ impl<K: Key> Trie<K> {
             let below_hi = if hi >= 64 { !0u64 } else { (1u64 << hi) - 1 };
             let end = popcount(h & below_hi, self.hw) as usize;
             swap(&mut self.leaves[line + 2 + first..line + 2 + end], from, to);
+        }
+        true
+    }
+
+    /// [`Trie::swap_flat_lines`] for one position `p` (an IPv4 /24 under a first-level
+    /// word: most of a real update stream), from its line's header where the neighbours are
+    /// in the same line.
+    #[inline]
+    fn swap_flat_line(&mut self, e: u32, p: usize, from: u32, to: u32) -> bool {
+        let (b, k) = flat::parts(e);
+        let k = k as usize;
+        let j = (p * k) >> 6;
+        let (s, t) = (flat::line_start(k, j), flat::line_start(k, j + 1));
+        let line = b + 16 * j;
+        let Some(words) = self.leaves.get(line..line + 16) else {
+            return false;
+        };
+        let h = words[0] as u64 | (words[1] as u64) << 32;
+        let i = 2 + popcount(h & upto(p), self.hw) as usize - 1;
+        let v = words[i.min(15)];
+        // Inside the line a run starts where its header has a bit; at the line's first
+        // position, where the previous line's last run differs.
+        let before = if p == 0 {
+            None
+        } else if p > s {
+            if h >> p & 1 == 0 {
+                return false;
+            }
+            Some(words[(i - 1).min(15)])
+        } else {
+            Some(self.flat_at(e, p - 1))
+        };
+        let after = if p + 1 >= 64 {
+            None
+        } else if p + 1 < t {
+            if h >> (p + 1) & 1 == 0 {
+                return false;
+            }
+            Some(words[(i + 1).min(15)])
+        } else {
+            Some(self.flat_at(e, p + 1))
+        };
+        for n in [before, after].into_iter().flatten() {
+            if n == v || (n == to && v == from) {
+                return false;
+            }
+        }
+        if v == from {
+            self.leaves[line + i.min(15)] = to;
         }
         true
     }
