@@ -34,7 +34,8 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, additional: usize) {
     *v = new;
 }
 
-#[cfg(all(target_os = "linux", feature = "libc"))]
+// Not under Miri, which cannot call `madvise` (the advice changes no contents).
+#[cfg(all(target_os = "linux", feature = "libc", not(miri)))]
 pub(crate) fn advise_huge(ptr: *const u8, bytes: usize) {
     let start = (ptr as usize).next_multiple_of(HUGE);
     let end = (ptr as usize + bytes) & !(HUGE - 1);
@@ -48,7 +49,7 @@ pub(crate) fn advise_huge(ptr: *const u8, bytes: usize) {
     }
 }
 
-#[cfg(not(all(target_os = "linux", feature = "libc")))]
+#[cfg(not(all(target_os = "linux", feature = "libc", not(miri))))]
 pub(crate) fn advise_huge(_ptr: *const u8, _bytes: usize) {}
 
 #[cfg(test)]
