@@ -235,7 +235,7 @@ impl<K: Key> Trie<K> {
 
     /// First-level word `i` (below `2^DIRECT`; the first level exists).
     #[inline(always)]
-    pub(super) fn l1_get(&self, i: usize) -> u32 {
+    pub(crate) fn l1_get(&self, i: usize) -> u32 {
         if K::COARSE == 0 {
             return self.l1[i];
         }

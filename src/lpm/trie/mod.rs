@@ -23,4 +23,6 @@ mod paint;
 mod replace;
 mod visit;
 
+#[cfg(test)]
+pub(crate) use flat::LINES_V4;
 pub(crate) use layout::{Trie, FLAT};

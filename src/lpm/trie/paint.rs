@@ -338,6 +338,22 @@ impl<K: Key> Trie<K> {
         range: std::ops::Range<usize>,
         f: &F,
     ) -> u32 {
+        let (b, form) = super::flat::parts(e);
+        if form == 0 {
+            // The runs form, read in place.
+            let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
+            let runs = leafvec.count_ones() as usize;
+            let old = &self.leaves[b + 2..b + 2 + runs];
+            let (bits, vals, n) = repaint_runs(leafvec, old, range, f, self.hw);
+            if bits == leafvec {
+                // Same runs (and so the same form): only values changed, or nothing did.
+                if vals[..n] != *old {
+                    self.leaves[b + 2..b + 2 + n].copy_from_slice(&vals[..n]);
+                }
+                return e;
+            }
+            return self.store_flat(Some(e), bits, &vals[..n]);
+        }
         let (leafvec, runs, n) = self.flat_runs(e);
         let (bits, vals, m) = repaint_runs(leafvec, &runs[..n], range, f, self.hw);
         if bits == leafvec && vals[..m] == runs[..n] {
