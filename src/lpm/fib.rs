@@ -847,6 +847,138 @@ mod tests {
         assert_eq!(f.len(), want.len() - 1);
     }
 
+    /// A first-level word's 64 /24 positions holding many runs, stored in the lines form:
+    /// random inserts, replacements (the in-place swap across lines) and removals of /24s,
+    /// /22s and /20s, with some /26s that turn the block into a node and back, each step
+    /// checked at every position and for every prefix against a plain list.
+    #[test]
+    fn dense_blocks_against_a_model() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let region = 0x0a40_0000u32; // 10.64.0.0/18
+        let mut f = Fib::<Ipv4Addr>::new();
+        let mut model: std::collections::BTreeMap<(u32, u8), u32> = Default::default();
+        f.insert(Prefix::new(Ipv4Addr::from_bits(0x0a00_0000), 8).unwrap(), 1)
+            .unwrap();
+        model.insert((0x0a00_0000, 8), 1);
+        let mut forms = std::collections::BTreeSet::new();
+        for step in 0..6000 {
+            // /26s (which make the block a node) only in the second half.
+            let lens: &[u8] = if step < 3000 {
+                &[24, 24, 24, 24, 24, 22, 20]
+            } else {
+                &[24, 24, 24, 22, 26]
+            };
+            let len = lens[(next() % lens.len() as u64) as usize];
+            let key = region | (next() as u32 & 0x3fff) & !(u32::MAX >> len);
+            let p = Prefix::new(Ipv4Addr::from_bits(key), len).unwrap();
+            // Few ids, so that neighbours often become equal and merge.
+            let id = (next() % if step % 2 == 0 { 4 } else { 1000 }) as u32;
+            if next() % if len == 26 { 2 } else { 6 } == 0 {
+                assert_eq!(f.remove(&p), model.remove(&(key, len)));
+            } else {
+                assert_eq!(f.insert(p, id).unwrap(), model.insert((key, len), id));
+            }
+            let e = f.trie.l1[region as usize >> 14];
+            if e & 3 << 30 == crate::lpm::trie::FLAT {
+                forms.insert(e >> 27 & 7);
+            }
+            if step % 10 != 0 {
+                continue;
+            }
+            for q in 0..256u32 {
+                let a = region | q << 6 | 1;
+                let want = model
+                    .iter()
+                    .filter(|(&(k, l), _)| a & !(u32::MAX.checked_shr(l as u32).unwrap_or(0)) == k)
+                    .max_by_key(|(&(_, l), _)| l)
+                    .map(|(_, &id)| id);
+                assert_eq!(f.lookup(Ipv4Addr::from_bits(a)), want, "step {step} {a:#x}");
+            }
+            for (&(k, l), &id) in &model {
+                let p = Prefix::new(Ipv4Addr::from_bits(k), l).unwrap();
+                assert_eq!(f.get(&p), Some(id), "step {step} {p}");
+            }
+            assert_eq!(f.len(), model.len());
+        }
+        let want = if crate::lpm::trie::LINES_V4 { 3 } else { 1 };
+        assert!(
+            forms.len() >= want,
+            "the block took several forms: {forms:?}"
+        );
+    }
+
+    /// As `dense_blocks_against_a_model`, in IPv6 (2000::/18), where flat blocks of many
+    /// runs take the lines form:
+    /// random inserts, replacements (the in-place swap across lines) and removals of /24s,
+    /// /22s and /20s, with some /26s that turn the block into a node and back, each step
+    /// checked at every position and for every prefix against a plain list.
+    #[test]
+    fn dense_blocks_against_a_model_v6() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let region = 0x2000u128 << 112; // 2000::/18
+        let mut f = Fib::<Ipv6Addr>::new();
+        let mut model: std::collections::BTreeMap<(u128, u8), u32> = Default::default();
+        f.insert(
+            Prefix::new(Ipv6Addr::from_bits(0x2000u128 << 112), 8).unwrap(),
+            1,
+        )
+        .unwrap();
+        model.insert((0x2000u128 << 112, 8), 1);
+        let mut forms = std::collections::BTreeSet::new();
+        for step in 0..6000 {
+            // /26s (which make the block a node) only in the second half.
+            let lens: &[u8] = if step < 3000 {
+                &[24, 24, 24, 24, 24, 22, 20]
+            } else {
+                &[24, 24, 24, 22, 26]
+            };
+            let len = lens[(next() % lens.len() as u64) as usize];
+            let key = region | ((next() as u128 & 0x3fff) << 96) & !(u128::MAX >> len);
+            let p = Prefix::new(Ipv6Addr::from_bits(key), len).unwrap();
+            // Few ids, so that neighbours often become equal and merge.
+            let id = (next() % if step % 2 == 0 { 4 } else { 1000 }) as u32;
+            if next() % if len == 26 { 2 } else { 6 } == 0 {
+                assert_eq!(f.remove(&p), model.remove(&(key, len)));
+            } else {
+                assert_eq!(f.insert(p, id).unwrap(), model.insert((key, len), id));
+            }
+            let e = f.trie.l1_get((region >> 110) as usize);
+            if e & 3 << 30 == crate::lpm::trie::FLAT {
+                forms.insert(e >> 27 & 7);
+            }
+            if step % 10 != 0 {
+                continue;
+            }
+            for q in 0..256u128 {
+                let a = region | q << 102 | 1;
+                let want = model
+                    .iter()
+                    .filter(|(&(k, l), _)| a & !(u128::MAX.checked_shr(l as u32).unwrap_or(0)) == k)
+                    .max_by_key(|(&(_, l), _)| l)
+                    .map(|(_, &id)| id);
+                assert_eq!(f.lookup(Ipv6Addr::from_bits(a)), want, "step {step} {a:#x}");
+            }
+            for (&(k, l), &id) in &model {
+                let p = Prefix::new(Ipv6Addr::from_bits(k), l).unwrap();
+                assert_eq!(f.get(&p), Some(id), "step {step} {p}");
+            }
+            assert_eq!(f.len(), model.len());
+        }
+        assert!(forms.len() >= 3, "the block took several forms: {forms:?}");
+    }
+
     /// Prefixes shorter than the direct levels live in `kept` whether or not addresses match
     /// them: replacing one still changes its leaves, removing one still gives its addresses to
     /// its parent, and one covered by longer prefixes (the split default route) is found

@@ -34,7 +34,8 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, additional: usize) {
     *v = new;
 }
 
-#[cfg(all(target_os = "linux", feature = "libc"))]
+// Not under Miri, which cannot call `madvise` (the advice changes no contents).
+#[cfg(all(target_os = "linux", feature = "libc", not(miri)))]
 pub(crate) fn advise_huge(ptr: *const u8, bytes: usize) {
     let start = (ptr as usize).next_multiple_of(HUGE);
     let end = (ptr as usize + bytes) & !(HUGE - 1);
@@ -48,7 +49,7 @@ pub(crate) fn advise_huge(ptr: *const u8, bytes: usize) {
     }
 }
 
-#[cfg(not(all(target_os = "linux", feature = "libc")))]
+#[cfg(not(all(target_os = "linux", feature = "libc", not(miri))))]
 pub(crate) fn advise_huge(_ptr: *const u8, _bytes: usize) {}
 
 #[cfg(test)]
@@ -180,5 +181,171 @@ mod huge_tests {
     #[should_panic(expected = "first level of 3 words")]
     fn huge_words_are_a_power_of_two() {
         HugeWords::zeroed(3);
+    }
+}
+
+/// A growable array of `u32` whose buffer starts on a 64-byte cache line (on a huge page
+/// from 2 MiB on), so that index `16 * i` is the start of a line: the leaf array, whose
+/// blocks are placed on lines (a `Vec<u32>`'s buffer is only 4-byte aligned, and moves to
+/// another offset in a line when it grows).
+pub(crate) struct LineWords {
+    ptr: std::ptr::NonNull<u32>,
+    len: usize,
+    cap: usize,
+}
+
+// SAFETY: LineWords owns its buffer exclusively, like a Vec<u32>.
+unsafe impl Send for LineWords {}
+// SAFETY: shared access only reads; mutation needs &mut, like a Vec<u32>.
+unsafe impl Sync for LineWords {}
+
+impl LineWords {
+    /// An empty array (no allocation).
+    pub(crate) const fn new() -> LineWords {
+        LineWords {
+            ptr: std::ptr::NonNull::dangling(),
+            len: 0,
+            cap: 0,
+        }
+    }
+
+    fn layout(cap: usize) -> std::alloc::Layout {
+        let bytes = cap * 4;
+        let align = if bytes >= HUGE { HUGE } else { 64 };
+        std::alloc::Layout::from_size_align(bytes, align).expect("lpm: leaf array too large")
+    }
+
+    /// Words the buffer holds.
+    pub(crate) fn capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Moves the contents into a buffer of `cap` words (at least `len`).
+    fn realloc(&mut self, cap: usize) {
+        debug_assert!(cap >= self.len);
+        let new = if cap == 0 {
+            std::ptr::NonNull::dangling()
+        } else {
+            let layout = Self::layout(cap);
+            // SAFETY: the layout has a non-zero size.
+            let raw = unsafe { std::alloc::alloc(layout) } as *mut u32;
+            let Some(p) = std::ptr::NonNull::new(raw) else {
+                std::alloc::handle_alloc_error(layout)
+            };
+            advise_huge(raw as *const u8, layout.size());
+            // SAFETY: both buffers hold at least `len` words and do not overlap.
+            unsafe { std::ptr::copy_nonoverlapping(self.ptr.as_ptr(), raw, self.len) };
+            p
+        };
+        if self.cap > 0 {
+            // SAFETY: allocated with this layout in an earlier `realloc`, freed only here.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr() as *mut u8, Self::layout(self.cap)) }
+        }
+        self.ptr = new;
+        self.cap = cap;
+    }
+
+    /// Makes room for `additional` more words, growing as [`reserve`] grows a `Vec`.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let need = self.len + additional;
+        if need <= self.cap {
+            return;
+        }
+        let cap = if need * 4 < HUGE {
+            need.max(self.cap * 2).max(16)
+        } else {
+            need.max(self.cap + self.cap / 4)
+        };
+        self.realloc(cap);
+    }
+
+    /// Sets the length to `n`, new words being `v`.
+    pub(crate) fn resize(&mut self, n: usize, v: u32) {
+        if n > self.len {
+            self.reserve(n - self.len);
+            // SAFETY: the buffer holds `cap >= n` words; `len..n` are written here.
+            unsafe {
+                let s =
+                    std::slice::from_raw_parts_mut(self.ptr.as_ptr().add(self.len), n - self.len);
+                s.fill(v);
+            }
+        }
+        self.len = n;
+    }
+
+    /// Gives back the spare capacity.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        if self.cap > self.len {
+            self.realloc(self.len);
+        }
+    }
+}
+
+impl Default for LineWords {
+    fn default() -> LineWords {
+        LineWords::new()
+    }
+}
+
+impl std::ops::Deref for LineWords {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        // SAFETY: `ptr` points to `len` initialised words owned by self (or is dangling and
+        // well aligned with `len` 0).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl std::ops::DerefMut for LineWords {
+    fn deref_mut(&mut self) -> &mut [u32] {
+        // SAFETY: as in `deref`, and `&mut self` guarantees exclusive access.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Clone for LineWords {
+    fn clone(&self) -> LineWords {
+        let mut copy = LineWords::new();
+        copy.reserve(self.len);
+        copy.resize(self.len, 0);
+        copy.copy_from_slice(self);
+        copy
+    }
+}
+
+impl Drop for LineWords {
+    fn drop(&mut self) {
+        if self.cap > 0 {
+            // SAFETY: allocated with this layout in `realloc`, freed only here.
+            unsafe { std::alloc::dealloc(self.ptr.as_ptr() as *mut u8, Self::layout(self.cap)) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod line_words_tests {
+    use super::*;
+
+    #[test]
+    fn line_words_grow_keep_contents_and_stay_aligned() {
+        let mut w = LineWords::new();
+        assert_eq!((w.len(), w.capacity()), (0, 0));
+        for n in [1usize, 17, 1000, 600_000, 3] {
+            let old: Vec<u32> = w.to_vec();
+            w.resize(n, 7);
+            assert_eq!(w.as_ptr() as usize % 64, 0);
+            let keep = old.len().min(n);
+            assert_eq!(&w[..keep], &old[..keep]);
+            assert!(w[keep..].iter().all(|&x| x == 7));
+            w[n - 1] = n as u32;
+        }
+        w.shrink_to_fit();
+        assert_eq!((w.len(), w.capacity()), (3, 3));
+        let c = w.clone();
+        assert_eq!(&c[..], &w[..]);
+        assert_eq!(c.as_ptr() as usize % 64, 0);
+        w.resize(0, 0);
+        w.shrink_to_fit();
+        assert_eq!(w.capacity(), 0);
     }
 }

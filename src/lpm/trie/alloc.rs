@@ -1,7 +1,7 @@
 //! Allocation of node and leaf arrays (recycled through per-size free lists) and of
 //! second-level blocks.
 
-use super::layout::{Node, Trie, DIR, FLAT, NODE};
+use super::layout::{Node, Trie, DIR, NODE};
 use crate::lpm::key::Key;
 
 impl<K: Key> Trie<K> {
@@ -38,16 +38,20 @@ impl<K: Key> Trie<K> {
         // and its leaf from one line more often (measured: about 5% more lookups per second
         // on the full IPv4 table). The skipped words go to the free lists.
         const LINE: usize = 16;
-        let pos = (self.leaves.as_ptr() as usize / 4 + i) % LINE;
+        // The array starts on a line (`LineWords`): word `i` is at `i % LINE` in its line.
+        let pos = i % LINE;
         if (n <= LINE && pos + n > LINE) || (n > LINE && pos != 0) {
             let gap = LINE - pos;
-            crate::lpm::mem::reserve(&mut self.leaves, gap + n);
+            self.leaves.reserve(gap + n);
             self.leaves.resize(i + gap, 0);
             self.free_leaves(i as u32, gap);
             i += gap;
         }
-        assert!(i + n < FLAT as usize, "lpm: leaf array overflow");
-        crate::lpm::mem::reserve(&mut self.leaves, n);
+        assert!(
+            i + n <= super::flat::BASE_MASK as usize,
+            "lpm: leaf array overflow"
+        );
+        self.leaves.reserve(n);
         self.leaves.resize(i + n, 0);
         i as u32
     }

@@ -113,7 +113,8 @@ pub(crate) struct Trie<K: Key> {
     pub(super) win: crate::lpm::mem::HugeWords,
     pub(super) free_chunks: Vec<u32>,
     pub(crate) nodes: Vec<Node>,
-    pub(crate) leaves: Vec<u32>,
+    /// Leaf arrays of nodes and flat blocks, in an array that starts on a cache line.
+    pub(crate) leaves: crate::lpm::mem::LineWords,
     /// The second-level direct blocks (see [`DIR`]), `2^DIR2` words each.
     pub(crate) dir: Vec<u32>,
     /// Per block: how many of its words are not leaves (when none are, the block may
@@ -194,12 +195,12 @@ impl<K: Key> Trie<K> {
             win: crate::lpm::mem::HugeWords::zeroed(0),
             free_chunks: Vec::new(),
             nodes: Vec::new(),
-            leaves: Vec::new(),
+            leaves: crate::lpm::mem::LineWords::new(),
             dir: Vec::new(),
             dir_deep: Vec::new(),
             free_dir: Vec::new(),
             free_nodes: vec![Vec::new(); 65],
-            free_leaves: vec![Vec::new(); 67],
+            free_leaves: vec![Vec::new(); 81],
             hw: cpu_has_popcnt(),
             _k: std::marker::PhantomData,
         }
@@ -234,7 +235,7 @@ impl<K: Key> Trie<K> {
 
     /// First-level word `i` (below `2^DIRECT`; the first level exists).
     #[inline(always)]
-    pub(super) fn l1_get(&self, i: usize) -> u32 {
+    pub(crate) fn l1_get(&self, i: usize) -> u32 {
         if K::COARSE == 0 {
             return self.l1[i];
         }

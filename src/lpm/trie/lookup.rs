@@ -27,7 +27,7 @@ impl<K: Key> Trie<K> {
             }
         }
         if e & FLAT != 0 {
-            return self.flat_leaf(e & !FLAT, key, d);
+            return self.flat_at(e, key.stride_at(d));
         }
         self.walk(e, key, d)
     }
@@ -84,32 +84,6 @@ impl<K: Key> Trie<K> {
         // loop (measured on the full IPv4 table: with the flat block's single check below,
         // 1.6x the random-address lookups of `get(..).unwrap_or(0)` here).
         self.l1.word_masked(key.top())
-    }
-
-    /// The leaf for `key` in the flat block at `b`, which indexes the 6 bits from `d`.
-    #[inline(always)]
-    pub(crate) fn flat_leaf(&self, b: u32, key: K, d: u32) -> u32 {
-        let b = b as usize;
-        // One bounds check for the whole block (its header and at most 64 runs), so that the
-        // reads below need none; a block within the array's last 66 words takes the checked
-        // path.
-        let Some(blk) = self.leaves.get(b..b + 66) else {
-            return self.flat_leaf_near_end(b, key, d);
-        };
-        let blk: &[u32; 66] = blk.try_into().expect("66 words");
-        let leafvec = blk[0] as u64 | (blk[1] as u64) << 32;
-        let m = upto(key.stride_at(d));
-        // At most 1 + 64: `min` states it to the compiler (no check, no branch).
-        blk[(1 + popcount(leafvec & m, self.hw) as usize).min(65)]
-    }
-
-    /// [`Trie::flat_leaf`] for a block that ends the leaf array, each read checked.
-    #[cold]
-    #[inline(never)]
-    fn flat_leaf_near_end(&self, b: usize, key: K, d: u32) -> u32 {
-        let leafvec = self.leaf(b) as u64 | (self.leaf(b + 1) as u64) << 32;
-        let m = upto(key.stride_at(d));
-        self.leaf(b + 1 + popcount(leafvec & m, self.hw) as usize)
     }
 
     /// Walks the nodes below word `e` (a node reference at depth `d`).
@@ -181,9 +155,10 @@ impl<K: Key> Trie<K> {
             if e & TAGS == 0 {
                 res[i] = e;
             } else if e & FLAT != 0 {
-                cur[i] = e & !FLAT;
-                // The block's header line; its leaf is usually in it or the next one.
-                if let Some(w) = t.leaves.get(cur[i] as usize) {
+                cur[i] = e;
+                // The block's line that holds the key's position (in the runs form of a
+                // block of many runs, its header line).
+                if let Some(w) = t.leaves.get(t.flat_line(e, keys[i].stride_at(dep[i]))) {
                     prefetch(w);
                 }
                 flat |= 1 << i;
@@ -195,7 +170,7 @@ impl<K: Key> Trie<K> {
         }
         for i in 0..N {
             if flat & (1 << i) != 0 {
-                res[i] = t.flat_leaf(cur[i], keys[i], dep[i]);
+                res[i] = t.flat_at(cur[i], keys[i].stride_at(dep[i]));
             }
         }
         while pending != 0 {

@@ -16,10 +16,13 @@
 //! relabelling), `paint.rs` (the general update) and `alloc.rs` (arrays and free lists).
 
 mod alloc;
+mod flat;
 mod layout;
 mod lookup;
 mod paint;
 mod replace;
 mod visit;
 
+#[cfg(test)]
+pub(crate) use flat::LINES_V4;
 pub(crate) use layout::{Trie, FLAT};

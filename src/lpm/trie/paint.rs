@@ -295,7 +295,7 @@ impl<K: Key> Trie<K> {
     ) -> u32 {
         if len <= s {
             if e & FLAT != 0 {
-                self.paint_flat(e & !FLAT, 0..64, f)
+                self.paint_flat(e, 0..64, f)
             } else if e & NODE != 0 {
                 self.paint_root(e & !NODE, s, key, len, create, f)
             } else {
@@ -307,7 +307,7 @@ impl<K: Key> Trie<K> {
             let lo = key.stride_at(s);
             let range = lo..lo + (1usize << (s + 6 - len));
             if e & FLAT != 0 {
-                self.paint_flat(e & !FLAT, range, f)
+                self.paint_flat(e, range, f)
             } else if create {
                 self.paint_uniform(e, range, f)
             } else {
@@ -329,33 +329,37 @@ impl<K: Key> Trie<K> {
         }
     }
 
-    /// Applies `f` to positions `range` of the flat block at `b` and returns the first-level
-    /// word that replaces it: a flat block (the same one when its run count is unchanged) or,
+    /// Applies `f` to positions `range` of the flat block of word `e` and returns the word
+    /// that replaces it: a flat block (the same one when its form and size are unchanged) or,
     /// when all 64 positions end up equal, that leaf.
     fn paint_flat<F: Fn(u32) -> u32>(
         &mut self,
-        b: u32,
+        e: u32,
         range: std::ops::Range<usize>,
         f: &F,
     ) -> u32 {
-        let bi = b as usize;
-        let leafvec = self.leaves[bi] as u64 | (self.leaves[bi + 1] as u64) << 32;
-        let runs = leafvec.count_ones() as usize;
-        let (bits, vals, n) = repaint_runs(
-            leafvec,
-            &self.leaves[bi + 2..bi + 2 + runs],
-            range,
-            f,
-            self.hw,
-        );
-        if bits == leafvec {
-            // Same runs: only values changed (or nothing did).
-            if vals[..n] != self.leaves[bi + 2..bi + 2 + n] {
-                self.leaves[bi + 2..bi + 2 + n].copy_from_slice(&vals[..n]);
+        let (b, form) = super::flat::parts(e);
+        if form == 0 {
+            // The runs form, read in place.
+            let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
+            let runs = leafvec.count_ones() as usize;
+            let old = &self.leaves[b + 2..b + 2 + runs];
+            let (bits, vals, n) = repaint_runs(leafvec, old, range, f, self.hw);
+            if bits == leafvec {
+                // Same runs (and so the same form): only values changed, or nothing did.
+                if vals[..n] != *old {
+                    self.leaves[b + 2..b + 2 + n].copy_from_slice(&vals[..n]);
+                }
+                return e;
             }
-            return b | FLAT;
+            return self.store_flat(Some(e), bits, &vals[..n]);
         }
-        self.store_flat(Some((b, runs)), bits, &vals[..n])
+        let (leafvec, runs, n) = self.flat_runs(e);
+        let (bits, vals, m) = repaint_runs(leafvec, &runs[..n], range, f, self.hw);
+        if bits == leafvec && vals[..m] == runs[..n] {
+            return e;
+        }
+        self.store_flat(Some(e), bits, &vals[..m])
     }
 
     /// Like [`Trie::paint_flat`] for a first-level word that is a single leaf.
@@ -367,31 +371,6 @@ impl<K: Key> Trie<K> {
     ) -> u32 {
         let (bits, vals, n) = repaint_runs(1, &[leaf], range, f, self.hw);
         self.store_flat(None, bits, &vals[..n])
-    }
-
-    /// Stores runs `vals` starting at the set bits of `leafvec` as a flat block, reusing `old`
-    /// (block, runs) when the size allows, and returns the first-level word for it.
-    fn store_flat(&mut self, old: Option<(u32, usize)>, leafvec: u64, vals: &[u32]) -> u32 {
-        let n = vals.len();
-        if n == 1 {
-            if let Some((b, runs)) = old {
-                self.free_leaves(b, runs + 2);
-            }
-            return vals[0];
-        }
-        let b = match old {
-            Some((b, runs)) if runs == n => b,
-            Some((b, runs)) => {
-                self.free_leaves(b, runs + 2);
-                self.alloc_leaves(n + 2)
-            }
-            None => self.alloc_leaves(n + 2),
-        };
-        let bi = b as usize;
-        self.leaves[bi] = leafvec as u32;
-        self.leaves[bi + 1] = (leafvec >> 32) as u32;
-        self.leaves[bi + 2..bi + 2 + n].copy_from_slice(vals);
-        b | FLAT
     }
 
     fn paint_root<F: Fn(u32) -> u32>(
@@ -420,14 +399,12 @@ impl<K: Key> Trie<K> {
             None if n.vector == 0 => {
                 // No children: store it flat.
                 let runs = n.leafvec.count_ones() as usize;
-                let b = self.alloc_leaves(runs + 2);
-                let (b, base0) = (b as usize, n.base0 as usize);
-                self.leaves[b] = n.leafvec as u32;
-                self.leaves[b + 1] = (n.leafvec >> 32) as u32;
-                self.leaves.copy_within(base0..base0 + runs, b + 2);
+                let base0 = n.base0 as usize;
+                let mut vals = [0u32; 64];
+                vals[..runs].copy_from_slice(&self.leaves[base0..base0 + runs]);
                 self.free_leaves(n.base0, runs);
                 self.free_nodes(ni, 1);
-                b as u32 | FLAT
+                self.store_flat(None, n.leafvec, &vals[..runs])
             }
             None => ni | NODE,
         }
@@ -439,12 +416,10 @@ impl<K: Key> Trie<K> {
         if e & NODE != 0 {
             return e & !NODE;
         }
-        let b = (e & !FLAT) as usize;
-        let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
-        let runs = leafvec.count_ones() as usize;
+        let (leafvec, vals, runs) = self.flat_runs(e);
+        self.free_flat(e);
         let base0 = self.alloc_leaves(runs);
-        self.leaves.copy_within(b + 2..b + 2 + runs, base0 as usize);
-        self.free_leaves(b as u32, runs + 2);
+        self.leaves[base0 as usize..base0 as usize + runs].copy_from_slice(&vals[..runs]);
         let ni = self.alloc_nodes(1);
         self.nodes[ni as usize] = Node {
             vector: 0,

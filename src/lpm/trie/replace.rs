@@ -1,6 +1,7 @@
 //! Leaf changes that keep the structure: [`Trie::replace_in_place`] (a present prefix's leaf
 //! swapped under it) and [`Trie::relabel`] (every leaf renamed after the entries moved).
 
+use super::flat;
 use super::layout::{popcount, upto, Node, Trie, DIR, FLAT, INLINE_RUNS, NODE, TAGS};
 use crate::lpm::key::Key;
 
@@ -72,16 +73,20 @@ impl<K: Key> Trie<K> {
             let e = self.l1_get(key.top());
             if e & TAGS == FLAT {
                 let (lo, w) = (key.stride_at(K::DIRECT), K::DIRECT + 6 - len);
-                return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
+                return self.swap_flat(e, lo, w, from, to);
             }
         }
         self.replace_walk(key, len, from, to)
     }
 
-    /// [`Trie::replace_in_place`] in the flat block at `b`, for its positions `lo..lo + 2^w`
-    /// (a flat block has no children: every position is a leaf).
+    /// [`Trie::replace_in_place`] in the flat block of word `e`, for its positions
+    /// `lo..lo + 2^w` (a flat block has no children: every position is a leaf).
     #[inline(always)]
-    fn swap_flat(&mut self, b: usize, lo: usize, w: u32, from: u32, to: u32) -> bool {
+    fn swap_flat(&mut self, e: u32, lo: usize, w: u32, from: u32, to: u32) -> bool {
+        let (b, form) = flat::parts(e);
+        if form != 0 {
+            return self.swap_flat_lines(e, lo, w, from, to);
+        }
         let leafvec = self.leaf(b) as u64 | (self.leaf(b + 1) as u64) << 32;
         let hi = lo + (1usize << w);
         // The position after the prefix, as a bit (0: none).
@@ -109,6 +114,94 @@ impl<K: Key> Trie<K> {
             return false;
         }
         swap(&mut runs[l..r], from, to);
+        true
+    }
+
+    /// [`Trie::swap_flat`] for a block in the lines form: the positions' runs
+    /// are swapped in every line they appear in (a run that crosses a line's start is
+    /// stored again in that line).
+    #[inline(never)]
+    fn swap_flat_lines(&mut self, e: u32, lo: usize, w: u32, from: u32, to: u32) -> bool {
+        if w == 0 {
+            return self.swap_flat_line(e, lo, from, to);
+        }
+        let hi = lo + (1usize << w);
+        // Whether the prefix's first position and the one after it start runs, and whether
+        // a run would become equal to its neighbour outside (it would have to merge).
+        let (first, last) = (self.flat_at(e, lo), self.flat_at(e, hi - 1));
+        if lo > 0 {
+            let before = self.flat_at(e, lo - 1);
+            if before == first || (before == to && first == from) {
+                return false;
+            }
+        }
+        if hi < 64 {
+            let after = self.flat_at(e, hi);
+            if after == last || (after == to && last == from) {
+                return false;
+            }
+        }
+        let (b, k) = flat::parts(e);
+        let k = k as usize;
+        for j in (lo * k) >> 6..=((hi - 1) * k) >> 6 {
+            let line = b + 16 * j;
+            let h = self.leaves[line] as u64 | (self.leaves[line + 1] as u64) << 32;
+            // The runs of this line that start inside the prefix (the line's first run
+            // starts at its first position, inside when the prefix begins before it).
+            let first = popcount(h & ((1u64 << lo) - 1), self.hw) as usize;
+            let below_hi = if hi >= 64 { !0u64 } else { (1u64 << hi) - 1 };
+            let end = popcount(h & below_hi, self.hw) as usize;
+            swap(&mut self.leaves[line + 2 + first..line + 2 + end], from, to);
+        }
+        true
+    }
+
+    /// [`Trie::swap_flat_lines`] for one position `p` (an IPv4 /24 under a first-level
+    /// word: most of a real update stream), from its line's header where the neighbours are
+    /// in the same line.
+    #[inline]
+    fn swap_flat_line(&mut self, e: u32, p: usize, from: u32, to: u32) -> bool {
+        let (b, k) = flat::parts(e);
+        let k = k as usize;
+        let j = (p * k) >> 6;
+        let (s, t) = (flat::line_start(k, j), flat::line_start(k, j + 1));
+        let line = b + 16 * j;
+        let Some(words) = self.leaves.get(line..line + 16) else {
+            return false;
+        };
+        let h = words[0] as u64 | (words[1] as u64) << 32;
+        let i = 2 + popcount(h & upto(p), self.hw) as usize - 1;
+        let v = words[i.min(15)];
+        // Inside the line a run starts where its header has a bit; at the line's first
+        // position, where the previous line's last run differs.
+        let before = if p == 0 {
+            None
+        } else if p > s {
+            if h >> p & 1 == 0 {
+                return false;
+            }
+            Some(words[(i - 1).min(15)])
+        } else {
+            Some(self.flat_at(e, p - 1))
+        };
+        let after = if p + 1 >= 64 {
+            None
+        } else if p + 1 < t {
+            if h >> (p + 1) & 1 == 0 {
+                return false;
+            }
+            Some(words[(i + 1).min(15)])
+        } else {
+            Some(self.flat_at(e, p + 1))
+        };
+        for n in [before, after].into_iter().flatten() {
+            if n == v || (n == to && v == from) {
+                return false;
+            }
+        }
+        if v == from {
+            self.leaves[line + i.min(15)] = to;
+        }
         true
     }
 
@@ -154,7 +247,7 @@ impl<K: Key> Trie<K> {
                 return false;
             }
             let (lo, w) = (key.stride_at(d), d + 6 - len);
-            return self.swap_flat((e & !FLAT) as usize, lo, w, from, to);
+            return self.swap_flat(e, lo, w, from, to);
         }
         let mut ni = (e & !NODE) as usize;
         loop {
@@ -274,12 +367,7 @@ impl<K: Key> Trie<K> {
             }
             e
         } else if e & FLAT != 0 {
-            let b = (e & !FLAT) as usize;
-            let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
-            let runs = leafvec.count_ones() as usize;
-            for l in &mut self.leaves[b + 2..b + 2 + runs] {
-                *l = g(*l);
-            }
+            self.relabel_flat(e, g);
             e
         } else {
             self.relabel_node((e & !NODE) as usize, g);

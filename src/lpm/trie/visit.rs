@@ -100,11 +100,10 @@ impl<K: Key> Trie<K> {
             return false;
         }
         if e & FLAT != 0 {
-            let b = (e & !FLAT) as usize;
-            let leafvec = self.leaves[b] as u64 | (self.leaves[b + 1] as u64) << 32;
+            let (leafvec, runs, _) = self.flat_runs(e);
             let (lo, hi) = positions(s, v.key, v.len);
             for p in lo..hi {
-                let leaf = self.leaves[b + 1 + (leafvec & upto(p)).count_ones() as usize];
+                let leaf = runs[(leafvec & upto(p)).count_ones() as usize - 1];
                 if (p == lo || leafvec >> p & 1 == 1 || v.starts(leaf, s, p))
                     && f(base.with_bits(s, 6, p), leaf, (s + 6).min(K::BITS))
                 {
