@@ -9,7 +9,7 @@ use crate::fdb::fdb_from_message;
 use crate::handle::check_code;
 use crate::link::{link_from_bytes, port_vlans_from_message};
 use crate::monitor::Monitor;
-use crate::neighbour::{neighbour_from_message, neighbour_table_from_message};
+use crate::neighbour::{neighbour_from_bytes, neighbour_table_from_message};
 use crate::netconf::{netconf_from_bytes, RTM_DELNETCONF, RTM_NEWNETCONF};
 use crate::nexthop::{nexthop_from_bytes, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
 use crate::route::route_from_bytes;
@@ -53,7 +53,7 @@ pub(super) const DECODERS: [(&str, Decoder); 15] = [
     ("link_from_bytes", Decoder::Link),
     ("port_vlans_from_message", Decoder::BridgeVlans),
     ("address_from_bytes", Decoder::Address),
-    ("neighbour_from_message", Decoder::Neighbour),
+    ("neighbour_from_bytes", Decoder::Neighbour),
     ("fdb_from_message", Decoder::Fdb),
     ("rule_from_message", Decoder::Rule),
     ("neighbour_table_from_message", Decoder::NeighbourTable),
@@ -143,6 +143,11 @@ pub(super) fn feed(datagram: &[u8], mon: &mut Monitor) -> Counts {
                 c.note(Decoder::Address, r.is_ok());
                 black_box(r.ok());
             }
+            libc::RTM_NEWNEIGH | libc::RTM_DELNEIGH => {
+                let r = neighbour_from_bytes(frame.payload);
+                c.note(Decoder::Neighbour, r.is_ok());
+                black_box(r.ok());
+            }
             RTM_NEWNETCONF | RTM_DELNETCONF => {
                 let r = netconf_from_bytes(frame.payload);
                 c.note(Decoder::Netconf, r.is_ok());
@@ -175,9 +180,6 @@ pub(super) fn feed(datagram: &[u8], mon: &mut Monitor) -> Counts {
             }
             // (The kernel's RTM_GETNEIGH, an L2/L3 miss, is the monitor's alone.)
             RouteNetlinkMessage::NewNeighbour(m) | RouteNetlinkMessage::DelNeighbour(m) => {
-                let r = neighbour_from_message(m.clone());
-                c.note(Decoder::Neighbour, r.is_ok());
-                black_box(r.ok());
                 let r = fdb_from_message(m);
                 c.note(Decoder::Fdb, r.is_ok());
                 black_box(r.ok());

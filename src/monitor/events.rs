@@ -11,7 +11,7 @@ use super::types::{Change, Event};
 use crate::addr::{address_from_bytes, Address};
 use crate::fdb::{fdb_from_message, FdbEntry};
 use crate::link::{link_from_bytes, link_header};
-use crate::neighbour::{neighbour_from_message, Neighbour, NeighbourFlags};
+use crate::neighbour::{neighbour_from_bytes, Neighbour, NeighbourFlags};
 use crate::netconf::{netconf_from_bytes, Netconf, NetconfScope, RTM_DELNETCONF, RTM_NEWNETCONF};
 use crate::nexthop::{nexthop_from_bytes, Nexthop, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
 use crate::nsid::nsid_from_message;
@@ -119,6 +119,14 @@ impl Decoder {
                 let n = nexthop_from_bytes(frame.payload)?;
                 return Ok(Some(self.nexthop_event(n, frame.ty == RTM_DELNEXTHOP)));
             }
+            // ARP/NDP entries straight from the bytes; bridge-family ones (FDB) below.
+            libc::RTM_NEWNEIGH | libc::RTM_DELNEIGH
+                if frame.payload.first() != Some(&(libc::AF_BRIDGE as u8)) =>
+            {
+                let removed = frame.ty == libc::RTM_DELNEIGH;
+                let n = neighbour_from_bytes(frame.payload)?;
+                return Ok(n.map(|n| self.neighbour_event(n, removed)));
+            }
             libc::RTM_NEWADDR | libc::RTM_DELADDR => {
                 let removed = frame.ty == libc::RTM_DELADDR;
                 let a = address_from_bytes(frame.payload)?;
@@ -179,11 +187,13 @@ impl Decoder {
         })))
     }
 
+    /// A bridge-family neighbour message: an FDB entry (ARP/NDP ones are decoded from their
+    /// bytes before this).
     fn neigh_or_fdb(&mut self, m: NeighbourMessage, removed: bool) -> Result<Option<Event>> {
         if m.header.family == AddressFamily::Bridge {
             Ok(fdb_from_message(m)?.map(|e| self.fdb_event(e, removed)))
         } else {
-            Ok(neighbour_from_message(m)?.map(|n| self.neighbour_event(n, removed)))
+            Ok(None)
         }
     }
 

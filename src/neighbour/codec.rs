@@ -159,43 +159,52 @@ pub(super) fn neighbour_selector(address: IpAddr, link: IfIndex) -> NeighbourMes
     msg
 }
 
-/// Converts a dumped ARP/NDP entry; entries of other families (bridge FDB) are skipped.
-pub(crate) fn neighbour_from_message(m: NeighbourMessage) -> Result<Option<Neighbour>> {
-    if !matches!(m.header.family, AddressFamily::Inet | AddressFamily::Inet6) {
-        return Ok(None);
+/// `struct ndmsg` (linux/neighbour.h): family, padding, ifindex, state, flags, type.
+const NDMSG_LEN: usize = 12;
+/// `NDA_DST`, `NDA_LLADDR` and `NDA_PROBES` (linux/neighbour.h).
+const NDA_DST: u16 = 1;
+const NDA_LLADDR: u16 = 2;
+const NDA_PROBES: u16 = 4;
+
+/// Decodes an ARP/NDP neighbour message (`RTM_NEWNEIGH`, `RTM_DELNEIGH`) from its payload
+/// (what follows `struct nlmsghdr`), reading only what [`Neighbour`] holds. Entries of other
+/// families (bridge FDB entries) and entries without a device are `None`; a message too short
+/// for its header, with broken attributes, or without an address of its family is an error.
+pub(crate) fn neighbour_from_bytes(
+    payload: &[u8],
+) -> std::result::Result<Option<Neighbour>, String> {
+    use crate::wire::attr;
+    if payload.len() < NDMSG_LEN {
+        return Err(format!("a neighbour message of {} bytes", payload.len()));
     }
+    let family = match i32::from(payload[0]) {
+        libc::AF_INET => IpFamily::V4,
+        libc::AF_INET6 => IpFamily::V6,
+        _ => return Ok(None),
+    };
     // The kernel allows proxy entries without a device; netplumb's entries always name one.
-    let Some(link) = IfIndex::new(m.header.ifindex) else {
+    let Some(link) = IfIndex::new(attr::u32_at(payload, 4)) else {
         return Ok(None);
     };
-    let mut address = None;
-    let mut mac = None;
-    let mut probes = None;
-    for attr in m.attributes {
-        match attr {
-            NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => {
-                address = Some(IpAddr::V4(a))
-            }
-            NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => {
-                address = Some(IpAddr::V6(a))
-            }
-            NeighbourAttribute::LinkLayerAddress(l) => mac = MacAddr::from_slice(&l).ok(),
-            NeighbourAttribute::Probes(p) => probes = Some(p),
+    let state = NeighbourState::from_bits_retain(attr::u16_at(payload, 8));
+    let flags = NeighbourFlags::from_bits_retain(payload[10]);
+    let (mut address, mut mac, mut probes) = (None, None, None);
+    for at in attr::attrs(&payload[NDMSG_LEN..]) {
+        let (ty, value) = at?;
+        match ty {
+            NDA_DST => address = Some(attr::ip_of(family, value)?),
+            NDA_LLADDR => mac = MacAddr::from_slice(value).ok(),
+            NDA_PROBES => probes = attr::u32_of(value),
             _ => {}
         }
     }
-    let Some(address) = address else {
-        return Err(Error::malformed(
-            "list neighbours",
-            "a neighbour entry without an address",
-        ));
-    };
+    let address = address.ok_or("a neighbour entry without an address")?;
     Ok(Some(Neighbour {
         link,
         address,
         mac,
-        state: NeighbourState::from_bits_retain(u16::from(m.header.state)),
-        flags: NeighbourFlags::from_bits_retain(m.header.flags.bits()),
+        state,
+        flags,
         probes,
     }))
 }
@@ -236,6 +245,61 @@ pub(crate) fn neighbour_table_from_message(m: NeighbourTableMessage) -> Option<N
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The payload of `m` as the kernel would send it.
+    fn bytes(m: &NeighbourMessage) -> Vec<u8> {
+        use netlink_packet_core::Emitable;
+        let mut b = vec![0; m.buffer_len()];
+        m.emit(&mut b);
+        b
+    }
+
+    #[test]
+    fn neighbours_decode_from_their_bytes() {
+        let mut m = NeighbourMessage::default();
+        m.header.family = AddressFamily::Inet6;
+        m.header.ifindex = 7;
+        m.header.state = NlState::from(0x02);
+        m.header.flags = NlFlags::Router;
+        m.attributes = vec![
+            NeighbourAttribute::Destination(NeighbourAddress::Inet6(
+                "2001:db8::9".parse().unwrap(),
+            )),
+            NeighbourAttribute::LinkLayerAddress(vec![2, 0, 0, 0, 0, 9]),
+            NeighbourAttribute::Probes(3),
+            NeighbourAttribute::Vlan(5),
+        ];
+        let n = neighbour_from_bytes(&bytes(&m)).unwrap().unwrap();
+        assert_eq!(n.link, IfIndex::new(7).unwrap());
+        assert_eq!(n.address, "2001:db8::9".parse::<IpAddr>().unwrap());
+        assert_eq!(n.mac, Some(MacAddr([2, 0, 0, 0, 0, 9])));
+        assert_eq!(n.state, NeighbourState::REACHABLE);
+        assert_eq!(n.flags, NeighbourFlags::ROUTER);
+        assert_eq!(n.probes, Some(3));
+
+        // An IPv4 entry without a MAC (incomplete), a bridge entry, a proxy without device.
+        m.header.family = AddressFamily::Inet;
+        m.attributes = vec![NeighbourAttribute::Destination(NeighbourAddress::Inet(
+            "10.0.0.2".parse().unwrap(),
+        ))];
+        let n = neighbour_from_bytes(&bytes(&m)).unwrap().unwrap();
+        assert_eq!((n.mac, n.probes), (None, None));
+        m.header.family = AddressFamily::Bridge;
+        assert_eq!(neighbour_from_bytes(&bytes(&m)), Ok(None));
+        m.header.family = AddressFamily::Inet;
+        m.header.ifindex = 0;
+        assert_eq!(neighbour_from_bytes(&bytes(&m)), Ok(None));
+
+        // Hostile: short, no address, an address of the other family's length.
+        assert!(neighbour_from_bytes(&[2, 0, 0]).is_err());
+        m.header.ifindex = 7;
+        m.attributes.clear();
+        assert!(neighbour_from_bytes(&bytes(&m)).is_err());
+        m.attributes = vec![NeighbourAttribute::Destination(NeighbourAddress::Inet6(
+            "2001:db8::9".parse().unwrap(),
+        ))];
+        assert!(neighbour_from_bytes(&bytes(&m)).is_err());
+    }
 
     #[test]
     fn combined_states_survive_the_wire_types() {

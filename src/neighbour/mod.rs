@@ -10,7 +10,7 @@ mod codec;
 mod ops;
 mod types;
 
-pub(crate) use codec::neighbour_from_message;
+pub(crate) use codec::neighbour_from_bytes;
 #[cfg(test)]
 pub(crate) use codec::neighbour_message;
 #[cfg(test)]

@@ -12,8 +12,8 @@ use netlink_packet_route::neighbour_table::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
 use super::codec::{
-    af, neighbour_from_message, neighbour_message, neighbour_selector,
-    neighbour_table_from_message, table_name,
+    af, neighbour_from_bytes, neighbour_message, neighbour_selector, neighbour_table_from_message,
+    table_name,
 };
 use super::types::{
     Neighbour, NeighbourFilter, NeighbourState, NeighbourTable, NeighbourTableParams, NewNeighbour,
@@ -21,7 +21,7 @@ use super::types::{
 use crate::batch::Batch;
 use crate::handle::DecodeFrame;
 use crate::link::LinkFilter;
-use crate::wire::{self, Frame, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use crate::wire::{Frame, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
 use crate::{Dump, Error, Handle, IfIndex, IpFamily, LinkRef, Result};
 
 const LIST_NEIGHBOURS: &str = "list neighbours";
@@ -185,11 +185,9 @@ impl Handle {
             if frame.ty != libc::RTM_NEWNEIGH {
                 return Ok(None);
             }
-            let msg = wire::decode(frame).map_err(|e| Error::malformed(LIST_NEIGHBOURS, e))?;
-            let RouteNetlinkMessage::NewNeighbour(m) = msg else {
-                return Ok(None);
-            };
-            let Some(n) = neighbour_from_message(m)? else {
+            let Some(n) = neighbour_from_bytes(frame.payload)
+                .map_err(|e| Error::malformed(LIST_NEIGHBOURS, e))?
+            else {
                 return Ok(None);
             };
             let keep = members.as_ref().is_none_or(|m| m.contains(&n.link))
