@@ -12,7 +12,7 @@ use netlink_packet_route::AddressFamily;
 
 use super::types::{FdbEntry, FdbExtFlags, FdbState, FdbTarget, NewFdbEntry};
 use crate::neighbour::{NeighbourFlags, NeighbourState};
-use crate::{Error, IfIndex, MacAddr, Result, VlanId, Vni};
+use crate::{IfIndex, MacAddr, VlanId, Vni};
 
 /// The `RTM_NEWNEIGH` / `RTM_DELNEIGH` body for an FDB entry, laid out as iproute2 lays it out.
 pub(crate) fn fdb_message(e: &NewFdbEntry, link: IfIndex) -> NeighbourMessage {
@@ -73,14 +73,35 @@ pub(super) fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
     }
 }
 
-/// Converts a dumped FDB entry; entries of other families are skipped.
-pub(crate) fn fdb_from_message(m: NeighbourMessage) -> Result<Option<FdbEntry>> {
-    if m.header.family != AddressFamily::Bridge {
+/// `NDA_*` attributes (linux/neighbour.h) that FDB entries carry.
+pub(super) const NDA_DST: u16 = 1;
+pub(super) const NDA_LLADDR: u16 = 2;
+pub(super) const NDA_VLAN: u16 = 5;
+pub(super) const NDA_PORT: u16 = 6;
+pub(super) const NDA_VNI: u16 = 7;
+pub(super) const NDA_IFINDEX: u16 = 8;
+pub(super) const NDA_MASTER: u16 = 9;
+pub(super) const NDA_SRC_VNI: u16 = 11;
+pub(super) const NDA_FLAGS_EXT: u16 = 15;
+pub(super) const NDA_NDM_STATE_MASK: u16 = 16;
+pub(super) const NDA_NDM_FLAGS_MASK: u16 = 17;
+
+/// `struct ndmsg` (linux/neighbour.h): family, padding, ifindex, state, flags, type.
+const NDMSG_LEN: usize = 12;
+
+/// Decodes an FDB entry (`RTM_NEWNEIGH`/`RTM_DELNEIGH` of family `AF_BRIDGE`) from its
+/// payload (what follows `struct nlmsghdr`). Entries of other families are `None`; a message
+/// too short for its header, with broken attributes, without a device or without an Ethernet
+/// MAC is an error.
+pub(crate) fn fdb_from_bytes(payload: &[u8]) -> std::result::Result<Option<FdbEntry>, String> {
+    use crate::wire::attr;
+    if payload.len() < NDMSG_LEN {
+        return Err(format!("an FDB message of {} bytes", payload.len()));
+    }
+    if i32::from(payload[0]) != libc::AF_BRIDGE {
         return Ok(None);
     }
-    let op = "list fdb entries";
-    let link = IfIndex::new(m.header.ifindex)
-        .ok_or_else(|| Error::malformed(op, "an FDB entry without a device"))?;
+    let link = IfIndex::new(attr::u32_at(payload, 4)).ok_or("an FDB entry without a device")?;
     let mut e = FdbEntry {
         link,
         mac: MacAddr::ZERO,
@@ -91,39 +112,38 @@ pub(crate) fn fdb_from_message(m: NeighbourMessage) -> Result<Option<FdbEntry>> 
         src_vni: None,
         via: None,
         master: None,
-        state: FdbState::from_bits(NeighbourState::from_bits_retain(u16::from(m.header.state))),
-        flags: NeighbourFlags::from_bits_retain(m.header.flags.bits()),
+        state: FdbState::from_bits(NeighbourState::from_bits_retain(attr::u16_at(payload, 8))),
+        flags: NeighbourFlags::from_bits_retain(payload[10]),
         ext_flags: FdbExtFlags::empty(),
     };
     let mut mac = None;
-    for attr in m.attributes {
-        match attr {
-            NeighbourAttribute::LinkLayerAddress(l) => mac = Some(MacAddr::from_slice(&l)),
-            NeighbourAttribute::Destination(d) => {
-                e.dst = match d {
-                    NeighbourAddress::Inet(a) => Some(a.into()),
-                    NeighbourAddress::Inet6(a) => Some(a.into()),
-                    NeighbourAddress::Other(b) => ip_from_bytes(&b),
-                    _ => None,
-                }
-            }
+    for at in attr::attrs(&payload[NDMSG_LEN..]) {
+        let (ty, value) = at?;
+        match ty {
+            NDA_LLADDR => mac = Some(value),
+            NDA_DST => e.dst = ip_from_bytes(value),
             // VLAN 0 (none) and anything above 24 bits are not identifiers: left out.
-            NeighbourAttribute::Vlan(v) => e.vlan = VlanId::new(v).ok(),
-            NeighbourAttribute::Port(p) => e.port = Some(p),
-            NeighbourAttribute::Vni(v) => e.vni = Vni::new(v).ok(),
-            NeighbourAttribute::SourceVni(v) => e.src_vni = Vni::new(v).ok(),
-            NeighbourAttribute::IfIndex(i) => e.via = IfIndex::new(i),
-            NeighbourAttribute::Controller(i) => e.master = IfIndex::new(i),
-            NeighbourAttribute::ExtFlags(f) => {
-                e.ext_flags = FdbExtFlags::from_bits_retain(f.bits())
+            NDA_VLAN => {
+                e.vlan = value
+                    .get(..2)
+                    .and_then(|v| VlanId::new(attr::u16_at(v, 0)).ok())
+            }
+            // Network byte order, as the kernel writes it.
+            NDA_PORT => e.port = value.get(..2).map(|p| u16::from_be_bytes([p[0], p[1]])),
+            NDA_VNI => e.vni = attr::u32_of(value).and_then(|v| Vni::new(v).ok()),
+            NDA_SRC_VNI => e.src_vni = attr::u32_of(value).and_then(|v| Vni::new(v).ok()),
+            NDA_IFINDEX => e.via = attr::u32_of(value).and_then(IfIndex::new),
+            NDA_MASTER => e.master = attr::u32_of(value).and_then(IfIndex::new),
+            NDA_FLAGS_EXT => {
+                e.ext_flags = FdbExtFlags::from_bits_retain(attr::u32_of(value).unwrap_or(0))
             }
             _ => {}
         }
     }
-    e.mac = match mac {
+    e.mac = match mac.map(MacAddr::from_slice) {
         Some(Ok(m)) => m,
-        Some(Err(_)) => return Err(Error::malformed(op, "an FDB entry with a non-Ethernet MAC")),
-        None => return Err(Error::malformed(op, "an FDB entry without a MAC")),
+        Some(Err(_)) => return Err("an FDB entry with a non-Ethernet MAC".into()),
+        None => return Err("an FDB entry without a MAC".into()),
     };
     Ok(Some(e))
 }
@@ -155,6 +175,54 @@ mod tests {
         let v6: std::net::Ipv6Addr = "2001:db8::1".parse().unwrap();
         assert_eq!(ip_from_bytes(&v6.octets()), Some(IpAddr::V6(v6)));
         assert_eq!(ip_from_bytes(&[1, 2, 3]), None);
+    }
+
+    /// Every field a request can set reads back from the bytes of that request: the encoder
+    /// and the decoder agree on layout and byte order.
+    #[test]
+    fn entries_read_back_from_their_bytes() {
+        use netlink_packet_core::Emitable;
+        let e = NewFdbEntry {
+            dst: Some("2001:db8::7".parse().unwrap()),
+            vlan: Some(VlanId::new(10).unwrap()),
+            port: Some(4790),
+            vni: Some(Vni::new(5000).unwrap()),
+            src_vni: Some(Vni::new(42).unwrap()),
+            via: IfIndex::new(3),
+            target: FdbTarget::Both,
+            state: FdbState::Static,
+            sticky: true,
+            ..NewFdbEntry::new(MacAddr([2, 0, 0, 0, 0, 7]))
+        };
+        let m = fdb_message(&e, IfIndex::new(9).unwrap());
+        let mut b = vec![0; m.buffer_len()];
+        m.emit(&mut b);
+        let got = fdb_from_bytes(&b).unwrap().unwrap();
+        assert_eq!(got.link, IfIndex::new(9).unwrap());
+        assert_eq!(got.mac, e.mac);
+        assert_eq!((got.dst, got.vlan, got.port), (e.dst, e.vlan, e.port));
+        assert_eq!((got.vni, got.src_vni, got.via), (e.vni, e.src_vni, e.via));
+        assert_eq!(got.state, FdbState::Static);
+        assert!(got
+            .flags
+            .contains(NeighbourFlags::SELF | NeighbourFlags::MASTER | NeighbourFlags::STICKY));
+
+        // Hostile: short, another family, no device, no MAC, a MAC of 5 bytes.
+        assert!(fdb_from_bytes(&[7, 0]).is_err());
+        let mut other = b.clone();
+        other[0] = libc::AF_INET as u8;
+        assert_eq!(fdb_from_bytes(&other), Ok(None));
+        let mut no_dev = b.clone();
+        no_dev[4..8].copy_from_slice(&0u32.to_ne_bytes());
+        assert!(fdb_from_bytes(&no_dev).is_err());
+        let bare = fdb_message(&NewFdbEntry::new(MacAddr::ZERO), IfIndex::new(9).unwrap());
+        let mut b = vec![0; bare.buffer_len()];
+        bare.emit(&mut b);
+        assert!(fdb_from_bytes(&b[..12])
+            .unwrap_err()
+            .contains("without a MAC"));
+        b[12..14].copy_from_slice(&9u16.to_ne_bytes()); // the MAC attribute, 5 bytes long
+        assert!(fdb_from_bytes(&b).unwrap_err().contains("non-Ethernet"));
     }
 
     #[test]

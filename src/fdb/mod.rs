@@ -11,7 +11,7 @@ mod codec;
 mod ops;
 mod types;
 
-pub(crate) use codec::fdb_from_message;
+pub(crate) use codec::fdb_from_bytes;
 #[cfg(test)]
 pub(crate) use codec::fdb_message;
 pub use types::{FdbEntry, FdbExtFlags, FdbFilter, FdbFlush, FdbState, FdbTarget, NewFdbEntry};

@@ -3,7 +3,10 @@
 use netlink_packet_route::neighbour::{NeighbourAttribute, NeighbourMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::codec::{fdb_from_message, fdb_message};
+use super::codec::{
+    fdb_from_bytes, fdb_message, NDA_DST, NDA_IFINDEX, NDA_NDM_FLAGS_MASK, NDA_NDM_STATE_MASK,
+    NDA_PORT, NDA_SRC_VNI, NDA_VLAN, NDA_VNI,
+};
 use super::types::{FdbEntry, FdbFilter, FdbFlush, FdbTarget, NewFdbEntry};
 use crate::batch::Batch;
 use crate::handle::DecodeFrame;
@@ -272,11 +275,9 @@ impl Handle {
             if frame.ty != libc::RTM_NEWNEIGH {
                 return Ok(None);
             }
-            let msg = wire::decode(frame).map_err(|e| Error::malformed(LIST_FDB, e))?;
-            let RouteNetlinkMessage::NewNeighbour(m) = msg else {
-                return Ok(None);
-            };
-            let Some(e) = fdb_from_message(m)? else {
+            let Some(e) =
+                fdb_from_bytes(frame.payload).map_err(|e| Error::malformed(LIST_FDB, e))?
+            else {
                 return Ok(None);
             };
             let keep = link.is_none_or(|l| e.link == l)
@@ -348,16 +349,6 @@ impl Batch<'_> {
         self.push_result(op, msg, flags)
     }
 }
-
-/// `NDA_*` attributes the bulk delete reads (linux/neighbour.h).
-const NDA_DST: u16 = 1;
-const NDA_VLAN: u16 = 5;
-const NDA_PORT: u16 = 6;
-const NDA_VNI: u16 = 7;
-const NDA_IFINDEX: u16 = 8;
-const NDA_SRC_VNI: u16 = 11;
-const NDA_NDM_STATE_MASK: u16 = 16;
-const NDA_NDM_FLAGS_MASK: u16 = 17;
 
 /// The `RTM_DELNEIGH` bulk request of `bridge fdb flush dev DEV …`: `struct ndmsg` (family
 /// `AF_BRIDGE`, the device, the state and flags to match) and the selectors, as iproute2

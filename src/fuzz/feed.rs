@@ -5,7 +5,7 @@ use std::hint::black_box;
 use netlink_packet_route::RouteNetlinkMessage;
 
 use crate::addr::address_from_bytes;
-use crate::fdb::fdb_from_message;
+use crate::fdb::fdb_from_bytes;
 use crate::handle::check_code;
 use crate::link::{link_from_bytes, port_vlans_from_message};
 use crate::monitor::Monitor;
@@ -54,7 +54,7 @@ pub(super) const DECODERS: [(&str, Decoder); 15] = [
     ("port_vlans_from_message", Decoder::BridgeVlans),
     ("address_from_bytes", Decoder::Address),
     ("neighbour_from_bytes", Decoder::Neighbour),
-    ("fdb_from_message", Decoder::Fdb),
+    ("fdb_from_bytes", Decoder::Fdb),
     ("rule_from_message", Decoder::Rule),
     ("neighbour_table_from_message", Decoder::NeighbourTable),
     ("nexthop_from_bytes", Decoder::Nexthop),
@@ -147,6 +147,9 @@ pub(super) fn feed(datagram: &[u8], mon: &mut Monitor) -> Counts {
                 let r = neighbour_from_bytes(frame.payload);
                 c.note(Decoder::Neighbour, r.is_ok());
                 black_box(r.ok());
+                let r = fdb_from_bytes(frame.payload);
+                c.note(Decoder::Fdb, r.is_ok());
+                black_box(r.ok());
             }
             RTM_NEWNETCONF | RTM_DELNETCONF => {
                 let r = netconf_from_bytes(frame.payload);
@@ -179,11 +182,6 @@ pub(super) fn feed(datagram: &[u8], mon: &mut Monitor) -> Counts {
                 black_box(port_vlans_from_message(m));
             }
             // (The kernel's RTM_GETNEIGH, an L2/L3 miss, is the monitor's alone.)
-            RouteNetlinkMessage::NewNeighbour(m) | RouteNetlinkMessage::DelNeighbour(m) => {
-                let r = fdb_from_message(m);
-                c.note(Decoder::Fdb, r.is_ok());
-                black_box(r.ok());
-            }
             RouteNetlinkMessage::NewRule(m) | RouteNetlinkMessage::DelRule(m) => {
                 c.note(Decoder::Rule, true);
                 black_box(rule_from_message(m));

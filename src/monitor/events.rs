@@ -5,11 +5,11 @@ use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
 
 use netlink_packet_route::neighbour::{NeighbourAddress, NeighbourAttribute, NeighbourMessage};
-use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_packet_route::RouteNetlinkMessage;
 
 use super::types::{Change, Event};
 use crate::addr::{address_from_bytes, Address};
-use crate::fdb::{fdb_from_message, FdbEntry};
+use crate::fdb::{fdb_from_bytes, FdbEntry};
 use crate::link::{link_from_bytes, link_header};
 use crate::neighbour::{neighbour_from_bytes, Neighbour, NeighbourFlags};
 use crate::netconf::{netconf_from_bytes, Netconf, NetconfScope, RTM_DELNETCONF, RTM_NEWNETCONF};
@@ -119,11 +119,13 @@ impl Decoder {
                 let n = nexthop_from_bytes(frame.payload)?;
                 return Ok(Some(self.nexthop_event(n, frame.ty == RTM_DELNEXTHOP)));
             }
-            // ARP/NDP entries straight from the bytes; bridge-family ones (FDB) below.
-            libc::RTM_NEWNEIGH | libc::RTM_DELNEIGH
-                if frame.payload.first() != Some(&(libc::AF_BRIDGE as u8)) =>
-            {
+            // ARP/NDP entries and bridge-family ones (FDB), straight from their bytes.
+            libc::RTM_NEWNEIGH | libc::RTM_DELNEIGH => {
                 let removed = frame.ty == libc::RTM_DELNEIGH;
+                if frame.payload.first() == Some(&(libc::AF_BRIDGE as u8)) {
+                    let e = fdb_from_bytes(frame.payload)?;
+                    return Ok(e.map(|e| self.fdb_event(e, removed)));
+                }
                 let n = neighbour_from_bytes(frame.payload)?;
                 return Ok(n.map(|n| self.neighbour_event(n, removed)));
             }
@@ -143,8 +145,6 @@ impl Decoder {
 
     fn event(&mut self, msg: RouteNetlinkMessage) -> Result<Option<Event>> {
         Ok(Some(match msg {
-            RouteNetlinkMessage::NewNeighbour(m) => return self.neigh_or_fdb(m, false),
-            RouteNetlinkMessage::DelNeighbour(m) => return self.neigh_or_fdb(m, true),
             RouteNetlinkMessage::GetNeighbour(m) => return Ok(miss_from_message(m)),
             m @ RouteNetlinkMessage::NewNsId(_) => match nsid_from_message(&m) {
                 Some(n) => Event::Nsid(Change::Added(n)),
@@ -185,16 +185,6 @@ impl Decoder {
         } else {
             Change::Changed(l)
         })))
-    }
-
-    /// A bridge-family neighbour message: an FDB entry (ARP/NDP ones are decoded from their
-    /// bytes before this).
-    fn neigh_or_fdb(&mut self, m: NeighbourMessage, removed: bool) -> Result<Option<Event>> {
-        if m.header.family == AddressFamily::Bridge {
-            Ok(fdb_from_message(m)?.map(|e| self.fdb_event(e, removed)))
-        } else {
-            Ok(None)
-        }
     }
 
     pub(super) fn address_event(&mut self, a: Address, removed: bool) -> Event {
