@@ -13,7 +13,7 @@ use crate::neighbour::{neighbour_from_bytes, neighbour_table_from_message};
 use crate::netconf::{netconf_from_bytes, RTM_DELNETCONF, RTM_NEWNETCONF};
 use crate::nexthop::{nexthop_from_bytes, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
 use crate::route::route_from_bytes;
-use crate::rule::rule_from_message;
+use crate::rule::rule_from_bytes;
 use crate::wire::{self, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
 
 /// The decoders, in the order of the report.
@@ -55,7 +55,7 @@ pub(super) const DECODERS: [(&str, Decoder); 15] = [
     ("address_from_bytes", Decoder::Address),
     ("neighbour_from_bytes", Decoder::Neighbour),
     ("fdb_from_bytes", Decoder::Fdb),
-    ("rule_from_message", Decoder::Rule),
+    ("rule_from_bytes", Decoder::Rule),
     ("neighbour_table_from_message", Decoder::NeighbourTable),
     ("nexthop_from_bytes", Decoder::Nexthop),
     ("netconf_from_bytes", Decoder::Netconf),
@@ -143,6 +143,11 @@ pub(super) fn feed(datagram: &[u8], mon: &mut Monitor) -> Counts {
                 c.note(Decoder::Address, r.is_ok());
                 black_box(r.ok());
             }
+            libc::RTM_NEWRULE | libc::RTM_DELRULE => {
+                let r = rule_from_bytes(frame.payload);
+                c.note(Decoder::Rule, r.is_ok());
+                black_box(r.ok());
+            }
             libc::RTM_NEWNEIGH | libc::RTM_DELNEIGH => {
                 let r = neighbour_from_bytes(frame.payload);
                 c.note(Decoder::Neighbour, r.is_ok());
@@ -182,10 +187,6 @@ pub(super) fn feed(datagram: &[u8], mon: &mut Monitor) -> Counts {
                 black_box(port_vlans_from_message(m));
             }
             // (The kernel's RTM_GETNEIGH, an L2/L3 miss, is the monitor's alone.)
-            RouteNetlinkMessage::NewRule(m) | RouteNetlinkMessage::DelRule(m) => {
-                c.note(Decoder::Rule, true);
-                black_box(rule_from_message(m));
-            }
             RouteNetlinkMessage::NewNeighbourTable(m) => {
                 c.note(Decoder::NeighbourTable, true);
                 black_box(neighbour_table_from_message(m));

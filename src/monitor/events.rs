@@ -16,7 +16,7 @@ use crate::netconf::{netconf_from_bytes, Netconf, NetconfScope, RTM_DELNETCONF, 
 use crate::nexthop::{nexthop_from_bytes, Nexthop, RTM_DELNEXTHOP, RTM_NEWNEXTHOP};
 use crate::nsid::nsid_from_message;
 use crate::route::route_from_bytes;
-use crate::rule::rule_from_message;
+use crate::rule::rule_from_bytes;
 use crate::wire::{self, Frame, NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN};
 use crate::{Error, IfIndex, IpFamily, MacAddr, Result, VlanId, Vni};
 
@@ -119,6 +119,16 @@ impl Decoder {
                 let n = nexthop_from_bytes(frame.payload)?;
                 return Ok(Some(self.nexthop_event(n, frame.ty == RTM_DELNEXTHOP)));
             }
+            libc::RTM_NEWRULE | libc::RTM_DELRULE => {
+                let removed = frame.ty == libc::RTM_DELRULE;
+                return Ok(rule_from_bytes(frame.payload)?.map(|r| {
+                    Event::Rule(if removed {
+                        Change::Removed(r)
+                    } else {
+                        Change::Added(r)
+                    })
+                }));
+            }
             // ARP/NDP entries and bridge-family ones (FDB), straight from their bytes.
             libc::RTM_NEWNEIGH | libc::RTM_DELNEIGH => {
                 let removed = frame.ty == libc::RTM_DELNEIGH;
@@ -152,14 +162,6 @@ impl Decoder {
             },
             m @ RouteNetlinkMessage::DelNsId(_) => match nsid_from_message(&m) {
                 Some(n) => Event::Nsid(Change::Removed(n)),
-                None => return Ok(None),
-            },
-            RouteNetlinkMessage::NewRule(m) => match rule_from_message(m) {
-                Some(r) => Event::Rule(Change::Added(r)),
-                None => return Ok(None),
-            },
-            RouteNetlinkMessage::DelRule(m) => match rule_from_message(m) {
-                Some(r) => Event::Rule(Change::Removed(r)),
                 None => return Ok(None),
             },
             _ => return Ok(None),

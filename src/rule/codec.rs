@@ -7,7 +7,6 @@ use netlink_packet_route::rule::{
     RuleAction as NlAction, RuleAttribute, RuleFlags, RuleMessage, RulePortRange as NlPortRange,
     RuleUidRange as NlUidRange,
 };
-use netlink_packet_route::AddressFamily;
 use netlink_packet_route::IpProtocol;
 
 use super::types::{Rule, RuleAction, RulePortRange, RuleUidRange};
@@ -162,84 +161,213 @@ pub(crate) fn rule_message(r: &Rule) -> Result<RuleMessage> {
     Ok(m)
 }
 
-pub(crate) fn rule_from_message(m: RuleMessage) -> Option<Rule> {
-    let family = match m.header.family {
-        AddressFamily::Inet => IpFamily::V4,
-        AddressFamily::Inet6 => IpFamily::V6,
-        _ => return None,
+/// `struct fib_rule_hdr` (linux/fib_rules.h): family, dst_len, src_len, tos, table, two
+/// reserved bytes, action, flags.
+const RULE_HDR_LEN: usize = 12;
+/// `FRA_*` (linux/fib_rules.h).
+const FRA_DST: u16 = 1;
+const FRA_SRC: u16 = 2;
+const FRA_IIFNAME: u16 = 3;
+const FRA_GOTO: u16 = 4;
+const FRA_PRIORITY: u16 = 6;
+const FRA_FWMARK: u16 = 10;
+const FRA_TUN_ID: u16 = 12;
+const FRA_SUPPRESS_IFGROUP: u16 = 13;
+const FRA_SUPPRESS_PREFIXLEN: u16 = 14;
+const FRA_TABLE: u16 = 15;
+const FRA_FWMASK: u16 = 16;
+const FRA_OIFNAME: u16 = 17;
+const FRA_L3MDEV: u16 = 19;
+const FRA_UID_RANGE: u16 = 20;
+const FRA_PROTOCOL: u16 = 21;
+const FRA_IP_PROTO: u16 = 22;
+const FRA_SPORT_RANGE: u16 = 23;
+const FRA_DPORT_RANGE: u16 = 24;
+/// `FIB_RULE_INVERT` and the `FR_ACT_*` actions.
+const FIB_RULE_INVERT: u32 = 0x2;
+const FR_ACT_TO_TBL: u8 = 1;
+const FR_ACT_GOTO: u8 = 2;
+const FR_ACT_NOP: u8 = 3;
+const FR_ACT_BLACKHOLE: u8 = 6;
+const FR_ACT_UNREACHABLE: u8 = 7;
+const FR_ACT_PROHIBIT: u8 = 8;
+
+/// An interface name attribute as text: up to its NUL, each byte from 0x80 up of a name that
+/// is not UTF-8 replaced by `?` (as every text netplumb decodes).
+fn name_of(value: &[u8]) -> String {
+    let bytes = crate::wire::attr::c_bytes(value);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => bytes
+            .iter()
+            .map(|&b| if b < 0x80 { b as char } else { '?' })
+            .collect(),
+    }
+}
+
+/// Decodes a rule message (`RTM_NEWRULE`, `RTM_DELRULE`) from its payload (what follows
+/// `struct nlmsghdr`). Rules of other families are `None`; a message too short for its header,
+/// with broken attributes or with an attribute of the wrong size is an error.
+pub(crate) fn rule_from_bytes(payload: &[u8]) -> std::result::Result<Option<Rule>, String> {
+    use crate::wire::attr;
+    if payload.len() < RULE_HDR_LEN {
+        return Err(format!("a rule message of {} bytes", payload.len()));
+    }
+    let family = match i32::from(payload[0]) {
+        libc::AF_INET => IpFamily::V4,
+        libc::AF_INET6 => IpFamily::V6,
+        _ => return Ok(None),
     };
+    let (dst_len, src_len) = (payload[1], payload[2]);
     let mut r = Rule {
         family: Some(family),
         // The kernel leaves out the priority 0 of the `local` rule.
         priority: Some(0),
-        tos: m.header.tos,
-        invert: m.header.flags.contains(RuleFlags::Invert),
+        tos: payload[3],
+        invert: attr::u32_at(payload, 8) & FIB_RULE_INVERT != 0,
         ..Rule::default()
     };
-    let mut table = u32::from(m.header.table);
+    let mut table = u32::from(payload[4]);
     let mut goto = None;
-    for a in m.attributes {
-        match a {
-            RuleAttribute::Priority(p) => r.priority = Some(p),
-            RuleAttribute::Source(ip) => r.from = IpNetwork::new(ip, m.header.src_len).ok(),
-            RuleAttribute::Destination(ip) => r.to = IpNetwork::new(ip, m.header.dst_len).ok(),
-            RuleAttribute::Iifname(i) => r.iif = Some(i),
-            RuleAttribute::Oifname(o) => r.oif = Some(o),
-            RuleAttribute::FwMark(f) => r.fwmark = Some(f),
-            RuleAttribute::FwMask(f) => r.fwmask = Some(f),
-            RuleAttribute::L3MDev(b) => r.l3mdev = b,
-            RuleAttribute::Protocol(p) => {
-                let p = u8::from(p);
+    let u32_of = |ty: u16, v: &[u8]| {
+        attr::u32_of(v).ok_or_else(|| format!("rule attribute {ty} of {} bytes", v.len()))
+    };
+    for at in attr::attrs(&payload[RULE_HDR_LEN..]) {
+        let (ty, v) = at?;
+        match ty {
+            FRA_PRIORITY => r.priority = Some(u32_of(ty, v)?),
+            FRA_SRC => r.from = IpNetwork::new(attr::ip_of(family, v)?, src_len).ok(),
+            FRA_DST => r.to = IpNetwork::new(attr::ip_of(family, v)?, dst_len).ok(),
+            FRA_IIFNAME => r.iif = Some(name_of(v)),
+            FRA_OIFNAME => r.oif = Some(name_of(v)),
+            FRA_FWMARK => r.fwmark = Some(u32_of(ty, v)?),
+            FRA_FWMASK => r.fwmask = Some(u32_of(ty, v)?),
+            FRA_L3MDEV => r.l3mdev = v.first().ok_or("an empty FRA_L3MDEV")? > &0,
+            FRA_PROTOCOL => {
+                let p = *v.first().ok_or("an empty FRA_PROTOCOL")?;
                 r.protocol = (p != 0).then_some(RouteProtocol(p));
             }
-            RuleAttribute::SuppressPrefixLen(s) => {
-                // The kernel reports "not set" as -1.
-                r.suppress_prefixlen = (s != u32::MAX).then_some(s);
+            // The kernel reports "not set" as -1.
+            FRA_SUPPRESS_PREFIXLEN => {
+                r.suppress_prefixlen = Some(u32_of(ty, v)?).filter(|&s| s != u32::MAX)
             }
-            RuleAttribute::Table(t) => table = t,
-            RuleAttribute::Goto(g) => goto = Some(g),
-            RuleAttribute::SuppressIfGroup(g) => {
-                // The kernel reports "not set" as -1.
-                r.suppress_ifgroup = (g != u32::MAX).then_some(g);
+            FRA_SUPPRESS_IFGROUP => {
+                r.suppress_ifgroup = Some(u32_of(ty, v)?).filter(|&g| g != u32::MAX)
             }
-            RuleAttribute::IpProtocol(p) => r.ipproto = Some(u8::from(p)),
-            RuleAttribute::SourcePortRange(p) => {
-                r.sport = Some(RulePortRange {
-                    start: p.start,
-                    end: p.end,
-                })
+            FRA_TABLE => table = u32_of(ty, v)?,
+            FRA_GOTO => goto = Some(u32_of(ty, v)?),
+            FRA_IP_PROTO => r.ipproto = Some(*v.first().ok_or("an empty FRA_IP_PROTO")?),
+            FRA_SPORT_RANGE | FRA_DPORT_RANGE => {
+                let b = v.get(..4).ok_or("a port range of fewer than 4 bytes")?;
+                let range = RulePortRange {
+                    start: attr::u16_at(b, 0),
+                    end: attr::u16_at(b, 2),
+                };
+                if ty == FRA_SPORT_RANGE {
+                    r.sport = Some(range);
+                } else {
+                    r.dport = Some(range);
+                }
             }
-            RuleAttribute::DestinationPortRange(p) => {
-                r.dport = Some(RulePortRange {
-                    start: p.start,
-                    end: p.end,
-                })
-            }
-            RuleAttribute::UidRange(u) => {
+            FRA_UID_RANGE => {
+                let b = v.get(..8).ok_or("a UID range of fewer than 8 bytes")?;
                 r.uid_range = Some(RuleUidRange {
-                    start: u.start,
-                    end: u.end,
-                })
+                    start: attr::u32_at(b, 0),
+                    end: attr::u32_at(b, 4),
+                });
             }
-            RuleAttribute::TunId(t) => r.tun_id = Some(t),
+            // Network byte order, as the kernel keeps it.
+            FRA_TUN_ID => {
+                let b: [u8; 8] = v
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or("a tunnel id of fewer than 8 bytes")?;
+                r.tun_id = Some(u64::from_be_bytes(b));
+            }
             _ => {}
         }
     }
-    r.action = match m.header.action {
-        NlAction::ToTable => RuleAction::ToTable(TableId::new(table)),
-        NlAction::Goto => RuleAction::Goto(goto.unwrap_or(0)),
-        NlAction::Nop => RuleAction::Nop,
-        NlAction::Blackhole => RuleAction::Blackhole,
-        NlAction::Unreachable => RuleAction::Unreachable,
-        NlAction::Prohibit => RuleAction::Prohibit,
-        other => RuleAction::Other(u8::from(other)),
+    r.action = match payload[7] {
+        FR_ACT_TO_TBL => RuleAction::ToTable(TableId::new(table)),
+        FR_ACT_GOTO => RuleAction::Goto(goto.unwrap_or(0)),
+        FR_ACT_NOP => RuleAction::Nop,
+        FR_ACT_BLACKHOLE => RuleAction::Blackhole,
+        FR_ACT_UNREACHABLE => RuleAction::Unreachable,
+        FR_ACT_PROHIBIT => RuleAction::Prohibit,
+        other => RuleAction::Other(other),
     };
-    Some(r)
+    Ok(Some(r))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `rule_message(r)` as the kernel's bytes, decoded back.
+    fn round_trip(r: &Rule) -> Rule {
+        use netlink_packet_core::Emitable;
+        let m = rule_message(r).unwrap();
+        let mut b = vec![0; m.buffer_len()];
+        m.emit(&mut b);
+        rule_from_bytes(&b).unwrap().unwrap()
+    }
+
+    #[test]
+    fn every_field_reads_back_from_the_bytes() {
+        let r = Rule {
+            family: Some(IpFamily::V6),
+            priority: Some(42),
+            from: Some("2001:db8::/32".parse().unwrap()),
+            to: Some("fd00::/8".parse().unwrap()),
+            iif: Some("eth-in".into()),
+            oif: Some("eth-out".into()),
+            fwmark: Some(7),
+            fwmask: Some(0xf),
+            tos: 0,
+            suppress_prefixlen: Some(0),
+            suppress_ifgroup: Some(3),
+            ipproto: Some(6),
+            sport: Some(RulePortRange {
+                start: 1000,
+                end: 2000,
+            }),
+            dport: Some(RulePortRange {
+                start: 443,
+                end: 443,
+            }),
+            uid_range: Some(RuleUidRange {
+                start: 100,
+                end: 200,
+            }),
+            tun_id: Some(0x0102_0304_0506_0708),
+            action: RuleAction::Prohibit,
+            ..Rule::default()
+        };
+        assert_eq!(round_trip(&r), r);
+
+        // Hostile: short, another family, a priority of 2 bytes, a port range of 3.
+        assert!(rule_from_bytes(&[2, 0, 0]).is_err());
+        let mut hdr = [0u8; RULE_HDR_LEN];
+        hdr[0] = libc::AF_BRIDGE as u8;
+        assert_eq!(rule_from_bytes(&hdr), Ok(None));
+        hdr[0] = libc::AF_INET as u8;
+        let with = |ty: u16, v: &[u8]| {
+            let mut b = hdr.to_vec();
+            b.extend_from_slice(&((4 + v.len()) as u16).to_ne_bytes());
+            b.extend_from_slice(&ty.to_ne_bytes());
+            b.extend_from_slice(v);
+            b.resize(b.len().div_ceil(4) * 4, 0);
+            b
+        };
+        assert!(rule_from_bytes(&with(FRA_PRIORITY, &[1, 0])).is_err());
+        assert!(rule_from_bytes(&with(FRA_SPORT_RANGE, &[1, 0, 2])).is_err());
+        assert!(rule_from_bytes(&with(FRA_SRC, &[10, 0, 0])).is_err());
+        // A name that is not UTF-8 reads with `?` in place of its high bytes.
+        let r = rule_from_bytes(&with(FRA_IIFNAME, b"v\xff0\0"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.iif.as_deref(), Some("v?0"));
+    }
 
     #[test]
     fn rule_round_trip_and_checks() {
@@ -255,7 +383,7 @@ mod tests {
             action: RuleAction::ToTable(TableId::new(100_000)),
             ..Rule::default()
         };
-        let back = rule_from_message(rule_message(&r).unwrap()).unwrap();
+        let back = round_trip(&r);
         assert_eq!(
             back,
             Rule {
@@ -269,7 +397,7 @@ mod tests {
             family: Some(IpFamily::V6),
             ..Rule::default()
         };
-        assert_eq!(rule_from_message(rule_message(&g).unwrap()).unwrap(), g);
+        assert_eq!(round_trip(&g), g);
         let bad = Rule {
             from: Some("10.0.0.1/8".parse().unwrap()),
             ..Rule::default()

@@ -9,5 +9,5 @@ mod codec;
 mod ops;
 mod types;
 
-pub(crate) use codec::rule_from_message;
+pub(crate) use codec::rule_from_bytes;
 pub use types::{Rule, RuleAction, RuleFilter, RulePortRange, RuleUidRange};

@@ -3,11 +3,11 @@
 use netlink_packet_route::rule::{RuleAction as NlAction, RuleAttribute, RuleMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 
-use super::codec::{rule_from_message, rule_message};
+use super::codec::{rule_from_bytes, rule_message};
 use super::types::{Rule, RuleAction, RuleFilter};
 use crate::batch::Batch;
 use crate::handle::DecodeFrame;
-use crate::wire::{self, address_family, Frame, NLM_F_CREATE, NLM_F_EXCL};
+use crate::wire::{address_family, Frame, NLM_F_CREATE, NLM_F_EXCL};
 use crate::{Dump, Error, Handle, IpFamily, Result};
 
 const LIST_RULES: &str = "list rules";
@@ -85,11 +85,9 @@ fn rule_dump(filter: &RuleFilter) -> (RouteNetlinkMessage, impl DecodeFrame<Rule
         if frame.ty != libc::RTM_NEWRULE {
             return Ok(None);
         }
-        let msg = wire::decode(frame).map_err(|e| Error::malformed(LIST_RULES, e))?;
-        let RouteNetlinkMessage::NewRule(m) = msg else {
-            return Ok(None);
-        };
-        let Some(r) = rule_from_message(m) else {
+        let Some(r) =
+            rule_from_bytes(frame.payload).map_err(|e| Error::malformed(LIST_RULES, e))?
+        else {
             return Ok(None);
         };
         let keep = filter.family.is_none_or(|f| r.family == Some(f))
