@@ -101,8 +101,8 @@ impl Handle {
             Some(LinkKind::Vxlan(vx)) => Some((vx.port, vx.vni)),
             _ => None,
         };
-        // Selectors of the other kind of device: some kernels would ignore them and flush
-        // more than asked.
+        // Selectors of the other kind of device: refused here, whatever a kernel would make
+        // of them (a flush must never be wider than asked).
         let wrong = if vxlan.is_some() {
             [
                 ("brport", flush.brport.is_some()),

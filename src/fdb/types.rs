@@ -197,8 +197,8 @@ impl<'a> FdbFilter<'a> {
 ///
 /// A bridge (or a bridge port) takes `brport`, `vlan`, the state and the flags; a VXLAN
 /// device takes `dst`, `port`, `vni`, `src_vni`, the state and the flags. A selector of the
-/// other kind is refused before anything is sent (`InvalidInput` naming it): some kernels would
-/// ignore it and flush more than asked.
+/// other kind is refused before anything is sent (`InvalidInput` naming it), so that no kernel
+/// can take a flush wider than asked.
 ///
 /// ```no_run
 /// use netplumb::{Handle, fdb::{FdbFlush, FdbState}};
