@@ -318,6 +318,12 @@ impl Dir24 {
 // ---------------------------------------------------------------- measuring
 
 /// Median of 3 timed passes over `keys`; returns (lookups per second, checksum).
+///
+/// Never inlined: each engine's closure is compiled into an instance of its own, so that
+/// where one engine's loop lands in the binary (its alignment, what shares its cache lines)
+/// cannot move with another engine's code. Inlined into `main`, an unrelated change to the
+/// harness once cut `PrefixMap`'s measured rates by a quarter.
+#[inline(never)]
 fn measure<K: Copy>(keys: &[K], f: impl Fn(K) -> u32) -> (f64, u64) {
     let mut times = Vec::new();
     let mut sum = 0u64;
@@ -1369,6 +1375,7 @@ fn batch6(m: &PrefixMap<Ipv6Addr, u32>, ks: &[u128], checks: &mut Checks, set: &
     batch(m, &addrs, checks, set)
 }
 
+#[inline(never)]
 fn batch<A: netplumb::lpm::IpKey>(
     m: &PrefixMap<A, u32>,
     addrs: &[A],
@@ -1398,6 +1405,7 @@ fn batch<A: netplumb::lpm::IpKey>(
 
 /// `PrefixMap::longest_match` over `ks` (median of 3 passes, as [`measure`]); the checksum
 /// is of the values, so that it must agree with the other engines' lookups.
+#[inline(never)]
 fn longest<A: netplumb::lpm::IpKey, K: Copy>(
     m: &PrefixMap<A, u32>,
     ks: &[K],
@@ -1411,6 +1419,7 @@ fn longest<A: netplumb::lpm::IpKey, K: Copy>(
 }
 
 /// Like [`batch`], for any engine's `lookup_batch` into `Option<u32>`.
+#[inline(never)]
 fn batch_with<A: Copy>(
     addrs: &[A],
     checks: &mut Checks,
