@@ -7,7 +7,7 @@ use std::io;
 
 use netlink_sys::{protocols::NETLINK_GENERIC, Socket, SocketAddr};
 
-use crate::handle::check_code;
+use crate::handle::{check_code, recv_reply};
 use crate::netns::NetNs;
 use crate::wire::{self, attr};
 use crate::{Error, Result};
@@ -202,26 +202,12 @@ impl GenlSocket {
     }
 
     fn recv(&mut self, op: &'static str) -> Result<()> {
-        self.rx.clear();
-        self.rx.reserve(RECV_BUF);
-        let cap = self.rx.capacity();
-        loop {
-            match self.socket.recv_from(&mut self.rx, libc::MSG_TRUNC) {
-                Ok((_, from)) if from.port_number() != 0 => {
-                    self.rx.clear();
-                    continue;
-                }
-                Ok((n, _)) if n > cap => {
-                    return Err(Error::malformed(
-                        op,
-                        format!("a {n}-byte reply did not fit the {cap}-byte buffer"),
-                    ))
-                }
-                Ok(_) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::io(op, e)),
-            }
-        }
+        let socket = &mut self.socket;
+        recv_reply(op, &mut self.rx, RECV_BUF, |rx| {
+            socket
+                .recv_from(rx, libc::MSG_TRUNC)
+                .map(|(n, from)| (n, from.port_number()))
+        })
     }
 }
 

@@ -941,27 +941,43 @@ impl Inner {
 
     /// Receives one datagram into `rx`, with extra `recv` flags (`MSG_DONTWAIT`).
     fn recv_with(&mut self, op: &'static str, flags: libc::c_int) -> Result<()> {
-        self.rx.clear();
-        self.rx.reserve(RECV_BUF);
-        let cap = self.rx.capacity();
-        loop {
-            match self.conn.recv_from(&mut self.rx, libc::MSG_TRUNC | flags) {
-                // Replies come from the kernel (port 0). The socket is connected to it, so the
-                // kernel refuses other senders already; anything else is dropped here too.
-                Ok((_, from)) if from != 0 => {
-                    self.rx.clear();
-                    continue;
-                }
-                Ok((n, _)) if n > cap => {
-                    return Err(Error::malformed(
-                        op,
-                        format!("a {n}-byte reply did not fit the {cap}-byte buffer"),
-                    ))
-                }
-                Ok(_) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::io(op, e)),
+        let conn = &mut self.conn;
+        recv_reply(op, &mut self.rx, RECV_BUF, |rx| {
+            conn.recv_from(rx, libc::MSG_TRUNC | flags)
+        })
+    }
+}
+
+/// Receives one reply datagram into `rx`, emptied first and with room for at least `room`
+/// bytes, with `recv` (called with `MSG_TRUNC`: it returns the datagram's whole length and
+/// its sender's port). Replies come from the kernel (port 0); the sockets are connected to
+/// it, so the kernel refuses other senders already, and anything else is dropped here too.
+/// `EINTR` is retried; a datagram longer than `rx` is an error, since its end was cut off.
+/// The one receive step of [`Handle`] and the generic netlink socket.
+pub(crate) fn recv_reply(
+    op: &'static str,
+    rx: &mut Vec<u8>,
+    room: usize,
+    mut recv: impl FnMut(&mut Vec<u8>) -> io::Result<(usize, u32)>,
+) -> Result<()> {
+    rx.clear();
+    rx.reserve(room);
+    let cap = rx.capacity();
+    loop {
+        match recv(rx) {
+            Ok((_, from)) if from != 0 => {
+                rx.clear();
+                continue;
             }
+            Ok((n, _)) if n > cap => {
+                return Err(Error::malformed(
+                    op,
+                    format!("a {n}-byte reply did not fit the {cap}-byte buffer"),
+                ))
+            }
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(op, e)),
         }
     }
 }
