@@ -5,7 +5,6 @@
 use std::hint::black_box;
 use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use netplumb::lpm::{Fib, Prefix, PrefixMap};
@@ -15,15 +14,9 @@ use ts_bart::RoutingTable;
 
 const KEYS: usize = 100_000;
 
-fn data_dir() -> PathBuf {
-    std::env::var_os("NETPLUMB_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")))
-}
-
 /// The table as (bits, len), from the data or generated.
 fn table(fam: &str, width: u32, dist: &[(u8, u32)]) -> Vec<(u128, u8)> {
-    let path = data_dir().join(format!("ris-2026-05-11-{fam}.txt.gz"));
+    let path = netplumb_lab::ris::data_dir().join(netplumb_lab::ris::table_file(fam));
     if let Ok(f) = std::fs::File::open(&path) {
         let r = std::io::BufReader::new(flate2::read::GzDecoder::new(f));
         return r

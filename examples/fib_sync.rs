@@ -82,9 +82,8 @@
 //! ```
 
 use std::collections::{HashMap, HashSet};
-use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -103,7 +102,7 @@ use netplumb::{Handle, IfIndex, IpFamily, TableId};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use netplumb_lab::{Lab, Result};
+use netplumb_lab::{ris, Lab, Result};
 
 /// The kernel table the FIB is mirrored into.
 pub const TABLE: TableId = TableId::new(100);
@@ -113,8 +112,6 @@ pub const MARK: u32 = 100;
 pub const PEERS: u8 = 4;
 /// The first id of the nexthop objects of `--nexthop-groups`.
 const NEXTHOP_IDS: u32 = 1000;
-const TABLE_FILE: &str = "ris-2026-05-11-v4.txt.gz";
-const UPDATES_FILE: &str = "ris-2026-05-11-v4-updates.txt.gz";
 /// The one Rib source: an eBGP session.
 const SESSION: RibSource = RibSource {
     protocol: Protocol::Ebgp,
@@ -251,21 +248,19 @@ impl Summary {
 /// The data directory: `opts.data`, else `$NETPLUMB_DATA`, else `../shared/data` next to the
 /// crate root.
 pub fn data_dir(opts: &Options) -> PathBuf {
-    opts.data
-        .clone()
-        .or_else(|| std::env::var_os("NETPLUMB_DATA").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")))
+    opts.data.clone().unwrap_or_else(ris::data_dir)
 }
 
 /// The two RIS files, or an error that says where they were looked for.
 pub fn data_files(opts: &Options) -> Result<(PathBuf, PathBuf)> {
     let dir = data_dir(opts);
-    let files = (dir.join(TABLE_FILE), dir.join(UPDATES_FILE));
+    let (table, updates) = (ris::table_file("v4"), ris::updates_file("v4"));
+    let files = (dir.join(&table), dir.join(&updates));
     for f in [&files.0, &files.1] {
         if !f.is_file() {
             return Err(format!(
                 "no routing data: {} is missing (set NETPLUMB_DATA to the directory with the \
-                 RIS files {TABLE_FILE} and {UPDATES_FILE})",
+                 RIS files {table} and {updates})",
                 f.display()
             )
             .into());
@@ -349,20 +344,6 @@ struct Update {
     seq: u64,
 }
 
-fn read_lines(path: &Path, mut line: impl FnMut(&str) -> Result<()>) -> Result<()> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
-    for (n, l) in reader.lines().enumerate() {
-        let l = l.map_err(|e| format!("{}: {e}", path.display()))?;
-        let l = l.trim();
-        if l.is_empty() || l.starts_with('#') {
-            continue;
-        }
-        line(l).map_err(|e| format!("{}:{}: {e}", path.display(), n + 1))?;
-    }
-    Ok(())
-}
-
 fn parse_prefix(s: &str) -> Result<Prefix<Ipv4Addr>> {
     s.parse::<Prefix<Ipv4Addr>>()
         .map_err(|e| format!("{s:?}: {e}").into())
@@ -396,12 +377,12 @@ struct Data {
 fn load(opts: &Options) -> Result<Data> {
     let (table_path, updates_path) = data_files(opts)?;
     let mut table = Vec::with_capacity(1 << 20);
-    read_lines(&table_path, |l| {
+    ris::for_each_line(&table_path, |l| {
         table.push(parse_prefix(l)?);
         Ok(())
     })?;
     let mut updates = Vec::with_capacity(3 << 19);
-    read_lines(&updates_path, |l| {
+    ris::for_each_line(&updates_path, |l| {
         let (op, p) = l
             .split_once(' ')
             .ok_or_else(|| format!("{l:?} is not `A PREFIX` or `W PREFIX`"))?;

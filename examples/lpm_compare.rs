@@ -19,13 +19,12 @@
 //! then its `lookup_batch` and `longest_match`).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::BufRead;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use netplumb::lpm::{Fib, FibOp, Prefix, PrefixMap, SharedFib};
+use netplumb_lab::ris;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -136,36 +135,29 @@ impl Bits for u128 {
     }
 }
 
-fn data_dir() -> PathBuf {
-    std::env::var_os("NETPLUMB_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")))
-}
-
-fn read_gz(path: &PathBuf) -> Option<Vec<String>> {
-    let f = std::fs::File::open(path).ok()?;
-    let r = std::io::BufReader::new(flate2::read::GzDecoder::new(f));
-    Some(r.lines().map(|l| l.expect("read")).collect())
-}
-
 fn load<K: Bits>(fam: &str) -> Option<(Table<K>, Updates<K>)> {
-    let dir = data_dir();
-    let t = read_gz(&dir.join(format!("ris-2026-05-11-{fam}.txt.gz")))?;
-    let u = read_gz(&dir.join(format!("ris-2026-05-11-{fam}-updates.txt.gz")))?;
-    let table = t
-        .iter()
-        .filter(|l| !l.is_empty())
-        .map(|l| K::parse(l))
-        .collect();
-    let updates = u
-        .iter()
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let (op, c) = l.split_once(' ').expect("update line");
-            let (k, len) = K::parse(c);
-            (op == "A", k, len)
-        })
-        .collect();
+    let dir = ris::data_dir();
+    let (tp, up) = (
+        dir.join(ris::table_file(fam)),
+        dir.join(ris::updates_file(fam)),
+    );
+    if !tp.is_file() || !up.is_file() {
+        return None;
+    }
+    let mut table = Vec::new();
+    ris::for_each_line(&tp, |l| {
+        table.push(K::parse(l));
+        Ok(())
+    })
+    .expect("read the RIS table");
+    let mut updates = Vec::new();
+    ris::for_each_line(&up, |l| {
+        let (op, c) = l.split_once(' ').ok_or("not `A PREFIX` or `W PREFIX`")?;
+        let (k, len) = K::parse(c);
+        updates.push((op == "A", k, len));
+        Ok(())
+    })
+    .expect("read the RIS updates");
     Some((table, updates))
 }
 
@@ -419,13 +411,17 @@ fn main() {
     }
 
     let (v4, v6, source) = match (load::<u32>("v4"), load::<u128>("v6")) {
-        (Some(a), Some(b)) => (a, b, format!("RIS table from {}", data_dir().display())),
+        (Some(a), Some(b)) => (
+            a,
+            b,
+            format!("RIS table from {}", ris::data_dir().display()),
+        ),
         _ => (
             generate::<u32>(V4_DIST, 1_042_325, 1_393_421, 4),
             generate::<u128>(V6_DIST, 246_175, 1_238_235, 6),
             format!(
                 "GENERATED table with the RIS prefix-length distribution ({} not found)",
-                data_dir().display()
+                ris::data_dir().display()
             ),
         ),
     };

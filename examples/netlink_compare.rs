@@ -115,6 +115,7 @@ use netplumb::neighbour::{NeighbourFilter, NewNeighbour};
 use netplumb::route::{NewRoute, RouteFilter, RouteKey};
 use netplumb::rule::{Rule, RuleAction, RuleFilter};
 use netplumb::{Handle, IpFamily, MacAddr, NetNs, TableId, Vni};
+use netplumb_lab::ris;
 
 const TABLE: u32 = 100;
 const GATEWAY: &str = "192.0.2.2";
@@ -304,10 +305,7 @@ fn run(args: &[String]) -> AnyResult<()> {
     }
 
     let work = WorkDir::new()?;
-    let data = std::env::var_os("NETPLUMB_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"))
-        .join("ris-2026-05-11-v4.txt.gz");
+    let data = ris::data_dir().join(ris::table_file("v4"));
     let ops: Vec<Op> = ALL_OPS
         .into_iter()
         .filter(|op| match cfg.only {
@@ -316,12 +314,12 @@ fn run(args: &[String]) -> AnyResult<()> {
         })
         .collect();
     if ops.contains(&Op::Monitor) {
-        let prefixes = load(&data, cfg.monitor / 2)?;
+        let prefixes = ris::ipv4_networks(&data, cfg.monitor / 2).map_err(|e| e.to_string())?;
         cfg.monitor = 2 * prefixes.len();
         write_lines(&work.path("monitor.txt"), prefixes.iter())?;
     }
     if ops.contains(&Op::Routes) {
-        let prefixes = load(&data, cfg.routes)?;
+        let prefixes = ris::ipv4_networks(&data, cfg.routes).map_err(|e| e.to_string())?;
         if cfg.full {
             cfg.routes = prefixes.len();
         }
@@ -572,29 +570,6 @@ fn write_lines<T: std::fmt::Display>(path: &Path, items: impl Iterator<Item = T>
 
 fn write_batch(path: &Path, lines: impl Iterator<Item = String>) -> AnyResult<()> {
     write_lines(path, lines)
-}
-
-fn load(path: &Path, limit: usize) -> AnyResult<Vec<IpNetwork>> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
-    let mut out = Vec::new();
-    for line in reader.lines() {
-        if out.len() >= limit {
-            break;
-        }
-        let line = line?;
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let net: IpNetwork = line
-            .parse()
-            .map_err(|e| format!("{}: {line:?}: {e}", path.display()))?;
-        if net.ip() == net.network() && IpFamily::of(net.ip()) == IpFamily::V4 {
-            out.push(net);
-        }
-    }
-    Ok(out)
 }
 
 /// `n` IPv4 neighbours in 10.1.0.0/16 and up, each with a MAC of its own.

@@ -24,7 +24,7 @@
 //! guard, also on error. The last line is:
 //! `install ratio netplumb/iproute2: X.XX  dump ratio netplumb/iproute2: Y.YY`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
@@ -34,6 +34,7 @@ use ipnetwork::IpNetwork;
 use netplumb::link::NewVeth;
 use netplumb::route::{NewRoute, RouteFilter, RouteKey};
 use netplumb::{Handle, IpFamily, NetNs, TableId};
+use netplumb_lab::ris;
 
 const TABLE: TableId = TableId::new(100);
 const GATEWAY: &str = "192.0.2.2";
@@ -82,11 +83,8 @@ fn run() -> AnyResult<()> {
             other => return Err(format!("unknown argument {other:?} (try --limit N)").into()),
         }
     }
-    let dir = std::env::var_os("NETPLUMB_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"));
-    let path = dir.join("ris-2026-05-11-v4.txt.gz");
-    let prefixes = load(&path, limit)?;
+    let path = ris::data_dir().join(ris::table_file("v4"));
+    let prefixes = ris::ipv4_networks(&path, limit).map_err(|e| e.to_string())?;
     println!(
         "{} IPv4 prefixes from {} into table {TABLE} via {GATEWAY}",
         prefixes.len(),
@@ -131,29 +129,6 @@ fn run() -> AnyResult<()> {
         ours.dump.as_secs_f64() / theirs.dump.as_secs_f64()
     );
     Ok(())
-}
-
-fn load(path: &std::path::Path, limit: usize) -> AnyResult<Vec<IpNetwork>> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
-    let mut out = Vec::new();
-    for line in reader.lines() {
-        if out.len() >= limit {
-            break;
-        }
-        let line = line?;
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let net: IpNetwork = line
-            .parse()
-            .map_err(|e| format!("{}: {line:?}: {e}", path.display()))?;
-        if net.ip() == net.network() && IpFamily::of(net.ip()) == IpFamily::V4 {
-            out.push(net);
-        }
-    }
-    Ok(out)
 }
 
 /// A namespace with a veth up and 192.0.2.1/24 on it, so that the gateway is reachable.

@@ -7,41 +7,34 @@
 
 mod common;
 
-use std::io::BufRead;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::PathBuf;
 
 use netplumb::lpm::{Fib, Prefix, PrefixMap};
+use netplumb_lab::ris;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-fn data_dir() -> PathBuf {
-    std::env::var_os("NETPLUMB_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data")))
-}
-
 fn lines(name: &str) -> Result<Vec<String>, String> {
-    let path = data_dir().join(name);
-    let f = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let r = std::io::BufReader::new(flate2::read::GzDecoder::new(f));
-    r.lines()
-        .map(|l| l.map_err(|e| format!("{}: {e}", path.display())))
-        .filter(|l| l.as_ref().map_or(true, |l| !l.is_empty()))
-        .collect()
+    let mut v = Vec::new();
+    ris::for_each_line(&ris::data_dir().join(name), |l| {
+        v.push(l.to_string());
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(v)
 }
 
 #[test]
 fn full_table_matches_prefix_trie() {
     let files = [
-        "ris-2026-05-11-v4.txt.gz",
-        "ris-2026-05-11-v4-updates.txt.gz",
-        "ris-2026-05-11-v6.txt.gz",
-        "ris-2026-05-11-v6-updates.txt.gz",
+        ris::table_file("v4"),
+        ris::updates_file("v4"),
+        ris::table_file("v6"),
+        ris::updates_file("v6"),
     ];
     let mut data = Vec::new();
     for f in files {
-        match lines(f) {
+        match lines(&f) {
             Ok(l) => data.push(l),
             Err(e) => {
                 common::report_skip(

@@ -28,6 +28,7 @@ pub mod etcd;
 pub mod flannel;
 mod lab;
 mod ns;
+pub mod ris;
 
 pub use args::{arg, check_args, finish, flag};
 pub use echo::{udp_echo, Echo, EchoMatrix, EchoServer, Endpoint};
