@@ -108,18 +108,10 @@ macro_rules! impl_key {
             }
             #[inline(always)]
             fn stride_at(self, d: u32) -> usize {
-                if <$t>::BITS > 64 && d + 6 <= Self::HI_BITS {
-                    // Within the leading bits (IPv6: the upper half, where every stride of a
-                    // prefix up to /64 is): a 64-bit shift pair, not a 128-bit one.
-                    return ((self.hi() << d) >> (Self::HI_BITS - 6)) as usize;
-                }
                 ((self << d) >> (<$t>::BITS - 6)) as usize
             }
             #[inline(always)]
             fn bits_at(self, d: u32, w: u32) -> usize {
-                if <$t>::BITS > 64 && d + w <= Self::HI_BITS {
-                    return ((self.hi() << d) >> (Self::HI_BITS - w)) as usize;
-                }
                 ((self << d) >> (<$t>::BITS - w)) as usize
             }
             #[inline(always)]

@@ -22,15 +22,17 @@ pub(crate) const TAGS: u32 = NODE | FLAT;
 /// above the noise between any of them).
 pub(super) const DIR_MIN: u32 = 32;
 
-/// Whether a new trie makes sparse blocks in the lines form (else every block is dense; the
-/// form is the trie's [`Trie::dir_lines`]).
+/// Whether a new trie makes sparse second-level blocks in the lines form (else every block
+/// is dense; the forms are in `second.rs`, the choice is the trie's [`Trie::dir_lines`]).
 ///
-/// Measured on the full IPv6 table (154 blocks, 630,784 words in 54,890 runs), pinned,
-/// alternating with dense blocks in the same runs, load 3-4 (`examples` scratch probe and
-/// `lpm_compare --only netplumb/fib --keys 2000000`): 114 blocks fit the lines form, the
-/// heap falls from 5.61 to 4.27 MiB, and in-table lookups fall by 7% (29.7 against 31.9 M/s
-/// best of 9), the replay of the real updates by about 5-10%; random lookups unchanged. Off
-/// until a layout wins both (see `layout.md`). The forms are in `second.rs`.
+/// Off: the lines form trades lookup speed for memory. Measured on the full IPv6 table, one
+/// binary building both forms and timing them alternately (80 passes of 250,000 keys each,
+/// pinned, load 4-5; 2026-12-06): 114 of the 154 blocks fit the lines form, the heap falls
+/// from 5.61 to 4.27 MiB (treebitmap's is 4.3), in-table lookups fall to 0.91-0.94x
+/// (30.5 against 32.5-34.5 M/s), the replay of the 1.24 M real updates to 0.94-0.97x, random
+/// lookups unchanged. A lookup in a lines block reads its line, then the word that the
+/// line's `leafvec` names: one dependent read more, from the same cache line, and the form
+/// is one more branch that random keys mispredict.
 pub(crate) const DIR_LINES: bool = false;
 
 /// First-level word with both bits (only where [`Key::DIR2`] is not 0): a second-level
