@@ -250,7 +250,18 @@ impl<K: Key> Trie<K> {
             (start, start + (1usize << s.saturating_sub(len)))
         };
         let mut deep = self.dir_deep_of(e);
-        for g in lo >> 6..=(hi - 1) >> 6 {
+        let mut groups = lo >> 6..=(hi - 1) >> 6;
+        if let Some(at) = Self::dense_at(e) {
+            // Dense: the words in place, as they are.
+            groups = 1..=0;
+            for j in at + lo..at + hi {
+                let w = self.dir[j];
+                let n = self.paint_word(w, s, key, len, create, f);
+                deep = deep + (n & TAGS != 0) as u32 - (w & TAGS != 0) as u32;
+                self.dir[j] = n;
+            }
+        }
+        for g in groups {
             let (qlo, qhi) = (lo.max(g << 6) - (g << 6), hi.min((g + 1) << 6) - (g << 6));
             if qhi - qlo == 1 {
                 // One word (a prefix longer than the block's bits: most updates).

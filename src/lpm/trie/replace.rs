@@ -378,6 +378,13 @@ impl<K: Key> Trie<K> {
         g: &F,
     ) -> u32 {
         let (lo, hi) = (range.start, range.end);
+        if let Some(at) = Self::dense_at(e) {
+            for j in at + lo..at + hi {
+                let w = self.dir[j];
+                self.dir[j] = self.relabel_word(w, g);
+            }
+            return e;
+        }
         for k in lo >> 6..=(hi - 1) >> 6 {
             let mut words = self.group_words(e, k);
             for w in &mut words[lo.max(k << 6) - (k << 6)..hi.min((k + 1) << 6) - (k << 6)] {

@@ -26,8 +26,13 @@
 //!   `(q * k) >> 6` (a flat block's lines form): 1.09 MiB (heap 4.30), 0.91x;
 //! - the same, dense where a group needs 4 lines or more: heap 4.19 MiB, 0.88x.
 
-use super::layout::{popcount, upto, Trie, DIR};
+use super::layout::{popcount, upto, Trie, DIR, DIR_LINES};
 use crate::lpm::key::Key;
+
+/// Whether lookups read lines blocks at all: only when new tries make them, or in tests
+/// (which turn [`Trie::dir_lines`] on for some tries). Otherwise every block is dense and
+/// the lookup path is the dense read alone, with no test of the form.
+const LINES_READ: bool = DIR_LINES || cfg!(test);
 
 /// First-level word bit of a dense block.
 const DENSE: u32 = 1 << 29;
@@ -90,7 +95,7 @@ impl<K: Key> Trie<K> {
     #[inline(always)]
     pub(crate) fn dir_word(&self, e: u32, j: usize) -> u32 {
         let u = (e & UNIT_MASK) as usize * UNIT;
-        if e & DENSE != 0 {
+        if !LINES_READ || e & DENSE != 0 {
             return self.dir.get(u + j).copied().unwrap_or(0);
         }
         let (g, q) = (j >> 6, j & 63);
@@ -102,6 +107,13 @@ impl<K: Key> Trie<K> {
         l.get(1 + popcount(h & upto(q), self.hw) as usize)
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The index in [`Trie::dir`] of word 0 of the block of word `e` if it is dense (its
+    /// words are then in place, word `j` at that index plus `j`).
+    #[inline]
+    pub(super) fn dense_at(e: u32) -> Option<usize> {
+        (e & DENSE != 0).then_some((e & UNIT_MASK) as usize * UNIT)
     }
 
     /// The 64 words of group `g` of the block of word `e`.
@@ -194,7 +206,7 @@ impl<K: Key> Trie<K> {
     /// first-level word.
     pub(super) fn new_dir_from(&mut self, rows: &[[u32; 64]; 64], deep: u32) -> u32 {
         let runs: Vec<_> = rows.iter().map(runs_of).collect();
-        let dense = !self.dir_lines || runs.iter().any(|r| r.2 > LINE_RUNS);
+        let dense = !(LINES_READ && self.dir_lines) || runs.iter().any(|r| r.2 > LINE_RUNS);
         let e = self.new_dir_block(dense);
         for (g, (row, (leafvec, vals, n))) in rows.iter().zip(&runs).enumerate() {
             self.write_group(e, g, row, *leafvec, &vals[..*n]);
