@@ -250,10 +250,10 @@ impl<K: Key> Trie<K> {
             (start, start + (1usize << s.saturating_sub(len)))
         };
         let mut deep = self.dir_deep_of(e);
-        let mut groups = lo >> 6..=(hi - 1) >> 6;
+        let mut groups = lo >> 6..((hi - 1) >> 6) + 1;
         if let Some(at) = Self::dense_at(e) {
             // Dense: the words in place, as they are.
-            groups = 1..=0;
+            groups = 0..0;
             for j in at + lo..at + hi {
                 let w = self.dir[j];
                 let n = self.paint_word(w, s, key, len, create, f);
