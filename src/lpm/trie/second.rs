@@ -205,11 +205,16 @@ impl<K: Key> Trie<K> {
     /// one and [`Trie::dir_lines`] is on, else dense) with `deep` words leading deeper, and returns its
     /// first-level word.
     pub(super) fn new_dir_from(&mut self, rows: &[[u32; 64]; 64], deep: u32) -> u32 {
-        let runs: Vec<_> = rows.iter().map(runs_of).collect();
-        let dense = !(LINES_READ && self.dir_lines) || runs.iter().any(|r| r.2 > LINE_RUNS);
+        let fits = |r: &[u32; 64]| 1 + r.windows(2).filter(|w| w[0] != w[1]).count() <= LINE_RUNS;
+        let dense = !(LINES_READ && self.dir_lines) || !rows.iter().all(fits);
         let e = self.new_dir_block(dense);
-        for (g, (row, (leafvec, vals, n))) in rows.iter().zip(&runs).enumerate() {
-            self.write_group(e, g, row, *leafvec, &vals[..*n]);
+        for (g, row) in rows.iter().enumerate() {
+            if dense {
+                self.write_group(e, g, row, 0, &[]);
+            } else {
+                let (leafvec, runs, n) = runs_of(row);
+                self.write_group(e, g, row, leafvec, &runs[..n]);
+            }
         }
         self.dir_deep[(e & UNIT_MASK) as usize] = deep;
         e
