@@ -205,8 +205,9 @@ impl<K: Key> Trie<K> {
     /// one and [`Trie::dir_lines`] is on, else dense) with `deep` words leading deeper, and returns its
     /// first-level word.
     pub(super) fn new_dir_from(&mut self, rows: &[[u32; 64]; 64], deep: u32) -> u32 {
-        let fits = |r: &[u32; 64]| 1 + r.windows(2).filter(|w| w[0] != w[1]).count() <= LINE_RUNS;
-        let dense = !(LINES_READ && self.dir_lines) || !rows.iter().all(fits);
+        // Runs start at word 0 and wherever a word differs from the one before.
+        let fits = |r: &[u32; 64]| r.windows(2).filter(|w| w[0] != w[1]).count() < LINE_RUNS;
+        let dense = !(LINES_READ && self.dir_lines && rows.iter().all(fits));
         let e = self.new_dir_block(dense);
         for (g, row) in rows.iter().enumerate() {
             if dense {
