@@ -979,6 +979,111 @@ mod tests {
         assert!(forms.len() >= 3, "the block took several forms: {forms:?}");
     }
 
+    /// The IPv6 second level in both forms (`Trie::dir_lines` off: every block dense; on:
+    /// sparse blocks in lines, moved to the dense form when a group outgrows its line), under
+    /// one first-level word (2a00::/18): random inserts, replacements and removals of /20s to
+    /// /64s, with bursts of /30s in a few /24s (a group's 64 positions, so that groups
+    /// outgrow a line), and a drain at the end that turns the block back into a flat block
+    /// or leaf. Every few steps every prefix is read back, the addresses at both ends and
+    /// inside each prefix and random ones are looked up against a plain map, and a walk of
+    /// all entries is compared with it.
+    #[test]
+    fn second_level_blocks_against_a_model() {
+        for lines in [true, false] {
+            second_level_model(lines);
+        }
+    }
+
+    fn second_level_model(lines: bool) {
+        use crate::lpm::trie::{is_dense, DIR};
+        let mut x = 0x2545_f491_4f6c_dd1du64 ^ lines as u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let region = 0x2a00u128 << 112;
+        let rand_in = |r: u64, s: u64| region | ((r as u128) << 64 | s as u128) >> 18;
+        let mut f = Fib::<Ipv6Addr>::new();
+        f.trie.dir_lines = lines;
+        let mut model: std::collections::BTreeMap<(u128, u8), u32> = Default::default();
+        let lens: [u8; 13] = [20, 24, 28, 30, 30, 32, 36, 40, 44, 48, 48, 56, 64];
+        let lpm = |m: &std::collections::BTreeMap<(u128, u8), u32>, a: u128| {
+            (0..=128u32).rev().find_map(|l| {
+                let k = a & !(u128::MAX.checked_shr(l).unwrap_or(0));
+                m.get(&(k, l as u8)).copied()
+            })
+        };
+        let mut forms = std::collections::BTreeSet::new();
+        // Then removals only, until the table is empty.
+        let steps = 2600;
+        for step in 0.. {
+            let drain = step >= steps;
+            if drain && model.is_empty() {
+                break;
+            }
+            let existing = !model.is_empty() && (drain || next() % 3 == 0);
+            let (key, len) = if existing {
+                let i = (next() % model.len() as u64) as usize;
+                *model.keys().nth(i).unwrap()
+            } else if step > 1200 && next() % 4 == 0 {
+                // Later, a /30 in one of three /24s: many runs in one group.
+                let g = (next() % 3) as u128;
+                (region | g << 104 | ((next() % 64) as u128) << 98, 30)
+            } else {
+                let len = lens[(next() % lens.len() as u64) as usize];
+                let a = rand_in(next(), next());
+                (a & !(u128::MAX >> len), len)
+            };
+            let p = Prefix::new(Ipv6Addr::from_bits(key), len).unwrap();
+            if drain || (existing && next() % 2 == 0) {
+                assert_eq!(f.remove(&p), model.remove(&(key, len)), "step {step} {p}");
+            } else {
+                // Few ids, so that neighbours often become equal and merge.
+                let id = (next() % if step % 2 == 0 { 3 } else { 5000 }) as u32;
+                assert_eq!(f.insert(p, id).unwrap(), model.insert((key, len), id));
+            }
+            let e = f.trie.l1_get((region >> 110) as usize);
+            forms.insert(if e & DIR == DIR {
+                if is_dense(e) {
+                    "dense"
+                } else {
+                    "lines"
+                }
+            } else {
+                "none"
+            });
+            if step % 50 != 49 && !(drain && model.is_empty()) {
+                continue;
+            }
+            for (&(k, l), &id) in &model {
+                let p = Prefix::new(Ipv6Addr::from_bits(k), l).unwrap();
+                assert_eq!(f.get(&p), Some(id), "step {step} {p}");
+                let last = k | u128::MAX.checked_shr(l as u32).unwrap_or(0);
+                let inner = k | (rand_in(next(), next()) & !(u128::MAX << (128 - l as u32)));
+                for a in [k, last, inner] {
+                    let want = lpm(&model, a);
+                    assert_eq!(f.lookup(Ipv6Addr::from_bits(a)), want, "step {step} {a:#x}");
+                }
+            }
+            for _ in 0..200 {
+                let a = rand_in(next(), next());
+                assert_eq!(f.lookup(Ipv6Addr::from_bits(a)), lpm(&model, a), "{a:#x}");
+            }
+            let all: Vec<_> = f.iter().map(|(p, id)| ((p.key(), p.len()), id)).collect();
+            assert_eq!(all, model.iter().map(|(&k, &v)| (k, v)).collect::<Vec<_>>());
+            assert_eq!(f.len(), model.len());
+        }
+        assert!(f.is_empty());
+        let want: &[&str] = if lines {
+            &["dense", "lines", "none"]
+        } else {
+            &["dense", "none"]
+        };
+        assert_eq!(forms.into_iter().collect::<Vec<_>>(), want);
+    }
+
     /// Prefixes shorter than the direct levels live in `kept` whether or not addresses match
     /// them: replacing one still changes its leaves, removing one still gives its addresses to
     /// its parent, and one covered by longer prefixes (the split default route) is found

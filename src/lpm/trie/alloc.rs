@@ -1,7 +1,6 @@
-//! Allocation of node and leaf arrays (recycled through per-size free lists) and of
-//! second-level blocks.
+//! Allocation of node and leaf arrays (recycled through per-size free lists).
 
-use super::layout::{Node, Trie, DIR, NODE};
+use super::layout::{Node, Trie, NODE};
 use crate::lpm::key::Key;
 
 impl<K: Key> Trie<K> {
@@ -88,21 +87,5 @@ impl<K: Key> Trie<K> {
             self.free_leaves(n.base0, n.leafvec.count_ones() as usize);
         }
         self.free_nodes(n.base1, n.children().count_ones() as usize);
-    }
-
-    /// A second-level block (contents unspecified).
-    pub(super) fn new_dir_block(&mut self) -> u32 {
-        let size = 1usize << K::DIR2;
-        match self.free_dir.pop() {
-            Some(b) => b,
-            None => {
-                let b = self.dir.len() >> K::DIR2;
-                assert!(b < (DIR >> 1) as usize, "lpm: second level overflow");
-                crate::lpm::mem::reserve(&mut self.dir, size);
-                self.dir.resize(self.dir.len() + size, 0);
-                self.dir_deep.push(0);
-                b as u32
-            }
-        }
     }
 }

@@ -22,11 +22,26 @@ pub(crate) const TAGS: u32 = NODE | FLAT;
 /// above the noise between any of them).
 pub(super) const DIR_MIN: u32 = 32;
 
+/// Whether a new trie makes sparse second-level blocks in the lines form (else every block
+/// is dense; the forms are in `second.rs`, the choice is the trie's [`Trie::dir_lines`]).
+///
+/// Off: the lines form trades lookup speed for memory. Measured on the full IPv6 table, one
+/// binary building both forms and timing them alternately (80 passes of 250,000 keys each,
+/// pinned, load 4-5; 2026-12-06): 114 of the 154 blocks fit the lines form, the heap falls
+/// from 5.61 to 4.27 MiB (treebitmap's is 4.3), in-table lookups fall to 0.91-0.94x
+/// (30.5 against 32.5-34.5 M/s), the replay of the 1.24 M real updates to 0.94-0.97x, random
+/// lookups unchanged. A lookup in a lines block reads its line, then the word that the
+/// line's `leafvec` names: one dependent read more, from the same cache line, and the form
+/// is one more branch that random keys mispredict.
+pub(crate) const DIR_LINES: bool = false;
+
 /// First-level word with both bits (only where [`Key::DIR2`] is not 0): a second-level
-/// direct block, `2^DIR2` words (leaf, flat block or node reference, as in the first level)
-/// indexed by the next `DIR2` bits. A first-level IPv6 node with at least [`DIR_MIN`] nodes
-/// two levels below it becomes one, so that a walk starts `DIR2` bits deeper at the cost of
-/// one plain indexed read instead of two popcount steps.
+/// block, `2^DIR2` words (leaf, flat block or node reference, as in the first level) indexed
+/// by the next `DIR2` bits. A first-level IPv6 node with at least [`DIR_MIN`] nodes two
+/// levels below it becomes one, so that a walk starts `DIR2` bits deeper at the cost of one
+/// read. The block is dense (`2^DIR2` words) or, where it is sparse, run-compressed in 64
+/// lines (see `second.rs`); the rest of the word names its form and its place in
+/// [`Trie::dir`].
 pub(crate) const DIR: u32 = TAGS;
 
 #[derive(Clone, Copy, Default, Debug)]
@@ -115,12 +130,16 @@ pub(crate) struct Trie<K: Key> {
     pub(crate) nodes: Vec<Node>,
     /// Leaf arrays of nodes and flat blocks, in an array that starts on a cache line.
     pub(crate) leaves: crate::lpm::mem::LineWords,
-    /// The second-level direct blocks (see [`DIR`]), `2^DIR2` words each.
-    pub(crate) dir: Vec<u32>,
-    /// Per block: how many of its words are not leaves (when none are, the block may
-    /// shrink back to a flat block).
+    /// The second-level blocks (see [`DIR`]), in units of 64 cache lines (4 KiB): 4 units a
+    /// dense block, 1 a lines block. Starts on a cache line.
+    pub(crate) dir: crate::lpm::mem::LineWords,
+    /// Free runs of units, per length (1 or 4).
+    pub(super) free_units: Vec<Vec<u32>>,
+    /// Whether new sparse second-level blocks take the lines form (see `second.rs`).
+    pub(crate) dir_lines: bool,
+    /// Per unit, for a block's first: how many of the block's words are not leaves (when
+    /// none are, the block may shrink back to a flat block).
     pub(super) dir_deep: Vec<u32>,
-    pub(super) free_dir: Vec<u32>,
     pub(super) free_nodes: Vec<Vec<u32>>,
     pub(super) free_leaves: Vec<Vec<u32>>,
     /// The CPU has `popcnt` (see [`popcount`]).
@@ -196,9 +215,10 @@ impl<K: Key> Trie<K> {
             free_chunks: Vec::new(),
             nodes: Vec::new(),
             leaves: crate::lpm::mem::LineWords::new(),
-            dir: Vec::new(),
+            dir: crate::lpm::mem::LineWords::new(),
+            free_units: vec![Vec::new(); 5],
+            dir_lines: DIR_LINES,
             dir_deep: Vec::new(),
-            free_dir: Vec::new(),
             free_nodes: vec![Vec::new(); 65],
             free_leaves: vec![Vec::new(); 81],
             hw: cpu_has_popcnt(),
@@ -336,11 +356,12 @@ impl<K: Key> Trie<K> {
             + self.win.bytes()
             + self.nodes.capacity() * std::mem::size_of::<Node>()
             + self.leaves.capacity() * 4
-            + (self.dir.capacity() + self.dir_deep.capacity() + self.free_dir.capacity()) * 4
+            + (self.dir.capacity() + self.dir_deep.capacity()) * 4
             + self
                 .free_nodes
                 .iter()
                 .chain(&self.free_leaves)
+                .chain(&self.free_units)
                 .map(|v| v.capacity() * 4 + std::mem::size_of::<Vec<u32>>())
                 .sum::<usize>()
     }

@@ -42,8 +42,7 @@ impl<K: Key> Trie<K> {
     /// The word of second-level block `e` (a first-level [`DIR`] word) for `key`.
     #[inline(always)]
     pub(crate) fn second(&self, e: u32, key: K) -> u32 {
-        let i = ((e & !TAGS) as usize) << K::DIR2 | key.bits_at(K::DIRECT, K::DIR2);
-        self.dir.get(i).copied().unwrap_or(0)
+        self.dir_word(e, key.bits_at(K::DIRECT, K::DIR2))
     }
 
     /// Node `i`. Indices come from the structure itself and are always in range; an

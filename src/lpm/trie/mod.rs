@@ -13,7 +13,8 @@
 //!
 //! Files, by job: `layout.rs` (the words, nodes and arrays; `popcount`), `lookup.rs`,
 //! `visit.rs` (a read-only walk under a prefix), `replace.rs` (leaf swaps in place and
-//! relabelling), `paint.rs` (the general update) and `alloc.rs` (arrays and free lists).
+//! relabelling), `paint.rs` (the general update), `alloc.rs` (arrays and free lists),
+//! `flat.rs` (flat blocks) and `second.rs` (the IPv6 second-level blocks' groups).
 
 mod alloc;
 mod flat;
@@ -21,8 +22,13 @@ mod layout;
 mod lookup;
 mod paint;
 mod replace;
+mod second;
 mod visit;
 
 #[cfg(test)]
 pub(crate) use flat::LINES_V4;
+#[cfg(test)]
+pub(crate) use layout::DIR;
 pub(crate) use layout::{Trie, FLAT};
+#[cfg(test)]
+pub(crate) use second::is_dense;

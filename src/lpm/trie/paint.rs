@@ -148,7 +148,7 @@ impl<K: Key> Trie<K> {
             return self.paint_word(e, K::DIRECT, key, len, create, f);
         }
         if e & TAGS == DIR {
-            return self.paint_dir(e & !TAGS, key, len, create, f);
+            return self.paint_dir(e, key, len, create, f);
         }
         let n = self.paint_word(e, K::DIRECT, key, len, create, f);
         if n & TAGS == NODE && len > K::DIRECT + 6 && self.subtrees(n & !NODE) >= DIR_MIN {
@@ -203,19 +203,17 @@ impl<K: Key> Trie<K> {
         assert_eq!(K::DIR2, 12, "lpm: a block replaces two node levels");
         let n = self.nodes[ni as usize];
         let (vals, kids) = self.expand(&n);
-        let b = self.new_dir_block();
-        let base = (b as usize) << K::DIR2;
+        let mut rows = [[0u32; 64]; 64];
         let mut deep = 0;
-        for p in 0..64 {
-            let row = base + p * 64;
+        for (p, row) in rows.iter_mut().enumerate() {
             if kids[p] == NONE {
-                self.dir[row..row + 64].fill(vals[p]);
+                *row = [vals[p]; 64];
                 continue;
             }
             let c = self.nodes[kids[p] as usize];
             let (cv, ck) = self.expand(&c);
             for q in 0..64 {
-                self.dir[row + q] = if ck[q] == NONE {
+                row[q] = if ck[q] == NONE {
                     cv[q]
                 } else {
                     deep += 1;
@@ -229,56 +227,85 @@ impl<K: Key> Trie<K> {
         }
         self.free_node_parts(&n);
         self.free_nodes(ni, 1);
-        self.dir_deep[b as usize] = deep;
-        b | DIR
+        self.new_dir_from(&rows, deep)
     }
 
-    /// Paints inside second-level block `b` and returns the first-level word for its region:
-    /// the block, or (when no word of it leads deeper and each group of `2^(DIR2 - 6)` words
-    /// holds one leaf) the flat block or leaf that now suffices, the block being freed.
+    /// Paints inside the second-level block of word `e` and returns the first-level word for
+    /// its region: the block's (which moves when a group needs more lines), or (when no word
+    /// of it leads deeper and each group of 64 words holds one leaf) the flat block or leaf
+    /// that now suffices, the block being freed.
     fn paint_dir<F: Fn(u32) -> u32>(
         &mut self,
-        b: u32,
+        mut e: u32,
         key: K,
         len: u32,
         create: bool,
         f: &F,
     ) -> u32 {
         let s = K::DIRECT + K::DIR2;
-        let base = (b as usize) << K::DIR2;
         let (lo, hi) = if len <= K::DIRECT {
             (0, 1usize << K::DIR2)
         } else {
             let start = key.bits_at(K::DIRECT, K::DIR2);
             (start, start + (1usize << s.saturating_sub(len)))
         };
-        let mut deep = self.dir_deep[b as usize];
-        for j in base + lo..base + hi {
-            let e = self.dir[j];
-            let n = self.paint_word(e, s, key, len, create, f);
-            deep = deep + (n & TAGS != 0) as u32 - (e & TAGS != 0) as u32;
-            self.dir[j] = n;
+        let mut deep = self.dir_deep_of(e);
+        let mut groups = lo >> 6..((hi - 1) >> 6) + 1;
+        if let Some(at) = Self::dense_at(e) {
+            // Dense: the words in place, as they are.
+            groups = 0..0;
+            for j in at + lo..at + hi {
+                let w = self.dir[j];
+                let n = self.paint_word(w, s, key, len, create, f);
+                deep = deep + (n & TAGS != 0) as u32 - (w & TAGS != 0) as u32;
+                self.dir[j] = n;
+            }
         }
-        self.dir_deep[b as usize] = deep;
+        for g in groups {
+            let (qlo, qhi) = (lo.max(g << 6) - (g << 6), hi.min((g + 1) << 6) - (g << 6));
+            if qhi - qlo == 1 {
+                // One word (a prefix longer than the block's bits: most updates).
+                let w = self.dir_word(e, g << 6 | qlo);
+                let n = self.paint_word(w, s, key, len, create, f);
+                deep = deep + (n & TAGS != 0) as u32 - (w & TAGS != 0) as u32;
+                if n != w {
+                    e = self.set_group_word(e, g, qlo, n);
+                }
+                continue;
+            }
+            let mut words = self.group_words(e, g);
+            let old = words;
+            for w in &mut words[qlo..qhi] {
+                let was = *w;
+                let n = self.paint_word(was, s, key, len, create, f);
+                deep = deep + (n & TAGS != 0) as u32 - (was & TAGS != 0) as u32;
+                *w = n;
+            }
+            if words != old {
+                e = self.set_group(e, g, &words);
+            }
+        }
+        self.set_dir_deep(e, deep);
         if deep > 0 {
-            return b | DIR;
+            return e;
         }
-        let words = &self.dir[base..base + (1 << K::DIR2)];
-        let g = words.len() / 64;
-        if !words.chunks(g).all(|c| c.iter().all(|&w| w == c[0])) {
-            return b | DIR;
+        let mut vals = [0u32; 64];
+        for (g, v) in vals.iter_mut().enumerate() {
+            match self.group_uniform(e, g) {
+                Some(w) => *v = w,
+                None => return e,
+            }
         }
         let mut leafvec = 0u64;
-        let mut vals = [0u32; 64];
         let mut n = 0;
-        for (p, c) in words.chunks(g).enumerate() {
-            if n == 0 || vals[n - 1] != c[0] {
+        for p in 0..64 {
+            if n == 0 || vals[n - 1] != vals[p] {
                 leafvec |= 1u64 << p;
-                vals[n] = c[0];
+                vals[n] = vals[p];
                 n += 1;
             }
         }
-        self.free_dir.push(b);
+        self.free_dir_block(e);
         self.store_flat(None, leafvec, &vals[..n])
     }
 

@@ -226,17 +226,16 @@ impl<K: Key> Trie<K> {
         let mut e = self.l1_get(key.top());
         let mut d = K::DIRECT;
         if K::DIR2 > 0 && e & TAGS == DIR {
-            let base = ((e & !TAGS) as usize) << K::DIR2;
-            let i = base | key.bits_at(K::DIRECT, K::DIR2);
+            let j = key.bits_at(K::DIRECT, K::DIR2);
             if len <= K::DIRECT + K::DIR2 {
                 // Whole second-level words, likewise.
-                for j in i..i + (1usize << (K::DIRECT + K::DIR2 - len)) {
-                    let w = self.dir[j];
-                    self.dir[j] = self.relabel_word(w, &g);
+                let n = self.relabel_dir(e, j..j + (1usize << (K::DIRECT + K::DIR2 - len)), &g);
+                if n != e {
+                    self.l1_set(key.top(), n);
                 }
                 return true;
             }
-            e = self.dir[i];
+            e = self.dir_word(e, j);
             d += K::DIR2;
         }
         if e & TAGS == 0 {
@@ -360,12 +359,7 @@ impl<K: Key> Trie<K> {
         if e & TAGS == 0 {
             g(e)
         } else if K::DIR2 > 0 && e & TAGS == DIR {
-            let base = ((e & !TAGS) as usize) << K::DIR2;
-            for j in base..base + (1 << K::DIR2) {
-                let w = self.dir[j];
-                self.dir[j] = self.relabel_word(w, g);
-            }
-            e
+            self.relabel_dir(e, 0..1 << K::DIR2, g)
         } else if e & FLAT != 0 {
             self.relabel_flat(e, g);
             e
@@ -373,6 +367,32 @@ impl<K: Key> Trie<K> {
             self.relabel_node((e & !NODE) as usize, g);
             e
         }
+    }
+
+    /// Relabels words `range` of the second-level block of word `e` (see
+    /// [`Trie::relabel_word`]) and returns the block's word (see [`Trie::set_group`]).
+    fn relabel_dir<F: Fn(u32) -> u32>(
+        &mut self,
+        mut e: u32,
+        range: std::ops::Range<usize>,
+        g: &F,
+    ) -> u32 {
+        let (lo, hi) = (range.start, range.end);
+        if let Some(at) = Self::dense_at(e) {
+            for j in at + lo..at + hi {
+                let w = self.dir[j];
+                self.dir[j] = self.relabel_word(w, g);
+            }
+            return e;
+        }
+        for k in lo >> 6..=(hi - 1) >> 6 {
+            let mut words = self.group_words(e, k);
+            for w in &mut words[lo.max(k << 6) - (k << 6)..hi.min((k + 1) << 6) - (k << 6)] {
+                *w = self.relabel_word(*w, g);
+            }
+            e = self.set_group(e, k, &words);
+        }
+        e
     }
 
     fn relabel_node<F: Fn(u32) -> u32>(&mut self, ni: usize, g: &F) {

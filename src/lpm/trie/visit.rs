@@ -81,7 +81,6 @@ impl<K: Key> Trie<K> {
             return f(base, e, s);
         }
         if K::DIR2 > 0 && e & TAGS == DIR {
-            let b = ((e & !TAGS) as usize) << K::DIR2;
             let (lo, hi) = if v.len <= s {
                 (0, 1usize << K::DIR2)
             } else {
@@ -92,7 +91,7 @@ impl<K: Key> Trie<K> {
                 )
             };
             for j in lo..hi {
-                let w = self.dir[b + j];
+                let w = self.dir_word(e, j);
                 if self.visit_word(v, w, s + K::DIR2, base.with_bits(s, K::DIR2, j), f) {
                     return true;
                 }
