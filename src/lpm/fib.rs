@@ -847,79 +847,43 @@ mod tests {
         assert_eq!(f.len(), want.len() - 1);
     }
 
-    /// A first-level word's 64 /24 positions holding many runs, stored in the lines form:
-    /// random inserts, replacements (the in-place swap across lines) and removals of /24s,
-    /// /22s and /20s, with some /26s that turn the block into a node and back, each step
-    /// checked at every position and for every prefix against a plain list.
+    /// A first-level word's 64 /24 positions holding many runs (IPv4: 10.64.0.0/18, where
+    /// flat blocks keep the runs form; IPv6: 2000::/18, where a block of many runs takes the
+    /// lines form): random inserts, replacements (the in-place swap across lines) and
+    /// removals of /24s, /22s and /20s, with some /26s that turn the block into a node and
+    /// back, each step checked at every position and for every prefix against a plain list.
     #[test]
     fn dense_blocks_against_a_model() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        let region = 0x0a40_0000u32; // 10.64.0.0/18
-        let mut f = Fib::<Ipv4Addr>::new();
-        let mut model: std::collections::BTreeMap<(u32, u8), u32> = Default::default();
-        f.insert(Prefix::new(Ipv4Addr::from_bits(0x0a00_0000), 8).unwrap(), 1)
-            .unwrap();
-        model.insert((0x0a00_0000, 8), 1);
-        let mut forms = std::collections::BTreeSet::new();
-        for step in 0..6000 {
-            // /26s (which make the block a node) only in the second half.
-            let lens: &[u8] = if step < 3000 {
-                &[24, 24, 24, 24, 24, 22, 20]
-            } else {
-                &[24, 24, 24, 22, 26]
-            };
-            let len = lens[(next() % lens.len() as u64) as usize];
-            let key = region | (next() as u32 & 0x3fff) & !(u32::MAX >> len);
-            let p = Prefix::new(Ipv4Addr::from_bits(key), len).unwrap();
-            // Few ids, so that neighbours often become equal and merge.
-            let id = (next() % if step % 2 == 0 { 4 } else { 1000 }) as u32;
-            if next() % if len == 26 { 2 } else { 6 } == 0 {
-                assert_eq!(f.remove(&p), model.remove(&(key, len)));
-            } else {
-                assert_eq!(f.insert(p, id).unwrap(), model.insert((key, len), id));
-            }
-            let e = f.trie.l1[region as usize >> 14];
-            if e & 3 << 30 == crate::lpm::trie::FLAT {
-                forms.insert(e >> 27 & 7);
-            }
-            if step % 10 != 0 {
-                continue;
-            }
-            for q in 0..256u32 {
-                let a = region | q << 6 | 1;
-                let want = model
-                    .iter()
-                    .filter(|(&(k, l), _)| a & !(u32::MAX.checked_shr(l as u32).unwrap_or(0)) == k)
-                    .max_by_key(|(&(_, l), _)| l)
-                    .map(|(_, &id)| id);
-                assert_eq!(f.lookup(Ipv4Addr::from_bits(a)), want, "step {step} {a:#x}");
-            }
-            for (&(k, l), &id) in &model {
-                let p = Prefix::new(Ipv4Addr::from_bits(k), l).unwrap();
-                assert_eq!(f.get(&p), Some(id), "step {step} {p}");
-            }
-            assert_eq!(f.len(), model.len());
-        }
-        let want = if crate::lpm::trie::LINES_V4 { 3 } else { 1 };
-        assert!(
-            forms.len() >= want,
-            "the block took several forms: {forms:?}"
+        let v4_forms = if crate::lpm::trie::LINES_V4 { 3 } else { 1 };
+        dense_block_model::<Ipv4Addr>(
+            32,
+            0x0a00_0000,
+            0x0a40_0000,
+            |x| Ipv4Addr::from_bits(x as u32),
+            |f| f.trie.l1[0x0a40_0000 >> 14],
+            v4_forms,
+        );
+        dense_block_model::<Ipv6Addr>(
+            128,
+            0x2000 << 112,
+            0x2000 << 112,
+            Ipv6Addr::from_bits,
+            |f| f.trie.l1_get(((0x2000u128 << 112) >> 110) as usize),
+            3,
         );
     }
 
-    /// As `dense_blocks_against_a_model`, in IPv6 (2000::/18), where flat blocks of many
-    /// runs take the lines form:
-    /// random inserts, replacements (the in-place swap across lines) and removals of /24s,
-    /// /22s and /20s, with some /26s that turn the block into a node and back, each step
-    /// checked at every position and for every prefix against a plain list.
-    #[test]
-    fn dense_blocks_against_a_model_v6() {
+    /// The body of [`dense_blocks_against_a_model`], for `width`-bit addresses held in a u128:
+    /// `cover` is an /8 holding the /18 `region`, `first` reads the region's first-level word
+    /// and the block must take at least `want_forms` forms.
+    fn dense_block_model<A: IpKey>(
+        width: u32,
+        cover: u128,
+        region: u128,
+        addr: fn(u128) -> A,
+        first: impl Fn(&Fib<A>) -> u32,
+        want_forms: usize,
+    ) {
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
             x ^= x << 13;
@@ -927,15 +891,14 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let region = 0x2000u128 << 112; // 2000::/18
-        let mut f = Fib::<Ipv6Addr>::new();
+        let full = u128::MAX >> (128 - width);
+        let host = |len: u8| full.checked_shr(u32::from(len)).unwrap_or(0);
+        // The 14 bits below the /18, and a /26's 8 bits from there, sit this far up.
+        let up = width - 32;
+        let mut f = Fib::<A>::new();
         let mut model: std::collections::BTreeMap<(u128, u8), u32> = Default::default();
-        f.insert(
-            Prefix::new(Ipv6Addr::from_bits(0x2000u128 << 112), 8).unwrap(),
-            1,
-        )
-        .unwrap();
-        model.insert((0x2000u128 << 112, 8), 1);
+        f.insert(Prefix::new(addr(cover), 8).unwrap(), 1).unwrap();
+        model.insert((cover, 8), 1);
         let mut forms = std::collections::BTreeSet::new();
         for step in 0..6000 {
             // /26s (which make the block a node) only in the second half.
@@ -945,8 +908,8 @@ mod tests {
                 &[24, 24, 24, 22, 26]
             };
             let len = lens[(next() % lens.len() as u64) as usize];
-            let key = region | ((next() as u128 & 0x3fff) << 96) & !(u128::MAX >> len);
-            let p = Prefix::new(Ipv6Addr::from_bits(key), len).unwrap();
+            let key = region | (u128::from(next() as u32 & 0x3fff) << up) & !host(len);
+            let p = Prefix::new(addr(key), len).unwrap();
             // Few ids, so that neighbours often become equal and merge.
             let id = (next() % if step % 2 == 0 { 4 } else { 1000 }) as u32;
             if next() % if len == 26 { 2 } else { 6 } == 0 {
@@ -954,7 +917,7 @@ mod tests {
             } else {
                 assert_eq!(f.insert(p, id).unwrap(), model.insert((key, len), id));
             }
-            let e = f.trie.l1_get((region >> 110) as usize);
+            let e = first(&f);
             if e & 3 << 30 == crate::lpm::trie::FLAT {
                 forms.insert(e >> 27 & 7);
             }
@@ -962,21 +925,24 @@ mod tests {
                 continue;
             }
             for q in 0..256u128 {
-                let a = region | q << 102 | 1;
+                let a = region | q << (up + 6) | 1;
                 let want = model
                     .iter()
-                    .filter(|(&(k, l), _)| a & !(u128::MAX.checked_shr(l as u32).unwrap_or(0)) == k)
+                    .filter(|(&(k, l), _)| a & !host(l) == k)
                     .max_by_key(|(&(_, l), _)| l)
                     .map(|(_, &id)| id);
-                assert_eq!(f.lookup(Ipv6Addr::from_bits(a)), want, "step {step} {a:#x}");
+                assert_eq!(f.lookup(addr(a)), want, "step {step} {a:#x}");
             }
             for (&(k, l), &id) in &model {
-                let p = Prefix::new(Ipv6Addr::from_bits(k), l).unwrap();
+                let p = Prefix::new(addr(k), l).unwrap();
                 assert_eq!(f.get(&p), Some(id), "step {step} {p}");
             }
             assert_eq!(f.len(), model.len());
         }
-        assert!(forms.len() >= 3, "the block took several forms: {forms:?}");
+        assert!(
+            forms.len() >= want_forms,
+            "the block took several forms: {forms:?}"
+        );
     }
 
     /// The IPv6 second level in both forms (`Trie::dir_lines` off: every block dense; on:
