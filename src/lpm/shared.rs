@@ -54,7 +54,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{
-    compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
+    compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU64, Ordering,
 };
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -79,28 +79,40 @@ impl<A: IpKey> FibOp<A> {
     }
 }
 
-/// A reader's announcements, on 128 bytes of its own (two cache lines: the adjacent-line
+/// A reader's announcement word, on 128 bytes of its own (two cache lines: the adjacent-line
 /// prefetcher of x86 fetches pairs), so that readers' stores do not contend.
 #[repr(align(128))]
 struct Epoch {
-    /// Odd while the reader looks up; [`CONFIRMED`] set once it uses full fences (after a
-    /// `membarrier` failure).
-    at: AtomicU64,
-    /// The copy (its address) that the reader's last finished read was in; 0 after the
-    /// writer found the reader out of a copy by its epoch.
-    seen: AtomicUsize,
+    /// Only its reader stores to it: the [`Hot::tag`] it loaded last, bit 0 set while it
+    /// looks up (0: no read yet).
+    word: AtomicU64,
 }
 
-/// Set in a reader's epoch once it has seen [`Pair::degraded`] and fences fully.
+/// In [`Hot::tag`] (so in the word of every reader that loaded it): readers fence fully
+/// (`membarrier` is not used, or failed).
 const CONFIRMED: u64 = 1 << 63;
+
+/// What every lookup reads, on 128 bytes of their own: the writer changes them once per
+/// publish, and nothing else shares their lines.
+#[repr(C, align(128))]
+struct Hot<A: IpKey> {
+    /// The copy readers look up in.
+    live: AtomicPtr<Fib<A>>,
+    /// The number of the publish that made `live` live, shifted left by one, with
+    /// [`CONFIRMED`] when readers must fence fully. Stored after `live`, so a reader that
+    /// loads a tag (acquire) and then `live` gets that publish's copy or a later one.
+    /// Publishes are numbered from 1 and never wrap: no word names a publish but by a
+    /// reader that loaded its tag.
+    tag: AtomicU64,
+}
 
 /// What the writer and every reader share.
 #[repr(C)]
 struct Pair<A: IpKey> {
-    /// The copy readers look up in.
-    live: AtomicPtr<Fib<A>>,
+    /// The live copy and its tag.
+    hot: Hot<A>,
     /// Set (once, never cleared) when `membarrier` failed after it had worked: from then on
-    /// readers fence fully, and mark their epoch [`CONFIRMED`]. Beside `live`: one line.
+    /// readers fence fully (the writer sets [`CONFIRMED`] in the tag).
     degraded: AtomicBool,
     /// Whether readers may use a compiler fence only (`membarrier` registered and working
     /// when the pair was made). Never changes.
@@ -191,10 +203,12 @@ impl<A: IpKey> Pair<A> {
 /// ```
 pub struct SharedFib<A: IpKey> {
     pair: Arc<Pair<A>>,
-    /// The copy readers look up in (as stored in `pair.live`).
+    /// The copy readers look up in (as stored in `pair.hot.live`).
     live: *mut Fib<A>,
     /// The other copy: the writer's.
     write: *mut Fib<A>,
+    /// The number of the last publish (1: the table the pair was made with).
+    gen: u64,
     /// Changes published (in `live`) and not yet made to `write`, oldest first.
     behind: Vec<FibOp<A>>,
     /// Changes staged since the last publish, oldest first. Made to `write` already when
@@ -278,19 +292,19 @@ impl<A: IpKey> SharedFib<A> {
     /// changes, then the staged ones. Never waits; `urgent` (a publish, or `fib`) skips the
     /// patience for readers to show the publish and makes the heavy fence at once.
     ///
-    /// A reader has left `write` once its `seen` shows the live copy: it loaded the new
-    /// pointer, so its later reads are in the live copy too, and its earlier reads (of
-    /// `write`) happened before that store (release). No fence is needed for that, and
-    /// readers that keep looking up show it within a lookup. A reader that does not (idle,
-    /// or descheduled) is looked at the older way: after the heavy fence, one whose epoch is
-    /// even, or has changed since, is out (module docs); its `seen` is then cleared, so that
-    /// it cannot show this copy again when it is live again unless it reads it then (its
-    /// `seen` store comes before its epoch's, so none is still on its way).
+    /// A reader has left `write` once its word shows the last publish's tag (in a read or
+    /// not): it loaded that tag, then `live`, so its read is in the live copy (or a later
+    /// one) and so are its later ones, and its earlier reads (of `write`) happened before
+    /// that store (release). No fence is needed for that, and readers that keep looking up
+    /// show it within a lookup. A reader that does not (idle, or descheduled) is looked at
+    /// the older way: after the heavy fence, one whose word is even (not in a read), or has
+    /// changed since, is out (module docs). Tags are never reused, so an old word cannot
+    /// pass for a later publish's.
     fn try_sync(&mut self, urgent: bool) -> bool {
         if self.synced {
             return true;
         }
-        let target = self.live as usize;
+        let target = self.gen << 1;
         let w = self.waiting.get_or_insert_with(|| {
             let readers = self
                 .pair
@@ -306,14 +320,8 @@ impl<A: IpKey> SharedFib<A> {
         // Acquire: a reader's reads of `write` happen before our writes below.
         let fenced = w.fenced;
         w.readers.retain(|(r, e)| {
-            if r.seen.load(Ordering::Acquire) == target {
-                return false;
-            }
-            if fenced && r.at.load(Ordering::Acquire) != *e {
-                r.seen.store(0, Ordering::Relaxed);
-                return false;
-            }
-            true
+            let now = r.word.load(Ordering::Acquire);
+            now & !(CONFIRMED | 1) != target && !(fenced && now != *e)
         });
         if !w.readers.is_empty() {
             if w.fenced {
@@ -328,6 +336,7 @@ impl<A: IpKey> SharedFib<A> {
             let ok = self.pair.heavy();
             if !ok && !self.pair.degraded.swap(true, Ordering::SeqCst) {
                 // `membarrier` failed: readers now fence fully, from their next lookup on.
+                self.pair.hot.tag.fetch_or(CONFIRMED, Ordering::SeqCst);
                 fence(Ordering::SeqCst);
             }
             let degraded = self.pair.degraded.load(Ordering::Relaxed);
@@ -335,18 +344,15 @@ impl<A: IpKey> SharedFib<A> {
                 && (!degraded
                     || w.readers
                         .iter()
-                        .all(|(r, _)| r.at.load(Ordering::Acquire) & CONFIRMED != 0));
+                        .all(|(r, _)| r.word.load(Ordering::Acquire) & CONFIRMED != 0));
             if !trusted {
                 self.abandon();
                 return true;
             }
             w.fenced = true;
             w.readers.retain_mut(|(r, e)| {
-                *e = r.at.load(Ordering::Acquire);
-                if *e & 1 == 0 {
-                    r.seen.store(0, Ordering::Relaxed);
-                }
-                *e & 1 == 1
+                *e = r.word.load(Ordering::Acquire);
+                *e & 1 == 1 && *e & !(CONFIRMED | 1) != target
             });
             if !w.readers.is_empty() {
                 return false;
@@ -473,9 +479,14 @@ impl<A: IpKey> SharedFib<A> {
         }
         let old = self.live;
         self.live = self.write;
-        // Release: a reader that loads the pointer (acquire) sees the copy as written.
-        self.pair.live.store(self.live, Ordering::Release);
         self.write = old;
+        self.gen += 1;
+        // Release: a reader that loads the pointer (acquire) sees the copy as written; one
+        // that loads the tag (acquire) sees the pointer too, so the tag comes second.
+        let hot = &self.pair.hot;
+        hot.live.store(self.live, Ordering::Release);
+        let full = hot.tag.load(Ordering::Relaxed) & CONFIRMED;
+        hot.tag.store(full | self.gen << 1, Ordering::Release);
         // `behind` is empty (synced): the two queues trade buffers, no allocation.
         std::mem::swap(&mut self.behind, &mut self.staged);
         self.synced = false;
@@ -668,10 +679,15 @@ impl<A: IpKey> From<Fib<A>> for SharedFib<A> {
     /// Shares `fib` (and a copy of it: the pair).
     fn from(fib: Fib<A>) -> Self {
         let copy = fib.clone();
+        let asymmetric = barrier::available();
+        let full = if asymmetric { 0 } else { CONFIRMED };
         let pair = Arc::new(Pair {
-            live: AtomicPtr::new(std::ptr::null_mut()),
+            hot: Hot {
+                live: AtomicPtr::new(std::ptr::null_mut()),
+                tag: AtomicU64::new(full | 1 << 1),
+            },
             degraded: AtomicBool::new(false),
-            asymmetric: barrier::available(),
+            asymmetric,
             readers: Mutex::new(Vec::new()),
             copies: Mutex::new(Vec::new()),
             #[cfg(test)]
@@ -680,11 +696,12 @@ impl<A: IpKey> From<Fib<A>> for SharedFib<A> {
         let live = pair.adopt(fib);
         let write = pair.adopt(copy);
         // No reader exists yet; the `Arc` hands the pair to readers with release/acquire.
-        pair.live.store(live, Ordering::Release);
+        pair.hot.live.store(live, Ordering::Release);
         SharedFib {
             pair,
             live,
             write,
+            gen: 1,
             behind: Vec::new(),
             staged: Vec::new(),
             synced: true,
@@ -712,74 +729,54 @@ impl<A: IpKey> fmt::Debug for SharedFib<A> {
 pub struct FibReader<A: IpKey> {
     pair: Arc<Pair<A>>,
     epoch: Arc<Epoch>,
-    /// The epoch's value: only this reader stores to it, so it never loads it.
-    at: u64,
-    /// Whether this reader fences fully (no `membarrier`, or it failed).
-    full: bool,
 }
 
 impl<A: IpKey> FibReader<A> {
     fn register(pair: &Arc<Pair<A>>) -> Self {
         let mut readers = pair.readers.lock().unwrap_or_else(PoisonError::into_inner);
-        let full = !pair.asymmetric || pair.degraded.load(Ordering::SeqCst);
-        let at = if full { CONFIRMED } else { 0 };
         let epoch = Arc::new(Epoch {
-            at: AtomicU64::new(at),
-            seen: AtomicUsize::new(0),
+            word: AtomicU64::new(0),
         });
         readers.push(epoch.clone());
         drop(readers);
         FibReader {
             pair: pair.clone(),
             epoch,
-            at,
-            full,
         }
     }
 
-    /// Announces a read (odd epoch) and returns the live copy.
+    /// Announces a read (the tag, with bit 0 set) and returns the tag and the live copy. The
+    /// reader itself keeps no state: the lookup path writes only its word, so the compiler
+    /// can keep the handle's pointers in registers across a loop of lookups.
     #[inline(always)]
-    fn enter(&mut self) -> &Fib<A> {
-        self.at += 1;
-        self.epoch.at.store(self.at, Ordering::Relaxed);
-        // Pairs with the writer's heavy fence (`SharedFib::try_sync`): the epoch store before it, the
-        // `live` load after it.
-        if self.full {
+    fn enter(&self) -> (u64, &Fib<A>) {
+        let hot = &self.pair.hot;
+        let tag = hot.tag.load(Ordering::Acquire);
+        // Release: the reads of the lookups before happen before the writer's next change to
+        // their copy, once it loads this word.
+        self.epoch.word.store(tag | 1, Ordering::Release);
+        // Pairs with the writer's heavy fence (`SharedFib::try_sync`): the word's store
+        // before it, the `live` load after it.
+        if tag & CONFIRMED != 0 {
             fence(Ordering::SeqCst);
         } else {
             compiler_fence(Ordering::SeqCst);
-            if self.pair.degraded.load(Ordering::Relaxed) {
-                self.degrade();
-            }
         }
-        let fib = self.pair.live.load(Ordering::Acquire);
+        let fib = hot.live.load(Ordering::Acquire);
         // SAFETY: the writer changes a copy left behind only once this reader is out of it:
-        // it showed the new live copy in `seen` (stored after this read ends), or, after the
-        // heavy fence, its epoch was even or changed (ours is odd from before this load until
-        // the read ends; module docs). It never changes the live copy, and frees copies only
-        // with the pair (which this reader keeps alive). The pointer is never null after
-        // construction.
-        unsafe { &*fib }
+        // its word showed the new live copy's tag (its later reads load `live` after that
+        // tag, and get that copy or a later one), or, after the heavy fence, its word was
+        // even or changed (bit 0 is set from before this load until the read ends; module
+        // docs). It never changes the live copy, and frees copies only with the pair (which
+        // this reader keeps alive). The pointer is never null after construction.
+        (tag, unsafe { &*fib })
     }
 
-    /// Ends a read in `fib`: shows the copy, then makes the epoch even again. Release: the
-    /// read happens before the writer's next change to the copy.
+    /// Ends a read: the tag loaded by `enter`, bit 0 clear. Release: the read happens before
+    /// the writer's next change to the copy.
     #[inline(always)]
-    fn leave(epoch: &Epoch, at: u64, fib: &Fib<A>) {
-        epoch
-            .seen
-            .store(fib as *const Fib<A> as usize, Ordering::Release);
-        epoch.at.store(at, Ordering::Release);
-    }
-
-    /// Switches this reader to full fences (the writer's `membarrier` failed) and says so in
-    /// its epoch, with a full fence after.
-    #[cold]
-    fn degrade(&mut self) {
-        self.full = true;
-        self.at |= CONFIRMED;
-        self.epoch.at.store(self.at, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
+    fn leave(epoch: &Epoch, tag: u64) {
+        epoch.word.store(tag, Ordering::Release);
     }
 
     /// The published table, held until the guard is dropped: many lookups for one
@@ -788,25 +785,20 @@ impl<A: IpKey> FibReader<A> {
     /// publishes are deferred): keep it short.
     #[inline]
     pub fn read(&mut self) -> FibGuard<'_, A> {
-        let fib: *const Fib<A> = self.enter();
-        self.at += 1;
+        let (tag, fib) = self.enter();
         FibGuard {
-            // SAFETY: see `enter`; the guard borrows the reader, so the pair outlives it.
-            fib: unsafe { &*fib },
+            fib,
             epoch: &self.epoch,
-            at: self.at,
+            tag,
         }
     }
 
     /// The next-hop id of the longest published prefix containing `addr` ([`Fib::lookup`]).
     #[inline]
     pub fn lookup(&mut self, addr: A) -> Option<u32> {
-        let fib: *const Fib<A> = self.enter();
-        // SAFETY: as in `enter` (the borrow of `self` ends here only for the epoch's sake).
-        let fib = unsafe { &*fib };
+        let (tag, fib) = self.enter();
         let found = fib.lookup(addr);
-        self.at += 1;
-        Self::leave(&self.epoch, self.at, fib);
+        Self::leave(&self.epoch, tag);
         found
     }
 
@@ -839,9 +831,10 @@ impl<A: IpKey> Drop for FibReader<A> {
 
 impl<A: IpKey> fmt::Debug for FibReader<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = self.epoch.word.load(Ordering::Relaxed);
         f.debug_struct("FibReader")
-            .field("reads", &((self.at & !CONFIRMED) / 2))
-            .field("full_fences", &self.full)
+            .field("last_publish_read", &((word & !CONFIRMED) >> 1))
+            .field("full_fences", &(word & CONFIRMED != 0))
             .finish()
     }
 }
@@ -851,7 +844,7 @@ impl<A: IpKey> fmt::Debug for FibReader<A> {
 pub struct FibGuard<'r, A: IpKey> {
     fib: &'r Fib<A>,
     epoch: &'r Epoch,
-    at: u64,
+    tag: u64,
 }
 
 impl<A: IpKey> std::ops::Deref for FibGuard<'_, A> {
@@ -865,7 +858,7 @@ impl<A: IpKey> std::ops::Deref for FibGuard<'_, A> {
 impl<A: IpKey> Drop for FibGuard<'_, A> {
     #[inline]
     fn drop(&mut self) {
-        FibReader::<A>::leave(self.epoch, self.at, self.fib);
+        FibReader::<A>::leave(self.epoch, self.tag);
     }
 }
 
@@ -876,6 +869,14 @@ mod tests {
 
     fn p(s: &str) -> Prefix<Ipv4Addr> {
         s.parse().unwrap()
+    }
+
+    /// As where `membarrier` works (here, under Miri too, whose `heavy` then fails), before
+    /// any reader exists: readers use the compiler fence only.
+    fn as_if_asymmetric(w: &mut SharedFib<Ipv4Addr>) {
+        let pair = Arc::get_mut(&mut w.pair).unwrap();
+        pair.asymmetric = true;
+        *pair.hot.tag.get_mut() &= !CONFIRMED;
     }
 
     #[test]
@@ -980,12 +981,10 @@ mod tests {
     #[test]
     fn membarrier_failure_falls_back_to_full_fences() {
         let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
-        // As where `membarrier` works (here, under Miri too, whose `heavy` then fails), before
-        // any reader exists.
-        Arc::get_mut(&mut w.pair).unwrap().asymmetric = true;
+        as_if_asymmetric(&mut w);
         let mut r = w.reader();
         let mut idle = w.reader();
-        assert!(!r.full && !idle.full);
+        assert_eq!(w.pair.hot.tag.load(Ordering::SeqCst) & CONFIRMED, 0);
         let a = Ipv4Addr::new(10, 1, 2, 3);
         w.pair.fail_barrier.store(true, Ordering::SeqCst);
         w.insert(p("10.0.0.0/8"), 1).unwrap();
@@ -997,7 +996,8 @@ mod tests {
         // The copy left behind is never reused: a third one takes its place.
         assert_eq!(w.pair.copies.lock().unwrap().len(), 3);
         assert_eq!(r.lookup(a), Some(1));
-        assert!(r.full && r.at & CONFIRMED != 0);
+        assert_ne!(r.epoch.word.load(Ordering::SeqCst) & CONFIRMED, 0);
+        assert_eq!(idle.epoch.word.load(Ordering::SeqCst) & CONFIRMED, 0);
         // `idle` has not looked up since: its epoch cannot be trusted, so again a new copy.
         w.insert(p("10.0.0.0/8"), 2).unwrap();
         assert!(w.publish());
@@ -1018,7 +1018,7 @@ mod tests {
     #[test]
     fn readers_that_show_the_publish_need_no_fence() {
         let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
-        Arc::get_mut(&mut w.pair).unwrap().asymmetric = true;
+        as_if_asymmetric(&mut w);
         let mut r = w.reader();
         let mut r2 = r.clone();
         let a = Ipv4Addr::new(10, 9, 9, 9);
