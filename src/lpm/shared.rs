@@ -506,9 +506,7 @@ impl<A: IpKey> SharedFib<A> {
         if !self.try_sync(true) {
             return false;
         }
-        let old = self.live;
-        self.live = self.write;
-        self.write = old;
+        std::mem::swap(&mut self.live, &mut self.write);
         self.gen += 1;
         // Release: a reader that loads the pointer (acquire) sees the copy as written; one
         // that loads the tag (acquire) sees the pointer too, so the tag comes second.
