@@ -15,7 +15,9 @@
 //! sudo cargo run --release --example fib_sync -- --limit 100000  # a 100,000-prefix slice
 //! ```
 //! Options: `--limit N` (prefixes of the table; all by default), `--lookups N` (10000),
-//! `--chunk N` (requests per batch flush, 1000), `--seed N`, `--prefix P` (namespace names,
+//! `--chunk N` (requests per batch flush, 1000; the `SharedFib` publishes every N changes
+//! too), `--publish-ms N` (publish the `SharedFib` by age instead: once its staged changes
+//! have waited N ms, [`SharedFib::publish_if_older`]), `--seed N`, `--prefix P` (namespace names,
 //! `fibsync`), `--keep` (leave the namespaces for a look with `ip netns exec`), `--ecmp N`
 //! (each route over N of the four neighbours, 1 by default), `--nexthop-groups` (install
 //! through shared nexthop objects: `route replace PREFIX nhid ID`, one object per neighbour
@@ -140,6 +142,9 @@ pub struct Options {
     pub ecmp: usize,
     /// Install through shared nexthop objects and groups ([`FibNexthops`]).
     pub nexthop_groups: bool,
+    /// Publish the [`SharedFib`] once its staged changes are this old
+    /// ([`SharedFib::publish_if_older`]) instead of every `chunk` changes.
+    pub publish_age: Option<Duration>,
 }
 
 impl Default for Options {
@@ -154,6 +159,7 @@ impl Default for Options {
             keep: false,
             ecmp: 1,
             nexthop_groups: false,
+            publish_age: None,
         }
     }
 }
@@ -272,7 +278,7 @@ pub fn data_files(opts: &Options) -> Result<(PathBuf, PathBuf)> {
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: fib_sync [--limit N] [--lookups N] [--chunk N] [--seed N] \
-                 [--prefix P] [--keep] [--ecmp N] [--nexthop-groups]";
+                 [--prefix P] [--keep] [--ecmp N] [--nexthop-groups] [--publish-ms N]";
     let parsed = netplumb_lab::check_args(
         &args,
         &[
@@ -282,6 +288,7 @@ fn main() -> ExitCode {
             "--seed",
             "--prefix",
             "--ecmp",
+            "--publish-ms",
         ],
         &["--keep", "--nexthop-groups"],
         usage,
@@ -304,6 +311,10 @@ fn main() -> ExitCode {
                 n => return Err(format!("--ecmp {n}: 1 to {PEERS} neighbours").into()),
             },
             nexthop_groups: netplumb_lab::flag(&args, "--nexthop-groups"),
+            publish_age: match netplumb_lab::arg(&args, "--publish-ms", 0u64)? {
+                0 => None,
+                ms => Some(Duration::from_millis(ms)),
+            },
         })
     });
     let result = parsed.and_then(|opts| run(&opts));
@@ -550,17 +561,20 @@ struct Fwd {
     ids: HashMap<Vec<FibNextHop>, u32>,
     /// Publish after this many changes.
     every: usize,
+    /// Or instead once the staged changes are this old.
+    age: Option<Duration>,
     unpublished: usize,
     publishes: usize,
     deferred: usize,
 }
 
 impl Fwd {
-    fn new(every: usize) -> Self {
+    fn new(every: usize, age: Option<Duration>) -> Self {
         Fwd {
             fib: SharedFib::new(),
             ids: HashMap::new(),
             every: every.max(1),
+            age,
             unpublished: 0,
             publishes: 0,
             deferred: 0,
@@ -578,7 +592,8 @@ impl Fwd {
         best.and_then(|r| self.ids.get(&r.next_hops).copied())
     }
 
-    /// Stages one FIB change; publishes every `every` changes.
+    /// Stages one FIB change; publishes every `every` changes, or once the staged changes
+    /// are `age` old.
     fn apply(&mut self, c: &FibChange<Ipv4Addr>) -> Result<()> {
         match &c.new {
             Some(r) => {
@@ -590,7 +605,14 @@ impl Fwd {
             }
         }
         self.unpublished += 1;
-        if self.unpublished >= self.every {
+        if let Some(age) = self.age {
+            // Readers see each change at most about `age` after it came, and switch copies
+            // at most once per `age` however fast changes come (see `publish_if_older`).
+            if self.fib.publish_if_older(age) {
+                self.publishes += 1;
+                self.unpublished = 0;
+            }
+        } else if self.unpublished >= self.every {
             self.publish();
         }
         Ok(())
@@ -759,7 +781,7 @@ pub fn run(opts: &Options) -> Result<Summary> {
         ..Summary::default()
     };
     let mut rib = Rib::<Ipv4Addr>::new();
-    let mut fwd = Fwd::new(opts.chunk);
+    let mut fwd = Fwd::new(opts.chunk, opts.publish_age);
 
     // 1. The table: one eBGP candidate per prefix, every FIB change mirrored.
     let shared = opts.nexthop_groups.then(|| FibNexthops::new(NEXTHOP_IDS));

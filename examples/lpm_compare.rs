@@ -659,8 +659,8 @@ fn main() {
     {
         let f = shared_figures(&t4, u4, base4, &v4_inside, &mut checks);
         println!(
-            "netplumb/shared (lpm::SharedFib, v4-table keys, one reader per core, publish every {} updates):",
-            SHARED_PUBLISH_EVERY
+            "netplumb/shared (lpm::SharedFib, v4-table keys, one reader per core, publish {}):",
+            f.policy
         );
         println!(
             "  lone Fib: lookups {:.1} M/s, updates {:.1} M/s, heap {:.1} MiB",
@@ -693,6 +693,12 @@ fn main() {
             f.cpu_write_busy / 1e6,
             f.cpu_write_busy / f.cpu_lone_write,
             f.cpu_lone_write / 1e6
+        );
+        println!(
+            "  publishes while the reader looks up: {} ({} deferred), one every {:.0} µs of the writer's wall time on average",
+            f.publishes,
+            f.deferred,
+            f.publish_interval * 1e6
         );
         shared = Some(f);
     }
@@ -1111,8 +1117,85 @@ fn main() {
 
 // ---------------------------------------------------------------- SharedFib
 
-/// The writer publishes after this many updates (a batch, as a control plane would).
+/// The writer publishes after this many updates (a batch, as a control plane would). The
+/// headline figures use it; `LPM_SHARED_PUBLISH_EVERY=N` (updates) or
+/// `LPM_SHARED_PUBLISH_US=T` (microseconds of the writer's wall time since its last publish,
+/// looked at every 64 updates) change it, to measure what the batch costs.
 const SHARED_PUBLISH_EVERY: usize = 1024;
+
+/// When the writer of `shared_figures` publishes.
+#[derive(Clone, Copy)]
+enum Publish {
+    /// After every this many updates.
+    Every(usize),
+    /// Once this long has passed since the last publish.
+    After(Duration),
+}
+
+impl Publish {
+    fn from_env() -> Self {
+        let var = |name| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+        if let Some(us) = var("LPM_SHARED_PUBLISH_US").filter(|&us| us > 0) {
+            return Publish::After(Duration::from_micros(us));
+        }
+        Publish::Every(
+            var("LPM_SHARED_PUBLISH_EVERY").map_or(SHARED_PUBLISH_EVERY, |n| n.max(1) as usize),
+        )
+    }
+}
+
+impl std::fmt::Display for Publish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Publish::Every(n) => write!(f, "every {n} updates"),
+            Publish::After(d) => write!(f, "every {} µs of the writer's time", d.as_micros()),
+        }
+    }
+}
+
+/// Replays `ops` `passes` times into `w`, publishing as `policy` says (and at the end of
+/// each pass); returns the publishes made and those deferred (a reader still in the copy
+/// left behind).
+fn replay_shared(
+    w: &mut SharedFib<Ipv4Addr>,
+    ops: &[FibOp<Ipv4Addr>],
+    passes: usize,
+    policy: Publish,
+) -> (usize, usize) {
+    let (mut made, mut deferred) = (0, 0);
+    let mut last = Instant::now();
+    // Updates since the last publish (a counter: a division per update would cost the
+    // writer a tenth of its rate).
+    let mut since = 0usize;
+    for _ in 0..passes {
+        for (i, &op) in ops.iter().enumerate() {
+            match op {
+                FibOp::Insert(p, id) => {
+                    w.insert(p, id).expect("below MAX_ID");
+                }
+                FibOp::Remove(p) => {
+                    w.remove(&p);
+                }
+            }
+            since += 1;
+            let due = i + 1 == ops.len()
+                || match policy {
+                    Publish::Every(n) => since >= n,
+                    Publish::After(d) => since % 64 == 0 && last.elapsed() >= d,
+                };
+            if due && w.staged() > 0 {
+                since = 0;
+                if w.publish() {
+                    made += 1;
+                } else {
+                    deferred += 1;
+                }
+                last = Instant::now();
+            }
+        }
+    }
+    (made, deferred)
+}
 
 /// Rates in per second, memory in bytes.
 struct SharedFigures {
@@ -1131,6 +1214,11 @@ struct SharedFigures {
     cpu_write_busy: f64,
     write_alone: f64,
     publishes: usize,
+    /// Publishes deferred while the reader looked up.
+    deferred: usize,
+    /// The writer's wall time while the reader looked up, over `publishes`.
+    publish_interval: f64,
+    policy: Publish,
     mem: usize,
 }
 
@@ -1293,43 +1381,36 @@ fn shared_figures(
     });
     // The writer with no reader looking up (the readers registered but idle): the cost of
     // applying each change twice, without waits.
+    let policy = Publish::from_env();
     let write_alone = {
         let t = Instant::now();
-        for _ in 0..PASSES {
-            for chunk in ops.chunks(SHARED_PUBLISH_EVERY) {
-                let _ = w.apply(chunk.iter().copied()).expect("below MAX_ID");
+        match policy {
+            Publish::Every(n) => {
+                for _ in 0..PASSES {
+                    for chunk in ops.chunks(n) {
+                        let _ = w.apply(chunk.iter().copied()).expect("below MAX_ID");
+                    }
+                }
+            }
+            Publish::After(_) => {
+                replay_shared(&mut w, &ops, PASSES, policy);
             }
         }
         (PASSES * ops.len()) as f64 / t.elapsed().as_secs_f64()
     };
     // One reader on core 0 while the writer, on core 1, replays flat out (or swapped).
     stop.store(false, Relaxed);
-    let (read_busy, write_busy, publishes, cpu_read_busy, cpu_write_busy) =
+    let (read_busy, write_busy, (publishes, deferred), cpu_read_busy, cpu_write_busy, wall) =
         std::thread::scope(|sc| {
             let (stop, w) = (&stop, &mut w);
             let ops = &ops;
             let writer = sc.spawn(move || {
                 pin(&[wcore]);
                 let (t, c) = (Instant::now(), thread_cpu());
-                let mut publishes = 0;
-                for _ in 0..PASSES {
-                    for chunk in ops.chunks(SHARED_PUBLISH_EVERY) {
-                        for &op in chunk {
-                            match op {
-                                FibOp::Insert(p, id) => {
-                                    w.insert(p, id).expect("below MAX_ID");
-                                }
-                                FibOp::Remove(p) => {
-                                    w.remove(&p);
-                                }
-                            }
-                        }
-                        // Deferred (false) while a reader is still in the copy left behind.
-                        publishes += w.publish() as usize;
-                    }
-                }
+                let publishes = replay_shared(w, ops, PASSES, policy);
                 let n = (PASSES * ops.len()) as f64;
-                let rates = (n / t.elapsed().as_secs_f64(), n / (thread_cpu() - c));
+                let wall = t.elapsed().as_secs_f64();
+                let rates = (n / wall, n / (thread_cpu() - c), wall);
                 stop.store(true, Relaxed);
                 (rates, publishes)
             });
@@ -1338,8 +1419,8 @@ fn shared_figures(
             let (read, _, cpu_read) = spin_lookups(&keys[..keys.len().min(1 << 20)], stop, |k| {
                 r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
             });
-            let ((write, cpu_write), publishes) = writer.join().unwrap();
-            (read, write, publishes, cpu_read, cpu_write)
+            let ((write, cpu_write, wall), publishes) = writer.join().unwrap();
+            (read, write, publishes, cpu_read, cpu_write, wall)
         });
     let mem = mem.max(w.memory_usage());
     pin(&[0, 1]);
@@ -1357,6 +1438,9 @@ fn shared_figures(
         cpu_write_busy,
         write_alone,
         publishes,
+        deferred,
+        publish_interval: wall / publishes.max(1) as f64,
+        policy,
         mem,
     }
 }

@@ -11,24 +11,34 @@
 //! changes (nor drops) a copy a reader may be in, and the copies are freed when the writer
 //! and the last reader handle are gone.
 //!
-//! A reader announces a lookup with its own epoch counter, which only it writes (odd: in
-//! a lookup, even: outside), and ends it by showing which copy it read (`seen`, also its
-//! own): the lookup path is a store, a fence, a load of the live copy, the lookup itself
-//! and two stores, with no lock, no atomic read-modify-write and no allocation.
+//! Each publish has a number (from 1, never reused), and the live copy a *tag*: that
+//! number shifted left by one, stored beside the pointer to it (both on a line of their
+//! own), after it. A reader has one word, which only it writes. A lookup loads the tag,
+//! stores it in the word with bit 0 set (in a lookup), fences (see below), loads the live
+//! copy, looks up, and stores the tag again with bit 0 clear: two stores to the reader's own
+//! line and two loads of one shared line, with no lock, no atomic read-modify-write and no
+//! allocation. The reader handle itself is never written, so a loop of lookups keeps its
+//! pointers in registers. (The previous protocol, a counter and the copy's address in two
+//! stores plus a third, written through the handle, gave 5% fewer lookups alone and 9%
+//! fewer with two readers, measured in `lpm_compare`; in a loop of its own, a probe measured
+//! the cost of any per-lookup protocol against a lone `Fib`: 0.82-0.88x for two constant
+//! stores, 0.71-0.75x for the previous one, 0.77-0.82x for this one.)
 //!
-//! The writer knows a reader is out of the copy left behind in one of two ways:
-//! - **Shown** (no fence): the reader's `seen` names the new live copy. It loaded the new
-//!   pointer, so its later lookups load it too, and its earlier reads (of the old copy)
-//!   happened before that store (release, read by the writer with acquire). A reader that
-//!   keeps looking up shows it within a lookup or two, so while readers are busy the
-//!   writer needs no fence at all.
+//! A reader whose word names tag `t` (bit 0 set or not) loaded `t`, then the live pointer:
+//! since the writer stores the tag after the pointer, that read is in publish `t`'s copy or
+//! a later one, and so are all its later reads. The writer knows a reader is out of the
+//! copy left behind in one of two ways:
+//! - **Shown** (no fence): the reader's word names the last publish's tag. Its earlier reads
+//!   (of the old copy) happened before that store (release, read by the writer with
+//!   acquire). A reader that keeps looking up shows it within a lookup or two, so while
+//!   readers are busy the writer needs no fence at all. Tags are never reused, so a word
+//!   left from an older publish of the same copy cannot pass for this one.
 //! - **Epoch** (a reader idle, or descheduled, shows nothing): after a heavy fence, store
-//!   (the live copy), then load (each epoch) on the writer against store (the odd epoch),
-//!   then load (the live copy) on the reader, with a sequentially consistent fence between
-//!   each pair: either the writer sees the reader's odd epoch (and waits for it to change)
-//!   or the reader sees the new live copy. The writer then clears the reader's `seen` (the
-//!   reader stores `seen` before its even epoch, so no older one is on its way), so that
-//!   `seen` cannot name a copy that is live again later unless the reader read it then.
+//!   (the tag), then load (each word) on the writer against store (the word, bit 0 set),
+//!   then load (the tag, then the live copy) on the reader, with a sequentially consistent
+//!   fence between each pair: either the writer sees the reader's word with bit 0 set (and
+//!   waits for the word to change: the next store clears bit 0) or the reader sees the new
+//!   tag, and so the new live copy.
 //!
 //! On Linux the pair of fences is asymmetric (`membarrier`, see `barrier`): the reader's is
 //! only a compiler fence, the writer's a system call that fences every running thread of
@@ -37,7 +47,8 @@
 //! [`SharedFib::fib`]). A busy reader is thus never interrupted (measured: the call took
 //! 18–57 µs per publish with the reader's core busy, and 0.3 µs with it idle), and an idle
 //! one costs a cheap call. Should that call ever fail after it worked once, the readers
-//! switch to full fences (see [`Pair::degraded`]); nothing aborts.
+//! switch to full fences (see [`Pair::degraded`]: the writer sets [`CONFIRMED`] in the tag,
+//! and a reader fences fully whenever the tag it loaded has it); nothing aborts.
 //!
 //! The price: twice the memory of one table (plus the queues), and each change applied
 //! twice (the second time, in [`replay`], last change per prefix only, each prefetched a
@@ -49,14 +60,32 @@
 //! full IPv4 table every 65,536 lookups, with no writer at all, lost 31-34% of its lookups;
 //! a writer changing a table of its own on the other core cost the reader 4%; one publish
 //! of one change per millisecond, 32%).
+//!
+//! What would cure it (estimated, not built): both versions sharing what a batch does not
+//! change. Measured by diffing the arrays lookups read (6.2 MiB: first level and leaves)
+//! before and after each batch of the RIS IPv4 update stream, a batch of 1,024 updates
+//! changes 267-285 of its 102,000 64-byte lines (0.3%, 14-16 of them in the first level),
+//! but 160-179 of its 1,600 4 KiB pages (10-11%; 31-38% for 8,192 updates, 73-82% for
+//! 65,536): copy-on-write by page would copy 40 times the bytes that change, and give up
+//! the huge pages. The design the counts favour: one leaf array shared by both versions,
+//! where a batch writes each block it changes to new space (a block is a line or a few), and a
+//! first level (1 MiB) per version, the only part replayed; the blocks left behind are
+//! freed once every reader shows a later tag (the protocol above already tells). A probe
+//! of the reader's side, one thread alternating between two tables every 1,024-4,096
+//! lookups: two full copies gave 0.76-0.93x of one table's rate, shared leaves with two
+//! first levels 0.95-1.03x (load 4). Memory would fall from 2x a `Fib` to about 1.2x, and
+//! the writer would make each change once (plus the block copy), replaying only first-level
+//! words, where today it makes each change twice (the replay's dedup keeps 60% of a
+//! 1,024-update batch of this stream, 42% of 8,192, 29% of 65,536). It needs the trie's
+//! writers (`trie::paint`, `trie::replace`) to copy a block instead of changing it in place
+//! while it is shared.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{
-    compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering,
-};
+use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::fib::Fib;
 use super::prefix::{IpKey, Prefix, PrefixError};
@@ -79,33 +108,45 @@ impl<A: IpKey> FibOp<A> {
     }
 }
 
-/// A reader's announcements, on 128 bytes of its own (two cache lines: the adjacent-line
+/// A reader's announcement word, on 128 bytes of its own (two cache lines: the adjacent-line
 /// prefetcher of x86 fetches pairs), so that readers' stores do not contend.
 #[repr(align(128))]
 struct Epoch {
-    /// Odd while the reader looks up; [`CONFIRMED`] set once it uses full fences (after a
-    /// `membarrier` failure).
-    at: AtomicU64,
-    /// The copy (its address) that the reader's last finished read was in; 0 after the
-    /// writer found the reader out of a copy by its epoch.
-    seen: AtomicUsize,
+    /// Only its reader stores to it: the [`Hot::tag`] it loaded last, bit 0 set while it
+    /// looks up (0: no read yet).
+    word: AtomicU64,
 }
 
-/// Set in a reader's epoch once it has seen [`Pair::degraded`] and fences fully.
+/// In [`Hot::tag`] (so in the word of every reader that loaded it): readers fence fully
+/// (`membarrier` is not used, or failed).
 const CONFIRMED: u64 = 1 << 63;
+
+/// What every lookup reads, on 128 bytes of their own: the writer changes them once per
+/// publish, and nothing else shares their lines.
+#[repr(C, align(128))]
+struct Hot<A: IpKey> {
+    /// The copy readers look up in.
+    live: AtomicPtr<Fib<A>>,
+    /// The number of the publish that made `live` live, shifted left by one, with
+    /// [`CONFIRMED`] when readers must fence fully. Stored after `live`, so a reader that
+    /// loads a tag (acquire) and then `live` gets that publish's copy or a later one.
+    /// Publishes are numbered from 1 and never wrap: no word names a publish but by a
+    /// reader that loaded its tag.
+    tag: AtomicU64,
+}
 
 /// What the writer and every reader share.
 #[repr(C)]
 struct Pair<A: IpKey> {
-    /// The copy readers look up in.
-    live: AtomicPtr<Fib<A>>,
+    /// The live copy and its tag.
+    hot: Hot<A>,
     /// Set (once, never cleared) when `membarrier` failed after it had worked: from then on
-    /// readers fence fully, and mark their epoch [`CONFIRMED`]. Beside `live`: one line.
+    /// readers fence fully (the writer sets [`CONFIRMED`] in the tag).
     degraded: AtomicBool,
     /// Whether readers may use a compiler fence only (`membarrier` registered and working
     /// when the pair was made). Never changes.
     asymmetric: bool,
-    /// The epoch of every reader handle.
+    /// The word of every reader handle.
     readers: Mutex<Vec<Arc<Epoch>>>,
     /// Every copy made (two, more only after a `membarrier` failure: see
     /// `SharedFib::abandon`); freed with the pair.
@@ -117,7 +158,7 @@ struct Pair<A: IpKey> {
 
 // SAFETY: a `Fib` is `Send + Sync` (plain owned vectors). The copies behind the pointers are
 // reached only under the protocol of the module docs: readers take `&` to the live copy only
-// while their epoch is odd, and the writer (one `SharedFib`, `&mut self`) takes `&mut` to
+// while bit 0 of their word is set, and the writer (one `SharedFib`, `&mut self`) takes `&mut` to
 // the other copy only after every reader that could be in it has left
 // (`SharedFib::try_sync`). `copies` is only touched under its lock and in `drop`.
 unsafe impl<A: IpKey> Sync for Pair<A> where Fib<A>: Send + Sync {}
@@ -191,10 +232,12 @@ impl<A: IpKey> Pair<A> {
 /// ```
 pub struct SharedFib<A: IpKey> {
     pair: Arc<Pair<A>>,
-    /// The copy readers look up in (as stored in `pair.live`).
+    /// The copy readers look up in (as stored in `pair.hot.live`).
     live: *mut Fib<A>,
     /// The other copy: the writer's.
     write: *mut Fib<A>,
+    /// The number of the last publish (1: the table the pair was made with).
+    gen: u64,
     /// Changes published (in `live`) and not yet made to `write`, oldest first.
     behind: Vec<FibOp<A>>,
     /// Changes staged since the last publish, oldest first. Made to `write` already when
@@ -212,15 +255,18 @@ pub struct SharedFib<A: IpKey> {
     /// Until synced: the readers that may still be in `write`. `None`: not looked at since
     /// the publish.
     waiting: Option<Waiting>,
+    /// When [`publish_if_older`](SharedFib::publish_if_older) first saw the changes staged
+    /// now; `None` when nothing is staged or it has not looked since.
+    pending_since: Option<Instant>,
 }
 
 /// The readers that may still be in the copy the last publish left behind.
 struct Waiting {
-    /// Each reader, with (once `fenced`) its odd epoch after the heavy fence: it may be in
-    /// the copy until that epoch changes. A reader leaves the list when its `seen` shows the
-    /// live copy.
+    /// Each reader, with (once `fenced`) its word after the heavy fence, bit 0 set: it may be
+    /// in the copy until that word changes. A reader leaves the list when its word shows the
+    /// live copy's tag.
     readers: Vec<(Arc<Epoch>, u64)>,
-    /// Whether the heavy fence was made and the epochs taken.
+    /// Whether the heavy fence was made and the words taken.
     fenced: bool,
     /// Looks (`try_sync` calls) before the heavy fence.
     looks: u32,
@@ -278,19 +324,19 @@ impl<A: IpKey> SharedFib<A> {
     /// changes, then the staged ones. Never waits; `urgent` (a publish, or `fib`) skips the
     /// patience for readers to show the publish and makes the heavy fence at once.
     ///
-    /// A reader has left `write` once its `seen` shows the live copy: it loaded the new
-    /// pointer, so its later reads are in the live copy too, and its earlier reads (of
-    /// `write`) happened before that store (release). No fence is needed for that, and
-    /// readers that keep looking up show it within a lookup. A reader that does not (idle,
-    /// or descheduled) is looked at the older way: after the heavy fence, one whose epoch is
-    /// even, or has changed since, is out (module docs); its `seen` is then cleared, so that
-    /// it cannot show this copy again when it is live again unless it reads it then (its
-    /// `seen` store comes before its epoch's, so none is still on its way).
+    /// A reader has left `write` once its word shows the last publish's tag (in a read or
+    /// not): it loaded that tag, then `live`, so its read is in the live copy (or a later
+    /// one) and so are its later ones, and its earlier reads (of `write`) happened before
+    /// that store (release). No fence is needed for that, and readers that keep looking up
+    /// show it within a lookup. A reader that does not (idle, or descheduled) is looked at
+    /// the older way: after the heavy fence, one whose word is even (not in a read), or has
+    /// changed since, is out (module docs). Tags are never reused, so an old word cannot
+    /// pass for a later publish's.
     fn try_sync(&mut self, urgent: bool) -> bool {
         if self.synced {
             return true;
         }
-        let target = self.live as usize;
+        let target = self.gen << 1;
         let w = self.waiting.get_or_insert_with(|| {
             let readers = self
                 .pair
@@ -306,14 +352,8 @@ impl<A: IpKey> SharedFib<A> {
         // Acquire: a reader's reads of `write` happen before our writes below.
         let fenced = w.fenced;
         w.readers.retain(|(r, e)| {
-            if r.seen.load(Ordering::Acquire) == target {
-                return false;
-            }
-            if fenced && r.at.load(Ordering::Acquire) != *e {
-                r.seen.store(0, Ordering::Relaxed);
-                return false;
-            }
-            true
+            let now = r.word.load(Ordering::Acquire);
+            now & !(CONFIRMED | 1) != target && !(fenced && now != *e)
         });
         if !w.readers.is_empty() {
             if w.fenced {
@@ -323,11 +363,12 @@ impl<A: IpKey> SharedFib<A> {
             if w.looks < PATIENCE && !urgent {
                 return false;
             }
-            // Pairs with the reader's fence: the stores of the publish before it, the epoch
+            // Pairs with the reader's fence: the stores of the publish before it, the word
             // loads below after it.
             let ok = self.pair.heavy();
             if !ok && !self.pair.degraded.swap(true, Ordering::SeqCst) {
                 // `membarrier` failed: readers now fence fully, from their next lookup on.
+                self.pair.hot.tag.fetch_or(CONFIRMED, Ordering::SeqCst);
                 fence(Ordering::SeqCst);
             }
             let degraded = self.pair.degraded.load(Ordering::Relaxed);
@@ -335,18 +376,15 @@ impl<A: IpKey> SharedFib<A> {
                 && (!degraded
                     || w.readers
                         .iter()
-                        .all(|(r, _)| r.at.load(Ordering::Acquire) & CONFIRMED != 0));
+                        .all(|(r, _)| r.word.load(Ordering::Acquire) & CONFIRMED != 0));
             if !trusted {
                 self.abandon();
                 return true;
             }
             w.fenced = true;
             w.readers.retain_mut(|(r, e)| {
-                *e = r.at.load(Ordering::Acquire);
-                if *e & 1 == 0 {
-                    r.seen.store(0, Ordering::Relaxed);
-                }
-                *e & 1 == 1
+                *e = r.word.load(Ordering::Acquire);
+                *e & 1 == 1 && *e & !(CONFIRMED | 1) != target
             });
             if !w.readers.is_empty() {
                 return false;
@@ -471,16 +509,56 @@ impl<A: IpKey> SharedFib<A> {
         if !self.try_sync(true) {
             return false;
         }
-        let old = self.live;
-        self.live = self.write;
-        // Release: a reader that loads the pointer (acquire) sees the copy as written.
-        self.pair.live.store(self.live, Ordering::Release);
-        self.write = old;
+        std::mem::swap(&mut self.live, &mut self.write);
+        self.gen += 1;
+        // Release: a reader that loads the pointer (acquire) sees the copy as written; one
+        // that loads the tag (acquire) sees the pointer too, so the tag comes second.
+        let hot = &self.pair.hot;
+        hot.live.store(self.live, Ordering::Release);
+        let full = hot.tag.load(Ordering::Relaxed) & CONFIRMED;
+        hot.tag.store(full | self.gen << 1, Ordering::Release);
         // `behind` is empty (synced): the two queues trade buffers, no allocation.
         std::mem::swap(&mut self.behind, &mut self.staged);
         self.synced = false;
         self.waiting = None;
+        self.pending_since = None;
         true
+    }
+
+    /// [`publish`](Self::publish)es once the staged changes have waited `max_age`, counted
+    /// from the first call that saw them staged; returns `true` when nothing is left staged
+    /// (published now, or nothing was), `false` when the changes stay staged (younger than
+    /// `max_age`, or the publish was deferred: the next call tries again).
+    ///
+    /// For a writer that stages changes as they come and calls this after each one (or each
+    /// few dozen: it reads the clock): readers see a change at most about `max_age` after it
+    /// was staged, and however fast changes come, readers switch copies at most once per
+    /// `max_age`. That switch, not the writer's work, is what costs readers most (module
+    /// docs), so a publish by time bounds their loss where a publish every N changes does
+    /// not. Measured with `lpm_compare` (the RIS IPv4 update stream replayed flat out by a
+    /// writer on one core, one reader on the other looking up in-table addresses; per-thread
+    /// CPU-time rates, reader against the same reader with no writer, writer against a lone
+    /// [`Fib`]; medians of 3):
+    ///
+    /// | publish | one every (writer's wall time) | reader while writing | writer |
+    /// |---|---|---|---|
+    /// | every 256 changes | 19 µs | 0.61x | 0.33x |
+    /// | every 1,024 changes | 71 µs | 0.62x | 0.37x |
+    /// | every 8,192 changes | 458 µs | 0.74x | 0.44x |
+    /// | every 65,536 changes | 3.0 ms | 0.94x | 0.54x |
+    /// | `publish_if_older(1 ms)` | 1.1 ms | 0.83x | 0.47x |
+    /// | `publish_if_older(10 ms)` | 9.6 ms | 0.97x | 0.61x |
+    ///
+    /// (`LPM_SHARED_PUBLISH_EVERY=N` or `LPM_SHARED_PUBLISH_US=T`, `--keys 2000000`, pinned:
+    /// reader on core 0, writer on core 1, one run at load 2.6-2.9.)
+    pub fn publish_if_older(&mut self, max_age: Duration) -> bool {
+        if self.staged.is_empty() {
+            self.pending_since = None;
+            return true;
+        }
+        let now = Instant::now();
+        let since = *self.pending_since.get_or_insert(now);
+        now.duration_since(since) >= max_age && self.publish()
     }
 
     /// Heap bytes: every copy and the queues.
@@ -668,10 +746,15 @@ impl<A: IpKey> From<Fib<A>> for SharedFib<A> {
     /// Shares `fib` (and a copy of it: the pair).
     fn from(fib: Fib<A>) -> Self {
         let copy = fib.clone();
+        let asymmetric = barrier::available();
+        let full = if asymmetric { 0 } else { CONFIRMED };
         let pair = Arc::new(Pair {
-            live: AtomicPtr::new(std::ptr::null_mut()),
+            hot: Hot {
+                live: AtomicPtr::new(std::ptr::null_mut()),
+                tag: AtomicU64::new(full | 1 << 1),
+            },
             degraded: AtomicBool::new(false),
-            asymmetric: barrier::available(),
+            asymmetric,
             readers: Mutex::new(Vec::new()),
             copies: Mutex::new(Vec::new()),
             #[cfg(test)]
@@ -680,11 +763,12 @@ impl<A: IpKey> From<Fib<A>> for SharedFib<A> {
         let live = pair.adopt(fib);
         let write = pair.adopt(copy);
         // No reader exists yet; the `Arc` hands the pair to readers with release/acquire.
-        pair.live.store(live, Ordering::Release);
+        pair.hot.live.store(live, Ordering::Release);
         SharedFib {
             pair,
             live,
             write,
+            gen: 1,
             behind: Vec::new(),
             staged: Vec::new(),
             synced: true,
@@ -692,6 +776,7 @@ impl<A: IpKey> From<Fib<A>> for SharedFib<A> {
             seen: HashSet::default(),
             todo: Vec::new(),
             waiting: None,
+            pending_since: None,
         }
     }
 }
@@ -712,74 +797,54 @@ impl<A: IpKey> fmt::Debug for SharedFib<A> {
 pub struct FibReader<A: IpKey> {
     pair: Arc<Pair<A>>,
     epoch: Arc<Epoch>,
-    /// The epoch's value: only this reader stores to it, so it never loads it.
-    at: u64,
-    /// Whether this reader fences fully (no `membarrier`, or it failed).
-    full: bool,
 }
 
 impl<A: IpKey> FibReader<A> {
     fn register(pair: &Arc<Pair<A>>) -> Self {
         let mut readers = pair.readers.lock().unwrap_or_else(PoisonError::into_inner);
-        let full = !pair.asymmetric || pair.degraded.load(Ordering::SeqCst);
-        let at = if full { CONFIRMED } else { 0 };
         let epoch = Arc::new(Epoch {
-            at: AtomicU64::new(at),
-            seen: AtomicUsize::new(0),
+            word: AtomicU64::new(0),
         });
         readers.push(epoch.clone());
         drop(readers);
         FibReader {
             pair: pair.clone(),
             epoch,
-            at,
-            full,
         }
     }
 
-    /// Announces a read (odd epoch) and returns the live copy.
+    /// Announces a read (the tag, with bit 0 set) and returns the tag and the live copy. The
+    /// reader itself keeps no state: the lookup path writes only its word, so the compiler
+    /// can keep the handle's pointers in registers across a loop of lookups.
     #[inline(always)]
-    fn enter(&mut self) -> &Fib<A> {
-        self.at += 1;
-        self.epoch.at.store(self.at, Ordering::Relaxed);
-        // Pairs with the writer's heavy fence (`SharedFib::try_sync`): the epoch store before it, the
-        // `live` load after it.
-        if self.full {
+    fn enter(&self) -> (u64, &Fib<A>) {
+        let hot = &self.pair.hot;
+        let tag = hot.tag.load(Ordering::Acquire);
+        // Release: the reads of the lookups before happen before the writer's next change to
+        // their copy, once it loads this word.
+        self.epoch.word.store(tag | 1, Ordering::Release);
+        // Pairs with the writer's heavy fence (`SharedFib::try_sync`): the word's store
+        // before it, the `live` load after it.
+        if tag & CONFIRMED != 0 {
             fence(Ordering::SeqCst);
         } else {
             compiler_fence(Ordering::SeqCst);
-            if self.pair.degraded.load(Ordering::Relaxed) {
-                self.degrade();
-            }
         }
-        let fib = self.pair.live.load(Ordering::Acquire);
+        let fib = hot.live.load(Ordering::Acquire);
         // SAFETY: the writer changes a copy left behind only once this reader is out of it:
-        // it showed the new live copy in `seen` (stored after this read ends), or, after the
-        // heavy fence, its epoch was even or changed (ours is odd from before this load until
-        // the read ends; module docs). It never changes the live copy, and frees copies only
-        // with the pair (which this reader keeps alive). The pointer is never null after
-        // construction.
-        unsafe { &*fib }
+        // its word showed the new live copy's tag (its later reads load `live` after that
+        // tag, and get that copy or a later one), or, after the heavy fence, its word was
+        // even or changed (bit 0 is set from before this load until the read ends; module
+        // docs). It never changes the live copy, and frees copies only with the pair (which
+        // this reader keeps alive). The pointer is never null after construction.
+        (tag, unsafe { &*fib })
     }
 
-    /// Ends a read in `fib`: shows the copy, then makes the epoch even again. Release: the
-    /// read happens before the writer's next change to the copy.
+    /// Ends a read: the tag loaded by `enter`, bit 0 clear. Release: the read happens before
+    /// the writer's next change to the copy.
     #[inline(always)]
-    fn leave(epoch: &Epoch, at: u64, fib: &Fib<A>) {
-        epoch
-            .seen
-            .store(fib as *const Fib<A> as usize, Ordering::Release);
-        epoch.at.store(at, Ordering::Release);
-    }
-
-    /// Switches this reader to full fences (the writer's `membarrier` failed) and says so in
-    /// its epoch, with a full fence after.
-    #[cold]
-    fn degrade(&mut self) {
-        self.full = true;
-        self.at |= CONFIRMED;
-        self.epoch.at.store(self.at, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
+    fn leave(epoch: &Epoch, tag: u64) {
+        epoch.word.store(tag, Ordering::Release);
     }
 
     /// The published table, held until the guard is dropped: many lookups for one
@@ -788,25 +853,20 @@ impl<A: IpKey> FibReader<A> {
     /// publishes are deferred): keep it short.
     #[inline]
     pub fn read(&mut self) -> FibGuard<'_, A> {
-        let fib: *const Fib<A> = self.enter();
-        self.at += 1;
+        let (tag, fib) = self.enter();
         FibGuard {
-            // SAFETY: see `enter`; the guard borrows the reader, so the pair outlives it.
-            fib: unsafe { &*fib },
+            fib,
             epoch: &self.epoch,
-            at: self.at,
+            tag,
         }
     }
 
     /// The next-hop id of the longest published prefix containing `addr` ([`Fib::lookup`]).
     #[inline]
     pub fn lookup(&mut self, addr: A) -> Option<u32> {
-        let fib: *const Fib<A> = self.enter();
-        // SAFETY: as in `enter` (the borrow of `self` ends here only for the epoch's sake).
-        let fib = unsafe { &*fib };
+        let (tag, fib) = self.enter();
         let found = fib.lookup(addr);
-        self.at += 1;
-        Self::leave(&self.epoch, self.at, fib);
+        Self::leave(&self.epoch, tag);
         found
     }
 
@@ -839,9 +899,10 @@ impl<A: IpKey> Drop for FibReader<A> {
 
 impl<A: IpKey> fmt::Debug for FibReader<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = self.epoch.word.load(Ordering::Relaxed);
         f.debug_struct("FibReader")
-            .field("reads", &((self.at & !CONFIRMED) / 2))
-            .field("full_fences", &self.full)
+            .field("last_publish_read", &((word & !CONFIRMED) >> 1))
+            .field("full_fences", &(word & CONFIRMED != 0))
             .finish()
     }
 }
@@ -851,7 +912,7 @@ impl<A: IpKey> fmt::Debug for FibReader<A> {
 pub struct FibGuard<'r, A: IpKey> {
     fib: &'r Fib<A>,
     epoch: &'r Epoch,
-    at: u64,
+    tag: u64,
 }
 
 impl<A: IpKey> std::ops::Deref for FibGuard<'_, A> {
@@ -865,7 +926,7 @@ impl<A: IpKey> std::ops::Deref for FibGuard<'_, A> {
 impl<A: IpKey> Drop for FibGuard<'_, A> {
     #[inline]
     fn drop(&mut self) {
-        FibReader::<A>::leave(self.epoch, self.at, self.fib);
+        FibReader::<A>::leave(self.epoch, self.tag);
     }
 }
 
@@ -876,6 +937,14 @@ mod tests {
 
     fn p(s: &str) -> Prefix<Ipv4Addr> {
         s.parse().unwrap()
+    }
+
+    /// As where `membarrier` works (here, under Miri too, whose `heavy` then fails), before
+    /// any reader exists: readers use the compiler fence only.
+    fn as_if_asymmetric(w: &mut SharedFib<Ipv4Addr>) {
+        let pair = Arc::get_mut(&mut w.pair).unwrap();
+        pair.asymmetric = true;
+        *pair.hot.tag.get_mut() &= !CONFIRMED;
     }
 
     #[test]
@@ -980,12 +1049,10 @@ mod tests {
     #[test]
     fn membarrier_failure_falls_back_to_full_fences() {
         let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
-        // As where `membarrier` works (here, under Miri too, whose `heavy` then fails), before
-        // any reader exists.
-        Arc::get_mut(&mut w.pair).unwrap().asymmetric = true;
+        as_if_asymmetric(&mut w);
         let mut r = w.reader();
         let mut idle = w.reader();
-        assert!(!r.full && !idle.full);
+        assert_eq!(w.pair.hot.tag.load(Ordering::SeqCst) & CONFIRMED, 0);
         let a = Ipv4Addr::new(10, 1, 2, 3);
         w.pair.fail_barrier.store(true, Ordering::SeqCst);
         w.insert(p("10.0.0.0/8"), 1).unwrap();
@@ -997,8 +1064,9 @@ mod tests {
         // The copy left behind is never reused: a third one takes its place.
         assert_eq!(w.pair.copies.lock().unwrap().len(), 3);
         assert_eq!(r.lookup(a), Some(1));
-        assert!(r.full && r.at & CONFIRMED != 0);
-        // `idle` has not looked up since: its epoch cannot be trusted, so again a new copy.
+        assert_ne!(r.epoch.word.load(Ordering::SeqCst) & CONFIRMED, 0);
+        assert_eq!(idle.epoch.word.load(Ordering::SeqCst) & CONFIRMED, 0);
+        // `idle` has not looked up since: its word cannot be trusted, so again a new copy.
         w.insert(p("10.0.0.0/8"), 2).unwrap();
         assert!(w.publish());
         assert_eq!(w.fib().lookup(a), Some(2));
@@ -1018,7 +1086,7 @@ mod tests {
     #[test]
     fn readers_that_show_the_publish_need_no_fence() {
         let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
-        Arc::get_mut(&mut w.pair).unwrap().asymmetric = true;
+        as_if_asymmetric(&mut w);
         let mut r = w.reader();
         let mut r2 = r.clone();
         let a = Ipv4Addr::new(10, 9, 9, 9);
@@ -1052,6 +1120,35 @@ mod tests {
         assert_eq!(w.pair.copies.lock().unwrap().len(), 3);
         assert!(w.publish());
         assert_eq!(r2.lookup(Ipv4Addr::new(10, 2, 0, 1)), Some(PATIENCE - 1));
+    }
+
+    #[test]
+    fn publish_if_older_waits_for_the_age() {
+        let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
+        let mut r = w.reader();
+        let a = Ipv4Addr::new(10, 1, 2, 3);
+        let hour = Duration::from_secs(3600);
+        assert!(w.publish_if_older(hour), "nothing staged");
+        w.insert(p("10.0.0.0/8"), 1).unwrap();
+        assert!(!w.publish_if_older(hour));
+        assert_eq!((w.staged(), r.lookup(a)), (1, None));
+        assert!(w.publish_if_older(Duration::ZERO));
+        assert_eq!((w.staged(), r.lookup(a)), (0, Some(1)));
+        // The age counts from the first call that saw the change staged.
+        w.insert(p("10.0.0.0/8"), 2).unwrap();
+        let age = Duration::from_millis(20);
+        assert!(!w.publish_if_older(age));
+        std::thread::sleep(age);
+        w.insert(p("10.1.0.0/16"), 3).unwrap();
+        assert!(w.publish_if_older(age));
+        assert_eq!(r.lookup(a), Some(3));
+        // A publish by hand starts the count again.
+        w.insert(p("10.0.0.0/8"), 4).unwrap();
+        assert!(!w.publish_if_older(age));
+        assert!(w.publish());
+        w.insert(p("10.0.0.0/8"), 5).unwrap();
+        assert!(!w.publish_if_older(age));
+        assert_eq!(r.lookup(Ipv4Addr::new(10, 2, 0, 0)), Some(4));
     }
 
     #[test]
