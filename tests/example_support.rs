@@ -15,6 +15,20 @@ fn exists(name: &str) -> bool {
     NetNs::list().unwrap().iter().any(|n| n == name)
 }
 
+/// Writes a ledger as a run would. The ledger directory may vanish between making it and
+/// writing into it (a lab of a test running beside this one removes it once it holds no
+/// ledger): then it is made again, as the lab itself does.
+fn write_ledger(ledger: &Path, text: &str) {
+    let mut tries = 0;
+    loop {
+        fs::create_dir_all(LEDGER_DIR).unwrap();
+        match fs::write(ledger, text) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 5 => tries += 1,
+            r => break r.unwrap(),
+        }
+    }
+}
+
 #[test]
 fn a_killed_runs_namespaces_are_swept_and_no_one_elses() {
     require_root!();
@@ -25,8 +39,7 @@ fn a_killed_runs_namespaces_are_swept_and_no_one_elses() {
     NetNs::create(&left).unwrap();
     NetNs::create(&users).unwrap();
     // A run that died (no such pid: above any pid_max) listed `left`, not `users`.
-    fs::create_dir_all(LEDGER_DIR).unwrap();
-    fs::write(&ledger, format!("pid 999999999\n{left}\n")).unwrap();
+    write_ledger(&ledger, &format!("pid 999999999\n{left}\n"));
 
     let mut lab = Lab::new(&prefix).unwrap();
     assert!(!exists(&left), "the dead run's namespace is swept");
@@ -42,8 +55,7 @@ fn a_killed_runs_namespaces_are_swept_and_no_one_elses() {
     assert!(!ledger.exists());
 
     // A run that is still going (pid 1 always is) keeps its prefix.
-    fs::create_dir_all(LEDGER_DIR).unwrap();
-    fs::write(&ledger, "pid 1\n").unwrap();
+    write_ledger(&ledger, "pid 1\n");
     let err = Lab::new(&prefix).err().unwrap().to_string();
     assert!(err.contains("another run (pid 1)"), "{err}");
     assert!(exists(&users));
@@ -92,20 +104,16 @@ fn a_killed_runs_processes_and_directory_are_swept_and_no_one_elses() {
     };
     fs::create_dir_all(&workdir).unwrap();
     fs::write(workdir.join("host1.conf"), "router id 1.2.3.4;\n").unwrap();
-    fs::create_dir_all(LEDGER_DIR).unwrap();
     let ledger = Path::new(LEDGER_DIR).join(&prefix);
-    fs::write(
-        &ledger,
-        format!(
-            "pid 999999999\ndir {}\nproc {} {}\nproc {} {}\n",
-            workdir.display(),
-            daemon.id(),
-            start_of(daemon.id()),
-            other.id(),
-            start_of(other.id()) + 1,
-        ),
-    )
-    .unwrap();
+    let text = format!(
+        "pid 999999999\ndir {}\nproc {} {}\nproc {} {}\n",
+        workdir.display(),
+        daemon.id(),
+        start_of(daemon.id()),
+        other.id(),
+        start_of(other.id()) + 1,
+    );
+    write_ledger(&ledger, &text);
 
     sweep(&prefix).unwrap();
     // The listed daemon was stopped (and, being our child, reaped by the sweep: not even a
