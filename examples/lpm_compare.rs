@@ -1005,37 +1005,25 @@ fn main() {
             f_mem(r.mem[1]),
         );
     }
-    println!(
-        "{:<12} {:>8} {:>8} | {:>9} {:>9} {:>9} {:>9} |",
-        "netplumb/b",
-        "",
-        "",
-        f_rate(Some(batch_rates[0])),
-        f_rate(Some(batch_rates[1])),
-        f_rate(Some(batch_rates[2])),
-        f_rate(Some(batch_rates[3]))
-    );
-    println!(
-        "{:<12} {:>8} {:>8} | {:>9} {:>9} {:>9} {:>9} |",
-        "netplumb/lm",
-        "",
-        "",
-        f_rate(Some(lm_rates[0])),
-        f_rate(Some(lm_rates[1])),
-        f_rate(Some(lm_rates[2])),
-        f_rate(Some(lm_rates[3]))
-    );
-    if fib_batch_rates.iter().any(|&r| r > 0.0) {
-        println!(
-            "{:<12} {:>8} {:>8} | {:>9} {:>9} {:>9} {:>9} |",
-            "netplumb/fb",
-            "",
-            "",
-            f_rate(Some(fib_batch_rates[0])),
-            f_rate(Some(fib_batch_rates[1])),
-            f_rate(Some(fib_batch_rates[2])),
-            f_rate(Some(fib_batch_rates[3]))
-        );
+    // The per-call rows, for the engines that ran (an engine left out by `--only` measured
+    // nothing, and a row of zeros would read as a result).
+    for (name, rates) in [
+        ("netplumb/b", batch_rates),
+        ("netplumb/lm", lm_rates),
+        ("netplumb/fb", fib_batch_rates),
+    ] {
+        if rates.iter().any(|&r| r > 0.0) {
+            println!(
+                "{:<12} {:>8} {:>8} | {:>9} {:>9} {:>9} {:>9} |",
+                name,
+                "",
+                "",
+                f_rate(Some(rates[0])),
+                f_rate(Some(rates[1])),
+                f_rate(Some(rates[2])),
+                f_rate(Some(rates[3]))
+            );
+        }
     }
     println!("(netplumb/b = PrefixMap::lookup_batch, netplumb/lm = PrefixMap::longest_match, netplumb/fb = Fib::lookup_batch; * = poptrie's replay time-boxed to 3 s because each update rebuilds; dir-24-8 is static)");
     println!();
