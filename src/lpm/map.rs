@@ -37,7 +37,7 @@ use super::trie::{Trie, FLAT};
 /// # Ok::<(), netplumb::lpm::PrefixError>(())
 /// ```
 pub struct PrefixMap<A: IpKey, V> {
-    /// The entries; a trie leaf is a slot number + 1.
+    /// The entries; a trie leaf names a slot (see [`PrefixMap::leaf`]).
     slots: Slots<A::Key, V>,
     trie: Trie<A::Key>,
 }
@@ -63,6 +63,51 @@ impl<A: IpKey, V: Clone> Clone for PrefixMap<A, V> {
 }
 
 impl<A: IpKey, V> PrefixMap<A, V> {
+    /// Whether a leaf carries its prefix's length beside the slot number (IPv4: the length
+    /// + 1 takes 6 bits, leaving 24 for the slot). IPv6 lengths would take 8 bits and leave
+    /// 2^22 slots, so an IPv6 leaf is the slot number + 1 and the length is read from the
+    /// slot table.
+    const PACK: bool = <A::Key as Key>::BITS <= 32;
+    /// Bits of a packed leaf for the slot number (below 2^30, clear of the trie's tag bits).
+    const SLOT_BITS: u32 = 24;
+    /// The most slots the table may have: a slot number must fit in a leaf.
+    const MAX_SLOTS: usize = if Self::PACK {
+        1 << Self::SLOT_BITS
+    } else {
+        (FLAT - 1) as usize
+    };
+
+    /// The leaf of slot `e`, holding a prefix of length `len`. Packed leaves are ordered by
+    /// length, as `Fib`'s: `(len + 1) << SLOT_BITS | e`; 0 is "no match" in both encodings.
+    #[inline(always)]
+    fn leaf(e: usize, len: u8) -> u32 {
+        if Self::PACK {
+            (len as u32 + 1) << Self::SLOT_BITS | e as u32
+        } else {
+            e as u32 + 1
+        }
+    }
+
+    /// The slot named by leaf `l` (not 0).
+    #[inline(always)]
+    fn slot_of(l: u32) -> usize {
+        if Self::PACK {
+            (l & ((1 << Self::SLOT_BITS) - 1)) as usize
+        } else {
+            (l - 1) as usize
+        }
+    }
+
+    /// The prefix length of leaf `l` (not 0); `lens` is the slot table's lengths.
+    #[inline(always)]
+    fn len_of(l: u32, lens: &[u8]) -> u8 {
+        if Self::PACK {
+            ((l >> Self::SLOT_BITS) - 1) as u8
+        } else {
+            lens[(l - 1) as usize]
+        }
+    }
+
     /// An empty map. The first insert allocates the first trie level (1 MiB for IPv4; for
     /// IPv6 a 16 KiB summary and a 128 KiB array for 2000::/3, other ranges in small chunks
     /// as they are used).
@@ -127,9 +172,17 @@ impl<A: IpKey, V> PrefixMap<A, V> {
     #[cold]
     fn grow(&mut self) {
         let cap = (self.slots.len() + 1) * 8 / 5;
-        assert!(cap < (FLAT - 1) as usize, "lpm: too many prefixes");
+        assert!(cap < Self::MAX_SLOTS, "lpm: too many prefixes");
         let map = self.slots.rebuild(cap);
-        self.trie.relabel(&|l: u32| map[(l - 1) as usize] + 1);
+        self.trie.relabel(&|l: u32| {
+            let e = map[Self::slot_of(l)];
+            if Self::PACK {
+                // Same length, new slot.
+                l & !((1 << Self::SLOT_BITS) - 1) | e
+            } else {
+                e + 1
+            }
+        });
     }
 
     /// Paints the new entry of slot `e` into the trie: the positions it takes over are
@@ -143,7 +196,7 @@ impl<A: IpKey, V> PrefixMap<A, V> {
             return self.paint_new(e);
         }
         let parent = self.parent(key, len);
-        let leaf = e as u32 + 1;
+        let leaf = Self::leaf(e, len);
         self.trie.paint(key, len as u32, true, &|l: u32| {
             if l == parent {
                 leaf
@@ -157,11 +210,11 @@ impl<A: IpKey, V> PrefixMap<A, V> {
     /// covers (no parent search: for a bulk load, which paints covering prefixes first).
     fn paint_new(&mut self, e: usize) {
         let len = self.slots.plen(e);
-        let leaf = e as u32 + 1;
+        let leaf = Self::leaf(e, len);
         let lens = self.slots.lens();
         self.trie
             .paint(self.slots.key(e), len as u32, true, &|l: u32| {
-                if l == 0 || lens[(l - 1) as usize] < len {
+                if l == 0 || Self::len_of(l, lens) < len {
                     leaf
                 } else {
                     l
@@ -193,7 +246,7 @@ impl<A: IpKey, V> PrefixMap<A, V> {
         let (key, len) = (prefix.key(), prefix.len());
         // The longest prefix strictly covering this one takes its place.
         let parent = self.parent(key, len);
-        let leaf = e as u32 + 1;
+        let leaf = Self::leaf(e, len);
         self.trie.paint(key, len as u32, false, &|l: u32| {
             if l == leaf {
                 parent
@@ -225,12 +278,12 @@ impl<A: IpKey, V> PrefixMap<A, V> {
             let last = first.xor(A::Key::mask(l).not());
             for a in [first, last] {
                 let leaf = self.trie.find(a);
-                if leaf == 0 || (lens[(leaf - 1) as usize] as u32) < l {
+                if leaf == 0 || (Self::len_of(leaf, lens) as u32) < l {
                     return leaf;
                 }
             }
             if let Some(p) = self.slots.find(key.and(A::Key::mask(l - 1)), l as u8 - 1) {
-                return p as u32 + 1;
+                return Self::leaf(p, l as u8 - 1);
             }
         }
         0
@@ -258,7 +311,7 @@ impl<A: IpKey, V> PrefixMap<A, V> {
         if leaf == 0 {
             None
         } else {
-            Some(self.slots.leaf_val((leaf - 1) as usize))
+            Some(self.slots.leaf_val(Self::slot_of(leaf)))
         }
     }
 
@@ -275,11 +328,15 @@ impl<A: IpKey, V> PrefixMap<A, V> {
         } else {
             // The matching prefix covers `addr`: its key is `addr` cut to its length, so the
             // slot's key (another cache line; for IPv6 past /64 a side-map probe) is not read.
-            let e = (leaf - 1) as usize;
-            // `val` checks that the slot is occupied (its length is a real one) on the line
-            // `plen` reads anyway.
-            let value = self.slots.val(e);
-            let len = self.slots.plen(e);
+            let e = Self::slot_of(leaf);
+            let (value, len) = if Self::PACK {
+                // The length is in the leaf: only the value is read.
+                (self.slots.leaf_val(e), Self::len_of(leaf, &[]))
+            } else {
+                // `val` checks that the slot is occupied (its length is a real one) on the
+                // line `plen` reads anyway.
+                (self.slots.val(e), self.slots.plen(e))
+            };
             Some((
                 Prefix::from_key_unchecked(key.and(A::Key::mask(len as u32)), len),
                 value,
@@ -323,7 +380,7 @@ impl<A: IpKey, V> PrefixMap<A, V> {
                 *slot = if leaf == 0 {
                     None
                 } else {
-                    Some(self.slots.leaf_val((leaf - 1) as usize))
+                    Some(self.slots.leaf_val(Self::slot_of(leaf)))
                 };
             }
             o += B;
@@ -368,7 +425,7 @@ impl<A: IpKey, V> PrefixMap<A, V> {
         debug_assert!(self.is_empty());
         items.sort_by_key(|(p, _)| *p); // stable: the last duplicate stays last
         let n = items.len();
-        assert!(n < (FLAT - 1) as usize / 2, "lpm: too many prefixes");
+        assert!(n + n / 3 + 8 < Self::MAX_SLOTS, "lpm: too many prefixes");
         self.slots.size_for(n);
         let mut order = Vec::with_capacity(n);
         let mut it = items.into_iter().peekable();
