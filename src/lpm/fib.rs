@@ -458,7 +458,7 @@ impl<A: IpKey> Fib<A> {
     }
 
     /// Looks up many addresses at once, writing `out[i] = self.lookup(addrs[i])`; walks
-    /// groups of 16 in lock-step as [`PrefixMap::lookup_batch`](super::PrefixMap::lookup_batch)
+    /// groups of 32 in lock-step as [`PrefixMap::lookup_batch`](super::PrefixMap::lookup_batch)
     /// does.
     ///
     /// # Panics
@@ -475,15 +475,12 @@ impl<A: IpKey> Fib<A> {
     /// ```
     pub fn lookup_batch(&self, addrs: &[A], out: &mut [Option<u32>]) {
         assert!(out.len() >= addrs.len(), "lookup_batch: output too short");
-        const B: usize = 16;
+        const B: usize = 32;
         let mut chunks = addrs.chunks_exact(B);
         let mut o = 0;
         for chunk in &mut chunks {
-            let mut keys = [A::Key::ZERO; B];
-            for (k, a) in keys.iter_mut().zip(chunk) {
-                *k = a.to_key();
-            }
-            let leaves = self.trie.find_group::<B>(&keys);
+            let chunk: &[A; B] = chunk.try_into().expect("B addresses");
+            let leaves = self.trie.find_group::<B>(|i| chunk[i].to_key());
             for (slot, leaf) in out[o..o + B].iter_mut().zip(leaves) {
                 *slot = (leaf != 0).then_some(leaf & Self::MAX_ID);
             }

@@ -135,29 +135,49 @@ impl<K: Key> Trie<K> {
         }
     }
 
-    /// Finds the leaves of `N` keys in lock-step.
+    /// The leaves of `N` keys (`key_of(i)` is key `i`, read again as needed: cheaper than a
+    /// copy of the keys). A key that ends at the first level (or at a second-level word) is
+    /// answered at once, as [`Trie::find`] would; the blocks and nodes the others lead to
+    /// are prefetched and then walked in lock-step, so that the reads of independent walks
+    /// overlap.
+    ///
+    /// Measured against single lookups and the previous form (which copied the keys and
+    /// scanned all `N` at each step), on the full tables, 2^18 keys, 40 alternating passes,
+    /// pinned, load 3: random IPv6 keys (most end in the cached first level, where a lookup
+    /// is a few instructions and bookkeeping is the cost) went from 0.7x to 1.0-1.08x single
+    /// lookups; random IPv4 from 0.8x to 1.0-1.05x; in-table IPv6 1.2x the previous form;
+    /// in-table IPv4 unchanged (1.2-1.3x single lookups).
     #[inline(always)]
-    pub(crate) fn find_group<const N: usize>(&self, keys: &[K; N]) -> [u32; N] {
-        let t = self;
+    pub(crate) fn find_group<const N: usize>(&self, key_of: impl Fn(usize) -> K) -> [u32; N] {
         let mut res = [0u32; N];
+        const { assert!(N <= 32, "one bit per key in a u32") };
+        let t = self;
         let mut cur = [0u32; N];
         let mut pending = 0u32;
         let mut flat = 0u32;
-        let direct = K::DIRECT;
-        let mut dep = [direct; N];
+        let mut dep = [0u32; N];
         for i in 0..N {
-            let mut e = t.first(keys[i]);
-            if K::DIR2 > 0 && e & TAGS == DIR {
-                e = t.second(e, keys[i]);
-                dep[i] += K::DIR2;
-            }
+            let key = key_of(i);
+            let mut e = t.first(key);
             if e & TAGS == 0 {
                 res[i] = e;
-            } else if e & FLAT != 0 {
+                continue;
+            }
+            let mut d = K::DIRECT;
+            if K::DIR2 > 0 && e & TAGS == DIR {
+                e = t.second(e, key);
+                d += K::DIR2;
+                if e & TAGS == 0 {
+                    res[i] = e;
+                    continue;
+                }
+            }
+            dep[i] = d;
+            if e & FLAT != 0 {
                 cur[i] = e;
                 // The block's line that holds the key's position (in the runs form of a
                 // block of many runs, its header line).
-                if let Some(w) = t.leaves.get(t.flat_line(e, keys[i].stride_at(dep[i]))) {
+                if let Some(w) = t.leaves.get(t.flat_line(e, key.stride_at(d))) {
                     prefetch(w);
                 }
                 flat |= 1 << i;
@@ -167,19 +187,19 @@ impl<K: Key> Trie<K> {
                 pending |= 1 << i;
             }
         }
-        for i in 0..N {
-            if flat & (1 << i) != 0 {
-                res[i] = t.flat_at(cur[i], keys[i].stride_at(dep[i]));
-            }
+        while flat != 0 {
+            let i = flat.trailing_zeros() as usize;
+            flat &= flat - 1;
+            res[i] = t.flat_at(cur[i], key_of(i).stride_at(dep[i]));
         }
         while pending != 0 {
             let mut next = 0u32;
-            for i in 0..N {
-                if pending & (1 << i) == 0 {
-                    continue;
-                }
+            let mut left = pending;
+            while left != 0 {
+                let i = left.trailing_zeros() as usize;
+                left &= left - 1;
                 let n = t.node(cur[i] as usize);
-                let p = keys[i].stride_at(dep[i]);
+                let p = key_of(i).stride_at(dep[i]);
                 let m = upto(p);
                 if n.is_inline() {
                     res[i] = n.inline_leaf(popcount(n.leafvec & m, t.hw) - 1);
