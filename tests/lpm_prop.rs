@@ -846,3 +846,78 @@ fn shared_readers_see_only_published_states() {
     );
     assert!(lookups >= total - readers && published > 0);
 }
+
+/// `longest_match`, `lookup` and `lookup_batch` of an IPv4 map (whose trie leaves carry the
+/// prefix length beside the slot) through many slot-table growths and removals, against an
+/// oracle that probes every length: prefixes of all lengths /0../32, nested, slot numbers
+/// past 2^16 and 2^17.
+#[test]
+fn v4_lengths_in_leaves_survive_growth_and_removal() {
+    use std::collections::HashMap;
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut m = PrefixMap::<Ipv4Addr, u32>::new();
+    let mut model: HashMap<(u32, u8), u32> = HashMap::new();
+    let mask = |l: u8| {
+        if l == 0 {
+            0
+        } else {
+            u32::MAX << (32 - l as u32)
+        }
+    };
+    let mut added = Vec::new();
+    for i in 0..150_000u32 {
+        let r = next();
+        // Keys in a few /8s so that prefixes nest; lengths weighted toward /16../32.
+        let key = ((r as u32) & 0x03ff_ffff) | 0x0a00_0000 | ((r >> 40) as u32 & 3) << 28;
+        let len = if i % 64 == 0 {
+            (r >> 32) as u8 % 33
+        } else {
+            16 + (r >> 32) as u8 % 17
+        };
+        let k = key & mask(len);
+        let p = Prefix::new(Ipv4Addr::from_bits(k), len).unwrap();
+        assert_eq!(m.insert(p, i), model.insert((k, len), i));
+        added.push(p);
+        if i % 5 == 4 {
+            let q = added[(next() % added.len() as u64) as usize];
+            let want = model.remove(&(q.addr().to_bits(), q.len()));
+            assert_eq!(m.remove(&q), want);
+        }
+    }
+    assert_eq!(m.len(), model.len());
+    let oracle = |a: u32| {
+        (0..=32u8)
+            .rev()
+            .find_map(|l| model.get(&(a & mask(l), l)).map(|v| (l, *v)))
+    };
+    let addrs: Vec<Ipv4Addr> = (0..200_000)
+        .map(|j| {
+            let r = next() as u32;
+            // Mostly inside the populated /8s, some anywhere.
+            Ipv4Addr::from_bits(if j % 8 == 0 {
+                r
+            } else {
+                r & 0x3bff_ffff | 0x0a00_0000
+            })
+        })
+        .chain(added.iter().map(|p| p.addr()))
+        .collect();
+    let mut out = vec![None; addrs.len()];
+    m.lookup_batch(&addrs, &mut out);
+    for (&a, o) in addrs.iter().zip(&out) {
+        let want = oracle(a.to_bits());
+        let got = m.longest_match(a);
+        assert_eq!(got.map(|(p, v)| (p.len(), *v)), want, "longest_match({a})");
+        if let Some((p, _)) = got {
+            assert!(p.contains(a), "{p} does not contain {a}");
+        }
+        assert_eq!(m.lookup(a).copied(), want.map(|w| w.1), "lookup({a})");
+        assert_eq!(o.copied(), want.map(|w| w.1), "lookup_batch({a})");
+    }
+}
