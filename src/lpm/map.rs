@@ -147,6 +147,12 @@ impl<A: IpKey, V> PrefixMap<A, V> {
     ///
     /// Replacing the value of a present prefix costs one hash probe; adding a new prefix
     /// repaints the trie under it.
+    ///
+    /// # Panics
+    /// If the map would outgrow its slot table's limit: about 10.4 million prefixes for
+    /// IPv4 (2^24 slots: a slot number shares the trie leaf with the prefix length), about
+    /// 670 million for IPv6 (2^30 slots). Building with `collect`/`extend` has the same
+    /// limit.
     pub fn insert(&mut self, prefix: Prefix<A>, value: V) -> Option<V> {
         let (key, len) = (prefix.key(), prefix.len());
         let mut probe = if self.slots.cap() == 0 {
@@ -317,8 +323,9 @@ impl<A: IpKey, V> PrefixMap<A, V> {
 
     /// The longest prefix containing `addr`, and its value.
     ///
-    /// One read more than [`lookup`](Self::lookup) (the entry's length byte, read beside its
-    /// value): the prefix is `addr` cut to that length.
+    /// The prefix is `addr` cut to the entry's length. For IPv4 that length is in the trie's
+    /// leaf, so this reads what [`lookup`](Self::lookup) reads; for IPv6 it reads the
+    /// entry's length byte too.
     #[inline]
     pub fn longest_match(&self, addr: A) -> Option<(Prefix<A>, &V)> {
         let key = addr.to_key();
