@@ -64,9 +64,9 @@ impl<A: IpKey, V: Clone> Clone for PrefixMap<A, V> {
 
 impl<A: IpKey, V> PrefixMap<A, V> {
     /// Whether a leaf carries its prefix's length beside the slot number (IPv4: the length
-    /// + 1 takes 6 bits, leaving 24 for the slot). IPv6 lengths would take 8 bits and leave
-    /// 2^22 slots, so an IPv6 leaf is the slot number + 1 and the length is read from the
-    /// slot table.
+    /// plus one takes 6 bits, leaving 24 for the slot). IPv6 lengths would take 8 bits and
+    /// leave 2^22 slots, so an IPv6 leaf is the slot number plus one and the length is read
+    /// from the slot table.
     const PACK: bool = <A::Key as Key>::BITS <= 32;
     /// Bits of a packed leaf for the slot number (below 2^30, clear of the trie's tag bits).
     const SLOT_BITS: u32 = 24;
