@@ -79,6 +79,20 @@
 //! 1,024-update batch of this stream, 42% of 8,192, 29% of 65,536). It needs the trie's
 //! writers (`trie::paint`, `trie::replace`) to copy a block instead of changing it in place
 //! while it is shared.
+//!
+//! What building it takes (from reading the writers; not started): (1) the node and leaf
+//! arrays must not move while a reader may hold the old version, but both grow by
+//! reallocating (`mem::reserve`, `HugeWords::reserve`): reserve address space for their
+//! bound up front, or grow in chunks the lookup indexes; (2) the writes in place, each to
+//! be made only to a block allocated since the last publish (else allocate, copy, repoint
+//! the parent, retire the old): `store_flat` reusing a block of the same form and size,
+//! `paint_flat`'s values-only path, `paint_node` rewriting its node and (same run count)
+//! its leaf run, its children array rewritten through the recursion (so a change copies
+//! the path's children arrays up to the first level), `replace_in_place`'s swaps and
+//! `relabel`, and for IPv6 the second-level blocks (`second.rs`); (3) `free_*` to push to a
+//! retire list stamped with the publish number instead of the free lists; (4) a reader's
+//! view is then a first level plus the shared arrays, not a whole [`Fib`], so
+//! [`FibGuard`] (which derefs to [`Fib`]) and [`SharedFib::published`] would change type.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
