@@ -79,6 +79,20 @@
 //! 1,024-update batch of this stream, 42% of 8,192, 29% of 65,536). It needs the trie's
 //! writers (`trie::paint`, `trie::replace`) to copy a block instead of changing it in place
 //! while it is shared.
+//!
+//! What building it takes (from reading the writers; not started): (1) the node and leaf
+//! arrays must not move while a reader may hold the old version, but both grow by
+//! reallocating (`mem::reserve`, `HugeWords::reserve`): reserve address space for their
+//! bound up front, or grow in chunks the lookup indexes; (2) the writes in place, each to
+//! be made only to a block allocated since the last publish (else allocate, copy, repoint
+//! the parent, retire the old): `store_flat` reusing a block of the same form and size,
+//! `paint_flat`'s values-only path, `paint_node` rewriting its node and (same run count)
+//! its leaf run, its children array rewritten through the recursion (so a change copies
+//! the path's children arrays up to the first level), `replace_in_place`'s swaps and
+//! `relabel`, and for IPv6 the second-level blocks (`second.rs`); (3) `free_*` to push to a
+//! retire list stamped with the publish number instead of the free lists; (4) a reader's
+//! view is then a first level plus the shared arrays, not a whole [`Fib`], so
+//! [`FibGuard`] (which derefs to [`Fib`]) and [`SharedFib::published`] would change type.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -1187,5 +1201,110 @@ mod tests {
                 assert_eq!(r.lookup(a), lpm, "{a}");
             }
         }
+    }
+
+    /// The longest-prefix answer of `model` for `a` (the oracle of the tests below).
+    fn oracle(
+        model: &std::collections::BTreeMap<Prefix<Ipv4Addr>, u32>,
+        a: Ipv4Addr,
+    ) -> Option<u32> {
+        model
+            .iter()
+            .filter(|(q, _)| q.contains(a))
+            .max_by_key(|(q, _)| q.len())
+            .map(|(_, v)| *v)
+    }
+
+    #[test]
+    fn reader_holding_an_old_version_through_many_publishes() {
+        let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
+        let mut r = w.reader();
+        let mut holder = w.reader();
+        let mut model = std::collections::BTreeMap::new();
+        let addrs: Vec<Ipv4Addr> = (0..64u32)
+            .map(|i| Ipv4Addr::from(0x0a00_0000 | i << 18 | i))
+            .collect();
+        for i in 0..32u32 {
+            let q = Prefix::new(Ipv4Addr::from(0x0a00_0000 | i << 18), 14).unwrap();
+            w.insert(q, i).unwrap();
+            model.insert(q, i);
+        }
+        assert!(w.publish());
+        let first = model.clone();
+        {
+            let g = holder.read();
+            // The copy left behind is the holder's: every later publish waits for it.
+            w.insert(p("10.0.0.0/8"), 100).unwrap();
+            model.insert(p("10.0.0.0/8"), 100);
+            assert!(w.publish());
+            let second = model.clone();
+            for round in 0..if cfg!(miri) { 12 } else { 200 } {
+                let i = round % 48;
+                let q = Prefix::new(Ipv4Addr::from(0x0a00_0000 | i << 18), 14).unwrap();
+                if round % 3 == 2 {
+                    assert_eq!(w.remove(&q), model.remove(&q));
+                } else {
+                    assert_eq!(
+                        w.insert(q, 1000 + round).unwrap(),
+                        model.insert(q, 1000 + round)
+                    );
+                }
+                assert!(!w.publish(), "round {round}: published over a held version");
+                for &a in &addrs {
+                    assert_eq!(g.lookup(a), oracle(&first, a), "held {a}");
+                    assert_eq!(r.lookup(a), oracle(&second, a), "live {a}");
+                }
+            }
+            assert!(w.staged() > 0);
+        }
+        assert!(w.publish());
+        for &a in &addrs {
+            assert_eq!(r.lookup(a), oracle(&model, a), "{a}");
+            assert_eq!(holder.lookup(a), oracle(&model, a), "{a}");
+        }
+        let want: Vec<_> = model.iter().map(|(q, v)| (*q, *v)).collect();
+        assert_eq!(w.published().iter().collect::<Vec<_>>(), want);
+        assert_eq!(w.fib().iter().collect::<Vec<_>>(), want);
+    }
+
+    #[test]
+    fn memory_stays_bounded_over_many_publishes() {
+        // The same churn, batch after batch: space left behind by a batch is reused by later
+        // ones, so the heap after many publishes is what it was after a few.
+        let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
+        let mut r = w.reader();
+        let prefix =
+            |i: u32, len: u8| Prefix::new(Ipv4Addr::from(0x0a00_0000 | i << 12), len).unwrap();
+        for i in 0..256u32 {
+            w.insert(prefix(i, 20), i).unwrap();
+        }
+        assert!(w.publish());
+        let mut after_warmup = 0;
+        for round in 0..if cfg!(miri) { 30u32 } else { 400 } {
+            // Split some blocks (longer prefixes), join them back the next round.
+            for i in ((round / 2) % 4..256).step_by(4) {
+                if round % 2 == 0 {
+                    w.insert(prefix(i, 24), round).unwrap();
+                    w.insert(prefix(i, 28), round).unwrap();
+                } else {
+                    w.remove(&prefix(i, 24));
+                    w.remove(&prefix(i, 28));
+                }
+            }
+            assert!(w.publish());
+            // A lookup by the reader shows it left the copy behind.
+            assert_eq!(r.lookup(Ipv4Addr::new(10, 0, 8, 1)), Some(0));
+            if round == 20 {
+                after_warmup = w.memory_usage();
+            }
+            if round > 20 {
+                assert!(
+                    w.memory_usage() <= after_warmup,
+                    "round {round}: {} bytes, {after_warmup} after warm-up",
+                    w.memory_usage()
+                );
+            }
+        }
+        assert_eq!(w.fib().len(), 256);
     }
 }
