@@ -430,7 +430,11 @@ impl<A: IpKey, V> PrefixMap<A, V> {
         debug_assert!(self.is_empty());
         items.sort_by_key(|(p, _)| *p); // stable: the last duplicate stays last
         let n = items.len();
-        assert!(n + n / 3 + 8 < Self::MAX_SLOTS, "lpm: too many prefixes");
+        // The slot numbers must fit in a leaf (for IPv4, beside the length).
+        assert!(
+            Slots::<A::Key, V>::cap_for(n) < Self::MAX_SLOTS,
+            "lpm: too many prefixes"
+        );
         self.slots.size_for(n);
         let mut order = Vec::with_capacity(n);
         let mut it = items.into_iter().peekable();

@@ -293,10 +293,16 @@ impl<K: Key, V> Slots<K, V> {
         map
     }
 
+    /// The number of slots [`Slots::size_for`] makes for `n` entries (for callers that bound
+    /// slot numbers).
+    pub(crate) fn cap_for(n: usize) -> usize {
+        n + n / 3 + 8
+    }
+
     /// Reserves room for `n` entries in an empty table.
     pub(crate) fn size_for(&mut self, n: usize) {
         debug_assert_eq!(self.live, 0);
-        *self = Slots::with_capacity(n + n / 3 + 8);
+        *self = Slots::with_capacity(Self::cap_for(n));
     }
 
     /// Number of tombstones (for the packed table's tests).
