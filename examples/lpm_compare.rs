@@ -695,6 +695,17 @@ fn main() {
             f.cpu_lone_write / 1e6
         );
         println!(
+            "  in bursts of {BURST} (lookup_batch): lone Fib {:.1} M/s; 1 reader {:.1} M/s ({:.2}x lone Fib); while the writer replays: reader {:.1} M/s ({:.2}x read-only shared, {:.2}x lone Fib), writer {:.1} M/s ({:.2}x lone Fib)",
+            f.lone_burst / 1e6,
+            f.burst1 / 1e6,
+            f.burst1 / f.lone_burst,
+            f.burst_busy / 1e6,
+            f.burst_busy / f.burst1,
+            f.burst_busy / f.lone_burst,
+            f.burst_write / 1e6,
+            f.burst_write / f.lone_write
+        );
+        println!(
             "  publishes while the reader looks up: {} ({} deferred), one every {:.0} µs of the writer's wall time on average",
             f.publishes,
             f.deferred,
@@ -1208,6 +1219,12 @@ struct SharedFigures {
     publish_interval: f64,
     policy: Publish,
     mem: usize,
+    /// Lookups in bursts of [`BURST`] (`lookup_batch`): the lone `Fib`, one shared reader
+    /// alone, the reader while the writer replays; and the writer's rate then.
+    lone_burst: f64,
+    burst1: f64,
+    burst_busy: f64,
+    burst_write: f64,
 }
 
 /// Pins the calling thread to the cores `cpus`, so that the reader and the writer each have
@@ -1264,6 +1281,74 @@ fn spin_lookups(keys: &[u32], stop: &AtomicBool, mut f: impl FnMut(u32) -> u32) 
         std::hint::black_box(sum),
         n as f64 / (thread_cpu() - c),
     )
+}
+
+/// Addresses per `lookup_batch` call in the burst figures (a receive burst's worth of
+/// packets, as DPDK's examples take).
+const BURST: usize = 32;
+
+/// As [`spin_lookups`], with `f` answering a burst of [`BURST`] addresses at a time.
+fn spin_bursts(
+    keys: &[u32],
+    stop: &AtomicBool,
+    mut f: impl FnMut(&[Ipv4Addr], &mut [Option<u32>]),
+) -> (f64, u64, f64) {
+    let (t, c) = (Instant::now(), thread_cpu());
+    let (mut n, mut sum) = (0usize, 0u64);
+    let (mut addrs, mut out) = ([Ipv4Addr::UNSPECIFIED; BURST], [None; BURST]);
+    for chunk in keys.chunks(1 << 16).cycle() {
+        for burst in chunk.chunks(BURST) {
+            for (a, &k) in addrs.iter_mut().zip(burst) {
+                *a = Ipv4Addr::from_bits(k);
+            }
+            let m = burst.len();
+            f(&addrs[..m], &mut out[..m]);
+            for v in &out[..m] {
+                sum = sum.wrapping_add(v.map_or(0, |v| v + 1) as u64);
+            }
+        }
+        n += chunk.len();
+        if n >= keys.len() && stop.load(Relaxed) {
+            break;
+        }
+    }
+    (
+        n as f64 / t.elapsed().as_secs_f64(),
+        std::hint::black_box(sum),
+        n as f64 / (thread_cpu() - c),
+    )
+}
+
+/// Runs `reader` pinned to `cores.0` while the writer, pinned to `cores.1`, replays `ops`
+/// (three passes) into `w` flat out; `stop` is set when the writer is done. Returns the
+/// reader's wall and CPU rates, the writer's, its publishes (made, deferred) and wall time.
+fn with_writer(
+    w: &mut SharedFib<Ipv4Addr>,
+    ops: &[FibOp<Ipv4Addr>],
+    policy: Publish,
+    (rcore, wcore): (usize, usize),
+    stop: &AtomicBool,
+    reader: impl FnOnce(&AtomicBool) -> (f64, u64, f64),
+) -> ((f64, f64, f64, f64), (usize, usize), f64) {
+    const PASSES: usize = 3;
+    stop.store(false, Relaxed);
+    std::thread::scope(|sc| {
+        let writer = sc.spawn(move || {
+            pin(&[wcore]);
+            let (t, c) = (Instant::now(), thread_cpu());
+            let publishes = replay_shared(w, ops, PASSES, policy);
+            let n = (PASSES * ops.len()) as f64;
+            let wall = t.elapsed().as_secs_f64();
+            let rates = (n / wall, n / (thread_cpu() - c), wall);
+            stop.store(true, Relaxed);
+            (rates, publishes)
+        });
+        pin(&[rcore]);
+        // Counts only the lookups made while the writer runs (the reader stops with it).
+        let (read, _, cpu_read) = reader(stop);
+        let ((write, cpu_write, wall), publishes) = writer.join().unwrap();
+        ((read, cpu_read, write, cpu_write), publishes, wall)
+    })
 }
 
 /// The figures of `SharedFib` against a lone `Fib`, on the IPv4 table: reader rates alone,
@@ -1324,6 +1409,9 @@ fn shared_figures(
         lone_mem = lone_mem.max(m.memory_usage());
         rates
     };
+    // The lone table again, for the burst figures (made before the shared one's bytes are
+    // counted).
+    let fib_ref = fib.clone();
     let before = live();
     let mut w = SharedFib::from(fib);
     let mem = (live() - before).max(0) as usize + lone_mem;
@@ -1345,6 +1433,22 @@ fn shared_figures(
     };
     checks.add("v4-table", "netplumb/shared", sum);
     debug_assert_eq!(sum, lone_sum);
+    // In bursts of `BURST` addresses (`lookup_batch`), as a data plane reads: the lone `Fib`
+    // and the shared reader alone (median of 3 passes each, alternated).
+    let (lone_burst, burst1) = {
+        let (mut lone, mut shared) = (Vec::new(), Vec::new());
+        for _ in 0..3 {
+            let (rate, s, _) = spin_bursts(keys, &stop, |c, o| fib_ref.lookup_batch(c, o));
+            lone.push(rate);
+            checks.add("v4-table", "netplumb/fib-burst", s);
+            let (rate, s, _) = spin_bursts(keys, &stop, |c, o| r.lookup_batch(c, o));
+            shared.push(rate);
+            checks.add("v4-table", "netplumb/shared-burst", s);
+        }
+        lone.sort_by(f64::total_cmp);
+        shared.sort_by(f64::total_cmp);
+        (lone[1], shared[1])
+    };
     // Two readers, one per core, no writer.
     let go = AtomicBool::new(false);
     let read2 = std::thread::scope(|sc| {
@@ -1386,30 +1490,20 @@ fn shared_figures(
         }
         (PASSES * ops.len()) as f64 / t.elapsed().as_secs_f64()
     };
-    // One reader on core 0 while the writer, on core 1, replays flat out (or swapped).
-    stop.store(false, Relaxed);
-    let (read_busy, write_busy, (publishes, deferred), cpu_read_busy, cpu_write_busy, wall) =
-        std::thread::scope(|sc| {
-            let (stop, w) = (&stop, &mut w);
-            let ops = &ops;
-            let writer = sc.spawn(move || {
-                pin(&[wcore]);
-                let (t, c) = (Instant::now(), thread_cpu());
-                let publishes = replay_shared(w, ops, PASSES, policy);
-                let n = (PASSES * ops.len()) as f64;
-                let wall = t.elapsed().as_secs_f64();
-                let rates = (n / wall, n / (thread_cpu() - c), wall);
-                stop.store(true, Relaxed);
-                (rates, publishes)
-            });
-            pin(&[rcore]);
-            // Counts only the lookups made while the writer runs (the reader stops with it).
-            let (read, _, cpu_read) = spin_lookups(&keys[..keys.len().min(1 << 20)], stop, |k| {
+    // One reader on core 0 while the writer, on core 1, replays flat out (or swapped): first
+    // looking up one address at a time, then in bursts.
+    let busy_keys = &keys[..keys.len().min(1 << 20)];
+    let (busy, (publishes, deferred), wall) =
+        with_writer(&mut w, &ops, policy, (rcore, wcore), &stop, |stop| {
+            spin_lookups(busy_keys, stop, |k| {
                 r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
-            });
-            let ((write, cpu_write, wall), publishes) = writer.join().unwrap();
-            (read, write, publishes, cpu_read, cpu_write, wall)
+            })
         });
+    let (read_busy, cpu_read_busy, write_busy, cpu_write_busy) = busy;
+    let (busy_b, _, _) = with_writer(&mut w, &ops, policy, (rcore, wcore), &stop, |stop| {
+        spin_bursts(busy_keys, stop, |c, o| r.lookup_batch(c, o))
+    });
+    let (burst_busy, _, burst_write, _) = busy_b;
     let mem = mem.max(w.memory_usage());
     pin(&[0, 1]);
     SharedFigures {
@@ -1428,6 +1522,10 @@ fn shared_figures(
         publishes,
         deferred,
         publish_interval: wall / publishes.max(1) as f64,
+        lone_burst,
+        burst1,
+        burst_busy,
+        burst_write,
         policy,
         mem,
     }

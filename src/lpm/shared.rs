@@ -61,6 +61,27 @@
 //! a writer changing a table of its own on the other core cost the reader 4%; one publish
 //! of one change per millisecond, 32%).
 //!
+//! On a core with 512 KiB of L2 (an AMD EPYC VM whose 32 MiB L3 other tenants share), the
+//! same picture, sharper. Each case alternated with the others in one binary, 400 ms each, 7
+//! rounds, reader on core 0, in-table addresses one at a time; medians against a lone
+//! [`Fib`] alone:
+//! - a writer on core 1 changing a [`Fib`] of its own flat out: 0.94x (two of its own, each
+//!   change made to both: 1.02x). The writer's work and memory traffic cost the reader
+//!   nothing;
+//! - no writer, the reader switching between two identical copies every 4,096 lookups:
+//!   0.49x; every 65,536: 0.58x. The switch is the loss: refilling the cache with the other
+//!   copy's lines, one random miss at a time, takes milliseconds;
+//! - this type, publishing every 1,024 changes: 0.31-0.45x; the reader alone: 0.84x.
+//!
+//! Reads in bursts ([`FibReader::lookup_batch`], 32 addresses: one announcement per burst)
+//! match a lone [`Fib`]'s own `lookup_batch` (0.96-1.04x with the writer idle), so the
+//! per-lookup announcement is the smaller cost. The switch's cost follows the L3 that other
+//! tenants leave: `lpm_compare`'s reader, while the writer replayed, ran 0.44-0.85x (one
+//! address at a time) and 0.81-1.02x (bursts) of a lone `Fib` across runs minutes apart.
+//! Tried and dropped: the writer reading its whole copy (one word per line) just before each
+//! publish, so that the copy is in the shared L3 when readers switch: readers +0.1-0.2x at
+//! 1 ms to 16,384 changes per publish, the writer up to 47% slower.
+//!
 //! What would cure it (estimated, not built): both versions sharing what a batch does not
 //! change. Measured by diffing the arrays lookups read (6.2 MiB: first level and leaves)
 //! before and after each batch of the RIS IPv4 update stream, a batch of 1,024 updates
@@ -93,6 +114,19 @@
 //! retire list stamped with the publish number instead of the free lists; (4) a reader's
 //! view is then a first level plus the shared arrays, not a whole [`Fib`], so
 //! [`FibGuard`] (which derefs to [`Fib`]) and [`SharedFib::published`] would change type.
+//!
+//! A form that leaves the trie's writers as they are (a design, not built): the writer keeps
+//! one private [`Fib`] and changes it in place, as a lone one; readers look up in a
+//! published first level (two, as now, one per version) over an arena of blocks that are
+//! never changed once published. At a publish, each first-level region a staged prefix
+//! covers (a prefix of 18 bits or more covers one; a shorter one `2^(18 - len)`) has its
+//! subtree copied from the private trie into new arena blocks; the other first level gets
+//! the new words, and the blocks they replace are freed once readers have left the
+//! version before (what `try_sync` already tells). Memory: the private table, the arena
+//! (about the trie's size, as readers need only the trie) and one more first level (1 MiB):
+//! about 2x, where the left-right pair is 2.01x. Reader code: a lookup over raw arena
+//! pointers (a slice of memory the writer writes elsewhere in is not sound to hold). The
+//! reader-side API change of (4) stands.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -876,6 +910,12 @@ impl<A: IpKey> FibReader<A> {
     }
 
     /// The next-hop id of the longest published prefix containing `addr` ([`Fib::lookup`]).
+    ///
+    /// Each call announces its read to the writer (two stores): 0.77-0.88x of a lone
+    /// [`Fib`]'s lookups, measured. A thread with many addresses at hand looks them up in
+    /// bursts ([`lookup_batch`](Self::lookup_batch), or [`read`](Self::read) and the guard's
+    /// lookups), one announcement per burst: 32 addresses per burst matched a lone `Fib`'s own
+    /// `lookup_batch` (module docs).
     #[inline]
     pub fn lookup(&mut self, addr: A) -> Option<u32> {
         let (tag, fib) = self.enter();
