@@ -1262,16 +1262,15 @@ fn thread_cpu() -> f64 {
     f64::NAN
 }
 
-/// Lookups per second of `f` over `keys` until `stop` (at least one pass), their checksum,
-/// and lookups per second of the thread's CPU time.
-fn spin_lookups(keys: &[u32], stop: &AtomicBool, mut f: impl FnMut(u32) -> u32) -> (f64, u64, f64) {
+/// Lookups per second of `chunk` (which looks up a chunk of `keys` and returns its
+/// checksum) over `keys` until `stop` (at least one pass), their checksum, and lookups per
+/// second of the thread's CPU time.
+fn spin(keys: &[u32], stop: &AtomicBool, mut chunk: impl FnMut(&[u32]) -> u64) -> (f64, u64, f64) {
     let (t, c) = (Instant::now(), thread_cpu());
     let (mut n, mut sum) = (0usize, 0u64);
-    for chunk in keys.chunks(1 << 16).cycle() {
-        for &k in chunk {
-            sum = sum.wrapping_add(f(k) as u64);
-        }
-        n += chunk.len();
+    for ks in keys.chunks(1 << 16).cycle() {
+        sum = sum.wrapping_add(chunk(ks));
+        n += ks.len();
         if n >= keys.len() && stop.load(Relaxed) {
             break;
         }
@@ -1283,21 +1282,27 @@ fn spin_lookups(keys: &[u32], stop: &AtomicBool, mut f: impl FnMut(u32) -> u32) 
     )
 }
 
+/// [`spin`], `f` looking up one address at a time.
+fn spin_lookups(keys: &[u32], stop: &AtomicBool, mut f: impl FnMut(u32) -> u32) -> (f64, u64, f64) {
+    spin(keys, stop, |ks| {
+        ks.iter().fold(0u64, |s, &k| s.wrapping_add(f(k) as u64))
+    })
+}
+
 /// Addresses per `lookup_batch` call in the burst figures (a receive burst's worth of
 /// packets, as DPDK's examples take).
 const BURST: usize = 32;
 
-/// As [`spin_lookups`], with `f` answering a burst of [`BURST`] addresses at a time.
+/// [`spin`], `f` answering a burst of [`BURST`] addresses at a time.
 fn spin_bursts(
     keys: &[u32],
     stop: &AtomicBool,
     mut f: impl FnMut(&[Ipv4Addr], &mut [Option<u32>]),
 ) -> (f64, u64, f64) {
-    let (t, c) = (Instant::now(), thread_cpu());
-    let (mut n, mut sum) = (0usize, 0u64);
     let (mut addrs, mut out) = ([Ipv4Addr::UNSPECIFIED; BURST], [None; BURST]);
-    for chunk in keys.chunks(1 << 16).cycle() {
-        for burst in chunk.chunks(BURST) {
+    spin(keys, stop, |ks| {
+        let mut sum = 0u64;
+        for burst in ks.chunks(BURST) {
             for (a, &k) in addrs.iter_mut().zip(burst) {
                 *a = Ipv4Addr::from_bits(k);
             }
@@ -1307,16 +1312,8 @@ fn spin_bursts(
                 sum = sum.wrapping_add(v.map_or(0, |v| v + 1) as u64);
             }
         }
-        n += chunk.len();
-        if n >= keys.len() && stop.load(Relaxed) {
-            break;
-        }
-    }
-    (
-        n as f64 / t.elapsed().as_secs_f64(),
-        std::hint::black_box(sum),
-        n as f64 / (thread_cpu() - c),
-    )
+        sum
+    })
 }
 
 /// Runs `reader` pinned to `cores.0` while the writer, pinned to `cores.1`, replays `ops`
