@@ -17,6 +17,12 @@
 //! `longest_match`. The values measured are `u32` ids, a `Fib`'s job, so the last line
 //! (`speedup vs best peer: …`) reports `Fib`; the two before it `PrefixMap` (its `lookup`,
 //! then its `lookup_batch` and `longest_match`).
+//!
+//! The last line's `vs-dir24` is `Fib` against the DIR-24-8 reference timed in alternation
+//! (the `vs-dir24, paired` line: 7 passes each over the in-table IPv4 keys, each after a
+//! warm-up pass, the ratio taken pass by pass), not the two rows' rates: the rows time each
+//! engine once, a minute apart, and on a machine whose rates drift that ratio swung from
+//! 0.64x to 1.22x between runs.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -461,11 +467,21 @@ fn main() {
 
     let sets4: [(&str, &[u32]); 2] = [("v4-random", &v4_random), ("v4-table", &v4_inside)];
     let sets6: [(&str, &[u128]); 2] = [("v6-random", &v6_random), ("v6-table", &v6_inside)];
+    // Whether `--only` selects the engine `name` ("netplumb" selects "netplumb/fib" too).
+    let selected = |name: &str| {
+        only.is_empty()
+            || only.iter().any(|o| {
+                o == name
+                    || name
+                        .strip_prefix(o.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            })
+    };
     macro_rules! engine {
         (@sets 0) => { sets4 };
         (@sets 1) => { sets6 };
         ($name:expr, $row:ident, $fam:tt, $build:expr, $lookup:expr, $update:expr) => {
-            if only.is_empty() || only.iter().any(|o| o == $name || $name.strip_prefix(o.as_str()).is_some_and(|r| r.starts_with('/'))) {
+            if selected($name) {
                 engine!(@run $name, $row, $fam, $build, $lookup, $update)
             }
         };
@@ -973,6 +989,10 @@ fn main() {
     );
     rows.push(row);
 
+    // ---- vs-dir24, paired: lpm::Fib and DIR-24-8 timed in alternation (see `paired_dir24`)
+    let paired = (selected("netplumb/fib") && selected("dir-24-8"))
+        .then(|| paired_dir24(&t4, &v4_inside, &mut checks));
+
     // ---- report
     let f_rate = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{:.1}", r / 1e6));
     let f_mem = |m: Option<usize>| {
@@ -1037,6 +1057,16 @@ fn main() {
         }
     }
     println!("(netplumb/b = PrefixMap::lookup_batch, netplumb/lm = PrefixMap::longest_match, netplumb/fb = Fib::lookup_batch; * = poptrie's replay time-boxed to 3 s because each update rebuilds; dir-24-8 is static)");
+    if let Some(p) = &paired {
+        println!(
+            "vs-dir24, paired (lpm::Fib / DIR-24-8 on v4-table keys, {PAIRS} passes each, alternating, each after a warm-up pass): median {:.2}x, range {:.2}-{:.2}x; Fib {:.1} M/s, DIR-24-8 {:.1} M/s (medians)",
+            p.ratio,
+            p.lo,
+            p.hi,
+            p.fib / 1e6,
+            p.dir / 1e6
+        );
+    }
     println!();
     let ok = checks.verify();
     if !ok {
@@ -1073,7 +1103,9 @@ fn main() {
         }
     };
     // Each ratio of a netplumb engine's row.
-    let ratios = |r: &Row| {
+    // `vs_dir`: the ratio to DIR-24-8 when measured apart (the paired figure for `Fib`);
+    // else the row's v4-table rate over DIR-24-8's.
+    let ratios = |r: &Row, vs_dir: Option<f64>| {
         format!(
             "v4-random {} v4-table {} v6-random {} v6-table {} updates {} vs-dir24 {}",
             x(r.rates[0].unwrap_or(0.0) / best_peer(0)),
@@ -1081,10 +1113,13 @@ fn main() {
             x(r.rates[2].unwrap_or(0.0) / best_peer(2)),
             x(r.rates[3].unwrap_or(0.0) / best_peer(3)),
             x(r.upd[0].unwrap_or(0.0) / best_upd),
-            x(r.rates[1].unwrap_or(0.0) / dir)
+            x(vs_dir.unwrap_or(r.rates[1].unwrap_or(0.0) / dir))
         )
     };
-    println!("netplumb (lpm::PrefixMap) vs best peer: {}", ratios(np));
+    println!(
+        "netplumb (lpm::PrefixMap) vs best peer: {}",
+        ratios(np, None)
+    );
     // PrefixMap's three ways to look up, each against the best peer's lookup.
     let calls = |r: [f64; 4]| {
         format!(
@@ -1111,7 +1146,97 @@ fn main() {
             x(f.write_busy / f.lone_write)
         )
     });
-    println!("speedup vs best peer: {} {shared_ratios}", ratios(fib));
+    // `Fib`'s vs-dir24 is the paired figure when it ran (only `netplumb/fib` has one).
+    let vs_dir = paired
+        .as_ref()
+        .filter(|_| fib.name == "netplumb/fib")
+        .map(|p| p.ratio);
+    println!(
+        "speedup vs best peer: {} {shared_ratios}",
+        ratios(fib, vs_dir)
+    );
+}
+
+// ---------------------------------------------------------------- vs-dir24, paired
+
+/// Timed passes of each engine in the paired `vs-dir24` figure.
+const PAIRS: usize = 7;
+
+/// The paired `vs-dir24` figure: medians of the two engines' rates and of their ratio.
+struct Paired {
+    fib: f64,
+    dir: f64,
+    ratio: f64,
+    lo: f64,
+    hi: f64,
+}
+
+/// One pass over `warm` (untimed: the engine's lines back in the cache after the other
+/// engine's pass), then one timed pass over `keys`: (lookups per second, checksum). Never
+/// inlined, as [`measure`].
+#[inline(never)]
+fn warm_pass(warm: &[u32], keys: &[u32], f: impl Fn(u32) -> u32) -> (f64, u64) {
+    let mut s = 0u64;
+    for &k in warm {
+        s = s.wrapping_add(f(k) as u64);
+    }
+    std::hint::black_box(s);
+    let t = Instant::now();
+    let mut s = 0u64;
+    for &k in keys {
+        s = s.wrapping_add(f(k) as u64);
+    }
+    (
+        keys.len() as f64 / t.elapsed().as_secs_f64(),
+        std::hint::black_box(s),
+    )
+}
+
+/// `lpm::Fib` against DIR-24-8 on the in-table IPv4 keys, timed in alternation (the order
+/// swapped at each pair), each pass after a warm-up pass: their ratio is taken pass by pass,
+/// so that a machine whose rates drift over the run (other tenants' load, the shared L3)
+/// moves both engines alike. The separate rows time each engine once, a minute apart.
+fn paired_dir24(t4: &[(u32, u8, u32)], keys: &[u32], checks: &mut Checks) -> Paired {
+    let p4 = |k: u32, l: u8| Prefix::new(Ipv4Addr::from_bits(k), l).unwrap();
+    let fib = Fib::<Ipv4Addr>::try_from_iter(t4.iter().map(|&(k, l, v)| (p4(k, l), v)))
+        .expect("the ids are below Fib::MAX_ID");
+    let dir = Dir24::build(t4);
+    let warm = &keys[..keys.len().min(1 << 18)];
+    let fib_pass = || {
+        warm_pass(warm, keys, |k| {
+            fib.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
+        })
+    };
+    let dir_pass = || warm_pass(warm, keys, |k| dir.lookup(k));
+    let (mut f, mut d, mut r) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..PAIRS {
+        let ((fr, fs), (dr, ds)) = if i % 2 == 0 {
+            let a = fib_pass();
+            (a, dir_pass())
+        } else {
+            let b = dir_pass();
+            (fib_pass(), b)
+        };
+        if i == 0 {
+            checks.add("v4-table", "netplumb/fib-paired", fs);
+            checks.add("v4-table", "dir-24-8-paired", ds);
+        }
+        f.push(fr);
+        d.push(dr);
+        r.push(fr / dr);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (fib, dir, ratio) = (median(&mut f), median(&mut d), median(&mut r));
+    Paired {
+        fib,
+        dir,
+        ratio,
+        lo: r[0],
+        hi: r[r.len() - 1],
+    }
 }
 
 // ---------------------------------------------------------------- SharedFib

@@ -127,6 +127,17 @@
 //! about 2x, where the left-right pair is 2.01x. Reader code: a lookup over raw arena
 //! pointers (a slice of memory the writer writes elsewhere in is not sound to hold). The
 //! reader-side API change of (4) stands.
+//!
+//! Its writer, measured with a single-threaded prototype (not in the crate: a trie's regions
+//! copied into a second trie used as the arena, blocks recycled at once): on the full IPv4
+//! table and its RIS update stream, a batch of 1,024 updates covers 265 regions and copies
+//! 29 KiB (flat blocks only: no region of this table holds a node). Replaying the stream with
+//! an export after every batch ran at 0.59-0.61x (medians of 7 passes alternated with a
+//! lone replay; ranges 0.52-0.79) of the lone replay: 0.56x for batches of 256, 0.66x of
+//! 8,192, 0.70x of 65,536, where this type's writer makes 0.37-0.51x. Lookups in the arena
+//! ran as fast as in the [`Fib`] (medians 0.88-1.03x), and it answered as the [`Fib`] did
+//! for 4,096 addresses after every batch and a million at the end. Arena and second first
+//! level: 7.6 MiB beside the [`Fib`]'s 7.0, so about 2.1x in all.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
