@@ -721,6 +721,15 @@ fn main() {
             f.burst_write / 1e6,
             f.burst_write / f.lone_write
         );
+        // Two readers that together barely beat one mean the two cores were not independent
+        // while they ran (a VM whose two vCPUs shared a physical core then, or a neighbour's
+        // load): the figures with a writer on the other core say little about `SharedFib`.
+        let scale = (f.read2[0] + f.read2[1]) / f.read1;
+        if scale < SCALE_WARN {
+            println!(
+                "  warning: two readers made only {scale:.2}x one reader's lookups: the two cores were not independent during this run (in a VM: vCPUs sharing a physical core, or a busy neighbour); the rates measured with a writer on the other core are unreliable"
+            );
+        }
         println!(
             "  publishes while the reader looks up: {} ({} deferred), one every {:.0} µs of the writer's wall time on average",
             f.publishes,
@@ -1413,6 +1422,12 @@ fn spin_lookups(keys: &[u32], stop: &AtomicBool, mut f: impl FnMut(u32) -> u32) 
         ks.iter().fold(0u64, |s, &k| s.wrapping_add(f(k) as u64))
     })
 }
+
+/// Below this many times one reader's rate, two readers (one per core) mean the cores were
+/// not independent: measured on a 2-vCPU VM, runs whose two readers made 0.97-1.09x one
+/// reader's lookups gave the reader 0.27-0.30x a lone `Fib` while the writer replayed, and
+/// the run at 1.88x gave 0.63x.
+const SCALE_WARN: f64 = 1.5;
 
 /// Addresses per `lookup_batch` call in the burst figures (a receive burst's worth of
 /// packets, as DPDK's examples take).
