@@ -76,8 +76,12 @@
 //! Reads in bursts ([`FibReader::lookup_batch`], 32 addresses: one announcement per burst)
 //! match a lone [`Fib`]'s own `lookup_batch` (0.96-1.04x with the writer idle), so the
 //! per-lookup announcement is the smaller cost. The switch's cost follows the L3 that other
-//! tenants leave: `lpm_compare`'s reader, while the writer replayed, ran 0.44-0.85x (one
-//! address at a time) and 0.81-1.02x (bursts) of a lone `Fib` across runs minutes apart.
+//! tenants leave, and on a VM two threads are not always on two cores: across a dozen runs
+//! of `lpm_compare` minutes apart, the reader made 0.23-0.84x a lone `Fib` while the writer
+//! replayed (one address at a time) and 0.36-1.51x in bursts (against a lone `Fib`'s
+//! `lookup_batch`); in the six runs where two readers made at least 1.8x one reader's
+//! lookups (the cores independent), 0.32-0.77x and 0.94-1.51x. Batched lookups overlap their
+//! misses, so the refill after a switch costs them far less.
 //! Tried and dropped: the writer reading its whole copy (one word per line) just before each
 //! publish, so that the copy is in the shared L3 when readers switch: readers +0.1-0.2x at
 //! 1 ms to 16,384 changes per publish, the writer up to 47% slower.
