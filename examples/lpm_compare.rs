@@ -19,10 +19,10 @@
 //! then its `lookup_batch` and `longest_match`).
 //!
 //! The last line's `vs-dir24` is `Fib` against the DIR-24-8 reference timed in alternation
-//! (the `vs-dir24, paired` line: 7 passes each over the in-table IPv4 keys, each after a
-//! warm-up pass, the ratio taken pass by pass), not the two rows' rates: the rows time each
-//! engine once, a minute apart, and on a machine whose rates drift that ratio swung from
-//! 0.64x to 1.22x between runs.
+//! (the `vs-dir24, paired` line: 8 passes each over the in-table IPv4 keys, each after a
+//! warm-up over 262,144 of them, the ratio taken pass by pass), not the two rows' rates: the
+//! rows time each engine in its own turn, a minute apart, and on a machine whose rates drift
+//! that ratio swung from 0.64x to 1.22x between runs.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -668,11 +668,7 @@ fn main() {
 
     // ---- netplumb/shared: lpm::SharedFib, readers on threads while the writer replays
     let mut shared: Option<SharedFigures> = None;
-    if only.is_empty()
-        || only
-            .iter()
-            .any(|o| o == "netplumb" || o == "netplumb/shared")
-    {
+    if selected("netplumb/shared") {
         let f = shared_figures(&t4, u4, base4, &v4_inside, &mut checks);
         println!(
             "netplumb/shared (lpm::SharedFib, v4-table keys, one reader per core, publish {}):",
@@ -731,7 +727,7 @@ fn main() {
             );
         }
         println!(
-            "  publishes while the reader looks up: {} ({} deferred), one every {:.0} µs of the writer's wall time on average",
+            "  publishes while the reader looks up one address at a time: {} ({} deferred), one every {:.0} µs of the writer's wall time on average",
             f.publishes,
             f.deferred,
             f.publish_interval * 1e6
@@ -1068,7 +1064,7 @@ fn main() {
     println!("(netplumb/b = PrefixMap::lookup_batch, netplumb/lm = PrefixMap::longest_match, netplumb/fb = Fib::lookup_batch; * = poptrie's replay time-boxed to 3 s because each update rebuilds; dir-24-8 is static)");
     if let Some(p) = &paired {
         println!(
-            "vs-dir24, paired (lpm::Fib / DIR-24-8 on v4-table keys, {PAIRS} passes each, alternating, each after a warm-up pass): median {:.2}x, range {:.2}-{:.2}x; Fib {:.1} M/s, DIR-24-8 {:.1} M/s (medians)",
+            "vs-dir24, paired (lpm::Fib / DIR-24-8 on v4-table keys, {PAIRS} passes each, alternating, each after a warm-up over {WARM} keys): median {:.2}x, range {:.2}-{:.2}x; Fib {:.1} M/s, DIR-24-8 {:.1} M/s (medians)",
             p.ratio,
             p.lo,
             p.hi,
@@ -1155,11 +1151,8 @@ fn main() {
             x(f.write_busy / f.lone_write)
         )
     });
-    // `Fib`'s vs-dir24 is the paired figure when it ran (only `netplumb/fib` has one).
-    let vs_dir = paired
-        .as_ref()
-        .filter(|_| fib.name == "netplumb/fib")
-        .map(|p| p.ratio);
+    // `Fib`'s vs-dir24 is the paired figure when it ran.
+    let vs_dir = paired.as_ref().map(|p| p.ratio);
     println!(
         "speedup vs best peer: {} {shared_ratios}",
         ratios(fib, vs_dir)
@@ -1168,8 +1161,18 @@ fn main() {
 
 // ---------------------------------------------------------------- vs-dir24, paired
 
-/// Timed passes of each engine in the paired `vs-dir24` figure.
-const PAIRS: usize = 7;
+/// Timed passes of each engine in the paired `vs-dir24` figure (even: each engine goes
+/// first in half of the pairs).
+const PAIRS: usize = 8;
+
+/// Keys of the warm-up before each paired pass.
+const WARM: usize = 1 << 18;
+
+/// The median of `v` (sorted in place; the upper one of an even count).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
 
 /// The paired `vs-dir24` figure: medians of the two engines' rates and of their ratio.
 struct Paired {
@@ -1202,15 +1205,16 @@ fn warm_pass(warm: &[u32], keys: &[u32], f: impl Fn(u32) -> u32) -> (f64, u64) {
 }
 
 /// `lpm::Fib` against DIR-24-8 on the in-table IPv4 keys, timed in alternation (the order
-/// swapped at each pair), each pass after a warm-up pass: their ratio is taken pass by pass,
-/// so that a machine whose rates drift over the run (other tenants' load, the shared L3)
-/// moves both engines alike. The separate rows time each engine once, a minute apart.
+/// swapped at each pair), each pass after a warm-up over [`WARM`] keys: their ratio is taken
+/// pass by pass, so that a machine whose rates drift over the run (other tenants' load, the
+/// shared L3) moves both engines alike. The separate rows time each engine in its own turn,
+/// a minute apart.
 fn paired_dir24(t4: &[(u32, u8, u32)], keys: &[u32], checks: &mut Checks) -> Paired {
     let p4 = |k: u32, l: u8| Prefix::new(Ipv4Addr::from_bits(k), l).unwrap();
     let fib = Fib::<Ipv4Addr>::try_from_iter(t4.iter().map(|&(k, l, v)| (p4(k, l), v)))
         .expect("the ids are below Fib::MAX_ID");
     let dir = Dir24::build(t4);
-    let warm = &keys[..keys.len().min(1 << 18)];
+    let warm = &keys[..keys.len().min(WARM)];
     let fib_pass = || {
         warm_pass(warm, keys, |k| {
             fib.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
@@ -1234,10 +1238,6 @@ fn paired_dir24(t4: &[(u32, u8, u32)], keys: &[u32], checks: &mut Checks) -> Pai
         d.push(dr);
         r.push(fr / dr);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let (fib, dir, ratio) = (median(&mut f), median(&mut d), median(&mut r));
     Paired {
         fib,
@@ -1423,11 +1423,12 @@ fn spin_lookups(keys: &[u32], stop: &AtomicBool, mut f: impl FnMut(u32) -> u32) 
     })
 }
 
-/// Below this many times one reader's rate, two readers (one per core) mean the cores were
-/// not independent: measured on a 2-vCPU VM, runs whose two readers made 0.97-1.09x one
-/// reader's lookups gave the reader 0.27-0.30x a lone `Fib` while the writer replayed, and
-/// the run at 1.88x gave 0.63x.
-const SCALE_WARN: f64 = 1.5;
+/// Below this many times one reader's rate (the target for two readers), two readers
+/// (one per core) mean the cores were not independent: measured on a 2-vCPU VM, the runs
+/// whose two readers made 0.97-1.62x one reader's lookups gave the reader 0.23-0.44x a lone
+/// `Fib` while the writer replayed (one address at a time), and 0.36-0.72x in bursts; the
+/// runs at 1.88-2.64x, 0.32-0.77x and 0.94-1.51x.
+const SCALE_WARN: f64 = 1.8;
 
 /// Addresses per `lookup_batch` call in the burst figures (a receive burst's worth of
 /// packets, as DPDK's examples take).
@@ -1490,7 +1491,10 @@ fn with_writer(
 
 /// The figures of `SharedFib` against a lone `Fib`, on the IPv4 table: reader rates alone,
 /// two readers at once, and one reader while the writer replays the updates (three passes)
-/// on the other core; the writer's rate then against a lone `Fib`'s replay.
+/// on the other core; the writer's rate then against a lone `Fib`'s replay. Then the same
+/// in bursts of [`BURST`] (`lookup_batch`): the lone `Fib` and the shared reader alone, in
+/// alternation, and a second replay with the reader in bursts. The reader's rates while the
+/// writer replays are over the first 2^20 keys, and so are the rates they are compared with.
 fn shared_figures(
     t4: &[(u32, u8, u32)],
     u4: &Updates<u32>,
@@ -1546,11 +1550,11 @@ fn shared_figures(
         lone_mem = lone_mem.max(m.memory_usage());
         rates
     };
-    // The lone table again, for the burst figures (made before the shared one's bytes are
-    // counted).
-    let fib_ref = fib.clone();
+    // The shared table is made from a copy (before its bytes are counted): `fib` stays the
+    // lone reference of every figure.
+    let copy = fib.clone();
     let before = live();
-    let mut w = SharedFib::from(fib);
+    let mut w = SharedFib::from(copy);
     let mem = (live() - before).max(0) as usize + lone_mem;
     let stop = AtomicBool::new(true);
     let mut r = w.reader();
@@ -1564,27 +1568,26 @@ fn shared_figures(
             cpu.push(c);
             sum = s;
         }
-        best.sort_by(f64::total_cmp);
-        cpu.sort_by(f64::total_cmp);
-        (best[1], sum, cpu[1])
+        (median(&mut best), sum, median(&mut cpu))
     };
     checks.add("v4-table", "netplumb/shared", sum);
     debug_assert_eq!(sum, lone_sum);
     // In bursts of `BURST` addresses (`lookup_batch`), as a data plane reads: the lone `Fib`
     // and the shared reader alone (median of 3 passes each, alternated).
+    // Timed over the keys the reader uses while the writer replays (below); one untimed
+    // pass over all of them each for the checksums.
+    let busy_keys = &keys[..keys.len().min(1 << 20)];
     let (lone_burst, burst1) = {
+        let (_, s, _) = spin_bursts(keys, &stop, |c, o| fib.lookup_batch(c, o));
+        checks.add("v4-table", "netplumb/fib-burst", s);
+        let (_, s, _) = spin_bursts(keys, &stop, |c, o| r.lookup_batch(c, o));
+        checks.add("v4-table", "netplumb/shared-burst", s);
         let (mut lone, mut shared) = (Vec::new(), Vec::new());
         for _ in 0..3 {
-            let (rate, s, _) = spin_bursts(keys, &stop, |c, o| fib_ref.lookup_batch(c, o));
-            lone.push(rate);
-            checks.add("v4-table", "netplumb/fib-burst", s);
-            let (rate, s, _) = spin_bursts(keys, &stop, |c, o| r.lookup_batch(c, o));
-            shared.push(rate);
-            checks.add("v4-table", "netplumb/shared-burst", s);
+            lone.push(spin_bursts(busy_keys, &stop, |c, o| fib.lookup_batch(c, o)).0);
+            shared.push(spin_bursts(busy_keys, &stop, |c, o| r.lookup_batch(c, o)).0);
         }
-        lone.sort_by(f64::total_cmp);
-        shared.sort_by(f64::total_cmp);
-        (lone[1], shared[1])
+        (median(&mut lone), median(&mut shared))
     };
     // Two readers, one per core, no writer.
     let go = AtomicBool::new(false);
@@ -1629,7 +1632,6 @@ fn shared_figures(
     };
     // One reader on core 0 while the writer, on core 1, replays flat out (or swapped): first
     // looking up one address at a time, then in bursts.
-    let busy_keys = &keys[..keys.len().min(1 << 20)];
     let (busy, (publishes, deferred), wall) =
         with_writer(&mut w, &ops, policy, (rcore, wcore), &stop, |stop| {
             spin_lookups(busy_keys, stop, |k| {
