@@ -1430,6 +1430,9 @@ fn spin_lookups(keys: &[u32], stop: &AtomicBool, mut f: impl FnMut(u32) -> u32) 
 /// runs at 1.88-2.64x, 0.32-0.77x and 0.94-1.51x.
 const SCALE_WARN: f64 = 1.8;
 
+/// Timed passes (over 2^20 keys) of the lone `Fib` and of the shared reader alone, each.
+const ALONE: usize = 5;
+
 /// Addresses per `lookup_batch` call in the burst figures (a receive burst's worth of
 /// packets, as DPDK's examples take).
 const BURST: usize = 32;
@@ -1493,8 +1496,8 @@ fn with_writer(
 /// two readers at once, and one reader while the writer replays the updates (three passes)
 /// on the other core; the writer's rate then against a lone `Fib`'s replay. Then the same
 /// in bursts of [`BURST`] (`lookup_batch`): the lone `Fib` and the shared reader alone, in
-/// alternation, and a second replay with the reader in bursts. The reader's rates while the
-/// writer replays are over the first 2^20 keys, and so are the rates they are compared with.
+/// alternation, and a second replay with the reader in bursts. Every reader rate is timed
+/// over the first 2^20 keys (those of the reader while the writer replays).
 fn shared_figures(
     t4: &[(u32, u8, u32)],
     u4: &Updates<u32>,
@@ -1527,9 +1530,6 @@ fn shared_figures(
             .expect("the ids are below Fib::MAX_ID")
     });
     pin(&[rcore]);
-    let (lone_read, lone_sum) = measure(keys, |k| {
-        fib.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
-    });
     let (lone_write, cpu_lone_write) = {
         let mut m = fib.clone();
         let (t, c) = (Instant::now(), thread_cpu());
@@ -1558,32 +1558,38 @@ fn shared_figures(
     let mem = (live() - before).max(0) as usize + lone_mem;
     let stop = AtomicBool::new(true);
     let mut r = w.reader();
-    let (read1, sum, cpu_read1) = {
-        let (mut best, mut cpu, mut sum) = (Vec::new(), Vec::new(), 0);
-        for _ in 0..3 {
-            let (rate, s, c) = spin_lookups(keys, &stop, |k| {
-                r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
-            });
-            best.push(rate);
-            cpu.push(c);
-            sum = s;
-        }
-        (median(&mut best), sum, median(&mut cpu))
-    };
+    // The lone `Fib` and the shared reader alone, one address at a time: one untimed pass
+    // over all the keys each for the checksums, then `ALONE` passes each, alternated, timed
+    // over the keys the reader uses while the writer replays (below), so that every ratio
+    // compares lookups of the same keys.
+    let busy_keys = &keys[..keys.len().min(1 << 20)];
+    let lone_lookup = |k: u32| fib.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1);
+    let (_, lone_sum, _) = spin_lookups(keys, &stop, lone_lookup);
+    let (_, sum, _) = spin_lookups(keys, &stop, |k| {
+        r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
+    });
     checks.add("v4-table", "netplumb/shared", sum);
     debug_assert_eq!(sum, lone_sum);
-    // In bursts of `BURST` addresses (`lookup_batch`), as a data plane reads: the lone `Fib`
-    // and the shared reader alone (median of 3 passes each, alternated).
-    // Timed over the keys the reader uses while the writer replays (below); one untimed
-    // pass over all of them each for the checksums.
-    let busy_keys = &keys[..keys.len().min(1 << 20)];
+    let (lone_read, read1, cpu_read1) = {
+        let (mut lone, mut shared, mut cpu) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..ALONE {
+            lone.push(spin_lookups(busy_keys, &stop, lone_lookup).0);
+            let (rate, _, c) = spin_lookups(busy_keys, &stop, |k| {
+                r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
+            });
+            shared.push(rate);
+            cpu.push(c);
+        }
+        (median(&mut lone), median(&mut shared), median(&mut cpu))
+    };
+    // The same in bursts of `BURST` addresses (`lookup_batch`), as a data plane reads.
     let (lone_burst, burst1) = {
         let (_, s, _) = spin_bursts(keys, &stop, |c, o| fib.lookup_batch(c, o));
         checks.add("v4-table", "netplumb/fib-burst", s);
         let (_, s, _) = spin_bursts(keys, &stop, |c, o| r.lookup_batch(c, o));
         checks.add("v4-table", "netplumb/shared-burst", s);
         let (mut lone, mut shared) = (Vec::new(), Vec::new());
-        for _ in 0..3 {
+        for _ in 0..ALONE {
             lone.push(spin_bursts(busy_keys, &stop, |c, o| fib.lookup_batch(c, o)).0);
             shared.push(spin_bursts(busy_keys, &stop, |c, o| r.lookup_batch(c, o)).0);
         }
