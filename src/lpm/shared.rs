@@ -81,7 +81,10 @@
 //! replayed (one address at a time) and 0.36-1.51x in bursts (against a lone `Fib`'s
 //! `lookup_batch`); in the six runs where two readers made at least 1.8x one reader's
 //! lookups (the cores independent), 0.32-0.77x and 0.94-1.51x. Batched lookups overlap their
-//! misses, so the refill after a switch costs them far less.
+//! misses, so the refill after a switch costs them far less. (Those runs timed the lone
+//! rates over all 10 M keys and the busy reader over 2^20 of them; `lpm_compare` now times
+//! both over the same keys.)
+//!
 //! Tried and dropped: the writer reading its whole copy (one word per line) just before each
 //! publish, so that the copy is in the shared L3 when readers switch: readers +0.1-0.2x at
 //! 1 ms to 16,384 changes per publish, the writer up to 47% slower.
