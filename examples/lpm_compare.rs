@@ -1433,6 +1433,9 @@ const SCALE_WARN: f64 = 1.8;
 /// Timed passes (over 2^20 keys) of the lone `Fib` and of the shared reader alone, each.
 const ALONE: usize = 5;
 
+/// How long two readers look up at once for the `2 readers` figure.
+const BOTH: Duration = Duration::from_millis(300);
+
 /// Addresses per `lookup_batch` call in the burst figures (a receive burst's worth of
 /// packets, as DPDK's examples take).
 const BURST: usize = 32;
@@ -1595,18 +1598,19 @@ fn shared_figures(
         }
         (median(&mut lone), median(&mut shared))
     };
-    // Two readers, one per core, no writer.
-    let go = AtomicBool::new(false);
+    // Two readers, one per core, no writer: both look up the same keys as above, at once,
+    // for `BOTH` (at least one pass each).
+    let (go, both) = (AtomicBool::new(false), AtomicBool::new(false));
     let read2 = std::thread::scope(|sc| {
         let hs: Vec<_> = (0..2)
             .map(|c| {
-                let (mut r, go, stop) = (w.reader(), &go, &stop);
+                let (mut r, go, both) = (w.reader(), &go, &both);
                 sc.spawn(move || {
                     pin(&[c]);
                     while !go.load(Relaxed) {
                         std::hint::spin_loop();
                     }
-                    spin_lookups(keys, stop, |k| {
+                    spin_lookups(busy_keys, both, |k| {
                         r.lookup(Ipv4Addr::from_bits(k)).map_or(0, |v| v + 1)
                     })
                     .0
@@ -1614,6 +1618,8 @@ fn shared_figures(
             })
             .collect();
         go.store(true, Relaxed);
+        std::thread::sleep(BOTH);
+        both.store(true, Relaxed);
         let v: Vec<f64> = hs.into_iter().map(|h| h.join().unwrap()).collect();
         [v[0], v[1]]
     });
