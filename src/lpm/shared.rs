@@ -1299,8 +1299,8 @@ mod tests {
     fn replay_keeps_the_last_change_per_prefix() {
         let mut w: SharedFib<Ipv4Addr> = SharedFib::new();
         let mut r = w.reader();
-        // Under Miri, shorter paints (a /8 repaints 2^10 first-level words, a /0 2^18, each
-        // a few ms there): the same nesting, a /12 outermost.
+        // Under Miri, shorter paints (a /8 repaints 2^10 first-level words, a /0 all 2^18:
+        // slow there): the same nesting, a /12 outermost.
         let pool = if cfg!(miri) {
             [
                 p("10.0.0.0/14"),
