@@ -785,8 +785,10 @@ impl<A: IpKey> Seen<A> {
     fn start(&mut self, n: usize) {
         let size = (2 * n).next_power_of_two().clamp(64, 1 << 16);
         if size > self.slots.len() || self.stamp == u32::MAX {
+            // Every slot back to "never met" (stamp 0); the table never shrinks.
+            let len = size.max(self.slots.len());
             self.slots.clear();
-            self.slots.resize(size.max(self.slots.len()), (0, None));
+            self.slots.resize(len, (0, None));
             self.stamp = 0;
         }
         self.stamp += 1;
