@@ -437,6 +437,12 @@ impl<A: IpKey> Fib<A> {
         !matches!(self.locate(prefix.key(), prefix.len()), At::Absent)
     }
 
+    /// The compiled trie (its leaves: `(len + 1) << ID_BITS | id`).
+    #[cfg(test)]
+    pub(crate) fn trie(&self) -> &Trie<A::Key> {
+        &self.trie
+    }
+
     /// The next-hop id of the longest prefix containing `addr`: the fast path.
     #[inline]
     pub fn lookup(&self, addr: A) -> Option<u32> {

@@ -17,6 +17,7 @@
 //! `flat.rs` (flat blocks) and `second.rs` (the IPv6 second-level blocks' groups).
 
 mod alloc;
+mod export;
 mod flat;
 mod layout;
 mod lookup;
