@@ -763,14 +763,20 @@ mod harness {
                 // The words of the last publish, not yet in the other level.
                 let mut lag: Vec<(usize, u32)> = Vec::new();
                 let mut dirty: Vec<usize> = Vec::new();
+                // One bit per region: whether it is in `dirty` (a sort of `dirty` per
+                // batch took as long as the exports, measured).
+                let mut marked = vec![0u64; 1 << (<u32 as Key>::DIRECT - 6)];
                 for _ in 0..3 {
                     for batch in ops.chunks(1024) {
                         for op in batch {
                             apply(&mut w, op);
-                            dirty.extend(regions::<u32>(op.0.addr().to_bits(), op.0.len() as u32));
+                            for i in regions::<u32>(op.0.addr().to_bits(), op.0.len() as u32) {
+                                if marked[i >> 6] & 1 << (i & 63) == 0 {
+                                    marked[i >> 6] |= 1 << (i & 63);
+                                    dirty.push(i);
+                                }
+                            }
                         }
-                        dirty.sort_unstable();
-                        dirty.dedup();
                         while word.load(Ordering::Acquire) & !1 != gen << 1 {
                             std::hint::spin_loop();
                         }
@@ -787,6 +793,7 @@ mod harness {
                             arena.retire(levels[o].get(i));
                             levels[o].set(i, e);
                             lag.push((i, e));
+                            marked[i >> 6] = 0;
                         }
                         dirty.clear();
                         live.store(o, Ordering::Release);
@@ -806,14 +813,58 @@ mod harness {
                 let got = id(unsafe { views[live.load(Ordering::Relaxed)].find(k) });
                 assert_eq!(got, w.lookup(Ipv4Addr::from_bits(k)).unwrap_or(0));
             }
+            // Today's `SharedFib` (two copies, each change made to both) on the same work.
+            let mut shared = crate::lpm::SharedFib::from(fib.clone());
+            let stop = AtomicBool::new(false);
+            let (lr_read, lr_write) = std::thread::scope(|sc| {
+                let mut r = shared.reader();
+                let stop = &stop;
+                let reader = sc.spawn(move || {
+                    pin(0);
+                    let (start, mut n, mut sum) = (Instant::now(), 0usize, 0u64);
+                    while !stop.load(Ordering::Relaxed) {
+                        for &k in busy {
+                            let v = r.lookup(Ipv4Addr::from_bits(k)).unwrap_or(0);
+                            sum = sum.wrapping_add(v as u64);
+                        }
+                        n += busy.len();
+                    }
+                    std::hint::black_box(sum);
+                    n as f64 / start.elapsed().as_secs_f64() / 1e6
+                });
+                pin(1);
+                let start = Instant::now();
+                for _ in 0..3 {
+                    for batch in ops.chunks(1024) {
+                        for &(p, v) in batch {
+                            match v {
+                                Some(v) => {
+                                    shared.insert(p, v).unwrap();
+                                }
+                                None => {
+                                    shared.remove(&p);
+                                }
+                            }
+                        }
+                        shared.publish();
+                    }
+                }
+                while !shared.publish() {}
+                let write = (3 * ops.len()) as f64 / start.elapsed().as_secs_f64() / 1e6;
+                stop.store(true, Ordering::Relaxed);
+                (reader.join().unwrap(), write)
+            });
             println!(
-                "round {round}: reader {read:.1} M/s ({:.2}x a lone Fib's {lone_r:.1}), writer \
-                 {write:.1} M/s ({:.2}x a lone Fib's {lone_w:.1}), {publishes} publishes; arena \
-                 touched {:?}, in use {:?}",
+                "round {round}: export: reader {read:.1} M/s ({:.2}x a lone Fib's {lone_r:.1}), \
+                 writer {write:.1} M/s ({:.2}x a lone Fib's {lone_w:.1}), {publishes} \
+                 publishes; arena touched {:?}, in use {:?} | SharedFib: reader {:.2}x, writer \
+                 {:.2}x",
                 read / lone_r,
                 write / lone_w,
                 arena.touched(),
-                arena.in_use()
+                arena.in_use(),
+                lr_read / lone_r,
+                lr_write / lone_w,
             );
         }
     }
