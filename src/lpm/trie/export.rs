@@ -367,6 +367,199 @@ impl Arena {
     }
 }
 
+/// The writer's side of the region export: two [`Level`]s over one [`Arena`] (one level
+/// published, the other the writer's), the regions changed since the last export, and
+/// the words of the last export that the writer's level lacks.
+///
+/// A round: [`mark`](Exporter::mark) each change made to the private trie; once no
+/// reader can be in the writer's level, [`catch_up`](Exporter::catch_up) (it gets the
+/// last export's words, and the blocks that only the level before named are freed); then
+/// [`export`](Exporter::export) the marked regions into it, and publish it (readers load
+/// [`Exporter::view`] of [`Exporter::live`]).
+pub(crate) struct Exporter {
+    arena: Arena,
+    /// An arena replaced by a larger one ([`Full`]): the live level still names its blocks
+    /// until the next catch-up.
+    old: Option<Arena>,
+    levels: [Level; 2],
+    /// The view of each level, at fixed addresses (readers load them through raw
+    /// pointers); each written only while no reader can be in its level.
+    views: Raw<View>,
+    /// The level published last.
+    live: usize,
+    /// The words of the last export that the other level lacks; `None`: all of them (after
+    /// a rebuild into a larger arena).
+    lag: Option<Vec<(usize, u32)>>,
+    /// Regions marked since the last export, each once (`marked` has a bit per region).
+    dirty: Vec<usize>,
+    marked: Vec<u64>,
+    direct: u32,
+    /// Times the arena was replaced by a larger one.
+    rebuilds: usize,
+}
+
+impl Exporter {
+    /// Both levels naming one export of every region of `t`.
+    pub(crate) fn new<K: Key>(t: &Trie<K>) -> Exporter {
+        let (arena, level) = Self::export_all(t, None);
+        let mut levels = [level, Level::new::<K>()];
+        for i in 0..1usize << K::DIRECT {
+            let e = levels[0].get(i);
+            levels[1].set(i, e);
+        }
+        let mut views = Raw::new(2, false);
+        views.set(0, arena.view(&levels[0]));
+        views.set(1, arena.view(&levels[1]));
+        Exporter {
+            arena,
+            old: None,
+            levels,
+            views,
+            live: 0,
+            lag: Some(Vec::new()),
+            dirty: Vec::new(),
+            marked: vec![0; 1 << (K::DIRECT - 6)],
+            direct: K::DIRECT,
+            rebuilds: 0,
+        }
+    }
+
+    /// A new arena, with room for twice the trie's blocks (at least `floor` leaf words),
+    /// and a level naming an export of every region of `t` into it.
+    fn export_all<K: Key>(t: &Trie<K>, floor: Option<usize>) -> (Arena, Level) {
+        // Tests start small, so that they run out and rebuild.
+        let slack = if cfg!(test) { 64 } else { 1 << 16 };
+        let mut leaves = (2 * t.leaves.len() + slack).max(floor.unwrap_or(0));
+        loop {
+            let mut arena = Arena::new(2 * t.nodes.len() + 1024, leaves);
+            let mut level = Level::new::<K>();
+            let done = (0..1usize << K::DIRECT).try_for_each(|i| {
+                let w = if t.l1_ready() { t.l1_get(i) } else { 0 };
+                level.set(i, arena.export(t, w)?);
+                Ok::<(), Full>(())
+            });
+            if done.is_ok() {
+                return (arena, level);
+            }
+            leaves *= 2;
+        }
+    }
+
+    /// Marks the regions a change to `key/len` may have changed.
+    pub(crate) fn mark<K: Key>(&mut self, key: K, len: u32) {
+        for i in regions(key, len) {
+            let bit = 1u64 << (i & 63);
+            if self.marked[i >> 6] & bit == 0 {
+                self.marked[i >> 6] |= bit;
+                self.dirty.push(i);
+            }
+        }
+    }
+
+    /// Regions marked since the last export.
+    pub(crate) fn marked(&self) -> usize {
+        self.dirty.len()
+    }
+
+    /// Gives the writer's level the last export's words. Call only once no reader can be
+    /// in that level: the blocks retired by the last export (named by the level before it
+    /// alone) are then freed, and so is an arena it replaced.
+    pub(crate) fn catch_up(&mut self) {
+        let o = 1 - self.live;
+        match self.lag.take() {
+            Some(words) => {
+                for &(i, e) in &words {
+                    self.levels[o].set(i, e);
+                }
+                self.lag = Some(words);
+            }
+            None => {
+                for i in 0..1usize << self.direct {
+                    let e = self.levels[self.live].get(i);
+                    self.levels[o].set(i, e);
+                }
+                let v = self.arena.view(&self.levels[o]);
+                self.views.set(o, v);
+                self.old = None;
+                self.lag = Some(Vec::new());
+            }
+        }
+        if let Some(words) = &mut self.lag {
+            words.clear();
+        }
+        self.arena.reclaim();
+    }
+
+    /// Exports the marked regions of `t` into the writer's level (caught up) and makes it
+    /// the live one: the caller publishes [`Exporter::view`] of it. When the arena is full,
+    /// every region goes into a larger one (the old one is kept until the next catch-up).
+    pub(crate) fn export<K: Key>(&mut self, t: &Trie<K>) -> usize {
+        let o = 1 - self.live;
+        let mut lag = self.lag.take().unwrap_or_default();
+        debug_assert!(lag.is_empty(), "export before catch_up");
+        let mut full = false;
+        for &i in &self.dirty {
+            self.marked[i >> 6] = 0;
+            if full {
+                continue;
+            }
+            match self.arena.export(t, t.l1_get(i)) {
+                Ok(e) => {
+                    self.arena.retire(self.levels[o].get(i));
+                    self.levels[o].set(i, e);
+                    lag.push((i, e));
+                }
+                Err(Full) => full = true,
+            }
+        }
+        self.dirty.clear();
+        if full {
+            let floor = 2 * self.arena.leaves.cap;
+            let (arena, level) = Self::export_all(t, Some(floor));
+            self.levels[o] = level;
+            self.old = Some(std::mem::replace(&mut self.arena, arena));
+            self.views.set(o, self.arena.view(&self.levels[o]));
+            self.lag = None;
+            self.rebuilds += 1;
+        } else {
+            self.lag = Some(lag);
+        }
+        self.live = o;
+        o
+    }
+
+    /// The level published last.
+    pub(crate) fn live(&self) -> usize {
+        self.live
+    }
+
+    /// The address of level `i`'s view (fixed for the exporter's life).
+    pub(crate) fn view(&self, i: usize) -> *const View {
+        assert!(i < 2);
+        self.views.ptr.as_ptr().wrapping_add(i)
+    }
+
+    /// Heap bytes: the arenas' touched parts, the levels and the scratch lists.
+    pub(crate) fn bytes(&self) -> usize {
+        let arena = |a: &Arena| {
+            a.node_top * std::mem::size_of::<Node>()
+                + a.leaf_top * 4
+                + a.retired.capacity() * 12
+                + a.free_nodes
+                    .iter()
+                    .chain(&a.free_leaves)
+                    .map(|v| v.capacity() * 4)
+                    .sum::<usize>()
+        };
+        arena(&self.arena)
+            + self.old.as_ref().map_or(0, arena)
+            + 2 * (4 << self.direct)
+            + self.lag.as_ref().map_or(0, |l| l.capacity() * 16)
+            + self.dirty.capacity() * 8
+            + self.marked.len() * 8
+    }
+}
+
 /// What a lookup reads: a [`Level`] and the [`Arena`] its words name, as raw pointers.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct View {
@@ -562,6 +755,51 @@ mod tests {
         );
     }
 
+    /// The exporter through many rounds of random changes: each export answers as the trie
+    /// does, the level published before it still answers as the trie did then (the export
+    /// wrote no block that level reaches), and running out of room rebuilds into a larger
+    /// arena without either level losing an answer.
+    #[test]
+    fn exporter_publishes_each_round_and_keeps_the_last() {
+        let (rounds, per) = if cfg!(miri) { (8, 30) } else { (150, 150) };
+        let mut r = Rng(0x9e37_79b9);
+        let mut fib: Fib<Ipv4Addr> = Fib::new();
+        let mut x = Exporter::new(fib.trie());
+        let mut probes = BTreeSet::new();
+        let mut before: Vec<(u32, u32)> = Vec::new();
+        for round in 0..rounds {
+            for _ in 0..per {
+                let p = prefix(&mut r);
+                if r.below(3) == 0 {
+                    fib.remove(&p);
+                } else {
+                    fib.insert(p, r.below(1000) as u32).unwrap();
+                }
+                let k = p.addr().to_bits();
+                x.mark(k, p.len() as u32);
+                probes.insert(k);
+                probes.insert(k | u32::MAX.checked_shr(p.len() as u32).unwrap_or(0));
+            }
+            x.catch_up();
+            let o = x.export(fib.trie());
+            assert_eq!((x.live(), x.marked()), (o, 0));
+            // SAFETY: single-threaded: nothing writes during the lookups.
+            let (now, last) = unsafe { (&*x.view(o), &*x.view(1 - o)) };
+            check(&fib, now, &probes);
+            for &(a, l) in &before {
+                // SAFETY: as above.
+                assert_eq!(
+                    unsafe { last.find(a) },
+                    l,
+                    "round {round}: the last level changed"
+                );
+            }
+            before = probes.iter().map(|&a| (a, fib.trie().find(a))).collect();
+        }
+        assert!(x.rebuilds >= 2, "{} rebuilds", x.rebuilds);
+        assert!(x.bytes() > 0);
+    }
+
     /// An export that does not fit says so, and the caller's retry in a larger arena
     /// answers as the trie does.
     #[test]
@@ -602,7 +840,7 @@ mod harness {
     use crate::lpm::{Fib, Prefix};
     use std::io::BufRead;
     use std::net::Ipv4Addr;
-    use std::sync::atomic::{compiler_fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::atomic::{compiler_fence, AtomicBool, AtomicPtr, AtomicU64, Ordering};
     use std::time::Instant;
 
     type Op = (Prefix<Ipv4Addr>, Option<u32>);
@@ -742,16 +980,9 @@ mod harness {
             let (lone_r, _) = rate(busy, 3, lone);
 
             let mut w = fib.clone();
-            let t = w.trie();
-            let mut arena = Arena::new(t.nodes.len() * 3 + 65536, t.leaves.len() * 3 + (1 << 20));
-            let mut levels = [Level::new::<u32>(), Level::new::<u32>()];
-            for i in 0..1usize << <u32 as Key>::DIRECT {
-                let e = arena.export(t, t.l1_get(i)).unwrap();
-                levels[0].set(i, e);
-                levels[1].set(i, e);
-            }
-            let views = [arena.view(&levels[0]), arena.view(&levels[1])];
-            let (tag, live, word) = (AtomicU64::new(2), AtomicUsize::new(0), AtomicU64::new(0));
+            let mut x = Exporter::new(w.trie());
+            let live = AtomicPtr::new(x.view(x.live()) as *mut View);
+            let (tag, word) = (AtomicU64::new(2), AtomicU64::new(0));
             let stop = AtomicBool::new(false);
             let (read, write, publishes) = std::thread::scope(|sc| {
                 let reader = sc.spawn(|| {
@@ -762,10 +993,11 @@ mod harness {
                             let g = tag.load(Ordering::Acquire);
                             word.store(g | 1, Ordering::Release);
                             compiler_fence(Ordering::SeqCst);
-                            let v = &views[live.load(Ordering::Acquire)];
-                            // SAFETY: the writer writes a level only once this reader's
-                            // word shows the other level's tag, and reclaims blocks only
-                            // once neither level names them.
+                            // SAFETY: the writer writes a level (and its view) only once this
+                            // reader's word shows the other level's tag, and reclaims blocks
+                            // only once neither level names them.
+                            let v = unsafe { &*live.load(Ordering::Acquire) };
+                            // SAFETY: as above.
                             sum = sum.wrapping_add(unsafe { v.find(k) } as u64);
                             word.store(g, Ordering::Release);
                         }
@@ -776,47 +1008,21 @@ mod harness {
                 });
                 pin(1);
                 let start = Instant::now();
-                let (mut cur, mut gen, mut publishes) = (0usize, 1u64, 0usize);
-                // The words of the last publish, not yet in the other level.
-                let mut lag: Vec<(usize, u32)> = Vec::new();
-                let mut dirty: Vec<usize> = Vec::new();
-                // One bit per region: whether it is in `dirty` (a sort of `dirty` per
-                // batch took as long as the exports, measured).
-                let mut marked = vec![0u64; 1 << (<u32 as Key>::DIRECT - 6)];
+                let (mut gen, mut publishes) = (1u64, 0usize);
                 for _ in 0..3 {
                     for batch in ops.chunks(1024) {
                         for op in batch {
                             apply(&mut w, op);
-                            for i in regions::<u32>(op.0.addr().to_bits(), op.0.len() as u32) {
-                                if marked[i >> 6] & 1 << (i & 63) == 0 {
-                                    marked[i >> 6] |= 1 << (i & 63);
-                                    dirty.push(i);
-                                }
-                            }
+                            x.mark(op.0.addr().to_bits(), op.0.len() as u32);
                         }
                         while word.load(Ordering::Acquire) & !1 != gen << 1 {
                             std::hint::spin_loop();
                         }
-                        let o = 1 - cur;
-                        for &(i, e) in &lag {
-                            levels[o].set(i, e);
-                        }
-                        // Neither level names the blocks retired at the last publish now.
-                        arena.reclaim();
-                        lag.clear();
-                        let t = w.trie();
-                        for &i in &dirty {
-                            let e = arena.export(t, t.l1_get(i)).unwrap();
-                            arena.retire(levels[o].get(i));
-                            levels[o].set(i, e);
-                            lag.push((i, e));
-                            marked[i >> 6] = 0;
-                        }
-                        dirty.clear();
-                        live.store(o, Ordering::Release);
+                        x.catch_up();
+                        let o = x.export(w.trie());
+                        live.store(x.view(o) as *mut View, Ordering::Release);
                         gen += 1;
                         tag.store(gen << 1, Ordering::Release);
-                        cur = o;
                         publishes += 1;
                     }
                 }
@@ -827,9 +1033,10 @@ mod harness {
             // The published table answers as the writer's.
             for &k in busy.iter().step_by(61) {
                 // SAFETY: the reader is gone.
-                let got = id(unsafe { views[live.load(Ordering::Relaxed)].find(k) });
+                let got = id(unsafe { (*x.view(x.live())).find(k) });
                 assert_eq!(got, w.lookup(Ipv4Addr::from_bits(k)).unwrap_or(0));
             }
+            let (rebuilds, bytes) = (x.rebuilds, x.bytes());
             // Today's `SharedFib` (two copies, each change made to both) on the same work.
             let mut shared = crate::lpm::SharedFib::from(fib.clone());
             let stop = AtomicBool::new(false);
@@ -874,12 +1081,11 @@ mod harness {
             println!(
                 "round {round}: export: reader {read:.1} M/s ({:.2}x a lone Fib's {lone_r:.1}), \
                  writer {write:.1} M/s ({:.2}x a lone Fib's {lone_w:.1}), {publishes} \
-                 publishes; arena touched {:?}, in use {:?} | SharedFib: reader {:.2}x, writer \
-                 {:.2}x",
+                 publishes, {rebuilds} rebuilds, {:.1} MiB beside the writer's Fib | SharedFib: \
+                 reader {:.2}x, writer {:.2}x",
                 read / lone_r,
                 write / lone_w,
-                arena.touched(),
-                arena.in_use(),
+                bytes as f64 / (1 << 20) as f64,
                 lr_read / lone_r,
                 lr_write / lone_w,
             );
