@@ -23,20 +23,34 @@
 //!
 //! Measured with the harness at the end of this file (`cargo test --release --lib --
 //! --ignored export_harness --nocapture`; 2026-12-07, an Intel Xeon VM with 2 MiB of L2 per
-//! core; two runs of 5 rounds, the first round of each left out as a warm-up):
+//! core; three runs of 5 rounds, the first round of each left out as a warm-up):
 //! - the whole full IPv4 table exported in 3.5-3.7 ms, into 1.29 M leaf words (the trie's
-//!   own array: 1.35 M; no region of this table holds a node); [`View::find`] made
-//!   1.12-1.19x [`Fib::lookup`](crate::lpm::Fib::lookup)'s in-table lookups, single-threaded
-//!   (no bounds checks, and the blocks lie in first-level order);
+//!   array: 1.35 M; no region of this table holds a node). Single-threaded, [`View::find`]
+//!   made 1.09-1.23x [`Fib::lookup`](crate::lpm::Fib::lookup)'s in-table lookups in most
+//!   builds of the harness, and 0.84-0.93x in one that timed two more variants in the same
+//!   function: about a `Fib`'s speed, within what the loop's code generation moves. A view
+//!   of an export made in a random region order measured the same as the ordered one.
 //! - a reader on core 0 looking up in-table addresses one at a time with `SharedFib`'s
-//!   protocol while a writer on core 1 replays the RIS update stream three times, exporting
-//!   and publishing every 1,024 changes: reader 0.74-0.83x a lone `Fib`'s lookups, writer
-//!   0.54-0.62x a lone `Fib`'s replay, where today's `SharedFib`, in the same rounds, made
-//!   0.56-0.66x and 0.37-0.44x. Memory: the private `Fib` (7.0 MiB), the arena (5.4 MiB
-//!   touched) and two levels (2 MiB): about 2.05x a lone `Fib`, where the pair takes 2.01x.
-//!   The writer's share that is not the `Fib`'s own work is the export (a copy of each
-//!   region's block, about 265 regions a batch) and the level writes; the harness's writer
-//!   spins where `SharedFib` would defer, which did not happen with a busy reader.
+//!   protocol while a writer on core 1 replays the RIS update stream three times
+//!   ([`Exporter`]: mark, catch up, export and publish every 1,024 changes): reader
+//!   0.83-0.95x a lone `Fib`'s lookups, writer 0.55-0.61x a lone `Fib`'s replay, where
+//!   today's `SharedFib`, in the same rounds, made 0.60-0.69x and 0.37-0.42x. Memory: the
+//!   private `Fib` (7.0 MiB) and 7.6 MiB beside it (arena and two levels): about 2.1x a
+//!   lone `Fib`, where the pair takes 2.01x. The writer's share that is not the `Fib`'s own
+//!   work is the export (a copy of each changed region's block, about 265 regions a batch;
+//!   deduplicating them with a sort instead of a bitmap cost as much as the copies) and the
+//!   level writes. The harness's writer spins where `SharedFib` would defer; with the reader
+//!   busy, it waited a lookup at most.
+//!
+//! IPv6, counted (`export_v6_counts` below): a batch of 1,024 real IPv6 updates changes
+//! about 62 first-level regions (up to 122), 61 of them under a second-level block (all 154
+//! blocks of the full table are dense: 4,096 words, 16 KiB), and 187 second-level words
+//! under those. Copying each changed region whole (as IPv4 does) would copy whole subtrees
+//! of thousands of prefixes; copying each changed second-level block (its unchanged words
+//! still naming the blocks exported before) and exporting only the changed words' subtrees
+//! copies about 1 MiB a batch, as long as a lone `Fib` takes to make the batch (14 M
+//! updates/s: 73 µs): a writer near 0.5x. Copy-on-write per group of 64 words (a group
+//! table per block, one read more per lookup) would copy about 48 KiB.
 
 #![cfg_attr(not(test), allow(dead_code))]
 
@@ -1090,5 +1104,108 @@ mod harness {
                 lr_write / lone_w,
             );
         }
+    }
+}
+
+/// What an IPv6 export would copy (`cargo test --release --lib -- --ignored
+/// export_v6_counts --nocapture`): per batch of 1,024 real IPv6 updates, the first-level
+/// regions changed, how many of them hold a second-level block, and the second-level words
+/// changed under those.
+#[cfg(test)]
+mod v6_counts {
+    use super::super::second::is_dense;
+    use super::*;
+    use crate::lpm::{Fib, Prefix};
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::io::BufRead;
+    use std::net::Ipv6Addr;
+
+    #[test]
+    #[ignore]
+    fn export_v6_counts() {
+        let dir = std::env::var("NETPLUMB_DATA")
+            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data").into());
+        let read = |name: &str| -> Option<Vec<String>> {
+            let out = std::process::Command::new("zcat")
+                .arg(format!("{dir}/{name}"))
+                .output()
+                .ok()?;
+            out.status
+                .success()
+                .then(|| out.stdout.lines().map(Result::unwrap).collect())
+        };
+        let (Some(table), Some(updates)) = (
+            read("ris-2026-05-11-v6.txt.gz"),
+            read("ris-2026-05-11-v6-updates.txt.gz"),
+        ) else {
+            eprintln!("skipped: no RIS data (set NETPLUMB_DATA)");
+            return;
+        };
+        let mut fib: Fib<Ipv6Addr> = Fib::new();
+        for (i, l) in table.iter().enumerate() {
+            let p: Prefix<Ipv6Addr> = l.trim().parse().unwrap();
+            fib.insert(p, (i % 1000) as u32 + 1).unwrap();
+        }
+        let t = fib.trie();
+        let dirs: Vec<usize> = (0..1usize << 18)
+            .filter(|&i| t.l1_get(i) & TAGS == super::super::layout::DIR)
+            .collect();
+        let dense = dirs.iter().filter(|&&i| is_dense(t.l1_get(i))).count();
+        println!(
+            "{} second-level blocks ({dense} dense) of {} prefixes",
+            dirs.len(),
+            fib.len()
+        );
+        let (mut regions_n, mut dir_regions_n, mut words_n, mut batches) = (0, 0, 0, 0);
+        let mut per: Vec<usize> = Vec::new();
+        for batch in updates.chunks(1024) {
+            let mut changed = BTreeSet::new();
+            let mut words: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+            for l in batch {
+                let (a, p) = l.split_once(' ').unwrap();
+                let p: Prefix<Ipv6Addr> = p.trim().parse().unwrap();
+                if a == "A" {
+                    fib.insert(p, 7).unwrap();
+                } else {
+                    fib.remove(&p);
+                }
+                let k = u128::from(p.addr());
+                let len = p.len() as u32;
+                for i in regions::<u128>(k, len) {
+                    changed.insert(i);
+                    if len >= 18 {
+                        let j = ((k << 18) >> (128 - 12)) as usize;
+                        let span = if len >= 30 { 1 } else { 1 << (30 - len) };
+                        words.entry(i).or_default().extend(j..j + span);
+                    }
+                }
+            }
+            let t = fib.trie();
+            let dir_regions: Vec<usize> = changed
+                .iter()
+                .copied()
+                .filter(|&i| t.l1_get(i) & TAGS == super::super::layout::DIR)
+                .collect();
+            let w: usize = dir_regions
+                .iter()
+                .map(|i| words.get(i).map_or(0, |s| s.len()))
+                .sum();
+            regions_n += changed.len();
+            dir_regions_n += dir_regions.len();
+            words_n += w;
+            per.push(dir_regions.len());
+            batches += 1;
+        }
+        per.sort_unstable();
+        println!(
+            "per batch of 1,024 updates ({batches} batches), means: {:.1} regions changed, {:.1} \
+             of them holding a second-level block (median {}, max {}), {:.1} second-level \
+             words changed under those",
+            regions_n as f64 / batches as f64,
+            dir_regions_n as f64 / batches as f64,
+            per[per.len() / 2],
+            per[per.len() - 1],
+            words_n as f64 / batches as f64
+        );
     }
 }
