@@ -58,8 +58,9 @@ use std::alloc::Layout;
 use std::ops::Range;
 use std::ptr::NonNull;
 
-use super::flat::{BASE_MASK, LINES_V4};
-use super::layout::{popcount, upto, Node, Trie, FLAT, NODE, TAGS};
+use super::flat::{parts, BASE_MASK, LINES_V4};
+use super::layout::{popcount, upto, Node, Trie, DIR, FLAT, NODE, TAGS};
+use super::second::{DENSE, DENSE_UNITS, UNIT, UNIT_MASK};
 use crate::lpm::key::Key;
 
 /// The arena is full: export everything into a larger one.
@@ -137,11 +138,9 @@ pub(crate) struct Level {
 }
 
 impl Level {
+    /// Dense, with or without a summary level in the trie (IPv6: 1 MiB, where the trie's
+    /// summary and window take 0.13 MiB).
     pub(crate) fn new<K: Key>() -> Level {
-        assert!(
-            K::COARSE == 0 && K::DIR2 == 0,
-            "lpm: region export is IPv4 only"
-        );
         Level {
             words: Raw::new(1 << K::DIRECT, true),
         }
@@ -169,6 +168,15 @@ pub(crate) fn regions<K: Key>(key: K, len: u32) -> Range<usize> {
     }
 }
 
+/// What a retired block is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Nodes,
+    Leaves,
+    /// A dense second-level block (its first unit).
+    Dir,
+}
+
 /// Words a 64-byte line holds.
 const LINE: usize = 16;
 
@@ -178,32 +186,46 @@ const LINE: usize = 16;
 pub(crate) struct Arena {
     nodes: Raw<Node>,
     leaves: Raw<u32>,
+    /// Second-level blocks (IPv6), dense ([`DENSE_BLOCK`] words each), and the free ones.
+    dirs: Raw<u32>,
+    dir_top: usize,
+    free_dirs: Vec<u32>,
     /// Elements handed out so far (the rest of each buffer was never written).
     node_top: usize,
     leaf_top: usize,
     /// Free blocks by element count.
     free_nodes: Vec<Vec<u32>>,
     free_leaves: Vec<Vec<u32>>,
-    /// Blocks of retired words: `(nodes?, base, count)`.
-    retired: Vec<(bool, u32, u32)>,
+    /// Blocks of retired words: `(kind, base, count)`.
+    retired: Vec<(Kind, u32, u32)>,
     /// Elements in blocks that are neither free nor retired.
     in_use: (usize, usize),
     hw: bool,
 }
 
-/// The largest block: a node's 64 leaves, or a flat block's 64 runs and header.
+/// The largest block: a node's 64 leaves, or a flat block's 64 runs and header (the lines
+/// form of a block is at most 5 lines: 66 words too).
 const MAX_BLOCK: usize = 66;
 
+/// Words of a dense second-level block.
+const DENSE_BLOCK: usize = DENSE_UNITS * UNIT;
+
 impl Arena {
-    /// An arena for at most `nodes` nodes and `leaves` leaf words.
-    pub(crate) fn new(nodes: usize, leaves: usize) -> Arena {
+    /// An arena for at most `nodes` nodes, `leaves` leaf words and `dirs` second-level
+    /// blocks.
+    pub(crate) fn new(nodes: usize, leaves: usize, dirs: usize) -> Arena {
         assert!(
-            nodes < NODE as usize && leaves <= BASE_MASK as usize,
+            nodes < NODE as usize
+                && leaves <= BASE_MASK as usize
+                && dirs * DENSE_UNITS <= UNIT_MASK as usize,
             "lpm: arena too large"
         );
         Arena {
             nodes: Raw::new(nodes, false),
             leaves: Raw::new(leaves, false),
+            dirs: Raw::new(dirs * DENSE_BLOCK, false),
+            dir_top: 0,
+            free_dirs: Vec::new(),
             node_top: 0,
             leaf_top: 0,
             free_nodes: vec![Vec::new(); MAX_BLOCK + 1],
@@ -265,32 +287,106 @@ impl Arena {
         Ok(i as u32)
     }
 
+    /// A dense second-level block: its first unit.
+    fn alloc_dir(&mut self) -> Result<u32, Full> {
+        if let Some(u) = self.free_dirs.pop() {
+            return Ok(u);
+        }
+        if (self.dir_top + 1) * DENSE_BLOCK > self.dirs.cap {
+            return Err(Full);
+        }
+        self.dir_top += 1;
+        Ok(((self.dir_top - 1) * DENSE_UNITS) as u32)
+    }
+
+    /// Word `j` of the arena's second-level block of word `e`.
+    fn dir_get(&self, e: u32, j: usize) -> u32 {
+        self.dirs.get((e & UNIT_MASK) as usize * UNIT + j)
+    }
+
     /// A copy of first-level word `e` of trie `t` for readers: the same leaf, or a reference
     /// to new arena blocks holding a copy of the block or subtree that `e` names. On
     /// [`Full`], blocks taken by this copy are not given back (the caller replaces the
     /// arena).
     pub(crate) fn export<K: Key>(&mut self, t: &Trie<K>, e: u32) -> Result<u32, Full> {
+        if K::DIR2 > 0 && e & TAGS == DIR {
+            assert!(
+                e & DENSE != 0,
+                "lpm: region export reads dense second-level blocks only"
+            );
+            let at = self.alloc_dir()?;
+            for j in 0..1usize << K::DIR2 {
+                let w = self.export_sub(t, t.dir_word(e, j))?;
+                self.dirs.set(at as usize * UNIT + j, w);
+            }
+            return Ok((e & !UNIT_MASK) | at);
+        }
+        self.export_sub(t, e)
+    }
+
+    /// A copy of trie word `e` (a second-level block) for readers, made from `old` (the
+    /// arena's copy of that block as exported last): the words `changed` marks are
+    /// exported anew (and the blocks their old copies name retired), the others are copied
+    /// as they are (the blocks they name are then shared by both copies), and `old`'s own
+    /// block is retired.
+    fn export_dir_over<K: Key>(
+        &mut self,
+        t: &Trie<K>,
+        e: u32,
+        old: u32,
+        changed: &[u64; 64],
+    ) -> Result<u32, Full> {
+        debug_assert!(K::DIR2 == 12 && e & TAGS == DIR && old & TAGS == DIR);
         assert!(
-            K::COARSE == 0 && K::DIR2 == 0 && !LINES_V4,
-            "lpm: region export is IPv4 only"
+            e & DENSE != 0,
+            "lpm: region export reads dense second-level blocks only"
+        );
+        let at = self.alloc_dir()?;
+        for j in 0..1usize << K::DIR2 {
+            let w = if changed[j >> 6] >> (j & 63) & 1 != 0 {
+                let w = self.export_sub(t, t.dir_word(e, j))?;
+                self.retire(self.dir_get(old, j));
+                w
+            } else {
+                self.dir_get(old, j)
+            };
+            self.dirs.set(at as usize * UNIT + j, w);
+        }
+        self.retire_dir(old);
+        Ok((e & !UNIT_MASK) | at)
+    }
+
+    /// [`Arena::export`] of a word that is not a second-level block's.
+    fn export_sub<K: Key>(&mut self, t: &Trie<K>, e: u32) -> Result<u32, Full> {
+        assert!(
+            K::DIR2 > 0 || !LINES_V4,
+            "lpm: region export reads IPv4 flat blocks in the runs form"
         );
         if e & TAGS == 0 {
             return Ok(e);
         }
         if e & FLAT != 0 {
             let b = (e & BASE_MASK) as usize;
-            let runs = (t.leaves[b] as u64 | (t.leaves[b + 1] as u64) << 32).count_ones();
-            let n = 2 + runs as usize;
+            let n = t.flat_size(e);
             let at = self.alloc_leaves(n)?;
             for (j, &w) in t.leaves[b..b + n].iter().enumerate() {
                 self.leaves.set(at as usize + j, w);
             }
-            return Ok(FLAT | at);
+            return Ok((e & !BASE_MASK) | at);
         }
         let node = self.export_node(t, t.nodes[(e & !NODE) as usize])?;
         let at = self.alloc_nodes(1)?;
         self.nodes.set(at as usize, node);
         Ok(NODE | at)
+    }
+
+    /// Words of the flat block of arena word `e` (as `Trie::flat_size`).
+    fn flat_size(&self, e: u32) -> usize {
+        let (b, k) = parts(e);
+        let k = k as usize;
+        let last = b + 16 * k.saturating_sub(1);
+        let header = self.leaves.get(last) as u64 | (self.leaves.get(last + 1) as u64) << 32;
+        16 * k.saturating_sub(1) + 2 + header.count_ones() as usize
     }
 
     /// A copy of node `n` of `t`, its leaves and children copied into the arena.
@@ -321,20 +417,30 @@ impl Arena {
     /// Retires the blocks that word `e` (from [`Arena::export`]) reaches: they are freed by
     /// the next [`Arena::reclaim`].
     pub(crate) fn retire(&mut self, e: u32) {
+        if e & TAGS == DIR {
+            for j in 0..DENSE_BLOCK {
+                self.retire(self.dir_get(e, j));
+            }
+            self.retire_dir(e);
+            return;
+        }
         if e & TAGS == 0 {
             return;
         }
         if e & FLAT != 0 {
-            let b = (e & BASE_MASK) as usize;
-            let runs =
-                (self.leaves.get(b) as u64 | (self.leaves.get(b + 1) as u64) << 32).count_ones();
-            self.retired.push((false, b as u32, 2 + runs));
+            let n = self.flat_size(e) as u32;
+            self.retired.push((Kind::Leaves, e & BASE_MASK, n));
             return;
         }
         let i = e & !NODE;
         let n = self.nodes.get(i as usize);
         self.retire_node(n);
-        self.retired.push((true, i, 1));
+        self.retired.push((Kind::Nodes, i, 1));
+    }
+
+    /// Retires the second-level block of word `e` alone (not what its words name).
+    fn retire_dir(&mut self, e: u32) {
+        self.retired.push((Kind::Dir, e & UNIT_MASK, 1));
     }
 
     fn retire_node(&mut self, n: Node) {
@@ -343,7 +449,7 @@ impl Arena {
         }
         let runs = n.leafvec.count_ones();
         if runs > 0 {
-            self.retired.push((false, n.base0, runs));
+            self.retired.push((Kind::Leaves, n.base0, runs));
         }
         let kids = n.vector.count_ones();
         for j in 0..kids {
@@ -351,21 +457,25 @@ impl Arena {
             self.retire_node(kid);
         }
         if kids > 0 {
-            self.retired.push((true, n.base1, kids));
+            self.retired.push((Kind::Nodes, n.base1, kids));
         }
     }
 
     /// Frees every retired block: call only once no reader can reach any of them (no
     /// published word names them, and every reader has shown a version that does not).
     pub(crate) fn reclaim(&mut self) {
-        for (nodes, base, n) in self.retired.drain(..) {
+        for (kind, base, n) in self.retired.drain(..) {
             let n = n as usize;
-            if nodes {
-                self.free_nodes[n].push(base);
-                self.in_use.0 -= n;
-            } else {
-                self.free_leaves[n].push(base);
-                self.in_use.1 -= n;
+            match kind {
+                Kind::Nodes => {
+                    self.free_nodes[n].push(base);
+                    self.in_use.0 -= n;
+                }
+                Kind::Leaves => {
+                    self.free_leaves[n].push(base);
+                    self.in_use.1 -= n;
+                }
+                Kind::Dir => self.free_dirs.push(base),
             }
         }
     }
@@ -376,6 +486,7 @@ impl Arena {
             l1: l.words.ptr.as_ptr(),
             nodes: self.nodes.ptr.as_ptr(),
             leaves: self.leaves.ptr.as_ptr(),
+            dirs: self.dirs.ptr.as_ptr(),
             hw: self.hw,
         }
     }
@@ -407,6 +518,9 @@ pub(crate) struct Exporter {
     /// Regions marked since the last export, each once (`marked` has a bit per region).
     dirty: Vec<usize>,
     marked: Vec<u64>,
+    /// IPv6: per marked region, the second-level words marked (a region marked whole has
+    /// none: it is exported whole).
+    words: std::collections::HashMap<usize, Box<[u64; 64]>>,
     direct: u32,
     /// Times the arena was replaced by a larger one.
     rebuilds: usize,
@@ -415,7 +529,7 @@ pub(crate) struct Exporter {
 impl Exporter {
     /// Both levels naming one export of every region of `t`.
     pub(crate) fn new<K: Key>(t: &Trie<K>) -> Exporter {
-        let (arena, level) = Self::export_all(t, None);
+        let (arena, level) = Self::export_all(t, (0, 0));
         let mut levels = [level, Level::new::<K>()];
         for i in 0..1usize << K::DIRECT {
             let e = levels[0].get(i);
@@ -433,19 +547,21 @@ impl Exporter {
             lag: Some(Vec::new()),
             dirty: Vec::new(),
             marked: vec![0; 1 << (K::DIRECT - 6)],
+            words: std::collections::HashMap::new(),
             direct: K::DIRECT,
             rebuilds: 0,
         }
     }
 
-    /// A new arena, with room for twice the trie's blocks (at least `floor` leaf words),
-    /// and a level naming an export of every region of `t` into it.
-    fn export_all<K: Key>(t: &Trie<K>, floor: Option<usize>) -> (Arena, Level) {
+    /// A new arena, with room for twice the trie's blocks (at least `floor`: leaf words and
+    /// second-level blocks), and a level naming an export of every region of `t` into it.
+    fn export_all<K: Key>(t: &Trie<K>, floor: (usize, usize)) -> (Arena, Level) {
         // Tests start small, so that they run out and rebuild.
         let slack = if cfg!(test) { 64 } else { 1 << 16 };
-        let mut leaves = (2 * t.leaves.len() + slack).max(floor.unwrap_or(0));
+        let mut leaves = (2 * t.leaves.len() + slack).max(floor.0);
+        let mut dirs = (2 * t.dir.len() / DENSE_BLOCK + 2).max(floor.1);
         loop {
-            let mut arena = Arena::new(2 * t.nodes.len() + 1024, leaves);
+            let mut arena = Arena::new(2 * t.nodes.len() + 1024, leaves, dirs);
             let mut level = Level::new::<K>();
             let done = (0..1usize << K::DIRECT).try_for_each(|i| {
                 let w = if t.l1_ready() { t.l1_get(i) } else { 0 };
@@ -456,6 +572,7 @@ impl Exporter {
                 return (arena, level);
             }
             leaves *= 2;
+            dirs *= 2;
         }
     }
 
@@ -463,9 +580,28 @@ impl Exporter {
     pub(crate) fn mark<K: Key>(&mut self, key: K, len: u32) {
         for i in regions(key, len) {
             let bit = 1u64 << (i & 63);
-            if self.marked[i >> 6] & bit == 0 {
+            let first = self.marked[i >> 6] & bit == 0;
+            if first {
                 self.marked[i >> 6] |= bit;
                 self.dirty.push(i);
+            }
+            if K::DIR2 == 0 {
+                continue;
+            }
+            // The second-level words: those of a prefix inside the region; none kept for a
+            // region marked whole (by a shorter prefix).
+            if len < K::DIRECT {
+                self.words.remove(&i);
+                continue;
+            }
+            if !first && !self.words.contains_key(&i) {
+                continue;
+            }
+            let w = self.words.entry(i).or_insert_with(|| Box::new([0; 64]));
+            let j = key.bits_at(K::DIRECT, K::DIR2);
+            let n = 1usize << (K::DIRECT + K::DIR2 - len.min(K::DIRECT + K::DIR2));
+            for q in j..j + n {
+                w[q >> 6] |= 1 << (q & 63);
             }
         }
     }
@@ -517,9 +653,18 @@ impl Exporter {
             if full {
                 continue;
             }
-            match self.arena.export(t, t.l1_get(i)) {
+            let (new, old) = (t.l1_get(i), self.levels[o].get(i));
+            let done = match self.words.get(&i) {
+                Some(changed) if K::DIR2 > 0 && new & TAGS == DIR && old & TAGS == DIR => {
+                    self.arena.export_dir_over(t, new, old, changed)
+                }
+                _ => self
+                    .arena
+                    .export(t, new)
+                    .inspect(|_| self.arena.retire(old)),
+            };
+            match done {
                 Ok(e) => {
-                    self.arena.retire(self.levels[o].get(i));
                     self.levels[o].set(i, e);
                     lag.push((i, e));
                 }
@@ -527,9 +672,13 @@ impl Exporter {
             }
         }
         self.dirty.clear();
+        self.words.clear();
         if full {
-            let floor = 2 * self.arena.leaves.cap;
-            let (arena, level) = Self::export_all(t, Some(floor));
+            let floor = (
+                2 * self.arena.leaves.cap,
+                2 * self.arena.dirs.cap / DENSE_BLOCK,
+            );
+            let (arena, level) = Self::export_all(t, floor);
             self.levels[o] = level;
             self.old = Some(std::mem::replace(&mut self.arena, arena));
             self.views.set(o, self.arena.view(&self.levels[o]));
@@ -558,6 +707,7 @@ impl Exporter {
         let arena = |a: &Arena| {
             a.node_top * std::mem::size_of::<Node>()
                 + a.leaf_top * 4
+                + a.dir_top * DENSE_BLOCK * 4
                 + a.retired.capacity() * 12
                 + a.free_nodes
                     .iter()
@@ -571,6 +721,7 @@ impl Exporter {
             + self.lag.as_ref().map_or(0, |l| l.capacity() * 16)
             + self.dirty.capacity() * 8
             + self.marked.len() * 8
+            + self.words.capacity() * (8 + 8 + 512)
     }
 }
 
@@ -580,6 +731,7 @@ pub(crate) struct View {
     l1: *const u32,
     nodes: *const Node,
     leaves: *const u32,
+    dirs: *const u32,
     hw: bool,
 }
 
@@ -601,29 +753,45 @@ impl View {
         // SAFETY (of each read): `top()` is below `2^DIRECT`, the level's length; every
         // other index comes from a word or node of the export, which names only blocks it
         // wrote whole (a flat block's header and runs, a node's leaves and children).
-        let e = unsafe { *self.l1.add(key.top()) };
+        let mut e = unsafe { *self.l1.add(key.top()) };
         if e & TAGS == 0 {
             return e;
         }
-        let p = key.stride_at(K::DIRECT);
+        let mut d = K::DIRECT;
+        if K::DIR2 > 0 && e & TAGS == DIR {
+            let j = key.bits_at(K::DIRECT, K::DIR2);
+            // SAFETY: as above (a dense block of `2^DIR2` words).
+            e = unsafe { *self.dirs.add((e & UNIT_MASK) as usize * UNIT + j) };
+            d += K::DIR2;
+            if e & TAGS == 0 {
+                return e;
+            }
+        }
+        let p = key.stride_at(d);
         if e & FLAT != 0 {
-            let b = (e & BASE_MASK) as usize;
+            let (b, k) = parts(e);
+            // The line of position `p` (the block's start in the runs form, the only IPv4
+            // form: no multiply there).
+            let line = if K::DIR2 == 0 {
+                b
+            } else {
+                b + (((p * k as usize) >> 6) << 4)
+            };
             // SAFETY: as above.
             unsafe {
-                let lv = *self.leaves.add(b) as u64 | (*self.leaves.add(b + 1) as u64) << 32;
+                let lv = *self.leaves.add(line) as u64 | (*self.leaves.add(line + 1) as u64) << 32;
                 return *self
                     .leaves
-                    .add(b + 1 + popcount(lv & upto(p), self.hw) as usize);
+                    .add(line + 1 + popcount(lv & upto(p), self.hw) as usize);
             }
         }
         // SAFETY: as above.
-        unsafe { self.walk(e, key) }
+        unsafe { self.walk(e, key, d) }
     }
 
     /// The walk below node word `e`, out of line (as `Trie::walk`).
     #[inline(never)]
-    unsafe fn walk<K: Key>(&self, e: u32, key: K) -> u32 {
-        let mut d = K::DIRECT;
+    unsafe fn walk<K: Key>(&self, e: u32, key: K, mut d: u32) -> u32 {
         // SAFETY (of each read): as in `find`.
         let mut n = unsafe { *self.nodes.add((e & !NODE) as usize) };
         loop {
@@ -705,7 +873,7 @@ mod tests {
         let mut r = Rng(0x2545_f491_4f6c_dd1d);
         let mut fib: Fib<Ipv4Addr> = Fib::new();
         let mut level = Level::new::<u32>();
-        let mut arena = Arena::new(1 << 16, 1 << 20);
+        let mut arena = Arena::new(1 << 16, 1 << 20, 0);
         let mut probes = BTreeSet::new();
         // Every region exported so far (the others are 0).
         let mut ever = BTreeSet::new();
@@ -742,11 +910,11 @@ mod tests {
                     arena.retire(e);
                 }
             }
-            for &(nodes, _, n) in &arena.retired {
-                if nodes {
-                    reached.0 += n as usize;
-                } else {
-                    reached.1 += n as usize;
+            for &(kind, _, n) in &arena.retired {
+                match kind {
+                    Kind::Nodes => reached.0 += n as usize,
+                    Kind::Leaves => reached.1 += n as usize,
+                    Kind::Dir => unreachable!("an IPv4 export has no second level"),
                 }
             }
             arena.retired.clear();
@@ -814,6 +982,80 @@ mod tests {
         assert!(x.bytes() > 0);
     }
 
+    /// A random IPv6 prefix, most inside two /18 regions (so that they get second-level
+    /// blocks), some shorter (covering whole regions or several second-level words).
+    fn prefix6(r: &mut Rng) -> Prefix<std::net::Ipv6Addr> {
+        let len = match r.below(600) {
+            0 => 14 + r.below(6) as u8,
+            1..=90 => 20 + r.below(12) as u8,
+            _ => 32 + r.below(33) as u8,
+        };
+        let base = [0x2001_0db8u128 << 96, 0x2a02_1000u128 << 96][r.below(2) as usize];
+        let low = (r.next() as u128) << 64 | r.next() as u128;
+        let addr = base | (low & (u128::MAX >> 20));
+        Prefix::truncate(std::net::Ipv6Addr::from_bits(addr), len).unwrap()
+    }
+
+    /// The exporter on an IPv6 table with second-level blocks: as
+    /// `exporter_publishes_each_round_and_keeps_the_last`.
+    #[test]
+    fn exporter_follows_an_ipv6_table() {
+        use std::net::Ipv6Addr;
+        let (rounds, per) = if cfg!(miri) { (4, 40) } else { (80, 300) };
+        let mut r = Rng(0x51_7cc1_b727_220a);
+        let mut fib: Fib<Ipv6Addr> = Fib::new();
+        let mut x = Exporter::new(fib.trie());
+        let mut probes = BTreeSet::new();
+        let mut before: Vec<(u128, u32)> = Vec::new();
+        let mut dirs_seen = 0;
+        for round in 0..rounds {
+            for _ in 0..per {
+                let p = prefix6(&mut r);
+                if r.below(4) == 0 {
+                    fib.remove(&p);
+                } else {
+                    fib.insert(p, r.below(1000) as u32).unwrap();
+                }
+                let k = p.addr().to_bits();
+                x.mark(k, p.len() as u32);
+                let host = u128::MAX.checked_shr(p.len() as u32).unwrap_or(0);
+                probes.extend([k, k | host, k | (host & ((r.next() as u128) << 17))]);
+            }
+            x.catch_up();
+            let o = x.export(fib.trie());
+            // SAFETY: single-threaded: nothing writes during the lookups.
+            let (now, last) = unsafe { (&*x.view(o), &*x.view(1 - o)) };
+            for &a in &probes {
+                // SAFETY: as above.
+                let got = unsafe { now.find(a) };
+                assert_eq!(
+                    got,
+                    fib.trie().find(a),
+                    "round {round}: {}",
+                    Ipv6Addr::from_bits(a)
+                );
+            }
+            for &(a, l) in &before {
+                // SAFETY: as above.
+                assert_eq!(
+                    unsafe { last.find(a) },
+                    l,
+                    "round {round}: the last level changed"
+                );
+            }
+            before = probes.iter().map(|&a| (a, fib.trie().find(a))).collect();
+            if round % 16 == 0 {
+                let t = fib.trie();
+                let dirs = (0..1usize << 18)
+                    .filter(|&i| t.l1_get(i) & TAGS == DIR)
+                    .count();
+                dirs_seen = dirs_seen.max(dirs);
+            }
+        }
+        assert!(dirs_seen >= 1, "no second-level block was made");
+        assert!(x.rebuilds >= 1, "{} rebuilds", x.rebuilds);
+    }
+
     /// An export that does not fit says so, and the caller's retry in a larger arena
     /// answers as the trie does.
     #[test]
@@ -835,9 +1077,9 @@ mod tests {
             }
             Ok(())
         };
-        let mut small = Arena::new(4, 64);
+        let mut small = Arena::new(4, 64, 0);
         assert_eq!(export_all(&mut small, &mut Level::new::<u32>()), Err(Full));
-        let mut arena = Arena::new(1 << 12, 1 << 16);
+        let mut arena = Arena::new(1 << 12, 1 << 16, 0);
         let mut level = Level::new::<u32>();
         export_all(&mut arena, &mut level).unwrap();
         check(&fib, &arena.view(&level), &probes);
@@ -956,7 +1198,7 @@ mod harness {
         let lone = |k: u32| fib.lookup(Ipv4Addr::from_bits(k)).unwrap_or(0);
 
         let t = fib.trie();
-        let mut arena = Arena::new(t.nodes.len() * 2 + 4096, t.leaves.len() * 2 + 65536);
+        let mut arena = Arena::new(t.nodes.len() * 2 + 4096, t.leaves.len() * 2 + 65536, 0);
         let mut level = Level::new::<u32>();
         let start = Instant::now();
         for i in 0..1usize << <u32 as Key>::DIRECT {

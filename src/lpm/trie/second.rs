@@ -35,15 +35,15 @@ use crate::lpm::key::Key;
 const LINES_READ: bool = DIR_LINES || cfg!(test);
 
 /// First-level word bit of a dense block.
-const DENSE: u32 = 1 << 29;
+pub(super) const DENSE: u32 = 1 << 29;
 /// The block's first unit, in its first-level word.
-const UNIT_MASK: u32 = DENSE - 1;
+pub(super) const UNIT_MASK: u32 = DENSE - 1;
 /// Lines of a unit, one per group of a lines block.
 const UNIT_LINES: usize = 64;
 /// Words of a unit.
-const UNIT: usize = UNIT_LINES * 16;
+pub(super) const UNIT: usize = UNIT_LINES * 16;
 /// Units of a dense block.
-const DENSE_UNITS: usize = 4;
+pub(super) const DENSE_UNITS: usize = 4;
 /// Most runs of a group in the lines form (after its two-word `leafvec`).
 const LINE_RUNS: usize = 14;
 
