@@ -114,6 +114,20 @@ impl<T: Copy> Raw<T> {
         unsafe { self.ptr.as_ptr().add(i).read() }
     }
 
+    /// Copies elements `from..from + n` to `to..to + n` (not overlapping): `to..` only where
+    /// no reader can read.
+    fn copy(&mut self, from: usize, to: usize, n: usize) {
+        assert!(
+            from.max(to) + n <= self.cap && (from + n <= to || to + n <= from),
+            "lpm: arena copy out of range"
+        );
+        // SAFETY: both ranges in bounds and disjoint; the buffer is ours (`&mut self`).
+        unsafe {
+            let p = self.ptr.as_ptr();
+            std::ptr::copy_nonoverlapping(p.add(from), p.add(to), n);
+        }
+    }
+
     /// Sets element `i`: only where no reader can read (a block not yet published, or
     /// retired and reclaimed).
     #[inline(always)]
@@ -203,9 +217,10 @@ pub(crate) struct Arena {
     hw: bool,
 }
 
-/// The largest block: a node's 64 leaves, or a flat block's 64 runs and header (the lines
-/// form of a block is at most 5 lines: 66 words too).
-const MAX_BLOCK: usize = 66;
+/// The largest block: a flat block in the lines form, 5 lines of which the last holds at
+/// most 14 runs after its header (a node's leaves are at most 64 words, a flat block in the
+/// runs form 66).
+const MAX_BLOCK: usize = 16 * 4 + 2 + 14;
 
 /// Words of a dense second-level block.
 const DENSE_BLOCK: usize = DENSE_UNITS * UNIT;
@@ -342,15 +357,17 @@ impl Arena {
             "lpm: region export reads dense second-level blocks only"
         );
         let at = self.alloc_dir()?;
-        for j in 0..1usize << K::DIR2 {
-            let w = if changed[j >> 6] >> (j & 63) & 1 != 0 {
+        let (to, from) = (at as usize * UNIT, (old & UNIT_MASK) as usize * UNIT);
+        self.dirs.copy(from, to, 1 << K::DIR2);
+        for (g, &bits) in changed.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                let j = g << 6 | bits.trailing_zeros() as usize;
+                bits &= bits - 1;
                 let w = self.export_sub(t, t.dir_word(e, j))?;
                 self.retire(self.dir_get(old, j));
-                w
-            } else {
-                self.dir_get(old, j)
-            };
-            self.dirs.set(at as usize * UNIT + j, w);
+                self.dirs.set(to + j, w);
+            }
         }
         self.retire_dir(old);
         Ok((e & !UNIT_MASK) | at)
@@ -1001,7 +1018,8 @@ mod tests {
     #[test]
     fn exporter_follows_an_ipv6_table() {
         use std::net::Ipv6Addr;
-        let (rounds, per) = if cfg!(miri) { (4, 40) } else { (80, 300) };
+        // Under Miri: a few rounds, and no count of the blocks (a scan of 2^18 words).
+        let (rounds, per) = if cfg!(miri) { (3, 40) } else { (80, 300) };
         let mut r = Rng(0x51_7cc1_b727_220a);
         let mut fib: Fib<Ipv6Addr> = Fib::new();
         let mut x = Exporter::new(fib.trie());
@@ -1044,7 +1062,7 @@ mod tests {
                 );
             }
             before = probes.iter().map(|&a| (a, fib.trie().find(a))).collect();
-            if round % 16 == 0 {
+            if round % 16 == 0 && !cfg!(miri) {
                 let t = fib.trie();
                 let dirs = (0..1usize << 18)
                     .filter(|&i| t.l1_get(i) & TAGS == DIR)
@@ -1052,8 +1070,10 @@ mod tests {
                 dirs_seen = dirs_seen.max(dirs);
             }
         }
-        assert!(dirs_seen >= 1, "no second-level block was made");
-        assert!(x.rebuilds >= 1, "{} rebuilds", x.rebuilds);
+        if !cfg!(miri) {
+            assert!(dirs_seen >= 1, "no second-level block was made");
+            assert!(x.rebuilds >= 1, "{} rebuilds", x.rebuilds);
+        }
     }
 
     /// An export that does not fit says so, and the caller's retry in a larger arena
@@ -1439,6 +1459,70 @@ mod v6_counts {
             batches += 1;
         }
         per.sort_unstable();
+        // The writer alone (no reader): the update stream replayed into a lone `Fib`, and
+        // into a `Fib` with an export and publish after each batch of 1,024 (alternated, 5
+        // rounds); then in-table lookups in the export's view against the `Fib`'s.
+        let base: Fib<Ipv6Addr> = fib.clone();
+        let ops: Vec<(Prefix<Ipv6Addr>, bool)> = updates
+            .iter()
+            .map(|l| {
+                let (a, p) = l.split_once(' ').unwrap();
+                (p.trim().parse().unwrap(), a == "A")
+            })
+            .collect();
+        let apply = |f: &mut Fib<Ipv6Addr>, &(p, add): &(Prefix<Ipv6Addr>, bool)| {
+            if add {
+                f.insert(p, 9).unwrap();
+            } else {
+                f.remove(&p);
+            }
+        };
+        for round in 0..5 {
+            let mut lone = base.clone();
+            let start = std::time::Instant::now();
+            ops.iter().for_each(|op| apply(&mut lone, op));
+            let lone_w = ops.len() as f64 / start.elapsed().as_secs_f64() / 1e6;
+            let mut w = base.clone();
+            let mut x = Exporter::new(w.trie());
+            let start = std::time::Instant::now();
+            for batch in ops.chunks(1024) {
+                for op in batch {
+                    apply(&mut w, op);
+                    x.mark(u128::from(op.0.addr()), op.0.len() as u32);
+                }
+                x.catch_up();
+                x.export(w.trie());
+            }
+            let export_w = ops.len() as f64 / start.elapsed().as_secs_f64() / 1e6;
+            let keys: Vec<u128> = table
+                .iter()
+                .map(|l| u128::from(l.trim().parse::<Prefix<Ipv6Addr>>().unwrap().addr()) | 1)
+                .collect();
+            // SAFETY: single-threaded: nothing writes during the lookups.
+            let v = unsafe { &*x.view(x.live()) };
+            let start = std::time::Instant::now();
+            let s1 = keys
+                .iter()
+                .fold(0u64, |s, &k| s.wrapping_add(w.trie().find(k) as u64));
+            let fib_r = keys.len() as f64 / start.elapsed().as_secs_f64() / 1e6;
+            let start = std::time::Instant::now();
+            // SAFETY: as above.
+            let s2 = keys
+                .iter()
+                .fold(0u64, |s, &k| s.wrapping_add(unsafe { v.find(k) } as u64));
+            let view_r = keys.len() as f64 / start.elapsed().as_secs_f64() / 1e6;
+            assert_eq!(s1, s2);
+            println!(
+                "round {round}: writer alone {export_w:.1} M/s ({:.2}x a lone Fib's \
+                 {lone_w:.1}), {} rebuilds, {:.1} MiB beside the writer's Fib ({:.1}); view \
+                 {view_r:.1} M/s ({:.2}x the Fib's {fib_r:.1})",
+                export_w / lone_w,
+                x.rebuilds,
+                x.bytes() as f64 / (1 << 20) as f64,
+                w.memory_usage() as f64 / (1 << 20) as f64,
+                view_r / fib_r
+            );
+        }
         println!(
             "per batch of 1,024 updates ({batches} batches), means: {:.1} regions changed, {:.1} \
              of them holding a second-level block (median {}, max {}), {:.1} second-level \
