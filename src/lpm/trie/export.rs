@@ -414,12 +414,7 @@ impl Arena {
             return Ok(e);
         }
         if e & FLAT != 0 {
-            let b = (e & BASE_MASK) as usize;
-            let n = t.flat_size(e);
-            let at = self.alloc_leaves(n)?;
-            for (j, &w) in t.leaves[b..b + n].iter().enumerate() {
-                self.leaves.set(at as usize + j, w);
-            }
+            let at = self.copy_leaves(t, e & BASE_MASK, t.flat_size(e))?;
             return Ok((e & !BASE_MASK) | at);
         }
         let node = self.export_node(t, t.nodes[(e & !NODE) as usize])?;
@@ -437,20 +432,29 @@ impl Arena {
         16 * k.saturating_sub(1) + 2 + header.count_ones() as usize
     }
 
+    /// A copy of the `n` leaf words of `t` from `from` (`from` itself when `n` is 0: a node
+    /// with no leaves keeps its `base0`).
+    fn copy_leaves<K: Key>(&mut self, t: &Trie<K>, from: u32, n: usize) -> Result<u32, Full> {
+        if n == 0 {
+            return Ok(from);
+        }
+        let at = self.alloc_leaves(n)?;
+        for (j, &w) in t.leaves[from as usize..from as usize + n]
+            .iter()
+            .enumerate()
+        {
+            self.leaves.set(at as usize + j, w);
+        }
+        Ok(at)
+    }
+
     /// A copy of node `n` of `t`, its leaves and children copied into the arena.
     fn export_node<K: Key>(&mut self, t: &Trie<K>, n: Node) -> Result<Node, Full> {
         if n.is_inline() {
             return Ok(n);
         }
         let mut copy = n;
-        let runs = n.leafvec.count_ones() as usize;
-        if runs > 0 {
-            copy.base0 = self.alloc_leaves(runs)?;
-            for j in 0..runs {
-                let w = t.leaves[n.base0 as usize + j];
-                self.leaves.set(copy.base0 as usize + j, w);
-            }
-        }
+        copy.base0 = self.copy_leaves(t, n.base0, n.leafvec.count_ones() as usize)?;
         let kids = n.vector.count_ones() as usize;
         if kids > 0 {
             copy.base1 = self.alloc_nodes(kids)?;
@@ -516,14 +520,7 @@ impl Arena {
             covered |= (u64::MAX >> (64 - span)) << k.stride_at(d);
         }
         let mut copy = n;
-        let runs = n.leafvec.count_ones() as usize;
-        if runs > 0 {
-            copy.base0 = self.alloc_leaves(runs)?;
-            for j in 0..runs {
-                let w = t.leaves[n.base0 as usize + j];
-                self.leaves.set(copy.base0 as usize + j, w);
-            }
-        }
+        copy.base0 = self.copy_leaves(t, n.base0, n.leafvec.count_ones() as usize)?;
         let kids = n.vector.count_ones() as usize;
         if kids > 0 {
             copy.base1 = self.alloc_nodes(kids)?;
