@@ -122,17 +122,17 @@
 //! view is then a first level plus the shared arrays, not a whole [`Fib`], so
 //! [`FibGuard`] (which derefs to [`Fib`]) and [`SharedFib::published`] would change type.
 //!
-//! A form that leaves the trie's writers as they are (a design, not built): the writer keeps
-//! one private [`Fib`] and changes it in place, as a lone one; readers look up in a
-//! published first level (two, as now, one per version) over an arena of blocks that are
-//! never changed once published. At a publish, each first-level region a staged prefix
-//! covers (a prefix of 18 bits or more covers one; a shorter one `2^(18 - len)`) has its
-//! subtree copied from the private trie into new arena blocks; the other first level gets
-//! the new words, and the blocks they replace are freed once readers have left the
-//! version before (what `try_sync` already tells). Memory: the private table, the arena
-//! (about the trie's size, as readers need only the trie) and one more first level (1 MiB):
-//! about 2x, where the left-right pair is 2.01x. Reader code: a lookup over raw arena
-//! pointers (a slice of memory the writer writes elsewhere in is not sound to hold). The
+//! A form that leaves the trie's writers as they are (built, not yet used here: the crate's
+//! `lpm::trie::export`, whose docs give its figures and what wiring it in takes): the writer keeps
+//! one private [`Fib`] and changes it in place, as a lone one; readers look up in a published first
+//! level (two, as now, one per version) over an arena of blocks that are never changed once
+//! published. At a publish, each first-level region a staged prefix covers (a prefix of 18 bits or
+//! more covers one; a shorter one `2^(18 - len)`) has its subtree copied from the private trie into
+//! new arena blocks; the other first level gets the new words, and the blocks they replace are
+//! freed once readers have left the version before (what `try_sync` already tells). Memory: the
+//! private table, the arena (about the trie's size, as readers need only the trie) and one more
+//! first level (1 MiB): about 2x, where the left-right pair is 2.01x. Reader code: a lookup over
+//! raw arena pointers (a slice of memory the writer writes elsewhere in is not sound to hold). The
 //! reader-side API change of (4) stands.
 //!
 //! Its writer, measured with a single-threaded prototype (not in the crate: a trie's regions
