@@ -656,7 +656,7 @@ pub(crate) struct Exporter<K: Key> {
 impl<K: Key> Exporter<K> {
     /// Both levels naming one export of every region of `t`.
     pub(crate) fn new(t: &Trie<K>) -> Exporter<K> {
-        let (arena, level) = Self::export_all(t, (0, 0));
+        let (arena, level) = Self::export_all(t, [0; 3]);
         let mut levels = [level, Level::new::<K>()];
         for i in 0..1usize << K::DIRECT {
             let e = levels[0].get(i);
@@ -692,13 +692,15 @@ impl<K: Key> Exporter<K> {
         }
     }
 
-    /// A new arena, with room for twice the trie's blocks (at least `floor`: leaf words and
-    /// second-level blocks), and a level naming an export of every region of `t` into it.
-    fn export_all(t: &Trie<K>, floor: (usize, usize)) -> (Arena, Level) {
-        let mut leaves = (2 * t.leaves.len() + Self::slack()).max(floor.0);
-        let mut dirs = (2 * t.dir.len() / DENSE_BLOCK + 2).max(floor.1);
+    /// A new arena, with room for twice the trie's blocks (at least `floor`: nodes, leaf
+    /// words and second-level blocks), and a level naming an export of every region of `t`
+    /// into it.
+    fn export_all(t: &Trie<K>, floor: [usize; 3]) -> (Arena, Level) {
+        let mut nodes = (2 * t.nodes.len() + 1024).max(floor[0]);
+        let mut leaves = (2 * t.leaves.len() + Self::slack()).max(floor[1]);
+        let mut dirs = (2 * t.dir.len() / DENSE_BLOCK + 2).max(floor[2]);
         loop {
-            let mut arena = Arena::new(2 * t.nodes.len() + 1024, leaves, dirs);
+            let mut arena = Arena::new(nodes, leaves, dirs);
             let mut level = Level::new::<K>();
             let done = (0..1usize << K::DIRECT).try_for_each(|i| {
                 let w = if t.l1_ready() { t.l1_get(i) } else { 0 };
@@ -708,6 +710,7 @@ impl<K: Key> Exporter<K> {
             if done.is_ok() {
                 return (arena, level);
             }
+            nodes *= 2;
             leaves *= 2;
             dirs *= 2;
         }
@@ -836,10 +839,14 @@ impl<K: Key> Exporter<K> {
         self.words.clear();
         self.changes.clear();
         if full {
-            let floor = (
-                2 * self.arena.leaves.cap,
-                2 * self.arena.dirs.cap / DENSE_BLOCK,
-            );
+            // Each part at least twice what the full arena had: whichever part ran out, the
+            // next export does not run out again at once.
+            let a = &self.arena;
+            let floor = [
+                2 * a.nodes.cap,
+                2 * a.leaves.cap,
+                2 * a.dirs.cap / DENSE_BLOCK,
+            ];
             let (arena, level) = Self::export_all(t, floor);
             self.levels[o] = level;
             self.old = Some(std::mem::replace(&mut self.arena, arena));
