@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use netplumb::lpm::{Fib, FibOp, IpKey, Prefix, PrefixMap, SharedFib};
+use netplumb::lpm::{Fib, FibOp, FibView, IpKey, Prefix, PrefixMap, SharedFib};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -167,6 +167,21 @@ fn check_fib<A: IpKey>(fib: &Fib<A>, model: &BTreeMap<Prefix<A>, u32>, addrs: &[
     }
 }
 
+/// As [`check_fib`] for a published state of a [`SharedFib`] (no iteration there): every
+/// lookup, longest match and batch against the oracle.
+fn check_view<A: IpKey>(view: &FibView<'_, A>, model: &BTreeMap<Prefix<A>, u32>, addrs: &[A]) {
+    for &a in addrs {
+        let want = oracle(model, a);
+        assert_eq!(view.longest_match(a), want, "longest_match({a})");
+        assert_eq!(view.lookup(a), want.map(|w| w.1), "lookup({a})");
+    }
+    let mut out = vec![None; addrs.len()];
+    view.lookup_batch(addrs, &mut out);
+    for (a, o) in addrs.iter().zip(&out) {
+        assert_eq!(*o, oracle(model, *a).map(|w| w.1), "lookup_batch({a})");
+    }
+}
+
 /// As [`run`], for a [`Fib`] with ids below 4, so that neighbouring prefixes often share a
 /// length and an id (their leaves merge) and a replacement often changes the id.
 fn run_fib<A: HasKey2>(
@@ -234,7 +249,7 @@ fn run_shared<A: HasKey2>(
     let (mut model, mut published) = (BTreeMap::new(), BTreeMap::new());
     let check_reader = |r: &mut netplumb::lpm::FibReader<A>, m: &BTreeMap<Prefix<A>, u32>| {
         let g = r.read();
-        check_fib(&g, m, &edges(m));
+        check_view(&g, m, &edges(m));
     };
     for (i, op) in ops.iter().enumerate() {
         match op {
@@ -255,6 +270,7 @@ fn run_shared<A: HasKey2>(
         } else if i % 32 == 0 {
             check_fib(w.fib(), &model, &edges(&model));
             check_reader(&mut r, &published);
+            check_view(&w.published(), &published, &edges(&published));
         }
     }
     // A batch: remove everything, published at once.

@@ -212,16 +212,6 @@ impl<A: IpKey> Fib<A> {
         }
     }
 
-    /// Prefetch hints for a coming change of `prefix` ([`Trie::prefetch`]; the short
-    /// prefixes kept aside get none): `SharedFib` replays a known queue of changes, and asks
-    /// for each one's first-level word, then for its block, a few changes ahead.
-    #[inline]
-    pub(crate) fn prefetch(&self, prefix: &Prefix<A>, deep: bool) {
-        if !Self::kept_always(prefix.len()) {
-            self.trie.prefetch(prefix.key(), deep);
-        }
-    }
-
     /// Gives the positions of `key/len` whose leaf is its own (id `old`) the leaf of `id`.
     fn swap_leaves(&mut self, key: A::Key, len: u8, old: u32, id: u32) {
         if old == id {
@@ -438,29 +428,38 @@ impl<A: IpKey> Fib<A> {
     }
 
     /// The compiled trie (its leaves: `(len + 1) << ID_BITS | id`).
-    #[cfg(test)]
     pub(crate) fn trie(&self) -> &Trie<A::Key> {
         &self.trie
     }
 
-    /// The next-hop id of the longest prefix containing `addr`: the fast path.
-    #[inline]
-    pub fn lookup(&self, addr: A) -> Option<u32> {
-        let leaf = self.trie.find(addr.to_key());
+    /// The next-hop id a leaf of the trie (or of an export of it) names.
+    #[inline(always)]
+    pub(crate) fn leaf_id(leaf: u32) -> Option<u32> {
         (leaf != 0).then_some(leaf & Self::MAX_ID)
     }
 
-    /// The longest prefix containing `addr`, and its next-hop id (from the leaf alone).
-    #[inline]
-    pub fn longest_match(&self, addr: A) -> Option<(Prefix<A>, u32)> {
-        let key = addr.to_key();
-        let leaf = self.trie.find(key);
+    /// The prefix and next-hop id that leaf `leaf`, found for `key`, names.
+    #[inline(always)]
+    pub(crate) fn leaf_match(key: A::Key, leaf: u32) -> Option<(Prefix<A>, u32)> {
         if leaf == 0 {
             return None;
         }
         let len = (leaf >> Self::ID_BITS) - 1;
         let p = Prefix::from_key_unchecked(key.and(A::Key::mask(len)), len as u8);
         Some((p, leaf & Self::MAX_ID))
+    }
+
+    /// The next-hop id of the longest prefix containing `addr`: the fast path.
+    #[inline]
+    pub fn lookup(&self, addr: A) -> Option<u32> {
+        Self::leaf_id(self.trie.find(addr.to_key()))
+    }
+
+    /// The longest prefix containing `addr`, and its next-hop id (from the leaf alone).
+    #[inline]
+    pub fn longest_match(&self, addr: A) -> Option<(Prefix<A>, u32)> {
+        let key = addr.to_key();
+        Self::leaf_match(key, self.trie.find(key))
     }
 
     /// Looks up many addresses at once, writing `out[i] = self.lookup(addrs[i])`; walks
@@ -488,7 +487,7 @@ impl<A: IpKey> Fib<A> {
             let chunk: &[A; B] = chunk.try_into().expect("B addresses");
             let leaves = self.trie.find_group::<B>(|i| chunk[i].to_key());
             for (slot, leaf) in out[o..o + B].iter_mut().zip(leaves) {
-                *slot = (leaf != 0).then_some(leaf & Self::MAX_ID);
+                *slot = Self::leaf_id(leaf);
             }
             o += B;
         }

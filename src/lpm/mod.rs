@@ -74,5 +74,5 @@ pub use prefix::{IpKey, Prefix, PrefixError};
 pub use rib::{
     Candidate, FibChange, FibNextHop, FibRoute, Protocol, Rib, RibIntoIter, RibIter, RibSource,
 };
-pub use shared::{FibGuard, FibOp, FibReader, SharedFib};
+pub use shared::{FibGuard, FibOp, FibReader, FibView, SharedFib};
 pub use traits::{FibIntoIter, IntoIter, IpIntoIter, IpIter};

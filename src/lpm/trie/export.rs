@@ -177,6 +177,21 @@ impl Level {
     pub(crate) fn set(&mut self, i: usize, w: u32) {
         self.words.set(i, w)
     }
+
+    /// Every word of `from` (a level of the same family): only while no reader looks up in
+    /// this level.
+    fn copy_from(&mut self, from: &Level) {
+        assert_eq!(self.words.cap, from.words.cap, "lpm: levels of one family");
+        // SAFETY: two buffers of `cap` words (distinct: `&mut self` and `&from`); this one
+        // has no reader.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                from.words.ptr.as_ptr(),
+                self.words.ptr.as_ptr(),
+                self.words.cap,
+            )
+        }
+    }
 }
 
 /// The first-level regions that a change to prefix `key/len` may change.
@@ -648,7 +663,6 @@ pub(crate) struct Exporter<K: Key> {
     /// IPv6: per marked region, the second-level words marked, and those a change covers
     /// whole (a region marked whole has no entry: it is exported whole).
     words: std::collections::HashMap<usize, Box<[[u64; 64]; 2]>>,
-    direct: u32,
     /// Times the arena was replaced by a larger one.
     rebuilds: usize,
 }
@@ -657,12 +671,9 @@ impl<K: Key> Exporter<K> {
     /// Both levels naming one export of every region of `t`.
     pub(crate) fn new(t: &Trie<K>) -> Exporter<K> {
         let (arena, level) = Self::export_all(t, [0; 3]);
-        let mut levels = [level, Level::new::<K>()];
-        for i in 0..1usize << K::DIRECT {
-            let e = levels[0].get(i);
-            levels[1].set(i, e);
-        }
-        Self::with(arena, levels)
+        let mut other = Level::new::<K>();
+        other.copy_from(&level);
+        Self::with(arena, [level, other])
     }
 
     /// Both levels empty (no match anywhere), for a table that starts empty: no pass over
@@ -687,7 +698,6 @@ impl<K: Key> Exporter<K> {
             dirty: Vec::new(),
             marked: vec![0; 1 << (K::DIRECT - 6)],
             words: std::collections::HashMap::new(),
-            direct: K::DIRECT,
             rebuilds: 0,
         }
     }
@@ -704,7 +714,9 @@ impl<K: Key> Exporter<K> {
             let mut level = Level::new::<K>();
             let done = (0..1usize << K::DIRECT).try_for_each(|i| {
                 let w = if t.l1_ready() { t.l1_get(i) } else { 0 };
-                level.set(i, arena.export(t, w)?);
+                if w != 0 {
+                    level.set(i, arena.export(t, w)?);
+                }
                 Ok::<(), Full>(())
             });
             if done.is_ok() {
@@ -783,9 +795,11 @@ impl<K: Key> Exporter<K> {
                 self.lag = Some(words);
             }
             None => {
-                for i in 0..1usize << self.direct {
-                    let e = self.levels[self.live].get(i);
-                    self.levels[o].set(i, e);
+                let [a, b] = &mut self.levels;
+                if o == 0 {
+                    a.copy_from(b);
+                } else {
+                    b.copy_from(a);
                 }
                 let v = self.arena.view(&self.levels[o]);
                 self.views.set(o, v);
@@ -814,7 +828,8 @@ impl<K: Key> Exporter<K> {
             if full {
                 continue;
             }
-            let (new, old) = (t.l1_get(i), self.levels[o].get(i));
+            let new = if t.l1_ready() { t.l1_get(i) } else { 0 };
+            let old = self.levels[o].get(i);
             let done = match self.words.get(&i) {
                 Some(changed) if K::DIR2 > 0 && new & TAGS == DIR && old & TAGS == DIR => {
                     let c = &self.changes;
@@ -886,7 +901,7 @@ impl<K: Key> Exporter<K> {
         };
         arena(&self.arena)
             + self.old.as_ref().map_or(0, arena)
-            + 2 * (4 << self.direct)
+            + 2 * (4 << K::DIRECT)
             + self.lag.as_ref().map_or(0, |l| l.capacity() * 16)
             + self.dirty.capacity() * 8
             + self.marked.len() * 8
@@ -911,6 +926,20 @@ unsafe impl Send for View {}
 // SAFETY: as above.
 unsafe impl Sync for View {}
 
+/// Asks for the line at `p` (a hint: it never faults, whatever `p` is).
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint; it never faults and has no effect on memory
+    // contents.
+    unsafe {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 impl View {
     /// The leaf (0: no match) for `key`, as [`Trie::find`] gives it in the trie exported.
     ///
@@ -920,34 +949,92 @@ impl View {
     /// blocks it names are written, and reuses a block only once no reader can reach it).
     #[inline(always)]
     pub(crate) unsafe fn find<K: Key>(&self, key: K) -> u32 {
-        // SAFETY (of each read): `top()` is below `2^DIRECT`, the level's length; every
-        // other index comes from a word or node of the export, which names only blocks it
-        // wrote whole (a flat block's header and runs, a node's leaves and children).
-        let mut e = unsafe { *self.l1.add(key.top()) };
-        if e & TAGS == 0 {
-            return e;
-        }
-        let mut d = K::DIRECT;
-        if K::DIR2 > 0 && e & TAGS == DIR {
-            let j = key.bits_at(K::DIRECT, K::DIR2);
-            // SAFETY: as above (a dense block of `2^DIR2` words).
-            e = unsafe { *self.dirs.add((e & UNIT_MASK) as usize * UNIT + j) };
-            d += K::DIR2;
+        // SAFETY: the caller's contract.
+        unsafe {
+            let (e, d) = self.upper(key);
             if e & TAGS == 0 {
                 return e;
             }
+            self.below(e, key, d)
         }
+    }
+
+    /// The leaves for `N` keys (`key_of(0..N)`), as [`find`](View::find) gives each: the
+    /// first-level (and second-level) words of all of them first, each asking for the block
+    /// line or node it leads to, then the blocks. The misses of independent keys overlap.
+    ///
+    /// # Safety
+    /// As for [`find`](View::find).
+    #[inline(always)]
+    pub(crate) unsafe fn find_group<K: Key, const N: usize>(
+        &self,
+        key_of: impl Fn(usize) -> K,
+    ) -> [u32; N] {
+        let mut word = [0u32; N];
+        let mut depth = [0u32; N];
+        for i in 0..N {
+            let key = key_of(i);
+            // SAFETY: the caller's contract.
+            let (e, d) = unsafe { self.upper(key) };
+            (word[i], depth[i]) = (e, d);
+            if e & TAGS == 0 {
+                continue;
+            }
+            if e & FLAT != 0 {
+                prefetch(self.leaves.wrapping_add(Self::line::<K>(e, key.stride_at(d))));
+            } else {
+                prefetch(self.nodes.wrapping_add((e & !NODE) as usize));
+            }
+        }
+        let mut res = [0u32; N];
+        for i in 0..N {
+            let e = word[i];
+            res[i] = if e & TAGS == 0 {
+                e
+            } else {
+                // SAFETY: the caller's contract.
+                unsafe { self.below(e, key_of(i), depth[i]) }
+            };
+        }
+        res
+    }
+
+    /// The word `key` finds in the levels (the first, and under a second-level block the
+    /// second), and the depth below it.
+    #[inline(always)]
+    unsafe fn upper<K: Key>(&self, key: K) -> (u32, u32) {
+        // SAFETY (of each read): `top()` is below `2^DIRECT`, the level's length; every
+        // other index comes from a word or node of the export, which names only blocks it
+        // wrote whole (a flat block's header and runs, a node's leaves and children).
+        let e = unsafe { *self.l1.add(key.top()) };
+        if K::DIR2 > 0 && e & TAGS == DIR {
+            let j = key.bits_at(K::DIRECT, K::DIR2);
+            // SAFETY: as above (a dense block of `2^DIR2` words).
+            let e = unsafe { *self.dirs.add((e & UNIT_MASK) as usize * UNIT + j) };
+            return (e, K::DIRECT + K::DIR2);
+        }
+        (e, K::DIRECT)
+    }
+
+    /// The line of a flat block (word `e`) that holds position `p`: the block's start in
+    /// the runs form, the only IPv4 form (no multiply there).
+    #[inline(always)]
+    fn line<K: Key>(e: u32, p: usize) -> usize {
+        let (b, k) = parts(e);
+        if K::DIR2 == 0 {
+            b
+        } else {
+            b + (((p * k as usize) >> 6) << 4)
+        }
+    }
+
+    /// The leaf below block or node word `e` (not a leaf), at depth `d`.
+    #[inline(always)]
+    unsafe fn below<K: Key>(&self, e: u32, key: K, d: u32) -> u32 {
         let p = key.stride_at(d);
         if e & FLAT != 0 {
-            let (b, k) = parts(e);
-            // The line of position `p` (the block's start in the runs form, the only IPv4
-            // form: no multiply there).
-            let line = if K::DIR2 == 0 {
-                b
-            } else {
-                b + (((p * k as usize) >> 6) << 4)
-            };
-            // SAFETY: as above.
+            let line = Self::line::<K>(e, p);
+            // SAFETY: as in `upper`.
             unsafe {
                 let lv = *self.leaves.add(line) as u64 | (*self.leaves.add(line + 1) as u64) << 32;
                 return *self
@@ -955,7 +1042,7 @@ impl View {
                     .add(line + 1 + popcount(lv & upto(p), self.hw) as usize);
             }
         }
-        // SAFETY: as above.
+        // SAFETY: as in `upper`.
         unsafe { self.walk(e, key, d) }
     }
 

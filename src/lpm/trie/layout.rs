@@ -249,7 +249,7 @@ impl<K: Key> Trie<K> {
 
     /// Whether the first level exists (a dense one is allocated by the first paint).
     #[inline(always)]
-    pub(super) fn l1_ready(&self) -> bool {
+    pub(crate) fn l1_ready(&self) -> bool {
         K::COARSE > 0 || !self.l1.is_empty()
     }
 

@@ -104,37 +104,6 @@ impl<K: Key> Trie<K> {
         }
     }
 
-    /// Prefetch hints for a coming update at `key` (no effect on contents): `deep` false asks
-    /// for the first-level word; `deep` true reads it (asked for a while before, so in cache
-    /// by now) and asks for the second-level word, block header or node it names. A writer
-    /// that knows its next changes issues both, some changes apart, so that their misses
-    /// overlap instead of following each other.
-    #[inline(always)]
-    pub(crate) fn prefetch(&self, key: K, deep: bool) {
-        if !deep {
-            if K::COARSE == 0 {
-                if let Some(w) = self.l1.get(key.top()) {
-                    prefetch(w);
-                }
-            }
-            return;
-        }
-        let mut e = self.first(key);
-        if K::DIR2 > 0 && e & TAGS == DIR {
-            e = self.second(e, key);
-        }
-        if e & TAGS == 0 {
-            return;
-        }
-        if e & FLAT != 0 {
-            if let Some(w) = self.leaves.get((e & !FLAT) as usize) {
-                prefetch(w);
-            }
-        } else if let Some(n) = self.nodes.get((e & !NODE) as usize) {
-            prefetch(n);
-        }
-    }
-
     /// The leaves of `N` keys (`key_of(i)` is key `i`, read again as needed: cheaper than a
     /// copy of the keys). A key that ends at the first level (or at a second-level word) is
     /// answered at once, as [`Trie::find`] would; the blocks and nodes the others lead to

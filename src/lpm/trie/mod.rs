@@ -17,7 +17,7 @@
 //! `flat.rs` (flat blocks) and `second.rs` (the IPv6 second-level blocks' groups).
 
 mod alloc;
-mod export;
+pub(crate) mod export;
 mod flat;
 mod layout;
 mod lookup;
