@@ -702,13 +702,13 @@ impl<K: Key> Exporter<K> {
         }
     }
 
-    /// A new arena, with room for twice the trie's blocks (at least `floor`: nodes, leaf
-    /// words and second-level blocks), and a level naming an export of every region of `t`
-    /// into it.
+    /// A new arena, with room for a quarter more than the trie's blocks (at least `floor`:
+    /// nodes, leaf words and second-level blocks), and a level naming an export of every
+    /// region of `t` into it.
     fn export_all(t: &Trie<K>, floor: [usize; 3]) -> (Arena, Level) {
-        let mut nodes = (2 * t.nodes.len() + 1024).max(floor[0]);
-        let mut leaves = (2 * t.leaves.len() + Self::slack()).max(floor[1]);
-        let mut dirs = (2 * t.dir.len() / DENSE_BLOCK + 2).max(floor[2]);
+        let mut nodes = grow(t.nodes.len() + 1024).max(floor[0]);
+        let mut leaves = grow(t.leaves.len() + Self::slack()).max(floor[1]);
+        let mut dirs = grow(t.dir.len() / DENSE_BLOCK + 2).max(floor[2]);
         loop {
             let mut arena = Arena::new(nodes, leaves, dirs);
             let mut level = Level::new::<K>();
@@ -722,13 +722,13 @@ impl<K: Key> Exporter<K> {
             if done.is_ok() {
                 return (arena, level);
             }
-            nodes *= 2;
-            leaves *= 2;
-            dirs *= 2;
+            nodes = grow(nodes);
+            leaves = grow(leaves);
+            dirs = grow(dirs);
         }
     }
 
-    /// Leaf words an arena holds beyond twice the trie's. Tests start small, so that they
+    /// Leaf words an arena holds beyond the trie's (and a quarter more). Tests start small, so that they
     /// run out and rebuild; not under Miri, where a rebuild's pass over the 2^18 first-level
     /// words takes minutes.
     fn slack() -> usize {
@@ -854,13 +854,13 @@ impl<K: Key> Exporter<K> {
         self.words.clear();
         self.changes.clear();
         if full {
-            // Each part at least twice what the full arena had: whichever part ran out, the
-            // next export does not run out again at once.
+            // Each part at least a quarter more than the full arena had: whichever part ran
+            // out, the next export does not run out again at once.
             let a = &self.arena;
             let floor = [
-                2 * a.nodes.cap,
-                2 * a.leaves.cap,
-                2 * a.dirs.cap / DENSE_BLOCK,
+                grow(a.nodes.cap),
+                grow(a.leaves.cap),
+                grow(a.dirs.cap / DENSE_BLOCK),
             ];
             let (arena, level) = Self::export_all(t, floor);
             self.levels[o] = level;
@@ -886,12 +886,13 @@ impl<K: Key> Exporter<K> {
         self.views.ptr.as_ptr().wrapping_add(i)
     }
 
-    /// Heap bytes: the arenas' touched parts, the levels and the scratch lists.
+    /// Heap bytes: the arenas (allocated, written or not), the levels and the scratch
+    /// lists.
     pub(crate) fn bytes(&self) -> usize {
         let arena = |a: &Arena| {
-            a.node_top * std::mem::size_of::<Node>()
-                + a.leaf_top * 4
-                + a.dir_top * DENSE_BLOCK * 4
+            a.nodes.cap * std::mem::size_of::<Node>()
+                + a.leaves.cap * 4
+                + a.dirs.cap * 4
                 + a.retired.capacity() * 12
                 + a.free_nodes
                     .iter()
@@ -908,6 +909,12 @@ impl<K: Key> Exporter<K> {
             + self.words.capacity() * (8 + 8 + 1024)
             + self.changes.capacity() * std::mem::size_of::<(K, u32)>()
     }
+}
+
+/// A quarter more than `n` (at least one more): the room an arena leaves for the blocks a
+/// batch writes before the ones it replaces are freed, and for free lists of other sizes.
+fn grow(n: usize) -> usize {
+    n + n / 4 + 1
 }
 
 /// What a lookup reads: a [`Level`] and the [`Arena`] its words name, as raw pointers.
