@@ -214,7 +214,7 @@ pub struct Summary {
     pub shared_secs: f64,
     /// Batches the writer published to the reader during the replay.
     pub shared_publishes: usize,
-    /// Publishes deferred because the reader was still in the copy left behind (their
+    /// Publishes deferred because the reader was still in the level left behind (their
     /// changes went out with the next batch).
     pub shared_deferred: usize,
 }
@@ -618,7 +618,7 @@ impl Fwd {
         Ok(())
     }
 
-    /// Publishes what is staged (deferred if the reader is still in the copy left behind).
+    /// Publishes what is staged (deferred if the reader is still in the level left behind).
     fn publish(&mut self) {
         if self.fib.publish() {
             self.publishes += 1;

@@ -1631,7 +1631,7 @@ fn shared_figures(
         [v[0], v[1]]
     });
     // The writer with no reader looking up (the readers registered but idle): the cost of
-    // applying each change twice, without waits.
+    // exporting the changed regions at each publish, without waits.
     let policy = Publish::from_env();
     let write_alone = {
         let t = Instant::now();

@@ -837,7 +837,7 @@ fn shared_readers_see_only_published_states() {
             let batch = &batches[(k % n) as usize];
             k += 1;
             begun.store(k, SeqCst);
-            // A publish deferred (a reader still in the copy left behind) goes out with the
+            // A publish deferred (a reader still in the level left behind) goes out with the
             // next one: `done` names the last batch readers can see.
             if w.apply(batch.iter().copied()).unwrap() {
                 done.store(k, SeqCst);

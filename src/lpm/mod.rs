@@ -10,10 +10,10 @@
 //!   Each thread looks up through its own [`FibReader`] with no lock, no atomic
 //!   read-modify-write and no allocation, and never waits; the writer stages inserts and
 //!   removes ([`FibOp`]s) and [`publish`](SharedFib::publish)es them, every change of a batch
-//!   visible at once. A left-right pair: two `Fib`s, readers in the live one, the writer
-//!   changing the other; after a publish it queues its changes until no reader is left in
-//!   the copy left behind, then replays them there, never waiting for a reader (see
-//!   `SharedFib` for the protocol). Twice a `Fib`'s memory and each change applied twice;
+//!   visible at once. The writer changes one private `Fib`; readers look up in a published
+//!   copy of its lookup structure, in which a publish rewrites only the first-level regions
+//!   its changes cover and shares the rest with the version before; the writer never waits
+//!   for a reader (see `SharedFib` for the protocol). About twice a `Fib`'s memory;
 //!   measured with `lpm_compare` (`netplumb/shared` lines and the `shared-read` /
 //!   `shared-write` ratios of its last line).
 //! - [`IpPrefixMap`]: both families in one map, keyed by [`ipnetwork::IpNetwork`].
