@@ -606,8 +606,9 @@ impl Fwd {
         }
         self.unpublished += 1;
         if let Some(age) = self.age {
-            // Readers see each change at most about `age` after it came, and switch copies
-            // at most once per `age` however fast changes come (see `publish_if_older`).
+            // Readers see each change at most about `age` after it came, and the writer
+            // publishes at most once per `age` however fast changes come (see
+            // `publish_if_older`).
             if self.fib.publish_if_older(age) {
                 self.publishes += 1;
                 self.unpublished = 0;

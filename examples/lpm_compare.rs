@@ -1287,7 +1287,7 @@ impl std::fmt::Display for Publish {
 }
 
 /// Replays `ops` `passes` times into `w`, publishing as `policy` says (and at the end of
-/// each pass); returns the publishes made and those deferred (a reader still in the copy
+/// each pass); returns the publishes made and those deferred (a reader still in the level
 /// left behind).
 fn replay_shared(
     w: &mut SharedFib<Ipv4Addr>,

@@ -710,11 +710,8 @@ impl<K: Key> Exporter<K> {
         loop {
             let mut arena = Arena::new(nodes, leaves, dirs);
             let mut level = Level::new::<K>();
-            let done = (0..1usize << K::DIRECT).try_for_each(|i| {
-                let w = if t.l1_ready() { t.l1_get(i) } else { 0 };
-                if w != 0 {
-                    level.set(i, arena.export(t, w)?);
-                }
+            let done = t.l1_words().try_for_each(|(i, w)| {
+                level.set(i, arena.export(t, w)?);
                 Ok::<(), Full>(())
             });
             if done.is_ok() {
