@@ -173,21 +173,6 @@ impl Level {
     pub(crate) fn set(&mut self, i: usize, w: u32) {
         self.words.set(i, w)
     }
-
-    /// Every word of `from` (a level of the same family): only while no reader looks up in
-    /// this level.
-    fn copy_from(&mut self, from: &Level) {
-        assert_eq!(self.words.cap, from.words.cap, "lpm: levels of one family");
-        // SAFETY: two buffers of `cap` words (distinct: `&mut self` and `&from`); this one
-        // has no reader.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                from.words.ptr.as_ptr(),
-                self.words.ptr.as_ptr(),
-                self.words.cap,
-            )
-        }
-    }
 }
 
 /// The first-level regions that a change to prefix `key/len` may change.
@@ -360,27 +345,27 @@ impl Arena {
         self.export_sub(t, e)
     }
 
-    /// A copy of trie word `e` (a second-level block) for readers, made from `old` (the
-    /// arena's copy of that block as exported last): the words `changed` marks are
-    /// exported anew (and the blocks their old copies name retired), the others are copied
-    /// as they are (the blocks they name are then shared by both copies), and `old`'s own
-    /// block is retired.
-    fn export_dir_over<K: Key>(
+    /// Brings `old`, the arena's copy of trie word `e` (a second-level block) as exported
+    /// last, up to date in place: the words `changed` marks are exported anew (and the
+    /// blocks their old copies name retired), each given to `out` with its index; the
+    /// others stay (the blocks they name are shared with the other level's copy of the
+    /// block). Only for a block that no reader can reach (each level has its own copy of
+    /// each block). Returns the word naming it.
+    fn export_dir_into<K: Key>(
         &mut self,
         t: &Trie<K>,
         e: u32,
         old: u32,
         changed: &[[u64; 64]; 2],
         changes: &[(K, u32)],
+        mut out: impl FnMut(usize, u32),
     ) -> Result<u32, Full> {
         debug_assert!(K::DIR2 > 0 && e & TAGS == DIR && old & TAGS == DIR);
         assert!(
             e & DENSE != 0,
             "lpm: region export reads dense second-level blocks only"
         );
-        let at = self.alloc_dir()?;
-        let (to, from) = (at as usize * UNIT, (old & UNIT_MASK) as usize * UNIT);
-        self.dirs.copy(from, to, 1 << K::DIR2);
+        let to = (old & UNIT_MASK) as usize * UNIT;
         let deep = K::DIRECT + K::DIR2;
         for (g, &bits) in changed[0].iter().enumerate() {
             let mut bits = bits;
@@ -388,7 +373,7 @@ impl Arena {
                 let j = g << 6 | bits.trailing_zeros() as usize;
                 bits &= bits - 1;
                 let whole = changed[1][g] >> (j & 63) & 1 != 0;
-                let (now, was) = (t.dir_word(e, j), self.dir_get(old, j));
+                let (now, was) = (t.dir_word(e, j), self.dirs.get(to + j));
                 let lo = changes.partition_point(|&(k, _)| k.bits_at(K::DIRECT, K::DIR2) < j);
                 let hi = changes.partition_point(|&(k, _)| k.bits_at(K::DIRECT, K::DIR2) <= j);
                 let rel = &changes[lo..hi];
@@ -411,10 +396,28 @@ impl Arena {
                     w
                 };
                 self.dirs.set(to + j, w);
+                out(j, w);
             }
         }
-        self.retire_dir(old);
+        Ok((e & !UNIT_MASK) | (old & UNIT_MASK))
+    }
+
+    /// A second-level block of its own for word `e` (a copy of `e`'s: the same words, so
+    /// the blocks they name are shared), for the other level.
+    fn copy_dir(&mut self, e: u32) -> Result<u32, Full> {
+        let at = self.alloc_dir()?;
+        self.dirs.copy(
+            (e & UNIT_MASK) as usize * UNIT,
+            at as usize * UNIT,
+            DENSE_BLOCK,
+        );
         Ok((e & !UNIT_MASK) | at)
+    }
+
+    /// Frees the second-level block of word `e` alone at once (its words name blocks that
+    /// the other level's copy names too): only a block that no reader can reach.
+    fn free_dir(&mut self, e: u32) {
+        self.free_dirs.push(e & UNIT_MASK);
     }
 
     /// [`Arena::export`] of a word that is not a second-level block's.
@@ -652,9 +655,14 @@ pub(crate) struct Exporter<K: Key> {
     views: Raw<View>,
     /// The level published last.
     live: usize,
-    /// The words of the last export that the other level lacks; `None`: all of them (after
-    /// a rebuild into a larger arena).
-    lag: Option<Vec<(usize, u32)>>,
+    /// The words of the last export that the other level lacks: `(i, FIRST, e)` for
+    /// first-level word `i` (a second-level block named there is the other level's own
+    /// copy already), `(i, j, e)` for word `j` of the other level's own block of region
+    /// `i`. `None`: all of them (after a rebuild into a larger arena: `spare` is the
+    /// other level, made then).
+    lag: Option<Vec<(usize, u32, u32)>>,
+    /// After a rebuild: the other level, naming the new arena, until the catch-up.
+    spare: Option<Level>,
     /// Regions marked since the last export, each once (`marked` has a bit per region).
     dirty: Vec<usize>,
     marked: Vec<u64>,
@@ -668,10 +676,8 @@ pub(crate) struct Exporter<K: Key> {
 impl<K: Key> Exporter<K> {
     /// Both levels naming one export of every region of `t`.
     pub(crate) fn new(t: &Trie<K>) -> Exporter<K> {
-        let (arena, level) = Self::export_all(t, [0; 3]);
-        let mut other = Level::new::<K>();
-        other.copy_from(&level);
-        Self::with(arena, [level, other])
+        let (arena, level, twin) = Self::export_all(t, [0; 3]);
+        Self::with(arena, [level, twin])
     }
 
     /// Both levels empty (no match anywhere), for a table that starts empty: no pass over
@@ -693,6 +699,7 @@ impl<K: Key> Exporter<K> {
             views,
             live: 0,
             lag: Some(Vec::new()),
+            spare: None,
             dirty: Vec::new(),
             marked: vec![0; 1 << (K::DIRECT - 6)],
             words: std::collections::HashMap::new(),
@@ -701,21 +708,29 @@ impl<K: Key> Exporter<K> {
     }
 
     /// A new arena, with room for a quarter more than the trie's blocks (at least `floor`:
-    /// nodes, leaf words and second-level blocks), and a level naming an export of every
-    /// region of `t` into it.
-    fn export_all(t: &Trie<K>, floor: [usize; 3]) -> (Arena, Level) {
+    /// nodes, leaf words and second-level blocks, twice the trie's: one copy per level), and
+    /// two levels naming an export of every region of `t` into it: the same words, but a
+    /// second-level block of its own in each.
+    fn export_all(t: &Trie<K>, floor: [usize; 3]) -> (Arena, Level, Level) {
         let mut nodes = grow(t.nodes.len() + 1024).max(floor[0]);
         let mut leaves = grow(t.leaves.len() + Self::slack()).max(floor[1]);
-        let mut dirs = grow(t.dir.len() / DENSE_BLOCK + 2).max(floor[2]);
+        let mut dirs = grow(2 * t.dir.len() / DENSE_BLOCK + 2).max(floor[2]);
         loop {
             let mut arena = Arena::new(nodes, leaves, dirs);
-            let mut level = Level::new::<K>();
+            let (mut level, mut twin) = (Level::new::<K>(), Level::new::<K>());
             let done = t.l1_words().try_for_each(|(i, w)| {
-                level.set(i, arena.export(t, w)?);
+                let e = arena.export(t, w)?;
+                level.set(i, e);
+                let other = if K::DIR2 > 0 && e & TAGS == DIR {
+                    arena.copy_dir(e)?
+                } else {
+                    e
+                };
+                twin.set(i, other);
                 Ok::<(), Full>(())
             });
             if done.is_ok() {
-                return (arena, level);
+                return (arena, level, twin);
             }
             nodes = grow(nodes);
             leaves = grow(leaves);
@@ -784,27 +799,32 @@ impl<K: Key> Exporter<K> {
     pub(crate) fn catch_up(&mut self) {
         let o = 1 - self.live;
         match self.lag.take() {
-            Some(words) => {
-                for &(i, e) in &words {
+            Some(mut words) => {
+                for &(i, j, e) in &words {
+                    let cur = self.levels[o].get(i);
+                    if j != FIRST {
+                        debug_assert_eq!(cur & TAGS, DIR);
+                        let at = (cur & UNIT_MASK) as usize * UNIT + j as usize;
+                        self.arena.dirs.set(at, e);
+                        continue;
+                    }
+                    if K::DIR2 > 0 && cur & TAGS == DIR {
+                        // This level's own block: what its words name was retired with
+                        // the other level's copy.
+                        self.arena.free_dir(cur);
+                    }
                     self.levels[o].set(i, e);
                 }
+                words.clear();
                 self.lag = Some(words);
             }
             None => {
-                let [a, b] = &mut self.levels;
-                if o == 0 {
-                    a.copy_from(b);
-                } else {
-                    b.copy_from(a);
-                }
+                self.levels[o] = self.spare.take().expect("a rebuild made the other level");
                 let v = self.arena.view(&self.levels[o]);
                 self.views.set(o, v);
                 self.old = None;
                 self.lag = Some(Vec::new());
             }
-        }
-        if let Some(words) = &mut self.lag {
-            words.clear();
         }
         self.arena.reclaim();
     }
@@ -827,22 +847,36 @@ impl<K: Key> Exporter<K> {
             let new = if t.l1_ready() { t.l1_get(i) } else { 0 };
             let old = self.levels[o].get(i);
             let done = match self.words.get(&i) {
-                Some(changed) if K::DIR2 > 0 && new & TAGS == DIR && old & TAGS == DIR => {
+                Some(changed)
+                    if K::DIR2 > 0
+                        && new & TAGS == DIR
+                        && old & TAGS == DIR
+                        && new & !UNIT_MASK == old & !UNIT_MASK =>
+                {
+                    // The block of this level, brought up to date in place; the other
+                    // level's gets the same words at the catch-up.
                     let c = &self.changes;
                     let lo = c.partition_point(|&(k, _)| k.top() < i);
                     let hi = c.partition_point(|&(k, _)| k.top() <= i);
-                    self.arena.export_dir_over(t, new, old, changed, &c[lo..hi])
+                    self.arena
+                        .export_dir_into(t, new, old, changed, &c[lo..hi], |j, w| {
+                            lag.push((i, j as u32, w))
+                        })
                 }
-                _ => self
-                    .arena
-                    .export(t, new)
-                    .inspect(|_| self.arena.retire(old)),
+                _ => self.arena.export(t, new).and_then(|e| {
+                    self.arena.retire(old);
+                    // The other level gets a block of its own.
+                    let other = if K::DIR2 > 0 && e & TAGS == DIR {
+                        self.arena.copy_dir(e)?
+                    } else {
+                        e
+                    };
+                    lag.push((i, FIRST, other));
+                    Ok(e)
+                }),
             };
             match done {
-                Ok(e) => {
-                    self.levels[o].set(i, e);
-                    lag.push((i, e));
-                }
+                Ok(e) => self.levels[o].set(i, e),
                 Err(Full) => full = true,
             }
         }
@@ -858,8 +892,9 @@ impl<K: Key> Exporter<K> {
                 grow(a.leaves.cap),
                 grow(a.dirs.cap / DENSE_BLOCK),
             ];
-            let (arena, level) = Self::export_all(t, floor);
+            let (arena, level, twin) = Self::export_all(t, floor);
             self.levels[o] = level;
+            self.spare = Some(twin);
             self.old = Some(std::mem::replace(&mut self.arena, arena));
             self.views.set(o, self.arena.view(&self.levels[o]));
             self.lag = None;
@@ -899,6 +934,7 @@ impl<K: Key> Exporter<K> {
         arena(&self.arena)
             + self.old.as_ref().map_or(0, arena)
             + 2 * (4 << K::DIRECT)
+            + self.spare.as_ref().map_or(0, |_| 4 << K::DIRECT)
             + self.lag.as_ref().map_or(0, |l| l.capacity() * 16)
             + self.dirty.capacity() * 8
             + self.marked.len() * 8
@@ -906,6 +942,9 @@ impl<K: Key> Exporter<K> {
             + self.changes.capacity() * std::mem::size_of::<(K, u32)>()
     }
 }
+
+/// In [`Exporter`]'s lag: an entry for a first-level word.
+const FIRST: u32 = u32::MAX;
 
 /// A quarter more than `n` (at least one more): the room an arena leaves for the blocks a
 /// batch writes before the ones it replaces are freed, and for free lists of other sizes.
@@ -1265,6 +1304,86 @@ mod tests {
         let low = (r.next() as u128) << 64 | r.next() as u128;
         let addr = base | (low & (u128::MAX >> 20));
         Prefix::truncate(std::net::Ipv6Addr::from_bits(addr), len).unwrap()
+    }
+
+    /// A region whose trie word turns into a second-level block, has some of its words
+    /// changed, turns back into a leaf, and again, one publish apart, beside a region whose
+    /// block only changes words: each level keeps a block of its own (the previous level answers as before each
+    /// export, the new one as the trie).
+    #[test]
+    fn each_level_keeps_its_own_second_level_blocks() {
+        let mut fib: Fib<std::net::Ipv6Addr> = Fib::new();
+        // Room enough for no rebuild (a rebuild makes both levels anew).
+        let mut x = Exporter::with(
+            Arena::new(1 << 12, 1 << 16, 16),
+            [Level::new::<u128>(), Level::new::<u128>()],
+        );
+        let mut r = Rng(0x2545_f491_4f6c_dd1d);
+        // Region A (2001:db8::/18-ish) comes and goes; region B stays a block.
+        let (a, b) = (0x2001_0db8u128 << 96, 0x2a02_1000u128 << 96);
+        let many = |base: u128, r: &mut Rng, n: usize| -> Vec<Prefix<std::net::Ipv6Addr>> {
+            (0..n)
+                .map(|_| {
+                    let low = (r.next() as u128) << 64 | r.next() as u128;
+                    let addr = base | (low & (u128::MAX >> 18));
+                    Prefix::truncate(std::net::Ipv6Addr::from_bits(addr), 48).unwrap()
+                })
+                .collect()
+        };
+        let (in_a, in_b) = (many(a, &mut r, 200), many(b, &mut r, 200));
+        let mut probes: Vec<u128> = in_a
+            .iter()
+            .chain(&in_b)
+            .map(|p| p.addr().to_bits() | 7)
+            .collect();
+        probes.extend([a, b, a | 1 << 100, b | 1 << 100]);
+        let mut before: Vec<(u128, u32)> = Vec::new();
+        let mut kinds = Vec::new();
+        for round in 0..6u32 {
+            // Region A: added, some words changed, removed; again.
+            for (i, p) in in_a.iter().enumerate() {
+                match round % 3 {
+                    0 => drop(fib.insert(*p, round * 1000 + i as u32).unwrap()),
+                    1 if i % 5 == 0 => drop(fib.insert(*p, round * 1000 + i as u32).unwrap()),
+                    1 => continue,
+                    _ => drop(fib.remove(p)),
+                }
+                x.mark(p.addr().to_bits(), 48);
+            }
+            // A few words of B change every round.
+            for (i, p) in in_b.iter().enumerate().skip(round as usize % 4).step_by(4) {
+                fib.insert(*p, round * 100 + i as u32).unwrap();
+                x.mark(p.addr().to_bits(), 48);
+            }
+            kinds.push(fib.trie().l1_get(a.top()) & TAGS);
+            x.catch_up();
+            let o = x.export(fib.trie());
+            // SAFETY: single-threaded: nothing writes during the lookups.
+            let (now, last) = unsafe { (&*x.view(o), &*x.view(1 - o)) };
+            for &k in &probes {
+                // SAFETY: as above.
+                assert_eq!(unsafe { now.find(k) }, fib.trie().find(k), "round {round}");
+            }
+            for &(k, l) in &before {
+                // SAFETY: as above.
+                assert_eq!(
+                    unsafe { last.find(k) },
+                    l,
+                    "round {round}: the last level changed"
+                );
+            }
+            before = probes.iter().map(|&k| (k, fib.trie().find(k))).collect();
+        }
+        assert_eq!(
+            fib.trie().l1_get(b.top()) & TAGS,
+            DIR,
+            "region B holds a block"
+        );
+        assert_eq!(
+            kinds,
+            [DIR, DIR, 0, DIR, DIR, 0],
+            "region A's word, round by round"
+        );
     }
 
     /// The exporter on an IPv6 table with second-level blocks: as
