@@ -59,6 +59,8 @@
 //! 2.4 MiB more; or copy-on-write per group of 64 words (one read more per lookup).
 
 use std::alloc::Layout;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::ptr::NonNull;
 
@@ -642,9 +644,6 @@ impl Arena {
 /// [`export`](Exporter::export) the marked regions into it, and publish it (readers load
 /// [`Exporter::view`] of [`Exporter::live`]).
 pub(crate) struct Exporter<K: Key> {
-    /// IPv6: the prefixes changed since the last export (sorted at the export), which guide
-    /// the copy of the node paths under second-level words.
-    changes: Vec<(K, u32)>,
     arena: Arena,
     /// An arena replaced by a larger one ([`Full`]): the live level still names its blocks
     /// until the next catch-up.
@@ -666,9 +665,11 @@ pub(crate) struct Exporter<K: Key> {
     /// Regions marked since the last export, each once (`marked` has a bit per region).
     dirty: Vec<usize>,
     marked: Vec<u64>,
-    /// IPv6: per marked region, the second-level words marked, and those a change covers
-    /// whole (a region marked whole has no entry: it is exported whole).
-    words: std::collections::HashMap<usize, Box<[[u64; 64]; 2]>>,
+    /// IPv6: per marked region, what changed in it (a region marked whole has no entry: it
+    /// is exported whole).
+    words: HashMap<usize, Box<Marks<K>>, BuildHasherDefault<RegionHasher>>,
+    /// Entries of `words` given back by the last exports, for the next marks.
+    pool: Vec<Box<Marks<K>>>,
     /// Times the arena was replaced by a larger one.
     rebuilds: usize,
 }
@@ -692,7 +693,6 @@ impl<K: Key> Exporter<K> {
         views.set(0, arena.view(&levels[0]));
         views.set(1, arena.view(&levels[1]));
         Exporter {
-            changes: Vec::new(),
             arena,
             old: None,
             levels,
@@ -702,7 +702,8 @@ impl<K: Key> Exporter<K> {
             spare: None,
             dirty: Vec::new(),
             marked: vec![0; 1 << (K::DIRECT - 6)],
-            words: std::collections::HashMap::new(),
+            words: HashMap::default(),
+            pool: Vec::new(),
             rebuilds: 0,
         }
     }
@@ -714,7 +715,9 @@ impl<K: Key> Exporter<K> {
     fn export_all(t: &Trie<K>, floor: [usize; 3]) -> (Arena, Level, Level) {
         let mut nodes = grow(t.nodes.len() + 1024).max(floor[0]);
         let mut leaves = grow(t.leaves.len() + Self::slack()).max(floor[1]);
-        let mut dirs = grow(2 * t.dir.len() / DENSE_BLOCK + 2).max(floor[2]);
+        // Second-level blocks come and go rarely (a region needs many long prefixes): a few
+        // spare ones (each takes 16 KiB).
+        let mut dirs = (2 * t.dir.len() / DENSE_BLOCK + 8).max(floor[2]);
         loop {
             let mut arena = Arena::new(nodes, leaves, dirs);
             let (mut level, mut twin) = (Level::new::<K>(), Level::new::<K>());
@@ -767,21 +770,25 @@ impl<K: Key> Exporter<K> {
                 self.words.remove(&i);
                 continue;
             }
-            if !first && !self.words.contains_key(&i) {
-                continue;
-            }
-            self.changes.push((key, len));
-            let w = self
-                .words
-                .entry(i)
-                .or_insert_with(|| Box::new([[0; 64]; 2]));
+            let m = if first {
+                let pool = &mut self.pool;
+                self.words
+                    .entry(i)
+                    .or_insert_with(|| pool.pop().unwrap_or_else(Marks::new))
+            } else {
+                match self.words.get_mut(&i) {
+                    Some(m) => m,
+                    None => continue,
+                }
+            };
+            m.changes.push((key, len));
             let j = key.bits_at(K::DIRECT, K::DIR2);
             let deep = K::DIRECT + K::DIR2;
             let n = 1usize << (deep - len.min(deep));
             for q in j..j + n {
-                w[0][q >> 6] |= 1 << (q & 63);
+                m.words[0][q >> 6] |= 1 << (q & 63);
                 if len <= deep {
-                    w[1][q >> 6] |= 1 << (q & 63);
+                    m.words[1][q >> 6] |= 1 << (q & 63);
                 }
             }
         }
@@ -834,8 +841,6 @@ impl<K: Key> Exporter<K> {
     /// every region goes into a larger one (the old one is kept until the next catch-up).
     pub(crate) fn export(&mut self, t: &Trie<K>) -> usize {
         let o = 1 - self.live;
-        self.changes.sort_unstable();
-        self.changes.dedup();
         let mut lag = self.lag.take().unwrap_or_default();
         debug_assert!(lag.is_empty(), "export before catch_up");
         let mut full = false;
@@ -846,20 +851,23 @@ impl<K: Key> Exporter<K> {
             }
             let new = if t.l1_ready() { t.l1_get(i) } else { 0 };
             let old = self.levels[o].get(i);
-            let done = match self.words.get(&i) {
-                Some(changed)
-                    if K::DIR2 > 0
-                        && new & TAGS == DIR
+            let mut marks = if K::DIR2 > 0 {
+                self.words.remove(&i)
+            } else {
+                None
+            };
+            let done = match &mut marks {
+                Some(m)
+                    if new & TAGS == DIR
                         && old & TAGS == DIR
                         && new & !UNIT_MASK == old & !UNIT_MASK =>
                 {
                     // The block of this level, brought up to date in place; the other
                     // level's gets the same words at the catch-up.
-                    let c = &self.changes;
-                    let lo = c.partition_point(|&(k, _)| k.top() < i);
-                    let hi = c.partition_point(|&(k, _)| k.top() <= i);
+                    m.changes.sort_unstable();
+                    m.changes.dedup();
                     self.arena
-                        .export_dir_into(t, new, old, changed, &c[lo..hi], |j, w| {
+                        .export_dir_into(t, new, old, &m.words, &m.changes, |j, w| {
                             lag.push((i, j as u32, w))
                         })
                 }
@@ -875,14 +883,20 @@ impl<K: Key> Exporter<K> {
                     Ok(e)
                 }),
             };
+            if let Some(mut m) = marks {
+                m.clear();
+                self.pool.push(m);
+            }
             match done {
                 Ok(e) => self.levels[o].set(i, e),
                 Err(Full) => full = true,
             }
         }
         self.dirty.clear();
-        self.words.clear();
-        self.changes.clear();
+        for (_, mut m) in self.words.drain() {
+            m.clear();
+            self.pool.push(m);
+        }
         if full {
             // Each part at least a quarter more than the full arena had: whichever part ran
             // out, the next export does not run out again at once.
@@ -938,8 +952,62 @@ impl<K: Key> Exporter<K> {
             + self.lag.as_ref().map_or(0, |l| l.capacity() * 16)
             + self.dirty.capacity() * 8
             + self.marked.len() * 8
-            + self.words.capacity() * (8 + 8 + 1024)
-            + self.changes.capacity() * std::mem::size_of::<(K, u32)>()
+            + self.words.capacity() * 17
+            + self
+                .pool
+                .iter()
+                .map(|m| {
+                    std::mem::size_of::<Marks<K>>()
+                        + m.changes.capacity() * std::mem::size_of::<(K, u32)>()
+                })
+                .sum::<usize>()
+    }
+}
+
+/// What changed in one first-level region with second-level words (IPv6) since the last
+/// export.
+struct Marks<K: Key> {
+    /// The second-level words changed, and those a change covers whole.
+    words: [[u64; 64]; 2],
+    /// The prefixes changed (sorted at the export), which guide the copy of the node paths
+    /// under the changed words.
+    changes: Vec<(K, u32)>,
+}
+
+impl<K: Key> Marks<K> {
+    fn new() -> Box<Marks<K>> {
+        Box::new(Marks {
+            words: [[0; 64]; 2],
+            changes: Vec::new(),
+        })
+    }
+
+    /// Nothing marked (the space kept).
+    fn clear(&mut self) {
+        self.words = [[0; 64]; 2];
+        self.changes.clear();
+    }
+}
+
+/// The hash of a region number for [`Exporter`]'s map of marks (a multiplication: the
+/// numbers are the writer's own, and SipHash would cost a tenth of its marking).
+#[derive(Default)]
+struct RegionHasher(u64);
+
+impl Hasher for RegionHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0 ^ i).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
