@@ -62,15 +62,26 @@
 //! every 65,536 lookups, with no writer at all, lost 31-34% of its lookups), and each change
 //! was made twice. A batch of 1,024 updates changes 267-285 of the 102,000 64-byte lines
 //! that lookups read, so both versions sharing what a batch leaves alone keeps the reader's
-//! cache: a reader while the writer replays made 0.83-0.95x a lone `Fib`'s lookups where the
-//! pair made 0.60-0.69x in the same rounds, and the writer 0.55-0.61x a lone `Fib`'s replay
-//! where the pair's made 0.37-0.42x. Memory: the private `Fib` and about as much again (the
-//! arena, the two levels): 2.1x a lone `Fib`, where the pair took 2.01x.
+//! cache: in the harness (its own reader loop), a reader while the writer replays made
+//! 0.83-0.95x a lone `Fib`'s lookups where the pair made 0.60-0.69x in the same rounds, and
+//! the writer 0.55-0.61x a lone `Fib`'s replay where the pair's made 0.37-0.42x. Memory: the
+//! private `Fib` and about as much again (the arena, the two levels): 2.1x a lone `Fib`,
+//! where the pair took 2.01x.
 //!
-//! IPv6 pays more for the copies: a changed region there holds a second-level block of 16 KiB
-//! (copied whole, then the changed words), so the writer made 0.23-0.26x a lone `Fib`'s
-//! replay of the IPv6 update stream (the pair's: about 0.4x), and lookups in the published
-//! copy 0.96-1.11x the `Fib`'s.
+//! `lpm_compare --keys 10000000`, three runs (reader on core 0, writer on core 1, in-table
+//! keys one at a time): the reader while the writer replays 0.71-0.72x a lone `Fib`'s lookups
+//! and 0.94-1.12x the same reader's with no writer (the pair: 0.49-0.62x and 0.79-0.91x), the
+//! writer 0.45-0.52x a lone `Fib`'s update rate (the pair: 0.45-0.47x), two readers
+//! 2.48-2.78x one, heap 2.11x. What a reader loses against a lone `Fib` is now the
+//! announcement of each lookup (two stores and the loads of the tag and the view: the reader
+//! alone makes 0.64-0.76x), not the writer; in bursts of 32 (one announcement per burst) the
+//! reader while the writer replays made 0.91-0.98x a lone `Fib`'s `lookup_batch`.
+//!
+//! IPv6 pays more for its copies: a changed region there holds a second-level block of 4,096
+//! words (each level has its own copy of each block, brought up to date word by word), and
+//! its changes reach deeper into nodes, so the writer alone made 0.46-0.47x a lone `Fib`'s
+//! replay of the IPv6 update stream, where the left-right pair's made 0.55x (a throwaway
+//! bench, 5 rounds alternated, medians); memory 2.09x a lone `Fib`.
 
 use std::fmt;
 use std::marker::PhantomData;

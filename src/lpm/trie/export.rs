@@ -43,20 +43,18 @@
 //! IPv6 (`cargo test --release --lib -- --ignored export_v6_counts --nocapture`): a batch
 //! of 1,024 real IPv6 updates changes about 62 first-level regions (up to 122), 61 of them
 //! under a second-level block (all 154 blocks of the full table are dense: 4,096 words,
-//! 16 KiB), and 187 second-level words under those. So a changed region with a block gets
-//! a new block copied from the old one ([`Arena::export_dir_over`]: one memcpy, then the
-//! changed words), and under each changed word only the nodes on the changed prefixes'
-//! paths are copied ([`Arena::export_path`]; the other children are shared by both
-//! copies). Measured, the writer alone (no reader; 5 rounds, 2026-12-07): 0.23-0.26x a
-//! lone `Fib`'s replay of the stream, where copying each changed word's whole subtree made
-//! 0.22-0.25x and copying the block word by word 0.13x; lookups in the view 0.96-1.11x the
-//! `Fib`'s (in-table); 9.6 MiB beside the writer's `Fib` (levels 2 MiB, blocks 2.4 MiB). A
-//! profile puts the block copies first (1 MiB a batch: 12% of the run, more than the `Fib`'s
-//! own replay), then the path copies, the marks and their sort. Not good enough to replace
-//! the left-right pair for IPv6 yet. The next step measured as worth it by that profile:
-//! second-level blocks per level (each level its own copy of each block, brought up to
-//! date word by word at the catch-up, as the first level is), which drops the copies for
-//! 2.4 MiB more; or copy-on-write per group of 64 words (one read more per lookup).
+//! 16 KiB), and 187 second-level words under those. Each level has a block of its own for
+//! each region that has one: the export writes the changed words into the writer's level's
+//! block in place ([`Arena::export_dir_into`]), and the catch-up writes the same words into
+//! the other level's block once readers have left it; under each changed word only the nodes
+//! on the changed prefixes' paths are copied ([`Arena::export_path`]; the other children are
+//! shared by both levels). Measured, the writer alone (no reader; a throwaway bench through
+//! `SharedFib`, 5 rounds alternated with a lone `Fib`, medians, 2026-12-07): 0.46-0.47x a
+//! lone `Fib`'s replay of the stream; before each level had its own blocks (a block copied
+//! whole, 16 KiB, then its changed words, for each changed region and publish: 1 MiB a
+//! batch, the largest cost in a profile): 0.29x; the left-right pair `SharedFib` was
+//! before: 0.55x. Memory: 2.09x a lone `Fib` (the blocks twice: 4.8 MiB). What a profile
+//! shows left: the path copies, the marks, the `Fib`'s own work.
 
 use std::alloc::Layout;
 use std::collections::HashMap;
@@ -708,10 +706,10 @@ impl<K: Key> Exporter<K> {
         }
     }
 
-    /// A new arena, with room for a quarter more than the trie's blocks (at least `floor`:
-    /// nodes, leaf words and second-level blocks, twice the trie's: one copy per level), and
-    /// two levels naming an export of every region of `t` into it: the same words, but a
-    /// second-level block of its own in each.
+    /// A new arena, with room for a quarter more than the trie's nodes and leaf words and
+    /// for twice its second-level blocks (one copy per level) and a few more (at least
+    /// `floor`: nodes, leaf words, blocks), and two levels naming an export of every region
+    /// of `t` into it: the same words, but a second-level block of its own in each.
     fn export_all(t: &Trie<K>, floor: [usize; 3]) -> (Arena, Level, Level) {
         let mut nodes = grow(t.nodes.len() + 1024).max(floor[0]);
         let mut leaves = grow(t.leaves.len() + Self::slack()).max(floor[1]);
