@@ -1405,7 +1405,9 @@ mod tests {
         probes.extend([a, b, a | 1 << 100, b | 1 << 100]);
         let mut before: Vec<(u128, u32)> = Vec::new();
         let mut kinds = Vec::new();
-        for round in 0..6u32 {
+        // Under Miri, the cycle once (each round takes many seconds there).
+        let rounds = if cfg!(miri) { 4 } else { 6 };
+        for round in 0..rounds {
             // Region A: added, some words changed, removed; again.
             for (i, p) in in_a.iter().enumerate() {
                 match round % 3 {
@@ -1447,7 +1449,7 @@ mod tests {
         );
         assert_eq!(
             kinds,
-            [DIR, DIR, 0, DIR, DIR, 0],
+            [DIR, DIR, 0, DIR, DIR, 0][..rounds as usize],
             "region A's word, round by round"
         );
     }
