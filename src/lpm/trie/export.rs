@@ -666,7 +666,9 @@ pub(crate) struct Exporter<K: Key> {
     /// IPv6: per marked region, what changed in it (a region marked whole has no entry: it
     /// is exported whole).
     words: HashMap<usize, Box<Marks<K>>, BuildHasherDefault<RegionHasher>>,
-    /// Entries of `words` given back by the last exports, for the next marks.
+    /// Entries of `words` given back by the last exports, for the next marks (boxed: an
+    /// entry moves between the map and the pool without copying its 1 KiB).
+    #[allow(clippy::vec_box)]
     pool: Vec<Box<Marks<K>>>,
     /// Times the arena was replaced by a larger one.
     rebuilds: usize,
