@@ -33,6 +33,9 @@ use super::key::Key;
 use super::prefix::{IpKey, Prefix, PrefixError};
 use super::trie::Trie;
 
+/// Addresses a `lookup_batch` walks in lock-step.
+pub(crate) const BATCH: usize = 32;
+
 /// A forwarding table: prefixes of one address family to next-hop ids (`u32`, at most
 /// [`Fib::MAX_ID`]), with the fastest longest-prefix match of this module.
 ///
@@ -479,20 +482,39 @@ impl<A: IpKey> Fib<A> {
     /// assert_eq!(out, [Some(1), None]);
     /// ```
     pub fn lookup_batch(&self, addrs: &[A], out: &mut [Option<u32>]) {
+        Self::batch_ids(
+            addrs,
+            out,
+            |c| self.trie.find_group::<BATCH>(|i| c[i].to_key()),
+            |a| self.trie.find(a.to_key()),
+        )
+    }
+
+    /// The loop of a `lookup_batch` (this one, and that of a published `SharedFib`): groups
+    /// of [`BATCH`] addresses through `group`, the rest one by one through `one`, each leaf
+    /// written to `out` as an id.
+    ///
+    /// # Panics
+    /// If `out` is shorter than `addrs`.
+    #[inline(always)]
+    pub(crate) fn batch_ids(
+        addrs: &[A],
+        out: &mut [Option<u32>],
+        group: impl Fn(&[A; BATCH]) -> [u32; BATCH],
+        one: impl Fn(A) -> u32,
+    ) {
         assert!(out.len() >= addrs.len(), "lookup_batch: output too short");
-        const B: usize = 32;
-        let mut chunks = addrs.chunks_exact(B);
+        let mut chunks = addrs.chunks_exact(BATCH);
         let mut o = 0;
         for chunk in &mut chunks {
-            let chunk: &[A; B] = chunk.try_into().expect("B addresses");
-            let leaves = self.trie.find_group::<B>(|i| chunk[i].to_key());
-            for (slot, leaf) in out[o..o + B].iter_mut().zip(leaves) {
+            let chunk: &[A; BATCH] = chunk.try_into().expect("BATCH addresses");
+            for (slot, leaf) in out[o..o + BATCH].iter_mut().zip(group(chunk)) {
                 *slot = Self::leaf_id(leaf);
             }
-            o += B;
+            o += BATCH;
         }
         for a in chunks.remainder() {
-            out[o] = self.lookup(*a);
+            out[o] = Self::leaf_id(one(*a));
             o += 1;
         }
     }

@@ -89,7 +89,7 @@ use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU64,
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::fib::Fib;
+use super::fib::{Fib, BATCH};
 use super::prefix::{IpKey, Prefix, PrefixError};
 use super::trie::export::{Exporter, View};
 
@@ -800,23 +800,14 @@ impl<'a, A: IpKey> FibView<'a, A> {
     /// # Panics
     /// If `out` is shorter than `addrs`.
     pub fn lookup_batch(&self, addrs: &[A], out: &mut [Option<u32>]) {
-        assert!(out.len() >= addrs.len(), "lookup_batch: output too short");
-        const B: usize = 32;
-        let mut chunks = addrs.chunks_exact(B);
-        let mut o = 0;
-        for chunk in &mut chunks {
-            let chunk: &[A; B] = chunk.try_into().expect("B addresses");
+        Fib::<A>::batch_ids(
+            addrs,
+            out,
             // SAFETY: as in `lookup`.
-            let leaves = unsafe { self.view.find_group::<A::Key, B>(|i| chunk[i].to_key()) };
-            for (slot, leaf) in out[o..o + B].iter_mut().zip(leaves) {
-                *slot = Fib::<A>::leaf_id(leaf);
-            }
-            o += B;
-        }
-        for a in chunks.remainder() {
-            out[o] = self.lookup(*a);
-            o += 1;
-        }
+            |c| unsafe { self.view.find_group::<A::Key, BATCH>(|i| c[i].to_key()) },
+            // SAFETY: as in `lookup`.
+            |a| unsafe { self.view.find(a.to_key()) },
+        )
     }
 }
 
