@@ -11,7 +11,8 @@
 //!   read-modify-write and no allocation, and never waits; the writer stages inserts and
 //!   removes ([`FibOp`]s) and [`publish`](SharedFib::publish)es them, every change of a batch
 //!   visible at once. The writer changes one private `Fib`; readers look up in a published
-//!   copy of its lookup structure, in which a publish rewrites only the first-level regions
+//!   copy of its lookup structure (a [`FibView`]: `lookup`, `longest_match`, `lookup_batch`),
+//!   in which a publish rewrites only the first-level regions
 //!   its changes cover and shares the rest with the version before; the writer never waits
 //!   for a reader (see `SharedFib` for the protocol). About twice a `Fib`'s memory;
 //!   measured with `lpm_compare` (`netplumb/shared` lines and the `shared-read` /
