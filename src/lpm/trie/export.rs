@@ -64,6 +64,7 @@ use std::ptr::NonNull;
 
 use super::flat::{parts, BASE_MASK, LINES_V4};
 use super::layout::{popcount, upto, Node, Trie, DIR, FLAT, NODE, TAGS};
+use super::lookup::prefetch;
 use super::second::{DENSE, DENSE_UNITS, UNIT, UNIT_MASK};
 use crate::lpm::key::Key;
 
@@ -741,9 +742,9 @@ impl<K: Key> Exporter<K> {
         }
     }
 
-    /// Leaf words an arena holds beyond the trie's (and a quarter more). Tests start small, so that they
-    /// run out and rebuild; not under Miri, where a rebuild's pass over the 2^18 first-level
-    /// words takes minutes.
+    /// Leaf words an arena holds beyond the trie's (and a quarter more). Tests start small,
+    /// so that they run out and rebuild; not under Miri, where a rebuild (an export of every
+    /// region, and two levels of 2^18 words) is slow.
     fn slack() -> usize {
         if cfg!(test) && !cfg!(miri) {
             64
@@ -954,8 +955,9 @@ impl<K: Key> Exporter<K> {
             + self.marked.len() * 8
             + self.words.capacity() * 17
             + self
-                .pool
-                .iter()
+                .words
+                .values()
+                .chain(&self.pool)
                 .map(|m| {
                     std::mem::size_of::<Marks<K>>()
                         + m.changes.capacity() * std::mem::size_of::<(K, u32)>()
@@ -1035,20 +1037,6 @@ pub(crate) struct View {
 unsafe impl Send for View {}
 // SAFETY: as above.
 unsafe impl Sync for View {}
-
-/// Asks for the line at `p` (a hint: it never faults, whatever `p` is).
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint; it never faults and has no effect on memory
-    // contents.
-    unsafe {
-        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
-}
 
 impl View {
     /// The leaf (0: no match) for `key`, as [`Trie::find`] gives it in the trie exported.
@@ -1376,8 +1364,8 @@ mod tests {
 
     /// A region whose trie word turns into a second-level block, has some of its words
     /// changed, turns back into a leaf, and again, one publish apart, beside a region whose
-    /// block only changes words: each level keeps a block of its own (the previous level answers as before each
-    /// export, the new one as the trie).
+    /// block only changes words: each level keeps a block of its own (the previous level
+    /// answers as before each export, the new one as the trie).
     #[test]
     fn each_level_keeps_its_own_second_level_blocks() {
         let mut fib: Fib<std::net::Ipv6Addr> = Fib::new();

@@ -187,14 +187,16 @@ impl<K: Key> Trie<K> {
     }
 }
 
+/// Asks for the line at `p` (a hint: it never faults, whatever `p` is; a reference
+/// coerces).
 #[inline(always)]
-fn prefetch<T>(p: &T) {
+pub(super) fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch is only a hint; it never faults and has no effect on memory
-    // contents, and `p` is a valid reference anyway.
+    // contents.
     unsafe {
         use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        _mm_prefetch::<_MM_HINT_T0>(p as *const T as *const i8);
+        _mm_prefetch::<_MM_HINT_T0>(p as *const i8);
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
