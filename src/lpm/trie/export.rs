@@ -68,6 +68,9 @@ use super::lookup::prefetch;
 use super::second::{DENSE, DENSE_UNITS, UNIT, UNIT_MASK};
 use crate::lpm::key::Key;
 
+/// How many regions ahead [`Exporter::export`] asks for the lines of the next ones.
+const AHEAD: usize = 8;
+
 /// The arena is full: export everything into a larger one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Full;
@@ -109,6 +112,12 @@ impl<T: Copy> Raw<T> {
         };
         crate::lpm::mem::advise_huge(raw as *const u8, layout.size());
         Raw { ptr, cap }
+    }
+
+    /// Asks for the line of element `i` (a hint: no bounds check, it never faults).
+    #[inline(always)]
+    fn hint(&self, i: usize) {
+        prefetch(self.ptr.as_ptr().wrapping_add(i));
     }
 
     /// Element `i`, written before (by `set`).
@@ -170,6 +179,12 @@ impl Level {
         self.words.get(i)
     }
 
+    /// Asks for the line of word `i` (a hint for a later [`Level::get`]).
+    #[inline(always)]
+    fn hint(&self, i: usize) {
+        self.words.hint(i)
+    }
+
     /// Sets word `i`: only while no reader looks up in this level.
     pub(crate) fn set(&mut self, i: usize, w: u32) {
         self.words.set(i, w)
@@ -192,6 +207,8 @@ pub(crate) fn regions<K: Key>(key: K, len: u32) -> Range<usize> {
 enum Kind {
     Nodes,
     Leaves,
+    /// A flat block, by its word (its size is read from its header when it is freed).
+    Flat,
     /// A dense second-level block (its first unit).
     Dir,
 }
@@ -497,8 +514,10 @@ impl Arena {
             return;
         }
         if e & FLAT != 0 {
-            let n = self.flat_size(e) as u32;
-            self.retired.push((Kind::Leaves, e & BASE_MASK, n));
+            // Its size is read at `reclaim`, where the headers of all the blocks retired
+            // are asked for at once; read here, each would be a miss that holds up the
+            // export (measured: a tenth of the IPv4 writer's time).
+            self.retired.push((Kind::Flat, e, 0));
             return;
         }
         let i = e & !NODE;
@@ -605,8 +624,17 @@ impl Arena {
     /// Frees every retired block: call only once no reader can reach any of them (no
     /// published word names them, and every reader has shown a version that does not).
     pub(crate) fn reclaim(&mut self) {
-        for (kind, base, n) in self.retired.drain(..) {
-            let n = n as usize;
+        for &(kind, e, _) in &self.retired {
+            if kind == Kind::Flat {
+                self.retire_hint(e);
+            }
+        }
+        let mut retired = std::mem::take(&mut self.retired);
+        for (kind, base, n) in retired.drain(..) {
+            let (kind, base, n) = match kind {
+                Kind::Flat => (Kind::Leaves, base & BASE_MASK, self.flat_size(base)),
+                _ => (kind, base, n as usize),
+            };
             match kind {
                 Kind::Nodes => {
                     self.free_nodes[n].push(base);
@@ -617,8 +645,18 @@ impl Arena {
                     self.in_use.1 -= n;
                 }
                 Kind::Dir => self.free_dirs.push(base),
+                Kind::Flat => unreachable!("sized above"),
             }
         }
+        self.retired = retired;
+    }
+
+    /// Asks for the line of the (last) header of flat block `e` (a hint for
+    /// [`Arena::flat_size`]).
+    #[inline(always)]
+    fn retire_hint(&self, e: u32) {
+        let (b, k) = parts(e);
+        self.leaves.hint(b + 16 * (k as usize).saturating_sub(1));
     }
 
     /// The view of level `l` over this arena.
@@ -845,11 +883,13 @@ impl<K: Key> Exporter<K> {
         let mut lag = self.lag.take().unwrap_or_default();
         debug_assert!(lag.is_empty(), "export before catch_up");
         let mut full = false;
-        for &i in &self.dirty {
+        let dirty = std::mem::take(&mut self.dirty);
+        for (n, &i) in dirty.iter().enumerate() {
             self.marked[i >> 6] = 0;
             if full {
                 continue;
             }
+            self.hint_ahead(t, o, &dirty, n);
             let new = if t.l1_ready() { t.l1_get(i) } else { 0 };
             let old = self.levels[o].get(i);
             let mut marks = if K::DIR2 > 0 {
@@ -893,6 +933,7 @@ impl<K: Key> Exporter<K> {
                 Err(Full) => full = true,
             }
         }
+        self.dirty = dirty;
         self.dirty.clear();
         for (_, mut m) in self.words.drain() {
             m.clear();
@@ -919,6 +960,23 @@ impl<K: Key> Exporter<K> {
         }
         self.live = o;
         o
+    }
+
+    /// Prefetching for the export of region `dirty[n]`, in two stages, so that no hint
+    /// waits on a miss: the first-level words (the trie's and level `o`'s) of the region
+    /// `2 * AHEAD` on, and the trie's block (which the export copies) of the one `AHEAD` on.
+    #[inline(always)]
+    fn hint_ahead(&self, t: &Trie<K>, o: usize, dirty: &[usize], n: usize) {
+        if !t.l1_ready() {
+            return;
+        }
+        if let Some(&j) = dirty.get(n + 2 * AHEAD) {
+            self.levels[o].hint(j);
+            t.l1_hint(j);
+        }
+        if let Some(&j) = dirty.get(n + AHEAD) {
+            t.block_hint(t.l1_get(j));
+        }
     }
 
     /// The level published last.
@@ -1268,10 +1326,11 @@ mod tests {
                     arena.retire(e);
                 }
             }
-            for &(kind, _, n) in &arena.retired {
+            for &(kind, e, n) in &arena.retired {
                 match kind {
                     Kind::Nodes => reached.0 += n as usize,
                     Kind::Leaves => reached.1 += n as usize,
+                    Kind::Flat => reached.1 += arena.flat_size(e),
                     Kind::Dir => unreachable!("an IPv4 export has no second level"),
                 }
             }
