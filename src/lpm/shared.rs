@@ -68,14 +68,22 @@
 //! private `Fib` and about as much again (the arena, the two levels): 2.1x a lone `Fib`,
 //! where the pair took 2.01x.
 //!
-//! `lpm_compare --keys 10000000`, three runs (reader on core 0, writer on core 1, in-table
-//! keys one at a time): the reader while the writer replays 0.71-0.72x a lone `Fib`'s lookups
-//! and 0.94-1.12x the same reader's with no writer (the pair: 0.49-0.62x and 0.79-0.91x), the
-//! writer 0.45-0.52x a lone `Fib`'s update rate (the pair: 0.45-0.47x), two readers
-//! 2.48-2.78x one, heap 2.11x. What a reader loses against a lone `Fib` is now the
-//! announcement of each lookup (two stores and the loads of the tag and the view: the reader
-//! alone makes 0.64-0.76x), not the writer; in bursts of 32 (one announcement per burst) the
-//! reader while the writer replays made 0.91-0.98x a lone `Fib`'s `lookup_batch`.
+//! `lpm_compare --keys 10000000`, three runs (2026-12-07, 05:01-05:04 UTC; reader on core 0,
+//! writer on core 1, in-table keys one at a time): the reader while the writer replays
+//! 0.66-0.75x a lone `Fib`'s lookups and 0.83-1.08x the same reader's with no writer (the
+//! pair: 0.49-0.62x and 0.79-0.91x), the writer 0.49-0.50x a lone `Fib`'s update rate (the
+//! pair: 0.45-0.47x against a lone `Fib` timed less strictly; the lone rate is now the median
+//! of six warm passes), two readers 2.23-3.09x one, heap 2.11x. What a reader loses against a
+//! lone `Fib` is the announcement of each lookup (two stores, the loads of the tag and the
+//! view, the view's fields reloaded at every lookup: the reader alone makes 0.64-0.85x), not
+//! the writer; in bursts of 32 (one announcement per burst) the reader while the writer
+//! replays made 0.90-0.92x a lone `Fib`'s `lookup_batch`.
+//!
+//! The writer asks for the lines of the regions it copies 8 and 16 regions before it copies
+//! them, and reads the sizes of the blocks it retires only when it
+//! frees them, all at once: each was a cache miss in the middle of the copying (measured,
+//! `lpm_compare --only netplumb/fib,netplumb/shared`, three runs alternated: 19.4-21.1
+//! against 17.9-18.9 M updates/s).
 //!
 //! IPv6 pays more for its copies: a changed region there holds a second-level block of 4,096
 //! words (each level has its own copy of each block, brought up to date word by word), and

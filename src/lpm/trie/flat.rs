@@ -41,8 +41,11 @@ const MAX_EXTRA_PER_RUN_HALVES: usize = 1;
 /// `lpm_compare --only netplumb/fib,dir-24-8 --keys 2000000` (pinned, load 1, alternating
 /// with the previous build): with it, IPv4 in-table lookups no faster than the runs form
 /// alone (116-118 against 117 M/s; 128 M/s without it), real-update replay 26.7 against
-/// 34.6 M/s and 0.4 MiB more; IPv6 gains either way. Off, an IPv4 block's line is its
-/// start, with no multiply on the lookup path.
+/// 34.6 M/s and 0.4 MiB more; IPv6 gains either way. Measured again on 2026-12-07 with the
+/// IPv4 choice widened to any block the lines form stores in at most 20 words more (`lpm_compare
+/// --keys 10000000`, two runs alternated): in-table 123.6-126.2 against 136.2-136.3 M/s,
+/// updates 26.9-27.7 against 37.9-38.6 M/s, heap 7.6 against 7.0 MiB (see the layout page).
+/// Off, an IPv4 block's line is its start, with no multiply on the lookup path.
 pub(crate) const LINES_V4: bool = false;
 
 /// The first position of line `j` of a `k`-line block: the least `p` with
