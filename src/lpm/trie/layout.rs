@@ -270,32 +270,6 @@ impl<K: Key> Trie<K> {
         self.chunks[((c & !TAGS) as usize) << Self::CHUNK | (i & mask)]
     }
 
-    /// Asks for the line of first-level word `i` (a hint for a later [`Trie::l1_get`]; for
-    /// IPv6 only inside the window, where the word is in one dense array).
-    #[inline(always)]
-    pub(crate) fn l1_hint(&self, i: usize) {
-        if K::COARSE == 0 {
-            super::lookup::prefetch(self.l1.as_ptr().wrapping_add(i));
-        } else if Self::in_win(i) {
-            super::lookup::prefetch(self.win.as_ptr().wrapping_add(i));
-        }
-    }
-
-    /// Asks for the first line of the flat block or node that word `e` names (a hint;
-    /// nothing for a leaf or a second-level block).
-    #[inline(always)]
-    pub(crate) fn block_hint(&self, e: u32) {
-        match e & TAGS {
-            FLAT => super::lookup::prefetch(
-                self.leaves
-                    .as_ptr()
-                    .wrapping_add((e & super::flat::BASE_MASK) as usize),
-            ),
-            NODE => super::lookup::prefetch(self.nodes.as_ptr().wrapping_add((e & !NODE) as usize)),
-            _ => {}
-        }
-    }
-
     /// Every first-level word that is not 0 (no match), with its index, in index order. A
     /// dense level is skipped 64 words at a time where they are all 0 (one comparison of
     /// 256 bytes: under Miri, one step where a loop over the words takes 2^18).

@@ -1,5 +1,6 @@
 //! Lookups: one key ([`Trie::find`]) and groups of keys in lock-step ([`Trie::find_group`]).
 
+use super::flat::BASE_MASK;
 use super::layout::{popcount, upto, Node, Trie, DIR, FLAT, NODE, TAGS};
 use crate::lpm::key::Key;
 
@@ -30,6 +31,28 @@ impl<K: Key> Trie<K> {
             return self.flat_at(e, key.stride_at(d));
         }
         self.walk(e, key, d)
+    }
+
+    /// Asks for the line of first-level word `i` (a hint for a later [`Trie::l1_get`]; for
+    /// IPv6 only inside the window, where the word is in one dense array).
+    #[inline(always)]
+    pub(crate) fn l1_hint(&self, i: usize) {
+        if K::COARSE == 0 {
+            prefetch(self.l1.as_ptr().wrapping_add(i));
+        } else if Self::in_win(i) {
+            prefetch(self.win.as_ptr().wrapping_add(i));
+        }
+    }
+
+    /// Asks for the first line of the flat block or node that word `e` names (a hint;
+    /// nothing for a leaf or a second-level block).
+    #[inline(always)]
+    pub(crate) fn block_hint(&self, e: u32) {
+        match e & TAGS {
+            FLAT => prefetch(self.leaves.as_ptr().wrapping_add((e & BASE_MASK) as usize)),
+            NODE => prefetch(self.nodes.as_ptr().wrapping_add((e & !NODE) as usize)),
+            _ => {}
+        }
     }
 
     /// The node walk, kept out of line so that the first-level and flat-block paths stay
