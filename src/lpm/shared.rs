@@ -68,17 +68,19 @@
 //! private `Fib` and about as much again (the arena, the two levels): 2.1x a lone `Fib`,
 //! where the pair took 2.01x.
 //!
-//! `lpm_compare --keys 10000000`, three runs (2026-12-07, 05:37-05:40 UTC; reader on core 0,
+//! `lpm_compare --keys 10000000`, three runs (2026-12-07, 05:43-05:46 UTC; reader on core 0,
 //! writer on core 1, in-table keys one at a time): the reader while the writer replays
-//! 0.63-0.66x a lone `Fib`'s lookups and 0.88-0.97x the same reader's with no writer (the
-//! pair: 0.49-0.62x and 0.79-0.91x), the writer 0.48-0.55x a lone `Fib`'s update rate (the
+//! 0.65-0.68x a lone `Fib`'s lookups and 0.76-0.82x the same reader's with no writer (the
+//! pair: 0.49-0.62x and 0.79-0.91x), the writer 0.49-0.51x a lone `Fib`'s update rate (the
 //! pair: 0.45-0.47x against a lone `Fib` timed less strictly; the lone rate is now the median
-//! of six warm passes), two readers 2.38-2.56x one, heap 2.11x. What a reader loses against a
-//! lone `Fib` is the announcement of each lookup (two stores, the loads of the tag and the
-//! view, the view's fields reloaded and `hw` tested at every lookup, where a lone `Fib`'s loop
-//! keeps them in registers: the reader alone makes 0.68-0.73x), not the writer; in bursts of
-//! 32 (one announcement per burst) the reader while the writer replays made 0.88-0.90x a lone
-//! `Fib`'s `lookup_batch`.
+//! of six warm passes), two readers 2.07-2.15x one, heap 2.11x. A reader alone makes
+//! 0.82-0.85x a lone `Fib`: what it loses is the announcement of each lookup (two stores, the
+//! loads of the tag and the view, the view's fields loaded at every lookup where a lone
+//! `Fib`'s loop keeps them in registers). With the writer busy it loses a fifth more: the
+//! writer's copying shares the memory system (the reader's rate then is about the same as
+//! before lookups picked their population count once, which made the reader alone a fifth
+//! faster). In bursts of 32 (one announcement per burst) the reader while the writer replays
+//! made 0.89-0.94x a lone `Fib`'s `lookup_batch`.
 //!
 //! The writer asks for the lines of the regions it copies 8 and 16 regions before it copies
 //! them, and reads the sizes of the blocks it retires only when it
