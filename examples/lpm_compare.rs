@@ -1536,8 +1536,8 @@ fn shared_figures(
     pin(&[rcore]);
     // The lone `Fib`'s replay, each pass timed on its own: `PASSES` here and as many again
     // after the shared runs (on the same copy), the rate the median of them all. A single
-    // timing of the passes together once gave a third of the usual rate (the VM held up
-    // for part of it), and with it a writer ratio near 1.
+    // timing of the passes together once gave three fifths of the usual rate, and with it a
+    // writer ratio near 1.
     let mut lone = fib.clone();
     let mut lone_rates: Vec<(f64, f64)> = Vec::new();
     let mut lone_passes = |m: &mut Fib<Ipv4Addr>| {
