@@ -1121,6 +1121,11 @@ impl View {
     }
 
     /// [`find`](View::find) with the population count `HW` chooses (`hw` or not).
+    ///
+    /// # Safety
+    /// As for [`find`](View::find); and `HW` is true only where the CPU has `popcnt` (the
+    /// view's `hw`: `popcount` then emits the instruction), as in [`below`](View::below) and
+    /// [`walk`](View::walk), which take it from here.
     #[inline(always)]
     unsafe fn find_as<K: Key, const HW: bool>(&self, key: K) -> u32 {
         // SAFETY: the caller's contract.
