@@ -631,22 +631,21 @@ impl Arena {
         }
         let mut retired = std::mem::take(&mut self.retired);
         for (kind, base, n) in retired.drain(..) {
-            let (kind, base, n) = match kind {
-                Kind::Flat => (Kind::Leaves, base & BASE_MASK, self.flat_size(base)),
-                _ => (kind, base, n as usize),
-            };
-            match kind {
+            let (base, n) = match kind {
                 Kind::Nodes => {
-                    self.free_nodes[n].push(base);
-                    self.in_use.0 -= n;
+                    self.free_nodes[n as usize].push(base);
+                    self.in_use.0 -= n as usize;
+                    continue;
                 }
-                Kind::Leaves => {
-                    self.free_leaves[n].push(base);
-                    self.in_use.1 -= n;
+                Kind::Dir => {
+                    self.free_dirs.push(base);
+                    continue;
                 }
-                Kind::Dir => self.free_dirs.push(base),
-                Kind::Flat => unreachable!("sized above"),
-            }
+                Kind::Leaves => (base, n as usize),
+                Kind::Flat => (base & BASE_MASK, self.flat_size(base)),
+            };
+            self.free_leaves[n].push(base);
+            self.in_use.1 -= n;
         }
         self.retired = retired;
     }
